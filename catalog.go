@@ -1,0 +1,257 @@
+package huduma
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+	"sync"
+	"unicode/utf8"
+)
+
+// Service is one government service in the catalog.
+type Service struct {
+	// Code is the numeric code printed on forms and typed on keypads.
+	Code int `json:"code"`
+	// NameEN and NameSW are the service's names in English and Kiswahili.
+	NameEN string `json:"name_en"`
+	NameSW string `json:"name_sw"`
+	// AgencyCode and CategoryCode refer to an Agency and a Category.
+	AgencyCode   string `json:"agency"`
+	CategoryCode string `json:"category"`
+	// AgencyName is filled in by lookups for display; it is not imported.
+	AgencyName string `json:"-"`
+	// Fee is the government fee in whole Kenyan shillings.
+	Fee int64 `json:"fee"`
+	// Inputs are what the USSD "Pay now" flow asks before the invoice.
+	Inputs []Input `json:"inputs,omitempty"`
+	// Active services are found by search and browse; inactive ones are not.
+	Active bool `json:"active"`
+}
+
+// Name returns the service's name in lang, falling back to English.
+func (s Service) Name(lang Language) string {
+	if lang == Kiswahili && s.NameSW != "" {
+		return s.NameSW
+	}
+	return s.NameEN
+}
+
+// Validate checks a service as it arrives from an import.
+func (s Service) Validate() error {
+	switch {
+	case s.Code <= 0 || s.Code > 99999999:
+		return Errorf(EInvalid, "service code %d must be 1 to 8 digits", s.Code)
+	case strings.TrimSpace(s.NameEN) == "":
+		return Errorf(EInvalid, "service %d has no English name", s.Code)
+	case s.AgencyCode == "" || s.CategoryCode == "":
+		return Errorf(EInvalid, "service %d needs an agency and a category", s.Code)
+	case s.Fee < 0 || s.Fee > 250000:
+		return Errorf(EInvalid, "service %d fee %d is outside 0..250000 KES", s.Code, s.Fee)
+	}
+	keys := map[string]bool{}
+	for _, in := range s.Inputs {
+		if err := in.validateDecl(); err != nil {
+			return Errorf(EInvalid, "service %d: %s", s.Code, ErrorMessage(err))
+		}
+		if keys[in.Key] {
+			return Errorf(EInvalid, "service %d: input %q declared twice", s.Code, in.Key)
+		}
+		keys[in.Key] = true
+	}
+	return nil
+}
+
+// InputKind says what an input holds, which picks its default pattern.
+type InputKind string
+
+// Input kinds a service may declare.
+const (
+	KindText     InputKind = "text"
+	KindNumber   InputKind = "number"
+	KindIDNumber InputKind = "id_number"
+	KindVehicle  InputKind = "vehicle_reg"
+	KindPhone    InputKind = "phone"
+	KindDate     InputKind = "date"
+)
+
+var kindPatterns = map[InputKind]string{
+	KindText:     `^[A-Za-z0-9 .,'/-]{1,40}$`,
+	KindNumber:   `^[0-9]{1,20}$`,
+	KindIDNumber: `^[0-9]{6,9}$`,
+	KindVehicle:  `^K[A-Z]{2}[0-9]{3}[A-Z]?$`,
+	KindPhone:    `^\+?[0-9]{9,13}$`,
+	KindDate:     `^[0-9]{2}[0-9]{2}[0-9]{4}$`,
+}
+
+// Input is one value a service asks for (an ID number, a plate number).
+type Input struct {
+	Key     string    `json:"key"`
+	LabelEN string    `json:"label_en"`
+	LabelSW string    `json:"label_sw"`
+	Kind    InputKind `json:"kind"`
+	// Pattern overrides the kind's default regular expression.
+	Pattern string `json:"pattern,omitempty"`
+}
+
+// Label returns the prompt label in lang, falling back to English.
+func (in Input) Label(lang Language) string {
+	if lang == Kiswahili && in.LabelSW != "" {
+		return in.LabelSW
+	}
+	return in.LabelEN
+}
+
+func (in Input) pattern() string {
+	if in.Pattern != "" {
+		return in.Pattern
+	}
+	return kindPatterns[in.Kind]
+}
+
+func (in Input) validateDecl() error {
+	if in.Key == "" || in.LabelEN == "" {
+		return Errorf(EInvalid, "an input needs a key and an English label")
+	}
+	if _, ok := kindPatterns[in.Kind]; !ok {
+		return Errorf(EInvalid, "input %q has unknown kind %q", in.Key, in.Kind)
+	}
+	if _, err := regexp.Compile(in.pattern()); err != nil {
+		return Errorf(EInvalid, "input %q pattern does not compile", in.Key)
+	}
+	return nil
+}
+
+// Normalize cleans a typed value the way keypads produce it (upper case,
+// no inner spaces for plates and IDs) and checks it against the pattern.
+func (in Input) Normalize(v string) (string, error) {
+	v = strings.TrimSpace(v)
+	switch in.Kind {
+	case KindVehicle:
+		v = strings.ToUpper(strings.ReplaceAll(v, " ", ""))
+	case KindIDNumber, KindNumber, KindDate:
+		v = strings.ReplaceAll(v, " ", "")
+	}
+	if !utf8.ValidString(v) || len(v) > 64 {
+		return "", Errorf(EInvalid, "%s is too long", in.LabelEN)
+	}
+	re, err := compiledPattern(in.pattern())
+	if err != nil || !re.MatchString(v) {
+		return "", Errorf(EInvalid, "%s is not valid", in.LabelEN)
+	}
+	return v, nil
+}
+
+var (
+	patternMu    sync.Mutex
+	patternCache = map[string]*regexp.Regexp{}
+)
+
+func compiledPattern(p string) (*regexp.Regexp, error) {
+	patternMu.Lock()
+	defer patternMu.Unlock()
+	if re, ok := patternCache[p]; ok {
+		return re, nil
+	}
+	re, err := regexp.Compile(p)
+	if err != nil {
+		return nil, fmt.Errorf("compile input pattern: %w", err)
+	}
+	patternCache[p] = re
+	return re, nil
+}
+
+// Category groups services for browsing.
+type Category struct {
+	Code   string `json:"code"`
+	NameEN string `json:"name_en"`
+	NameSW string `json:"name_sw"`
+}
+
+// Name returns the category's name in lang, falling back to English.
+func (c Category) Name(lang Language) string {
+	if lang == Kiswahili && c.NameSW != "" {
+		return c.NameSW
+	}
+	return c.NameEN
+}
+
+// Agency is the government body that offers a service.
+type Agency struct {
+	Code string `json:"code"`
+	Name string `json:"name"`
+}
+
+// FeeBand is one row of the convenience-fee table: amounts from Min (KES,
+// inclusive) up to the next band's Min pay Fee.
+type FeeBand struct {
+	Min int64 `json:"min"`
+	Fee int64 `json:"fee"`
+}
+
+// DefaultFeeBands is e-Citizen's published convenience-fee table (SPEC §4).
+var DefaultFeeBands = []FeeBand{{0, 5}, {200, 10}, {300, 15}, {500, 20}, {700, 25}, {1000, 50}}
+
+// ConvenienceFee returns the fee for amount under bands (sorted by Min).
+// An empty table means DefaultFeeBands.
+func ConvenienceFee(bands []FeeBand, amount int64) int64 {
+	if len(bands) == 0 {
+		bands = DefaultFeeBands
+	}
+	var fee int64
+	for _, b := range bands {
+		if amount >= b.Min {
+			fee = b.Fee
+		}
+	}
+	return fee
+}
+
+// Catalog is a whole catalog as imported and exported.
+type Catalog struct {
+	// Sample marks the shipped demonstration data, so nobody mistakes it
+	// for the real e-Citizen catalog.
+	Sample     bool       `json:"sample"`
+	FeeBands   []FeeBand  `json:"convenience_fees,omitempty"`
+	Agencies   []Agency   `json:"agencies"`
+	Categories []Category `json:"categories"`
+	Services   []Service  `json:"services"`
+}
+
+// Validate checks references and codes across the whole catalog.
+func (c Catalog) Validate() error {
+	ag, cat := map[string]bool{}, map[string]bool{}
+	for _, a := range c.Agencies {
+		if a.Code == "" || a.Name == "" {
+			return Errorf(EInvalid, "an agency needs a code and a name")
+		}
+		ag[a.Code] = true
+	}
+	for _, k := range c.Categories {
+		if k.Code == "" || k.NameEN == "" {
+			return Errorf(EInvalid, "a category needs a code and an English name")
+		}
+		cat[k.Code] = true
+	}
+	seen := map[int]bool{}
+	for _, s := range c.Services {
+		if err := s.Validate(); err != nil {
+			return err
+		}
+		if seen[s.Code] {
+			return Errorf(EInvalid, "service code %d appears twice", s.Code)
+		}
+		seen[s.Code] = true
+		if !ag[s.AgencyCode] {
+			return Errorf(EInvalid, "service %d names unknown agency %q", s.Code, s.AgencyCode)
+		}
+		if !cat[s.CategoryCode] {
+			return Errorf(EInvalid, "service %d names unknown category %q", s.Code, s.CategoryCode)
+		}
+	}
+	for i := 1; i < len(c.FeeBands); i++ {
+		if c.FeeBands[i].Min <= c.FeeBands[i-1].Min {
+			return Errorf(EInvalid, "convenience fee bands must be sorted by min")
+		}
+	}
+	return nil
+}

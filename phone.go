@@ -1,0 +1,110 @@
+package huduma
+
+import (
+	"strings"
+
+	"github.com/nyaruka/phonenumbers"
+)
+
+// MSISDN is a Kenyan mobile number in E.164 form, e.g. "+254712345678".
+// Only ParseMSISDN makes one, so downstream code never sees raw input.
+type MSISDN string
+
+// Network is the mobile operator a number belongs to, by its prefix.
+type Network string
+
+// Networks Huduma distinguishes; only Safaricom numbers get M-Pesa prompts.
+const (
+	Safaricom    Network = "safaricom"
+	Airtel       Network = "airtel"
+	Telkom       Network = "telkom"
+	OtherNetwork Network = "other"
+)
+
+// ParseMSISDN normalises a Kenyan mobile number written any usual way
+// (0712345678, 712345678, 254712345678, +254712345678, 00254712345678,
+// with spaces or dashes) to E.164. Landlines, foreign and impossible numbers
+// are rejected with an EInvalid error that names no digits.
+func ParseMSISDN(raw string) (MSISDN, error) {
+	s := strings.Map(func(r rune) rune {
+		if r == ' ' || r == '-' || r == '(' || r == ')' || r == '.' {
+			return -1
+		}
+		return r
+	}, strings.TrimSpace(raw))
+	if s == "" || len(s) > 20 {
+		return "", Errorf(EInvalid, "phone number is empty or too long")
+	}
+	switch {
+	case strings.HasPrefix(s, "00"):
+		s = "+" + s[2:]
+	case strings.HasPrefix(s, "254"):
+		s = "+" + s
+	case len(s) == 9 && (s[0] == '7' || s[0] == '1'):
+		s = "0" + s
+	}
+	num, err := phonenumbers.Parse(s, "KE")
+	if err != nil {
+		return "", Errorf(EInvalid, "that is not a phone number")
+	}
+	if phonenumbers.GetRegionCodeForNumber(num) != "KE" || !phonenumbers.IsValidNumber(num) {
+		return "", Errorf(EInvalid, "that is not a valid Kenyan phone number")
+	}
+	if t := phonenumbers.GetNumberType(num); t != phonenumbers.MOBILE && t != phonenumbers.FIXED_LINE_OR_MOBILE {
+		return "", Errorf(EInvalid, "that is not a Kenyan mobile number")
+	}
+	return MSISDN(phonenumbers.Format(num, phonenumbers.E164)), nil
+}
+
+// Digits returns the number without "+", as Daraja wants it (2547XXXXXXXX).
+func (m MSISDN) Digits() string { return strings.TrimPrefix(string(m), "+") }
+
+// Masked returns the number with the middle digits hidden, for logs:
+// "+254712***678". The Kenya Data Protection Act forbids full numbers there.
+func (m MSISDN) Masked() string { return MaskPhone(string(m)) }
+
+// MaskPhone hides all but the first 7 and last 3 characters of any phone-like
+// string; short strings are hidden completely.
+func MaskPhone(s string) string {
+	if len(s) < 11 {
+		return "***"
+	}
+	return s[:7] + "***" + s[len(s)-3:]
+}
+
+// Network returns the operator by number prefix. Kenyan numbers are
+// portable, so this is the allocation, which is what Daraja checks too.
+func (m MSISDN) Network() Network {
+	d := m.Digits()
+	if len(d) != 12 {
+		return OtherNetwork
+	}
+	p3, p4 := d[3:6], d[3:7]
+	switch {
+	case inPrefixes(p3, safaricom3) || inPrefixes(p4, safaricom4):
+		return Safaricom
+	case inPrefixes(p3, airtel3) || inPrefixes(p4, airtel4):
+		return Airtel
+	case inPrefixes(p3, telkom3):
+		return Telkom
+	}
+	return OtherNetwork
+}
+
+// Prefix allocations (Communications Authority of Kenya numbering plan).
+var (
+	safaricom3 = []string{"110", "111", "112", "113", "114", "115", "701", "702", "703", "704", "705", "706", "707", "708", "709", "710", "711", "712", "713", "714", "715", "716", "717", "718", "719", "720", "721", "722", "723", "724", "725", "726", "727", "728", "729", "740", "741", "742", "743", "745", "746", "748", "757", "758", "759", "768", "769", "790", "791", "792", "793", "794", "795", "796", "797", "798", "799"}
+	safaricom4 = []string{}
+	airtel3    = []string{"100", "101", "102", "103", "104", "105", "106", "730", "731", "732", "733", "734", "735", "736", "737", "738", "739", "750", "751", "752", "753", "754", "755", "756", "762", "780", "781", "782", "783", "784", "785", "786", "787", "788", "789"}
+	airtel4    = []string{}
+	telkom3    = []string{"770", "771", "772", "773", "774", "775", "776", "777", "778", "779"}
+)
+
+func inPrefixes(p string, list []string) bool {
+	for _, x := range list {
+		if x == p {
+			return true
+		}
+	}
+	return false
+}

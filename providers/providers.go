@@ -1,0 +1,83 @@
+// Package providers is the contract between the HTTP edge and each
+// aggregator package (providers/africastalking, ...). A provider turns its
+// wire format into a huduma.Hop and a huduma.Reply into its wire format;
+// it never sees the web framework, sessions or menus. Provider packages
+// register themselves in init(); cmd/huduma blank-imports the ones it
+// ships, so adding an aggregator is one package plus one import line.
+package providers
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"sort"
+	"sync"
+
+	"github.com/huduma-ke/huduma"
+)
+
+// Request is an incoming HTTP request reduced to plain values, copied out of
+// the framework so nothing outlives the handler.
+type Request struct {
+	Method string
+	// Query holds URL query parameters (the callback token is removed).
+	Query url.Values
+	// Form holds form-urlencoded body fields (empty for other bodies).
+	Form   url.Values
+	Header http.Header
+	Body   []byte
+}
+
+// Response is what the edge writes back.
+type Response struct {
+	Status      int
+	ContentType string
+	Body        []byte
+}
+
+// USSD is an aggregator's USSD wire format.
+type USSD interface {
+	// Name is the route segment: hops arrive at /ussd/<Name>.
+	Name() string
+	// DecodeHop validates and converts a request. Errors are the caller's
+	// fault (missing fields, bad phone) and become EncodeError replies.
+	DecodeHop(r Request) (huduma.Hop, error)
+	// EncodeReply renders a screen in the aggregator's format.
+	EncodeReply(reply huduma.Reply) Response
+	// EncodeError answers a request that could not be decoded.
+	EncodeError(err error) Response
+}
+
+// SessionEvents is implemented by USSD providers that send end-of-session
+// notifications to /ussd/<Name>/events.
+type SessionEvents interface {
+	DecodeEvent(r Request) (huduma.SessionEvent, error)
+}
+
+var (
+	mu   sync.RWMutex
+	ussd = map[string]USSD{}
+)
+
+// RegisterUSSD makes a provider available; it panics on a duplicate name,
+// which is a programming error caught at start.
+func RegisterUSSD(p USSD) {
+	mu.Lock()
+	defer mu.Unlock()
+	if _, dup := ussd[p.Name()]; dup {
+		panic(fmt.Sprintf("providers: USSD provider %q registered twice", p.Name()))
+	}
+	ussd[p.Name()] = p
+}
+
+// USSDProviders returns the registered providers sorted by name.
+func USSDProviders() []USSD {
+	mu.RLock()
+	defer mu.RUnlock()
+	out := make([]USSD, 0, len(ussd))
+	for _, p := range ussd {
+		out = append(out, p)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name() < out[j].Name() })
+	return out
+}
