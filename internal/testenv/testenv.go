@@ -1,0 +1,66 @@
+// Package testenv finds the real Postgres and Redis servers integration
+// tests run against. Tests call PostgresURL or RedisURL; when the server
+// does not answer they skip with a loud message, except under CI (the CI
+// variable set), where a missing server is a failure.
+package testenv
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"testing"
+	"time"
+)
+
+// Default addresses of the local servers (DEVELOPERS.md).
+const (
+	DefaultPostgresURL = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+	DefaultRedisURL    = "redis://127.0.0.1:6379/0"
+)
+
+// PostgresURL returns TEST_DATABASE_URL (or the default) once the server
+// accepts TCP connections.
+func PostgresURL(t testing.TB) string {
+	t.Helper()
+	return reachable(t, "TEST_DATABASE_URL", DefaultPostgresURL, "5432")
+}
+
+// RedisURL returns TEST_REDIS_URL (or the default) once the server accepts
+// TCP connections.
+func RedisURL(t testing.TB) string {
+	t.Helper()
+	return reachable(t, "TEST_REDIS_URL", DefaultRedisURL, "6379")
+}
+
+// InCI reports whether the tests run under CI, where nothing may skip.
+func InCI() bool { return os.Getenv("CI") != "" }
+
+func reachable(t testing.TB, env, def, port string) string {
+	t.Helper()
+	raw := os.Getenv(env)
+	if raw == "" {
+		raw = def
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatalf("%s is not a URL: %v", env, err)
+	}
+	host := u.Host
+	if u.Port() == "" {
+		host = net.JoinHostPort(u.Hostname(), port)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	conn, err := (&net.Dialer{}).DialContext(ctx, "tcp", host)
+	if err != nil {
+		msg := fmt.Sprintf("\n*** %s: server at %s does not answer (%v) ***\n*** integration test %s NOT RUN ***", env, host, err, t.Name())
+		if InCI() {
+			t.Fatal(msg + " (CI is set, so this is a failure)")
+		}
+		t.Skip(msg)
+	}
+	_ = conn.Close()
+	return raw
+}
