@@ -1,0 +1,205 @@
+package main
+
+import (
+	"fmt"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/huduma-ke/huduma"
+)
+
+// Config is every setting Huduma reads, all from the environment (SPEC §2).
+// loadConfig is the only place that reads variables; everything else gets
+// values from here.
+type Config struct {
+	Addr         string
+	PublicURL    string
+	DataDir      string
+	DatabaseURL  string
+	RedisURL     string
+	ServiceCode  string
+	SessionTTL   time.Duration
+	CallbackTok  string
+	APIKeys      []string
+	OTPSecret    string
+	Language     huduma.Language
+	Simulator    string
+	MpesaBaseURL string
+	MpesaKey     string
+	MpesaSecret  string
+	MpesaPasskey string
+	MpesaShort   string
+	StkDelay     time.Duration
+	QueryAfter   time.Duration
+	ATUsername   string
+	ATAPIKey     string
+	ATSMSURL     string
+	ATSenderID   string
+	LogLevel     string
+}
+
+// Embedded reports whether the database is the embedded SQLite file.
+func (c Config) Embedded() bool { return c.DatabaseURL == "" }
+
+// MpesaSimulated reports whether payments go to the built-in simulator.
+func (c Config) MpesaSimulated() bool { return c.MpesaKey == "" }
+
+var (
+	serviceCodeRE = regexp.MustCompile(`^\*[0-9]+(\*[0-9]+)*#$`)
+	shortCodeRE   = regexp.MustCompile(`^[0-9]{5,7}$`)
+)
+
+// loadConfig reads and validates the configuration. getenv is os.Getenv in
+// production and a map in tests. The error names the offending variable.
+func loadConfig(getenv func(string) string) (Config, error) {
+	env := func(name, def string) string {
+		if v := strings.TrimSpace(getenv(name)); v != "" {
+			return v
+		}
+		return def
+	}
+	c := Config{
+		Addr:         env("HUDUMA_ADDR", ":8080"),
+		PublicURL:    strings.TrimRight(env("HUDUMA_PUBLIC_URL", "http://localhost:8080"), "/"),
+		DataDir:      env("HUDUMA_DATA_DIR", "./data"),
+		DatabaseURL:  env("DATABASE_URL", ""),
+		RedisURL:     env("REDIS_URL", ""),
+		ServiceCode:  env("HUDUMA_SERVICE_CODE", "*2222#"),
+		CallbackTok:  env("HUDUMA_CALLBACK_TOKEN", ""),
+		OTPSecret:    env("HUDUMA_OTP_SECRET", ""),
+		Simulator:    env("HUDUMA_SIMULATOR", ""),
+		MpesaBaseURL: strings.TrimRight(env("MPESA_BASE_URL", "https://sandbox.safaricom.co.ke"), "/"),
+		MpesaKey:     env("MPESA_CONSUMER_KEY", ""),
+		MpesaSecret:  env("MPESA_CONSUMER_SECRET", ""),
+		MpesaPasskey: env("MPESA_PASSKEY", ""),
+		MpesaShort:   env("MPESA_SHORTCODE", "174379"),
+		ATUsername:   env("AT_USERNAME", ""),
+		ATAPIKey:     env("AT_API_KEY", ""),
+		ATSMSURL:     env("AT_SMS_URL", ""),
+		ATSenderID:   env("AT_SENDER_ID", ""),
+		LogLevel:     env("HUDUMA_LOG_LEVEL", "info"),
+	}
+	bad := func(name, format string, args ...any) (Config, error) {
+		return Config{}, fmt.Errorf("config: %s: %s", name, fmt.Sprintf(format, args...))
+	}
+	var err error
+	if c.SessionTTL, err = duration(env("HUDUMA_SESSION_TTL", "180s"), 10*time.Second, 30*time.Minute); err != nil {
+		return bad("HUDUMA_SESSION_TTL", "%v", err)
+	}
+	if c.StkDelay, err = duration(env("MPESA_STK_DELAY", "2s"), 0, 5*time.Minute); err != nil {
+		return bad("MPESA_STK_DELAY", "%v", err)
+	}
+	if c.QueryAfter, err = duration(env("MPESA_QUERY_AFTER", "60s"), time.Second, 24*time.Hour); err != nil {
+		return bad("MPESA_QUERY_AFTER", "%v", err)
+	}
+	if c.Language, err = huduma.ParseLanguage(env("HUDUMA_LANGUAGE", "en")); err != nil {
+		return bad("HUDUMA_LANGUAGE", "must be en or sw")
+	}
+	if c.Addr == "" || !strings.Contains(c.Addr, ":") {
+		return bad("HUDUMA_ADDR", "want host:port or :port, got %q", c.Addr)
+	}
+	if err := httpURL(c.PublicURL); err != nil {
+		return bad("HUDUMA_PUBLIC_URL", "%v", err)
+	}
+	if c.DatabaseURL != "" && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
+		return bad("DATABASE_URL", "want a postgres:// URL (leave empty for the embedded database)")
+	}
+	if c.RedisURL != "" && !strings.HasPrefix(c.RedisURL, "redis://") && !strings.HasPrefix(c.RedisURL, "rediss://") {
+		return bad("REDIS_URL", "want a redis:// or rediss:// URL (leave empty for in-process sessions)")
+	}
+	if !serviceCodeRE.MatchString(c.ServiceCode) {
+		return bad("HUDUMA_SERVICE_CODE", "want a USSD code like *2222#, got %q", c.ServiceCode)
+	}
+	if c.CallbackTok != "" && len(c.CallbackTok) < 16 {
+		return bad("HUDUMA_CALLBACK_TOKEN", "too short to be secret: use at least 16 characters")
+	}
+	for _, k := range strings.Split(env("HUDUMA_API_KEYS", ""), ",") {
+		if k = strings.TrimSpace(k); k == "" {
+			continue
+		}
+		if len(k) < 16 {
+			return bad("HUDUMA_API_KEYS", "every key needs at least 16 characters")
+		}
+		c.APIKeys = append(c.APIKeys, k)
+	}
+	if c.OTPSecret != "" && len(c.OTPSecret) < 16 {
+		return bad("HUDUMA_OTP_SECRET", "use at least 16 characters")
+	}
+	if c.OTPSecret == "" && !c.Embedded() {
+		return bad("HUDUMA_OTP_SECRET", "required when DATABASE_URL is set (every instance must share it)")
+	}
+	switch c.Simulator {
+	case "", "on", "off":
+	default:
+		return bad("HUDUMA_SIMULATOR", "want on or off")
+	}
+	if err := httpURL(c.MpesaBaseURL); err != nil {
+		return bad("MPESA_BASE_URL", "%v", err)
+	}
+	if set := countSet(c.MpesaKey, c.MpesaSecret, c.MpesaPasskey); set != 0 && set != 3 {
+		return bad("MPESA_CONSUMER_KEY", "set MPESA_CONSUMER_KEY, MPESA_CONSUMER_SECRET and MPESA_PASSKEY together, or none for the simulator")
+	}
+	if !shortCodeRE.MatchString(c.MpesaShort) {
+		return bad("MPESA_SHORTCODE", "want 5 to 7 digits, got %q", c.MpesaShort)
+	}
+	if countSet(c.ATUsername, c.ATAPIKey) == 1 {
+		return bad("AT_API_KEY", "set AT_USERNAME and AT_API_KEY together, or neither for the record-only outbox")
+	}
+	if c.ATSMSURL != "" {
+		if err := httpURL(c.ATSMSURL); err != nil {
+			return bad("AT_SMS_URL", "%v", err)
+		}
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		return bad("HUDUMA_LOG_LEVEL", "want debug, info, warn or error")
+	}
+	return c, nil
+}
+
+// SimulatorOn reports whether the web phone and inbox are served: on by
+// default in embedded mode, off with Postgres unless HUDUMA_SIMULATOR=on.
+func (c Config) SimulatorOn() bool {
+	if c.Simulator == "" {
+		return c.Embedded()
+	}
+	return c.Simulator == "on"
+}
+
+func duration(s string, lo, hi time.Duration) (time.Duration, error) {
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		// A bare number means seconds, the way operators often write it.
+		n, nerr := strconv.Atoi(s)
+		if nerr != nil {
+			return 0, fmt.Errorf("want a duration like 180s or 2m, got %q", s)
+		}
+		d = time.Duration(n) * time.Second
+	}
+	if d < lo || d > hi {
+		return 0, fmt.Errorf("%s is outside %s..%s", d, lo, hi)
+	}
+	return d, nil
+}
+
+func httpURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("want an http(s) URL, got %q", s)
+	}
+	return nil
+}
+
+func countSet(vals ...string) int {
+	n := 0
+	for _, v := range vals {
+		if v != "" {
+			n++
+		}
+	}
+	return n
+}

@@ -1,0 +1,66 @@
+package main
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestLoadConfigDefaults(t *testing.T) {
+	c, err := loadConfig(func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != ":8080" || c.DataDir != "./data" || c.ServiceCode != "*2222#" || c.SessionTTL != 180*time.Second ||
+		c.StkDelay != 2*time.Second || c.QueryAfter != 60*time.Second || c.MpesaShort != "174379" || c.Language != "en" {
+		t.Fatalf("defaults wrong: %+v", c)
+	}
+	if !c.Embedded() || !c.MpesaSimulated() || !c.SimulatorOn() {
+		t.Fatal("empty environment must mean embedded, simulated, simulator on")
+	}
+}
+
+func TestLoadConfigRejects(t *testing.T) {
+	cases := []struct {
+		env  map[string]string
+		name string
+	}{
+		{map[string]string{"HUDUMA_SESSION_TTL": "forever"}, "HUDUMA_SESSION_TTL"},
+		{map[string]string{"HUDUMA_SESSION_TTL": "1s"}, "HUDUMA_SESSION_TTL"},
+		{map[string]string{"HUDUMA_LANGUAGE": "fr"}, "HUDUMA_LANGUAGE"},
+		{map[string]string{"HUDUMA_PUBLIC_URL": "ftp://x"}, "HUDUMA_PUBLIC_URL"},
+		{map[string]string{"DATABASE_URL": "mysql://x"}, "DATABASE_URL"},
+		{map[string]string{"DATABASE_URL": "postgres://x/y"}, "HUDUMA_OTP_SECRET"},
+		{map[string]string{"REDIS_URL": "localhost:6379"}, "REDIS_URL"},
+		{map[string]string{"HUDUMA_SERVICE_CODE": "2222"}, "HUDUMA_SERVICE_CODE"},
+		{map[string]string{"HUDUMA_CALLBACK_TOKEN": "short"}, "HUDUMA_CALLBACK_TOKEN"},
+		{map[string]string{"HUDUMA_API_KEYS": "abc"}, "HUDUMA_API_KEYS"},
+		{map[string]string{"MPESA_CONSUMER_KEY": "k"}, "MPESA_CONSUMER_KEY"},
+		{map[string]string{"MPESA_SHORTCODE": "12ab"}, "MPESA_SHORTCODE"},
+		{map[string]string{"MPESA_STK_DELAY": "-1s"}, "MPESA_STK_DELAY"},
+		{map[string]string{"AT_USERNAME": "sandbox"}, "AT_API_KEY"},
+		{map[string]string{"AT_SMS_URL": "nope"}, "AT_SMS_URL"},
+		{map[string]string{"HUDUMA_SIMULATOR": "maybe"}, "HUDUMA_SIMULATOR"},
+	}
+	for _, tc := range cases {
+		_, err := loadConfig(func(k string) string { return tc.env[k] })
+		if err == nil || !strings.Contains(err.Error(), tc.name) {
+			t.Errorf("env %v: error %v does not name %s", tc.env, err, tc.name)
+		}
+	}
+}
+
+func TestLoadConfigProduction(t *testing.T) {
+	env := map[string]string{
+		"DATABASE_URL": "postgres://u@h/db", "REDIS_URL": "redis://h:6379/0",
+		"HUDUMA_OTP_SECRET": "0123456789abcdef", "HUDUMA_API_KEYS": " key-aaaaaaaaaaaaaaaa , key-bbbbbbbbbbbbbbbb ",
+		"HUDUMA_SESSION_TTL": "120",
+	}
+	c, err := loadConfig(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Embedded() || c.SimulatorOn() || len(c.APIKeys) != 2 || c.SessionTTL != 120*time.Second {
+		t.Fatalf("production config wrong: %+v", c)
+	}
+}

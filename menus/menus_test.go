@@ -1,0 +1,196 @@
+package menus
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/huduma-ke/huduma"
+	"github.com/huduma-ke/huduma/gsm7"
+)
+
+// checkScreen fails when a screen breaks the USSD page rules.
+func checkScreen(t *testing.T, where string, r huduma.Reply) {
+	t.Helper()
+	if n, ok := gsm7.Septets(r.Text); n > huduma.MaxScreen || !ok {
+		t.Errorf("%s: screen of %d septets (GSM-7 %v):\n%s", where, n, ok, r.Text)
+	}
+	if r.Text == "" {
+		t.Errorf("%s: empty screen", where)
+	}
+}
+
+// drive runs inputs from a new session and returns the last reply.
+func drive(t *testing.T, m *Machine, lang huduma.Language, inputs ...string) (*Session, huduma.Reply) {
+	t.Helper()
+	ctx := context.Background()
+	s := &Session{Lang: lang}
+	r, err := m.Start(ctx, s, Env{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, in := range inputs {
+		if r, err = m.Step(ctx, s, Env{}, in); err != nil {
+			t.Fatalf("input %q: %v", in, err)
+		}
+	}
+	return s, r
+}
+
+// TestEveryScreenFits renders every state, every page of every list and
+// every refusal reason, in both languages, from a catalog whose names are
+// far too long, and fails if any screen exceeds 182 characters or leaves
+// GSM-7.
+func TestEveryScreenFits(t *testing.T) {
+	m := New(longCatalog(), Config{ServiceCode: "*2222*99#"})
+	paths := [][]string{
+		{}, {"1"}, {"6"}, {"1", "1"}, {"1", "2"}, {"1", "3"},
+		{"1", "1", "passport"}, {"1", "1", "pasipoti"}, {"1", "1", "passport", "1"},
+		{"1", "2", "1"}, {"1", "2", "1", "2"}, {"1", "2", "98"}, {"1", "3", "42"}, {"1", "3", "1023"},
+		{"6", "1"}, {"6", "2"},
+	}
+	for p := 0; p < 5; p++ { // page through a category and a result list
+		more := slices.Repeat([]string{"98"}, p)
+		paths = append(paths, append([]string{"1", "2", "1"}, more...), append([]string{"1", "1", "passport"}, more...))
+	}
+	refusals := []string{"x", "99", "98", "777777777", "a"}
+	for _, lang := range []huduma.Language{huduma.English, huduma.Kiswahili} {
+		for _, path := range paths {
+			_, r := drive(t, m, lang, path...)
+			where := string(lang) + " " + strings.Join(path, "*")
+			checkScreen(t, where, r)
+			for _, bad := range refusals {
+				_, r := drive(t, m, lang, append(slices.Clone(path), bad)...)
+				checkScreen(t, where+"*"+bad, r)
+			}
+		}
+		for _, txt := range []text{tBusy, tLangSet, tNoMatch, tNoCode, tInvalidChoice} {
+			if !gsm7.Valid(txt.T(lang)) || len(txt.T(lang)) > 90 {
+				t.Errorf("text %q is not a short GSM-7 line", txt.T(lang))
+			}
+		}
+	}
+}
+
+func TestJourneyTransitions(t *testing.T) {
+	m := New(longCatalog(), Config{})
+	cases := []struct {
+		name   string
+		inputs []string
+		state  string
+		has    []string
+	}{
+		{"main menu", nil, StateMain, []string{"eCitizen *2222#", "1. Find a service", "6. Language/Lugha"}},
+		{"find", []string{"1"}, StateFind, []string{"1. Search by name", "2. Browse by category", "3. Enter service code", "0. Back", "00. Home"}},
+		{"bad main choice", []string{"9"}, StateMain, []string{"Invalid choice. Try again.", "1. Find a service"}},
+		{"search prompt", []string{"1", "1"}, StateSearch, []string{"Enter a service name"}},
+		{"search too short", []string{"1", "1", "p"}, StateSearch, []string{"at least 2 letters"}},
+		{"search no match", []string{"1", "1", "zzzz"}, StateSearch, []string{"No service matches"}},
+		{"search results", []string{"1", "1", "birth"}, StateSearchResults, []string{"Results for 'birth'", "1. Birth certificate"}},
+		{"open result", []string{"1", "1", "birth", "1"}, StateService, []string{"Birth certificate", "Civil Registration Services", "Fee: KES 50", "Total: KES 55 (incl. KES 5 conv. fee)"}},
+		{"back to results", []string{"1", "1", "birth", "1", "0"}, StateSearchResults, []string{"1. Birth certificate"}},
+		{"back to prompt", []string{"1", "1", "birth", "0"}, StateSearch, nil},
+		{"home from deep", []string{"1", "1", "birth", "1", "00"}, StateMain, []string{"1. Find a service"}},
+		{"code", []string{"1", "3", "42"}, StateService, []string{"Birth certificate"}},
+		{"code not digits", []string{"1", "3", "4a"}, StateCode, []string{"digits only"}},
+		{"code unknown", []string{"1", "3", "777"}, StateCode, []string{"No service has code 777."}},
+		{"code back", []string{"1", "3", "42", "0"}, StateCode, nil},
+		{"categories", []string{"1", "2"}, StateCategories, []string{"Choose a category", "1. Category", "98. More"}},
+		{"category page 2", []string{"1", "2", "98"}, StateCategories, []string{"1. Category"}},
+		{"category page back", []string{"1", "2", "98", "0"}, StateCategories, nil},
+		{"open category", []string{"1", "2", "1"}, StateCategoryServices, []string{"98. More"}},
+		{"category service back", []string{"1", "2", "1", "1", "0"}, StateCategoryServices, nil},
+		{"category to categories keeps page", []string{"1", "2", "98", "1", "0"}, StateCategories, nil},
+		{"no more", []string{"1", "1", "birth", "98"}, StateSearchResults, []string{"There are no more items."}},
+		{"language", []string{"6"}, StateLanguage, []string{"1. English", "2. Kiswahili"}},
+		{"to kiswahili", []string{"6", "2"}, StateMain, []string{"Lugha imewekwa Kiswahili.", "1. Tafuta huduma"}},
+		{"main has no back", []string{"0"}, StateMain, []string{"Invalid choice"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s, r := drive(t, m, huduma.English, tc.inputs...)
+			if s.State != tc.state || r.Screen != tc.state {
+				t.Fatalf("state %q (screen %q), want %q\n%s", s.State, r.Screen, tc.state, r.Text)
+			}
+			for _, want := range tc.has {
+				if !strings.Contains(r.Text, want) {
+					t.Errorf("screen lacks %q:\n%s", want, r.Text)
+				}
+			}
+			checkScreen(t, tc.name, r)
+		})
+	}
+}
+
+func TestCategoryPagingVisitsEveryServiceOnce(t *testing.T) {
+	m := New(longCatalog(), Config{})
+	ctx := context.Background()
+	s, r := drive(t, m, huduma.English, "1", "2", "2")
+	seen := map[string]bool{}
+	for page := 0; page < 30; page++ {
+		for _, k := range s.Items {
+			if seen[k] {
+				t.Fatalf("service %s shown twice", k)
+			}
+			seen[k] = true
+		}
+		if !s.More {
+			break
+		}
+		var err error
+		if r, err = m.Step(ctx, s, Env{}, "98"); err != nil {
+			t.Fatal(err)
+		}
+		checkScreen(t, "page", r)
+	}
+	if len(seen) != 23 {
+		t.Fatalf("paged through %d services, want 23", len(seen))
+	}
+}
+
+func TestLayout(t *testing.T) {
+	items := make([]string, 9)
+	for i := range items {
+		items[i] = strings.Repeat("x", 40)
+	}
+	out := layout(page{header: []string{"Title"}, items: items, nav: true}, huduma.English)
+	if out.shown == 0 || out.shown == 9 || !out.more {
+		t.Fatalf("want a partial page with More, got shown=%d more=%v", out.shown, out.more)
+	}
+	if len(out.text) > huduma.MaxScreen {
+		t.Fatalf("layout overflow: %d", len(out.text))
+	}
+	lines := strings.Split(out.text, "\n")
+	for i := 1; i <= out.shown; i++ {
+		if !strings.HasPrefix(lines[i], string(rune('0'+i))+". ") || !strings.HasSuffix(lines[i], "x") {
+			t.Fatalf("item %d split or misnumbered: %q", i, lines[i])
+		}
+	}
+	if !strings.Contains(out.text, "98. More\n0. Back") {
+		t.Fatalf("missing More/Back footer:\n%s", out.text)
+	}
+	// A header longer than a screen is shortened, never overflowing.
+	out = layout(page{header: []string{strings.Repeat("y", 400)}, options: []option{{"1", "Pay now"}}, nav: true}, huduma.English)
+	if len(out.text) > huduma.MaxScreen || !strings.Contains(out.text, "...\n1. Pay now") {
+		t.Fatalf("long header not shortened:\n%s", out.text)
+	}
+	if got := money(1234567); got != "1,234,567" {
+		t.Fatalf("money = %q", got)
+	}
+}
+
+func TestDiagramCoversEveryState(t *testing.T) {
+	d, err := Diagram("mermaid")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range allStates {
+		if !strings.Contains(d, s) {
+			t.Errorf("diagram lacks state %s", s)
+		}
+	}
+	if _, err := Diagram("png"); err == nil {
+		t.Fatal("unknown format accepted")
+	}
+}

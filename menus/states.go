@@ -1,0 +1,122 @@
+package menus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/looplab/fsm"
+)
+
+// States of the USSD journey. The names are stored in sessions and appear
+// in metrics, so they are short and stable.
+const (
+	StateMain             = "main"
+	StateFind             = "find"
+	StateSearch           = "search"
+	StateSearchResults    = "search_results"
+	StateCategories       = "categories"
+	StateCategoryServices = "category_services"
+	StateCode             = "code"
+	StateService          = "service"
+	StateLanguage         = "language"
+)
+
+// Events move the journey between states. Paging and invalid input are
+// self-loops (the state stays, the screen changes).
+const (
+	EventFind         = "find"
+	EventLanguage     = "language"
+	EventSearch       = "search"
+	EventBrowse       = "browse"
+	EventEnterCode    = "enter_code"
+	EventResults      = "results"
+	EventOpenCategory = "open_category"
+	EventOpenService  = "open_service"
+	EventMore         = "more"
+	EventPageBack     = "page_back"
+	EventBack         = "back"
+	EventBackResults  = "back_to_results"
+	EventBackCategory = "back_to_category"
+	EventBackCode     = "back_to_code"
+	EventSetLanguage  = "set_language"
+	EventHome         = "home"
+	EventInvalid      = "invalid"
+)
+
+// allStates lists every state, so events that apply everywhere (invalid
+// input, home) are declared from one list.
+var allStates = []string{
+	StateMain, StateFind, StateSearch, StateSearchResults, StateCategories,
+	StateCategoryServices, StateCode, StateService, StateLanguage,
+}
+
+// listStates page with 98. More and go back a page with 0.
+var listStates = []string{StateSearchResults, StateCategories, StateCategoryServices}
+
+// Events is the whole journey, declared in one place. The same table
+// drives the gateway and the diagram printed by `huduma menus`.
+var Events = buildEvents()
+
+func buildEvents() fsm.Events {
+	ev := fsm.Events{
+		{Name: EventFind, Src: []string{StateMain}, Dst: StateFind},
+		{Name: EventLanguage, Src: []string{StateMain}, Dst: StateLanguage},
+		{Name: EventSetLanguage, Src: []string{StateLanguage}, Dst: StateMain},
+		{Name: EventSearch, Src: []string{StateFind}, Dst: StateSearch},
+		{Name: EventBrowse, Src: []string{StateFind}, Dst: StateCategories},
+		{Name: EventEnterCode, Src: []string{StateFind}, Dst: StateCode},
+		{Name: EventResults, Src: []string{StateSearch}, Dst: StateSearchResults},
+		{Name: EventOpenCategory, Src: []string{StateCategories}, Dst: StateCategoryServices},
+		{Name: EventOpenService, Src: []string{StateSearchResults, StateCategoryServices, StateCode}, Dst: StateService},
+		{Name: EventBack, Src: []string{StateFind, StateLanguage}, Dst: StateMain},
+		{Name: EventBack, Src: []string{StateSearch, StateCategories, StateCode}, Dst: StateFind},
+		{Name: EventBack, Src: []string{StateSearchResults}, Dst: StateSearch},
+		{Name: EventBack, Src: []string{StateCategoryServices}, Dst: StateCategories},
+		{Name: EventBackResults, Src: []string{StateService}, Dst: StateSearchResults},
+		{Name: EventBackCategory, Src: []string{StateService}, Dst: StateCategoryServices},
+		{Name: EventBackCode, Src: []string{StateService}, Dst: StateCode},
+	}
+	var below []string
+	for _, s := range allStates {
+		ev = append(ev, fsm.EventDesc{Name: EventInvalid, Src: []string{s}, Dst: s})
+		if s != StateMain {
+			below = append(below, s)
+		}
+	}
+	for _, s := range listStates {
+		ev = append(ev,
+			fsm.EventDesc{Name: EventMore, Src: []string{s}, Dst: s},
+			fsm.EventDesc{Name: EventPageBack, Src: []string{s}, Dst: s})
+	}
+	return append(ev, fsm.EventDesc{Name: EventHome, Src: below, Dst: StateMain})
+}
+
+// transition fires event on a machine restored at state and returns the
+// new state. The machine is rebuilt per hop (it holds a mutex and must not
+// be shared); self-loops report NoTransitionError, which is success here.
+func transition(ctx context.Context, state, event string) (string, error) {
+	m := fsm.NewFSM(state, Events, nil)
+	err := m.Event(ctx, event)
+	var nt fsm.NoTransitionError
+	if errors.As(err, &nt) && nt.Err == nil {
+		err = nil
+	}
+	if err != nil {
+		return state, fmt.Errorf("menu event %q in state %q: %w", event, state, err)
+	}
+	return m.Current(), nil
+}
+
+// Diagram renders the journey in mermaid or Graphviz dot form from the
+// same event table the gateway runs.
+func Diagram(format string) (string, error) {
+	m := fsm.NewFSM(StateMain, Events, nil)
+	switch format {
+	case "mermaid":
+		return fsm.VisualizeWithType(m, fsm.MermaidStateDiagram)
+	case "dot":
+		return fsm.VisualizeWithType(m, fsm.GRAPHVIZ)
+	}
+	return "", fmt.Errorf("unknown diagram format %q (want mermaid or dot)", format)
+}

@@ -1,0 +1,67 @@
+package menus
+
+import (
+	"fmt"
+
+	"github.com/huduma-ke/huduma"
+)
+
+// text is one user-facing string in both languages. Every screen line comes
+// from this table, so a test can render each one in each language.
+type text struct{ en, sw string }
+
+// T returns the string for lang (English when no Kiswahili is given).
+func (t text) T(lang huduma.Language) string {
+	if lang == huduma.Kiswahili && t.sw != "" {
+		return t.sw
+	}
+	return t.en
+}
+
+// F formats the string for lang with args.
+func (t text) F(lang huduma.Language, args ...any) string { return fmt.Sprintf(t.T(lang), args...) }
+
+var (
+	tMainTitle    = text{"eCitizen %s", "eCitizen %s"}
+	tFindService  = text{"Find a service", "Tafuta huduma"}
+	tPayInvoice   = text{"Pay an invoice", "Lipa ankara"}
+	tCheckStatus  = text{"Check payment status", "Angalia hali ya malipo"}
+	tMyInvoices   = text{"My invoices", "Ankara zangu"}
+	tTrackApp     = text{"Track application", "Fuatilia ombi"}
+	tLanguageItem = text{"Language/Lugha", "Language/Lugha"}
+
+	tFindTitle  = text{"Find a service", "Tafuta huduma"}
+	tSearchName = text{"Search by name", "Tafuta kwa jina"}
+	tBrowse     = text{"Browse by category", "Vinjari kwa kundi"}
+	tEnterCode  = text{"Enter service code", "Weka nambari ya huduma"}
+
+	tSearchPrompt = text{"Enter a service name, e.g. passport", "Andika jina la huduma, mfano pasipoti"}
+	tResultsTitle = text{"Results for '%s'", "Matokeo ya '%s'"}
+	tCatTitle     = text{"Choose a category", "Chagua kundi"}
+	tCodePrompt   = text{"Enter the service code printed on the form", "Weka nambari ya huduma iliyo kwenye fomu"}
+
+	tFee       = text{"Fee: KES %s", "Ada: KES %s"}
+	tTotal     = text{"Total: KES %s (incl. KES %s conv. fee)", "Jumla: KES %s (pamoja na ada ya KES %s)"}
+	tPayNow    = text{"Pay now", "Lipa sasa"}
+	tSMSDetail = text{"SMS me details", "Nitumie maelezo kwa SMS"}
+
+	tLangTitle = text{"Choose language", "Chagua lugha"}
+	tEnglish   = text{"English", "English"}
+	tSwahili   = text{"Kiswahili", "Kiswahili"}
+	tLangSet   = text{"Language set to English.", "Lugha imewekwa Kiswahili."}
+
+	tMore = text{"More", "Zaidi"}
+	tBack = text{"Back", "Rudi"}
+	tHome = text{"Home", "Mwanzo"}
+
+	tInvalidChoice = text{"Invalid choice. Try again.", "Chaguo si sahihi. Jaribu tena."}
+	tQueryShort    = text{"Type at least 2 letters.", "Andika angalau herufi 2."}
+	tNoMatch       = text{"No service matches that. Try another word.", "Hakuna huduma inayolingana. Jaribu neno jingine."}
+	tCodeDigits    = text{"A service code is digits only.", "Nambari ya huduma ni tarakimu tu."}
+	tNoCode        = text{"No service has code %d.", "Hakuna huduma yenye nambari %d."}
+	tNoMore        = text{"There are no more items.", "Hakuna zaidi."}
+	tBusy          = text{"Sorry, the service is busy. Please try again.", "Samahani, huduma ina shughuli nyingi. Tafadhali jaribu tena."}
+)
+
+// BusyText is the END screen shown when a backend fails mid-hop.
+func BusyText(lang huduma.Language) string { return tBusy.T(lang) }
