@@ -1,0 +1,19 @@
+-- Compare-and-swap of one session record, atomic on the Redis server.
+-- KEYS[1] record key (hash: v = version, d = data), KEYS[2] active index
+-- (sorted set of record keys scored by expiry in ms).
+-- ARGV[1] expected version (0 = must not exist), ARGV[2] data, ARGV[3] ttl ms.
+-- Returns the new version, or -1 when the stored version differs.
+local cur = tonumber(redis.call('HGET', KEYS[1], 'v') or '0')
+local expect = tonumber(ARGV[1])
+if cur ~= expect then
+  return -1
+end
+local ttl = tonumber(ARGV[3])
+local nv = expect + 1
+redis.call('HSET', KEYS[1], 'v', nv, 'd', ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ttl)
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZADD', KEYS[2], now + ttl, KEYS[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+return nv

@@ -1,0 +1,117 @@
+package redisstore
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/huduma-ke/huduma/internal/testenv"
+	"github.com/huduma-ke/huduma/sessions"
+	"github.com/huduma-ke/huduma/sessions/sessionstest"
+)
+
+// open returns a store on the real Redis under a random prefix, removing
+// its keys afterwards (the server is shared with other tests).
+func open(t testing.TB) (*Store, string) {
+	t.Helper()
+	url := testenv.RedisURL(t)
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	prefix := "hudumatest:" + hex.EncodeToString(b) + ":"
+	s, err := Open(context.Background(), url, prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx := context.Background()
+		keys, _ := s.rdb.Keys(ctx, prefix+"*").Result()
+		if len(keys) > 0 {
+			s.rdb.Del(ctx, keys...)
+		}
+		s.Close()
+	})
+	return s, prefix
+}
+
+func TestConformanceRealRedis(t *testing.T) {
+	sessionstest.Run(t, func(t *testing.T) (sessions.Store, func(time.Duration)) {
+		s, _ := open(t)
+		return s, time.Sleep
+	})
+}
+
+// TestTwoProcesses: two independent clients (as two gateway processes
+// would have) see each other's writes and conflicts.
+func TestTwoProcesses(t *testing.T) {
+	a, prefix := open(t)
+	opt, _ := redis.ParseURL(testenv.RedisURL(t))
+	b := New(redis.NewClient(opt), prefix)
+	defer b.rdb.Close()
+	ctx := context.Background()
+	if _, err := a.Put(ctx, "x", 0, []byte("from a"), time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	r, err := b.Get(ctx, "x")
+	if err != nil || string(r.Value) != "from a" {
+		t.Fatalf("b sees %q %v", r.Value, err)
+	}
+	if _, err := b.Put(ctx, "x", 1, []byte("from b"), time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Put(ctx, "x", 1, []byte("stale a"), time.Minute); !errors.Is(err, sessions.ErrConflict) {
+		t.Fatalf("stale write from a: %v, want conflict", err)
+	}
+}
+
+// TestMemoryUsage measures what one session costs in Redis: a 600-byte
+// value (bigger than any real session) must stay under 1 KB.
+func TestMemoryUsage(t *testing.T) {
+	s, _ := open(t)
+	ctx := context.Background()
+	if _, err := s.Put(ctx, "ATUid_0123456789abcdef0123456789abcdef", 0, make([]byte, 600), time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	n, err := s.rdb.MemoryUsage(ctx, s.key("ATUid_0123456789abcdef0123456789abcdef")).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("MEMORY USAGE of a session with a 600-byte value: %d bytes", n)
+	if n > 1024 {
+		t.Fatalf("session takes %d bytes in Redis, want <= 1024", n)
+	}
+}
+
+func TestUnreachableFailsFast(t *testing.T) {
+	start := time.Now()
+	_, err := Open(context.Background(), "redis://127.0.0.1:1/0", "x:")
+	if err == nil {
+		t.Fatal("Open on a closed port succeeded")
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Fatalf("Open took %s to fail", d)
+	}
+}
+
+func BenchmarkRedisGetPut(b *testing.B) {
+	s, _ := open(b)
+	ctx := context.Background()
+	val := make([]byte, 400)
+	var ver int64
+	for b.Loop() {
+		if ver > 0 {
+			if _, err := s.Get(ctx, "bench"); err != nil {
+				b.Fatal(err)
+			}
+		}
+		v, err := s.Put(ctx, "bench", ver, val, time.Minute)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ver = v
+	}
+}
