@@ -1,0 +1,250 @@
+// Package web is Huduma's HTTP edge, the only package that knows fiber.
+// It decodes each request into plain values, hands them to a provider or
+// the domain, and writes the answer; nothing from *fiber.Ctx outlives a
+// handler. Provider callbacks sit behind the shared callback-token check.
+package web
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/adaptor"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/huduma-ke/huduma"
+	"github.com/huduma-ke/huduma/menus"
+	"github.com/huduma-ke/huduma/providers"
+)
+
+// HopHandler answers USSD hops (the ussd engine).
+type HopHandler interface {
+	HandleHop(ctx context.Context, hop huduma.Hop) (huduma.Reply, error)
+}
+
+// EventRecorder stores aggregator end-of-session notifications.
+type EventRecorder interface {
+	RecordSessionEvent(ctx context.Context, e huduma.SessionEvent) error
+}
+
+// Pinger is a backend readiness check.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// ActiveCounter counts live USSD sessions for the metrics gauge.
+type ActiveCounter interface {
+	Active(ctx context.Context) (int64, error)
+}
+
+// Config holds the edge's settings.
+type Config struct {
+	// CallbackToken, when set, must arrive as ?token= on every provider
+	// callback; requests without it get 403 and change nothing.
+	CallbackToken string
+	// HopTimeout bounds one USSD hop (SPEC §9: 2 s).
+	HopTimeout time.Duration
+	// BodyLimit caps request bodies in bytes.
+	BodyLimit int
+}
+
+// Deps are the domain services the edge calls.
+type Deps struct {
+	Hops    HopHandler
+	Events  EventRecorder
+	Active  ActiveCounter
+	Pingers map[string]Pinger
+}
+
+// Server is the HTTP edge.
+type Server struct {
+	app     *fiber.App
+	cfg     Config
+	deps    Deps
+	log     *slog.Logger
+	metrics *metrics
+}
+
+// New builds the server and mounts every registered USSD provider.
+func New(cfg Config, deps Deps, log *slog.Logger) *Server {
+	if cfg.HopTimeout <= 0 {
+		cfg.HopTimeout = 2 * time.Second
+	}
+	if cfg.BodyLimit <= 0 {
+		cfg.BodyLimit = 64 << 10
+	}
+	s := &Server{cfg: cfg, deps: deps, log: log.With("comp", "web"), metrics: newMetrics(deps.Active)}
+	s.app = fiber.New(fiber.Config{
+		// Immutable copies request values, so nothing we keep aliases a
+		// buffer fasthttp reuses for the next request.
+		Immutable:             true,
+		BodyLimit:             cfg.BodyLimit,
+		DisableStartupMessage: true,
+		ReadTimeout:           10 * time.Second,
+		WriteTimeout:          10 * time.Second,
+		IdleTimeout:           60 * time.Second,
+		ErrorHandler:          s.errorHandler,
+	})
+	s.app.Use(s.recover)
+	s.app.Get("/healthz", func(c *fiber.Ctx) error { return c.SendString("ok") })
+	s.app.Get("/readyz", s.ready)
+	s.app.Get("/metrics", adaptor.HTTPHandler(promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{})))
+	for _, p := range providers.USSDProviders() {
+		s.Callback(http.MethodPost, "/ussd/"+p.Name(), s.hopHandler(p))
+		if ev, ok := p.(providers.SessionEvents); ok {
+			s.Callback(http.MethodPost, "/ussd/"+p.Name()+"/events", s.eventHandler(ev))
+		}
+	}
+	return s
+}
+
+// App returns the fiber app, for tests (app.Test) and extra routes.
+func (s *Server) App() *fiber.App { return s.app }
+
+// Listen serves on addr until Shutdown.
+func (s *Server) Listen(addr string) error { return s.app.Listen(addr) }
+
+// Shutdown stops accepting connections and waits for in-flight requests
+// until ctx ends.
+func (s *Server) Shutdown(ctx context.Context) error { return s.app.ShutdownWithContext(ctx) }
+
+// Callback mounts a provider callback route behind the token check. The
+// handler receives the request as plain values with the token removed.
+func (s *Server) Callback(method, path string, h func(ctx context.Context, r providers.Request) providers.Response) {
+	s.app.Add(method, path, func(c *fiber.Ctx) error {
+		if !s.tokenOK(c) {
+			return c.Status(http.StatusForbidden).SendString("forbidden")
+		}
+		resp := h(c.UserContext(), request(c))
+		if resp.ContentType != "" {
+			c.Set(fiber.HeaderContentType, resp.ContentType)
+		}
+		return c.Status(resp.Status).Send(resp.Body)
+	})
+}
+
+func (s *Server) tokenOK(c *fiber.Ctx) bool {
+	if s.cfg.CallbackToken == "" {
+		return true
+	}
+	got := c.Query("token")
+	return subtle.ConstantTimeCompare([]byte(got), []byte(s.cfg.CallbackToken)) == 1
+}
+
+// request copies a fiber request into plain values.
+func request(c *fiber.Ctx) providers.Request {
+	r := providers.Request{Method: c.Method(), Query: url.Values{}, Form: url.Values{}, Header: http.Header{}}
+	c.Context().QueryArgs().VisitAll(func(k, v []byte) {
+		if string(k) != "token" {
+			r.Query.Add(string(k), string(v))
+		}
+	})
+	c.Context().Request.Header.VisitAll(func(k, v []byte) { r.Header.Add(string(k), string(v)) })
+	r.Body = append([]byte(nil), c.Body()...)
+	if ct := string(c.Request().Header.ContentType()); ct == "" || strings.HasPrefix(ct, fiber.MIMEApplicationForm) {
+		c.Context().PostArgs().VisitAll(func(k, v []byte) { r.Form.Add(string(k), string(v)) })
+	}
+	return r
+}
+
+func (s *Server) hopHandler(p providers.USSD) func(ctx context.Context, r providers.Request) providers.Response {
+	return func(ctx context.Context, r providers.Request) providers.Response {
+		start := time.Now()
+		hop, err := p.DecodeHop(r)
+		if err != nil {
+			s.metrics.hop(p.Name(), "", "invalid_request", time.Since(start))
+			s.log.InfoContext(ctx, "bad ussd request", "provider", p.Name(), "error", huduma.ErrorMessage(err))
+			return p.EncodeError(err)
+		}
+		ctx, cancel := context.WithTimeout(ctx, s.cfg.HopTimeout)
+		defer cancel()
+		reply, err := s.safeHop(ctx, hop)
+		outcome := "ok"
+		switch {
+		case err != nil:
+			outcome = "error"
+			s.log.ErrorContext(ctx, "hop failed", "provider", p.Name(), "session", hop.SessionID, "error", err)
+			reply = huduma.Reply{Text: menus.BusyText(huduma.English), End: true, Screen: "busy"}
+		case reply.End:
+			outcome = "end"
+		}
+		s.metrics.hop(p.Name(), reply.Screen, outcome, time.Since(start))
+		return p.EncodeReply(reply)
+	}
+}
+
+// safeHop turns a panic in the domain into an error, so the caller still
+// gets a clean END screen rather than a dropped connection.
+func (s *Server) safeHop(ctx context.Context, hop huduma.Hop) (reply huduma.Reply, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("panic in hop: %v", r)
+		}
+	}()
+	return s.deps.Hops.HandleHop(ctx, hop)
+}
+
+func (s *Server) eventHandler(p providers.SessionEvents) func(ctx context.Context, r providers.Request) providers.Response {
+	return func(ctx context.Context, r providers.Request) providers.Response {
+		ev, err := p.DecodeEvent(r)
+		if err != nil {
+			return providers.Response{Status: http.StatusBadRequest, ContentType: "text/plain", Body: []byte(err.Error())}
+		}
+		if err := s.deps.Events.RecordSessionEvent(ctx, ev); err != nil {
+			// Non-2xx makes the aggregator retry later.
+			s.log.ErrorContext(ctx, "record session event failed", "session", ev.SessionID, "error", err)
+			return providers.Response{Status: http.StatusInternalServerError, ContentType: "text/plain", Body: []byte("try again")}
+		}
+		return providers.Response{Status: http.StatusOK, ContentType: "text/plain", Body: []byte("OK")}
+	}
+}
+
+func (s *Server) ready(c *fiber.Ctx) error {
+	names := make([]string, 0, len(s.deps.Pingers))
+	for n := range s.deps.Pingers {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	status, code := map[string]string{}, http.StatusOK
+	for _, n := range names {
+		ctx, cancel := context.WithTimeout(c.UserContext(), time.Second)
+		err := s.deps.Pingers[n].Ping(ctx)
+		cancel()
+		status[n] = "ok"
+		if err != nil {
+			status[n], code = "unavailable", http.StatusServiceUnavailable
+			s.log.Warn("readiness check failed", "backend", n, "error", err)
+		}
+	}
+	body, _ := json.Marshal(map[string]any{"ready": code == http.StatusOK, "checks": status})
+	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+	return c.Status(code).Send(body)
+}
+
+func (s *Server) recover(c *fiber.Ctx) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.log.Error("panic in handler", "path", c.Path(), "panic", fmt.Sprint(r))
+			err = fiber.ErrInternalServerError
+		}
+	}()
+	return c.Next()
+}
+
+// errorHandler answers framework errors (unknown route, body too large)
+// with the status and a short plain message.
+func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
+	code := http.StatusInternalServerError
+	if e, ok := err.(*fiber.Error); ok {
+		code = e.Code
+	}
+	return c.Status(code).SendString(http.StatusText(code))
+}

@@ -1,0 +1,155 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/huduma-ke/huduma"
+	_ "github.com/huduma-ke/huduma/providers/africastalking"
+)
+
+// fakeHops records calls and answers with a fixed reply, error or panic.
+type fakeHops struct {
+	calls int
+	reply huduma.Reply
+	err   error
+	panic bool
+}
+
+func (f *fakeHops) HandleHop(_ context.Context, hop huduma.Hop) (huduma.Reply, error) {
+	f.calls++
+	if f.panic {
+		panic("boom")
+	}
+	return f.reply, f.err
+}
+
+type fakeEvents struct {
+	got []huduma.SessionEvent
+	err error
+}
+
+func (f *fakeEvents) RecordSessionEvent(_ context.Context, e huduma.SessionEvent) error {
+	if f.err != nil {
+		return f.err
+	}
+	f.got = append(f.got, e)
+	return nil
+}
+
+type pinger struct{ err error }
+
+func (p pinger) Ping(context.Context) error { return p.err }
+
+const token = "callback-token-0123456789"
+
+var goodHop = url.Values{"sessionId": {"ATUid_1"}, "serviceCode": {"*2222#"}, "phoneNumber": {"+254712345678"}, "networkCode": {"63902"}, "text": {""}}
+
+func post(path string, form url.Values) *http.Request {
+	r := httptest.NewRequest(http.MethodPost, path, strings.NewReader(form.Encode()))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return r
+}
+
+func TestEdge(t *testing.T) {
+	long := url.Values{}
+	for k, v := range goodHop {
+		long[k] = v
+	}
+	long.Set("text", strings.Repeat("1*", 2500))
+	cases := []struct {
+		label    string
+		hops     *fakeHops
+		events   *fakeEvents
+		pingErr  error
+		req      *http.Request
+		status   int
+		body     string
+		called   int
+		recorded int
+	}{
+		{label: "good hop", hops: &fakeHops{reply: huduma.Reply{Text: "eCitizen *2222#\n1. Find a service", Screen: "main"}},
+			req: post("/ussd/africastalking?token="+token, goodHop), status: 200, body: "CON eCitizen *2222#\n1. Find a service", called: 1},
+		{label: "end hop", hops: &fakeHops{reply: huduma.Reply{Text: "Bye", End: true}},
+			req: post("/ussd/africastalking?token="+token, goodHop), status: 200, body: "END Bye", called: 1},
+		{label: "missing token", hops: &fakeHops{}, req: post("/ussd/africastalking", goodHop), status: 403, body: "forbidden"},
+		{label: "wrong token", hops: &fakeHops{}, req: post("/ussd/africastalking?token=nope", goodHop), status: 403, body: "forbidden"},
+		{label: "bad form", hops: &fakeHops{}, req: post("/ussd/africastalking?token="+token, url.Values{"text": {"1"}}),
+			status: 400, body: "END Sorry, we could not read that request."},
+		{label: "5000-char text", hops: &fakeHops{}, req: post("/ussd/africastalking?token="+token, long), status: 400, body: "END "},
+		{label: "domain error", hops: &fakeHops{err: errors.New("redis down")}, req: post("/ussd/africastalking?token="+token, goodHop),
+			status: 200, body: "END Sorry, the service is busy. Please try again.", called: 1},
+		{label: "domain panic", hops: &fakeHops{panic: true}, req: post("/ussd/africastalking?token="+token, goodHop),
+			status: 200, body: "END Sorry, the service is busy", called: 1},
+		{label: "event recorded", hops: &fakeHops{}, events: &fakeEvents{},
+			req:    post("/ussd/africastalking/events?token="+token, url.Values{"sessionId": {"ATUid_1"}, "status": {"Success"}}),
+			status: 200, body: "OK", recorded: 1},
+		{label: "event store fails", hops: &fakeHops{}, events: &fakeEvents{err: errors.New("db down")},
+			req:    post("/ussd/africastalking/events?token="+token, url.Values{"sessionId": {"ATUid_1"}}),
+			status: 500, body: "try again"},
+		{label: "event without token", hops: &fakeHops{}, events: &fakeEvents{},
+			req: post("/ussd/africastalking/events", url.Values{"sessionId": {"ATUid_1"}}), status: 403},
+		{label: "healthz", hops: &fakeHops{}, req: httptest.NewRequest("GET", "/healthz", nil), status: 200, body: "ok"},
+		{label: "ready", hops: &fakeHops{}, req: httptest.NewRequest("GET", "/readyz", nil), status: 200, body: `"database":"ok"`},
+		{label: "not ready", hops: &fakeHops{}, pingErr: errors.New("down"), req: httptest.NewRequest("GET", "/readyz", nil),
+			status: 503, body: `"database":"unavailable"`},
+		{label: "unknown route", hops: &fakeHops{}, req: httptest.NewRequest("GET", "/nope", nil), status: 404},
+		{label: "body too large", hops: &fakeHops{}, req: post("/ussd/africastalking?token="+token, url.Values{"x": {strings.Repeat("a", 70000)}}), status: 413},
+	}
+	for _, tc := range cases {
+		t.Run(tc.label, func(t *testing.T) {
+			ev := tc.events
+			if ev == nil {
+				ev = &fakeEvents{}
+			}
+			s := New(Config{CallbackToken: token}, Deps{Hops: tc.hops, Events: ev,
+				Pingers: map[string]Pinger{"database": pinger{tc.pingErr}, "sessions": pinger{}}},
+				slog.New(slog.NewTextHandler(io.Discard, nil)))
+			resp, err := s.App().Test(tc.req, -1)
+			if err != nil && tc.status == 413 && strings.Contains(err.Error(), "body size") {
+				return // fasthttp refuses the body before any handler runs
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != tc.status || !strings.Contains(string(body), tc.body) {
+				t.Fatalf("got %d %q, want %d containing %q", resp.StatusCode, body, tc.status, tc.body)
+			}
+			if tc.hops.calls != tc.called {
+				t.Fatalf("hop handler called %d times, want %d", tc.hops.calls, tc.called)
+			}
+			if len(ev.got) != tc.recorded {
+				t.Fatalf("events recorded %d, want %d", len(ev.got), tc.recorded)
+			}
+			if strings.HasPrefix(tc.req.URL.Path, "/ussd/") && tc.status == 200 && resp.Header.Get("Content-Type") != "text/plain" {
+				t.Fatalf("content type %q", resp.Header.Get("Content-Type"))
+			}
+		})
+	}
+}
+
+func TestMetricsCountHops(t *testing.T) {
+	s := New(Config{}, Deps{Hops: &fakeHops{reply: huduma.Reply{Text: "x", Screen: "main"}}, Events: &fakeEvents{}},
+		slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if _, err := s.App().Test(post("/ussd/africastalking", goodHop), -1); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := s.App().Test(httptest.NewRequest("GET", "/metrics", nil), -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	for _, want := range []string{`huduma_ussd_hops_total{outcome="ok",provider="africastalking",screen="main"} 1`, "huduma_ussd_hop_seconds_bucket"} {
+		if !strings.Contains(string(body), want) {
+			t.Fatalf("metrics lack %q", want)
+		}
+	}
+}
