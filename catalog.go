@@ -189,7 +189,7 @@ type FeeBand struct {
 }
 
 // DefaultFeeBands is e-Citizen's published convenience-fee table (SPEC §4).
-var DefaultFeeBands = []FeeBand{{0, 5}, {200, 10}, {300, 15}, {500, 20}, {700, 25}, {1000, 50}}
+var DefaultFeeBands = []FeeBand{{Min: 0, Fee: 5}, {Min: 200, Fee: 10}, {Min: 300, Fee: 15}, {Min: 500, Fee: 20}, {Min: 700, Fee: 25}, {Min: 1000, Fee: 50}}
 
 // ConvenienceFee returns the fee for amount under bands (sorted by Min).
 // An empty table means DefaultFeeBands.

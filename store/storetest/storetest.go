@@ -82,7 +82,7 @@ func Run(t *testing.T, open Opener) {
 		}
 		c := Fixture()
 		c.Sample = true
-		c.FeeBands = []huduma.FeeBand{{0, 7}, {1000, 60}}
+		c.FeeBands = []huduma.FeeBand{{Min: 0, Fee: 7}, {Min: 1000, Fee: 60}}
 		n, err := s.ImportCatalog(ctx, c)
 		if err != nil || n != len(c.Services) {
 			t.Fatalf("import: %d %v", n, err)

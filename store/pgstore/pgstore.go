@@ -1,0 +1,168 @@
+// Package pgstore is the production store: Postgres through pgx v5. Any
+// number of gateway processes share it. It passes the same conformance
+// suite as the embedded sqlitestore.
+//
+// Search uses pg_trgm word similarity (typo tolerance: "pasport" finds
+// passports) and full text over English and Kiswahili names, both served
+// by GIN indexes so it stays fast at the platform's 14,000 services.
+package pgstore
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/huduma-ke/huduma"
+	"github.com/huduma-ke/huduma/store"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// migrationLock is the advisory lock key that serialises migrations across
+// processes ("hudm" in ASCII).
+const migrationLock = 0x6875646d
+
+// Store is the Postgres implementation of store.Store.
+type Store struct {
+	pool *pgxpool.Pool
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open connects to url. Pool limits and timeouts can be set in the URL
+// (pool_max_conns, connect_timeout, search_path, ...).
+func Open(ctx context.Context, url string) (*Store, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("parse database url: %w", err)
+	}
+	if cfg.ConnConfig.ConnectTimeout == 0 {
+		cfg.ConnConfig.ConnectTimeout = 3e9
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("connect postgres: %w", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("connect postgres: %w", err)
+	}
+	return &Store{pool: pool}, nil
+}
+
+// Pool exposes the pool for packages that keep their own tables in the
+// same database (the job queue).
+func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
+// Backend implements store.Store.
+func (s *Store) Backend() string { return "postgres" }
+
+// Ping implements store.Store.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.pool.Ping(ctx); err != nil {
+		return fmt.Errorf("ping postgres: %w", err)
+	}
+	return nil
+}
+
+// Close implements store.Store.
+func (s *Store) Close() error {
+	s.pool.Close()
+	return nil
+}
+
+// Migrate implements store.Store: every pending file in its own
+// transaction, under an advisory lock so concurrent starts queue.
+func (s *Store) Migrate(ctx context.Context) error {
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("acquire connection: %w", err)
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, migrationLock); err != nil {
+		return fmt.Errorf("take migration lock: %w", err)
+	}
+	defer conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, migrationLock) //nolint:errcheck // released with the session anyway
+	if _, err := conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`); err != nil {
+		return fmt.Errorf("create schema_migrations: %w", err)
+	}
+	files, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return fmt.Errorf("list migrations: %w", err)
+	}
+	sort.Strings(files)
+	for _, f := range files {
+		v, err := strconv.Atoi(strings.SplitN(strings.TrimPrefix(f, "migrations/"), "_", 2)[0])
+		if err != nil {
+			return fmt.Errorf("migration %s: name must start with a number: %w", f, err)
+		}
+		body, err := migrations.ReadFile(f)
+		if err != nil {
+			return fmt.Errorf("read migration %s: %w", f, err)
+		}
+		if err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+			var done bool
+			if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = $1)`, v).Scan(&done); err != nil || done {
+				return err
+			}
+			if _, err := tx.Exec(ctx, string(body)); err != nil {
+				return err
+			}
+			_, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version) VALUES ($1)`, v)
+			return err
+		}); err != nil {
+			return fmt.Errorf("migration %s: %w", f, err)
+		}
+	}
+	return nil
+}
+
+// notFound wraps huduma.ErrNotFound with what was looked up.
+func notFound(what string, err error) error {
+	if errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("%s: %w", what, huduma.ErrNotFound)
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
+// Language implements store.PreferenceStore.
+func (s *Store) Language(ctx context.Context, phone huduma.MSISDN) (huduma.Language, error) {
+	var lang string
+	if err := s.pool.QueryRow(ctx, `SELECT language FROM phone_preferences WHERE msisdn = $1`, string(phone)).Scan(&lang); err != nil {
+		return "", notFound("language preference", err)
+	}
+	return huduma.Language(lang), nil
+}
+
+// SetLanguage implements store.PreferenceStore.
+func (s *Store) SetLanguage(ctx context.Context, phone huduma.MSISDN, lang huduma.Language) error {
+	if _, err := huduma.ParseLanguage(string(lang)); err != nil {
+		return err
+	}
+	if _, err := s.pool.Exec(ctx, `INSERT INTO phone_preferences (msisdn, language) VALUES ($1, $2)
+		ON CONFLICT (msisdn) DO UPDATE SET language = excluded.language, updated_at = now()`, string(phone), string(lang)); err != nil {
+		return fmt.Errorf("set language: %w", err)
+	}
+	return nil
+}
+
+// RecordSessionEvent implements store.EventStore.
+func (s *Store) RecordSessionEvent(ctx context.Context, e huduma.SessionEvent) error {
+	_, err := s.pool.Exec(ctx, `INSERT INTO ussd_session_events
+		(provider, session_id, msisdn, status, input, last_response, hops, duration_ms, error_message, at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (provider, session_id) DO NOTHING`,
+		e.Provider, e.SessionID, string(e.MSISDN), e.Status, e.Input, e.LastResponse, e.Hops, e.DurationMS, e.ErrorMessage, e.At)
+	if err != nil {
+		return fmt.Errorf("record session event: %w", err)
+	}
+	return nil
+}
