@@ -1,0 +1,151 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/huduma-ke/huduma/catalog"
+	"github.com/huduma-ke/huduma/menus"
+	"github.com/huduma-ke/huduma/sessions"
+	"github.com/huduma-ke/huduma/sessions/memstore"
+	"github.com/huduma-ke/huduma/sessions/redisstore"
+	"github.com/huduma-ke/huduma/store"
+	"github.com/huduma-ke/huduma/store/pgstore"
+	"github.com/huduma-ke/huduma/store/sqlitestore"
+	"github.com/huduma-ke/huduma/ussd"
+	"github.com/huduma-ke/huduma/web"
+
+	// Aggregators register themselves; adding one is one line here.
+	_ "github.com/huduma-ke/huduma/providers/africastalking"
+)
+
+// shutdownGrace bounds how long in-flight hops may take after SIGTERM.
+// A hop has a 2 s deadline, so 10 s is ample while staying well inside
+// the usual 30 s a container orchestrator waits before SIGKILL.
+const shutdownGrace = 10 * time.Second
+
+// openStore opens the configured database and applies migrations.
+func openStore(ctx context.Context, cfg Config, log *slog.Logger) (store.Store, error) {
+	var st store.Store
+	if cfg.Embedded() {
+		if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+			return nil, fmt.Errorf("create data dir: %w", err)
+		}
+		s, err := sqlitestore.Open(ctx, filepath.Join(cfg.DataDir, "huduma.db"))
+		if err != nil {
+			return nil, fmt.Errorf("open embedded database: %w", err)
+		}
+		st = s
+	} else {
+		s, err := pgstore.Open(ctx, cfg.DatabaseURL)
+		if err != nil {
+			return nil, fmt.Errorf("open postgres: %w", err)
+		}
+		st = s
+	}
+	if err := st.Migrate(ctx); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("migrate %s: %w", st.Backend(), err)
+	}
+	return st, nil
+}
+
+// loadSampleIfEmpty loads the shipped sample catalog on first start, so a
+// fresh install has something to search. It never touches a catalog that
+// already has services.
+func loadSampleIfEmpty(ctx context.Context, st store.Store, log *slog.Logger) error {
+	n, err := st.ServiceCount(ctx)
+	if err != nil || n > 0 {
+		return err
+	}
+	c, err := catalog.Sample()
+	if err != nil {
+		return fmt.Errorf("read sample catalog: %w", err)
+	}
+	written, err := st.ImportCatalog(ctx, c)
+	if err != nil {
+		return fmt.Errorf("load sample catalog: %w", err)
+	}
+	log.Warn("catalog was empty: loaded the SAMPLE catalog (not official e-Citizen data); use `huduma catalog import` for the real one", "services", written)
+	return nil
+}
+
+func openSessions(ctx context.Context, cfg Config) (sessions.Store, string, error) {
+	if cfg.RedisURL == "" {
+		return memstore.New(), "in-process", nil
+	}
+	s, err := redisstore.Open(ctx, cfg.RedisURL, "huduma:")
+	if err != nil {
+		return nil, "", fmt.Errorf("open redis: %w", err)
+	}
+	return s, "redis", nil
+}
+
+// gateway is a running Huduma: its backends and HTTP server.
+type gateway struct {
+	store    store.Store
+	sessions sessions.Store
+	server   *web.Server
+}
+
+// newGateway opens the backends and builds the HTTP server.
+func newGateway(ctx context.Context, cfg Config, log *slog.Logger) (*gateway, error) {
+	st, err := openStore(ctx, cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	if err := loadSampleIfEmpty(ctx, st, log); err != nil {
+		st.Close()
+		return nil, err
+	}
+	sess, sessKind, err := openSessions(ctx, cfg)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	m := menus.New(st, menus.Config{ServiceCode: cfg.ServiceCode})
+	eng := ussd.New(sess, m, st, ussd.Config{TTL: cfg.SessionTTL, DefaultLanguage: cfg.Language}, log)
+	srv := web.New(web.Config{CallbackToken: cfg.CallbackTok}, web.Deps{
+		Hops:    eng,
+		Events:  st,
+		Active:  sess,
+		Pingers: map[string]web.Pinger{"database": st, "sessions": sess},
+	}, log)
+	log.Info("backends ready", "database", st.Backend(), "sessions", sessKind)
+	return &gateway{store: st, sessions: sess, server: srv}, nil
+}
+
+func (g *gateway) close() {
+	g.sessions.Close()
+	g.store.Close()
+}
+
+// serve runs the gateway until ctx is cancelled (SIGTERM/SIGINT), then
+// stops accepting connections and lets in-flight hops finish.
+func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
+	g, err := newGateway(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer g.close()
+	errc := make(chan error, 1)
+	go func() { errc <- g.server.Listen(cfg.Addr) }()
+	log.Info("huduma serving", "addr", cfg.Addr, "version", version, "public_url", cfg.PublicURL)
+	select {
+	case err := <-errc:
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: finishing in-flight requests")
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	if err := g.server.Shutdown(sctx); err != nil && !errors.Is(err, context.Canceled) {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
