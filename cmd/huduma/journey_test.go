@@ -155,7 +155,9 @@ func runJourney(t *testing.T, path string, hop func(url.Values) (int, string)) {
 		case strings.HasPrefix(l, "dial "):
 			n++
 			phone = strings.TrimSpace(l[5:])
-			session = fmt.Sprintf("ATUid_journey_%s_%d_%s", filepath.Base(path), n, hex.EncodeToString([]byte(t.Name()))[:8])
+			b := make([]byte, 8)
+			_, _ = rand.Read(b)
+			session = fmt.Sprintf("ATUid_journey_%d_%s", n, hex.EncodeToString(b))
 			inputs = nil
 			send(line, "")
 		case strings.HasPrefix(l, ">>"):
