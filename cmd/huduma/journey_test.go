@@ -42,7 +42,7 @@ func backends(t *testing.T) map[string]func(t *testing.T) map[string]string {
 
 // freshSchema creates an empty schema in the test database and returns a
 // URL whose search_path points at it, so parallel test runs never meet.
-func freshSchema(t *testing.T) string {
+func freshSchema(t testing.TB) string {
 	t.Helper()
 	base := testenv.PostgresURL(t)
 	b := make([]byte, 6)

@@ -90,6 +90,7 @@ func openSessions(ctx context.Context, cfg Config) (sessions.Store, string, erro
 type gateway struct {
 	store    store.Store
 	sessions sessions.Store
+	engine   *ussd.Engine
 	server   *web.Server
 }
 
@@ -117,7 +118,7 @@ func newGateway(ctx context.Context, cfg Config, log *slog.Logger) (*gateway, er
 		Pingers: map[string]web.Pinger{"database": st, "sessions": sess},
 	}, log)
 	log.Info("backends ready", "database", st.Backend(), "sessions", sessKind)
-	return &gateway{store: st, sessions: sess, server: srv}, nil
+	return &gateway{store: st, sessions: sess, engine: eng, server: srv}, nil
 }
 
 func (g *gateway) close() {

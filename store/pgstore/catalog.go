@@ -174,14 +174,17 @@ func (s *Store) feeBands(ctx context.Context) ([]huduma.FeeBand, error) {
 	return out, nil
 }
 
-// searchSQL finds active services whose name is similar to the query by
-// pg_trgm word similarity ($1 <% name, GIN-indexed, threshold 0.6 by
-// default) or matches it as full text, best first.
-const searchSQL = serviceCols + `,
-	LATERAL (SELECT public.word_similarity($1, s.search_name) AS sim,
-	                ts_rank(s.search_tsv, plainto_tsquery('simple', $1)) AS rank) m
-	WHERE s.active AND ($1 OPERATOR(public.<%) s.search_name OR s.search_tsv @@ plainto_tsquery('simple', $1))
-	ORDER BY m.sim DESC, m.rank DESC, s.code
+// searchSQL ranks active services by pg_trgm word similarity to the query
+// with full-text rank as the tie-break. The candidates come from a GiST
+// trigram index in nearest-first order ($1 <<-> name), so Postgres scores a
+// hundred names rather than the whole catalog.
+const searchSQL = `WITH cand AS (
+	SELECT s.code, public.word_similarity($1, s.search_name) AS sim FROM services s
+	WHERE s.active AND $1 OPERATOR(public.<%) s.search_name
+	ORDER BY $1 OPERATOR(public.<<->) s.search_name
+	LIMIT 100)
+	` + serviceCols + ` JOIN cand c ON c.code = s.code
+	ORDER BY c.sim DESC, ts_rank(s.search_tsv, plainto_tsquery('simple', $1)) DESC, s.code
 	LIMIT $2`
 
 // SearchServices implements store.CatalogStore.

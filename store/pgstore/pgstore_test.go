@@ -56,3 +56,5 @@ func openTest(t testing.TB) *Store {
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store { return openTest(t) })
 }
+
+func BenchmarkSearch14k(b *testing.B) { storetest.BenchmarkSearch14k(b, openTest(b)) }

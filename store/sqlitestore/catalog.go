@@ -227,8 +227,12 @@ type snapshot struct {
 	grams map[string][]int32
 }
 
-// minScore is the similarity below which a service does not match.
-const minScore = 0.5
+// minScore is the similarity below which a service does not match;
+// maxScored caps how many candidates get a full score.
+const (
+	minScore  = 0.5
+	maxScored = 150
+)
 
 // SearchServices implements store.CatalogStore.
 func (s *Store) SearchServices(ctx context.Context, q string, limit int) ([]huduma.Service, error) {
@@ -250,10 +254,16 @@ func (s *Store) SearchServices(ctx context.Context, q string, limit int) ([]hudu
 		}
 	}
 	query := trigram.PrepareQuery(q)
-	counts := map[int32]int{}
+	counts := make([]uint8, len(idx.services))
+	var touched []int32
 	for g := range query.All {
 		for _, i := range idx.grams[g] {
-			counts[i]++
+			if counts[i] == 0 {
+				touched = append(touched, i)
+			}
+			if counts[i] < 255 {
+				counts[i]++
+			}
 		}
 	}
 	// A service sharing under 40% of the query's trigrams cannot reach
@@ -263,11 +273,25 @@ func (s *Store) SearchServices(ctx context.Context, q string, limit int) ([]hudu
 		i     int32
 		score float64
 	}
-	var hits []hit
-	for i, c := range counts {
-		if c < need {
-			continue
+	cands := touched[:0]
+	for _, i := range touched {
+		if int(counts[i]) >= need {
+			cands = append(cands, i)
 		}
+	}
+	// Shared trigrams predict the score closely; scoring only the best
+	// maxScored candidates bounds the work for common words.
+	if len(cands) > maxScored {
+		sort.Slice(cands, func(a, b int) bool {
+			if counts[cands[a]] != counts[cands[b]] {
+				return counts[cands[a]] > counts[cands[b]]
+			}
+			return cands[a] < cands[b]
+		})
+		cands = cands[:maxScored]
+	}
+	var hits []hit
+	for _, i := range cands {
 		if sc := query.Score(idx.names[i]); sc >= minScore {
 			hits = append(hits, hit{i, sc})
 		}

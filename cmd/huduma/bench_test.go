@@ -1,0 +1,56 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"testing"
+
+	"github.com/huduma-ke/huduma/internal/testenv"
+	"github.com/huduma-ke/huduma/providers"
+	"github.com/huduma-ke/huduma/providers/africastalking"
+)
+
+// benchHops times one hop end to end without HTTP: AT decode → session
+// load → menu step (catalog search on the search hop) → render → session
+// save → AT encode. Each iteration is one hop of a four-hop journey.
+func benchHops(b *testing.B, env map[string]string) {
+	cfg, err := loadConfig(func(k string) string { return env[k] })
+	if err != nil {
+		b.Fatal(err)
+	}
+	g, err := newGateway(context.Background(), cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer g.close()
+	eng := g.engine
+	at := africastalking.USSD{}
+	texts := []string{"", "1", "1*1", "1*1*birth"}
+	ctx := context.Background()
+	i := 0
+	for b.Loop() {
+		form := url.Values{"sessionId": {fmt.Sprintf("ATUid_bench_%s_%d", b.Name(), i/len(texts))}, "serviceCode": {"*2222#"},
+			"phoneNumber": {"+254712345678"}, "networkCode": {"63902"}, "text": {texts[i%len(texts)]}}
+		hop, err := at.DecodeHop(providers.Request{Form: form})
+		if err != nil {
+			b.Fatal(err)
+		}
+		reply, err := eng.HandleHop(ctx, hop)
+		if err != nil {
+			b.Fatal(err)
+		}
+		_ = at.EncodeReply(reply)
+		i++
+	}
+}
+
+func BenchmarkHopEmbedded(b *testing.B) {
+	benchHops(b, map[string]string{"HUDUMA_DATA_DIR": b.TempDir()})
+}
+
+func BenchmarkHopPostgresRedis(b *testing.B) {
+	benchHops(b, map[string]string{"DATABASE_URL": freshSchema(b), "REDIS_URL": testenv.RedisURL(b), "HUDUMA_OTP_SECRET": "bench-otp-secret-000"})
+}
