@@ -1,0 +1,115 @@
+package huduma
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+)
+
+func TestParseMSISDN(t *testing.T) {
+	good := []string{"0712345678", "712345678", "254712345678", "+254712345678", "00254712345678", "+254 712 345-678", "0110123456"}
+	for _, in := range good {
+		got, err := ParseMSISDN(in)
+		if err != nil || (got != "+254712345678" && got != "+254110123456") {
+			t.Errorf("ParseMSISDN(%q) = %q %v", in, got, err)
+		}
+	}
+	bad := []string{"", "abc", "+1 202 555 0123", "0202222222", "07123", "+2547123456789999", "25471234567x"}
+	for _, in := range bad {
+		if got, err := ParseMSISDN(in); err == nil || ErrorCode(err) != EInvalid {
+			t.Errorf("ParseMSISDN(%q) = %q, %v; want invalid", in, got, err)
+		}
+	}
+	m, _ := ParseMSISDN("0712345678")
+	if m.Masked() != "+254712***678" || m.Digits() != "254712345678" {
+		t.Errorf("masked %q digits %q", m.Masked(), m.Digits())
+	}
+	nets := map[string]Network{"0712345678": Safaricom, "0110123456": Safaricom, "0733123456": Airtel, "0771123456": Telkom}
+	for in, want := range nets {
+		m, _ := ParseMSISDN(in)
+		if m.Network() != want {
+			t.Errorf("%s network %s, want %s", in, m.Network(), want)
+		}
+	}
+}
+
+func TestInvoiceNumbers(t *testing.T) {
+	for i := 0; i < 1000; i++ {
+		n := NewInvoiceNumber()
+		if _, err := ParseInvoiceNumber(string(n)); err != nil || len(n) != 10 {
+			t.Fatalf("generated %q does not parse: %v", n, err)
+		}
+		// Every single-digit mistake and every adjacent swap is caught.
+		for p := 0; p < 10; p++ {
+			for d := byte('0'); d <= '9'; d++ {
+				if d == n[p] {
+					continue
+				}
+				b := []byte(n)
+				b[p] = d
+				if _, err := ParseInvoiceNumber(string(b)); err == nil {
+					t.Fatalf("typo %s of %s accepted", b, n)
+				}
+			}
+			if p < 9 && n[p] != n[p+1] {
+				b := []byte(n)
+				b[p], b[p+1] = b[p+1], b[p]
+				if _, err := ParseInvoiceNumber(string(b)); err == nil {
+					t.Fatalf("swap %s of %s accepted", b, n)
+				}
+			}
+		}
+	}
+	for _, bad := range []string{"", "123", "12345678901", "12345abcde", "1234567890"} {
+		if _, err := ParseInvoiceNumber(bad); err == nil && bad != "1234567890" {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+	if DammDigit("572") != '4' {
+		t.Errorf("Damm(572) = %c, want 4", DammDigit("572"))
+	}
+}
+
+func TestConvenienceFee(t *testing.T) {
+	cases := map[int64]int64{0: 5, 50: 5, 199: 5, 200: 10, 299: 10, 300: 15, 499: 15, 500: 20, 699: 20, 700: 25, 999: 25, 1000: 50, 250000: 50}
+	for amount, want := range cases {
+		if got := ConvenienceFee(nil, amount); got != want {
+			t.Errorf("fee(%d) = %d, want %d", amount, got, want)
+		}
+	}
+	if got := ConvenienceFee([]FeeBand{{Min: 0, Fee: 1}, {Min: 100, Fee: 2}}, 150); got != 2 {
+		t.Errorf("custom bands: %d", got)
+	}
+}
+
+func TestInputs(t *testing.T) {
+	cases := []struct {
+		in    Input
+		value string
+		want  string
+		ok    bool
+	}{
+		{Input{Key: "id", LabelEN: "ID", Kind: KindIDNumber}, " 1234 5678 ", "12345678", true},
+		{Input{Key: "id", LabelEN: "ID", Kind: KindIDNumber}, "12a45678", "", false},
+		{Input{Key: "p", LabelEN: "Plate", Kind: KindVehicle}, "kcb 123a", "KCB123A", true},
+		{Input{Key: "p", LabelEN: "Plate", Kind: KindVehicle}, "XYZ", "", false},
+		{Input{Key: "k", LabelEN: "PIN", Kind: KindText, Pattern: `^[AP][0-9]{9}[A-Z]$`}, "A123456789B", "A123456789B", true},
+		{Input{Key: "t", LabelEN: "Name", Kind: KindText}, "\xff", "", false},
+	}
+	for _, c := range cases {
+		got, err := c.in.Normalize(c.value)
+		if (err == nil) != c.ok || got != c.want {
+			t.Errorf("%s.Normalize(%q) = %q %v", c.in.Kind, c.value, got, err)
+		}
+	}
+}
+
+func TestErrors(t *testing.T) {
+	err := fmt.Errorf("lookup: %w", Errorf(ENotFound, "service 9 not found"))
+	if !errors.Is(err, ErrNotFound) || ErrorCode(err) != ENotFound || ErrorMessage(err) != "service 9 not found" {
+		t.Fatalf("wrapped not-found: %v", err)
+	}
+	if ErrorCode(errors.New("x")) != EInternal || ErrorMessage(errors.New("secret detail")) != "Internal error." {
+		t.Fatal("internal errors must not leak")
+	}
+}
