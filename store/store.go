@@ -8,6 +8,7 @@ import (
 	"context"
 
 	"github.com/huduma-ke/huduma"
+	"github.com/huduma-ke/huduma/store/ledger"
 )
 
 // Store is the whole persistent surface. Consumers declare the narrow
@@ -24,6 +25,9 @@ type Store interface {
 	Close() error
 	// Backend names the backend for logs: "postgres" or "sqlite".
 	Backend() string
+	// Ledger returns the invoice, payment, outbox and job tables, which
+	// both backends keep with the same SQL.
+	Ledger() *ledger.DB
 
 	CatalogStore
 	PreferenceStore

@@ -19,9 +19,11 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/huduma-ke/huduma"
 	"github.com/huduma-ke/huduma/store"
+	"github.com/huduma-ke/huduma/store/ledger"
 )
 
 //go:embed migrations/*.sql
@@ -33,7 +35,8 @@ const migrationLock = 0x6875646d
 
 // Store is the Postgres implementation of store.Store.
 type Store struct {
-	pool *pgxpool.Pool
+	pool   *pgxpool.Pool
+	ledger *ledger.DB
 }
 
 var _ store.Store = (*Store)(nil)
@@ -56,12 +59,15 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("connect postgres: %w", err)
 	}
-	return &Store{pool: pool}, nil
+	return &Store{pool: pool, ledger: ledger.New(stdlib.OpenDBFromPool(pool), ledger.Postgres)}, nil
 }
 
 // Pool exposes the pool for packages that keep their own tables in the
 // same database (the job queue).
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
+// Ledger returns the invoice, payment, outbox and job tables.
+func (s *Store) Ledger() *ledger.DB { return s.ledger }
 
 // Backend implements store.Store.
 func (s *Store) Backend() string { return "postgres" }

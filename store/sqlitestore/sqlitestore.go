@@ -27,6 +27,7 @@ import (
 
 	"github.com/huduma-ke/huduma"
 	"github.com/huduma-ke/huduma/store"
+	"github.com/huduma-ke/huduma/store/ledger"
 )
 
 //go:embed migrations/*.sql
@@ -64,9 +65,8 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	return &Store{db: db}, nil
 }
 
-// DB exposes the handle for packages that add their own tables in the same
-// file (the job queue).
-func (s *Store) DB() *sql.DB { return s.db }
+// Ledger returns the invoice, payment, outbox and job tables.
+func (s *Store) Ledger() *ledger.DB { return ledger.New(s.db, ledger.SQLite) }
 
 // Backend implements store.Store.
 func (s *Store) Backend() string { return "sqlite" }

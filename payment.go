@@ -1,0 +1,127 @@
+package huduma
+
+import "time"
+
+// AttemptStatus is where one M-Pesa prompt (STK push) is.
+type AttemptStatus string
+
+// Attempt states: queued (job waiting for MPESA_STK_DELAY) → sent (Daraja
+// accepted it) → succeeded | failed; rejected when Daraja refused the push;
+// stale when it never got a final answer and a new prompt replaced it.
+const (
+	AttemptQueued    AttemptStatus = "queued"
+	AttemptSent      AttemptStatus = "sent"
+	AttemptSucceeded AttemptStatus = "succeeded"
+	AttemptFailed    AttemptStatus = "failed"
+	AttemptRejected  AttemptStatus = "rejected"
+	AttemptStale     AttemptStatus = "stale"
+)
+
+// InFlight reports whether the prompt may still be answered.
+func (s AttemptStatus) InFlight() bool { return s == AttemptQueued || s == AttemptSent }
+
+// Attempt is one STK push for an invoice.
+type Attempt struct {
+	ID                int64
+	Invoice           InvoiceNumber
+	Payer             MSISDN
+	Amount            int64
+	Status            AttemptStatus
+	CheckoutRequestID string
+	MerchantRequestID string
+	ResultCode        string
+	ResultDesc        string
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
+}
+
+// STKPush is what the payment provider needs to prompt a phone.
+type STKPush struct {
+	Phone MSISDN
+	// Amount is whole shillings.
+	Amount int64
+	// Reference is the invoice number (M-Pesa AccountReference).
+	Reference   string
+	Description string
+}
+
+// STKPushResult identifies an accepted prompt.
+type STKPushResult struct {
+	CheckoutRequestID string
+	MerchantRequestID string
+}
+
+// STKResult is the outcome of a prompt, from a callback or a query.
+type STKResult struct {
+	CheckoutRequestID string
+	// Pending is true while the customer has not answered (query only).
+	Pending bool
+	// ResultCode "0" is success; others are Daraja's failure codes.
+	ResultCode string
+	ResultDesc string
+	// Receipt, Amount, Phone and PaidAt come with a successful callback.
+	Receipt string
+	Amount  int64
+	Phone   string
+	PaidAt  time.Time
+}
+
+// MessageKind says why an SMS is sent, which sets its priority and whether
+// an opted-out phone still gets it.
+type MessageKind string
+
+// Message kinds. OTPs and receipts go first and ignore STOP.
+const (
+	MessageOTP     MessageKind = "otp"
+	MessageReceipt MessageKind = "receipt"
+	MessageInvoice MessageKind = "invoice"
+	MessageReply   MessageKind = "reply"
+	MessageNotice  MessageKind = "notice"
+)
+
+// Priority orders the outbox: lower is sent first.
+func (k MessageKind) Priority() int {
+	switch k {
+	case MessageOTP:
+		return 0
+	case MessageReceipt:
+		return 1
+	case MessageInvoice, MessageReply:
+		return 2
+	}
+	return 3
+}
+
+// Message is an SMS in the outbox.
+type Message struct {
+	ID        int64
+	To        MSISDN
+	Body      string
+	Kind      MessageKind
+	Status    string
+	CreatedAt time.Time
+}
+
+// resultTexts are M-Pesa outcomes in plain words (GSM-7, short).
+var resultTexts = map[string][2]string{
+	"0":    {"Paid", "Imelipwa"},
+	"1":    {"Not enough money in M-Pesa", "Salio la M-Pesa halitoshi"},
+	"17":   {"Same payment made a moment ago", "Malipo sawa yalifanywa sasa hivi"},
+	"1019": {"The prompt expired before you paid", "Ombi liliisha muda kabla ya kulipa"},
+	"1025": {"M-Pesa could not send the prompt", "M-Pesa haikuweza kutuma ombi"},
+	"1032": {"You cancelled the M-Pesa prompt", "Ulighairi ombi la M-Pesa"},
+	"1037": {"Your phone could not be reached", "Simu yako haikupatikana"},
+	"2001": {"Wrong M-Pesa PIN", "PIN ya M-Pesa si sahihi"},
+}
+
+// ResultText says what an M-Pesa result code means, in lang.
+func ResultText(code string, lang Language) string {
+	t, ok := resultTexts[code]
+	if !ok {
+		t = [2]string{"M-Pesa did not complete the payment", "M-Pesa haikukamilisha malipo"}
+	}
+	if lang == Kiswahili {
+		return t[1]
+	}
+	return t[0]
+}

@@ -1,0 +1,154 @@
+package daraja
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/huduma-ke/huduma"
+)
+
+// maxCallback caps callback bodies; real ones are under 2 KB.
+const maxCallback = 16 << 10
+
+// DecodeSTKCallback reads Daraja's STK result (Body.stkCallback). It is
+// tolerant where Daraja varies (ResultCode as number or string, Balance
+// without a Value) and strict about money: a fractional amount is an
+// error, never rounded.
+func DecodeSTKCallback(body []byte) (huduma.STKResult, error) {
+	if len(body) > maxCallback {
+		return huduma.STKResult{}, fmt.Errorf("stk callback larger than %d bytes", maxCallback)
+	}
+	var env struct {
+		Body struct {
+			STK *struct {
+				MerchantRequestID string          `json:"MerchantRequestID"`
+				CheckoutRequestID string          `json:"CheckoutRequestID"`
+				ResultCode        json.RawMessage `json:"ResultCode"`
+				ResultDesc        string          `json:"ResultDesc"`
+				Metadata          struct {
+					Items []struct {
+						Name  string          `json:"Name"`
+						Value json.RawMessage `json:"Value"`
+					} `json:"Item"`
+				} `json:"CallbackMetadata"`
+			} `json:"stkCallback"`
+		} `json:"Body"`
+	}
+	if err := json.Unmarshal(body, &env); err != nil {
+		return huduma.STKResult{}, fmt.Errorf("stk callback is not JSON: %w", err)
+	}
+	cb := env.Body.STK
+	if cb == nil || cb.CheckoutRequestID == "" || len(cb.CheckoutRequestID) > 100 {
+		return huduma.STKResult{}, fmt.Errorf("stk callback lacks Body.stkCallback.CheckoutRequestID")
+	}
+	code := strings.Trim(string(cb.ResultCode), `"`)
+	if _, err := strconv.Atoi(code); err != nil {
+		return huduma.STKResult{}, fmt.Errorf("stk callback ResultCode %q is not a number", code)
+	}
+	res := huduma.STKResult{CheckoutRequestID: cb.CheckoutRequestID, ResultCode: code, ResultDesc: cb.ResultDesc}
+	for _, it := range cb.Metadata.Items {
+		v := strings.Trim(string(bytes.TrimSpace(it.Value)), `"`)
+		switch it.Name {
+		case "Amount":
+			amt, err := WholeShillings(v)
+			if err != nil {
+				return huduma.STKResult{}, fmt.Errorf("stk callback Amount: %w", err)
+			}
+			res.Amount = amt
+		case "MpesaReceiptNumber":
+			res.Receipt = v
+		case "PhoneNumber":
+			res.Phone = v
+		case "TransactionDate":
+			if t, err := time.ParseInLocation("20060102150405", v, nairobi); err == nil {
+				res.PaidAt = t.UTC()
+			}
+		}
+	}
+	if code == "0" && (res.Amount <= 0 || res.Receipt == "") {
+		return huduma.STKResult{}, fmt.Errorf("successful stk callback lacks Amount or MpesaReceiptNumber")
+	}
+	return res, nil
+}
+
+// WholeShillings parses "10", "10.00" or "10.0" as 10 and refuses "10.50":
+// Huduma's money is whole shillings, and a fraction means something is off.
+func WholeShillings(s string) (int64, error) {
+	s = strings.TrimSpace(s)
+	whole, frac, _ := strings.Cut(s, ".")
+	if strings.Trim(frac, "0") != "" {
+		return 0, fmt.Errorf("%q is not whole shillings", s)
+	}
+	n, err := strconv.ParseInt(whole, 10, 64)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("%q is not an amount", s)
+	}
+	return n, nil
+}
+
+// C2B is a paybill payment as Daraja's validation and confirmation
+// callbacks describe it. MSISDN arrives masked ("2547 ***** 126").
+type C2B struct {
+	TransID           string
+	TransTime         time.Time
+	Amount            int64
+	BusinessShortCode string
+	BillRefNumber     string
+	MSISDN            string
+	FirstName         string
+}
+
+// DecodeC2B reads a validation or confirmation payload.
+func DecodeC2B(body []byte) (C2B, error) {
+	if len(body) > maxCallback {
+		return C2B{}, fmt.Errorf("c2b payload larger than %d bytes", maxCallback)
+	}
+	var p struct {
+		TransID           string          `json:"TransID"`
+		TransTime         string          `json:"TransTime"`
+		TransAmount       json.RawMessage `json:"TransAmount"`
+		BusinessShortCode json.RawMessage `json:"BusinessShortCode"`
+		BillRefNumber     string          `json:"BillRefNumber"`
+		MSISDN            json.RawMessage `json:"MSISDN"`
+		FirstName         string          `json:"FirstName"`
+	}
+	if err := json.Unmarshal(body, &p); err != nil {
+		return C2B{}, fmt.Errorf("c2b payload is not JSON: %w", err)
+	}
+	if p.TransID == "" || len(p.TransID) > 40 {
+		return C2B{}, fmt.Errorf("c2b payload lacks TransID")
+	}
+	amt, err := WholeShillings(strings.Trim(string(p.TransAmount), `"`))
+	if err != nil {
+		return C2B{}, fmt.Errorf("c2b TransAmount: %w", err)
+	}
+	c := C2B{TransID: p.TransID, Amount: amt, BillRefNumber: strings.TrimSpace(p.BillRefNumber),
+		BusinessShortCode: strings.Trim(string(p.BusinessShortCode), `"`), MSISDN: strings.Trim(string(p.MSISDN), `"`), FirstName: p.FirstName}
+	if t, err := time.ParseInLocation("20060102150405", p.TransTime, nairobi); err == nil {
+		c.TransTime = t.UTC()
+	}
+	return c, nil
+}
+
+// C2B validation result codes (protocols.md §3.6).
+const (
+	C2BInvalidAccount = "C2B00012"
+	C2BInvalidAmount  = "C2B00013"
+	C2BOther          = "C2B00016"
+)
+
+// C2BAccept is the validation answer that lets a payment through.
+func C2BAccept() []byte { return []byte(`{"ResultCode":"0","ResultDesc":"Accepted"}`) }
+
+// C2BReject is the validation answer that stops a payment with code.
+func C2BReject(code string) []byte {
+	b, _ := json.Marshal(map[string]string{"ResultCode": code, "ResultDesc": "Rejected"})
+	return b
+}
+
+// Ack is the answer to a confirmation or STK callback.
+func Ack() []byte { return []byte(`{"ResultCode":0,"ResultDesc":"Accepted"}`) }

@@ -1,0 +1,317 @@
+// Package daraja is Huduma's client for Safaricom's Daraja M-Pesa API:
+// OAuth, STK push (M-Pesa Express), STK query, and the decoders for the
+// STK and C2B callbacks Daraja sends us. Wire facts follow
+// shared/reference/protocols.md §3.
+package daraja
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	_ "time/tzdata" // Africa/Nairobi on machines without zoneinfo
+
+	"github.com/huduma-ke/huduma"
+)
+
+// Sentinel errors; *APIError wraps one of them.
+var (
+	// ErrInvalidToken: the access token was refused (the client refreshes
+	// and retries once by itself).
+	ErrInvalidToken = errors.New("daraja: invalid access token")
+	// ErrInProgress: a transaction is already in process for the subscriber.
+	ErrInProgress = errors.New("daraja: a transaction is already in process for this phone")
+	// ErrThrottled: spike arrest or quota; retried with backoff.
+	ErrThrottled = errors.New("daraja: throttled")
+	// ErrUnavailable: 5xx, network error or timeout; retried with backoff.
+	ErrUnavailable = errors.New("daraja: unavailable")
+	// ErrBadRequest: Daraja refused the request itself; not retried.
+	ErrBadRequest = errors.New("daraja: bad request")
+)
+
+// APIError is an error answer from Daraja.
+type APIError struct {
+	Status  int
+	Code    string
+	Message string
+	kind    error
+}
+
+func (e *APIError) Error() string {
+	return fmt.Sprintf("daraja: HTTP %d %s: %s", e.Status, e.Code, e.Message)
+}
+
+// Unwrap returns the sentinel the error belongs to.
+func (e *APIError) Unwrap() error { return e.kind }
+
+// Retryable reports whether trying the same call later may succeed.
+func Retryable(err error) bool {
+	return errors.Is(err, ErrThrottled) || errors.Is(err, ErrUnavailable) || errors.Is(err, ErrInProgress)
+}
+
+// Config is what the client needs.
+type Config struct {
+	BaseURL        string
+	ConsumerKey    string
+	ConsumerSecret string
+	Passkey        string
+	ShortCode      string
+	// CallbackURL is where Daraja posts STK results (with our token).
+	CallbackURL string
+	// Timeout bounds each HTTP call (default 10 s).
+	Timeout time.Duration
+	// MaxRetries bounds retries of throttled or unavailable calls (default 3).
+	MaxRetries int
+	// Backoff is the first retry delay, doubled each time (default 500 ms).
+	Backoff time.Duration
+	// Now replaces time.Now (tests).
+	Now func() time.Time
+}
+
+// Client talks to Daraja. One Client per process: Daraja invalidates the
+// previous token whenever a new one is issued, so the token is cached here
+// and refreshed by one caller at a time.
+type Client struct {
+	cfg  Config
+	http *http.Client
+	log  *slog.Logger
+
+	mu      sync.Mutex
+	token   string
+	expires time.Time
+}
+
+// nairobi is the zone Daraja timestamps are read in.
+var nairobi = func() *time.Location {
+	if loc, err := time.LoadLocation("Africa/Nairobi"); err == nil {
+		return loc
+	}
+	return time.FixedZone("EAT", 3*3600)
+}()
+
+// New returns a client.
+func New(cfg Config, hc *http.Client, log *slog.Logger) *Client {
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 10 * time.Second
+	}
+	if cfg.MaxRetries <= 0 {
+		cfg.MaxRetries = 3
+	}
+	if cfg.Backoff <= 0 {
+		cfg.Backoff = 500 * time.Millisecond
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if hc == nil {
+		hc = &http.Client{}
+	}
+	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
+	return &Client{cfg: cfg, http: hc, log: log.With("comp", "daraja")}
+}
+
+// refreshEarly renews the token this long before Daraja says it expires.
+const refreshEarly = 60 * time.Second
+
+// accessToken returns the cached token, fetching a new one when it is
+// missing, near expiry, or force is set. The mutex makes concurrent
+// callers wait for one refresh instead of each invalidating the other's.
+func (c *Client) accessToken(ctx context.Context, force bool, stale string) (string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.token != "" && c.cfg.Now().Before(c.expires) && !(force && c.token == stale) {
+		return c.token, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.cfg.BaseURL+"/oauth/v1/generate?grant_type=client_credentials", nil)
+	if err != nil {
+		return "", fmt.Errorf("daraja token request: %w", err)
+	}
+	req.SetBasicAuth(c.cfg.ConsumerKey, c.cfg.ConsumerSecret)
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("daraja token: %w: %w", ErrUnavailable, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if resp.StatusCode != http.StatusOK {
+		return "", apiError(resp.StatusCode, body)
+	}
+	var tok struct {
+		AccessToken string          `json:"access_token"`
+		ExpiresIn   json.RawMessage `json:"expires_in"`
+	}
+	if err := json.Unmarshal(body, &tok); err != nil || tok.AccessToken == "" {
+		return "", fmt.Errorf("daraja token: %w: unreadable answer", ErrUnavailable)
+	}
+	secs, err := strconv.Atoi(strings.Trim(string(tok.ExpiresIn), `"`))
+	if err != nil || secs <= 0 {
+		secs = 3599
+	}
+	c.token = tok.AccessToken
+	c.expires = c.cfg.Now().Add(time.Duration(secs)*time.Second - refreshEarly)
+	return c.token, nil
+}
+
+// apiError maps an error answer to its sentinel.
+func apiError(status int, body []byte) error {
+	var e struct {
+		ErrorCode    string `json:"errorCode"`
+		ErrorMessage string `json:"errorMessage"`
+	}
+	_ = json.Unmarshal(body, &e)
+	ae := &APIError{Status: status, Code: e.ErrorCode, Message: e.ErrorMessage}
+	msg := strings.ToLower(e.ErrorMessage)
+	switch {
+	case e.ErrorCode == "404.001.03" || e.ErrorCode == "400.003.01" || status == http.StatusUnauthorized:
+		ae.kind = ErrInvalidToken
+	case e.ErrorCode == "500.003.02" || e.ErrorCode == "500.003.03" || status == http.StatusTooManyRequests || strings.Contains(msg, "spike arrest"):
+		ae.kind = ErrThrottled
+	case strings.Contains(msg, "unable to lock subscriber") || strings.Contains(msg, "already in process"):
+		ae.kind = ErrInProgress
+	case status >= 500:
+		ae.kind = ErrUnavailable
+	default:
+		ae.kind = ErrBadRequest
+	}
+	return ae
+}
+
+// call POSTs body to path with the bearer token, refreshing the token once
+// when Daraja refuses it and retrying throttled or unavailable answers with
+// exponential backoff and jitter, all within ctx.
+func (c *Client) call(ctx context.Context, path string, body any, out any) error {
+	raw, err := json.Marshal(body)
+	if err != nil {
+		return fmt.Errorf("daraja encode: %w", err)
+	}
+	refreshed := false
+	delay := c.cfg.Backoff
+	for attempt := 0; ; attempt++ {
+		tok, err := c.accessToken(ctx, false, "")
+		if err == nil {
+			err = c.post(ctx, path, tok, raw, out)
+			if errors.Is(err, ErrInvalidToken) && !refreshed {
+				refreshed = true
+				if _, terr := c.accessToken(ctx, true, tok); terr != nil {
+					return terr
+				}
+				attempt--
+				continue
+			}
+		}
+		if err == nil || !Retryable(err) || errors.Is(err, ErrInProgress) || attempt >= c.cfg.MaxRetries {
+			return err
+		}
+		wait := delay + rand.N(delay/2+1)
+		c.log.WarnContext(ctx, "daraja call failed; retrying", "path", path, "attempt", attempt+1, "wait", wait, "error", err)
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("daraja %s: %w: %w", path, ErrUnavailable, ctx.Err())
+		case <-time.After(wait):
+		}
+		delay *= 2
+	}
+}
+
+func (c *Client) post(ctx context.Context, path, token string, raw []byte, out any) error {
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.cfg.BaseURL+path, bytes.NewReader(raw))
+	if err != nil {
+		return fmt.Errorf("daraja request: %w", err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("daraja %s: %w: %w", path, ErrUnavailable, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if resp.StatusCode != http.StatusOK {
+		return apiError(resp.StatusCode, body)
+	}
+	if err := json.Unmarshal(body, out); err != nil {
+		return fmt.Errorf("daraja %s: %w: unreadable answer", path, ErrUnavailable)
+	}
+	return nil
+}
+
+// password returns Daraja's Password and Timestamp for now.
+func (c *Client) password() (pw, ts string) {
+	ts = c.cfg.Now().In(nairobi).Format("20060102150405")
+	return base64.StdEncoding.EncodeToString([]byte(c.cfg.ShortCode + c.cfg.Passkey + ts)), ts
+}
+
+// Daraja's field limits.
+const (
+	maxReference   = 12
+	maxDescription = 13
+)
+
+// StkPush prompts a phone to pay. ResponseCode "0" only means Daraja
+// accepted the request; the result comes by callback or query.
+func (c *Client) StkPush(ctx context.Context, p huduma.STKPush) (huduma.STKPushResult, error) {
+	if p.Amount < 1 {
+		return huduma.STKPushResult{}, fmt.Errorf("daraja push: %w: amount must be at least 1", ErrBadRequest)
+	}
+	if len(p.Reference) == 0 || len(p.Reference) > maxReference {
+		return huduma.STKPushResult{}, fmt.Errorf("daraja push: %w: account reference must be 1-%d characters", ErrBadRequest, maxReference)
+	}
+	desc := p.Description
+	if len(desc) > maxDescription {
+		desc = desc[:maxDescription]
+	}
+	pw, ts := c.password()
+	body := map[string]any{
+		"BusinessShortCode": c.cfg.ShortCode, "Password": pw, "Timestamp": ts,
+		"TransactionType": "CustomerPayBillOnline", "Amount": p.Amount,
+		"PartyA": p.Phone.Digits(), "PartyB": c.cfg.ShortCode, "PhoneNumber": p.Phone.Digits(),
+		"CallBackURL": c.cfg.CallbackURL, "AccountReference": p.Reference, "TransactionDesc": desc,
+	}
+	var out struct {
+		MerchantRequestID   string `json:"MerchantRequestID"`
+		CheckoutRequestID   string `json:"CheckoutRequestID"`
+		ResponseCode        string `json:"ResponseCode"`
+		ResponseDescription string `json:"ResponseDescription"`
+	}
+	if err := c.call(ctx, "/mpesa/stkpush/v1/processrequest", body, &out); err != nil {
+		return huduma.STKPushResult{}, err
+	}
+	if out.ResponseCode != "0" || out.CheckoutRequestID == "" {
+		return huduma.STKPushResult{}, &APIError{Status: 200, Code: out.ResponseCode, Message: out.ResponseDescription, kind: ErrBadRequest}
+	}
+	return huduma.STKPushResult{CheckoutRequestID: out.CheckoutRequestID, MerchantRequestID: out.MerchantRequestID}, nil
+}
+
+// StkQuery asks for a prompt's result. A prompt the customer has not yet
+// answered comes back Pending (Daraja answers that with an error body).
+func (c *Client) StkQuery(ctx context.Context, checkoutID string) (huduma.STKResult, error) {
+	pw, ts := c.password()
+	body := map[string]any{"BusinessShortCode": c.cfg.ShortCode, "Password": pw, "Timestamp": ts, "CheckoutRequestID": checkoutID}
+	var out struct {
+		ResultCode json.RawMessage `json:"ResultCode"`
+		ResultDesc string          `json:"ResultDesc"`
+	}
+	err := c.call(ctx, "/mpesa/stkpushquery/v1/query", body, &out)
+	var ae *APIError
+	if errors.As(err, &ae) && ae.Code == "500.001.1001" && strings.Contains(strings.ToLower(ae.Message), "being processed") {
+		return huduma.STKResult{CheckoutRequestID: checkoutID, Pending: true}, nil
+	}
+	if err != nil {
+		return huduma.STKResult{}, err
+	}
+	return huduma.STKResult{CheckoutRequestID: checkoutID, ResultCode: strings.Trim(string(out.ResultCode), `"`), ResultDesc: out.ResultDesc}, nil
+}

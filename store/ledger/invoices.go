@@ -1,0 +1,453 @@
+package ledger
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/huduma-ke/huduma"
+)
+
+// NewInvoice is everything written when an invoice is created.
+type NewInvoice struct {
+	Invoice huduma.Invoice
+	// Key makes creation idempotent: a second call with the same key
+	// returns the first invoice and writes nothing (a retried USSD hop).
+	Key string
+	// Message is the invoice SMS (paybill instructions), if any.
+	Message *huduma.Message
+	// Push, when set, queues an M-Pesa prompt to Payer at RunAt.
+	Push *PushPlan
+}
+
+// PushPlan schedules a prompt.
+type PushPlan struct {
+	Payer huduma.MSISDN
+	RunAt time.Time
+}
+
+// Job kinds the ledger queues for the payments worker.
+const (
+	JobPush  = "stk_push"
+	JobQuery = "stk_query"
+)
+
+// PushJob is the payload of push and query jobs.
+type PushJob struct {
+	AttemptID int64 `json:"attempt_id"`
+	Tries     int   `json:"tries,omitempty"`
+}
+
+const invoiceCols = `number, service_code, service_name, phone, fields, fee, convenience_fee, total, status, reason,
+	COALESCE(mpesa_receipt, ''), language, created_at, expires_at, paid_at`
+
+func scanInvoice(r interface{ Scan(...any) error }) (huduma.Invoice, error) {
+	var inv huduma.Invoice
+	var number, phone, fields, status, lang string
+	var created, expires int64
+	var paid sql.NullInt64
+	if err := r.Scan(&number, &inv.ServiceCode, &inv.ServiceName, &phone, &fields, &inv.Fee, &inv.ConvenienceFee, &inv.Total,
+		&status, &inv.Reason, &inv.MpesaReceipt, &lang, &created, &expires, &paid); err != nil {
+		return inv, err
+	}
+	inv.Number, inv.Phone, inv.Status, inv.Language = huduma.InvoiceNumber(number), huduma.MSISDN(phone), huduma.InvoiceStatus(status), huduma.Language(lang)
+	inv.CreatedAt, inv.ExpiresAt = fromMS(created), fromMS(expires)
+	if paid.Valid {
+		t := fromMS(paid.Int64)
+		inv.PaidAt = &t
+	}
+	if err := json.Unmarshal([]byte(fields), &inv.Fields); err != nil {
+		return inv, fmt.Errorf("decode invoice fields: %w", err)
+	}
+	if len(inv.Fields) == 0 {
+		inv.Fields = nil
+	}
+	return inv, nil
+}
+
+func notFound(what string, err error) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("%s: %w", what, huduma.ErrNotFound)
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
+// CreateInvoice writes the invoice, its audit row, its SMS and its first
+// prompt in one transaction. It returns the invoice and whether it was
+// created now (false: the key was seen before). A number already taken
+// gives an EConflict error; the caller draws another number.
+func (l *DB) CreateInvoice(ctx context.Context, n NewInvoice) (huduma.Invoice, bool, error) {
+	inv := n.Invoice
+	if inv.Total != inv.Fee+inv.ConvenienceFee || inv.Fee < 0 {
+		return inv, false, huduma.Errorf(huduma.EInvalid, "invoice total does not add up")
+	}
+	if n.Key != "" {
+		existing, err := scanInvoice(l.db.QueryRowContext(ctx, `SELECT `+invoiceCols+` FROM invoices WHERE idempotency_key = $1`, n.Key))
+		if err == nil {
+			return existing, false, nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return inv, false, fmt.Errorf("look up invoice key: %w", err)
+		}
+	}
+	fields, err := json.Marshal(inv.Fields)
+	if err != nil {
+		return inv, false, fmt.Errorf("encode invoice fields: %w", err)
+	}
+	var key any
+	if n.Key != "" {
+		key = n.Key
+	}
+	err = l.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO invoices (number, service_code, service_name, phone, fields, fee, convenience_fee, total,
+			status, language, idempotency_key, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+			string(inv.Number), inv.ServiceCode, inv.ServiceName, string(inv.Phone), string(fields), inv.Fee, inv.ConvenienceFee, inv.Total,
+			string(huduma.InvoicePending), string(inv.Language), key, ms(inv.CreatedAt), ms(inv.ExpiresAt))
+		if err != nil {
+			if isUnique(err) {
+				return huduma.Errorf(huduma.EConflict, "invoice number or key already used")
+			}
+			return fmt.Errorf("insert invoice: %w", err)
+		}
+		if err := l.audit(ctx, tx, "invoice", string(inv.Number), "created", map[string]any{"total": inv.Total, "service": inv.ServiceCode}); err != nil {
+			return err
+		}
+		if n.Message != nil {
+			if err := l.queueMessage(ctx, tx, *n.Message, "invoice:"+string(inv.Number)); err != nil {
+				return err
+			}
+		}
+		if n.Push != nil {
+			if _, err := l.queuePush(ctx, tx, inv, n.Push.Payer, n.Push.RunAt); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		if huduma.ErrorCode(err) == huduma.EConflict && n.Key != "" {
+			// A racing hop with the same key won: return its invoice.
+			if existing, err2 := scanInvoice(l.db.QueryRowContext(ctx, `SELECT `+invoiceCols+` FROM invoices WHERE idempotency_key = $1`, n.Key)); err2 == nil {
+				return existing, false, nil
+			}
+		}
+		return inv, false, err
+	}
+	inv.Status = huduma.InvoicePending
+	return inv, true, nil
+}
+
+// Invoice returns an invoice by number.
+func (l *DB) Invoice(ctx context.Context, number huduma.InvoiceNumber) (huduma.Invoice, error) {
+	inv, err := scanInvoice(l.db.QueryRowContext(ctx, `SELECT `+invoiceCols+` FROM invoices WHERE number = $1`, string(number)))
+	if err != nil {
+		return inv, notFound("invoice", err)
+	}
+	return inv, nil
+}
+
+// InvoicesByPhone lists a phone's invoices, newest first.
+func (l *DB) InvoicesByPhone(ctx context.Context, phone huduma.MSISDN, offset, limit int) ([]huduma.Invoice, error) {
+	rows, err := l.db.QueryContext(ctx, `SELECT `+invoiceCols+` FROM invoices WHERE phone = $1 ORDER BY created_at DESC, number LIMIT $2 OFFSET $3`,
+		string(phone), limit, max(offset, 0))
+	if err != nil {
+		return nil, fmt.Errorf("list invoices: %w", err)
+	}
+	defer rows.Close()
+	var out []huduma.Invoice
+	for rows.Next() {
+		inv, err := scanInvoice(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list invoices: %w", err)
+		}
+		out = append(out, inv)
+	}
+	return out, rows.Err()
+}
+
+// staleAfter is how long a prompt may stay unanswered before a new one may
+// replace it; M-Pesa gives up on a prompt well before this.
+const staleAfter = 3 * time.Minute
+
+// QueuePush schedules a prompt for an invoice at runAt. It refuses a paid
+// or expired invoice and an invoice with a prompt still in flight
+// (EConflict), so there is at most one prompt at a time and a paid invoice
+// is never pushed again.
+func (l *DB) QueuePush(ctx context.Context, number huduma.InvoiceNumber, payer huduma.MSISDN, runAt time.Time) (huduma.Attempt, error) {
+	var a huduma.Attempt
+	err := l.tx(ctx, func(tx *sql.Tx) error {
+		inv, err := scanInvoice(tx.QueryRowContext(ctx, `SELECT `+invoiceCols+` FROM invoices WHERE number = $1`+l.d.ForUpdate, string(number)))
+		if err != nil {
+			return notFound("invoice", err)
+		}
+		a, err = l.queuePush(ctx, tx, inv, payer, runAt)
+		return err
+	})
+	return a, err
+}
+
+func (l *DB) queuePush(ctx context.Context, tx *sql.Tx, inv huduma.Invoice, payer huduma.MSISDN, runAt time.Time) (huduma.Attempt, error) {
+	if inv.Status == huduma.InvoicePaid {
+		return huduma.Attempt{}, huduma.Errorf(huduma.EConflict, "invoice %s is already paid", inv.Number)
+	}
+	if inv.Status == huduma.InvoiceExpired || !l.now().Before(inv.ExpiresAt) {
+		return huduma.Attempt{}, huduma.Errorf(huduma.EConflict, "invoice %s has expired", inv.Number)
+	}
+	now := l.now()
+	var inflight int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM payment_attempts WHERE invoice_number = $1 AND status IN ('queued', 'sent') AND updated_at > $2`,
+		string(inv.Number), ms(now.Add(-staleAfter))).Scan(&inflight); err != nil {
+		return huduma.Attempt{}, fmt.Errorf("check prompts in flight: %w", err)
+	}
+	if inflight > 0 {
+		return huduma.Attempt{}, huduma.Errorf(huduma.EConflict, "a prompt for invoice %s is already on its way", inv.Number)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE payment_attempts SET status = 'stale', updated_at = $2 WHERE invoice_number = $1 AND status IN ('queued', 'sent')`,
+		string(inv.Number), ms(now)); err != nil {
+		return huduma.Attempt{}, fmt.Errorf("retire stale prompts: %w", err)
+	}
+	a := huduma.Attempt{Invoice: inv.Number, Payer: payer, Amount: inv.Total, Status: huduma.AttemptQueued, CreatedAt: now, UpdatedAt: now}
+	if err := tx.QueryRowContext(ctx, `INSERT INTO payment_attempts (invoice_number, payer, amount, status, created_at, updated_at)
+		VALUES ($1, $2, $3, 'queued', $4, $4) RETURNING id`, string(inv.Number), string(payer), inv.Total, ms(now)).Scan(&a.ID); err != nil {
+		return a, fmt.Errorf("insert attempt: %w", err)
+	}
+	if err := l.enqueue(ctx, tx, JobPush, PushJob{AttemptID: a.ID}, runAt); err != nil {
+		return a, err
+	}
+	return a, l.audit(ctx, tx, "invoice", string(inv.Number), "push_queued", map[string]any{"attempt": a.ID, "payer": payer.Masked()})
+}
+
+const attemptCols = `id, invoice_number, payer, amount, status, COALESCE(checkout_request_id, ''), merchant_request_id, result_code, result_desc, created_at, updated_at`
+
+func scanAttempt(r interface{ Scan(...any) error }) (huduma.Attempt, error) {
+	var a huduma.Attempt
+	var inv, payer, status string
+	var c, u int64
+	err := r.Scan(&a.ID, &inv, &payer, &a.Amount, &status, &a.CheckoutRequestID, &a.MerchantRequestID, &a.ResultCode, &a.ResultDesc, &c, &u)
+	a.Invoice, a.Payer, a.Status, a.CreatedAt, a.UpdatedAt = huduma.InvoiceNumber(inv), huduma.MSISDN(payer), huduma.AttemptStatus(status), fromMS(c), fromMS(u)
+	return a, err
+}
+
+// Attempt returns an attempt by id.
+func (l *DB) Attempt(ctx context.Context, id int64) (huduma.Attempt, error) {
+	a, err := scanAttempt(l.db.QueryRowContext(ctx, `SELECT `+attemptCols+` FROM payment_attempts WHERE id = $1`, id))
+	if err != nil {
+		return a, notFound("payment attempt", err)
+	}
+	return a, nil
+}
+
+// AttemptByCheckout returns the attempt Daraja knows by checkoutID.
+func (l *DB) AttemptByCheckout(ctx context.Context, checkoutID string) (huduma.Attempt, error) {
+	a, err := scanAttempt(l.db.QueryRowContext(ctx, `SELECT `+attemptCols+` FROM payment_attempts WHERE checkout_request_id = $1`, checkoutID))
+	if err != nil {
+		return a, notFound("payment attempt", err)
+	}
+	return a, nil
+}
+
+// MarkPushSent records Daraja's acceptance of a prompt and schedules the
+// status query for queryAt, in one transaction.
+func (l *DB) MarkPushSent(ctx context.Context, id int64, res huduma.STKPushResult, queryAt time.Time) error {
+	return l.tx(ctx, func(tx *sql.Tx) error {
+		r, err := tx.ExecContext(ctx, `UPDATE payment_attempts SET status = 'sent', checkout_request_id = $2, merchant_request_id = $3, updated_at = $4
+			WHERE id = $1 AND status = 'queued'`, id, res.CheckoutRequestID, res.MerchantRequestID, ms(l.now()))
+		if err != nil {
+			return fmt.Errorf("mark prompt sent: %w", err)
+		}
+		if n, _ := r.RowsAffected(); n == 0 {
+			return nil // already moved on (a callback raced ahead, or stale)
+		}
+		if err := l.enqueue(ctx, tx, JobQuery, PushJob{AttemptID: id}, queryAt); err != nil {
+			return err
+		}
+		return l.audit(ctx, tx, "attempt", fmt.Sprint(id), "push_sent", map[string]any{"checkout": res.CheckoutRequestID})
+	})
+}
+
+// MarkPushRejected records that Daraja refused the prompt outright.
+func (l *DB) MarkPushRejected(ctx context.Context, id int64, reason string) error {
+	return l.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE payment_attempts SET status = 'rejected', result_desc = $2, updated_at = $3 WHERE id = $1 AND status = 'queued'`,
+			id, reason, ms(l.now())); err != nil {
+			return fmt.Errorf("mark prompt rejected: %w", err)
+		}
+		return l.audit(ctx, tx, "attempt", fmt.Sprint(id), "push_rejected", map[string]any{"reason": reason})
+	})
+}
+
+// Outcome says what a settlement did.
+type Outcome string
+
+// Settlement outcomes.
+const (
+	OutcomePaid      Outcome = "paid"
+	OutcomeFailed    Outcome = "failed"
+	OutcomeDuplicate Outcome = "duplicate"
+	OutcomeUnknown   Outcome = "unknown_checkout"
+	OutcomeMismatch  Outcome = "amount_mismatch"
+)
+
+// ReceiptFunc builds the receipt SMS for a settled invoice.
+type ReceiptFunc func(inv huduma.Invoice) huduma.Message
+
+// SettleSTK applies a final prompt result (from a callback or a query).
+// Success must carry the attempt's exact amount; it marks the invoice paid
+// and queues exactly one receipt. Failure marks the attempt failed and the
+// invoice cancelled (1032) or failed with the code as reason, unless it
+// was paid meanwhile. Repeats change nothing (OutcomeDuplicate).
+func (l *DB) SettleSTK(ctx context.Context, res huduma.STKResult, receipt ReceiptFunc) (Outcome, error) {
+	var out Outcome
+	err := l.tx(ctx, func(tx *sql.Tx) error {
+		a, err := scanAttempt(tx.QueryRowContext(ctx, `SELECT `+attemptCols+` FROM payment_attempts WHERE checkout_request_id = $1`+l.d.ForUpdate, res.CheckoutRequestID))
+		if errors.Is(err, sql.ErrNoRows) {
+			out = OutcomeUnknown
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("load attempt: %w", err)
+		}
+		if a.Status == huduma.AttemptSucceeded || a.Status == huduma.AttemptFailed {
+			out = OutcomeDuplicate
+			return nil
+		}
+		now := l.now()
+		if res.ResultCode != "0" {
+			out = OutcomeFailed
+			if _, err := tx.ExecContext(ctx, `UPDATE payment_attempts SET status = 'failed', result_code = $2, result_desc = $3, updated_at = $4 WHERE id = $1`,
+				a.ID, res.ResultCode, res.ResultDesc, ms(now)); err != nil {
+				return fmt.Errorf("fail attempt: %w", err)
+			}
+			status := huduma.InvoiceFailed
+			if res.ResultCode == "1032" {
+				status = huduma.InvoiceCancelled
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE invoices SET status = $2, reason = $3 WHERE number = $1 AND status IN ('pending', 'failed', 'cancelled')`,
+				string(a.Invoice), string(status), res.ResultCode); err != nil {
+				return fmt.Errorf("fail invoice: %w", err)
+			}
+			return l.audit(ctx, tx, "invoice", string(a.Invoice), "payment_failed", map[string]any{"attempt": a.ID, "code": res.ResultCode})
+		}
+		if res.Amount != a.Amount {
+			out = OutcomeMismatch
+			return l.audit(ctx, tx, "invoice", string(a.Invoice), "callback_amount_mismatch", map[string]any{"attempt": a.ID, "amount": res.Amount, "want": a.Amount})
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE payment_attempts SET status = 'succeeded', result_code = '0', result_desc = $2, updated_at = $3 WHERE id = $1`,
+			a.ID, res.ResultDesc, ms(now)); err != nil {
+			return fmt.Errorf("succeed attempt: %w", err)
+		}
+		var err2 error
+		out, err2 = l.markPaid(ctx, tx, a.Invoice, res.Receipt, res.PaidAt, "stk", receipt)
+		return err2
+	})
+	return out, err
+}
+
+// markPaid settles an invoice inside tx: paid, receipt number, audit row
+// and one receipt SMS (deduplicated by invoice number).
+func (l *DB) markPaid(ctx context.Context, tx *sql.Tx, number huduma.InvoiceNumber, receipt string, paidAt time.Time, source string, msg ReceiptFunc) (Outcome, error) {
+	if paidAt.IsZero() {
+		paidAt = l.now()
+	}
+	r, err := tx.ExecContext(ctx, `UPDATE invoices SET status = 'paid', reason = '', mpesa_receipt = NULLIF($2, ''), paid_at = $3
+		WHERE number = $1 AND status <> 'paid'`, string(number), receipt, ms(paidAt))
+	if err != nil {
+		if isUnique(err) {
+			return OutcomeDuplicate, nil // this M-Pesa receipt already settled an invoice
+		}
+		return "", fmt.Errorf("mark invoice paid: %w", err)
+	}
+	if n, _ := r.RowsAffected(); n == 0 {
+		return OutcomeDuplicate, nil
+	}
+	inv, err := scanInvoice(tx.QueryRowContext(ctx, `SELECT `+invoiceCols+` FROM invoices WHERE number = $1`, string(number)))
+	if err != nil {
+		return "", fmt.Errorf("reload invoice: %w", err)
+	}
+	if err := l.audit(ctx, tx, "invoice", string(number), "paid", map[string]any{"receipt": receipt, "source": source, "total": inv.Total}); err != nil {
+		return "", err
+	}
+	if msg != nil {
+		if err := l.queueMessage(ctx, tx, msg(inv), "receipt:"+string(number)); err != nil {
+			return "", err
+		}
+	}
+	return OutcomePaid, nil
+}
+
+// C2BPayment is a paybill payment made by hand.
+type C2BPayment struct {
+	TransID string
+	Invoice huduma.InvoiceNumber
+	Amount  int64
+	MSISDN  string
+	PaidAt  time.Time
+}
+
+// SettleC2B applies a paybill confirmation: idempotent on TransID; the
+// amount must equal the invoice total (else OutcomeMismatch, recorded).
+func (l *DB) SettleC2B(ctx context.Context, p C2BPayment, receipt ReceiptFunc) (Outcome, error) {
+	var out Outcome
+	err := l.tx(ctx, func(tx *sql.Tx) error {
+		inv, err := scanInvoice(tx.QueryRowContext(ctx, `SELECT `+invoiceCols+` FROM invoices WHERE number = $1`+l.d.ForUpdate, string(p.Invoice)))
+		if errors.Is(err, sql.ErrNoRows) {
+			out = OutcomeUnknown
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("load invoice: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO c2b_payments (trans_id, invoice_number, amount, msisdn, received_at) VALUES ($1, $2, $3, $4, $5)`,
+			p.TransID, string(p.Invoice), p.Amount, p.MSISDN, ms(l.now())); err != nil {
+			if isUnique(err) {
+				out = OutcomeDuplicate
+				return nil
+			}
+			return fmt.Errorf("record c2b payment: %w", err)
+		}
+		if p.Amount != inv.Total {
+			out = OutcomeMismatch
+			return l.audit(ctx, tx, "invoice", string(p.Invoice), "c2b_amount_mismatch", map[string]any{"trans": p.TransID, "amount": p.Amount})
+		}
+		var err2 error
+		out, err2 = l.markPaid(ctx, tx, p.Invoice, p.TransID, p.PaidAt, "c2b", receipt)
+		return err2
+	})
+	return out, err
+}
+
+// ExpireDue marks unpaid invoices past their expiry as expired.
+func (l *DB) ExpireDue(ctx context.Context) (int, error) {
+	var n int
+	err := l.tx(ctx, func(tx *sql.Tx) error {
+		now := ms(l.now())
+		rows, err := tx.QueryContext(ctx, `SELECT number FROM invoices WHERE status IN ('pending', 'failed', 'cancelled') AND expires_at <= $1 LIMIT 500`, now)
+		if err != nil {
+			return fmt.Errorf("find expired invoices: %w", err)
+		}
+		var due []string
+		for rows.Next() {
+			var s string
+			if err := rows.Scan(&s); err != nil {
+				rows.Close()
+				return err
+			}
+			due = append(due, s)
+		}
+		rows.Close()
+		for _, num := range due {
+			if _, err := tx.ExecContext(ctx, `UPDATE invoices SET status = 'expired' WHERE number = $1 AND status <> 'paid'`, num); err != nil {
+				return fmt.Errorf("expire invoice: %w", err)
+			}
+			if err := l.audit(ctx, tx, "invoice", num, "expired", nil); err != nil {
+				return err
+			}
+		}
+		n = len(due)
+		return nil
+	})
+	return n, err
+}

@@ -1,0 +1,93 @@
+package ledger
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// Job is a unit of background work claimed from the queue.
+type Job struct {
+	ID       int64
+	Kind     string
+	Payload  []byte
+	Attempts int
+}
+
+// enqueue writes a job in tx, so it exists exactly when the change that
+// needs it commits (an invoice with no push job cannot happen).
+func (l *DB) enqueue(ctx context.Context, tx *sql.Tx, kind string, payload any, runAt time.Time) error {
+	b, err := json.Marshal(payload)
+	if err != nil {
+		return fmt.Errorf("encode job: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO jobs (kind, payload, run_at) VALUES ($1, $2, $3)`, kind, string(b), ms(runAt)); err != nil {
+		return fmt.Errorf("enqueue %s job: %w", kind, err)
+	}
+	return nil
+}
+
+// Enqueue adds a job on its own.
+func (l *DB) Enqueue(ctx context.Context, kind string, payload any, runAt time.Time) error {
+	return l.tx(ctx, func(tx *sql.Tx) error { return l.enqueue(ctx, tx, kind, payload, runAt) })
+}
+
+// Claim leases up to limit due jobs for lease. A job whose worker dies is
+// claimed again once its lease runs out, so handlers must be idempotent.
+func (l *DB) Claim(ctx context.Context, limit int, lease time.Duration) ([]Job, error) {
+	now := l.now()
+	rows, err := l.db.QueryContext(ctx, `UPDATE jobs SET locked_until = $1, attempts = attempts + 1
+		WHERE id IN (SELECT id FROM jobs WHERE done_at IS NULL AND run_at <= $2 AND (locked_until IS NULL OR locked_until < $2)
+		             ORDER BY run_at, id LIMIT $3`+l.d.SkipLocked+`)
+		RETURNING id, kind, payload, attempts`, ms(now.Add(lease)), ms(now), limit)
+	if err != nil {
+		return nil, fmt.Errorf("claim jobs: %w", err)
+	}
+	defer rows.Close()
+	var out []Job
+	for rows.Next() {
+		var j Job
+		var p string
+		if err := rows.Scan(&j.ID, &j.Kind, &p, &j.Attempts); err != nil {
+			return nil, fmt.Errorf("claim jobs: %w", err)
+		}
+		j.Payload = []byte(p)
+		out = append(out, j)
+	}
+	return out, rows.Err()
+}
+
+// Done marks a job finished.
+func (l *DB) Done(ctx context.Context, id int64) error {
+	if _, err := l.db.ExecContext(ctx, `UPDATE jobs SET done_at = $2, locked_until = NULL WHERE id = $1`, id, ms(l.now())); err != nil {
+		return fmt.Errorf("finish job: %w", err)
+	}
+	return nil
+}
+
+// Retry puts a job back to run at runAt, keeping why it failed.
+func (l *DB) Retry(ctx context.Context, id int64, runAt time.Time, reason string, payload any) error {
+	q, args := `UPDATE jobs SET run_at = $2, locked_until = NULL, last_error = $3 WHERE id = $1`, []any{id, ms(runAt), reason}
+	if payload != nil {
+		b, err := json.Marshal(payload)
+		if err != nil {
+			return fmt.Errorf("encode job: %w", err)
+		}
+		q, args = `UPDATE jobs SET run_at = $2, locked_until = NULL, last_error = $3, payload = $4 WHERE id = $1`, append(args, string(b))
+	}
+	if _, err := l.db.ExecContext(ctx, q, args...); err != nil {
+		return fmt.Errorf("retry job: %w", err)
+	}
+	return nil
+}
+
+// PendingJobs counts jobs not yet done (tests, metrics).
+func (l *DB) PendingJobs(ctx context.Context, kind string) (int, error) {
+	var n int
+	if err := l.db.QueryRowContext(ctx, `SELECT count(*) FROM jobs WHERE done_at IS NULL AND kind = $1`, kind).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count jobs: %w", err)
+	}
+	return n, nil
+}

@@ -1,0 +1,181 @@
+// Package ledger keeps the money and messaging tables: invoices, M-Pesa
+// attempts, callbacks, C2B payments, the audit log, the SMS outbox and the
+// durable job queue. It is written once over database/sql and runs on
+// both backends (Postgres through pgx's stdlib adapter, SQLite through
+// modernc), whose migrations create identical tables.
+//
+// Every change of an invoice or attempt happens in one transaction with
+// its audit row and, where a text is due, its outbox message, so a crash
+// can never leave a payment without its receipt or a receipt without its
+// payment.
+package ledger
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/huduma-ke/huduma"
+)
+
+// Dialect holds the few SQL differences between the backends.
+type Dialect struct {
+	Name string
+	// ForUpdate locks selected rows until the transaction ends (Postgres);
+	// SQLite needs none because it has one writer at a time.
+	ForUpdate string
+	// SkipLocked lets several workers claim different jobs (Postgres).
+	SkipLocked string
+}
+
+// The two dialects.
+var (
+	Postgres = Dialect{Name: "postgres", ForUpdate: " FOR UPDATE", SkipLocked: " FOR UPDATE SKIP LOCKED"}
+	SQLite   = Dialect{Name: "sqlite"}
+)
+
+// DB is the ledger on one database.
+type DB struct {
+	db  *sql.DB
+	d   Dialect
+	now func() time.Time
+}
+
+// New returns a ledger on db, whose tables the store's migrations made.
+func New(db *sql.DB, d Dialect) *DB { return &DB{db: db, d: d, now: time.Now} }
+
+// WithClock replaces time.Now (tests).
+func (l *DB) WithClock(now func() time.Time) *DB { c := *l; c.now = now; return &c }
+
+func ms(t time.Time) int64 { return t.UnixMilli() }
+
+func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }
+
+// isUnique reports a unique-constraint violation on either backend.
+func isUnique(err error) bool {
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) {
+		return pg.Code == "23505"
+	}
+	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
+}
+
+// tx runs fn in a transaction, committing when it returns nil.
+func (l *DB) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := l.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+func (l *DB) audit(ctx context.Context, tx *sql.Tx, entity, id, action string, detail any) error {
+	var d []byte
+	if detail != nil {
+		var err error
+		if d, err = json.Marshal(detail); err != nil {
+			return fmt.Errorf("encode audit detail: %w", err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO audit_log (entity, entity_id, action, detail, at) VALUES ($1, $2, $3, $4, $5)`,
+		entity, id, action, string(d), ms(l.now())); err != nil {
+		return fmt.Errorf("write audit row: %w", err)
+	}
+	return nil
+}
+
+// queueMessage writes an outbox row in tx. A non-empty dedupe key makes a
+// repeat a no-op, so a retried settlement can never queue a second receipt.
+func (l *DB) queueMessage(ctx context.Context, tx *sql.Tx, m huduma.Message, dedupe string) error {
+	now := ms(l.now())
+	var key any
+	if dedupe != "" {
+		key = dedupe
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO outbox (recipient, body, kind, priority, next_attempt_at, dedupe_key, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $7)`, string(m.To), m.Body, string(m.Kind), m.Kind.Priority(), now, key, now)
+	if err != nil && !isUnique(err) {
+		return fmt.Errorf("queue message: %w", err)
+	}
+	return nil
+}
+
+// QueueMessage adds one SMS to the outbox on its own.
+func (l *DB) QueueMessage(ctx context.Context, m huduma.Message, dedupe string) error {
+	return l.tx(ctx, func(tx *sql.Tx) error { return l.queueMessage(ctx, tx, m, dedupe) })
+}
+
+// Messages lists the outbox messages for one phone, newest first.
+func (l *DB) Messages(ctx context.Context, to huduma.MSISDN, limit int) ([]huduma.Message, error) {
+	rows, err := l.db.QueryContext(ctx, `SELECT id, recipient, body, kind, status, created_at FROM outbox
+		WHERE recipient = $1 ORDER BY id DESC LIMIT $2`, string(to), limit)
+	if err != nil {
+		return nil, fmt.Errorf("list messages: %w", err)
+	}
+	defer rows.Close()
+	var out []huduma.Message
+	for rows.Next() {
+		var m huduma.Message
+		var to, kind string
+		var at int64
+		if err := rows.Scan(&m.ID, &to, &m.Body, &kind, &m.Status, &at); err != nil {
+			return nil, fmt.Errorf("list messages: %w", err)
+		}
+		m.To, m.Kind, m.CreatedAt = huduma.MSISDN(to), huduma.MessageKind(kind), fromMS(at)
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+// AuditEntry is one row of the audit log.
+type AuditEntry struct {
+	Action string
+	Detail string
+	At     time.Time
+}
+
+// Audit returns an entity's audit trail, oldest first.
+func (l *DB) Audit(ctx context.Context, entity, id string) ([]AuditEntry, error) {
+	rows, err := l.db.QueryContext(ctx, `SELECT action, detail, at FROM audit_log WHERE entity = $1 AND entity_id = $2 ORDER BY id`, entity, id)
+	if err != nil {
+		return nil, fmt.Errorf("read audit: %w", err)
+	}
+	defer rows.Close()
+	var out []AuditEntry
+	for rows.Next() {
+		var e AuditEntry
+		var at int64
+		if err := rows.Scan(&e.Action, &e.Detail, &at); err != nil {
+			return nil, fmt.Errorf("read audit: %w", err)
+		}
+		e.At = fromMS(at)
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// RecordCallback keeps every payment callback as received, with what was
+// done about it (the audit trail of SPEC §5).
+func (l *DB) RecordCallback(ctx context.Context, kind, reference, outcome string, body []byte) error {
+	if len(body) > 16<<10 {
+		body = body[:16<<10]
+	}
+	if _, err := l.db.ExecContext(ctx, `INSERT INTO payment_callbacks (kind, reference, outcome, body, received_at) VALUES ($1, $2, $3, $4, $5)`,
+		kind, reference, outcome, strings.ToValidUTF8(string(body), "?"), ms(l.now())); err != nil {
+		return fmt.Errorf("record callback: %w", err)
+	}
+	return nil
+}
