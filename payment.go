@@ -125,3 +125,28 @@ func ResultText(code string, lang Language) string {
 	}
 	return t[0]
 }
+
+// PaybillPayment is a payment made by hand to the paybill (M-Pesa C2B),
+// with the invoice number typed as the account.
+type PaybillPayment struct {
+	TransID string
+	Account string
+	Amount  int64
+	// MSISDN is as Daraja sends it: usually masked ("2547 ***** 126").
+	MSISDN string
+	At     time.Time
+}
+
+// InvoiceRequest asks for a new invoice.
+type InvoiceRequest struct {
+	ServiceCode int
+	// Phone owns the invoice (gets the SMS); Payer gets the M-Pesa prompt.
+	Phone  MSISDN
+	Payer  MSISDN
+	Fields map[string]string
+	Lang   Language
+	// Push asks for an M-Pesa prompt (only Safaricom payers get one).
+	Push bool
+	// Key makes the request idempotent (a retried USSD hop).
+	Key string
+}

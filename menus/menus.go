@@ -34,24 +34,31 @@ type Config struct {
 	ServiceCode string
 	// SearchLimit caps how many search results are paged through.
 	SearchLimit int
+	// Paybill is the paybill number shown for paying by hand.
+	Paybill string
 }
 
 // Machine runs the journey for any number of sessions; it keeps no state
 // of its own between calls.
 type Machine struct {
 	cat Catalog
+	pay Payments
 	cfg Config
 }
 
-// New returns a Machine reading the catalog through cat.
-func New(cat Catalog, cfg Config) *Machine {
+// New returns a Machine reading the catalog through cat. With pay nil the
+// payment items are not offered (a catalog-only deployment).
+func New(cat Catalog, pay Payments, cfg Config) *Machine {
 	if cfg.ServiceCode == "" {
 		cfg.ServiceCode = "*2222#"
 	}
 	if cfg.SearchLimit <= 0 {
 		cfg.SearchLimit = 30
 	}
-	return &Machine{cat: cat, cfg: cfg}
+	if cfg.Paybill == "" {
+		cfg.Paybill = "222222"
+	}
+	return &Machine{cat: cat, pay: pay, cfg: cfg}
 }
 
 // pageSize caps the items offered on one page, so choices stay single digits.
@@ -81,6 +88,17 @@ type Session struct {
 	// on screen, in order; More is whether "98. More" was offered.
 	Items []string `json:"i,omitempty"`
 	More  bool     `json:"m,omitempty"`
+	// Field is the declared input being asked; Values the ones collected.
+	Field  int               `json:"fd,omitempty"`
+	Values map[string]string `json:"vl,omitempty"`
+	Payer  string            `json:"py,omitempty"`
+	// PayFor is where "pay from another number" came from (confirm or
+	// invoice); Invoice the invoice on screen; Done the END text.
+	PayFor  string `json:"pf,omitempty"`
+	Invoice string `json:"iv,omitempty"`
+	Done    string `json:"dn,omitempty"`
+	// picked is the key of the list entry just chosen (not stored).
+	picked string
 }
 
 // Env is what a hop knows about its caller.
@@ -119,7 +137,7 @@ func (m *Machine) Step(ctx context.Context, s *Session, env Env, input string) (
 		out = outcome{event: EventHome}
 	} else {
 		var err error
-		if out, err = m.handle(ctx, s, input); err != nil {
+		if out, err = m.handle(ctx, s, env, input); err != nil {
 			return huduma.Reply{}, err
 		}
 	}
@@ -138,15 +156,22 @@ func (m *Machine) Step(ctx context.Context, s *Session, env Env, input string) (
 	return m.render(ctx, s, env, msg)
 }
 
-func (m *Machine) handle(ctx context.Context, s *Session, in string) (outcome, error) {
+func (m *Machine) handle(ctx context.Context, s *Session, env Env, in string) (outcome, error) {
 	lang := s.Lang
 	switch s.State {
 	case StateMain:
-		switch in {
-		case "1":
+		switch {
+		case in == "1":
 			return outcome{event: EventFind}, nil
-		case "6":
+		case in == "6":
 			return outcome{event: EventLanguage}, nil
+		case in == "2" && m.pay != nil:
+			return outcome{event: EventPayInvoice}, nil
+		case in == "3" && m.pay != nil:
+			return outcome{event: EventCheckStatus}, nil
+		case in == "4" && m.pay != nil:
+			s.Offset, s.Prev = 0, nil
+			return outcome{event: EventMyInvoices}, nil
 		}
 	case StateFind:
 		switch in {
@@ -178,15 +203,19 @@ func (m *Machine) handle(ctx context.Context, s *Session, in string) (outcome, e
 	case StateSearchResults, StateCategories, StateCategoryServices:
 		return m.handleList(s, in), nil
 	case StateService:
-		if in == "0" {
-			switch s.From {
-			case StateSearchResults:
-				return outcome{event: EventBackResults}, nil
-			case StateCategoryServices:
-				return outcome{event: EventBackCategory}, nil
-			}
-			return outcome{event: EventBackCode}, nil
-		}
+		return m.handleService(ctx, s, env, in)
+	case StateInput:
+		return m.handleInput(ctx, s, in)
+	case StateConfirm:
+		return m.handleConfirm(ctx, s, env, in)
+	case StateOtherPhone:
+		return m.handleOtherPhone(ctx, s, env, in)
+	case StateInvoiceNumber:
+		return m.handleInvoiceNumber(ctx, s, in)
+	case StateInvoice:
+		return m.handleInvoice(ctx, s, env, in)
+	case StateMyInvoices:
+		return m.handleMyInvoices(s, in), nil
 	}
 	return invalid(tInvalidChoice.T(lang)), nil
 }
@@ -257,6 +286,7 @@ func (m *Machine) handleList(s *Session, in string) outcome {
 		return invalid(tInvalidChoice.T(s.Lang))
 	}
 	key := s.Items[n-1]
+	s.picked = key
 	if s.State == StateCategories {
 		s.Category = key
 		s.CatOffset, s.CatPrev = s.Offset, s.Prev

@@ -43,7 +43,7 @@ func drive(t *testing.T, m *Machine, lang huduma.Language, inputs ...string) (*S
 // far too long, and fails if any screen exceeds 182 characters or leaves
 // GSM-7.
 func TestEveryScreenFits(t *testing.T) {
-	m := New(longCatalog(), Config{ServiceCode: "*2222*99#"})
+	m := New(longCatalog(), nil, Config{ServiceCode: "*2222*99#"})
 	paths := [][]string{
 		{}, {"1"}, {"6"}, {"1", "1"}, {"1", "2"}, {"1", "3"},
 		{"1", "1", "passport"}, {"1", "1", "pasipoti"}, {"1", "1", "passport", "1"},
@@ -74,7 +74,7 @@ func TestEveryScreenFits(t *testing.T) {
 }
 
 func TestJourneyTransitions(t *testing.T) {
-	m := New(longCatalog(), Config{})
+	m := New(longCatalog(), nil, Config{})
 	cases := []struct {
 		name   string
 		inputs []string
@@ -124,7 +124,7 @@ func TestJourneyTransitions(t *testing.T) {
 }
 
 func TestCategoryPagingVisitsEveryServiceOnce(t *testing.T) {
-	m := New(longCatalog(), Config{})
+	m := New(longCatalog(), nil, Config{})
 	ctx := context.Background()
 	s, r := drive(t, m, huduma.English, "1", "2", "2")
 	seen := map[string]bool{}

@@ -10,8 +10,8 @@ import (
 
 // render draws the screen of s.State, with msg (a refusal reason or a
 // note) as its first line, and records the list entries it showed.
-func (m *Machine) render(ctx context.Context, s *Session, _ Env, msg string) (huduma.Reply, error) {
-	p, keys, err := m.page(ctx, s)
+func (m *Machine) render(ctx context.Context, s *Session, env Env, msg string) (huduma.Reply, error) {
+	p, keys, err := m.page(ctx, s, env)
 	if err != nil {
 		return huduma.Reply{}, err
 	}
@@ -27,14 +27,35 @@ func (m *Machine) render(ctx context.Context, s *Session, _ Env, msg string) (hu
 
 // page builds the unlaid-out screen for s.State; for lists it also returns
 // the keys of the candidate entries, in order.
-func (m *Machine) page(ctx context.Context, s *Session) (page, []string, error) {
+func (m *Machine) page(ctx context.Context, s *Session, env Env) (page, []string, error) {
 	lang := s.Lang
 	switch s.State {
 	case StateMain:
+		opts := []option{{"1", tFindService.T(lang)}}
+		if m.pay != nil {
+			opts = append(opts, option{"2", tPayInvoice.T(lang)}, option{"3", tCheckStatus.T(lang)}, option{"4", tMyInvoices.T(lang)})
+		}
 		return page{
 			header:  []string{tMainTitle.F(lang, m.cfg.ServiceCode)},
-			options: []option{{"1", tFindService.T(lang)}, {"6", tLanguageItem.T(lang)}},
+			options: append(opts, option{"6", tLanguageItem.T(lang)}),
 		}, nil, nil
+	case StateInput:
+		p, err := m.inputPage(ctx, s)
+		return p, nil, err
+	case StateConfirm:
+		p, err := m.confirmPage(ctx, s, env)
+		return p, nil, err
+	case StateOtherPhone:
+		return page{header: []string{tOtherPrompt.T(lang)}, nav: true}, nil, nil
+	case StateInvoiceNumber:
+		return page{header: []string{tInvoicePrompt.T(lang)}, nav: true}, nil, nil
+	case StateInvoice:
+		p, err := m.invoicePage(ctx, s)
+		return p, nil, err
+	case StateMyInvoices:
+		return m.myInvoicesPage(ctx, s, env)
+	case StateDone:
+		return page{header: []string{s.Done}, end: true}, nil, nil
 	case StateFind:
 		return page{
 			header:  []string{tFindTitle.T(lang)},
@@ -125,7 +146,7 @@ func (m *Machine) servicePage(ctx context.Context, s *Session) (page, []string, 
 		return page{}, nil, fmt.Errorf("load fee bands: %w", err)
 	}
 	conv := huduma.ConvenienceFee(bands, sv.Fee)
-	return page{
+	p := page{
 		header: []string{
 			sv.Name(lang),
 			sv.AgencyName,
@@ -133,5 +154,9 @@ func (m *Machine) servicePage(ctx context.Context, s *Session) (page, []string, 
 			tTotal.F(lang, money(sv.Fee+conv), money(conv)),
 		},
 		nav: true,
-	}, nil, nil
+	}
+	if m.pay != nil {
+		p.options = []option{{"1", tPayNow.T(lang)}, {"2", tSMSDetail.T(lang)}}
+	}
+	return p, nil, nil
 }

@@ -20,6 +20,13 @@ const (
 	StateCode             = "code"
 	StateService          = "service"
 	StateLanguage         = "language"
+	StateInput            = "input"
+	StateConfirm          = "confirm"
+	StateOtherPhone       = "other_phone"
+	StateInvoiceNumber    = "invoice_number"
+	StateInvoice          = "invoice"
+	StateMyInvoices       = "my_invoices"
+	StateDone             = "done"
 )
 
 // Events move the journey between states. Paging and invalid input are
@@ -42,6 +49,24 @@ const (
 	EventSetLanguage  = "set_language"
 	EventHome         = "home"
 	EventInvalid      = "invalid"
+	EventPayNow       = "pay_now"
+	EventPayDirect    = "pay_direct"
+	EventSMSDetails   = "sms_details"
+	EventNextInput    = "next_input"
+	EventPrevInput    = "prev_input"
+	EventInputsDone   = "inputs_done"
+	EventPayOther     = "pay_other"
+	EventFinish       = "finish"
+	EventBackInputs   = "back_to_inputs"
+	EventBackService  = "back_to_service"
+	EventBackConfirm  = "back_to_confirm"
+	EventBackInvoice  = "back_to_invoice"
+	EventPayInvoice   = "pay_invoice"
+	EventCheckStatus  = "check_status"
+	EventMyInvoices   = "my_invoices"
+	EventOpenInvoice  = "open_invoice"
+	EventBackNumber   = "back_to_number"
+	EventBackList     = "back_to_list"
 )
 
 // allStates lists every state, so events that apply everywhere (invalid
@@ -49,10 +74,11 @@ const (
 var allStates = []string{
 	StateMain, StateFind, StateSearch, StateSearchResults, StateCategories,
 	StateCategoryServices, StateCode, StateService, StateLanguage,
+	StateInput, StateConfirm, StateOtherPhone, StateInvoiceNumber, StateInvoice, StateMyInvoices, StateDone,
 }
 
 // listStates page with 98. More and go back a page with 0.
-var listStates = []string{StateSearchResults, StateCategories, StateCategoryServices}
+var listStates = []string{StateSearchResults, StateCategories, StateCategoryServices, StateMyInvoices}
 
 // Events is the whole journey, declared in one place. The same table
 // drives the gateway and the diagram printed by `huduma menus`.
@@ -76,11 +102,33 @@ func buildEvents() fsm.Events {
 		{Name: EventBackResults, Src: []string{StateService}, Dst: StateSearchResults},
 		{Name: EventBackCategory, Src: []string{StateService}, Dst: StateCategoryServices},
 		{Name: EventBackCode, Src: []string{StateService}, Dst: StateCode},
+		// Paying for a service: inputs, confirmation, payer, END.
+		{Name: EventPayNow, Src: []string{StateService}, Dst: StateInput},
+		{Name: EventPayDirect, Src: []string{StateService}, Dst: StateConfirm},
+		{Name: EventSMSDetails, Src: []string{StateService}, Dst: StateDone},
+		{Name: EventNextInput, Src: []string{StateInput}, Dst: StateInput},
+		{Name: EventPrevInput, Src: []string{StateInput}, Dst: StateInput},
+		{Name: EventBack, Src: []string{StateInput}, Dst: StateService},
+		{Name: EventInputsDone, Src: []string{StateInput}, Dst: StateConfirm},
+		{Name: EventBackInputs, Src: []string{StateConfirm}, Dst: StateInput},
+		{Name: EventBackService, Src: []string{StateConfirm}, Dst: StateService},
+		{Name: EventPayOther, Src: []string{StateConfirm, StateInvoice}, Dst: StateOtherPhone},
+		{Name: EventBackConfirm, Src: []string{StateOtherPhone}, Dst: StateConfirm},
+		{Name: EventBackInvoice, Src: []string{StateOtherPhone}, Dst: StateInvoice},
+		{Name: EventFinish, Src: []string{StateConfirm, StateOtherPhone, StateInvoice}, Dst: StateDone},
+		// Invoices: pay one, check its status, list mine.
+		{Name: EventPayInvoice, Src: []string{StateMain}, Dst: StateInvoiceNumber},
+		{Name: EventCheckStatus, Src: []string{StateMain}, Dst: StateInvoiceNumber},
+		{Name: EventMyInvoices, Src: []string{StateMain}, Dst: StateMyInvoices},
+		{Name: EventBack, Src: []string{StateInvoiceNumber, StateMyInvoices}, Dst: StateMain},
+		{Name: EventOpenInvoice, Src: []string{StateInvoiceNumber, StateMyInvoices}, Dst: StateInvoice},
+		{Name: EventBackNumber, Src: []string{StateInvoice}, Dst: StateInvoiceNumber},
+		{Name: EventBackList, Src: []string{StateInvoice}, Dst: StateMyInvoices},
 	}
 	var below []string
 	for _, s := range allStates {
 		ev = append(ev, fsm.EventDesc{Name: EventInvalid, Src: []string{s}, Dst: s})
-		if s != StateMain {
+		if s != StateMain && s != StateDone {
 			below = append(below, s)
 		}
 	}

@@ -65,3 +65,41 @@ var (
 
 // BusyText is the END screen shown when a backend fails mid-hop.
 func BusyText(lang huduma.Language) string { return tBusy.T(lang) }
+
+var (
+	tEnterField     = text{"Enter %s", "Weka %s"}
+	tConfirmTitle   = text{"%s", "%s"}
+	tPayingPhone    = text{"Paying phone: %s", "Simu ya kulipa: %s"}
+	tPayThisPhone   = text{"Pay from this phone", "Lipa kwa simu hii"}
+	tPayOtherNumber = text{"Pay from another number", "Lipa kwa nambari nyingine"}
+	tOtherPrompt    = text{"Enter the M-Pesa number to pay from", "Weka nambari ya M-Pesa ya kulipa"}
+	tBadPhone       = text{"That is not a valid Kenyan mobile number.", "Hiyo si nambari sahihi ya simu ya Kenya."}
+	tNotSafaricom   = text{"M-Pesa prompts go only to Safaricom numbers.", "Ombi la M-Pesa huenda kwa nambari za Safaricom tu."}
+	tDonePrompt     = text{"Invoice %s\nTotal KES %s\nCheck your phone for the M-Pesa prompt and enter your PIN.", "Ankara %s\nJumla KES %s\nAngalia simu yako kwa ombi la M-Pesa na uweke PIN yako."}
+	tDonePaybill    = text{"Invoice %s\nTotal KES %s\nPay by M-Pesa Paybill %s, Account %s. We sent the details by SMS.", "Ankara %s\nJumla KES %s\nLipa kwa M-Pesa Paybill %s, Akaunti %s. Tumetuma maelezo kwa SMS."}
+	tDonePush       = text{"Check your phone for the M-Pesa prompt to pay KES %s for invoice %s.", "Angalia simu yako kwa ombi la M-Pesa la kulipa KES %s kwa ankara %s."}
+	tDoneDetails    = text{"We have sent the service details to you by SMS.", "Tumekutumia maelezo ya huduma kwa SMS."}
+	tDoneReceipt    = text{"We have sent the receipt to you by SMS.", "Tumekutumia risiti kwa SMS."}
+	tInvoicePrompt  = text{"Enter the invoice number", "Weka nambari ya ankara"}
+	tBadInvoice     = text{"That invoice number is not valid.", "Nambari hiyo ya ankara si sahihi."}
+	tNoInvoice      = text{"No invoice has that number.", "Hakuna ankara yenye nambari hiyo."}
+	tInvoiceTitle   = text{"Invoice %s", "Ankara %s"}
+	tAmount         = text{"KES %s", "KES %s"}
+	tStatusPaid     = text{"PAID %s, M-Pesa %s", "IMELIPWA %s, M-Pesa %s"}
+	tStatusPending  = text{"PENDING", "INASUBIRI"}
+	tStatusFailed   = text{"FAILED: %s", "IMESHINDIKANA: %s"}
+	tStatusCanc     = text{"CANCELLED: %s", "IMEGHAIRIWA: %s"}
+	tStatusExpired  = text{"EXPIRED", "IMEISHA MUDA"}
+	tResendPrompt   = text{"Resend the M-Pesa prompt", "Tuma tena ombi la M-Pesa"}
+	tSMSReceipt     = text{"SMS me the receipt", "Nitumie risiti kwa SMS"}
+	tInFlight       = text{"A prompt is already on its way. Check your phone.", "Ombi tayari limetumwa. Angalia simu yako."}
+	tAlreadyPaid    = text{"This invoice is already paid.", "Ankara hii imeshalipwa."}
+	tMyTitle        = text{"My invoices", "Ankara zangu"}
+	tNoInvoices     = text{"You have no invoices yet.", "Huna ankara bado."}
+	tNoInputValue   = text{"%s is not valid. Try again.", "%s si sahihi. Jaribu tena."}
+	tStatusWord     = map[huduma.InvoiceStatus]text{
+		huduma.InvoicePaid: {"PAID", "IMELIPWA"}, huduma.InvoicePending: {"PENDING", "INASUBIRI"},
+		huduma.InvoiceFailed: {"FAILED", "IMESHINDIKANA"}, huduma.InvoiceCancelled: {"CANCELLED", "IMEGHAIRIWA"},
+		huduma.InvoiceExpired: {"EXPIRED", "IMEISHA MUDA"},
+	}
+)

@@ -7,6 +7,7 @@
 package providers
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -80,4 +81,12 @@ func USSDProviders() []USSD {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name() < out[j].Name() })
 	return out
+}
+
+// Route is a callback route a provider package offers (e.g. Daraja's
+// payment callbacks); the edge mounts it behind the callback token.
+type Route struct {
+	Method string
+	Path   string
+	Handle func(ctx context.Context, r Request) Response
 }

@@ -32,7 +32,7 @@ func newEngine(t *testing.T) *Engine {
 	}
 	sess := memstore.New()
 	t.Cleanup(func() { sess.Close() })
-	return New(sess, menus.New(st, menus.Config{}), st, Config{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	return New(sess, menus.New(st, nil, menus.Config{}), st, Config{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 }
 
 func atHop(session, path string) huduma.Hop {

@@ -5,12 +5,17 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/huduma-ke/huduma/catalog"
 	"github.com/huduma-ke/huduma/menus"
+	"github.com/huduma-ke/huduma/payments"
+	"github.com/huduma-ke/huduma/providers/daraja"
+	"github.com/huduma-ke/huduma/providers/daraja/darajafake"
 	"github.com/huduma-ke/huduma/sessions"
 	"github.com/huduma-ke/huduma/sessions/memstore"
 	"github.com/huduma-ke/huduma/sessions/redisstore"
@@ -86,12 +91,47 @@ func openSessions(ctx context.Context, cfg Config) (sessions.Store, string, erro
 	return s, "redis", nil
 }
 
-// gateway is a running Huduma: its backends and HTTP server.
+// gateway is a running Huduma: its backends, services and HTTP server.
 type gateway struct {
-	store    store.Store
-	sessions sessions.Store
-	engine   *ussd.Engine
-	server   *web.Server
+	store     store.Store
+	sessions  sessions.Store
+	engine    *ussd.Engine
+	payments  *payments.Service
+	server    *web.Server
+	simulator *darajafake.Fake
+	stop      context.CancelFunc
+	done      chan struct{}
+}
+
+// simulatorKey and simulatorPasskey are the payment simulator's own
+// credentials; it runs in process on loopback only.
+const (
+	simulatorKey     = "huduma-simulator"
+	simulatorPasskey = "huduma-simulator-passkey"
+)
+
+// openMpesa returns the Daraja client, pointed at the real Daraja or, when
+// no credentials are set, at the built-in simulator (a fake Daraja on
+// loopback that calls our own callback route, so the whole payment path
+// runs exactly as in production).
+func openMpesa(cfg Config, log *slog.Logger) (*daraja.Client, *darajafake.Fake, error) {
+	callback := cfg.PublicURL + daraja.STKCallbackPath
+	if cfg.CallbackTok != "" {
+		callback += "?token=" + url.QueryEscape(cfg.CallbackTok)
+	}
+	dc := daraja.Config{BaseURL: cfg.MpesaBaseURL, ConsumerKey: cfg.MpesaKey, ConsumerSecret: cfg.MpesaSecret,
+		Passkey: cfg.MpesaPasskey, ShortCode: cfg.MpesaShort, CallbackURL: callback}
+	var sim *darajafake.Fake
+	if cfg.MpesaSimulated() {
+		var err error
+		sim, err = darajafake.Start(darajafake.Options{ConsumerKey: simulatorKey, ConsumerSecret: simulatorKey,
+			Passkey: simulatorPasskey, CallbackDelay: 3 * time.Second, Log: log})
+		if err != nil {
+			return nil, nil, fmt.Errorf("start payment simulator: %w", err)
+		}
+		dc.BaseURL, dc.ConsumerKey, dc.ConsumerSecret, dc.Passkey = sim.URL(), simulatorKey, simulatorKey, simulatorPasskey
+	}
+	return daraja.New(dc, &http.Client{Timeout: 30 * time.Second}, log), sim, nil
 }
 
 // newGateway opens the backends and builds the HTTP server.
@@ -109,7 +149,15 @@ func newGateway(ctx context.Context, cfg Config, log *slog.Logger) (*gateway, er
 		st.Close()
 		return nil, err
 	}
-	m := menus.New(st, menus.Config{ServiceCode: cfg.ServiceCode})
+	mp, sim, err := openMpesa(cfg, log)
+	if err != nil {
+		sess.Close()
+		st.Close()
+		return nil, err
+	}
+	pay := payments.New(st.Ledger(), st, mp, payments.Config{StkDelay: cfg.StkDelay, QueryAfter: cfg.QueryAfter,
+		Paybill: cfg.MpesaShort, Retryable: daraja.Retryable}, log)
+	m := menus.New(st, pay, menus.Config{ServiceCode: cfg.ServiceCode, Paybill: cfg.MpesaShort})
 	eng := ussd.New(sess, m, st, ussd.Config{TTL: cfg.SessionTTL, DefaultLanguage: cfg.Language}, log)
 	srv := web.New(web.Config{CallbackToken: cfg.CallbackTok}, web.Deps{
 		Hops:    eng,
@@ -117,11 +165,30 @@ func newGateway(ctx context.Context, cfg Config, log *slog.Logger) (*gateway, er
 		Active:  sess,
 		Pingers: map[string]web.Pinger{"database": st, "sessions": sess},
 	}, log)
-	log.Info("backends ready", "database", st.Backend(), "sessions", sessKind)
-	return &gateway{store: st, sessions: sess, engine: eng, server: srv}, nil
+	for _, r := range daraja.Routes(pay) {
+		srv.Callback(r.Method, r.Path, r.Handle)
+	}
+	ctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		pay.Run(ctx, 250*time.Millisecond)
+	}()
+	mpesa := "daraja"
+	if sim != nil {
+		mpesa = "simulator"
+	}
+	log.Info("backends ready", "database", st.Backend(), "sessions", sessKind, "mpesa", mpesa)
+	return &gateway{store: st, sessions: sess, engine: eng, payments: pay, server: srv, simulator: sim, stop: stop, done: done}, nil
 }
 
+// close stops the job worker, then the simulator and the backends.
 func (g *gateway) close() {
+	g.stop()
+	<-g.done
+	if g.simulator != nil {
+		g.simulator.Close()
+	}
 	g.sessions.Close()
 	g.store.Close()
 }

@@ -1,0 +1,347 @@
+// Package payments is the money path: it creates invoices, schedules M-Pesa
+// prompts, settles them from Daraja callbacks or status queries, and takes
+// paybill (C2B) payments, all through the ledger, whose transactions carry
+// each change with its audit row and SMS. A background worker runs the
+// durable jobs the ledger queues (the push after MPESA_STK_DELAY, the query
+// after MPESA_QUERY_AFTER), so nothing is lost across a restart.
+package payments
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/huduma-ke/huduma"
+	"github.com/huduma-ke/huduma/gsm7"
+	"github.com/huduma-ke/huduma/store/ledger"
+)
+
+// Ledger is the part of store/ledger the service uses.
+type Ledger interface {
+	CreateInvoice(ctx context.Context, n ledger.NewInvoice) (huduma.Invoice, bool, error)
+	Invoice(ctx context.Context, number huduma.InvoiceNumber) (huduma.Invoice, error)
+	InvoicesByPhone(ctx context.Context, phone huduma.MSISDN, offset, limit int) ([]huduma.Invoice, error)
+	QueuePush(ctx context.Context, number huduma.InvoiceNumber, payer huduma.MSISDN, runAt time.Time) (huduma.Attempt, error)
+	Attempt(ctx context.Context, id int64) (huduma.Attempt, error)
+	MarkPushSent(ctx context.Context, id int64, res huduma.STKPushResult, queryAt time.Time) error
+	MarkPushRejected(ctx context.Context, id int64, reason string) error
+	SettleSTK(ctx context.Context, res huduma.STKResult, receipt ledger.ReceiptFunc) (ledger.Outcome, error)
+	SettleC2B(ctx context.Context, p ledger.C2BPayment, receipt ledger.ReceiptFunc) (ledger.Outcome, error)
+	RecordCallback(ctx context.Context, kind, reference, outcome string, body []byte) error
+	QueueMessage(ctx context.Context, m huduma.Message, dedupe string) error
+	ExpireDue(ctx context.Context) (int, error)
+	Claim(ctx context.Context, limit int, lease time.Duration) ([]ledger.Job, error)
+	Done(ctx context.Context, id int64) error
+	Retry(ctx context.Context, id int64, runAt time.Time, reason string, payload any) error
+}
+
+// Catalog is what invoices need from the catalog.
+type Catalog interface {
+	ServiceByCode(ctx context.Context, code int) (huduma.Service, error)
+	FeeBands(ctx context.Context) ([]huduma.FeeBand, error)
+}
+
+// Mpesa prompts phones and asks for results (the Daraja client).
+type Mpesa interface {
+	StkPush(ctx context.Context, p huduma.STKPush) (huduma.STKPushResult, error)
+	StkQuery(ctx context.Context, checkoutID string) (huduma.STKResult, error)
+}
+
+// Config tunes the service.
+type Config struct {
+	// StkDelay is the wait between the USSD END and the prompt.
+	StkDelay time.Duration
+	// QueryAfter is when to ask Daraja if no callback came.
+	QueryAfter time.Duration
+	// MaxQueries bounds status queries before an attempt is given up.
+	MaxQueries int
+	// InvoiceTTL is how long an unpaid invoice stays payable.
+	InvoiceTTL time.Duration
+	// Paybill is the paybill number shown in texts (MPESA_SHORTCODE).
+	Paybill string
+	// Retryable decides which provider errors are worth retrying.
+	Retryable func(error) bool
+}
+
+// Service is the money path.
+type Service struct {
+	l   Ledger
+	cat Catalog
+	mp  Mpesa
+	cfg Config
+	log *slog.Logger
+	now func() time.Time
+}
+
+// New returns a Service.
+func New(l Ledger, cat Catalog, mp Mpesa, cfg Config, log *slog.Logger) *Service {
+	if cfg.QueryAfter <= 0 {
+		cfg.QueryAfter = 60 * time.Second
+	}
+	if cfg.MaxQueries <= 0 {
+		cfg.MaxQueries = 8
+	}
+	if cfg.InvoiceTTL <= 0 {
+		cfg.InvoiceTTL = 72 * time.Hour
+	}
+	if cfg.Paybill == "" {
+		cfg.Paybill = "222222"
+	}
+	if cfg.Retryable == nil {
+		cfg.Retryable = func(error) bool { return true }
+	}
+	return &Service{l: l, cat: cat, mp: mp, cfg: cfg, log: log.With("comp", "payments"), now: time.Now}
+}
+
+// CanPrompt reports whether M-Pesa prompts can reach phone.
+func CanPrompt(phone huduma.MSISDN) bool { return phone.Network() == huduma.Safaricom }
+
+// CreateInvoice validates the request against the service's declared
+// inputs and writes the invoice with its SMS and, for a Safaricom payer,
+// its prompt. It reports whether a prompt was queued.
+func (s *Service) CreateInvoice(ctx context.Context, req huduma.InvoiceRequest) (huduma.Invoice, bool, error) {
+	sv, err := s.cat.ServiceByCode(ctx, req.ServiceCode)
+	if err != nil {
+		return huduma.Invoice{}, false, fmt.Errorf("invoice service: %w", err)
+	}
+	fields, err := validateFields(sv, req.Fields)
+	if err != nil {
+		return huduma.Invoice{}, false, err
+	}
+	bands, err := s.cat.FeeBands(ctx)
+	if err != nil {
+		return huduma.Invoice{}, false, fmt.Errorf("fee bands: %w", err)
+	}
+	if req.Payer == "" {
+		req.Payer = req.Phone
+	}
+	if req.Lang == "" {
+		req.Lang = huduma.English
+	}
+	conv := huduma.ConvenienceFee(bands, sv.Fee)
+	now := s.now()
+	inv := huduma.Invoice{ServiceCode: sv.Code, ServiceName: sv.Name(req.Lang), Phone: req.Phone, Fields: fields,
+		Fee: sv.Fee, ConvenienceFee: conv, Total: sv.Fee + conv, Status: huduma.InvoicePending, Language: req.Lang,
+		CreatedAt: now, ExpiresAt: now.Add(s.cfg.InvoiceTTL)}
+	var plan *ledger.PushPlan
+	if req.Push && CanPrompt(req.Payer) {
+		plan = &ledger.PushPlan{Payer: req.Payer, RunAt: now.Add(s.cfg.StkDelay)}
+	}
+	for try := 0; try < 5; try++ {
+		inv.Number = huduma.NewInvoiceNumber()
+		msg := huduma.Message{To: req.Phone, Kind: huduma.MessageInvoice, Body: s.invoiceText(inv)}
+		out, created, err := s.l.CreateInvoice(ctx, ledger.NewInvoice{Invoice: inv, Key: req.Key, Message: &msg, Push: plan})
+		if huduma.ErrorCode(err) == huduma.EConflict {
+			continue // number taken: draw another
+		}
+		if err != nil {
+			return huduma.Invoice{}, false, fmt.Errorf("create invoice: %w", err)
+		}
+		if created {
+			s.log.InfoContext(ctx, "invoice created", "invoice", out.Number, "service", sv.Code, "total", out.Total, "prompt", plan != nil)
+		}
+		return out, plan != nil, nil
+	}
+	return huduma.Invoice{}, false, fmt.Errorf("create invoice: no free invoice number after 5 draws")
+}
+
+func validateFields(sv huduma.Service, in map[string]string) (map[string]string, error) {
+	declared := map[string]bool{}
+	out := map[string]string{}
+	for _, d := range sv.Inputs {
+		declared[d.Key] = true
+		v, err := d.Normalize(in[d.Key])
+		if err != nil {
+			return nil, huduma.Errorf(huduma.EInvalid, "%s", huduma.ErrorMessage(err))
+		}
+		out[d.Key] = v
+	}
+	var extra []string
+	for k := range in {
+		if !declared[k] {
+			extra = append(extra, k)
+		}
+	}
+	if len(extra) > 0 {
+		sort.Strings(extra)
+		return nil, huduma.Errorf(huduma.EInvalid, "service %d does not take %s", sv.Code, strings.Join(extra, ", "))
+	}
+	if len(out) == 0 {
+		return nil, nil
+	}
+	return out, nil
+}
+
+// Invoice returns an invoice by number.
+func (s *Service) Invoice(ctx context.Context, number huduma.InvoiceNumber) (huduma.Invoice, error) {
+	return s.l.Invoice(ctx, number)
+}
+
+// InvoicesByPhone lists a phone's invoices, newest first.
+func (s *Service) InvoicesByPhone(ctx context.Context, phone huduma.MSISDN, offset, limit int) ([]huduma.Invoice, error) {
+	return s.l.InvoicesByPhone(ctx, phone, offset, limit)
+}
+
+// RequestPush queues a prompt for an existing invoice, MPESA_STK_DELAY from
+// now (the caller is usually still in a USSD session). It refuses
+// non-Safaricom payers (EInvalid), paid or expired invoices and invoices
+// with a prompt in flight (EConflict).
+func (s *Service) RequestPush(ctx context.Context, number huduma.InvoiceNumber, payer huduma.MSISDN) error {
+	if !CanPrompt(payer) {
+		return huduma.Errorf(huduma.EInvalid, "M-Pesa prompts go only to Safaricom numbers")
+	}
+	if _, err := s.l.QueuePush(ctx, number, payer, s.now().Add(s.cfg.StkDelay)); err != nil {
+		return fmt.Errorf("queue prompt: %w", err)
+	}
+	return nil
+}
+
+// ResendReceipt texts a paid invoice's receipt again to phone.
+func (s *Service) ResendReceipt(ctx context.Context, number huduma.InvoiceNumber, phone huduma.MSISDN) error {
+	inv, err := s.l.Invoice(ctx, number)
+	if err != nil {
+		return err
+	}
+	if inv.Status != huduma.InvoicePaid {
+		return huduma.Errorf(huduma.EConflict, "invoice %s is not paid", number)
+	}
+	m := s.receipt(inv)
+	m.To = phone
+	return s.l.QueueMessage(ctx, m, "")
+}
+
+// SendServiceDetails texts a service's fee and paybill details to phone.
+func (s *Service) SendServiceDetails(ctx context.Context, phone huduma.MSISDN, code int, lang huduma.Language) error {
+	sv, err := s.cat.ServiceByCode(ctx, code)
+	if err != nil {
+		return err
+	}
+	bands, err := s.cat.FeeBands(ctx)
+	if err != nil {
+		return fmt.Errorf("fee bands: %w", err)
+	}
+	conv := huduma.ConvenienceFee(bands, sv.Fee)
+	body := fmt.Sprintf(pick(lang, "%s (code %d): fee KES %d, total KES %d incl. KES %d convenience fee. Dial %s to pay.",
+		"%s (nambari %d): ada KES %d, jumla KES %d pamoja na ada ya KES %d. Piga %s kulipa."),
+		clip(sv.Name(lang), 50), sv.Code, sv.Fee, sv.Fee+conv, conv, "*2222#")
+	return s.l.QueueMessage(ctx, huduma.Message{To: phone, Kind: huduma.MessageNotice, Body: gsm7.Fold(body)}, "")
+}
+
+func pick(lang huduma.Language, en, sw string) string {
+	if lang == huduma.Kiswahili {
+		return sw
+	}
+	return en
+}
+
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return strings.TrimRight(s[:n-3], " ") + "..."
+}
+
+// invoiceText is the invoice SMS: number, service, total, how to pay.
+func (s *Service) invoiceText(inv huduma.Invoice) string {
+	return gsm7.Fold(fmt.Sprintf(pick(inv.Language,
+		"eCitizen invoice %s: %s. Total KES %d. Pay by M-Pesa Paybill %s, Account %s.",
+		"Ankara ya eCitizen %s: %s. Jumla KES %d. Lipa kwa M-Pesa Paybill %s, Akaunti %s."),
+		inv.Number, clip(inv.ServiceName, 40), inv.Total, s.cfg.Paybill, inv.Number))
+}
+
+// receipt is the receipt SMS (invoice, service, amount, M-Pesa receipt,
+// date), kept within one 160-character SMS.
+func (s *Service) receipt(inv huduma.Invoice) huduma.Message {
+	when := s.now()
+	if inv.PaidAt != nil {
+		when = *inv.PaidAt
+	}
+	ref := inv.MpesaReceipt
+	if ref == "" {
+		ref = pick(inv.Language, "confirmed", "imethibitishwa")
+	}
+	body := gsm7.Fold(fmt.Sprintf(pick(inv.Language,
+		"PAID: eCitizen invoice %s, %s, KES %d. M-Pesa ref %s on %s. Thank you.",
+		"IMELIPWA: ankara ya eCitizen %s, %s, KES %d. M-Pesa %s tarehe %s. Asante."),
+		inv.Number, clip(inv.ServiceName, 40), inv.Total, ref, when.In(nairobi).Format("02/01/2006 15:04")))
+	return huduma.Message{To: inv.Phone, Kind: huduma.MessageReceipt, Body: body}
+}
+
+var nairobi = time.FixedZone("EAT", 3*3600)
+
+// HandleSTK applies an STK result (from a callback or a query).
+// Unknown CheckoutRequestIDs and wrong amounts are recorded and ignored;
+// repeats change nothing; success queues exactly one receipt. The raw
+// body is kept in the callback log.
+func (s *Service) HandleSTK(ctx context.Context, res huduma.STKResult, raw []byte) error {
+	_, err := s.settleSTK(ctx, res, raw)
+	return err
+}
+
+func (s *Service) settleSTK(ctx context.Context, res huduma.STKResult, raw []byte) (ledger.Outcome, error) {
+	out, err := s.l.SettleSTK(ctx, res, s.receipt)
+	if err != nil {
+		return "", fmt.Errorf("settle stk result: %w", err)
+	}
+	if err := s.l.RecordCallback(ctx, "stk", res.CheckoutRequestID, string(out), raw); err != nil {
+		return out, err
+	}
+	if out == ledger.OutcomeUnknown || out == ledger.OutcomeMismatch {
+		s.log.WarnContext(ctx, "stk result ignored", "checkout", res.CheckoutRequestID, "outcome", out)
+	}
+	return out, nil
+}
+
+// RecordRejected keeps a callback that could not be read at all.
+func (s *Service) RecordRejected(ctx context.Context, kind string, raw []byte, why string) error {
+	return s.l.RecordCallback(ctx, kind, "", "rejected: "+why, raw)
+}
+
+// C2B validation codes (protocols.md §3.6); "" accepts.
+const (
+	C2BUnknownAccount = "C2B00012"
+	C2BWrongAmount    = "C2B00013"
+)
+
+// ValidateC2B decides whether a paybill payment may go through: the
+// account must be a payable invoice and the amount its exact total. It
+// returns "" to accept or the Daraja rejection code.
+func (s *Service) ValidateC2B(ctx context.Context, p huduma.PaybillPayment) (string, error) {
+	number, err := huduma.ParseInvoiceNumber(p.Account)
+	if err != nil {
+		return C2BUnknownAccount, nil
+	}
+	inv, err := s.l.Invoice(ctx, number)
+	if huduma.ErrorCode(err) == huduma.ENotFound {
+		return C2BUnknownAccount, nil
+	}
+	if err != nil {
+		return "", err
+	}
+	if inv.Status == huduma.InvoicePaid || inv.Status == huduma.InvoiceExpired {
+		return C2BUnknownAccount, nil
+	}
+	if p.Amount != inv.Total {
+		return C2BWrongAmount, nil
+	}
+	return "", nil
+}
+
+// ConfirmC2B settles a confirmed paybill payment (idempotent on TransID).
+// Payments that match no payable invoice are recorded for reconciliation.
+func (s *Service) ConfirmC2B(ctx context.Context, p huduma.PaybillPayment, raw []byte) error {
+	out := ledger.OutcomeUnknown
+	if number, err := huduma.ParseInvoiceNumber(p.Account); err == nil {
+		out, err = s.l.SettleC2B(ctx, ledger.C2BPayment{TransID: p.TransID, Invoice: number, Amount: p.Amount, MSISDN: p.MSISDN, PaidAt: p.At}, s.receipt)
+		if err != nil {
+			return fmt.Errorf("settle c2b: %w", err)
+		}
+	}
+	if out != ledger.OutcomePaid && out != ledger.OutcomeDuplicate {
+		s.log.WarnContext(ctx, "c2b payment not applied", "trans", p.TransID, "outcome", out)
+	}
+	return s.l.RecordCallback(ctx, "c2b", p.TransID, string(out), raw)
+}

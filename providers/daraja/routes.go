@@ -1,0 +1,83 @@
+package daraja
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/huduma-ke/huduma"
+	"github.com/huduma-ke/huduma/providers"
+)
+
+// Payments is what Daraja's callbacks drive (the payments service).
+type Payments interface {
+	HandleSTK(ctx context.Context, res huduma.STKResult, raw []byte) error
+	ValidateC2B(ctx context.Context, p huduma.PaybillPayment) (string, error)
+	ConfirmC2B(ctx context.Context, p huduma.PaybillPayment, raw []byte) error
+	RecordRejected(ctx context.Context, kind string, raw []byte, why string) error
+}
+
+// Callback paths. They avoid the words Safaricom rejects in URLs (mpesa,
+// safaricom, query, sql, exec, cmd).
+const (
+	STKCallbackPath   = "/payments/stk/callback"
+	C2BValidationPath = "/payments/c2b/validation"
+	C2BConfirmPath    = "/payments/c2b/confirmation"
+)
+
+// Routes returns Daraja's callback routes. An unreadable body is recorded
+// and answered 400 (changing nothing); a failure to store is answered 500
+// so Daraja retries; anything stored is acknowledged.
+func Routes(p Payments) []providers.Route {
+	ack := providers.Response{Status: http.StatusOK, ContentType: "application/json", Body: Ack()}
+	retry := providers.Response{Status: http.StatusInternalServerError, ContentType: "application/json",
+		Body: []byte(`{"ResultCode":1,"ResultDesc":"Try again"}`)}
+	badReq := func(ctx context.Context, kind string, r providers.Request, err error) providers.Response {
+		if rerr := p.RecordRejected(ctx, kind, r.Body, err.Error()); rerr != nil {
+			return retry
+		}
+		return providers.Response{Status: http.StatusBadRequest, ContentType: "application/json",
+			Body: []byte(`{"ResultCode":1,"ResultDesc":"Rejected"}`)}
+	}
+	return []providers.Route{
+		{Method: http.MethodPost, Path: STKCallbackPath, Handle: func(ctx context.Context, r providers.Request) providers.Response {
+			res, err := DecodeSTKCallback(r.Body)
+			if err != nil {
+				return badReq(ctx, "stk", r, err)
+			}
+			if err := p.HandleSTK(ctx, res, r.Body); err != nil {
+				return retry
+			}
+			return ack
+		}},
+		{Method: http.MethodPost, Path: C2BValidationPath, Handle: func(ctx context.Context, r providers.Request) providers.Response {
+			c, err := DecodeC2B(r.Body)
+			if err != nil {
+				return providers.Response{Status: http.StatusOK, ContentType: "application/json", Body: C2BReject(C2BOther)}
+			}
+			code, err := p.ValidateC2B(ctx, c.payment())
+			switch {
+			case err != nil:
+				// Daraja applies the registered default when we fail;
+				// refusing is the safe answer for an unreadable state.
+				return providers.Response{Status: http.StatusOK, ContentType: "application/json", Body: C2BReject(C2BOther)}
+			case code != "":
+				return providers.Response{Status: http.StatusOK, ContentType: "application/json", Body: C2BReject(code)}
+			}
+			return providers.Response{Status: http.StatusOK, ContentType: "application/json", Body: C2BAccept()}
+		}},
+		{Method: http.MethodPost, Path: C2BConfirmPath, Handle: func(ctx context.Context, r providers.Request) providers.Response {
+			c, err := DecodeC2B(r.Body)
+			if err != nil {
+				return badReq(ctx, "c2b", r, err)
+			}
+			if err := p.ConfirmC2B(ctx, c.payment(), r.Body); err != nil {
+				return retry
+			}
+			return providers.Response{Status: http.StatusOK, ContentType: "application/json", Body: []byte(`{"ResultCode":0,"ResultDesc":"Success"}`)}
+		}},
+	}
+}
+
+func (c C2B) payment() huduma.PaybillPayment {
+	return huduma.PaybillPayment{TransID: c.TransID, Account: c.BillRefNumber, Amount: c.Amount, MSISDN: c.MSISDN, At: c.TransTime}
+}
