@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/huduma-ke/huduma"
 )
@@ -79,10 +80,89 @@ func longCatalog() *fakeCatalog {
 				NameSW:     fmt.Sprintf("Huduma ya pasipoti %d-%d%s", c, i, longSW),
 				AgencyName: "Department of Immigration and Citizen Services, Nyayo House, Nairobi County",
 				Fee:        int64(c*i*1000 + 999),
+				Inputs: []huduma.Input{
+					{Key: "id", LabelEN: "National identity card number", LabelSW: "Nambari ya kitambulisho cha taifa", Kind: huduma.KindIDNumber},
+					{Key: "plate", LabelEN: "Vehicle registration", LabelSW: "Nambari ya usajili wa gari", Kind: huduma.KindVehicle},
+				},
 			})
 		}
 	}
 	f.services = append(f.services, huduma.Service{Code: 42, CategoryCode: "cat01", AgencyCode: "AG", Active: true,
 		NameEN: "Birth certificate", NameSW: "Cheti cha kuzaliwa", AgencyName: "Civil Registration Services", Fee: 50})
 	return f
+}
+
+// fakePayments is an in-memory Payments for the pure menu tests; the real
+// money path is tested end to end in cmd/huduma against both backends.
+type fakePayments struct {
+	invoices map[huduma.InvoiceNumber]huduma.Invoice
+	pushes   int
+}
+
+func newFakePayments() *fakePayments {
+	f := &fakePayments{invoices: map[huduma.InvoiceNumber]huduma.Invoice{}}
+	paid := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	for i, st := range []huduma.InvoiceStatus{huduma.InvoicePaid, huduma.InvoicePending, huduma.InvoiceFailed, huduma.InvoiceCancelled, huduma.InvoiceExpired} {
+		body := fmt.Sprintf("10000000%d", i)
+		n := huduma.InvoiceNumber(body + string(huduma.DammDigit(body)))
+		inv := huduma.Invoice{Number: n, ServiceName: "Passport service with an exceptionally long descriptive name that no screen could hold",
+			Phone: "+254712345678", Total: 123456, Status: st, Reason: "2001", CreatedAt: paid.Add(time.Duration(i) * time.Minute)}
+		if st == huduma.InvoicePaid {
+			inv.MpesaReceipt, inv.PaidAt = "NLJ7RT61SV", &paid
+		}
+		f.invoices[n] = inv
+	}
+	return f
+}
+
+func (f *fakePayments) number(st huduma.InvoiceStatus) string {
+	for n, inv := range f.invoices {
+		if inv.Status == st {
+			return string(n)
+		}
+	}
+	return ""
+}
+
+func (f *fakePayments) CreateInvoice(_ context.Context, req huduma.InvoiceRequest) (huduma.Invoice, bool, error) {
+	inv := huduma.Invoice{Number: "1234567890", Total: 4600, Status: huduma.InvoicePending, Phone: req.Phone}
+	return inv, req.Payer.Network() == huduma.Safaricom, nil
+}
+
+func (f *fakePayments) Invoice(_ context.Context, n huduma.InvoiceNumber) (huduma.Invoice, error) {
+	if inv, ok := f.invoices[n]; ok {
+		return inv, nil
+	}
+	return huduma.Invoice{}, huduma.ErrNotFound
+}
+
+func (f *fakePayments) RequestPush(_ context.Context, n huduma.InvoiceNumber, payer huduma.MSISDN) error {
+	if payer.Network() != huduma.Safaricom {
+		return huduma.Errorf(huduma.EInvalid, "safaricom only")
+	}
+	if f.invoices[n].Status == huduma.InvoicePaid {
+		return huduma.Errorf(huduma.EConflict, "paid")
+	}
+	f.pushes++
+	return nil
+}
+
+func (f *fakePayments) InvoicesByPhone(_ context.Context, _ huduma.MSISDN, offset, limit int) ([]huduma.Invoice, error) {
+	var all []huduma.Invoice
+	for _, inv := range f.invoices {
+		all = append(all, inv)
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].CreatedAt.After(all[j].CreatedAt) })
+	if offset > len(all) {
+		return nil, nil
+	}
+	return all[offset:min(len(all), offset+limit)], nil
+}
+
+func (f *fakePayments) ResendReceipt(context.Context, huduma.InvoiceNumber, huduma.MSISDN) error {
+	return nil
+}
+
+func (f *fakePayments) SendServiceDetails(context.Context, huduma.MSISDN, int, huduma.Language) error {
+	return nil
 }

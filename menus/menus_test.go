@@ -26,12 +26,13 @@ func drive(t *testing.T, m *Machine, lang huduma.Language, inputs ...string) (*S
 	t.Helper()
 	ctx := context.Background()
 	s := &Session{Lang: lang}
-	r, err := m.Start(ctx, s, Env{})
+	env := Env{Phone: "+254712345678", SessionID: "ATUid_test"}
+	r, err := m.Start(ctx, s, env)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, in := range inputs {
-		if r, err = m.Step(ctx, s, Env{}, in); err != nil {
+		if r, err = m.Step(ctx, s, env, in); err != nil {
 			t.Fatalf("input %q: %v", in, err)
 		}
 	}
@@ -43,8 +44,17 @@ func drive(t *testing.T, m *Machine, lang huduma.Language, inputs ...string) (*S
 // far too long, and fails if any screen exceeds 182 characters or leaves
 // GSM-7.
 func TestEveryScreenFits(t *testing.T) {
-	m := New(longCatalog(), nil, Config{ServiceCode: "*2222*99#"})
+	pay := newFakePayments()
+	m := New(longCatalog(), pay, Config{ServiceCode: "*2222*99#"})
 	paths := [][]string{
+		{"1", "3", "1023", "1"}, {"1", "3", "1023", "1", "12345678"}, {"1", "3", "1023", "1", "12345678", "KCB123A"},
+		{"1", "3", "1023", "1", "12345678", "KCB123A", "1"}, {"1", "3", "1023", "1", "12345678", "KCB123A", "2"},
+		{"1", "3", "1023", "1", "12345678", "KCB123A", "2", "0733123456"}, {"1", "3", "1023", "1", "12345678", "KCB123A", "2", "0712345600"},
+		{"1", "3", "42", "1"}, {"1", "3", "42", "2"}, {"2"}, {"3"}, {"4"}, {"4", "98"},
+		{"3", pay.number(huduma.InvoicePaid)}, {"3", pay.number(huduma.InvoicePending)}, {"3", pay.number(huduma.InvoiceFailed)},
+		{"3", pay.number(huduma.InvoiceCancelled)}, {"3", pay.number(huduma.InvoiceExpired)},
+		{"3", pay.number(huduma.InvoicePaid), "1"}, {"2", pay.number(huduma.InvoicePending), "1"}, {"2", pay.number(huduma.InvoicePending), "2"},
+		{"2", pay.number(huduma.InvoicePending), "2", "0733123456"}, {"4", "1"}, {"4", "2", "0"},
 		{}, {"1"}, {"6"}, {"1", "1"}, {"1", "2"}, {"1", "3"},
 		{"1", "1", "passport"}, {"1", "1", "pasipoti"}, {"1", "1", "passport", "1"},
 		{"1", "2", "1"}, {"1", "2", "1", "2"}, {"1", "2", "98"}, {"1", "3", "42"}, {"1", "3", "1023"},
@@ -192,5 +202,55 @@ func TestDiagramCoversEveryState(t *testing.T) {
 	}
 	if _, err := Diagram("png"); err == nil {
 		t.Fatal("unknown format accepted")
+	}
+}
+
+func TestPaymentScreens(t *testing.T) {
+	pay := newFakePayments()
+	m := New(longCatalog(), pay, Config{})
+	cases := []struct {
+		name   string
+		inputs []string
+		state  string
+		has    []string
+	}{
+		{"main has payment items", nil, StateMain, []string{"2. Pay an invoice", "3. Check payment status", "4. My invoices"}},
+		{"service offers pay", []string{"1", "3", "42"}, StateService, []string{"1. Pay now", "2. SMS me details"}},
+		{"no inputs goes to confirm", []string{"1", "3", "42", "1"}, StateConfirm, []string{"Total: KES 55", "Paying phone: 0712 345678", "1. Pay from this phone"}},
+		{"first input", []string{"1", "3", "1023", "1"}, StateInput, []string{"Enter National identity card number"}},
+		{"bad input re-prompts", []string{"1", "3", "1023", "1", "12ab"}, StateInput, []string{"is not valid", "Enter National identity"}},
+		{"second input", []string{"1", "3", "1023", "1", "12345678"}, StateInput, []string{"Enter Vehicle registration"}},
+		{"back to first input", []string{"1", "3", "1023", "1", "12345678", "0"}, StateInput, []string{"Enter National identity"}},
+		{"confirm", []string{"1", "3", "1023", "1", "12345678", "kcb 123a"}, StateConfirm, []string{"2. Pay from another number"}},
+		{"pay here ends", []string{"1", "3", "42", "1", "1"}, StateDone, []string{"Invoice 1234567890", "Check your phone for the M-Pesa prompt"}},
+		{"other number bad", []string{"1", "3", "42", "1", "2", "12"}, StateOtherPhone, []string{"not a valid Kenyan mobile"}},
+		{"other airtel gets paybill", []string{"1", "3", "42", "1", "2", "0733123456"}, StateDone, []string{"Paybill 222222", "Account 1234567890"}},
+		{"bad invoice number", []string{"3", "1234567891"}, StateInvoiceNumber, []string{"That invoice number is not valid."}},
+		{"unknown invoice", []string{"3", "123456789" + string(huduma.DammDigit("123456789"))}, StateInvoiceNumber, []string{"No invoice has that number."}},
+		{"paid status", []string{"3", pay.number(huduma.InvoicePaid)}, StateInvoice, []string{"PAID 22/11/2026, M-Pesa NLJ7RT61SV", "1. SMS me the receipt"}},
+		{"pending offers resend", []string{"3", pay.number(huduma.InvoicePending)}, StateInvoice, []string{"PENDING", "1. Resend the M-Pesa prompt"}},
+		{"failed in words", []string{"3", pay.number(huduma.InvoiceFailed)}, StateInvoice, []string{"FAILED: Wrong M-Pesa PIN"}},
+		{"expired", []string{"3", pay.number(huduma.InvoiceExpired)}, StateInvoice, []string{"EXPIRED"}},
+		{"resend prompt", []string{"2", pay.number(huduma.InvoicePending), "1"}, StateDone, []string{"Check your phone for the M-Pesa prompt to pay KES 123,456"}},
+		{"paid never pushed", []string{"3", pay.number(huduma.InvoicePaid), "2"}, StateInvoice, []string{"Invalid choice"}},
+		{"receipt by sms", []string{"3", pay.number(huduma.InvoicePaid), "1"}, StateDone, []string{"receipt to you by SMS"}},
+		{"my invoices newest first", []string{"4"}, StateMyInvoices, []string{"1. " + pay.number(huduma.InvoiceExpired), "EXPIRED"}},
+		{"open from list and back", []string{"4", "1", "0"}, StateMyInvoices, []string{"My invoices"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s, r := drive(t, m, huduma.English, tc.inputs...)
+			if s.State != tc.state {
+				t.Fatalf("state %q, want %q\n%s", s.State, tc.state, r.Text)
+			}
+			if (tc.state == StateDone) != r.End {
+				t.Fatalf("End = %v in state %s", r.End, s.State)
+			}
+			for _, want := range tc.has {
+				if !strings.Contains(r.Text, want) {
+					t.Errorf("screen lacks %q:\n%s", want, r.Text)
+				}
+			}
+		})
 	}
 }

@@ -352,12 +352,20 @@ func (l *DB) markPaid(ctx context.Context, tx *sql.Tx, number huduma.InvoiceNumb
 	if paidAt.IsZero() {
 		paidAt = l.now()
 	}
+	if receipt != "" {
+		// One M-Pesa receipt settles one invoice. Checked first: a unique
+		// violation would abort the transaction on Postgres.
+		var used int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM invoices WHERE mpesa_receipt = $1`, receipt).Scan(&used); err != nil {
+			return "", fmt.Errorf("check receipt: %w", err)
+		}
+		if used > 0 {
+			return OutcomeDuplicate, nil
+		}
+	}
 	r, err := tx.ExecContext(ctx, `UPDATE invoices SET status = 'paid', reason = '', mpesa_receipt = NULLIF($2, ''), paid_at = $3
 		WHERE number = $1 AND status <> 'paid'`, string(number), receipt, ms(paidAt))
 	if err != nil {
-		if isUnique(err) {
-			return OutcomeDuplicate, nil // this M-Pesa receipt already settled an invoice
-		}
 		return "", fmt.Errorf("mark invoice paid: %w", err)
 	}
 	if n, _ := r.RowsAffected(); n == 0 {
@@ -400,13 +408,14 @@ func (l *DB) SettleC2B(ctx context.Context, p C2BPayment, receipt ReceiptFunc) (
 		if err != nil {
 			return fmt.Errorf("load invoice: %w", err)
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO c2b_payments (trans_id, invoice_number, amount, msisdn, received_at) VALUES ($1, $2, $3, $4, $5)`,
-			p.TransID, string(p.Invoice), p.Amount, p.MSISDN, ms(l.now())); err != nil {
-			if isUnique(err) {
-				out = OutcomeDuplicate
-				return nil
-			}
+		r, err := tx.ExecContext(ctx, `INSERT INTO c2b_payments (trans_id, invoice_number, amount, msisdn, received_at) VALUES ($1, $2, $3, $4, $5)
+			ON CONFLICT (trans_id) DO NOTHING`, p.TransID, string(p.Invoice), p.Amount, p.MSISDN, ms(l.now()))
+		if err != nil {
 			return fmt.Errorf("record c2b payment: %w", err)
+		}
+		if n, _ := r.RowsAffected(); n == 0 {
+			out = OutcomeDuplicate
+			return nil
 		}
 		if p.Amount != inv.Total {
 			out = OutcomeMismatch

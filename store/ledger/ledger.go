@@ -105,9 +105,11 @@ func (l *DB) queueMessage(ctx context.Context, tx *sql.Tx, m huduma.Message, ded
 	if dedupe != "" {
 		key = dedupe
 	}
+	// ON CONFLICT rather than catching the error: on Postgres a failed
+	// statement aborts the whole transaction.
 	_, err := tx.ExecContext(ctx, `INSERT INTO outbox (recipient, body, kind, priority, next_attempt_at, dedupe_key, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $7)`, string(m.To), m.Body, string(m.Kind), m.Kind.Priority(), now, key, now)
-	if err != nil && !isUnique(err) {
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $7) ON CONFLICT (dedupe_key) DO NOTHING`, string(m.To), m.Body, string(m.Kind), m.Kind.Priority(), now, key, now)
+	if err != nil {
 		return fmt.Errorf("queue message: %w", err)
 	}
 	return nil
