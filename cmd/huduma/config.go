@@ -34,6 +34,7 @@ type Config struct {
 	MpesaShort   string
 	StkDelay     time.Duration
 	QueryAfter   time.Duration
+	InvoiceTTL   time.Duration
 	ATUsername   string
 	ATAPIKey     string
 	ATSMSURL     string
@@ -94,6 +95,9 @@ func loadConfig(getenv func(string) string) (Config, error) {
 	}
 	if c.QueryAfter, err = duration(env("MPESA_QUERY_AFTER", "60s"), time.Second, 24*time.Hour); err != nil {
 		return bad("MPESA_QUERY_AFTER", "%v", err)
+	}
+	if c.InvoiceTTL, err = duration(env("HUDUMA_INVOICE_TTL", "72h"), time.Minute, 90*24*time.Hour); err != nil {
+		return bad("HUDUMA_INVOICE_TTL", "%v", err)
 	}
 	if c.Language, err = huduma.ParseLanguage(env("HUDUMA_LANGUAGE", "en")); err != nil {
 		return bad("HUDUMA_LANGUAGE", "must be en or sw")

@@ -41,6 +41,7 @@ func TestLoadConfigRejects(t *testing.T) {
 		{map[string]string{"AT_USERNAME": "sandbox"}, "AT_API_KEY"},
 		{map[string]string{"AT_SMS_URL": "nope"}, "AT_SMS_URL"},
 		{map[string]string{"HUDUMA_SIMULATOR": "maybe"}, "HUDUMA_SIMULATOR"},
+		{map[string]string{"HUDUMA_INVOICE_TTL": "10s"}, "HUDUMA_INVOICE_TTL"},
 	}
 	for _, tc := range cases {
 		_, err := loadConfig(func(k string) string { return tc.env[k] })

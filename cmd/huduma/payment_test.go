@@ -368,3 +368,20 @@ func TestRestartBetweenEndAndPush(t *testing.T) {
 		})
 	}
 }
+
+// TestSimulatorDefault: with no M-Pesa credentials (the embedded default)
+// the built-in simulator takes the push and calls our own callback route,
+// and the last two digits of the phone pick the outcome.
+func TestSimulatorDefault(t *testing.T) {
+	addr := freePort(t)
+	p := &payEnv{t: t, base: "http://" + addr, env: map[string]string{"HUDUMA_DATA_DIR": t.TempDir(), "HUDUMA_ADDR": addr,
+		"HUDUMA_PUBLIC_URL": "http://" + addr, "HUDUMA_CALLBACK_TOKEN": testToken, "MPESA_STK_DELAY": "100ms"}}
+	p.start()
+	if p.g.simulator == nil {
+		t.Fatal("no simulator without credentials")
+	}
+	paid, _ := p.order("+254712000100")
+	cancelled, _ := p.order("+254712000101")
+	p.waitStatus(paid, huduma.InvoicePaid, 10*time.Second)
+	p.waitStatus(cancelled, huduma.InvoiceCancelled, 10*time.Second)
+}

@@ -155,7 +155,7 @@ func newGateway(ctx context.Context, cfg Config, log *slog.Logger) (*gateway, er
 		st.Close()
 		return nil, err
 	}
-	pay := payments.New(st.Ledger(), st, mp, payments.Config{StkDelay: cfg.StkDelay, QueryAfter: cfg.QueryAfter,
+	pay := payments.New(st.Ledger(), st, mp, payments.Config{StkDelay: cfg.StkDelay, QueryAfter: cfg.QueryAfter, InvoiceTTL: cfg.InvoiceTTL,
 		Paybill: cfg.MpesaShort, Retryable: daraja.Retryable}, log)
 	m := menus.New(st, pay, menus.Config{ServiceCode: cfg.ServiceCode, Paybill: cfg.MpesaShort})
 	eng := ussd.New(sess, m, st, ussd.Config{TTL: cfg.SessionTTL, DefaultLanguage: cfg.Language}, log)

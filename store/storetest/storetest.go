@@ -274,6 +274,7 @@ func Run(t *testing.T, open Opener) {
 			t.Fatal("stored an unknown language")
 		}
 	})
+	t.Run("Ledger", func(t *testing.T) { runLedger(t, open) })
 	t.Run("SessionEventsIdempotent", func(t *testing.T) {
 		s := open(t)
 		e := huduma.SessionEvent{Provider: "africastalking", SessionID: "ATUid_1", MSISDN: "+254712345678", Status: "Incomplete", Hops: 3, At: time.Now()}

@@ -1,0 +1,196 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/huduma-ke/huduma"
+	"github.com/huduma-ke/huduma/store/ledger"
+)
+
+func testInvoice(number string, now time.Time) huduma.Invoice {
+	body := number[:9]
+	return huduma.Invoice{Number: huduma.InvoiceNumber(body + string(huduma.DammDigit(body))), ServiceCode: 1001, ServiceName: "Passport",
+		Phone: "+254712345678", Fee: 4550, ConvenienceFee: 50, Total: 4600, Language: huduma.English, CreatedAt: now, ExpiresAt: now.Add(time.Hour),
+		Fields: map[string]string{"id_number": "12345678"}}
+}
+
+func receipt(inv huduma.Invoice) huduma.Message {
+	return huduma.Message{To: inv.Phone, Kind: huduma.MessageReceipt, Body: "paid " + string(inv.Number)}
+}
+
+// runLedger checks the money tables on one backend.
+func runLedger(t *testing.T, open Opener) {
+	ctx := context.Background()
+	t.Run("InvoiceIdempotentWithMessageAndPush", func(t *testing.T) {
+		l := open(t).Ledger()
+		now := time.Now()
+		inv := testInvoice("100000001", now)
+		n := ledger.NewInvoice{Invoice: inv, Key: "ussd:s1", Message: &huduma.Message{To: inv.Phone, Kind: huduma.MessageInvoice, Body: "pay"},
+			Push: &ledger.PushPlan{Payer: inv.Phone, RunAt: now.Add(time.Hour)}}
+		got, created, err := l.CreateInvoice(ctx, n)
+		if err != nil || !created || got.Status != huduma.InvoicePending {
+			t.Fatalf("create: %+v %v %v", got, created, err)
+		}
+		n.Invoice = testInvoice("100000002", now) // a retried hop draws another number...
+		again, created, err := l.CreateInvoice(ctx, n)
+		if err != nil || created || again.Number != inv.Number {
+			t.Fatalf("retry with the same key made %s (created %v): %v", again.Number, created, err)
+		}
+		if msgs, _ := l.Messages(ctx, inv.Phone, 10); len(msgs) != 1 {
+			t.Fatalf("%d messages, want 1", len(msgs))
+		}
+		if jobs, _ := l.PendingJobs(ctx, ledger.JobPush); jobs != 1 {
+			t.Fatalf("%d push jobs, want 1", jobs)
+		}
+		stored, err := l.Invoice(ctx, inv.Number)
+		if err != nil || stored.Total != 4600 || stored.Fields["id_number"] != "12345678" {
+			t.Fatalf("stored %+v %v", stored, err)
+		}
+		if _, err := l.Invoice(ctx, "1234567890"); !errors.Is(err, huduma.ErrNotFound) {
+			t.Fatalf("unknown invoice: %v", err)
+		}
+		bad := testInvoice("100000003", now)
+		bad.Total = 1
+		if _, _, err := l.CreateInvoice(ctx, ledger.NewInvoice{Invoice: bad}); err == nil {
+			t.Fatal("an invoice whose total does not add up was stored")
+		}
+		dup := testInvoice("100000001", now)
+		if _, _, err := l.CreateInvoice(ctx, ledger.NewInvoice{Invoice: dup}); huduma.ErrorCode(err) != huduma.EConflict {
+			t.Fatalf("taken number: %v, want conflict", err)
+		}
+	})
+	t.Run("PromptsSettleOnce", func(t *testing.T) {
+		l := open(t).Ledger()
+		inv := testInvoice("100000011", time.Now())
+		if _, _, err := l.CreateInvoice(ctx, ledger.NewInvoice{Invoice: inv}); err != nil {
+			t.Fatal(err)
+		}
+		a, err := l.QueuePush(ctx, inv.Number, inv.Phone, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := l.QueuePush(ctx, inv.Number, inv.Phone, time.Now()); huduma.ErrorCode(err) != huduma.EConflict {
+			t.Fatalf("second prompt in flight: %v, want conflict", err)
+		}
+		if err := l.MarkPushSent(ctx, a.ID, huduma.STKPushResult{CheckoutRequestID: "ws_CO_1", MerchantRequestID: "m1"}, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		if out, _ := l.SettleSTK(ctx, huduma.STKResult{CheckoutRequestID: "ws_CO_nope", ResultCode: "0", Amount: 4600, Receipt: "R1"}, receipt); out != ledger.OutcomeUnknown {
+			t.Fatalf("unknown checkout: %s", out)
+		}
+		if out, _ := l.SettleSTK(ctx, huduma.STKResult{CheckoutRequestID: "ws_CO_1", ResultCode: "0", Amount: 4599, Receipt: "R1"}, receipt); out != ledger.OutcomeMismatch {
+			t.Fatalf("wrong amount: %s", out)
+		}
+		for i, want := range []ledger.Outcome{ledger.OutcomePaid, ledger.OutcomeDuplicate, ledger.OutcomeDuplicate} {
+			out, err := l.SettleSTK(ctx, huduma.STKResult{CheckoutRequestID: "ws_CO_1", ResultCode: "0", Amount: 4600, Receipt: "NLJ7RT61SV"}, receipt)
+			if err != nil || out != want {
+				t.Fatalf("settle #%d: %s %v, want %s", i, out, err, want)
+			}
+		}
+		paid, _ := l.Invoice(ctx, inv.Number)
+		if paid.Status != huduma.InvoicePaid || paid.MpesaReceipt != "NLJ7RT61SV" || paid.PaidAt == nil {
+			t.Fatalf("paid invoice %+v", paid)
+		}
+		if msgs, _ := l.Messages(ctx, inv.Phone, 10); len(msgs) != 1 || msgs[0].Kind != huduma.MessageReceipt {
+			t.Fatalf("receipts %+v", msgs)
+		}
+		if _, err := l.QueuePush(ctx, inv.Number, inv.Phone, time.Now()); huduma.ErrorCode(err) != huduma.EConflict {
+			t.Fatalf("prompt for a paid invoice: %v", err)
+		}
+		trail, _ := l.Audit(ctx, "invoice", string(inv.Number))
+		var actions []string
+		for _, e := range trail {
+			actions = append(actions, e.Action)
+		}
+		if len(actions) < 3 || actions[0] != "created" || actions[len(actions)-1] != "paid" {
+			t.Fatalf("audit trail %v", actions)
+		}
+	})
+	t.Run("FailureThenC2B", func(t *testing.T) {
+		l := open(t).Ledger()
+		inv := testInvoice("100000021", time.Now())
+		l.CreateInvoice(ctx, ledger.NewInvoice{Invoice: inv})
+		a, _ := l.QueuePush(ctx, inv.Number, inv.Phone, time.Now())
+		l.MarkPushSent(ctx, a.ID, huduma.STKPushResult{CheckoutRequestID: "ws_CO_2"}, time.Now())
+		if out, _ := l.SettleSTK(ctx, huduma.STKResult{CheckoutRequestID: "ws_CO_2", ResultCode: "1032"}, receipt); out != ledger.OutcomeFailed {
+			t.Fatalf("cancel: %s", out)
+		}
+		if got, _ := l.Invoice(ctx, inv.Number); got.Status != huduma.InvoiceCancelled || got.Reason != "1032" {
+			t.Fatalf("cancelled invoice %+v", got)
+		}
+		if out, _ := l.SettleC2B(ctx, ledger.C2BPayment{TransID: "T1", Invoice: inv.Number, Amount: 10}, receipt); out != ledger.OutcomeMismatch {
+			t.Fatalf("c2b wrong amount: %s", out)
+		}
+		for i, want := range []ledger.Outcome{ledger.OutcomePaid, ledger.OutcomeDuplicate} {
+			if out, err := l.SettleC2B(ctx, ledger.C2BPayment{TransID: "T2", Invoice: inv.Number, Amount: 4600}, receipt); out != want || err != nil {
+				t.Fatalf("c2b #%d: %s %v", i, out, err)
+			}
+		}
+		if out, _ := l.SettleC2B(ctx, ledger.C2BPayment{TransID: "T3", Invoice: "1234567890", Amount: 4600}, receipt); out != ledger.OutcomeUnknown {
+			t.Fatalf("c2b unknown invoice: %s", out)
+		}
+	})
+	t.Run("JobsLeaseAndRetry", func(t *testing.T) {
+		base := open(t).Ledger()
+		now := time.Now()
+		l := base.WithClock(func() time.Time { return now })
+		if err := l.Enqueue(ctx, "test", map[string]int{"x": 1}, now.Add(time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		if jobs, _ := l.Claim(ctx, 10, time.Minute); len(jobs) != 0 {
+			t.Fatal("claimed a job before it was due")
+		}
+		now = now.Add(2 * time.Second)
+		jobs, err := l.Claim(ctx, 10, time.Minute)
+		if err != nil || len(jobs) != 1 || jobs[0].Attempts != 1 {
+			t.Fatalf("claim: %+v %v", jobs, err)
+		}
+		if again, _ := l.Claim(ctx, 10, time.Minute); len(again) != 0 {
+			t.Fatal("a leased job was claimed twice")
+		}
+		now = now.Add(2 * time.Minute) // the worker died: the lease runs out
+		again, _ := l.Claim(ctx, 10, time.Minute)
+		if len(again) != 1 || again[0].Attempts != 2 {
+			t.Fatalf("expired lease not reclaimed: %+v", again)
+		}
+		if err := l.Retry(ctx, again[0].ID, now.Add(time.Hour), "later", nil); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := l.Claim(ctx, 10, time.Minute); len(got) != 0 {
+			t.Fatal("retried job ran early")
+		}
+		now = now.Add(2 * time.Hour)
+		got, _ := l.Claim(ctx, 10, time.Minute)
+		if len(got) != 1 {
+			t.Fatal("retried job never came back")
+		}
+		l.Done(ctx, got[0].ID)
+		if n, _ := l.PendingJobs(ctx, "test"); n != 0 {
+			t.Fatalf("%d jobs left", n)
+		}
+	})
+	t.Run("Expiry", func(t *testing.T) {
+		base := open(t).Ledger()
+		now := time.Now()
+		l := base.WithClock(func() time.Time { return now })
+		inv := testInvoice("100000031", now)
+		l.CreateInvoice(ctx, ledger.NewInvoice{Invoice: inv})
+		if n, _ := l.ExpireDue(ctx); n != 0 {
+			t.Fatal("expired early")
+		}
+		now = now.Add(2 * time.Hour)
+		if n, _ := l.ExpireDue(ctx); n != 1 {
+			t.Fatal("not expired")
+		}
+		if got, _ := l.Invoice(ctx, inv.Number); got.Status != huduma.InvoiceExpired {
+			t.Fatalf("status %s", got.Status)
+		}
+		if _, err := l.QueuePush(ctx, inv.Number, inv.Phone, now); huduma.ErrorCode(err) != huduma.EConflict {
+			t.Fatalf("prompt for an expired invoice: %v", err)
+		}
+	})
+}
+
