@@ -193,4 +193,3 @@ func runLedger(t *testing.T, open Opener) {
 		}
 	})
 }
-
