@@ -150,3 +150,47 @@ type InvoiceRequest struct {
 	// Key makes the request idempotent (a retried USSD hop).
 	Key string
 }
+
+// ApplicationStatus is where an application is in its life.
+type ApplicationStatus string
+
+// Application states, in their usual order.
+const (
+	AppSubmitted ApplicationStatus = "submitted"
+	AppInReview  ApplicationStatus = "in_review"
+	AppApproved  ApplicationStatus = "approved"
+	AppRejected  ApplicationStatus = "rejected"
+	AppReady     ApplicationStatus = "ready_for_collection"
+	AppCollected ApplicationStatus = "collected"
+)
+
+// ParseApplicationStatus accepts the known states only.
+func ParseApplicationStatus(s string) (ApplicationStatus, error) {
+	switch st := ApplicationStatus(s); st {
+	case AppSubmitted, AppInReview, AppApproved, AppRejected, AppReady, AppCollected:
+		return st, nil
+	}
+	return "", Errorf(EInvalid, "unknown application status %q", s)
+}
+
+// Application is a request for a service being processed by an agency.
+type Application struct {
+	Number      string            `json:"number"`
+	ServiceCode int               `json:"service_code"`
+	ServiceName string            `json:"service_name"`
+	Phone       MSISDN            `json:"phone"`
+	Reference   string            `json:"reference,omitempty"`
+	Invoice     string            `json:"invoice,omitempty"`
+	Status      ApplicationStatus `json:"status"`
+	Note        string            `json:"note,omitempty"`
+	CreatedAt   time.Time         `json:"created_at"`
+	UpdatedAt   time.Time         `json:"updated_at"`
+	History     []AppEvent        `json:"history,omitempty"`
+}
+
+// AppEvent is one status change of an application.
+type AppEvent struct {
+	Status ApplicationStatus `json:"status"`
+	Note   string            `json:"note,omitempty"`
+	At     time.Time         `json:"at"`
+}

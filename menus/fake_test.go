@@ -166,3 +166,12 @@ func (f *fakePayments) ResendReceipt(context.Context, huduma.InvoiceNumber, hudu
 func (f *fakePayments) SendServiceDetails(context.Context, huduma.MSISDN, int, huduma.Language) error {
 	return nil
 }
+
+func (f *fakePayments) Application(_ context.Context, number string) (huduma.Application, error) {
+	if number != "5550001112" {
+		return huduma.Application{}, huduma.ErrNotFound
+	}
+	return huduma.Application{Number: number, ServiceName: "Passport service with an exceptionally long descriptive name that no screen could hold",
+		Status: huduma.AppReady, Note: "Collect at Nyayo House, counter 14, with your old passport and ID card",
+		UpdatedAt: time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC)}, nil
+}

@@ -169,6 +169,8 @@ func (m *Machine) handle(ctx context.Context, s *Session, env Env, in string) (o
 			return outcome{event: EventPayInvoice}, nil
 		case in == "3" && m.pay != nil:
 			return outcome{event: EventCheckStatus}, nil
+		case in == "5" && m.pay != nil:
+			return outcome{event: EventTrack}, nil
 		case in == "4" && m.pay != nil:
 			s.Offset, s.Prev = 0, nil
 			return outcome{event: EventMyInvoices}, nil
@@ -216,6 +218,8 @@ func (m *Machine) handle(ctx context.Context, s *Session, env Env, in string) (o
 		return m.handleInvoice(ctx, s, env, in)
 	case StateMyInvoices:
 		return m.handleMyInvoices(s, in), nil
+	case StateTrackNumber:
+		return m.handleTrack(ctx, s, in)
 	}
 	return invalid(tInvalidChoice.T(lang)), nil
 }

@@ -55,6 +55,7 @@ func TestEveryScreenFits(t *testing.T) {
 		{"3", pay.number(huduma.InvoiceCancelled)}, {"3", pay.number(huduma.InvoiceExpired)},
 		{"3", pay.number(huduma.InvoicePaid), "1"}, {"2", pay.number(huduma.InvoicePending), "1"}, {"2", pay.number(huduma.InvoicePending), "2"},
 		{"2", pay.number(huduma.InvoicePending), "2", "0733123456"}, {"4", "1"}, {"4", "2", "0"},
+		{"5"}, {"5", "5550001112"}, {"5", "999"},
 		{}, {"1"}, {"6"}, {"1", "1"}, {"1", "2"}, {"1", "3"},
 		{"1", "1", "passport"}, {"1", "1", "pasipoti"}, {"1", "1", "passport", "1"},
 		{"1", "2", "1"}, {"1", "2", "1", "2"}, {"1", "2", "98"}, {"1", "3", "42"}, {"1", "3", "1023"},
@@ -214,7 +215,7 @@ func TestPaymentScreens(t *testing.T) {
 		state  string
 		has    []string
 	}{
-		{"main has payment items", nil, StateMain, []string{"2. Pay an invoice", "3. Check payment status", "4. My invoices"}},
+		{"main has payment items", nil, StateMain, []string{"2. Pay an invoice", "3. Check payment status", "4. My invoices", "5. Track application"}},
 		{"service offers pay", []string{"1", "3", "42"}, StateService, []string{"1. Pay now", "2. SMS me details"}},
 		{"no inputs goes to confirm", []string{"1", "3", "42", "1"}, StateConfirm, []string{"Total: KES 55", "Paying phone: 0712 345678", "1. Pay from this phone"}},
 		{"first input", []string{"1", "3", "1023", "1"}, StateInput, []string{"Enter National identity card number"}},
@@ -236,6 +237,8 @@ func TestPaymentScreens(t *testing.T) {
 		{"receipt by sms", []string{"3", pay.number(huduma.InvoicePaid), "1"}, StateDone, []string{"receipt to you by SMS"}},
 		{"my invoices newest first", []string{"4"}, StateMyInvoices, []string{"1. " + pay.number(huduma.InvoiceExpired), "EXPIRED"}},
 		{"open from list and back", []string{"4", "1", "0"}, StateMyInvoices, []string{"My invoices"}},
+		{"track application", []string{"5", "5550001112"}, StateApplication, []string{"Application 5550001112", "READY FOR COLLECTION since 21/11/2026", "Collect at"}},
+		{"unknown application", []string{"5", "42"}, StateTrackNumber, []string{"No application has that number."}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -17,6 +17,37 @@ type Payments interface {
 	InvoicesByPhone(ctx context.Context, phone huduma.MSISDN, offset, limit int) ([]huduma.Invoice, error)
 	ResendReceipt(ctx context.Context, number huduma.InvoiceNumber, phone huduma.MSISDN) error
 	SendServiceDetails(ctx context.Context, phone huduma.MSISDN, code int, lang huduma.Language) error
+	Application(ctx context.Context, number string) (huduma.Application, error)
+}
+
+func (m *Machine) handleTrack(ctx context.Context, s *Session, in string) (outcome, error) {
+	if in == "0" {
+		return outcome{event: EventBack}, nil
+	}
+	if len(in) > 20 {
+		return invalid(tNoApp.T(s.Lang)), nil
+	}
+	if _, err := m.pay.Application(ctx, in); err != nil {
+		if huduma.ErrorCode(err) == huduma.ENotFound {
+			return invalid(tNoApp.T(s.Lang)), nil
+		}
+		return outcome{}, fmt.Errorf("load application: %w", err)
+	}
+	s.Invoice = in
+	return outcome{event: EventOpenApp}, nil
+}
+
+func (m *Machine) applicationPage(ctx context.Context, s *Session) (page, error) {
+	a, err := m.pay.Application(ctx, s.Invoice)
+	if err != nil {
+		return page{}, fmt.Errorf("load application: %w", err)
+	}
+	lines := []string{tAppTitle.F(s.Lang, a.Number), a.ServiceName,
+		tAppStatus.F(s.Lang, tAppWord[a.Status].T(s.Lang), a.UpdatedAt.In(eat).Format("02/01/2006"))}
+	if a.Note != "" {
+		lines = append(lines, a.Note)
+	}
+	return page{header: lines, nav: true}, nil
 }
 
 // payable reports whether an invoice can still take a payment.

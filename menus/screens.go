@@ -33,7 +33,8 @@ func (m *Machine) page(ctx context.Context, s *Session, env Env) (page, []string
 	case StateMain:
 		opts := []option{{"1", tFindService.T(lang)}}
 		if m.pay != nil {
-			opts = append(opts, option{"2", tPayInvoice.T(lang)}, option{"3", tCheckStatus.T(lang)}, option{"4", tMyInvoices.T(lang)})
+			opts = append(opts, option{"2", tPayInvoice.T(lang)}, option{"3", tCheckStatus.T(lang)}, option{"4", tMyInvoices.T(lang)},
+				option{"5", tTrackApp.T(lang)})
 		}
 		return page{
 			header:  []string{tMainTitle.F(lang, m.cfg.ServiceCode)},
@@ -54,6 +55,11 @@ func (m *Machine) page(ctx context.Context, s *Session, env Env) (page, []string
 		return p, nil, err
 	case StateMyInvoices:
 		return m.myInvoicesPage(ctx, s, env)
+	case StateTrackNumber:
+		return page{header: []string{tTrackPrompt.T(lang)}, nav: true}, nil, nil
+	case StateApplication:
+		p, err := m.applicationPage(ctx, s)
+		return p, nil, err
 	case StateDone:
 		return page{header: []string{s.Done}, end: true}, nil, nil
 	case StateFind:

@@ -27,6 +27,8 @@ const (
 	StateInvoice          = "invoice"
 	StateMyInvoices       = "my_invoices"
 	StateDone             = "done"
+	StateTrackNumber      = "track_number"
+	StateApplication      = "application"
 )
 
 // Events move the journey between states. Paging and invalid input are
@@ -67,6 +69,8 @@ const (
 	EventOpenInvoice  = "open_invoice"
 	EventBackNumber   = "back_to_number"
 	EventBackList     = "back_to_list"
+	EventTrack        = "track"
+	EventOpenApp      = "open_application"
 )
 
 // allStates lists every state, so events that apply everywhere (invalid
@@ -75,6 +79,7 @@ var allStates = []string{
 	StateMain, StateFind, StateSearch, StateSearchResults, StateCategories,
 	StateCategoryServices, StateCode, StateService, StateLanguage,
 	StateInput, StateConfirm, StateOtherPhone, StateInvoiceNumber, StateInvoice, StateMyInvoices, StateDone,
+	StateTrackNumber, StateApplication,
 }
 
 // listStates page with 98. More and go back a page with 0.
@@ -124,6 +129,11 @@ func buildEvents() fsm.Events {
 		{Name: EventOpenInvoice, Src: []string{StateInvoiceNumber, StateMyInvoices}, Dst: StateInvoice},
 		{Name: EventBackNumber, Src: []string{StateInvoice}, Dst: StateInvoiceNumber},
 		{Name: EventBackList, Src: []string{StateInvoice}, Dst: StateMyInvoices},
+		// Tracking an application.
+		{Name: EventTrack, Src: []string{StateMain}, Dst: StateTrackNumber},
+		{Name: EventBack, Src: []string{StateTrackNumber}, Dst: StateMain},
+		{Name: EventOpenApp, Src: []string{StateTrackNumber}, Dst: StateApplication},
+		{Name: EventBack, Src: []string{StateApplication}, Dst: StateTrackNumber},
 	}
 	var below []string
 	for _, s := range allStates {

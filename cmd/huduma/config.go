@@ -39,6 +39,7 @@ type Config struct {
 	ATAPIKey     string
 	ATSMSURL     string
 	ATSenderID   string
+	SMSRate      float64
 	LogLevel     string
 }
 
@@ -156,6 +157,10 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		if err := httpURL(c.ATSMSURL); err != nil {
 			return bad("AT_SMS_URL", "%v", err)
 		}
+	}
+	rateStr := env("HUDUMA_SMS_RATE", "20")
+	if c.SMSRate, err = strconv.ParseFloat(rateStr, 64); err != nil || c.SMSRate <= 0 || c.SMSRate > 10000 {
+		return bad("HUDUMA_SMS_RATE", "want messages per second between 0 and 10000, got %q", rateStr)
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

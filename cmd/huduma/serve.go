@@ -2,17 +2,21 @@ package main
 
 import (
 	"context"
+
 	"errors"
 	"fmt"
+	"github.com/huduma-ke/huduma"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/huduma-ke/huduma/catalog"
 	"github.com/huduma-ke/huduma/menus"
+	"github.com/huduma-ke/huduma/messaging"
 	"github.com/huduma-ke/huduma/payments"
 	"github.com/huduma-ke/huduma/providers/daraja"
 	"github.com/huduma-ke/huduma/providers/daraja/darajafake"
@@ -26,7 +30,7 @@ import (
 	"github.com/huduma-ke/huduma/web"
 
 	// Aggregators register themselves; adding one is one line here.
-	_ "github.com/huduma-ke/huduma/providers/africastalking"
+	"github.com/huduma-ke/huduma/providers/africastalking"
 )
 
 // shutdownGrace bounds how long in-flight hops may take after SIGTERM.
@@ -157,7 +161,23 @@ func newGateway(ctx context.Context, cfg Config, log *slog.Logger) (*gateway, er
 	}
 	pay := payments.New(st.Ledger(), st, mp, payments.Config{StkDelay: cfg.StkDelay, QueryAfter: cfg.QueryAfter, InvoiceTTL: cfg.InvoiceTTL,
 		Paybill: cfg.MpesaShort, Retryable: daraja.Retryable}, log)
-	m := menus.New(st, pay, menus.Config{ServiceCode: cfg.ServiceCode, Paybill: cfg.MpesaShort})
+	secret, err := otpSecret(cfg)
+	if err != nil {
+		sess.Close()
+		st.Close()
+		return nil, err
+	}
+	ag := &agency{Service: pay, st: st, l: st.Ledger(), otp: messaging.NewOTP(st.Ledger(), secret)}
+	var sender messaging.Sender
+	smsKind := "record-only"
+	if cfg.ATUsername != "" {
+		at := africastalking.NewSMSClient(africastalking.SMSConfig{Username: cfg.ATUsername, APIKey: cfg.ATAPIKey,
+			SenderID: cfg.ATSenderID, URL: cfg.ATSMSURL}, &http.Client{Timeout: 30 * time.Second})
+		sender, smsKind = senderFunc(at.SendSMS), "africastalking"
+	}
+	outbox := messaging.NewOutbox(st.Ledger(), sender, messaging.OutboxConfig{Rate: cfg.SMSRate, Classify: classifyAT}, log)
+	inbox := messaging.NewInbox(st.Ledger(), log)
+	m := menus.New(st, ag, menus.Config{ServiceCode: cfg.ServiceCode, Paybill: cfg.MpesaShort})
 	eng := ussd.New(sess, m, st, ussd.Config{TTL: cfg.SessionTTL, DefaultLanguage: cfg.Language}, log)
 	srv := web.New(web.Config{CallbackToken: cfg.CallbackTok}, web.Deps{
 		Hops:    eng,
@@ -165,20 +185,24 @@ func newGateway(ctx context.Context, cfg Config, log *slog.Logger) (*gateway, er
 		Active:  sess,
 		Pingers: map[string]web.Pinger{"database": st, "sessions": sess},
 	}, log)
-	for _, r := range daraja.Routes(pay) {
+	for _, r := range append(daraja.Routes(pay), africastalking.SMSRoutes(inbox)...) {
 		srv.Callback(r.Method, r.Path, r.Handle)
 	}
+	srv.MountAPI(ag, cfg.APIKeys)
 	ctx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		pay.Run(ctx, 250*time.Millisecond)
+		var wg sync.WaitGroup
+		wg.Go(func() { pay.Run(ctx, 250*time.Millisecond) })
+		wg.Go(func() { outbox.Run(ctx, 250*time.Millisecond) })
+		wg.Wait()
 	}()
 	mpesa := "daraja"
 	if sim != nil {
 		mpesa = "simulator"
 	}
-	log.Info("backends ready", "database", st.Backend(), "sessions", sessKind, "mpesa", mpesa)
+	log.Info("backends ready", "database", st.Backend(), "sessions", sessKind, "mpesa", mpesa, "sms", smsKind, "api", len(cfg.APIKeys) > 0)
 	return &gateway{store: st, sessions: sess, engine: eng, payments: pay, server: srv, simulator: sim, stop: stop, done: done}, nil
 }
 
@@ -216,4 +240,11 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil
+}
+
+// senderFunc adapts a send function to messaging.Sender.
+type senderFunc func(ctx context.Context, to huduma.MSISDN, text string) (string, error)
+
+func (f senderFunc) Send(ctx context.Context, to huduma.MSISDN, text string) (string, error) {
+	return f(ctx, to, text)
 }

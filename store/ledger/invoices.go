@@ -378,6 +378,11 @@ func (l *DB) markPaid(ctx context.Context, tx *sql.Tx, number huduma.InvoiceNumb
 	if err := l.audit(ctx, tx, "invoice", string(number), "paid", map[string]any{"receipt": receipt, "source": source, "total": inv.Total}); err != nil {
 		return "", err
 	}
+	// A paid invoice opens the application the agency will process.
+	if _, err := l.createApplication(ctx, tx, huduma.Application{ServiceCode: inv.ServiceCode, ServiceName: inv.ServiceName,
+		Phone: inv.Phone, Invoice: string(inv.Number)}); err != nil {
+		return "", err
+	}
 	if msg != nil {
 		if err := l.queueMessage(ctx, tx, msg(inv), "receipt:"+string(number)); err != nil {
 			return "", err

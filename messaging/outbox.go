@@ -1,0 +1,166 @@
+// Package messaging is Huduma's SMS side: the outbox worker that sends
+// queued messages through a provider with retries, backoff and a rate
+// limit; the inbox that answers keywords texted to the short code; and
+// one-time passwords.
+package messaging
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/huduma-ke/huduma"
+	"github.com/huduma-ke/huduma/store/ledger"
+)
+
+// OutboxStore is the part of the ledger the outbox worker uses.
+type OutboxStore interface {
+	ClaimMessages(ctx context.Context, limit int, lease time.Duration) ([]ledger.OutMessage, error)
+	MessageSent(ctx context.Context, id int64, providerID string) error
+	MessageFinal(ctx context.Context, id int64, status, reason string) error
+	MessageRetry(ctx context.Context, id int64, at time.Time, reason string) error
+	OptedOut(ctx context.Context, phone huduma.MSISDN) (bool, error)
+}
+
+// Sender delivers one SMS and returns the provider's message id. A nil
+// Sender records messages without sending (the embedded default).
+type Sender interface {
+	Send(ctx context.Context, to huduma.MSISDN, text string) (providerID string, err error)
+}
+
+// Verdict is what to do after a failed send.
+type Verdict struct {
+	Retry bool
+	// After overrides the backoff (a provider's Retry-After).
+	After  time.Duration
+	Reason string
+}
+
+// OutboxConfig tunes the worker.
+type OutboxConfig struct {
+	// Rate caps sends per second to the provider (0 = 20/s).
+	Rate float64
+	// MaxAttempts bounds retries before a message fails (0 = 8).
+	MaxAttempts int
+	// Backoff is the first retry delay, doubled each time up to MaxBackoff.
+	Backoff, MaxBackoff time.Duration
+	// Classify turns a provider error into a verdict.
+	Classify func(error) Verdict
+	// Batch is how many messages one claim takes (0 = 50).
+	Batch int
+}
+
+// Outbox sends queued messages.
+type Outbox struct {
+	st      OutboxStore
+	send    Sender
+	cfg     OutboxConfig
+	limiter *rate.Limiter
+	log     *slog.Logger
+	now     func() time.Time
+}
+
+// sendLease is how long a claimed message is ours; longer than any send.
+const sendLease = 2 * time.Minute
+
+// NewOutbox returns a worker.
+func NewOutbox(st OutboxStore, send Sender, cfg OutboxConfig, log *slog.Logger) *Outbox {
+	if cfg.Rate <= 0 {
+		cfg.Rate = 20
+	}
+	if cfg.MaxAttempts <= 0 {
+		cfg.MaxAttempts = 8
+	}
+	if cfg.Backoff <= 0 {
+		cfg.Backoff = 5 * time.Second
+	}
+	if cfg.MaxBackoff <= 0 {
+		cfg.MaxBackoff = 30 * time.Minute
+	}
+	if cfg.Batch <= 0 {
+		cfg.Batch = 50
+	}
+	if cfg.Classify == nil {
+		cfg.Classify = func(err error) Verdict { return Verdict{Retry: true, Reason: err.Error()} }
+	}
+	return &Outbox{st: st, send: send, cfg: cfg, limiter: rate.NewLimiter(rate.Limit(cfg.Rate), max(1, int(cfg.Rate))),
+		log: log.With("comp", "outbox"), now: time.Now}
+}
+
+// essential messages go even to phones that sent STOP.
+func essential(k huduma.MessageKind) bool { return k != huduma.MessageNotice }
+
+// Run sends until ctx ends, polling every poll when idle.
+func (o *Outbox) Run(ctx context.Context, poll time.Duration) {
+	t := time.NewTicker(poll)
+	defer t.Stop()
+	for {
+		n, err := o.RunOnce(ctx)
+		if err != nil && ctx.Err() == nil {
+			o.log.ErrorContext(ctx, "outbox", "error", err)
+		}
+		if n > 0 && err == nil {
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// RunOnce claims one batch and sends it, returning how many were handled.
+func (o *Outbox) RunOnce(ctx context.Context) (int, error) {
+	msgs, err := o.st.ClaimMessages(ctx, o.cfg.Batch, sendLease)
+	if err != nil {
+		return 0, err
+	}
+	for _, m := range msgs {
+		if err := o.deliver(ctx, m); err != nil {
+			return len(msgs), err
+		}
+	}
+	return len(msgs), nil
+}
+
+func (o *Outbox) deliver(ctx context.Context, m ledger.OutMessage) error {
+	if !essential(m.Kind) {
+		out, err := o.st.OptedOut(ctx, m.To)
+		if err != nil {
+			return err
+		}
+		if out {
+			return o.st.MessageFinal(ctx, m.ID, ledger.MsgOptedOut, "recipient sent STOP")
+		}
+	}
+	if o.send == nil {
+		return o.st.MessageFinal(ctx, m.ID, ledger.MsgRecorded, "")
+	}
+	if err := o.limiter.Wait(ctx); err != nil {
+		return o.st.MessageRetry(context.WithoutCancel(ctx), m.ID, o.now(), "shutting down")
+	}
+	id, err := o.send.Send(ctx, m.To, m.Body)
+	if err == nil {
+		// The provider's id and the sent state land in one update; a crash
+		// before it re-sends this one message once (at least once).
+		return o.st.MessageSent(ctx, m.ID, id)
+	}
+	v := o.cfg.Classify(err)
+	if !v.Retry || m.Attempts >= o.cfg.MaxAttempts {
+		o.log.WarnContext(ctx, "sms failed for good", "message", m.ID, "kind", m.Kind, "attempts", m.Attempts, "reason", v.Reason)
+		return o.st.MessageFinal(ctx, m.ID, ledger.MsgFailed, v.Reason)
+	}
+	wait := v.After
+	if wait <= 0 {
+		wait = o.cfg.Backoff
+		for i := 1; i < m.Attempts && wait < o.cfg.MaxBackoff; i++ {
+			wait *= 2
+		}
+		wait = min(wait, o.cfg.MaxBackoff)
+	}
+	o.log.InfoContext(ctx, "sms send failed; will retry", "message", m.ID, "attempt", m.Attempts, "in", wait, "reason", v.Reason)
+	return o.st.MessageRetry(ctx, m.ID, o.now().Add(wait), v.Reason)
+}

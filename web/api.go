@@ -1,0 +1,344 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"crypto/subtle"
+	_ "embed"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/huduma-ke/huduma"
+)
+
+// Agency is what the agency API drives.
+type Agency interface {
+	SearchServices(ctx context.Context, q string, limit int) ([]huduma.Service, error)
+	ServiceByCode(ctx context.Context, code int) (huduma.Service, error)
+	CreateInvoice(ctx context.Context, req huduma.InvoiceRequest) (huduma.Invoice, bool, error)
+	Invoice(ctx context.Context, number huduma.InvoiceNumber) (huduma.Invoice, error)
+	RequestPush(ctx context.Context, number huduma.InvoiceNumber, payer huduma.MSISDN) error
+	SendMessage(ctx context.Context, to huduma.MSISDN, text string) error
+	SendOTP(ctx context.Context, phone huduma.MSISDN, purpose string) error
+	VerifyOTP(ctx context.Context, phone huduma.MSISDN, purpose, code string) (bool, error)
+	CreateApplication(ctx context.Context, a huduma.Application) (huduma.Application, error)
+	Application(ctx context.Context, number string) (huduma.Application, error)
+	UpdateApplication(ctx context.Context, number string, status huduma.ApplicationStatus, note string) (huduma.Application, error)
+}
+
+//go:embed openapi.json
+var openAPI []byte
+
+// statusOf maps domain error codes to HTTP statuses, in one place.
+var statusOf = map[string]int{
+	huduma.EInvalid: http.StatusBadRequest, huduma.ENotFound: http.StatusNotFound, huduma.EConflict: http.StatusConflict,
+	huduma.EUnauthorized: http.StatusUnauthorized, huduma.ERateLimited: http.StatusTooManyRequests,
+	huduma.EUnavailable: http.StatusServiceUnavailable, huduma.EInternal: http.StatusInternalServerError,
+}
+
+type apiError struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+// MountAPI serves /api/v1 for agency systems, authorised by keys (bearer
+// tokens). With no keys every call gets 401: the API is off.
+func (s *Server) MountAPI(a Agency, keys []string) {
+	s.app.Get("/api/v1/openapi.json", func(c *fiber.Ctx) error {
+		c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+		return c.Send(openAPI)
+	})
+	g := s.app.Group("/api/v1", func(c *fiber.Ctx) error {
+		auth := c.Get(fiber.HeaderAuthorization)
+		tok, ok := strings.CutPrefix(auth, "Bearer ")
+		for _, k := range keys {
+			if ok && subtle.ConstantTimeCompare([]byte(tok), []byte(k)) == 1 {
+				return c.Next()
+			}
+		}
+		return s.fail(c, huduma.Errorf(huduma.EUnauthorized, "a valid API key is required (Authorization: Bearer <key>)"))
+	})
+	h := &apiHandlers{s: s, a: a}
+	g.Get("/services", h.searchServices)
+	g.Get("/services/:code", h.service)
+	g.Post("/invoices", h.createInvoice)
+	g.Get("/invoices/:number", h.invoice)
+	g.Post("/invoices/:number/push", h.push)
+	g.Post("/messages", h.message)
+	g.Post("/otp", h.sendOTP)
+	g.Post("/otp/verify", h.verifyOTP)
+	g.Post("/applications", h.createApplication)
+	g.Get("/applications/:number", h.application)
+	g.Put("/applications/:number", h.updateApplication)
+	g.Use(func(c *fiber.Ctx) error { return s.fail(c, huduma.Errorf(huduma.ENotFound, "no such API route")) })
+}
+
+// fail writes err as {"error":{"code","message"}}; internal errors are
+// logged and shown as "Internal error.".
+func (s *Server) fail(c *fiber.Ctx, err error) error {
+	code := huduma.ErrorCode(err)
+	if code == huduma.EInternal {
+		s.log.ErrorContext(c.UserContext(), "api call failed", "path", c.Path(), "error", err)
+	}
+	var body apiError
+	body.Error.Code, body.Error.Message = code, huduma.ErrorMessage(err)
+	return c.Status(statusOf[code]).JSON(body)
+}
+
+type apiHandlers struct {
+	s *Server
+	a Agency
+}
+
+// decode reads a JSON body strictly: unknown fields and trailing data are
+// errors, so a typo in a field name never passes silently.
+func decode(c *fiber.Ctx, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(c.Body()))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return huduma.Errorf(huduma.EInvalid, "invalid JSON body: %s", strings.TrimPrefix(err.Error(), "json: "))
+	}
+	if dec.More() {
+		return huduma.Errorf(huduma.EInvalid, "invalid JSON body: trailing data")
+	}
+	return nil
+}
+
+func phone(field, raw string) (huduma.MSISDN, error) {
+	p, err := huduma.ParseMSISDN(raw)
+	if err != nil {
+		return "", huduma.Errorf(huduma.EInvalid, "%s: %s", field, huduma.ErrorMessage(err))
+	}
+	return p, nil
+}
+
+func (h *apiHandlers) searchServices(c *fiber.Ctx) error {
+	q := strings.TrimSpace(c.Query("q"))
+	if q == "" || len(q) > 100 {
+		return h.s.fail(c, huduma.Errorf(huduma.EInvalid, "q is required (1-100 characters)"))
+	}
+	svcs, err := h.a.SearchServices(c.UserContext(), q, 30)
+	if err != nil {
+		return h.s.fail(c, err)
+	}
+	if svcs == nil {
+		svcs = []huduma.Service{}
+	}
+	return c.JSON(fiber.Map{"services": svcs})
+}
+
+func (h *apiHandlers) service(c *fiber.Ctx) error {
+	code, err := strconv.Atoi(c.Params("code"))
+	if err != nil || code <= 0 {
+		return h.s.fail(c, huduma.Errorf(huduma.EInvalid, "service code must be a positive number"))
+	}
+	sv, err := h.a.ServiceByCode(c.UserContext(), code)
+	if err != nil {
+		return h.s.fail(c, err)
+	}
+	return c.JSON(sv)
+}
+
+func (h *apiHandlers) createInvoice(c *fiber.Ctx) error {
+	var req struct {
+		ServiceCode int               `json:"service_code"`
+		Phone       string            `json:"phone"`
+		Payer       string            `json:"payer"`
+		Fields      map[string]string `json:"fields"`
+		Push        bool              `json:"push"`
+		Language    string            `json:"language"`
+	}
+	if err := decode(c, &req); err != nil {
+		return h.s.fail(c, err)
+	}
+	p, err := phone("phone", req.Phone)
+	if err != nil {
+		return h.s.fail(c, err)
+	}
+	payer := p
+	if req.Payer != "" {
+		if payer, err = phone("payer", req.Payer); err != nil {
+			return h.s.fail(c, err)
+		}
+	}
+	lang := huduma.English
+	if req.Language != "" {
+		if lang, err = huduma.ParseLanguage(req.Language); err != nil {
+			return h.s.fail(c, err)
+		}
+	}
+	inv, prompted, err := h.a.CreateInvoice(c.UserContext(), huduma.InvoiceRequest{ServiceCode: req.ServiceCode, Phone: p, Payer: payer,
+		Fields: req.Fields, Lang: lang, Push: req.Push, Key: c.Get("Idempotency-Key")})
+	if err != nil {
+		return h.s.fail(c, err)
+	}
+	return c.Status(http.StatusCreated).JSON(fiber.Map{"invoice": inv, "prompt_queued": prompted})
+}
+
+func (h *apiHandlers) invoiceNumber(c *fiber.Ctx) (huduma.InvoiceNumber, error) {
+	return huduma.ParseInvoiceNumber(c.Params("number"))
+}
+
+func (h *apiHandlers) invoice(c *fiber.Ctx) error {
+	n, err := h.invoiceNumber(c)
+	if err != nil {
+		return h.s.fail(c, err)
+	}
+	inv, err := h.a.Invoice(c.UserContext(), n)
+	if err != nil {
+		return h.s.fail(c, err)
+	}
+	return c.JSON(inv)
+}
+
+func (h *apiHandlers) push(c *fiber.Ctx) error {
+	n, err := h.invoiceNumber(c)
+	if err != nil {
+		return h.s.fail(c, err)
+	}
+	var req struct {
+		Phone string `json:"phone"`
+	}
+	if len(c.Body()) > 0 {
+		if err := decode(c, &req); err != nil {
+			return h.s.fail(c, err)
+		}
+	}
+	inv, err := h.a.Invoice(c.UserContext(), n)
+	if err != nil {
+		return h.s.fail(c, err)
+	}
+	payer := inv.Phone
+	if req.Phone != "" {
+		if payer, err = phone("phone", req.Phone); err != nil {
+			return h.s.fail(c, err)
+		}
+	}
+	if err := h.a.RequestPush(c.UserContext(), n, payer); err != nil {
+		return h.s.fail(c, err)
+	}
+	return c.Status(http.StatusAccepted).JSON(fiber.Map{"status": "queued"})
+}
+
+func (h *apiHandlers) message(c *fiber.Ctx) error {
+	var req struct {
+		To   string `json:"to"`
+		Text string `json:"text"`
+	}
+	if err := decode(c, &req); err != nil {
+		return h.s.fail(c, err)
+	}
+	to, err := phone("to", req.To)
+	if err != nil {
+		return h.s.fail(c, err)
+	}
+	if t := strings.TrimSpace(req.Text); t == "" || len(t) > 640 {
+		return h.s.fail(c, huduma.Errorf(huduma.EInvalid, "text is required and at most 640 characters (4 SMS parts)"))
+	}
+	if err := h.a.SendMessage(c.UserContext(), to, req.Text); err != nil {
+		return h.s.fail(c, err)
+	}
+	return c.Status(http.StatusAccepted).JSON(fiber.Map{"status": "queued"})
+}
+
+func (h *apiHandlers) sendOTP(c *fiber.Ctx) error {
+	var req struct {
+		Phone   string `json:"phone"`
+		Purpose string `json:"purpose"`
+	}
+	if err := decode(c, &req); err != nil {
+		return h.s.fail(c, err)
+	}
+	p, err := phone("phone", req.Phone)
+	if err != nil {
+		return h.s.fail(c, err)
+	}
+	if err := h.a.SendOTP(c.UserContext(), p, req.Purpose); err != nil {
+		return h.s.fail(c, err)
+	}
+	return c.Status(http.StatusAccepted).JSON(fiber.Map{"status": "sent"})
+}
+
+func (h *apiHandlers) verifyOTP(c *fiber.Ctx) error {
+	var req struct {
+		Phone   string `json:"phone"`
+		Purpose string `json:"purpose"`
+		Code    string `json:"code"`
+	}
+	if err := decode(c, &req); err != nil {
+		return h.s.fail(c, err)
+	}
+	p, err := phone("phone", req.Phone)
+	if err != nil {
+		return h.s.fail(c, err)
+	}
+	ok, err := h.a.VerifyOTP(c.UserContext(), p, req.Purpose, req.Code)
+	if err != nil {
+		return h.s.fail(c, err)
+	}
+	return c.JSON(fiber.Map{"valid": ok})
+}
+
+func (h *apiHandlers) createApplication(c *fiber.Ctx) error {
+	var req struct {
+		ServiceCode int    `json:"service_code"`
+		Phone       string `json:"phone"`
+		Reference   string `json:"reference"`
+	}
+	if err := decode(c, &req); err != nil {
+		return h.s.fail(c, err)
+	}
+	p, err := phone("phone", req.Phone)
+	if err != nil {
+		return h.s.fail(c, err)
+	}
+	if len(req.Reference) > 64 {
+		return h.s.fail(c, huduma.Errorf(huduma.EInvalid, "reference is at most 64 characters"))
+	}
+	sv, err := h.a.ServiceByCode(c.UserContext(), req.ServiceCode)
+	if err != nil {
+		return h.s.fail(c, err)
+	}
+	app, err := h.a.CreateApplication(c.UserContext(), huduma.Application{ServiceCode: sv.Code, ServiceName: sv.NameEN, Phone: p, Reference: req.Reference})
+	if err != nil {
+		return h.s.fail(c, err)
+	}
+	return c.Status(http.StatusCreated).JSON(app)
+}
+
+func (h *apiHandlers) application(c *fiber.Ctx) error {
+	a, err := h.a.Application(c.UserContext(), c.Params("number"))
+	if err != nil {
+		return h.s.fail(c, err)
+	}
+	return c.JSON(a)
+}
+
+func (h *apiHandlers) updateApplication(c *fiber.Ctx) error {
+	var req struct {
+		Status string `json:"status"`
+		Note   string `json:"note"`
+	}
+	if err := decode(c, &req); err != nil {
+		return h.s.fail(c, err)
+	}
+	st, err := huduma.ParseApplicationStatus(req.Status)
+	if err != nil {
+		return h.s.fail(c, err)
+	}
+	if len(req.Note) > 200 {
+		return h.s.fail(c, huduma.Errorf(huduma.EInvalid, "note is at most 200 characters"))
+	}
+	a, err := h.a.UpdateApplication(c.UserContext(), c.Params("number"), st, req.Note)
+	if err != nil {
+		return h.s.fail(c, err)
+	}
+	return c.JSON(a)
+}
+
