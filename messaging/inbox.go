@@ -178,4 +178,3 @@ func (i *Inbox) Delivered(ctx context.Context, providerID, state string, final b
 	}
 	return err
 }
-

@@ -341,4 +341,3 @@ func (h *apiHandlers) updateApplication(c *fiber.Ctx) error {
 	}
 	return c.JSON(a)
 }
-

@@ -40,6 +40,7 @@ type Config struct {
 	ATSMSURL     string
 	ATSenderID   string
 	SMSRate      float64
+	SMSRetry     time.Duration
 	LogLevel     string
 }
 
@@ -157,6 +158,9 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		if err := httpURL(c.ATSMSURL); err != nil {
 			return bad("AT_SMS_URL", "%v", err)
 		}
+	}
+	if c.SMSRetry, err = duration(env("HUDUMA_SMS_RETRY", "5s"), 10*time.Millisecond, time.Hour); err != nil {
+		return bad("HUDUMA_SMS_RETRY", "%v", err)
 	}
 	rateStr := env("HUDUMA_SMS_RATE", "20")
 	if c.SMSRate, err = strconv.ParseFloat(rateStr, 64); err != nil || c.SMSRate <= 0 || c.SMSRate > 10000 {

@@ -175,7 +175,7 @@ func newGateway(ctx context.Context, cfg Config, log *slog.Logger) (*gateway, er
 			SenderID: cfg.ATSenderID, URL: cfg.ATSMSURL}, &http.Client{Timeout: 30 * time.Second})
 		sender, smsKind = senderFunc(at.SendSMS), "africastalking"
 	}
-	outbox := messaging.NewOutbox(st.Ledger(), sender, messaging.OutboxConfig{Rate: cfg.SMSRate, Classify: classifyAT}, log)
+	outbox := messaging.NewOutbox(st.Ledger(), sender, messaging.OutboxConfig{Rate: cfg.SMSRate, Backoff: cfg.SMSRetry, Classify: classifyAT}, log)
 	inbox := messaging.NewInbox(st.Ledger(), log)
 	m := menus.New(st, ag, menus.Config{ServiceCode: cfg.ServiceCode, Paybill: cfg.MpesaShort})
 	eng := ussd.New(sess, m, st, ussd.Config{TTL: cfg.SessionTTL, DefaultLanguage: cfg.Language}, log)

@@ -22,9 +22,9 @@ import (
 // Sent is one request the fake accepted.
 type Sent struct {
 	Username, To, Message, From, BulkSMSMode, Enqueue string
-	APIKey, ContentType, Accept                      string
-	MessageIDs                                       []string
-	At                                               time.Time
+	APIKey, ContentType, Accept                       string
+	MessageIDs                                        []string
+	At                                                time.Time
 }
 
 // Fake is a running AT messaging endpoint.
