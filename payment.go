@@ -173,6 +173,23 @@ func ParseApplicationStatus(s string) (ApplicationStatus, error) {
 	return "", Errorf(EInvalid, "unknown application status %q", s)
 }
 
+// applicationWords name application states for people, in English and
+// Kiswahili.
+var applicationWords = map[ApplicationStatus][2]string{
+	AppSubmitted: {"SUBMITTED", "IMEWASILISHWA"}, AppInReview: {"IN REVIEW", "INAKAGULIWA"},
+	AppApproved: {"APPROVED", "IMEIDHINISHWA"}, AppRejected: {"REJECTED", "IMEKATALIWA"},
+	AppReady: {"READY FOR COLLECTION", "TAYARI KUCHUKULIWA"}, AppCollected: {"COLLECTED", "IMECHUKULIWA"},
+}
+
+// Word names the state in lang, as USSD screens and SMS show it.
+func (s ApplicationStatus) Word(lang Language) string {
+	w := applicationWords[s]
+	if lang == Kiswahili {
+		return w[1]
+	}
+	return w[0]
+}
+
 // Application is a request for a service being processed by an agency.
 type Application struct {
 	Number      string            `json:"number"`

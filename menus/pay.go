@@ -43,7 +43,7 @@ func (m *Machine) applicationPage(ctx context.Context, s *Session) (page, error)
 		return page{}, fmt.Errorf("load application: %w", err)
 	}
 	lines := []string{tAppTitle.F(s.Lang, a.Number), a.ServiceName,
-		tAppStatus.F(s.Lang, tAppWord[a.Status].T(s.Lang), a.UpdatedAt.In(eat).Format("02/01/2006"))}
+		tAppStatus.F(s.Lang, a.Status.Word(s.Lang), a.UpdatedAt.In(eat).Format("02/01/2006"))}
 	if a.Note != "" {
 		lines = append(lines, a.Note)
 	}

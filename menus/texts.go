@@ -109,9 +109,4 @@ var (
 	tNoApp       = text{"No application has that number.", "Hakuna ombi lenye nambari hiyo."}
 	tAppTitle    = text{"Application %s", "Ombi %s"}
 	tAppStatus   = text{"%s since %s", "%s tangu %s"}
-	tAppWord     = map[huduma.ApplicationStatus]text{
-		huduma.AppSubmitted: {"SUBMITTED", "IMEWASILISHWA"}, huduma.AppInReview: {"IN REVIEW", "INAKAGULIWA"},
-		huduma.AppApproved: {"APPROVED", "IMEIDHINISHWA"}, huduma.AppRejected: {"REJECTED", "IMEKATALIWA"},
-		huduma.AppReady: {"READY FOR COLLECTION", "TAYARI KUCHUKULIWA"}, huduma.AppCollected: {"COLLECTED", "IMECHUKULIWA"},
-	}
 )

@@ -135,26 +135,10 @@ func invoiceStatus(inv huduma.Invoice, lang huduma.Language) string {
 		"Ankara %s INASUBIRI. Lipa KES %d kwa Paybill 222222, Akaunti %s."), inv.Number, inv.Total, inv.Number)
 }
 
-// appStatusWords names application states for people.
-var appStatusWords = map[huduma.ApplicationStatus][2]string{
-	huduma.AppSubmitted: {"SUBMITTED", "IMEWASILISHWA"}, huduma.AppInReview: {"IN REVIEW", "INAKAGULIWA"},
-	huduma.AppApproved: {"APPROVED", "IMEIDHINISHWA"}, huduma.AppRejected: {"REJECTED", "IMEKATALIWA"},
-	huduma.AppReady: {"READY FOR COLLECTION", "TAYARI KUCHUKULIWA"}, huduma.AppCollected: {"COLLECTED", "IMECHUKULIWA"},
-}
-
-// AppStatusWord names a state in lang.
-func AppStatusWord(s huduma.ApplicationStatus, lang huduma.Language) string {
-	w := appStatusWords[s]
-	if lang == huduma.Kiswahili {
-		return w[1]
-	}
-	return w[0]
-}
-
 // AppStatusText is an application's latest status and date, for SMS.
 func AppStatusText(a huduma.Application, lang huduma.Language) string {
 	s := fmt.Sprintf(pick(lang, "Application %s (%s): %s since %s.", "Ombi %s (%s): %s tangu %s."),
-		a.Number, clip(a.ServiceName, 40), AppStatusWord(a.Status, lang), a.UpdatedAt.In(eat).Format("02/01/2006"))
+		a.Number, clip(a.ServiceName, 40), a.Status.Word(lang), a.UpdatedAt.In(eat).Format("02/01/2006"))
 	if a.Note != "" {
 		s += " " + clip(a.Note, 60)
 	}
