@@ -57,13 +57,19 @@ func (a *agency) Application(ctx context.Context, number string) (huduma.Applica
 }
 
 // UpdateApplication changes the status and texts the applicant, in the
-// applicant's chosen language.
+// applicant's chosen language. The language is read before the ledger's
+// transaction: the message callback runs inside it, and on the embedded
+// database (one connection) a second query there would wait forever.
 func (a *agency) UpdateApplication(ctx context.Context, number string, status huduma.ApplicationStatus, note string) (huduma.Application, error) {
+	cur, err := a.l.Application(ctx, number)
+	if err != nil {
+		return huduma.Application{}, err
+	}
+	lang, err := a.st.Language(ctx, cur.Phone)
+	if err != nil {
+		lang = huduma.English
+	}
 	return a.l.UpdateApplication(ctx, number, status, note, func(app huduma.Application) huduma.Message {
-		lang, err := a.st.Language(ctx, app.Phone)
-		if err != nil {
-			lang = huduma.English
-		}
 		return huduma.Message{To: app.Phone, Kind: huduma.MessageNotice, Body: messaging.AppStatusText(app, lang)}
 	})
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sort"
 	"time"
 
 	"github.com/huduma-ke/huduma"
@@ -40,22 +41,43 @@ func (l *DB) ClaimMessages(ctx context.Context, limit int, lease time.Duration) 
 	rows, err := l.db.QueryContext(ctx, `UPDATE outbox SET status = 'sending', next_attempt_at = $1, attempts = attempts + 1, updated_at = $2
 		WHERE id IN (SELECT id FROM outbox WHERE status IN ('queued', 'sending') AND next_attempt_at <= $2
 		             ORDER BY priority, id LIMIT $3`+l.d.SkipLocked+`)
-		RETURNING id, recipient, body, kind, attempts`, ms(now.Add(lease)), ms(now), limit)
+		RETURNING id, recipient, body, kind, attempts, priority`, ms(now.Add(lease)), ms(now), limit)
 	if err != nil {
 		return nil, fmt.Errorf("claim messages: %w", err)
 	}
 	defer rows.Close()
 	var out []OutMessage
+	var prios []int
 	for rows.Next() {
 		var m OutMessage
 		var to, kind string
-		if err := rows.Scan(&m.ID, &to, &m.Body, &kind, &m.Attempts); err != nil {
+		var prio int
+		if err := rows.Scan(&m.ID, &to, &m.Body, &kind, &m.Attempts, &prio); err != nil {
 			return nil, fmt.Errorf("claim messages: %w", err)
 		}
 		m.To, m.Kind, m.Status = huduma.MSISDN(to), huduma.MessageKind(kind), MsgSending
 		out = append(out, m)
+		prios = append(prios, prio)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("claim messages: %w", err)
+	}
+	// RETURNING keeps no order; send the batch most urgent first.
+	idx := make([]int, len(out))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(a, b int) bool {
+		if prios[idx[a]] != prios[idx[b]] {
+			return prios[idx[a]] < prios[idx[b]]
+		}
+		return out[idx[a]].ID < out[idx[b]].ID
+	})
+	sorted := make([]OutMessage, len(out))
+	for i, j := range idx {
+		sorted[i] = out[j]
+	}
+	return sorted, nil
 }
 
 func (l *DB) setMessage(ctx context.Context, id int64, q string, args ...any) error {
@@ -310,7 +332,9 @@ func (l *DB) ApplicationForInvoice(ctx context.Context, invoice huduma.InvoiceNu
 }
 
 // UpdateApplication records a status change with its history row, audit
-// row and the SMS to the applicant, in one transaction.
+// row and the SMS to the applicant, in one transaction. msg builds the SMS
+// inside that transaction, so it must not touch the database (the embedded
+// backend has one connection).
 func (l *DB) UpdateApplication(ctx context.Context, number string, status huduma.ApplicationStatus, note string, msg func(huduma.Application) huduma.Message) (huduma.Application, error) {
 	err := l.tx(ctx, func(tx *sql.Tx) error {
 		a, err := scanApp(tx.QueryRowContext(ctx, `SELECT `+appCols+` FROM applications WHERE number = $1`+l.d.ForUpdate, number))
