@@ -55,12 +55,20 @@ func reachable(t testing.TB, env, def, port string) string {
 	defer cancel()
 	conn, err := (&net.Dialer{}).DialContext(ctx, "tcp", host)
 	if err != nil {
-		msg := fmt.Sprintf("\n*** %s: server at %s does not answer (%v) ***\n*** integration test %s NOT RUN ***", env, host, err, t.Name())
-		if InCI() {
-			t.Fatal(msg + " (CI is set, so this is a failure)")
-		}
-		t.Skip(msg)
+		Missing(t, fmt.Sprintf("%s: server at %s does not answer (%v)", env, host, err))
 	}
 	_ = conn.Close()
 	return raw
+}
+
+// Missing stops a test whose outside dependency (a server, a tool, a
+// package download) is not there: a loud skip on a developer's machine, a
+// failure under CI, where everything must run.
+func Missing(t testing.TB, what string) {
+	t.Helper()
+	msg := fmt.Sprintf("\n*** %s ***\n*** integration test %s NOT RUN ***", what, t.Name())
+	if InCI() {
+		t.Fatal(msg + " (CI is set, so this is a failure)")
+	}
+	t.Skip(msg)
 }

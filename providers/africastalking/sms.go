@@ -106,7 +106,7 @@ func (c *SMSClient) Send(ctx context.Context, to huduma.MSISDN, text string) (Se
 	}
 	req.Header.Set("apiKey", c.cfg.APIKey)
 	req.Header.Set("Accept", "application/json")
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded;charset=utf-8") // as the official SDKs send it
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return SendResult{}, &SMSError{Kind: ErrSMSRetryable, Reason: err.Error()}
