@@ -1,0 +1,361 @@
+package messaging
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/huduma-ke/huduma"
+	"github.com/huduma-ke/huduma/store/ledger"
+	"github.com/huduma-ke/huduma/store/sqlitestore"
+)
+
+// clock is a settable time shared by the ledger and the worker.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// openLedger is a migrated embedded ledger on the test clock: the real
+// SQL, not a mock.
+func openLedger(t *testing.T) (*ledger.DB, *clock) {
+	t.Helper()
+	st, err := sqlitestore.Open(context.Background(), filepath.Join(t.TempDir(), "m.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if err := st.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	c := &clock{t: time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)}
+	return st.Ledger().WithClock(c.now), c
+}
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+// scriptSender answers each send with the next scripted error (nil =
+// accepted) and records what it was asked.
+type scriptSender struct {
+	errs []error
+	sent []string
+}
+
+var errDown = errors.New("provider down")
+
+func (s *scriptSender) Send(_ context.Context, to huduma.MSISDN, text string) (string, error) {
+	s.sent = append(s.sent, text)
+	if len(s.errs) > 0 {
+		err := s.errs[0]
+		s.errs = s.errs[1:]
+		if err != nil {
+			return "", err
+		}
+	}
+	return "PID-" + text, nil
+}
+
+const phone = huduma.MSISDN("+254708374149")
+
+func queue(t *testing.T, l *ledger.DB, kind huduma.MessageKind, body string) int64 {
+	t.Helper()
+	if err := l.QueueMessage(context.Background(), huduma.Message{To: phone, Kind: kind, Body: body}, ""); err != nil {
+		t.Fatal(err)
+	}
+	msgs, err := l.Messages(context.Background(), phone, 1)
+	if err != nil || len(msgs) != 1 {
+		t.Fatalf("messages: %v %v", msgs, err)
+	}
+	return msgs[0].ID
+}
+
+func status(t *testing.T, l *ledger.DB, id int64) (string, string, int) {
+	t.Helper()
+	st, reason, attempts, err := l.MessageStatus(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st, reason, attempts
+}
+
+// TestOutboxRetries walks a message through failures: each row says how
+// the provider answers, how far the clock moves first, and what the
+// message looks like afterwards.
+func TestOutboxRetries(t *testing.T) {
+	throttled := errors.New("throttled")
+	permanent := errors.New("blacklisted")
+	classify := func(err error) Verdict {
+		switch {
+		case errors.Is(err, throttled):
+			return Verdict{Retry: true, After: 7 * time.Second, Reason: "429"}
+		case errors.Is(err, permanent):
+			return Verdict{Reason: "406 UserInBlacklist"}
+		}
+		return Verdict{Retry: true, Reason: err.Error()}
+	}
+	type step struct {
+		advance   time.Duration
+		answer    error
+		wantSends int // sends so far
+		want      string
+		reason    string
+	}
+	cases := []struct {
+		name  string
+		steps []step
+	}{
+		{"exponential backoff", []step{
+			{0, errDown, 1, ledger.MsgQueued, "provider down"},
+			{4 * time.Second, nil, 1, ledger.MsgQueued, ""}, // not due yet: 5 s backoff
+			{time.Second, errDown, 2, ledger.MsgQueued, ""},
+			{9 * time.Second, nil, 2, ledger.MsgQueued, ""}, // now 10 s
+			{time.Second, nil, 3, ledger.MsgSent, ""},
+		}},
+		{"retry-after honoured", []step{
+			{0, throttled, 1, ledger.MsgQueued, "429"},
+			{6 * time.Second, nil, 1, ledger.MsgQueued, ""},
+			{time.Second, nil, 2, ledger.MsgSent, ""},
+		}},
+		{"permanent failure keeps the reason", []step{
+			{0, permanent, 1, ledger.MsgFailed, "406 UserInBlacklist"},
+			{time.Hour, nil, 1, ledger.MsgFailed, ""},
+		}},
+		{"gives up after max attempts", []step{
+			{0, errDown, 1, ledger.MsgQueued, ""},
+			{5 * time.Second, errDown, 2, ledger.MsgQueued, ""},
+			{10 * time.Second, errDown, 3, ledger.MsgFailed, "provider down"},
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			l, c := openLedger(t)
+			send := &scriptSender{}
+			o := NewOutbox(l, send, OutboxConfig{Rate: 1000, MaxAttempts: 3, Backoff: 5 * time.Second, MaxBackoff: time.Minute, Classify: classify}, quiet)
+			o.now = c.now
+			id := queue(t, l, huduma.MessageReceipt, "receipt")
+			for i, s := range tc.steps {
+				c.add(s.advance)
+				send.errs = []error{s.answer}
+				if _, err := o.RunOnce(context.Background()); err != nil {
+					t.Fatal(err)
+				}
+				st, reason, _ := status(t, l, id)
+				if len(send.sent) != s.wantSends || st != s.want || (s.reason != "" && !strings.Contains(reason, s.reason)) {
+					t.Fatalf("step %d: %d sends, %q (%q); want %d sends, %q (%q)", i, len(send.sent), st, reason, s.wantSends, s.want, s.reason)
+				}
+			}
+		})
+	}
+}
+
+func TestBackoffIsCapped(t *testing.T) {
+	l, c := openLedger(t)
+	send := &scriptSender{}
+	o := NewOutbox(l, send, OutboxConfig{Rate: 1000, MaxAttempts: 50, Backoff: time.Second, MaxBackoff: 8 * time.Second}, quiet)
+	o.now = c.now
+	id := queue(t, l, huduma.MessageReceipt, "receipt")
+	// The gaps between six failures are 1, 2, 4, 8 and 8 s (capped).
+	var waited time.Duration
+	for i := 0; i < 6; i++ {
+		send.errs = []error{errDown}
+		for {
+			n, err := o.RunOnce(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n == 1 {
+				break
+			}
+			c.add(time.Second)
+			waited += time.Second
+		}
+	}
+	if waited != (1+2+4+8+8)*time.Second {
+		t.Fatalf("waited %s between six failures, want 23s (1+2+4+8+8)", waited)
+	}
+	if st, _, attempts := status(t, l, id); st != ledger.MsgQueued || attempts != 6 {
+		t.Fatalf("%s after %d attempts", st, attempts)
+	}
+}
+
+// TestOutboxPriorityAndOptOut: codes and receipts go before notices; a
+// phone that sent STOP gets no notices but still gets receipts and codes.
+func TestOutboxPriorityAndOptOut(t *testing.T) {
+	l, c := openLedger(t)
+	send := &scriptSender{}
+	o := NewOutbox(l, send, OutboxConfig{Rate: 1000}, quiet)
+	o.now = c.now
+	notice := queue(t, l, huduma.MessageNotice, "notice")
+	queue(t, l, huduma.MessageReceipt, "receipt")
+	queue(t, l, huduma.MessageOTP, "otp")
+	if err := l.SetOptOut(context.Background(), phone, true); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := o.RunOnce(context.Background()); err != nil || n != 3 {
+		t.Fatalf("run: %d %v", n, err)
+	}
+	if got := strings.Join(send.sent, ","); got != "otp,receipt" {
+		t.Fatalf("sent %s, want otp,receipt (and no notice)", got)
+	}
+	if st, _, _ := status(t, l, notice); st != ledger.MsgOptedOut {
+		t.Fatalf("notice is %s", st)
+	}
+	// START lets notices through again.
+	l.SetOptOut(context.Background(), phone, false)
+	queue(t, l, huduma.MessageNotice, "notice 2")
+	o.RunOnce(context.Background())
+	if got := strings.Join(send.sent, ","); got != "otp,receipt,notice 2" {
+		t.Fatalf("sent %s", got)
+	}
+}
+
+// TestOutboxRecordOnlyAndCrash: without a sender messages are recorded;
+// a message whose worker died mid-send is claimed again once its lease
+// ends (at least once), and not before.
+func TestOutboxRecordOnlyAndCrash(t *testing.T) {
+	l, c := openLedger(t)
+	rec := NewOutbox(l, nil, OutboxConfig{}, quiet)
+	id := queue(t, l, huduma.MessageInvoice, "invoice")
+	rec.RunOnce(context.Background())
+	if st, _, _ := status(t, l, id); st != ledger.MsgRecorded {
+		t.Fatalf("record-only: %s", st)
+	}
+
+	id = queue(t, l, huduma.MessageReceipt, "receipt")
+	claimed, err := l.ClaimMessages(context.Background(), 10, sendLease) // a worker that then dies
+	if err != nil || len(claimed) != 1 {
+		t.Fatalf("claim: %v %v", claimed, err)
+	}
+	send := &scriptSender{}
+	o := NewOutbox(l, send, OutboxConfig{Rate: 1000}, quiet)
+	o.now = c.now
+	c.add(sendLease - time.Second)
+	o.RunOnce(context.Background())
+	if len(send.sent) != 0 {
+		t.Fatal("a leased message was sent by a second worker")
+	}
+	c.add(2 * time.Second)
+	o.RunOnce(context.Background())
+	if st, _, attempts := status(t, l, id); len(send.sent) != 1 || st != ledger.MsgSent || attempts != 2 {
+		t.Fatalf("after the lease: %d sends, %s, %d attempts", len(send.sent), st, attempts)
+	}
+}
+
+// TestInboxKeywords: each text in, the reply queued; case, spaces and
+// Kiswahili keywords; one reply per provider id.
+func TestInboxKeywords(t *testing.T) {
+	l, _ := openLedger(t)
+	in := NewInbox(l, quiet)
+	app, err := l.CreateApplication(context.Background(), huduma.Application{ServiceCode: 1001, ServiceName: "Passport (34 pages)", Phone: phone})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct{ text, reply string }{
+		{"HELP", `^eCitizen: send STATUS`},
+		{"  msaada ", `^eCitizen: tuma HALI`},
+		{"", `^eCitizen: send STATUS`},
+		{"hello there", `^eCitizen: send STATUS`},
+		{"STATUS", `not valid`},
+		{"hali 12345", `^Nambari hiyo ya ankara si sahihi`},
+		{"Status " + string(huduma.NewInvoiceNumber()), `^No invoice has that number`},
+		{"app " + app.Number, `^Application ` + app.Number + ` \(Passport \(34 pages\)\): SUBMITTED since 22/11/2026`},
+		{"OMBI   " + app.Number, `^Ombi ` + app.Number + ` .*IMEWASILISHWA`},
+		{"APP", `^No application has that number`},
+		{"Sitisha", `^Hutapokea tena`},
+		{"START", `notices are on again`},
+	}
+	for i, tc := range cases {
+		id := "in-" + string(rune('a'+i))
+		for j := 0; j < 2; j++ { // AT retries: the second arrival is ignored
+			if err := in.Receive(context.Background(), id, phone, tc.text); err != nil {
+				t.Fatal(err)
+			}
+		}
+		msgs, _ := l.Messages(context.Background(), phone, 100)
+		if len(msgs) != i+1 {
+			t.Fatalf("%q: %d replies in the outbox, want %d", tc.text, len(msgs), i+1)
+		}
+		if !regexp.MustCompile(tc.reply).MatchString(msgs[0].Body) || msgs[0].Kind != huduma.MessageReply {
+			t.Errorf("%q: reply %q, want %s", tc.text, msgs[0].Body, tc.reply)
+		}
+		if len(msgs[0].Body) > 160 {
+			t.Errorf("%q: reply is %d characters", tc.text, len(msgs[0].Body))
+		}
+	}
+	if out, _ := l.OptedOut(context.Background(), phone); out {
+		t.Fatal("STOP then START left the phone opted out")
+	}
+}
+
+var codeInSMS = regexp.MustCompile(`code is (\d{6})\.`)
+
+// TestOTPLifecycle covers what the HTTP tests cannot wait for: expiry,
+// and that only a keyed hash is stored.
+func TestOTPLifecycle(t *testing.T) {
+	l, c := openLedger(t)
+	otp := NewOTP(l, []byte("unit-test-otp-secret-0123456789"))
+	ctx := context.Background()
+	lastCode := func() string {
+		msgs, _ := l.Messages(ctx, phone, 1)
+		m := codeInSMS.FindStringSubmatch(msgs[0].Body)
+		if m == nil || msgs[0].Kind != huduma.MessageOTP {
+			t.Fatalf("no code in %+v", msgs[0])
+		}
+		return m[1]
+	}
+	if err := otp.Send(ctx, phone, "Login"); huduma.ErrorCode(err) != huduma.EInvalid {
+		t.Fatalf("bad purpose: %v", err)
+	}
+	if err := otp.Send(ctx, phone, "login"); err != nil {
+		t.Fatal(err)
+	}
+	code := lastCode()
+	if h := otp.hash(phone, "login", code); strings.Contains(h, code) || len(h) != 64 {
+		t.Fatalf("hash %q", h)
+	}
+	if otp.hash(phone, "login", code) == NewOTP(l, []byte("another-secret-entirely-000000")).hash(phone, "login", code) {
+		t.Fatal("the hash does not depend on the secret")
+	}
+	// A new code retires the old one.
+	c.add(time.Minute)
+	if err := otp.Send(ctx, phone, "login"); err != nil {
+		t.Fatal(err)
+	}
+	fresh := lastCode()
+	if ok, _ := otp.Verify(ctx, phone, "login", code); ok && code != fresh {
+		t.Fatal("a retired code passed")
+	}
+	// Expiry: five minutes.
+	c.add(5*time.Minute + time.Second)
+	if ok, _ := otp.Verify(ctx, phone, "login", fresh); ok {
+		t.Fatal("an expired code passed")
+	}
+	// Malformed guesses use attempts like any other.
+	c.add(10 * time.Minute) // out of the send window
+	if err := otp.Send(ctx, phone, "login"); err != nil {
+		t.Fatal(err)
+	}
+	code = lastCode()
+	for _, g := range []string{"", "12", "abcdef", "1234567", "12345"} {
+		if ok, err := otp.Verify(ctx, phone, "login", g); ok || err != nil {
+			t.Fatalf("%q: %v %v", g, ok, err)
+		}
+	}
+	if ok, _ := otp.Verify(ctx, phone, "login", code); ok {
+		t.Fatal("the right code passed after five malformed guesses")
+	}
+}
