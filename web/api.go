@@ -173,8 +173,17 @@ func (h *apiHandlers) createInvoice(c *fiber.Ctx) error {
 			return h.s.fail(c, err)
 		}
 	}
+	// API keys live in their own namespace, so a client can never name
+	// (and so read back) an invoice a USSD session created.
+	key := c.Get("Idempotency-Key")
+	if len(key) > 100 {
+		return h.s.fail(c, huduma.Errorf(huduma.EInvalid, "Idempotency-Key is at most 100 characters"))
+	}
+	if key != "" {
+		key = "api:" + key
+	}
 	inv, prompted, err := h.a.CreateInvoice(c.UserContext(), huduma.InvoiceRequest{ServiceCode: req.ServiceCode, Phone: p, Payer: payer,
-		Fields: req.Fields, Lang: lang, Push: req.Push, Key: c.Get("Idempotency-Key")})
+		Fields: req.Fields, Lang: lang, Push: req.Push, Key: key})
 	if err != nil {
 		return h.s.fail(c, err)
 	}

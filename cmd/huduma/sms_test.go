@@ -383,6 +383,24 @@ func TestAgencyAPI(t *testing.T) {
 					}
 				}
 			}
+			// The same Idempotency-Key gives the same invoice.
+			var numbers []any
+			for i := 0; i < 2; i++ {
+				req, _ := http.NewRequest("POST", e.base+"/api/v1/invoices", strings.NewReader(`{"service_code":1001,"phone":"0708374104","fields":{"id_number":"12345678","date_of_birth":"01011990"}}`))
+				req.Header.Set("Authorization", "Bearer "+testAPIKey)
+				req.Header.Set("Idempotency-Key", "order-77")
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var body struct{ Invoice map[string]any }
+				json.NewDecoder(resp.Body).Decode(&body)
+				resp.Body.Close()
+				numbers = append(numbers, body.Invoice["number"])
+			}
+			if numbers[0] == nil || numbers[0] != numbers[1] {
+				t.Fatalf("one Idempotency-Key gave invoices %v", numbers)
+			}
 			if code, _ := e.api("GET", "/openapi.json", "", ""); code != 200 {
 				t.Fatalf("openapi.json: %d", code)
 			}
