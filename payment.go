@@ -94,11 +94,13 @@ func (k MessageKind) Priority() int {
 
 // Message is an SMS in the outbox.
 type Message struct {
-	ID        int64
-	To        MSISDN
-	Body      string
-	Kind      MessageKind
-	Status    string
+	ID     int64
+	To     MSISDN
+	Body   string
+	Kind   MessageKind
+	Status string
+	// Parts is how many SMS the body takes (billing counts parts).
+	Parts     int
 	CreatedAt time.Time
 }
 

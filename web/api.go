@@ -13,6 +13,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/huduma-ke/huduma"
+	"github.com/huduma-ke/huduma/gsm7"
 )
 
 // Agency is what the agency API drives.
@@ -253,7 +254,7 @@ func (h *apiHandlers) message(c *fiber.Ctx) error {
 	if err := h.a.SendMessage(c.UserContext(), to, req.Text); err != nil {
 		return h.s.fail(c, err)
 	}
-	return c.Status(http.StatusAccepted).JSON(fiber.Map{"status": "queued"})
+	return c.Status(http.StatusAccepted).JSON(fiber.Map{"status": "queued", "parts": gsm7.SMSParts(gsm7.Fold(req.Text))})
 }
 
 func (h *apiHandlers) sendOTP(c *fiber.Ctx) error {

@@ -2,12 +2,14 @@ package web
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -151,5 +153,44 @@ func TestMetricsCountHops(t *testing.T) {
 		if !strings.Contains(string(body), want) {
 			t.Fatalf("metrics lack %q", want)
 		}
+	}
+}
+
+// TestOpenAPICoversRoutes keeps web/openapi.json honest: every API route
+// mounted is documented with its method, and nothing documented is missing.
+func TestOpenAPICoversRoutes(t *testing.T) {
+	s := New(Config{}, Deps{Hops: &fakeHops{}}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	s.MountAPI(nil, []string{"key-key-key-key-key"})
+	var doc struct {
+		Paths map[string]map[string]json.RawMessage `json:"paths"`
+	}
+	if err := json.Unmarshal(openAPI, &doc); err != nil {
+		t.Fatalf("openapi.json: %v", err)
+	}
+	documented := map[string]bool{}
+	for path, ops := range doc.Paths {
+		for method := range ops {
+			documented[strings.ToUpper(method)+" /api/v1"+path] = true
+		}
+	}
+	mounted := map[string]bool{}
+	param := regexp.MustCompile(`:([a-z]+)`)
+	for _, r := range s.app.GetRoutes(true) {
+		if !strings.HasPrefix(r.Path, "/api/v1/") || r.Path == "/api/v1/openapi.json" || r.Method == "HEAD" || r.Method == "USE" {
+			continue
+		}
+		key := r.Method + " " + param.ReplaceAllString(r.Path, "{$1}")
+		mounted[key] = true
+		if !documented[key] {
+			t.Errorf("%s is served but not in openapi.json", key)
+		}
+	}
+	for key := range documented {
+		if !mounted[key] {
+			t.Errorf("%s is in openapi.json but not served", key)
+		}
+	}
+	if len(mounted) < 11 {
+		t.Fatalf("only %d API routes found: %v", len(mounted), mounted)
 	}
 }

@@ -383,6 +383,14 @@ func TestAgencyAPI(t *testing.T) {
 					}
 				}
 			}
+			// Long texts are counted in parts (153 characters each).
+			long := strings.Repeat("Huduma Centre GPO opens at 8am. ", 7) // 224 characters
+			if code, body := e.api("POST", "/messages", testAPIKey, `{"to":"0708374104","text":"`+long+`"}`); code != 202 || body["parts"] != float64(2) {
+				t.Fatalf("long message: %d %v, want 2 parts", code, body)
+			}
+			if m := e.outboxRow(phone, huduma.MessageNotice); m.Parts != 2 || m.Body != long {
+				t.Fatalf("long message in the outbox: %d parts", m.Parts)
+			}
 			// The same Idempotency-Key gives the same invoice.
 			var numbers []any
 			for i := 0; i < 2; i++ {

@@ -22,6 +22,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/huduma-ke/huduma"
+	"github.com/huduma-ke/huduma/gsm7"
 )
 
 // Dialect holds the few SQL differences between the backends.
@@ -107,8 +108,8 @@ func (l *DB) queueMessage(ctx context.Context, tx *sql.Tx, m huduma.Message, ded
 	}
 	// ON CONFLICT rather than catching the error: on Postgres a failed
 	// statement aborts the whole transaction.
-	_, err := tx.ExecContext(ctx, `INSERT INTO outbox (recipient, body, kind, priority, next_attempt_at, dedupe_key, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $7) ON CONFLICT (dedupe_key) DO NOTHING`, string(m.To), m.Body, string(m.Kind), m.Kind.Priority(), now, key, now)
+	_, err := tx.ExecContext(ctx, `INSERT INTO outbox (recipient, body, kind, priority, next_attempt_at, dedupe_key, parts, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) ON CONFLICT (dedupe_key) DO NOTHING`, string(m.To), m.Body, string(m.Kind), m.Kind.Priority(), now, key, gsm7.SMSParts(m.Body), now)
 	if err != nil {
 		return fmt.Errorf("queue message: %w", err)
 	}
@@ -122,7 +123,7 @@ func (l *DB) QueueMessage(ctx context.Context, m huduma.Message, dedupe string) 
 
 // Messages lists the outbox messages for one phone, newest first.
 func (l *DB) Messages(ctx context.Context, to huduma.MSISDN, limit int) ([]huduma.Message, error) {
-	rows, err := l.db.QueryContext(ctx, `SELECT id, recipient, body, kind, status, created_at FROM outbox
+	rows, err := l.db.QueryContext(ctx, `SELECT id, recipient, body, kind, status, parts, created_at FROM outbox
 		WHERE recipient = $1 ORDER BY id DESC LIMIT $2`, string(to), limit)
 	if err != nil {
 		return nil, fmt.Errorf("list messages: %w", err)
@@ -133,7 +134,7 @@ func (l *DB) Messages(ctx context.Context, to huduma.MSISDN, limit int) ([]hudum
 		var m huduma.Message
 		var to, kind string
 		var at int64
-		if err := rows.Scan(&m.ID, &to, &m.Body, &kind, &m.Status, &at); err != nil {
+		if err := rows.Scan(&m.ID, &to, &m.Body, &kind, &m.Status, &m.Parts, &at); err != nil {
 			return nil, fmt.Errorf("list messages: %w", err)
 		}
 		m.To, m.Kind, m.CreatedAt = huduma.MSISDN(to), huduma.MessageKind(kind), fromMS(at)
