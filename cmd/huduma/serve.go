@@ -189,6 +189,12 @@ func newGateway(ctx context.Context, cfg Config, log *slog.Logger) (*gateway, er
 		srv.Callback(r.Method, r.Path, r.Handle)
 	}
 	srv.MountAPI(ag, cfg.APIKeys)
+	if cfg.SimulatorOn() {
+		srv.MountSimulator(web.SimulatorConfig{ServiceCode: cfg.ServiceCode}, st.Ledger())
+		if !cfg.Embedded() {
+			log.Warn("the web phone simulator is on: anyone who can open /simulator can read SMS texts and act as the aggregator; keep this host private")
+		}
+	}
 	ctx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	done := make(chan struct{})
 	go func() {
@@ -202,7 +208,7 @@ func newGateway(ctx context.Context, cfg Config, log *slog.Logger) (*gateway, er
 	if sim != nil {
 		mpesa = "simulator"
 	}
-	log.Info("backends ready", "database", st.Backend(), "sessions", sessKind, "mpesa", mpesa, "sms", smsKind, "api", len(cfg.APIKeys) > 0)
+	log.Info("backends ready", "database", st.Backend(), "sessions", sessKind, "mpesa", mpesa, "sms", smsKind, "api", len(cfg.APIKeys) > 0, "simulator", cfg.SimulatorOn())
 	return &gateway{store: st, sessions: sess, engine: eng, payments: pay, server: srv, simulator: sim, stop: stop, done: done}, nil
 }
 
