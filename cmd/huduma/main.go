@@ -5,6 +5,7 @@
 //	huduma catalog import FILE  load a catalog (.csv or .json)
 //	huduma catalog export [--format json|csv]
 //	huduma menus [--format mermaid|dot]
+//	huduma sim [--url URL] [--phone N] [--script FILE]
 //	huduma version
 //
 // All configuration comes from the environment (see README and SPEC §2).
@@ -36,7 +37,7 @@ func main() {
 }
 
 // errUsage marks a command-line mistake.
-var errUsage = errors.New("usage: huduma [serve | migrate | catalog import FILE | catalog export [--format json|csv] | menus [--format mermaid|dot] | version]")
+var errUsage = errors.New("usage: huduma [serve | migrate | catalog import FILE | catalog export [--format json|csv] | menus [--format mermaid|dot] | sim [--url URL] [--phone N] [--script FILE] | version]")
 
 // run is the whole program, callable from tests with their own arguments,
 // environment and output.
@@ -51,6 +52,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return nil
 	case "menus":
 		return printMenus(args, stdout)
+	case "sim":
+		return simCommand(ctx, args, getenv, os.Stdin, stdout, stderr)
 	case "help", "--help", "-h":
 		fmt.Fprintln(stdout, errUsage.Error())
 		return nil
