@@ -201,18 +201,20 @@ func TestCommands(t *testing.T) {
 
 const header = "code,name_en,name_sw,agency_code,agency_name,category_code,category_name_en,category_name_sw,fee,active,inputs\n"
 
-// TestDiagramIsCurrent fails when docs/menus.md no longer matches the
-// state machine the gateway runs.
+// TestDiagramIsCurrent fails when docs/menus.md or the README's copy no
+// longer matches the state machine the gateway runs.
 func TestDiagramIsCurrent(t *testing.T) {
 	var out bytes.Buffer
 	if err := printMenus(nil, &out); err != nil {
 		t.Fatal(err)
 	}
-	doc, err := os.ReadFile("../../docs/menus.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(string(doc), "```mermaid\n"+out.String()+"```") {
-		t.Fatal("docs/menus.md is stale: regenerate it with `go run ./cmd/huduma menus` (see the file's header)")
+	for _, f := range []string{"../../docs/menus.md", "../../README.md"} {
+		doc, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(doc), "```mermaid\n"+out.String()+"```") {
+			t.Errorf("%s has a stale menu diagram: run `make menus`", f)
+		}
 	}
 }
