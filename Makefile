@@ -1,7 +1,7 @@
 # The README's commands. `make test` is what CI runs (.ci/run).
 GO ?= go
 
-.PHONY: run test vet bench build menus
+.PHONY: run test vet bench build menus fuzz
 
 run:
 	$(GO) run ./cmd/huduma
@@ -19,6 +19,20 @@ bench:
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w -X main.version=$$(git describe --always --dirty 2>/dev/null || echo dev)" -o bin/huduma ./cmd/huduma
+
+# Fuzz every decoder and the renderer for FUZZTIME each (CI: 5s). Seed
+# corpora live in each package's testdata/fuzz; new finds stay in the Go
+# cache until you copy one in with its fix.
+FUZZTIME ?= 5s
+FUZZ_TARGETS = ./gsm7:FuzzFold ./menus:FuzzLayout ./web:FuzzAPIBodies \
+	./providers/africastalking:FuzzDecodeHop ./providers/africastalking:FuzzDecodeEvent \
+	./providers/africastalking:FuzzDecodeDeliveryReport ./providers/africastalking:FuzzDecodeIncomingSMS \
+	./providers/daraja:FuzzDecodeSTKCallback ./providers/daraja:FuzzDecodeC2B
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; echo "fuzz $$pkg $$name ($(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) $$pkg; \
+	done
 
 # Regenerate the menu diagram (docs/menus.md and the README copy between
 # the menus:begin/end markers) after changing menus/states.go.
