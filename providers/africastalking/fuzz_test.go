@@ -7,8 +7,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/huduma-ke/huduma"
-	at "github.com/huduma-ke/huduma/providers/africastalking"
 	"github.com/huduma-ke/huduma/providers"
+	at "github.com/huduma-ke/huduma/providers/africastalking"
 )
 
 // The decoders see whatever reaches the callback URLs. Fuzzing them with
