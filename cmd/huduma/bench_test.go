@@ -3,8 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
+
 	"net/url"
 	"testing"
 
@@ -21,7 +20,7 @@ func benchHops(b *testing.B, env map[string]string) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	g, err := newGateway(context.Background(), cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	g, err := newGateway(context.Background(), cfg, testLogger())
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -79,7 +78,7 @@ func startGateway(t *testing.T, env map[string]string) (*gateway, func(form url.
 	if err != nil {
 		t.Fatal(err)
 	}
-	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	log := testLogger()
 	g, err := newGateway(context.Background(), cfg, log)
 	if err != nil {
 		t.Fatal(err)

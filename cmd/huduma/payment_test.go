@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -60,7 +59,7 @@ func (p *payEnv) start() {
 	if err != nil {
 		p.t.Fatal(err)
 	}
-	g, err := newGateway(context.Background(), cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	g, err := newGateway(context.Background(), cfg, testLogger())
 	if err != nil {
 		p.t.Fatal(err)
 	}
