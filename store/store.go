@@ -5,6 +5,8 @@
 package store
 
 import (
+	"time"
+
 	"context"
 
 	"github.com/huduma-ke/huduma"
@@ -78,4 +80,7 @@ type EventStore interface {
 	// RecordSessionEvent stores an end-of-session notification; a repeat
 	// for the same provider and session id changes nothing.
 	RecordSessionEvent(ctx context.Context, e huduma.SessionEvent) error
+	// PurgeSessionEvents deletes events from before the cutoff (they hold
+	// phone numbers and inputs) and reports how many went.
+	PurgeSessionEvents(ctx context.Context, before time.Time) (int64, error)
 }

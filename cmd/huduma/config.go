@@ -41,7 +41,10 @@ type Config struct {
 	ATSenderID   string
 	SMSRate      float64
 	SMSRetry     time.Duration
-	LogLevel     string
+	// Retention is how long personal data outside the financial records
+	// is kept (HUDUMA_RETENTION).
+	Retention time.Duration
+	LogLevel  string
 }
 
 // Embedded reports whether the database is the embedded SQLite file.
@@ -158,6 +161,9 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		if err := httpURL(c.ATSMSURL); err != nil {
 			return bad("AT_SMS_URL", "%v", err)
 		}
+	}
+	if c.Retention, err = duration(env("HUDUMA_RETENTION", "2160h"), 24*time.Hour, 10*365*24*time.Hour); err != nil {
+		return bad("HUDUMA_RETENTION", "%v", err)
 	}
 	if c.SMSRetry, err = duration(env("HUDUMA_SMS_RETRY", "5s"), 10*time.Millisecond, time.Hour); err != nil {
 		return bad("HUDUMA_SMS_RETRY", "%v", err)

@@ -24,6 +24,7 @@ import (
 	"github.com/huduma-ke/huduma/sessions/memstore"
 	"github.com/huduma-ke/huduma/sessions/redisstore"
 	"github.com/huduma-ke/huduma/store"
+	"github.com/huduma-ke/huduma/store/ledger"
 	"github.com/huduma-ke/huduma/store/pgstore"
 	"github.com/huduma-ke/huduma/store/sqlitestore"
 	"github.com/huduma-ke/huduma/ussd"
@@ -202,6 +203,7 @@ func newGateway(ctx context.Context, cfg Config, log *slog.Logger) (*gateway, er
 		var wg sync.WaitGroup
 		wg.Go(func() { pay.Run(ctx, 250*time.Millisecond) })
 		wg.Go(func() { outbox.Run(ctx, 250*time.Millisecond) })
+		wg.Go(func() { retain(ctx, st, cfg.Retention, 6*time.Hour, log) })
 		wg.Wait()
 	}()
 	mpesa := "daraja"
@@ -210,6 +212,33 @@ func newGateway(ctx context.Context, cfg Config, log *slog.Logger) (*gateway, er
 	}
 	log.Info("backends ready", "database", st.Backend(), "sessions", sessKind, "mpesa", mpesa, "sms", smsKind, "api", len(cfg.APIKeys) > 0, "simulator", cfg.SimulatorOn())
 	return &gateway{store: st, sessions: sess, engine: eng, payments: pay, server: srv, simulator: sim, stop: stop, done: done}, nil
+}
+
+// retain removes personal data older than keep at start and then every
+// interval (see the README's retention table).
+func retain(ctx context.Context, st store.Store, keep, interval time.Duration, log *slog.Logger) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		cut := time.Now().Add(-keep)
+		p, err := st.Ledger().Purge(ctx, cut)
+		if err == nil {
+			var n int64
+			n, err = st.PurgeSessionEvents(ctx, cut)
+			if p != (ledger.Purged{}) || n > 0 {
+				log.Info("retention: removed old personal data", "messages", p.Messages, "inbound", p.Inbound, "otps", p.OTPs,
+					"callback_bodies", p.CallbackBodies, "jobs", p.Jobs, "session_events", n, "older_than", keep)
+			}
+		}
+		if err != nil && ctx.Err() == nil {
+			log.Error("retention pass failed", "error", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // close stops the job worker, then the simulator and the backends.

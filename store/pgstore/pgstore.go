@@ -16,6 +16,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -159,6 +160,15 @@ func (s *Store) SetLanguage(ctx context.Context, phone huduma.MSISDN, lang hudum
 		return fmt.Errorf("set language: %w", err)
 	}
 	return nil
+}
+
+// PurgeSessionEvents implements store.EventStore.
+func (s *Store) PurgeSessionEvents(ctx context.Context, before time.Time) (int64, error) {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM ussd_session_events WHERE at < $1`, before)
+	if err != nil {
+		return 0, fmt.Errorf("purge session events: %w", err)
+	}
+	return tag.RowsAffected(), nil
 }
 
 // RecordSessionEvent implements store.EventStore.

@@ -165,6 +165,17 @@ func (s *Store) SetLanguage(ctx context.Context, phone huduma.MSISDN, lang hudum
 	return nil
 }
 
+// PurgeSessionEvents implements store.EventStore. Times are stored as
+// RFC 3339 in UTC, so comparing the text compares the instants (to the
+// second, which is all retention needs).
+func (s *Store) PurgeSessionEvents(ctx context.Context, before time.Time) (int64, error) {
+	r, err := s.db.ExecContext(ctx, `DELETE FROM ussd_session_events WHERE at < $1`, before.UTC().Format(time.RFC3339))
+	if err != nil {
+		return 0, fmt.Errorf("purge session events: %w", err)
+	}
+	return r.RowsAffected()
+}
+
 // RecordSessionEvent implements store.EventStore.
 func (s *Store) RecordSessionEvent(ctx context.Context, e huduma.SessionEvent) error {
 	_, err := s.db.ExecContext(ctx, `INSERT INTO ussd_session_events

@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -190,6 +191,41 @@ func runLedger(t *testing.T, open Opener) {
 		}
 		if _, err := l.QueuePush(ctx, inv.Number, inv.Phone, now); huduma.ErrorCode(err) != huduma.EConflict {
 			t.Fatalf("prompt for an expired invoice: %v", err)
+		}
+	})
+	t.Run("Retention", func(t *testing.T) {
+		base := open(t).Ledger()
+		now := time.Now().Add(-100 * 24 * time.Hour)
+		l := base.WithClock(func() time.Time { return now })
+		phone := huduma.MSISDN("+254712345678")
+		// 100 days ago: a sent message, a queued one, an inbound SMS, an OTP.
+		l.QueueMessage(ctx, huduma.Message{To: phone, Kind: huduma.MessageNotice, Body: "old and sent"}, "")
+		claimed, _ := l.ClaimMessages(ctx, 10, time.Minute)
+		for _, m := range claimed {
+			l.MessageSent(ctx, m.ID, "P1")
+		}
+		l.QueueMessage(ctx, huduma.Message{To: phone, Kind: huduma.MessageNotice, Body: "old but never sent"}, "")
+		l.FirstInbound(ctx, "in-old", phone, "STATUS 1")
+		l.CreateOTP(ctx, phone, "login", "hash", huduma.Message{To: phone, Kind: huduma.MessageOTP, Body: "code"})
+		now = time.Now()
+		l.QueueMessage(ctx, huduma.Message{To: phone, Kind: huduma.MessageNotice, Body: "new"}, "")
+		p, err := l.Purge(ctx, now.Add(-90*24*time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Messages != 1 || p.Inbound != 1 || p.OTPs != 1 {
+			t.Fatalf("purged %+v, want 1 message, 1 inbound, 1 otp", p)
+		}
+		msgs, _ := l.Messages(ctx, phone, 10)
+		var bodies []string
+		for _, m := range msgs {
+			bodies = append(bodies, m.Body)
+		}
+		if strings.Join(bodies, "|") != "new|code|old but never sent" {
+			t.Fatalf("left %q", bodies)
+		}
+		if first, _ := l.FirstInbound(ctx, "in-old", phone, "again"); !first {
+			t.Fatal("the inbound record survived")
 		}
 	})
 }

@@ -275,6 +275,23 @@ func Run(t *testing.T, open Opener) {
 		}
 	})
 	t.Run("Ledger", func(t *testing.T) { runLedger(t, open) })
+	t.Run("PurgeSessionEvents", func(t *testing.T) {
+		s := open(t)
+		now := time.Now()
+		old := huduma.SessionEvent{Provider: "africastalking", SessionID: "old", MSISDN: "+254712345678", At: now.Add(-100 * 24 * time.Hour)}
+		recent := huduma.SessionEvent{Provider: "africastalking", SessionID: "recent", MSISDN: "+254712345678", At: now.Add(-time.Hour)}
+		for _, e := range []huduma.SessionEvent{old, recent} {
+			if err := s.RecordSessionEvent(ctx, e); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n, err := s.PurgeSessionEvents(ctx, now.Add(-90*24*time.Hour)); err != nil || n != 1 {
+			t.Fatalf("purge: %d %v, want 1", n, err)
+		}
+		if n, _ := s.PurgeSessionEvents(ctx, now.Add(-90*24*time.Hour)); n != 0 {
+			t.Fatalf("second purge removed %d", n)
+		}
+	})
 	t.Run("SessionEventsIdempotent", func(t *testing.T) {
 		s := open(t)
 		e := huduma.SessionEvent{Provider: "africastalking", SessionID: "ATUid_1", MSISDN: "+254712345678", Status: "Incomplete", Hops: 3, At: time.Now()}
