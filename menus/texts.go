@@ -66,6 +66,12 @@ var (
 // BusyText is the END screen shown when a backend fails mid-hop.
 func BusyText(lang huduma.Language) string { return tBusy.T(lang) }
 
+// SlowDownText is the END screen for a phone over its hop rate.
+func SlowDownText(lang huduma.Language) string { return tSlowDown.T(lang) }
+
+var tSlowDown = text{"Too many requests from this phone. Please wait a minute and dial again.",
+	"Maombi mengi mno kutoka simu hii. Tafadhali subiri dakika moja kisha upige tena."}
+
 var (
 	tEnterField     = text{"Enter %s", "Weka %s"}
 	tConfirmTitle   = text{"%s", "%s"}

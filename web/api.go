@@ -6,9 +6,11 @@ import (
 	"crypto/subtle"
 	_ "embed"
 	"encoding/json"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -60,6 +62,10 @@ func (s *Server) MountAPI(a Agency, keys []string) {
 		tok, ok := strings.CutPrefix(auth, "Bearer ")
 		for _, k := range keys {
 			if ok && subtle.ConstantTimeCompare([]byte(tok), []byte(k)) == 1 {
+				if allowed, wait := s.api.Allow(k, time.Now()); !allowed {
+					c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+					return s.fail(c, huduma.Errorf(huduma.ERateLimited, "too many requests for this API key; retry after %s", wait.Round(time.Second)))
+				}
 				return c.Next()
 			}
 		}

@@ -54,6 +54,13 @@ type Config struct {
 	HopTimeout time.Duration
 	// BodyLimit caps request bodies in bytes.
 	BodyLimit int
+	// HopsPerMinute caps USSD hops per phone (0 = no limit); HopBurst is
+	// how many may come at once.
+	HopsPerMinute float64
+	HopBurst      int
+	// APIPerMinute caps agency API calls per key (0 = no limit).
+	APIPerMinute float64
+	APIBurst     int
 }
 
 // Deps are the domain services the edge calls.
@@ -71,6 +78,8 @@ type Server struct {
 	deps    Deps
 	log     *slog.Logger
 	metrics *metrics
+	hops    *keyedLimiter
+	api     *keyedLimiter
 }
 
 // New builds the server and mounts every registered USSD provider.
@@ -81,7 +90,8 @@ func New(cfg Config, deps Deps, log *slog.Logger) *Server {
 	if cfg.BodyLimit <= 0 {
 		cfg.BodyLimit = 64 << 10
 	}
-	s := &Server{cfg: cfg, deps: deps, log: log.With("comp", "web"), metrics: newMetrics(deps.Active)}
+	s := &Server{cfg: cfg, deps: deps, log: log.With("comp", "web"), metrics: newMetrics(deps.Active),
+		hops: newKeyedLimiter(cfg.HopsPerMinute, cfg.HopBurst), api: newKeyedLimiter(cfg.APIPerMinute, cfg.APIBurst)}
 	s.app = fiber.New(fiber.Config{
 		// Immutable copies request values, so nothing we keep aliases a
 		// buffer fasthttp reuses for the next request.
@@ -163,6 +173,12 @@ func (s *Server) hopHandler(p providers.USSD) func(ctx context.Context, r provid
 			s.metrics.hop(p.Name(), "", "invalid_request", time.Since(start))
 			s.log.InfoContext(ctx, "bad ussd request", "provider", p.Name(), "error", huduma.ErrorMessage(err))
 			return p.EncodeError(err)
+		}
+		if ok, _ := s.hops.Allow(string(hop.MSISDN), start); !ok {
+			// 200 with END, so the aggregator shows the text; the session
+			// store is not touched.
+			s.metrics.hop(p.Name(), "rate_limited", "rate_limited", time.Since(start))
+			return p.EncodeReply(huduma.Reply{Text: menus.SlowDownText(huduma.English), End: true, Screen: "rate_limited"})
 		}
 		ctx, cancel := context.WithTimeout(ctx, s.cfg.HopTimeout)
 		defer cancel()

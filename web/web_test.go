@@ -194,3 +194,69 @@ func TestOpenAPICoversRoutes(t *testing.T) {
 		t.Fatalf("only %d API routes found: %v", len(mounted), mounted)
 	}
 }
+
+// TestRateLimits: a phone over its hop rate gets a clean END and never
+// reaches the engine; an API key over its rate gets 429 with Retry-After;
+// others are not affected.
+func TestRateLimits(t *testing.T) {
+	hops := &fakeHops{reply: huduma.Reply{Text: "menu", Screen: "main"}}
+	s := New(Config{HopsPerMinute: 60, HopBurst: 3, APIPerMinute: 60, APIBurst: 2}, Deps{Hops: hops, Events: &fakeEvents{}},
+		slog.New(slog.NewTextHandler(io.Discard, nil)))
+	s.MountAPI(&checkAgency{t: t}, []string{"key-one-key-one-key", "key-two-key-two-key"})
+	hop := func(phone string) string {
+		form := url.Values{}
+		for k, v := range goodHop {
+			form[k] = v
+		}
+		form.Set("phoneNumber", phone)
+		resp, err := s.App().Test(post("/ussd/africastalking", form), -1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 {
+			t.Fatalf("hop: %d", resp.StatusCode)
+		}
+		return string(b)
+	}
+	for i := 0; i < 3; i++ {
+		if got := hop("+254712345678"); got != "CON menu" {
+			t.Fatalf("hop %d: %q", i, got)
+		}
+	}
+	if got := hop("0712345678"); !strings.HasPrefix(got, "END Too many requests") {
+		t.Fatalf("fourth hop at once: %q", got)
+	}
+	if hops.calls != 3 {
+		t.Fatalf("the engine saw %d hops, want 3", hops.calls)
+	}
+	if got := hop("+254722000000"); got != "CON menu" {
+		t.Fatalf("another phone: %q", got)
+	}
+
+	call := func(key string) *http.Response {
+		req := httptest.NewRequest("GET", "/api/v1/services?q=passport", nil)
+		req.Header.Set("Authorization", "Bearer "+key)
+		resp, err := s.App().Test(req, -1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+	for i := 0; i < 2; i++ {
+		if r := call("key-one-key-one-key"); r.StatusCode != 200 {
+			t.Fatalf("call %d: %d", i, r.StatusCode)
+		}
+	}
+	r := call("key-one-key-one-key")
+	if r.StatusCode != 429 || r.Header.Get("Retry-After") != "1" {
+		t.Fatalf("third call at once: %d Retry-After %q", r.StatusCode, r.Header.Get("Retry-After"))
+	}
+	if r := call("key-two-key-two-key"); r.StatusCode != 200 {
+		t.Fatalf("another key: %d", r.StatusCode)
+	}
+	// A wrong key is refused before it can use anyone's budget.
+	if r := call("wrong-wrong-wrong-wrong"); r.StatusCode != 401 {
+		t.Fatalf("wrong key: %d", r.StatusCode)
+	}
+}

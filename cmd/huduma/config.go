@@ -44,7 +44,10 @@ type Config struct {
 	// Retention is how long personal data outside the financial records
 	// is kept (HUDUMA_RETENTION).
 	Retention time.Duration
-	LogLevel  string
+	// HopRate and APIRate are per-minute caps per phone and per API key
+	// (HUDUMA_HOP_RATE, HUDUMA_API_RATE; 0 turns a cap off).
+	HopRate, APIRate float64
+	LogLevel         string
 }
 
 // Embedded reports whether the database is the embedded SQLite file.
@@ -162,6 +165,12 @@ func loadConfig(getenv func(string) string) (Config, error) {
 			return bad("AT_SMS_URL", "%v", err)
 		}
 	}
+	if c.HopRate, err = perMinute(env("HUDUMA_HOP_RATE", "60")); err != nil {
+		return bad("HUDUMA_HOP_RATE", "%v", err)
+	}
+	if c.APIRate, err = perMinute(env("HUDUMA_API_RATE", "600")); err != nil {
+		return bad("HUDUMA_API_RATE", "%v", err)
+	}
 	if c.Retention, err = duration(env("HUDUMA_RETENTION", "2160h"), 24*time.Hour, 10*365*24*time.Hour); err != nil {
 		return bad("HUDUMA_RETENTION", "%v", err)
 	}
@@ -187,6 +196,15 @@ func (c Config) SimulatorOn() bool {
 		return c.Embedded()
 	}
 	return c.Simulator == "on"
+}
+
+// perMinute reads a rate cap: a number of events per minute, 0 for none.
+func perMinute(s string) (float64, error) {
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil || v < 0 || v > 1e7 {
+		return 0, fmt.Errorf("want a number of requests per minute (0 = no limit), got %q", s)
+	}
+	return v, nil
 }
 
 func duration(s string, lo, hi time.Duration) (time.Duration, error) {

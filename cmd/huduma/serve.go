@@ -180,7 +180,8 @@ func newGateway(ctx context.Context, cfg Config, log *slog.Logger) (*gateway, er
 	inbox := messaging.NewInbox(st.Ledger(), log)
 	m := menus.New(st, ag, menus.Config{ServiceCode: cfg.ServiceCode, Paybill: cfg.MpesaShort})
 	eng := ussd.New(sess, m, st, ussd.Config{TTL: cfg.SessionTTL, DefaultLanguage: cfg.Language}, log)
-	srv := web.New(web.Config{CallbackToken: cfg.CallbackTok}, web.Deps{
+	srv := web.New(web.Config{CallbackToken: cfg.CallbackTok, HopsPerMinute: cfg.HopRate, HopBurst: 20,
+		APIPerMinute: cfg.APIRate, APIBurst: 100}, web.Deps{
 		Hops:    eng,
 		Events:  st,
 		Active:  sess,
