@@ -384,3 +384,15 @@ func TestSimulatorDefault(t *testing.T) {
 	p.waitStatus(paid, huduma.InvoicePaid, 10*time.Second)
 	p.waitStatus(cancelled, huduma.InvoiceCancelled, 10*time.Second)
 }
+
+// postForm posts a form to the gateway and returns status and body.
+func (p *payEnv) postForm(path string, form url.Values) (int, string) {
+	p.t.Helper()
+	resp, err := http.PostForm(p.base+path, form)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
