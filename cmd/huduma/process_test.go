@@ -67,9 +67,15 @@ type process struct {
 
 func startProcess(t *testing.T, env map[string]string) *process {
 	t.Helper()
-	addr := freePort(t)
+	addr := env["HUDUMA_ADDR"]
+	if addr == "" {
+		addr = freePort(t)
+	}
 	cmd := exec.Command(binary(t), "serve")
-	cmd.Env = []string{"HUDUMA_ADDR=" + addr, "PATH=" + os.Getenv("PATH")}
+	cmd.Env = []string{"HUDUMA_ADDR=" + addr, "PATH=" + os.Getenv("PATH"), "HUDUMA_LOG_LEVEL=debug"}
+	if env["HUDUMA_PUBLIC_URL"] == "" {
+		cmd.Env = append(cmd.Env, "HUDUMA_PUBLIC_URL=http://"+addr)
+	}
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
@@ -81,7 +87,10 @@ func startProcess(t *testing.T, env map[string]string) *process {
 	go func() { p.done <- cmd.Wait() }()
 	t.Cleanup(func() {
 		_ = cmd.Process.Kill()
-		<-p.done
+		err := <-p.done
+		p.done <- err
+		// The process's logs join the privacy scan (see privacy_test.go).
+		logSink.Write(p.logs.Bytes())
 	})
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
@@ -148,7 +157,7 @@ func TestTwoProcessesShareOneSession(t *testing.T) {
 		t.Fatal("gateway did not stop within 15 s of SIGTERM")
 	}
 	if !strings.Contains(a.logs.String(), "shutting down") {
-		t.Fatalf("no shutdown log:\n%s", a.logs)
+		t.Fatalf("no shutdown log (%d bytes):\n%s", a.logs.Len(), a.logs)
 	}
 	// No phone number ever reaches the logs.
 	for _, p := range []*process{a, b} {

@@ -85,6 +85,13 @@ func (f *Fake) FailNext(n, status int) {
 	}
 }
 
+// Heal drops the faults still queued: the next request succeeds.
+func (f *Fake) Heal() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.fails, f.throttles = nil, nil
+}
+
 // Throttle answers the next request 429 with this Retry-After.
 func (f *Fake) Throttle(retryAfter string) {
 	f.mu.Lock()
