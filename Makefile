@@ -14,8 +14,15 @@ test:
 	$(GO) test -count=1 -timeout 20m ./...
 	$(GO) test -count=1 -run '^$$' -bench . -benchtime 1x ./...
 
+# The Go benchmarks, then the load run (bench/load): Huduma against the
+# limit and the peer on this machine's Postgres and Redis. BENCH_FLAGS
+# passes options, e.g. BENCH_FLAGS='-duration 5s -c 32'.
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+	$(GO) build -o bin/huduma-bench ./cmd/huduma
+	$(GO) build -o bin/limit-bench ./bench/limit
+	cd bench/peer && npm ci --no-audit --no-fund --silent
+	$(GO) run ./bench/load $(BENCH_FLAGS)
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w -X main.version=$$(git describe --always --dirty 2>/dev/null || echo dev)" -o bin/huduma ./cmd/huduma

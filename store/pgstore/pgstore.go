@@ -16,6 +16,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -25,6 +27,7 @@ import (
 	"github.com/huduma-ke/huduma"
 	"github.com/huduma-ke/huduma/store"
 	"github.com/huduma-ke/huduma/store/ledger"
+	"github.com/huduma-ke/huduma/store/trigram"
 )
 
 //go:embed migrations/*.sql
@@ -38,6 +41,11 @@ const migrationLock = 0x6875646d
 type Store struct {
 	pool   *pgxpool.Pool
 	ledger *ledger.DB
+
+	// The search index and when its version was last confirmed (unix ns).
+	index   atomic.Pointer[trigram.Index]
+	indexMu sync.Mutex
+	checked atomic.Int64
 }
 
 var _ store.Store = (*Store)(nil)

@@ -4,9 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"sort"
-	"strconv"
-	"strings"
 
 	"github.com/huduma-ke/huduma"
 	"github.com/huduma-ke/huduma/store/trigram"
@@ -217,28 +214,9 @@ func (s *Store) feeBands(ctx context.Context) ([]huduma.FeeBand, error) {
 	return out, rows.Err()
 }
 
-// snapshot is an immutable trigram index over active services; a rebuild
-// makes a new one, so searches never see a half-built index.
-type snapshot struct {
-	version  int64
-	services []huduma.Service
-	names    []trigram.Name
-	// grams maps a trigram to the positions of services containing it.
-	grams map[string][]int32
-}
-
-// minScore is the similarity below which a service does not match;
-// maxScored caps how many candidates get a full score.
-const (
-	minScore  = 0.5
-	maxScored = 150
-)
-
-// SearchServices implements store.CatalogStore.
+// SearchServices implements store.CatalogStore with the in-process
+// trigram index (store/trigram), rebuilt when the catalog version moves.
 func (s *Store) SearchServices(ctx context.Context, q string, limit int) ([]huduma.Service, error) {
-	if len(q) > 100 {
-		q = q[:100]
-	}
 	if trigram.Normalize(q) == "" || limit <= 0 {
 		return nil, nil
 	}
@@ -246,96 +224,29 @@ func (s *Store) SearchServices(ctx context.Context, q string, limit int) ([]hudu
 	if err != nil {
 		return nil, err
 	}
-	if code, err := strconv.Atoi(strings.TrimSpace(q)); err == nil {
-		for _, sv := range idx.services {
-			if sv.Code == code {
-				return []huduma.Service{sv}, nil
-			}
-		}
-	}
-	query := trigram.PrepareQuery(q)
-	counts := make([]uint8, len(idx.services))
-	var touched []int32
-	for g := range query.All {
-		for _, i := range idx.grams[g] {
-			if counts[i] == 0 {
-				touched = append(touched, i)
-			}
-			if counts[i] < 255 {
-				counts[i]++
-			}
-		}
-	}
-	// A service sharing under 40% of the query's trigrams cannot reach
-	// minScore; skip scoring it.
-	need := (len(query.All)*2 + 4) / 5
-	type hit struct {
-		i     int32
-		score float64
-	}
-	cands := touched[:0]
-	for _, i := range touched {
-		if int(counts[i]) >= need {
-			cands = append(cands, i)
-		}
-	}
-	// Shared trigrams predict the score closely; scoring only the best
-	// maxScored candidates bounds the work for common words.
-	if len(cands) > maxScored {
-		sort.Slice(cands, func(a, b int) bool {
-			if counts[cands[a]] != counts[cands[b]] {
-				return counts[cands[a]] > counts[cands[b]]
-			}
-			return cands[a] < cands[b]
-		})
-		cands = cands[:maxScored]
-	}
-	var hits []hit
-	for _, i := range cands {
-		if sc := query.Score(idx.names[i]); sc >= minScore {
-			hits = append(hits, hit{i, sc})
-		}
-	}
-	sort.Slice(hits, func(a, b int) bool {
-		if hits[a].score != hits[b].score {
-			return hits[a].score > hits[b].score
-		}
-		return idx.services[hits[a].i].Code < idx.services[hits[b].i].Code
-	})
-	out := make([]huduma.Service, 0, min(limit, len(hits)))
-	for _, h := range hits[:min(limit, len(hits))] {
-		out = append(out, idx.services[h.i])
-	}
-	return out, nil
+	return idx.Search(q, limit), nil
 }
 
 // currentIndex returns the index, rebuilding it when the catalog version
 // in the database moved (an import by this or another process).
-func (s *Store) currentIndex(ctx context.Context) (*snapshot, error) {
+func (s *Store) currentIndex(ctx context.Context) (*trigram.Index, error) {
 	var version int64
 	if err := s.db.QueryRowContext(ctx, `SELECT version FROM catalog_meta WHERE id = 1`).Scan(&version); err != nil {
 		return nil, fmt.Errorf("read catalog version: %w", err)
 	}
-	if idx := s.index.Load(); idx != nil && idx.version == version {
+	if idx := s.index.Load(); idx != nil && idx.Version == version {
 		return idx, nil
 	}
 	s.indexMu.Lock()
 	defer s.indexMu.Unlock()
-	if idx := s.index.Load(); idx != nil && idx.version == version {
+	if idx := s.index.Load(); idx != nil && idx.Version == version {
 		return idx, nil
 	}
 	svcs, err := s.services(ctx, serviceCols+` WHERE s.active ORDER BY s.code`)
 	if err != nil {
 		return nil, err
 	}
-	idx := &snapshot{version: version, services: svcs, names: make([]trigram.Name, len(svcs)), grams: map[string][]int32{}}
-	for i, sv := range svcs {
-		name := sv.NameEN + " " + sv.NameSW
-		idx.names[i] = trigram.Prepare(name)
-		for g := range trigram.Of(name) {
-			idx.grams[g] = append(idx.grams[g], int32(i))
-		}
-	}
+	idx := trigram.NewIndex(version, svcs)
 	s.index.Store(idx)
 	return idx, nil
 }

@@ -28,6 +28,7 @@ import (
 	"github.com/huduma-ke/huduma"
 	"github.com/huduma-ke/huduma/store"
 	"github.com/huduma-ke/huduma/store/ledger"
+	"github.com/huduma-ke/huduma/store/trigram"
 )
 
 //go:embed migrations/*.sql
@@ -37,7 +38,7 @@ var migrations embed.FS
 type Store struct {
 	db      *sql.DB
 	indexMu sync.Mutex
-	index   atomic.Pointer[snapshot]
+	index   atomic.Pointer[trigram.Index]
 }
 
 var _ store.Store = (*Store)(nil)

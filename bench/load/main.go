@@ -1,0 +1,433 @@
+// Command load is `make bench`: on this machine, against real Postgres and
+// Redis and on loopback only, it drives Huduma and two references with the
+// same USSD traffic for a fixed duration and a bounded request count, and
+// prints hops/s and latency percentiles with ratios:
+//
+//   - huduma: the gateway binary on Postgres + Redis with a 14,000-service
+//     catalog;
+//   - limit: a fiber handler doing one Redis GET and SET per request (the
+//     ceiling for any gateway here);
+//   - peer: ussd-menu-builder on Express and Redis (bench/peer).
+//
+// It also measures the SMS outbox against a local fake Africa's Talking
+// and Redis memory per session. Figures are ratios against references
+// measured in the same run, so they compare across machines.
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/redis/go-redis/v9"
+	"golang.org/x/time/rate"
+
+	"github.com/huduma-ke/huduma/catalog"
+)
+
+type options struct {
+	huduma, limit, peerDir    string
+	pgURL, redisURL           string
+	duration                  time.Duration
+	max                       int64
+	conc, services, fixedRate int
+	skipPeer                  bool
+	smsMessages, smsWorkers   int
+}
+
+func main() {
+	var o options
+	flag.StringVar(&o.huduma, "huduma", "bin/huduma-bench", "the gateway binary")
+	flag.StringVar(&o.limit, "limit", "bin/limit-bench", "the limit reference binary")
+	flag.StringVar(&o.peerDir, "peer", "bench/peer", "the peer's folder (npm ci done)")
+	flag.StringVar(&o.pgURL, "pg", env("TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"), "Postgres URL")
+	flag.StringVar(&o.redisURL, "redis", env("TEST_REDIS_URL", "redis://127.0.0.1:6379/0"), "Redis URL")
+	flag.DurationVar(&o.duration, "duration", 10*time.Second, "how long each scenario runs")
+	flag.Int64Var(&o.max, "max", 300000, "at most this many hops per scenario")
+	flag.IntVar(&o.conc, "c", 64, "concurrent virtual phones")
+	flag.IntVar(&o.services, "services", 14000, "catalog size")
+	flag.IntVar(&o.fixedRate, "rate", 2000, "hops/s for the fixed-rate latency run")
+	flag.BoolVar(&o.skipPeer, "skip-peer", false, "leave out the peer (no node)")
+	flag.IntVar(&o.smsMessages, "sms", 20000, "messages for the outbox run")
+	flag.IntVar(&o.smsWorkers, "sms-workers", 8, "outbox workers for the outbox run")
+	flag.Parse()
+	if err := run(o); err != nil {
+		fmt.Fprintln(os.Stderr, "load:", err)
+		os.Exit(1)
+	}
+}
+
+func env(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+// target is one server under test.
+type target struct {
+	name string
+	url  string // the USSD POST endpoint
+	keys string // its Redis session key pattern
+}
+
+// scenario is a session's hops; measure picks which hops are timed.
+type scenario struct {
+	name    string
+	hops    func(n int) []string
+	measure func(i int) bool
+}
+
+var terms = []string{"birth", "passport", "driving", "land", "business", "police", "marriage", "certificate", "licence", "search"}
+
+var scenarios = []scenario{
+	{"main menu hop", func(int) []string { return []string{""} }, func(int) bool { return true }},
+	{"search hop (14k catalog)", func(n int) []string {
+		return []string{"", "1", "1*1", "1*1*" + terms[n%len(terms)]}
+	}, func(i int) bool { return i == 3 }},
+	{"journey, 7 hops", func(n int) []string {
+		t := terms[n%2] // birth or passport
+		return []string{"", "1", "1*1", "1*1*" + t, "1*1*" + t + "*1", "1*1*" + t + "*1*1", "1*1*" + t + "*1*1*12345678"}
+	}, func(int) bool { return true }},
+}
+
+// result is one scenario against one target.
+type result struct {
+	target, scenario string
+	hops, errors     int64
+	elapsed          time.Duration
+	lat              []time.Duration
+}
+
+func (r result) rate() float64 { return float64(r.hops) / r.elapsed.Seconds() }
+
+func (r result) pct(p float64) time.Duration {
+	if len(r.lat) == 0 {
+		return 0
+	}
+	i := int(p * float64(len(r.lat)-1))
+	return r.lat[i]
+}
+
+func run(o options) error {
+	ctx := context.Background()
+	work, err := os.MkdirTemp("", "huduma-bench")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(work)
+	fmt.Printf("# make bench — %s, %d virtual phones, %s or %d hops per scenario, loopback only\n\n", time.Now().Format("2006-01-02 15:04"), o.conc, o.duration, o.max)
+
+	// The catalog, as a file both Huduma and the peer load.
+	catFile := filepath.Join(work, "catalog.json")
+	var buf bytes.Buffer
+	if err := catalog.Encode(&buf, catalog.Generate(o.services, 1), "json"); err != nil {
+		return err
+	}
+	if err := os.WriteFile(catFile, buf.Bytes(), 0o644); err != nil {
+		return err
+	}
+	dbURL, dropSchema, err := freshSchema(ctx, o.pgURL)
+	if err != nil {
+		return err
+	}
+	defer dropSchema()
+	rdb, err := redisClient(o.redisURL)
+	if err != nil {
+		return err
+	}
+	defer rdb.Close()
+
+	hudumaEnv := []string{"DATABASE_URL=" + dbURL, "REDIS_URL=" + o.redisURL, "HUDUMA_OTP_SECRET=bench-otp-secret-0123456789",
+		"HUDUMA_HOP_RATE=0", "HUDUMA_LOG_LEVEL=error", "HUDUMA_SIMULATOR=off", "MPESA_STK_DELAY=5m"}
+	if out, err := command(o.huduma, hudumaEnv, "catalog", "import", catFile).CombinedOutput(); err != nil {
+		return fmt.Errorf("import catalog: %v\n%s", err, out)
+	}
+	var targets []target
+	addr := freeAddr()
+	stop, err := start(command(o.huduma, append(hudumaEnv, "HUDUMA_ADDR="+addr, "HUDUMA_PUBLIC_URL=http://"+addr), "serve"), "http://"+addr+"/readyz")
+	if err != nil {
+		return fmt.Errorf("start huduma: %w", err)
+	}
+	defer stop()
+	targets = append(targets, target{"huduma", "http://" + addr + "/ussd/africastalking", "huduma:s:*"})
+
+	addr = freeAddr()
+	stop, err = start(command(o.limit, nil, addr, o.redisURL), "http://"+addr+"/healthz")
+	if err != nil {
+		return fmt.Errorf("start limit: %w", err)
+	}
+	defer stop()
+	targets = append(targets, target{"limit", "http://" + addr + "/ussd", "limit:s:*"})
+
+	if !o.skipPeer {
+		addr = freeAddr()
+		_, port, _ := net.SplitHostPort(addr)
+		stop, err = start(command("node", nil, filepath.Join(o.peerDir, "server.js"), port, o.redisURL, catFile), "http://"+addr+"/healthz")
+		if err != nil {
+			return fmt.Errorf("start peer (node %s/server.js; run npm ci there): %w", o.peerDir, err)
+		}
+		defer stop()
+		targets = append(targets, target{"peer", "http://" + addr + "/ussd", "peer:s:*"})
+	}
+
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConns: 4 * o.conc, MaxIdleConnsPerHost: 4 * o.conc}}
+	var results []result
+	for _, sc := range scenarios {
+		for _, t := range targets {
+			drive(ctx, client, t, sc, o.conc, 2*time.Second, 20000, nil) // warm up
+			r := drive(ctx, client, t, sc, o.conc, o.duration, o.max, nil)
+			results = append(results, r)
+			fmt.Fprintf(os.Stderr, "  %-8s %-26s %8.0f hops/s\n", t.name, sc.name, r.rate())
+		}
+	}
+	fixed := drive(ctx, client, targets[0], scenarios[2], o.conc, o.duration, o.max, rate.NewLimiter(rate.Limit(o.fixedRate), o.conc))
+	fixed.scenario = fmt.Sprintf("journey at %d hops/s", o.fixedRate)
+
+	fmt.Println("| target | scenario | hops/s | p50 | p99 | p99.9 | errors |")
+	fmt.Println("|---|---|---:|---:|---:|---:|---:|")
+	for _, r := range append(results, fixed) {
+		fmt.Printf("| %s | %s | %.0f | %s | %s | %s | %d |\n", r.target, r.scenario, r.rate(), ms(r.pct(.5)), ms(r.pct(.99)), ms(r.pct(.999)), r.errors)
+	}
+	fmt.Println()
+	fmt.Println("| scenario | huduma / limit | huduma / peer |")
+	fmt.Println("|---|---:|---:|")
+	find := func(t, s string) *result {
+		for i := range results {
+			if results[i].target == t && results[i].scenario == s {
+				return &results[i]
+			}
+		}
+		return nil
+	}
+	for _, sc := range scenarios {
+		h, l, p := find("huduma", sc.name), find("limit", sc.name), find("peer", sc.name)
+		peer := "n/a"
+		if p != nil {
+			peer = fmt.Sprintf("%.2f×", h.rate()/p.rate())
+		}
+		fmt.Printf("| %s | %.0f%% | %s |\n", sc.name, 100*h.rate()/l.rate(), peer)
+	}
+
+	fmt.Println()
+	fmt.Println("| target | Redis bytes per session (MEMORY USAGE, mean of up to 50 keys) |")
+	fmt.Println("|---|---:|")
+	for _, t := range targets {
+		n, err := memoryPerSession(ctx, rdb, t.keys)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("| %s | %.0f |\n", t.name, n)
+	}
+
+	sms, err := outboxRun(ctx, o, dbURL)
+	if err != nil {
+		return fmt.Errorf("outbox run: %w", err)
+	}
+	fmt.Println()
+	fmt.Printf("SMS outbox: %d messages to a local fake AT over HTTP in %s = %.0f messages/s with %d workers; %d lost, %d sent twice.\n",
+		sms.total, sms.elapsed.Round(time.Millisecond), float64(sms.total)/sms.elapsed.Seconds(), o.smsWorkers, sms.lost, sms.dupes)
+
+	fmt.Println()
+	check := func(ok bool, what string) {
+		mark := "met "
+		if !ok {
+			mark = "MISS"
+		}
+		fmt.Printf("- [%s] %s\n", mark, what)
+	}
+	j := find("huduma", scenarios[2].name)
+	if p := find("peer", scenarios[2].name); p != nil {
+		check(j.rate() >= 3*p.rate(), fmt.Sprintf("journeys ≥ 3× the peer (%.2f×)", j.rate()/p.rate()))
+	}
+	check(j.rate() >= 0.6*find("limit", scenarios[2].name).rate(), fmt.Sprintf("journeys ≥ 60%% of the limit (%.0f%%)", 100*j.rate()/find("limit", scenarios[2].name).rate()))
+	check(fixed.pct(.99) < 10*time.Millisecond && fixed.rate() >= 0.95*float64(o.fixedRate), fmt.Sprintf("p99 < 10 ms at %d hops/s (p99 %s at %.0f/s)", o.fixedRate, ms(fixed.pct(.99)), fixed.rate()))
+	s := find("huduma", scenarios[1].name)
+	check(s.pct(.99) < 5*time.Millisecond, fmt.Sprintf("search hop p99 < 5 ms (%s, at full load)", ms(s.pct(.99))))
+	check(float64(sms.total)/sms.elapsed.Seconds() >= 5000 && sms.lost == 0 && sms.dupes == 0, "outbox ≥ 5,000 messages/s, none lost or doubled")
+	if n, _ := memoryPerSession(ctx, rdb, "huduma:s:*"); n > 0 {
+		check(n <= 1024, fmt.Sprintf("≤ 1 KB Redis per session (%.0f B)", n))
+	}
+	return nil
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond)) }
+
+// drive runs sessions of sc against t from conc phones until dur or max
+// measured hops, optionally paced by lim.
+func drive(ctx context.Context, client *http.Client, t target, sc scenario, conc int, dur time.Duration, max int64, lim *rate.Limiter) result {
+	ctx, cancel := context.WithTimeout(ctx, dur)
+	defer cancel()
+	var hops, errs atomic.Int64
+	lats := make([][]time.Duration, conc)
+	run := randHex(4)
+	var wg sync.WaitGroup
+	begin := time.Now()
+	for w := 0; w < conc; w++ {
+		wg.Go(func() {
+			phone := fmt.Sprintf("+2547%08d", 10000000+w)
+			for n := 0; ctx.Err() == nil; n++ {
+				session := fmt.Sprintf("BENCH_%s_%d_%d", run, w, n)
+				for i, text := range sc.hops(n + w) {
+					if lim != nil && lim.Wait(ctx) != nil {
+						return
+					}
+					if hops.Load() >= max || ctx.Err() != nil {
+						return
+					}
+					form := url.Values{"sessionId": {session}, "serviceCode": {"*2222#"}, "phoneNumber": {phone}, "networkCode": {"63902"}, "text": {text}}
+					start := time.Now()
+					ok := post(ctx, client, t.url, form)
+					took := time.Since(start)
+					if ctx.Err() != nil {
+						return
+					}
+					if !ok {
+						errs.Add(1)
+						break
+					}
+					if sc.measure(i) {
+						hops.Add(1)
+						lats[w] = append(lats[w], took)
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	r := result{target: t.name, scenario: sc.name, hops: hops.Load(), errors: errs.Load(), elapsed: time.Since(begin)}
+	for _, l := range lats {
+		r.lat = append(r.lat, l...)
+	}
+	slices.Sort(r.lat)
+	return r
+}
+
+func post(ctx context.Context, client *http.Client, u string, form url.Values) bool {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, strings.NewReader(form.Encode()))
+	if err != nil {
+		return false
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := client.Do(req)
+	if err != nil {
+		return false
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode == 200 && (bytes.HasPrefix(b, []byte("CON ")) || bytes.HasPrefix(b, []byte("END ")))
+}
+
+func command(bin string, env []string, args ...string) *exec.Cmd {
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), env...)
+	return cmd
+}
+
+// start runs cmd and waits until health answers 200.
+func start(cmd *exec.Cmd, health string) (func(), error) {
+	var logs bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	stop := func() { cmd.Process.Kill(); cmd.Wait() }
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if resp, err := http.Get(health); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return stop, nil
+			}
+		}
+	}
+	stop()
+	return nil, fmt.Errorf("%s did not become healthy:\n%s", cmd.Path, logs.String())
+}
+
+func freeAddr() string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func randHex(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// freshSchema makes an empty schema for this run and a URL that uses it.
+func freshSchema(ctx context.Context, base string) (string, func(), error) {
+	conn, err := pgx.Connect(ctx, base)
+	if err != nil {
+		return "", nil, fmt.Errorf("postgres: %w", err)
+	}
+	defer conn.Close(ctx)
+	schema := "huduma_bench_" + randHex(4)
+	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+		return "", nil, err
+	}
+	u, _ := url.Parse(base)
+	q := u.Query()
+	q.Set("search_path", schema+",public")
+	u.RawQuery = q.Encode()
+	drop := func() {
+		if c, err := pgx.Connect(context.Background(), base); err == nil {
+			c.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
+			c.Close(context.Background())
+		}
+	}
+	return u.String(), drop, nil
+}
+
+func redisClient(raw string) (*redis.Client, error) {
+	opt, err := redis.ParseURL(raw)
+	if err != nil {
+		return nil, err
+	}
+	return redis.NewClient(opt), nil
+}
+
+// memoryPerSession averages MEMORY USAGE over up to 50 session keys.
+func memoryPerSession(ctx context.Context, rdb *redis.Client, pattern string) (float64, error) {
+	var keys []string
+	iter := rdb.Scan(ctx, 0, pattern, 500).Iterator()
+	for iter.Next(ctx) && len(keys) < 50 {
+		keys = append(keys, iter.Val())
+	}
+	if err := iter.Err(); err != nil {
+		return 0, err
+	}
+	if len(keys) == 0 {
+		return 0, nil
+	}
+	var total int64
+	for _, k := range keys {
+		n, err := rdb.MemoryUsage(ctx, k).Result()
+		if err != nil && !errors.Is(err, redis.Nil) {
+			return 0, err
+		}
+		total += n
+	}
+	return float64(total) / float64(len(keys)), nil
+}
