@@ -2,7 +2,6 @@ package menus
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/looplab/fsm"
@@ -150,20 +149,28 @@ func buildEvents() fsm.Events {
 	return append(ev, fsm.EventDesc{Name: EventHome, Src: below, Dst: StateMain})
 }
 
-// transition fires event on a machine restored at state and returns the
-// new state. The machine is rebuilt per hop (it holds a mutex and must not
-// be shared); self-loops report NoTransitionError, which is success here.
-func transition(ctx context.Context, state, event string) (string, error) {
-	m := fsm.NewFSM(state, Events, nil)
-	err := m.Event(ctx, event)
-	var nt fsm.NoTransitionError
-	if errors.As(err, &nt) && nt.Err == nil {
-		err = nil
+// transitions is the event table as a lookup, built once from Events.
+// looplab/fsm checks the table (unknown states, duplicate edges) and draws
+// the diagram; a hop only needs "event in state → next state", and building
+// an fsm.FSM per hop cost a tenth of the gateway's CPU under load
+// (docs/performance.md). TestTransitionsMatchFSM keeps the two identical.
+var transitions = func() map[[2]string]string {
+	t := map[[2]string]string{}
+	for _, e := range Events {
+		for _, src := range e.Src {
+			t[[2]string{e.Name, src}] = e.Dst
+		}
 	}
-	if err != nil {
-		return state, fmt.Errorf("menu event %q in state %q: %w", event, state, err)
+	return t
+}()
+
+// transition fires event in state and returns the new state.
+func transition(_ context.Context, state, event string) (string, error) {
+	dst, ok := transitions[[2]string{event, state}]
+	if !ok {
+		return state, fmt.Errorf("menu event %q in state %q: %w", event, state, fsm.InvalidEventError{Event: event, State: state})
 	}
-	return m.Current(), nil
+	return dst, nil
 }
 
 // Diagram renders the journey in mermaid or Graphviz dot form from the

@@ -50,6 +50,7 @@ type options struct {
 	conc, services, fixedRate int
 	skipPeer                  bool
 	smsMessages, smsWorkers   int
+	pprof                     string
 }
 
 func main() {
@@ -67,6 +68,7 @@ func main() {
 	flag.BoolVar(&o.skipPeer, "skip-peer", false, "leave out the peer (no node)")
 	flag.IntVar(&o.smsMessages, "sms", 20000, "messages for the outbox run")
 	flag.IntVar(&o.smsWorkers, "sms-workers", 8, "outbox workers for the outbox run")
+	flag.StringVar(&o.pprof, "pprof", "", "serve the gateway's pprof on this loopback address (HUDUMA_PPROF) to profile it under load")
 	flag.Parse()
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "load:", err)
@@ -159,6 +161,9 @@ func run(o options) error {
 		"HUDUMA_HOP_RATE=0", "HUDUMA_LOG_LEVEL=error", "HUDUMA_SIMULATOR=off", "MPESA_STK_DELAY=5m"}
 	if out, err := command(o.huduma, hudumaEnv, "catalog", "import", catFile).CombinedOutput(); err != nil {
 		return fmt.Errorf("import catalog: %v\n%s", err, out)
+	}
+	if o.pprof != "" {
+		hudumaEnv = append(hudumaEnv, "HUDUMA_PPROF="+o.pprof)
 	}
 	var targets []target
 	addr := freeAddr()

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"net"
 	"net/url"
 	"regexp"
 	"strconv"
@@ -48,6 +49,9 @@ type Config struct {
 	// (HUDUMA_HOP_RATE, HUDUMA_API_RATE; 0 turns a cap off).
 	HopRate, APIRate float64
 	LogLevel         string
+	// PprofAddr, when set, serves net/http/pprof there (HUDUMA_PPROF);
+	// loopback only, for profiling under load.
+	PprofAddr string
 }
 
 // Embedded reports whether the database is the embedded SQLite file.
@@ -90,6 +94,7 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		ATSMSURL:     env("AT_SMS_URL", ""),
 		ATSenderID:   env("AT_SENDER_ID", ""),
 		LogLevel:     env("HUDUMA_LOG_LEVEL", "info"),
+		PprofAddr:    env("HUDUMA_PPROF", ""),
 	}
 	bad := func(name, format string, args ...any) (Config, error) {
 		return Config{}, fmt.Errorf("config: %s: %s", name, fmt.Sprintf(format, args...))
@@ -180,6 +185,12 @@ func loadConfig(getenv func(string) string) (Config, error) {
 	rateStr := env("HUDUMA_SMS_RATE", "20")
 	if c.SMSRate, err = strconv.ParseFloat(rateStr, 64); err != nil || c.SMSRate <= 0 || c.SMSRate > 10000 {
 		return bad("HUDUMA_SMS_RATE", "want messages per second between 0 and 10000, got %q", rateStr)
+	}
+	if c.PprofAddr != "" {
+		host, _, err := net.SplitHostPort(c.PprofAddr)
+		if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {
+			return bad("HUDUMA_PPROF", "want a loopback host:port such as 127.0.0.1:6060, got %q", c.PprofAddr)
+		}
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

@@ -8,6 +8,7 @@ import (
 	"github.com/huduma-ke/huduma"
 	"log/slog"
 	"net/http"
+	_ "net/http/pprof"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -261,6 +262,12 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return err
 	}
 	defer g.close()
+	if cfg.PprofAddr != "" {
+		// net/http/pprof registers on the default mux; it is served only
+		// here, on loopback, never on the public listener.
+		go func() { log.Warn("pprof listener stopped", "error", http.ListenAndServe(cfg.PprofAddr, nil)) }()
+		log.Info("pprof on", "addr", cfg.PprofAddr)
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- g.server.Listen(cfg.Addr) }()
 	log.Info("huduma serving", "addr", cfg.Addr, "version", version, "public_url", cfg.PublicURL)

@@ -145,10 +145,16 @@ func (s *Store) ServicesInCategory(ctx context.Context, category string, offset,
 }
 
 // ServiceByCode implements store.CatalogStore.
+// It answers from the search index (same catalog version, same freshness),
+// sparing a query on the hops that show a service.
 func (s *Store) ServiceByCode(ctx context.Context, code int) (huduma.Service, error) {
-	sv, err := scanService(s.pool.QueryRow(ctx, serviceCols+` WHERE s.code = $1 AND s.active`, code))
+	idx, err := s.currentIndex(ctx)
 	if err != nil {
-		return huduma.Service{}, notFound(fmt.Sprintf("service %d", code), err)
+		return huduma.Service{}, err
+	}
+	sv, ok := idx.ByCode(code)
+	if !ok {
+		return huduma.Service{}, fmt.Errorf("service %d: %w", code, huduma.ErrNotFound)
 	}
 	return sv, nil
 }

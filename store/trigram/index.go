@@ -19,6 +19,8 @@ type Index struct {
 	names    []Name
 	// grams maps a trigram to the positions of services containing it.
 	grams map[string][]int32
+	// byCode maps a service code to its position.
+	byCode map[int]int32
 }
 
 // minScore is the similarity below which a service does not match (as
@@ -32,8 +34,10 @@ const (
 // NewIndex indexes services (the active ones of one catalog version) by
 // their English and Kiswahili names.
 func NewIndex(version int64, services []huduma.Service) *Index {
-	x := &Index{Version: version, services: services, names: make([]Name, len(services)), grams: map[string][]int32{}}
+	x := &Index{Version: version, services: services, names: make([]Name, len(services)), grams: map[string][]int32{},
+		byCode: make(map[int]int32, len(services))}
 	for i, sv := range services {
+		x.byCode[sv.Code] = int32(i)
 		name := sv.NameEN + " " + sv.NameSW
 		x.names[i] = Prepare(name)
 		for g := range Of(name) {
@@ -53,10 +57,8 @@ func (x *Index) Search(q string, limit int) []huduma.Service {
 		return nil
 	}
 	if code, err := strconv.Atoi(strings.TrimSpace(q)); err == nil {
-		for _, sv := range x.services {
-			if sv.Code == code {
-				return []huduma.Service{sv}
-			}
+		if sv, ok := x.ByCode(code); ok {
+			return []huduma.Service{sv}
 		}
 	}
 	query := PrepareQuery(q)
@@ -113,4 +115,13 @@ func (x *Index) Search(q string, limit int) []huduma.Service {
 		out = append(out, x.services[h.i])
 	}
 	return out
+}
+
+// ByCode returns the active service with code.
+func (x *Index) ByCode(code int) (huduma.Service, bool) {
+	i, ok := x.byCode[code]
+	if !ok {
+		return huduma.Service{}, false
+	}
+	return x.services[i], true
 }
