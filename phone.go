@@ -2,6 +2,7 @@ package huduma
 
 import (
 	"strings"
+	"sync"
 
 	"github.com/nyaruka/phonenumbers"
 )
@@ -25,7 +26,52 @@ const (
 // (0712345678, 712345678, 254712345678, +254712345678, 00254712345678,
 // with spaces or dashes) to E.164. Landlines, foreign and impossible numbers
 // are rejected with an EInvalid error that names no digits.
+//
+// Results for well-formed numbers are remembered (a session's every hop
+// carries the same number, and libphonenumber's checks cost a tenth of a
+// hop's CPU); errors are not, so garbage cannot fill the memo.
 func ParseMSISDN(raw string) (MSISDN, error) {
+	if m, ok := parsed.get(raw); ok {
+		return m, nil
+	}
+	m, err := parseMSISDN(raw)
+	if err == nil {
+		parsed.put(raw, m)
+	}
+	return m, err
+}
+
+// parseMemo is a bounded memo of ParseMSISDN: when full it starts over,
+// which keeps it simple and its size fixed.
+type parseMemo struct {
+	mu sync.RWMutex
+	m  map[string]MSISDN
+}
+
+const parseMemoSize = 100_000
+
+var parsed = &parseMemo{m: map[string]MSISDN{}}
+
+func (p *parseMemo) get(raw string) (MSISDN, bool) {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	m, ok := p.m[raw]
+	return m, ok
+}
+
+func (p *parseMemo) put(raw string, m MSISDN) {
+	if len(raw) > 24 {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.m) >= parseMemoSize {
+		p.m = make(map[string]MSISDN, parseMemoSize)
+	}
+	p.m[strings.Clone(raw)] = m
+}
+
+func parseMSISDN(raw string) (MSISDN, error) {
 	s := strings.Map(func(r rune) rune {
 		if r == ' ' || r == '-' || r == '(' || r == ')' || r == '.' {
 			return -1

@@ -160,10 +160,15 @@ func (s *Store) ServiceByCode(ctx context.Context, code int) (huduma.Service, er
 }
 
 // FeeBands implements store.CatalogStore.
+// The bands are read with the search index, as they change only with a
+// catalog import (which moves the version), so a confirm screen costs no
+// query.
 func (s *Store) FeeBands(ctx context.Context) ([]huduma.FeeBand, error) {
-	b, err := s.feeBands(ctx)
-	if err != nil || len(b) > 0 {
-		return b, err
+	if _, err := s.currentIndex(ctx); err != nil {
+		return nil, err
+	}
+	if b := *s.bands.Load(); len(b) > 0 {
+		return b, nil
 	}
 	return huduma.DefaultFeeBands, nil
 }
@@ -224,7 +229,12 @@ func (s *Store) currentIndex(ctx context.Context) (*trigram.Index, error) {
 	if err != nil {
 		return nil, err
 	}
+	bands, err := s.feeBands(ctx)
+	if err != nil {
+		return nil, err
+	}
 	idx = trigram.NewIndex(version, svcs)
+	s.bands.Store(&bands)
 	s.index.Store(idx)
 	s.checked.Store(time.Now().UnixNano())
 	return idx, nil

@@ -44,6 +44,7 @@ type Store struct {
 
 	// The search index and when its version was last confirmed (unix ns).
 	index   atomic.Pointer[trigram.Index]
+	bands   atomic.Pointer[[]huduma.FeeBand] // stored before index, with it
 	indexMu sync.Mutex
 	checked atomic.Int64
 }

@@ -4,6 +4,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/huduma-ke/huduma"
 )
@@ -21,6 +22,7 @@ type Index struct {
 	grams map[string][]int32
 	// byCode maps a service code to its position.
 	byCode map[int]int32
+	pool   sync.Pool
 }
 
 // minScore is the similarity below which a service does not match (as
@@ -62,8 +64,16 @@ func (x *Index) Search(q string, limit int) []huduma.Service {
 		}
 	}
 	query := PrepareQuery(q)
-	counts := make([]uint8, len(x.services))
+	// counts is per-search scratch as long as the catalog; pooled, and
+	// cleared through touched afterwards rather than reallocated.
+	counts := x.scratch()
+	defer x.release(counts)
 	var touched []int32
+	defer func() {
+		for _, i := range touched {
+			counts[i] = 0
+		}
+	}()
 	for g := range query.All {
 		for _, i := range x.grams[g] {
 			if counts[i] == 0 {
@@ -77,7 +87,7 @@ func (x *Index) Search(q string, limit int) []huduma.Service {
 	// A service sharing under 40% of the query's trigrams cannot reach
 	// minScore; skip scoring it.
 	need := (len(query.All)*2 + 4) / 5
-	cands := touched[:0]
+	cands := make([]int32, 0, len(touched)) // not touched[:0]: touched clears the pooled counts
 	for _, i := range touched {
 		if int(counts[i]) >= need {
 			cands = append(cands, i)
@@ -116,6 +126,15 @@ func (x *Index) Search(q string, limit int) []huduma.Service {
 	}
 	return out
 }
+
+func (x *Index) scratch() []uint8 {
+	if c, ok := x.pool.Get().([]uint8); ok {
+		return c
+	}
+	return make([]uint8, len(x.services))
+}
+
+func (x *Index) release(c []uint8) { x.pool.Put(c) }
 
 // ByCode returns the active service with code.
 func (x *Index) ByCode(code int) (huduma.Service, bool) {
