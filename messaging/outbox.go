@@ -18,7 +18,7 @@ import (
 // OutboxStore is the part of the ledger the outbox worker uses.
 type OutboxStore interface {
 	ClaimMessages(ctx context.Context, limit int, lease time.Duration) ([]ledger.OutMessage, error)
-	MessageSent(ctx context.Context, id int64, providerID string) error
+	MessagesSent(ctx context.Context, sent []ledger.Sent) error
 	MessageFinal(ctx context.Context, id int64, status, reason string) error
 	MessageRetry(ctx context.Context, id int64, at time.Time, reason string) error
 	OptedOut(ctx context.Context, phone huduma.MSISDN) (bool, error)
@@ -112,46 +112,72 @@ func (o *Outbox) Run(ctx context.Context, poll time.Duration) {
 	}
 }
 
+// sentFlush is how many accepted messages are recorded per update. It is
+// also the most a crash right after AT's answers can send twice: those
+// messages are still "sending" and go again when their lease ends.
+const sentFlush = 20
+
 // RunOnce claims one batch and sends it, returning how many were handled.
 func (o *Outbox) RunOnce(ctx context.Context) (int, error) {
 	msgs, err := o.st.ClaimMessages(ctx, o.cfg.Batch, sendLease)
 	if err != nil {
 		return 0, err
 	}
+	var sent []ledger.Sent
+	flush := func() error {
+		// Recorded even while shutting down: AT already has these.
+		err := o.st.MessagesSent(context.WithoutCancel(ctx), sent)
+		sent = sent[:0]
+		return err
+	}
 	for _, m := range msgs {
-		if err := o.deliver(ctx, m); err != nil {
+		s, err := o.deliver(ctx, m)
+		if err != nil {
+			if ferr := flush(); ferr != nil {
+				return len(msgs), ferr
+			}
 			return len(msgs), err
 		}
+		if s != nil {
+			sent = append(sent, *s)
+			if len(sent) >= sentFlush {
+				if err := flush(); err != nil {
+					return len(msgs), err
+				}
+			}
+		}
 	}
-	return len(msgs), nil
+	return len(msgs), flush()
 }
 
-func (o *Outbox) deliver(ctx context.Context, m ledger.OutMessage) error {
+// deliver sends one message. An accepted message is returned for the
+// caller to record; every other outcome is recorded here.
+func (o *Outbox) deliver(ctx context.Context, m ledger.OutMessage) (*ledger.Sent, error) {
 	if !essential(m.Kind) {
 		out, err := o.st.OptedOut(ctx, m.To)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if out {
-			return o.st.MessageFinal(ctx, m.ID, ledger.MsgOptedOut, "recipient sent STOP")
+			return nil, o.st.MessageFinal(ctx, m.ID, ledger.MsgOptedOut, "recipient sent STOP")
 		}
 	}
 	if o.send == nil {
-		return o.st.MessageFinal(ctx, m.ID, ledger.MsgRecorded, "")
+		return nil, o.st.MessageFinal(ctx, m.ID, ledger.MsgRecorded, "")
 	}
 	if err := o.limiter.Wait(ctx); err != nil {
-		return o.st.MessageRetry(context.WithoutCancel(ctx), m.ID, o.now(), "shutting down")
+		return nil, o.st.MessageRetry(context.WithoutCancel(ctx), m.ID, o.now(), "shutting down")
 	}
 	id, err := o.send.Send(ctx, m.To, m.Body)
 	if err == nil {
-		// The provider's id and the sent state land in one update; a crash
-		// before it re-sends this one message once (at least once).
-		return o.st.MessageSent(ctx, m.ID, id)
+		// The provider's id and the sent state land together in the next
+		// flush; a crash before it re-sends at most sentFlush messages once.
+		return &ledger.Sent{ID: m.ID, ProviderID: id}, nil
 	}
 	v := o.cfg.Classify(err)
 	if !v.Retry || m.Attempts >= o.cfg.MaxAttempts {
 		o.log.WarnContext(ctx, "sms failed for good", "message", m.ID, "kind", m.Kind, "attempts", m.Attempts, "reason", v.Reason)
-		return o.st.MessageFinal(ctx, m.ID, ledger.MsgFailed, v.Reason)
+		return nil, o.st.MessageFinal(ctx, m.ID, ledger.MsgFailed, v.Reason)
 	}
 	wait := v.After
 	if wait <= 0 {
@@ -162,5 +188,5 @@ func (o *Outbox) deliver(ctx context.Context, m ledger.OutMessage) error {
 		wait = min(wait, o.cfg.MaxBackoff)
 	}
 	o.log.InfoContext(ctx, "sms send failed; will retry", "message", m.ID, "attempt", m.Attempts, "in", wait, "reason", v.Reason)
-	return o.st.MessageRetry(ctx, m.ID, o.now().Add(wait), v.Reason)
+	return nil, o.st.MessageRetry(ctx, m.ID, o.now().Add(wait), v.Reason)
 }

@@ -3,9 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"sync"
 	"time"
 
@@ -30,6 +30,9 @@ func outboxRun(ctx context.Context, o options, dbURL string) (smsResult, error) 
 		return smsResult{}, err
 	}
 	defer st.Close()
+	if err := st.Migrate(ctx); err != nil {
+		return smsResult{}, err
+	}
 	l := st.Ledger()
 	fake, err := atfake.Start("bench-key")
 	if err != nil {
@@ -59,7 +62,7 @@ func outboxRun(ctx context.Context, o options, dbURL string) (smsResult, error) 
 
 	client := africastalking.NewSMSClient(africastalking.SMSConfig{Username: "sandbox", APIKey: "bench-key", URL: fake.SMSURL()},
 		&http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}})
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	quiet := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
 	begin := time.Now()
@@ -68,8 +71,14 @@ func outboxRun(ctx context.Context, o options, dbURL string) (smsResult, error) 
 		wg.Go(func() {
 			for ctx.Err() == nil {
 				n, err := ob.RunOnce(ctx)
-				if err != nil || n == 0 {
+				if err != nil {
+					fmt.Fprintln(os.Stderr, "outbox:", err)
+				}
+				if n == 0 && fake.SentCount() >= o.smsMessages {
 					return
+				}
+				if n == 0 {
+					time.Sleep(5 * time.Millisecond)
 				}
 			}
 		})

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/huduma-ke/huduma"
@@ -90,6 +91,35 @@ func (l *DB) setMessage(ctx context.Context, id int64, q string, args ...any) er
 // MessageSent stores the provider's id and the sent state in one update.
 func (l *DB) MessageSent(ctx context.Context, id int64, providerID string) error {
 	return l.setMessage(ctx, id, `UPDATE outbox SET status = 'sent', provider_message_id = $3, last_error = '', updated_at = $2 WHERE id = $1`, providerID)
+}
+
+// Sent is one accepted message: our id and the provider's.
+type Sent struct {
+	ID         int64
+	ProviderID string
+}
+
+// MessagesSent records several accepted messages in one statement, each
+// provider id with its sent state, as MessageSent does for one.
+func (l *DB) MessagesSent(ctx context.Context, sent []Sent) error {
+	if len(sent) == 0 {
+		return nil
+	}
+	var b strings.Builder
+	args := []any{ms(l.now())}
+	for i, s := range sent {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "(CAST($%d AS bigint), CAST($%d AS text))", len(args)+1, len(args)+2)
+		args = append(args, s.ID, s.ProviderID)
+	}
+	_, err := l.db.ExecContext(ctx, `UPDATE outbox SET status = 'sent', provider_message_id = v.column2, last_error = '', updated_at = $1
+		FROM (VALUES `+b.String()+`) AS v WHERE outbox.id = v.column1`, args...)
+	if err != nil {
+		return fmt.Errorf("record %d sent messages: %w", len(sent), err)
+	}
+	return nil
 }
 
 // MessageFinal ends a message without a provider (recorded, opted_out) or

@@ -58,6 +58,12 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("parse database url: %w", err)
 	}
+	if !strings.Contains(url, "pool_max_conns") {
+		// pgx defaults to max(4, CPUs) connections; the outbox and job
+		// workers and the hop handlers together wait on that many, so a
+		// small machine would queue on its own pool (docs/performance.md).
+		cfg.MaxConns = 20
+	}
 	if cfg.ConnConfig.ConnectTimeout == 0 {
 		cfg.ConnConfig.ConnectTimeout = 3e9
 	}

@@ -69,6 +69,13 @@ func (f *Fake) Sent() []Sent {
 	return append([]Sent(nil), f.sent...)
 }
 
+// SentCount is len(Sent()) without the copy.
+func (f *Fake) SentCount() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.sent)
+}
+
 // Requests counts every request, failed ones included.
 func (f *Fake) Requests() int {
 	f.mu.Lock()
