@@ -266,7 +266,14 @@ func run(o options) error {
 		fmt.Printf("| %s | %.0f |\n", t.name, n)
 	}
 
-	sms, err := outboxRun(ctx, o, dbURL)
+	// Its own schema: the gateway under test runs a (record-only) outbox
+	// worker of its own that would take these messages.
+	smsURL, dropSMS, err := freshSchema(ctx, o.pgURL)
+	if err != nil {
+		return err
+	}
+	defer dropSMS()
+	sms, err := outboxRun(ctx, o, smsURL)
 	if err != nil {
 		return fmt.Errorf("outbox run: %w", err)
 	}
