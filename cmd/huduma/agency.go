@@ -9,8 +9,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/huduma-ke/huduma"
+	"github.com/huduma-ke/huduma/breaker"
 	"github.com/huduma-ke/huduma/gsm7"
 	"github.com/huduma-ke/huduma/messaging"
 	"github.com/huduma-ke/huduma/payments"
@@ -76,6 +78,10 @@ func (a *agency) UpdateApplication(ctx context.Context, number string, status hu
 
 // classifyAT turns Africa's Talking send errors into outbox verdicts.
 func classifyAT(err error) messaging.Verdict {
+	var open *breaker.OpenError
+	if errors.As(err, &open) {
+		return messaging.Verdict{Retry: true, After: open.Retry + time.Second, Reason: err.Error()}
+	}
 	var se *africastalking.SMSError
 	if errors.As(err, &se) {
 		switch {

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/huduma-ke/huduma/breaker"
 	"github.com/huduma-ke/huduma/catalog"
 	"github.com/huduma-ke/huduma/menus"
 	"github.com/huduma-ke/huduma/messaging"
@@ -161,8 +162,8 @@ func newGateway(ctx context.Context, cfg Config, log *slog.Logger) (*gateway, er
 		st.Close()
 		return nil, err
 	}
-	pay := payments.New(st.Ledger(), st, mp, payments.Config{StkDelay: cfg.StkDelay, QueryAfter: cfg.QueryAfter, InvoiceTTL: cfg.InvoiceTTL,
-		Paybill: cfg.MpesaShort, Retryable: daraja.Retryable}, log)
+	pay := payments.New(st.Ledger(), st, guardedMpesa{breaker.New("daraja", 5, 30*time.Second), mp}, payments.Config{StkDelay: cfg.StkDelay,
+		QueryAfter: cfg.QueryAfter, InvoiceTTL: cfg.InvoiceTTL, Paybill: cfg.MpesaShort, Retryable: retryableMpesa}, log)
 	secret, err := otpSecret(cfg)
 	if err != nil {
 		sess.Close()
@@ -175,7 +176,7 @@ func newGateway(ctx context.Context, cfg Config, log *slog.Logger) (*gateway, er
 	if cfg.ATUsername != "" {
 		at := africastalking.NewSMSClient(africastalking.SMSConfig{Username: cfg.ATUsername, APIKey: cfg.ATAPIKey,
 			SenderID: cfg.ATSenderID, URL: cfg.ATSMSURL}, &http.Client{Timeout: 30 * time.Second})
-		sender, smsKind = senderFunc(at.SendSMS), "africastalking"
+		sender, smsKind = guardedSender{breaker.New("africastalking", 5, 30*time.Second), senderFunc(at.SendSMS)}, "africastalking"
 	}
 	outbox := messaging.NewOutbox(st.Ledger(), sender, messaging.OutboxConfig{Rate: cfg.SMSRate, Backoff: cfg.SMSRetry, Classify: classifyAT}, log)
 	inbox := messaging.NewInbox(st.Ledger(), log)
@@ -283,6 +284,39 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil
+}
+
+// guardedMpesa puts a circuit breaker around Daraja: five failures in a
+// row (timeouts, 5xx) stop calls for 30 s, so an outage costs one fast
+// error per job instead of a 30 s wait each; jobs retry later as usual.
+type guardedMpesa struct {
+	b  *breaker.Breaker
+	mp payments.Mpesa
+}
+
+func (g guardedMpesa) StkPush(ctx context.Context, p huduma.STKPush) (res huduma.STKPushResult, err error) {
+	err = g.b.Do(func() error { res, err = g.mp.StkPush(ctx, p); return err }, daraja.Retryable)
+	return res, err
+}
+
+func (g guardedMpesa) StkQuery(ctx context.Context, id string) (res huduma.STKResult, err error) {
+	err = g.b.Do(func() error { res, err = g.mp.StkQuery(ctx, id); return err }, daraja.Retryable)
+	return res, err
+}
+
+// retryableMpesa: Daraja's retryable errors, and an open breaker.
+func retryableMpesa(err error) bool { return errors.Is(err, breaker.ErrOpen) || daraja.Retryable(err) }
+
+// guardedSender is the same for Africa's Talking: only failures worth a
+// retry count as an outage (a blacklisted number is not one).
+type guardedSender struct {
+	b    *breaker.Breaker
+	send messaging.Sender
+}
+
+func (g guardedSender) Send(ctx context.Context, to huduma.MSISDN, text string) (id string, err error) {
+	err = g.b.Do(func() error { id, err = g.send.Send(ctx, to, text); return err }, func(err error) bool { return classifyAT(err).Retry })
+	return id, err
 }
 
 // senderFunc adapts a send function to messaging.Sender.
