@@ -116,3 +116,27 @@ var (
 	tAppTitle    = text{"Application %s", "Ombi %s"}
 	tAppStatus   = text{"%s since %s", "%s tangu %s"}
 )
+
+var (
+	tResumeLead  = text{"You did not finish last time.", "Hukumaliza mara ya mwisho."}
+	tContinue    = text{"Continue where you left off", "Endelea ulipoachia"}
+	tStartAgain  = text{"Start again", "Anza upya"}
+	tChooseOneTw = text{"Please choose 1 or 2.", "Tafadhali chagua 1 au 2."}
+)
+
+// ResumeText is the first screen when the caller left a journey unfinished
+// moments ago; bad names the refused input, if any.
+func ResumeText(lang huduma.Language, code, bad string) string {
+	p := page{header: []string{tMainTitle.F(lang, code), tResumeLead.T(lang)},
+		options: []option{{"1", tContinue.T(lang)}, {"2", tStartAgain.T(lang)}}}
+	if bad != "" {
+		p.reason = tChooseOneTw.T(lang)
+	}
+	return layout(p, lang).text
+}
+
+// Resumable reports whether a session that stopped in state is worth
+// offering to continue: anywhere but the main menu and the end.
+func Resumable(state string) bool {
+	return state != "" && state != StateMain && state != StateDone
+}

@@ -23,6 +23,8 @@ import (
 type SessionStore interface {
 	Get(ctx context.Context, id string) (sessions.Record, error)
 	Put(ctx context.Context, id string, expect int64, value []byte, ttl time.Duration) (int64, error)
+	SetValue(ctx context.Context, key string, value []byte, ttl time.Duration) error
+	GetValue(ctx context.Context, key string) ([]byte, error)
 }
 
 // Preferences remembers each phone's language.
@@ -37,6 +39,12 @@ type Config struct {
 	TTL time.Duration
 	// DefaultLanguage is used for phones that never chose one.
 	DefaultLanguage huduma.Language
+	// ServiceCode is the base code (*2222#); digits dialled after it
+	// (*2222*3*1234567890#) are inputs, as if typed on the first screens.
+	ServiceCode string
+	// ResumeWindow is how long after a session's idle expiry the same
+	// phone is offered to continue it (HUDUMA_RESUME_WINDOW; 0 = never).
+	ResumeWindow time.Duration
 }
 
 // Engine handles hops. It is safe for concurrent use.
@@ -77,6 +85,17 @@ type record struct {
 	End    bool   `json:"e,omitempty"`
 	Screen string `json:"n"`
 	Hops   int    `json:"h"`
+	// Offer is the unfinished session this one offered to continue, until
+	// the caller answers 1 (continue) or 2 (start again).
+	Offer *snapshot `json:"o,omitempty"`
+}
+
+// snapshot is enough of a session to put its caller back where they were:
+// the menu state with every input collected, and the screen last shown.
+type snapshot struct {
+	Menu   menus.Session `json:"m"`
+	Reply  string        `json:"r"`
+	Screen string        `json:"n"`
 }
 
 // HandleHop returns the screen for hop.
@@ -100,7 +119,7 @@ func (e *Engine) HandleHop(ctx context.Context, hop huduma.Hop) (huduma.Reply, e
 		if replay {
 			return huduma.Reply{Text: rec.Reply, End: rec.End, Screen: rec.Screen}, nil
 		}
-		reply, langChanged, err := e.advance(ctx, &rec, version > 0, hop, inputs)
+		reply, langChanged, err := e.advance(ctx, key, &rec, version > 0, hop, inputs)
 		if err != nil {
 			return huduma.Reply{}, err
 		}
@@ -108,7 +127,9 @@ func (e *Engine) HandleHop(ctx context.Context, hop huduma.Hop) (huduma.Reply, e
 		if err != nil {
 			return huduma.Reply{}, fmt.Errorf("encode session: %w", err)
 		}
-		if _, err := e.store.Put(ctx, key, version, value, e.cfg.TTL); err != nil {
+		// Kept past the idle timeout for the resume window, so a phone that
+		// dials again can be put back where it was.
+		if _, err := e.store.Put(ctx, key, version, value, e.cfg.TTL+e.cfg.ResumeWindow); err != nil {
 			if errors.Is(err, sessions.ErrConflict) {
 				continue
 			}
@@ -169,33 +190,135 @@ func splitPath(p string) []string {
 // advance applies inputs to rec (starting the session first when new),
 // records the resulting screen, and reports whether the caller chose a
 // new language on the way.
-func (e *Engine) advance(ctx context.Context, rec *record, exists bool, hop huduma.Hop, inputs []string) (huduma.Reply, bool, error) {
+func (e *Engine) advance(ctx context.Context, key string, rec *record, exists bool, hop huduma.Hop, inputs []string) (huduma.Reply, bool, error) {
 	env := menus.Env{Phone: hop.MSISDN, SessionID: hop.SessionID}
 	reply := huduma.Reply{Text: rec.Reply, End: rec.End, Screen: rec.Screen}
 	var err error
 	if !exists {
 		rec.Menu.Lang = e.language(ctx, hop.MSISDN)
-		if reply, err = e.menus.Start(ctx, &rec.Menu, env); err != nil {
+		extras := e.shortcut(hop.ServiceCode)
+		if ex := strings.Join(extras, "*"); hop.Cumulative && ex != "" {
+			if hop.Path == ex || strings.HasPrefix(hop.Path, ex+"*") {
+				extras = nil // the aggregator already put them in the text
+			} else if hop.Path == "" {
+				rec.Path = ex // later hops may carry them again, or not
+			}
+		}
+		if len(extras) == 0 && len(inputs) == 0 {
+			rec.Offer = e.unfinished(ctx, hop.MSISDN)
+		}
+		e.remember(ctx, hop.MSISDN, key)
+		if rec.Offer != nil {
+			reply = huduma.Reply{Text: menus.ResumeText(rec.Menu.Lang, e.cfg.ServiceCode, ""), Screen: "resume"}
+		} else if reply, err = e.menus.Start(ctx, &rec.Menu, env); err != nil {
 			return huduma.Reply{}, false, fmt.Errorf("start menu: %w", err)
 		}
+		inputs = append(extras, inputs...)
 	}
 	lang := rec.Menu.Lang
 	for _, in := range inputs {
 		if reply.End {
 			break
 		}
+		if rec.Offer != nil {
+			if reply, err = e.answerOffer(ctx, rec, env, in); err != nil {
+				return huduma.Reply{}, false, err
+			}
+			continue
+		}
 		if reply, err = e.menus.Step(ctx, &rec.Menu, env, in); err != nil {
 			return huduma.Reply{}, false, fmt.Errorf("menu step in %s: %w", rec.Menu.State, err)
 		}
 	}
-	if hop.Cumulative {
-		rec.Path = hop.Path
-	} else {
+	switch {
+	case !hop.Cumulative:
 		rec.Path = joinPath(rec.Path, inputs)
+	case exists || hop.Path != "":
+		rec.Path = hop.Path
 	}
 	rec.Reply, rec.End, rec.Screen = reply.Text, reply.End, reply.Screen
 	rec.Hops++
 	return reply, rec.Menu.Lang != lang, nil
+}
+
+// shortcut returns the digits dialled after the base service code:
+// *2222*3*1234567890# → ["3", "1234567890"]. A code that is not an
+// extension of the base gives none.
+func (e *Engine) shortcut(dialled string) []string {
+	base := strings.TrimSuffix(strings.TrimPrefix(e.cfg.ServiceCode, "*"), "#")
+	code := strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(dialled), "*"), "#")
+	rest, ok := strings.CutPrefix(code, base+"*")
+	if base == "" || !ok || rest == "" {
+		return nil
+	}
+	parts := strings.Split(rest, "*")
+	if len(parts) > 4 {
+		return nil
+	}
+	for _, p := range parts {
+		if p == "" || len(p) > 20 || strings.Trim(p, "0123456789") != "" {
+			return nil
+		}
+	}
+	return parts
+}
+
+// lastKey names the value that points at a phone's latest session.
+func lastKey(phone huduma.MSISDN) string { return "last:" + string(phone) }
+
+// remember records key as the phone's latest session, for resume.
+func (e *Engine) remember(ctx context.Context, phone huduma.MSISDN, key string) {
+	if e.cfg.ResumeWindow <= 0 {
+		return
+	}
+	if err := e.store.SetValue(ctx, lastKey(phone), []byte(key), e.cfg.TTL+e.cfg.ResumeWindow); err != nil {
+		e.log.WarnContext(ctx, "remember session for resume failed", "error", err)
+	}
+}
+
+// unfinished returns the phone's previous session when it stopped midway
+// (not ended, not on the main menu) and is still within the window.
+func (e *Engine) unfinished(ctx context.Context, phone huduma.MSISDN) *snapshot {
+	if e.cfg.ResumeWindow <= 0 {
+		return nil
+	}
+	prev, err := e.store.GetValue(ctx, lastKey(phone))
+	if err != nil || len(prev) == 0 {
+		return nil
+	}
+	got, err := e.store.Get(ctx, string(prev))
+	if err != nil {
+		return nil
+	}
+	var rec record
+	if json.Unmarshal(got.Value, &rec) != nil || rec.End || (rec.Offer == nil && !menus.Resumable(rec.Menu.State)) {
+		return nil
+	}
+	if rec.Offer != nil {
+		return rec.Offer // they dialled and left at the offer itself
+	}
+	return &snapshot{Menu: rec.Menu, Reply: rec.Reply, Screen: rec.Screen}
+}
+
+// answerOffer handles the reply to "1. Continue / 2. Start again".
+func (e *Engine) answerOffer(ctx context.Context, rec *record, env menus.Env, in string) (huduma.Reply, error) {
+	switch in {
+	case "1":
+		off := rec.Offer
+		rec.Offer = nil
+		lang := rec.Menu.Lang
+		rec.Menu = off.Menu
+		rec.Menu.Lang = lang
+		return huduma.Reply{Text: off.Reply, Screen: off.Screen}, nil
+	case "2":
+		rec.Offer = nil
+		reply, err := e.menus.Start(ctx, &rec.Menu, env)
+		if err != nil {
+			return huduma.Reply{}, fmt.Errorf("start menu: %w", err)
+		}
+		return reply, nil
+	}
+	return huduma.Reply{Text: menus.ResumeText(rec.Menu.Lang, e.cfg.ServiceCode, in), Screen: "resume"}, nil
 }
 
 func joinPath(path string, inputs []string) string {

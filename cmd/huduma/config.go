@@ -16,13 +16,16 @@ import (
 // loadConfig is the only place that reads variables; everything else gets
 // values from here.
 type Config struct {
-	Addr         string
-	PublicURL    string
-	DataDir      string
-	DatabaseURL  string
-	RedisURL     string
-	ServiceCode  string
-	SessionTTL   time.Duration
+	Addr        string
+	PublicURL   string
+	DataDir     string
+	DatabaseURL string
+	RedisURL    string
+	ServiceCode string
+	SessionTTL  time.Duration
+	// ResumeWindow is HUDUMA_RESUME_WINDOW: how long after a session's
+	// idle timeout the phone is offered to continue it (0 = off).
+	ResumeWindow time.Duration
 	CallbackTok  string
 	APIKeys      []string
 	OTPSecret    string
@@ -100,6 +103,9 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		return Config{}, fmt.Errorf("config: %s: %s", name, fmt.Sprintf(format, args...))
 	}
 	var err error
+	if c.ResumeWindow, err = duration(env("HUDUMA_RESUME_WINDOW", "5m"), 0, 30*time.Minute); err != nil {
+		return bad("HUDUMA_RESUME_WINDOW", "%v", err)
+	}
 	if c.SessionTTL, err = duration(env("HUDUMA_SESSION_TTL", "180s"), 10*time.Second, 30*time.Minute); err != nil {
 		return bad("HUDUMA_SESSION_TTL", "%v", err)
 	}

@@ -105,7 +105,11 @@ func TestJourneys(t *testing.T) {
 	}
 	for name, env := range backends(t) {
 		t.Run(name, func(t *testing.T) {
-			_, hop := startGateway(t, env(t))
+			e := env(t)
+			// Journey files reuse phones across runs on a long-lived Redis;
+			// the resume offer has its own tests (resume_test.go).
+			e["HUDUMA_RESUME_WINDOW"] = "0"
+			_, hop := startGateway(t, e)
 			for _, f := range files {
 				t.Run(filepath.Base(f), func(t *testing.T) { runJourney(t, f, hop) })
 			}

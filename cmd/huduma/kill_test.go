@@ -35,7 +35,7 @@ func TestKill9(t *testing.T) {
 		"HUDUMA_CALLBACK_TOKEN": testToken, "MPESA_BASE_URL": dara.URL(), "MPESA_CONSUMER_KEY": "key", "MPESA_CONSUMER_SECRET": "secret",
 		"MPESA_PASSKEY": testPasskey, "MPESA_STK_DELAY": "1500ms", "MPESA_QUERY_AFTER": "30s",
 		"AT_USERNAME": "sandbox", "AT_API_KEY": testATKey, "AT_SMS_URL": at.SMSURL(), "HUDUMA_SMS_RETRY": "300ms",
-		"HUDUMA_API_KEYS": testAPIKey}
+		"HUDUMA_API_KEYS": testAPIKey, "HUDUMA_RESUME_WINDOW": "0"}
 	a := startProcess(t, env)
 	const phone = "+254708374100"
 	hop := func(p *process, session, text string) string {

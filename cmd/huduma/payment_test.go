@@ -45,6 +45,9 @@ func newPayEnv(t *testing.T, backend map[string]string) *payEnv {
 	env := map[string]string{"HUDUMA_ADDR": addr, "HUDUMA_PUBLIC_URL": "http://" + addr, "HUDUMA_CALLBACK_TOKEN": testToken,
 		"MPESA_BASE_URL": fake.URL(), "MPESA_CONSUMER_KEY": "key", "MPESA_CONSUMER_SECRET": "secret", "MPESA_PASSKEY": testPasskey,
 		"MPESA_STK_DELAY": stkDelay.String(), "MPESA_QUERY_AFTER": "1s"}
+	// Tests dial many journeys from one phone; the resume offer has its
+	// own tests (resume_test.go).
+	env["HUDUMA_RESUME_WINDOW"] = "0"
 	for k, v := range backend {
 		env[k] = v
 	}

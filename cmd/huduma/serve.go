@@ -181,7 +181,8 @@ func newGateway(ctx context.Context, cfg Config, log *slog.Logger) (*gateway, er
 	outbox := messaging.NewOutbox(st.Ledger(), sender, messaging.OutboxConfig{Rate: cfg.SMSRate, Backoff: cfg.SMSRetry, Classify: classifyAT}, log)
 	inbox := messaging.NewInbox(st.Ledger(), log)
 	m := menus.New(st, ag, menus.Config{ServiceCode: cfg.ServiceCode, Paybill: cfg.MpesaShort})
-	eng := ussd.New(sess, m, st, ussd.Config{TTL: cfg.SessionTTL, DefaultLanguage: cfg.Language}, log)
+	eng := ussd.New(sess, m, st, ussd.Config{TTL: cfg.SessionTTL, DefaultLanguage: cfg.Language,
+		ServiceCode: cfg.ServiceCode, ResumeWindow: cfg.ResumeWindow}, log)
 	srv := web.New(web.Config{CallbackToken: cfg.CallbackTok, HopsPerMinute: cfg.HopRate, HopBurst: 20,
 		APIPerMinute: cfg.APIRate, APIBurst: 100}, web.Deps{
 		Hops:    eng,
