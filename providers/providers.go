@@ -71,6 +71,19 @@ func RegisterUSSD(p USSD) {
 	ussd[p.Name()] = p
 }
 
+// LookupUSSD returns the provider registered under name, or nil.
+func LookupUSSD(name string) USSD {
+	mu.RLock()
+	defer mu.RUnlock()
+	return ussd[name]
+}
+
+// Methods is implemented by providers whose aggregator calls with other
+// HTTP methods than POST (GET-style aggregators).
+type Methods interface {
+	Methods() []string
+}
+
 // USSDProviders returns the registered providers sorted by name.
 func USSDProviders() []USSD {
 	mu.RLock()

@@ -108,7 +108,13 @@ func New(cfg Config, deps Deps, log *slog.Logger) *Server {
 	s.app.Get("/readyz", s.ready)
 	s.app.Get("/metrics", adaptor.HTTPHandler(promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{})))
 	for _, p := range providers.USSDProviders() {
-		s.Callback(http.MethodPost, "/ussd/"+p.Name(), s.hopHandler(p))
+		methods := []string{http.MethodPost}
+		if m, ok := p.(providers.Methods); ok {
+			methods = m.Methods()
+		}
+		for _, m := range methods {
+			s.Callback(m, "/ussd/"+p.Name(), s.hopHandler(p))
+		}
 		if ev, ok := p.(providers.SessionEvents); ok {
 			s.Callback(http.MethodPost, "/ussd/"+p.Name()+"/events", s.eventHandler(ev))
 		}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/huduma-ke/huduma/providers/cgi"
 	"net"
 	"net/url"
 	"regexp"
@@ -26,6 +27,8 @@ type Config struct {
 	// ResumeWindow is HUDUMA_RESUME_WINDOW: how long after a session's
 	// idle timeout the phone is offered to continue it (0 = off).
 	ResumeWindow time.Duration
+	// CGIRoutes are the GET-style aggregators (HUDUMA_CGI_ROUTES).
+	CGIRoutes    []cgi.Route
 	CallbackTok  string
 	APIKeys      []string
 	OTPSecret    string
@@ -103,6 +106,9 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		return Config{}, fmt.Errorf("config: %s: %s", name, fmt.Sprintf(format, args...))
 	}
 	var err error
+	if c.CGIRoutes, err = cgi.ParseRoutes(env("HUDUMA_CGI_ROUTES", "")); err != nil {
+		return bad("HUDUMA_CGI_ROUTES", "%v", err)
+	}
 	if c.ResumeWindow, err = duration(env("HUDUMA_RESUME_WINDOW", "5m"), 0, 30*time.Minute); err != nil {
 		return bad("HUDUMA_RESUME_WINDOW", "%v", err)
 	}

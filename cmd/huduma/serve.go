@@ -20,6 +20,8 @@ import (
 	"github.com/huduma-ke/huduma/menus"
 	"github.com/huduma-ke/huduma/messaging"
 	"github.com/huduma-ke/huduma/payments"
+	"github.com/huduma-ke/huduma/providers"
+	"github.com/huduma-ke/huduma/providers/cgi"
 	"github.com/huduma-ke/huduma/providers/daraja"
 	"github.com/huduma-ke/huduma/providers/daraja/darajafake"
 	"github.com/huduma-ke/huduma/sessions"
@@ -34,6 +36,7 @@ import (
 
 	// Aggregators register themselves; adding one is one line here.
 	"github.com/huduma-ke/huduma/providers/africastalking"
+	_ "github.com/huduma-ke/huduma/providers/hubtel"
 )
 
 // shutdownGrace bounds how long in-flight hops may take after SIGTERM.
@@ -183,6 +186,13 @@ func newGateway(ctx context.Context, cfg Config, log *slog.Logger) (*gateway, er
 	m := menus.New(st, ag, menus.Config{ServiceCode: cfg.ServiceCode, Paybill: cfg.MpesaShort})
 	eng := ussd.New(sess, m, st, ussd.Config{TTL: cfg.SessionTTL, DefaultLanguage: cfg.Language,
 		ServiceCode: cfg.ServiceCode, ResumeWindow: cfg.ResumeWindow}, log)
+	for _, r := range cfg.CGIRoutes {
+		if err := registerCGI(r); err != nil {
+			sess.Close()
+			st.Close()
+			return nil, err
+		}
+	}
 	srv := web.New(web.Config{CallbackToken: cfg.CallbackTok, HopsPerMinute: cfg.HopRate, HopBurst: 20,
 		APIPerMinute: cfg.APIRate, APIBurst: 100}, web.Deps{
 		Hops:    eng,
@@ -283,6 +293,20 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	defer cancel()
 	if err := g.server.Shutdown(sctx); err != nil && !errors.Is(err, context.Canceled) {
 		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+// registerCGI adds a configured GET-style aggregator. The registry is
+// process-wide, so the same route registered again (a second gateway in
+// one test process) is fine; a different one under a taken name is not.
+func registerCGI(r cgi.Route) error {
+	p := cgi.New(r)
+	switch old := providers.LookupUSSD(r.Name); {
+	case old == nil:
+		providers.RegisterUSSD(p)
+	case old != providers.USSD(p):
+		return fmt.Errorf("HUDUMA_CGI_ROUTES: route name %q is taken by another provider", r.Name)
 	}
 	return nil
 }

@@ -1,0 +1,85 @@
+package cgi
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/huduma-ke/huduma"
+	"github.com/huduma-ke/huduma/providers"
+)
+
+// Real aggregators' field names (protocols.md §4.2).
+var (
+	jaza      = Route{Name: "jaza", Session: "SESSIONID", Phone: "MSISDN", Code: "USSDCODE", Input: "INPUT", Cumulative: true}
+	crossgate = Route{Name: "crossgate", Session: "session_id", Phone: "msisdn", Code: "service_code", Input: "ussd_string", Network: "network_code", Cumulative: true}
+	bonga     = Route{Name: "bonga", Session: "session_id", Phone: "mobile_number", Code: "service_code", Input: "message", Network: "network"}
+)
+
+func get(q string) providers.Request {
+	v, _ := url.ParseQuery(q)
+	return providers.Request{Method: http.MethodGet, Query: v, Form: url.Values{}}
+}
+
+func TestWire(t *testing.T) {
+	cases := []struct {
+		label string
+		route Route
+		req   providers.Request
+		want  huduma.Hop
+		err   string
+	}{
+		{"jaza first hop", jaza, get("SESSIONID=J1&MSISDN=254712345678&USSDCODE=*415%23&INPUT="),
+			huduma.Hop{Provider: "jaza", SessionID: "J1", MSISDN: "+254712345678", ServiceCode: "*415#", Cumulative: true, Start: true}, ""},
+		{"jaza cumulative", jaza, get("SESSIONID=J1&MSISDN=254712345678&USSDCODE=415&INPUT=1*1*birth"),
+			huduma.Hop{Provider: "jaza", SessionID: "J1", MSISDN: "+254712345678", ServiceCode: "*415#", Path: "1*1*birth", Input: "birth", Cumulative: true}, ""},
+		{"crossgate with network", crossgate, get("session_id=C9&msisdn=0712345678&service_code=*2222%23&ussd_string=3&network_code=63902"),
+			huduma.Hop{Provider: "crossgate", SessionID: "C9", MSISDN: "+254712345678", ServiceCode: "*2222#", Network: "63902", Path: "3", Input: "3", Cumulative: true}, ""},
+		{"bonga latest only", bonga, get("session_id=B1&mobile_number=254712345678&service_code=2222&message=%20passport%20&network=saf"),
+			huduma.Hop{Provider: "bonga", SessionID: "B1", MSISDN: "+254712345678", ServiceCode: "*2222#", Network: "saf", Input: "passport"}, ""},
+		{"bonga start", bonga, get("session_id=B1&mobile_number=254712345678&service_code=2222&message="),
+			huduma.Hop{Provider: "bonga", SessionID: "B1", MSISDN: "+254712345678", ServiceCode: "*2222#", Start: true}, ""},
+		{"post form", jaza, providers.Request{Method: http.MethodPost, Query: url.Values{}, Form: url.Values{"SESSIONID": {"J2"}, "MSISDN": {"254712345678"}, "INPUT": {"1"}}},
+			huduma.Hop{Provider: "jaza", SessionID: "J2", MSISDN: "+254712345678", Path: "1", Input: "1", Cumulative: true}, ""},
+		{"missing session", jaza, get("MSISDN=254712345678&INPUT="), huduma.Hop{}, "SESSIONID is missing"},
+		{"garbage phone", crossgate, get("session_id=C1&msisdn=hello&ussd_string="), huduma.Hop{}, "msisdn"},
+		{"huge input", bonga, get("session_id=B1&mobile_number=254712345678&message=" + strings.Repeat("9", 1500)), huduma.Hop{}, "longer than"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.label, func(t *testing.T) {
+			got, err := New(tc.route).DecodeHop(tc.req)
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) || huduma.ErrorCode(err) != huduma.EInvalid {
+					t.Fatalf("err = %v, want %q", err, tc.err)
+				}
+				if r := New(tc.route).EncodeError(err); r.Status != 400 || !strings.HasPrefix(string(r.Body), "END ") {
+					t.Fatalf("error reply %d %s", r.Status, r.Body)
+				}
+				return
+			}
+			if err != nil || got != tc.want {
+				t.Fatalf("got %+v %v\nwant %+v", got, err, tc.want)
+			}
+		})
+	}
+	if r := New(jaza).EncodeReply(huduma.Reply{Text: "Hi", End: true}); string(r.Body) != "END Hi" || r.ContentType != "text/plain" {
+		t.Fatalf("reply %s", r.Body)
+	}
+}
+
+func TestParseRoutes(t *testing.T) {
+	got, err := ParseRoutes(" jaza:session=SESSIONID,phone=MSISDN,code=USSDCODE,input=INPUT ; bonga:session=session_id,phone=mobile_number,code=service_code,input=message,network=network,mode=latest")
+	if err != nil || len(got) != 2 || got[0] != jaza || got[1] != bonga {
+		t.Fatalf("%+v %v", got, err)
+	}
+	for _, bad := range []string{"Jaza:session=a,phone=b,input=c", "jaza:session=a,phone=b", "jaza:session=a,phone=b,input=c,mode=sometimes",
+		"jaza:session=a,phone=b,input=c,colour=red", "jaza"} {
+		if _, err := ParseRoutes(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+	if got, err := ParseRoutes(""); err != nil || len(got) != 0 {
+		t.Fatalf("empty: %v %v", got, err)
+	}
+}
