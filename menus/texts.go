@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/huduma-ke/huduma"
+	"github.com/huduma-ke/huduma/gsm7"
 )
 
 // text is one user-facing string in both languages. Every screen line comes
@@ -139,4 +140,22 @@ func ResumeText(lang huduma.Language, code, bad string) string {
 // offering to continue: anywhere but the main menu and the end.
 func Resumable(state string) bool {
 	return state != "" && state != StateMain && state != StateDone
+}
+
+var (
+	tLate     = text{"This is taking longer than usual. We will send the answer to you by SMS shortly.", "Hii inachukua muda zaidi. Tutakutumia jibu kwa SMS hivi punde."}
+	tLateMore = text{"Dial %s to continue.", "Piga %s kuendelea."}
+)
+
+// LateText is the END screen for a hop whose work outlived its deadline.
+func LateText(lang huduma.Language) string { return tLate.T(lang) }
+
+// LateSMS is the text of a late hop's screen sent by SMS: the screen, and
+// for a menu (not an END) how to carry on.
+func LateSMS(lang huduma.Language, code string, reply huduma.Reply) string {
+	text := gsm7.Fold(reply.Text)
+	if !reply.End {
+		text += "\n" + tLateMore.F(lang, code)
+	}
+	return text
 }

@@ -50,8 +50,11 @@ type Config struct {
 	// CallbackToken, when set, must arrive as ?token= on every provider
 	// callback; requests without it get 403 and change nothing.
 	CallbackToken string
-	// HopTimeout bounds one USSD hop (SPEC §9: 2 s).
-	HopTimeout time.Duration
+	// HopTimeout bounds one USSD hop (SPEC §9: 2 s). Work still running
+	// then carries on in the background for up to WorkTimeout, and its
+	// result goes to the caller by SMS (Deps.Late).
+	HopTimeout  time.Duration
+	WorkTimeout time.Duration
 	// BodyLimit caps request bodies in bytes.
 	BodyLimit int
 	// HopsPerMinute caps USSD hops per phone (0 = no limit); HopBurst is
@@ -63,8 +66,15 @@ type Config struct {
 	APIBurst     int
 }
 
+// LateNotifier texts a caller the screen a hop produced after its
+// deadline had passed (the reply had already gone).
+type LateNotifier interface {
+	Late(ctx context.Context, phone huduma.MSISDN, reply huduma.Reply) error
+}
+
 // Deps are the domain services the edge calls.
 type Deps struct {
+	Late    LateNotifier
 	Hops    HopHandler
 	Events  EventRecorder
 	Active  ActiveCounter
@@ -86,6 +96,9 @@ type Server struct {
 func New(cfg Config, deps Deps, log *slog.Logger) *Server {
 	if cfg.HopTimeout <= 0 {
 		cfg.HopTimeout = 2 * time.Second
+	}
+	if cfg.WorkTimeout <= cfg.HopTimeout {
+		cfg.WorkTimeout = 30 * time.Second
 	}
 	if cfg.BodyLimit <= 0 {
 		cfg.BodyLimit = 64 << 10
@@ -186,9 +199,11 @@ func (s *Server) hopHandler(p providers.USSD) func(ctx context.Context, r provid
 			s.metrics.hop(p.Name(), "rate_limited", "rate_limited", time.Since(start))
 			return p.EncodeReply(huduma.Reply{Text: menus.SlowDownText(huduma.English), End: true, Screen: "rate_limited"})
 		}
-		ctx, cancel := context.WithTimeout(ctx, s.cfg.HopTimeout)
-		defer cancel()
-		reply, err := s.safeHop(ctx, hop)
+		reply, err, late := s.hopWithDeadline(ctx, hop)
+		if late {
+			s.metrics.hop(p.Name(), "late", "late", time.Since(start))
+			return p.EncodeReply(huduma.Reply{Text: menus.LateText(huduma.English), End: true, Screen: "late"})
+		}
 		outcome := "ok"
 		switch {
 		case err != nil:
@@ -201,6 +216,47 @@ func (s *Server) hopHandler(p providers.USSD) func(ctx context.Context, r provid
 		s.metrics.hop(p.Name(), reply.Screen, outcome, time.Since(start))
 		return p.EncodeReply(reply)
 	}
+}
+
+type hopResult struct {
+	reply huduma.Reply
+	err   error
+}
+
+// hopWithDeadline runs the hop with up to WorkTimeout, but answers within
+// HopTimeout: when the work is slower (a slow database, a long search),
+// it reports late, and the work finishes in the background and its screen
+// goes to the caller by SMS. The session is saved as usual, so a redial
+// can resume from it.
+func (s *Server) hopWithDeadline(ctx context.Context, hop huduma.Hop) (huduma.Reply, error, bool) {
+	work, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.WorkTimeout)
+	done := make(chan hopResult, 1)
+	go func() {
+		defer cancel()
+		r, err := s.safeHop(work, hop)
+		done <- hopResult{r, err}
+	}()
+	timer := time.NewTimer(s.cfg.HopTimeout)
+	defer timer.Stop()
+	select {
+	case r := <-done:
+		return r.reply, r.err, false
+	case <-timer.C:
+	}
+	go func() {
+		r := <-done
+		switch {
+		case r.err != nil:
+			s.log.Error("late hop failed", "session", hop.SessionID, "error", r.err)
+		case s.deps.Late == nil:
+			s.log.Warn("late hop finished but nothing can text it", "session", hop.SessionID)
+		default:
+			if err := s.deps.Late.Late(context.WithoutCancel(ctx), hop.MSISDN, r.reply); err != nil {
+				s.log.Error("text late hop result", "session", hop.SessionID, "error", err)
+			}
+		}
+	}()
+	return huduma.Reply{}, nil, true
 }
 
 // safeHop turns a panic in the domain into an error, so the caller still

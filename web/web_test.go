@@ -11,7 +11,9 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/huduma-ke/huduma"
 	_ "github.com/huduma-ke/huduma/providers/africastalking"
@@ -258,5 +260,70 @@ func TestRateLimits(t *testing.T) {
 	// A wrong key is refused before it can use anyone's budget.
 	if r := call("wrong-wrong-wrong-wrong"); r.StatusCode != 401 {
 		t.Fatalf("wrong key: %d", r.StatusCode)
+	}
+}
+
+// slowHops answers after a pause, like a hop behind a slow database.
+type slowHops struct{ pause time.Duration }
+
+func (s slowHops) HandleHop(ctx context.Context, hop huduma.Hop) (huduma.Reply, error) {
+	select {
+	case <-time.After(s.pause):
+		return huduma.Reply{Text: "Invoice 1234567894\nTotal KES 55", End: true}, nil
+	case <-ctx.Done():
+		return huduma.Reply{}, ctx.Err()
+	}
+}
+
+type lateBox struct {
+	mu  sync.Mutex
+	got []huduma.Reply
+	to  []huduma.MSISDN
+}
+
+func (l *lateBox) Late(_ context.Context, phone huduma.MSISDN, r huduma.Reply) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.got, l.to = append(l.got, r), append(l.to, phone)
+	return nil
+}
+
+// TestHopDeadline: a hop slower than the deadline gets the late END in
+// time, and its screen reaches the caller afterwards through Late; a fast
+// hop is untouched.
+func TestHopDeadline(t *testing.T) {
+	late := &lateBox{}
+	s := New(Config{HopTimeout: 100 * time.Millisecond}, Deps{Hops: slowHops{pause: 400 * time.Millisecond}, Events: &fakeEvents{}, Late: late},
+		slog.New(slog.NewTextHandler(io.Discard, nil)))
+	resp, err := s.App().Test(post("/ussd/africastalking", goodHop), -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || !strings.HasPrefix(string(b), "END ") || !strings.Contains(string(b), "by SMS") {
+		t.Fatalf("late hop: %d %q", resp.StatusCode, b)
+	}
+	if len(late.got) != 0 {
+		t.Fatal("texted before the work finished")
+	}
+	for deadline := time.Now().Add(3 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		late.mu.Lock()
+		n := len(late.got)
+		late.mu.Unlock()
+		if n == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the late result was never texted")
+		}
+	}
+	if late.got[0].Text != "Invoice 1234567894\nTotal KES 55" || late.to[0] != "+254712345678" {
+		t.Fatalf("texted %+v to %v", late.got, late.to)
+	}
+	fast := New(Config{HopTimeout: time.Second}, Deps{Hops: slowHops{pause: 10 * time.Millisecond}, Events: &fakeEvents{}, Late: late},
+		slog.New(slog.NewTextHandler(io.Discard, nil)))
+	resp, _ = fast.App().Test(post("/ussd/africastalking", goodHop), -1)
+	if b, _ := io.ReadAll(resp.Body); !strings.HasPrefix(string(b), "END Invoice 1234567894") {
+		t.Fatalf("fast hop: %q", b)
 	}
 }

@@ -27,6 +27,9 @@ type Config struct {
 	// ResumeWindow is HUDUMA_RESUME_WINDOW: how long after a session's
 	// idle timeout the phone is offered to continue it (0 = off).
 	ResumeWindow time.Duration
+	// HopDeadline is HUDUMA_HOP_DEADLINE: a hop answers within it, and
+	// slower work finishes in the background and is texted.
+	HopDeadline time.Duration
 	// CGIRoutes are the GET-style aggregators (HUDUMA_CGI_ROUTES).
 	CGIRoutes    []cgi.Route
 	CallbackTok  string
@@ -106,6 +109,9 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		return Config{}, fmt.Errorf("config: %s: %s", name, fmt.Sprintf(format, args...))
 	}
 	var err error
+	if c.HopDeadline, err = duration(env("HUDUMA_HOP_DEADLINE", "2s"), 100*time.Millisecond, 10*time.Second); err != nil {
+		return bad("HUDUMA_HOP_DEADLINE", "%v", err)
+	}
 	if c.CGIRoutes, err = cgi.ParseRoutes(env("HUDUMA_CGI_ROUTES", "")); err != nil {
 		return bad("HUDUMA_CGI_ROUTES", "%v", err)
 	}

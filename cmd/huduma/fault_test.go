@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"net/url"
 	"strings"
 	"testing"
@@ -119,5 +120,56 @@ func TestOutages(t *testing.T) {
 	}
 	if got := p.receipts(phone); got != 1 {
 		t.Fatalf("%d receipts after the outage and a retried callback, want 1", got)
+	}
+}
+
+// TestSlowBackendHitsDeadline: with Postgres answering slowly, the hop
+// that creates the invoice cannot finish in time. The caller gets an END
+// saying the answer comes by SMS; the work finishes in the background:
+// the invoice exists and its screen and SMS reach the phone.
+func TestSlowBackendHitsDeadline(t *testing.T) {
+	dbURL, pg := viaProxy(t, freshSchema(t))
+	p := newPayEnv(t, map[string]string{"DATABASE_URL": dbURL, "REDIS_URL": testenv.RedisURL(t), "HUDUMA_OTP_SECRET": "slow-test-otp-secret",
+		"HUDUMA_HOP_DEADLINE": "400ms"})
+	const phone = "+254708374100"
+	session := "slow_" + time.Now().Format("150405.000000")
+	path := []string{"1", "3", "1001", "1", "12345678", "01011990"}
+	for i := 0; i <= len(path); i++ {
+		if _, body := p.postForm("/ussd/africastalking?token="+testToken, url.Values{"sessionId": {session}, "serviceCode": {"*2222#"},
+			"phoneNumber": {phone}, "networkCode": {"63902"}, "text": {strings.Join(path[:i], "*")}}); !strings.HasPrefix(body, "CON ") {
+			t.Fatalf("step %d: %q", i, body)
+		}
+	}
+	pg.Slow(250 * time.Millisecond)
+	start := time.Now()
+	_, body := p.postForm("/ussd/africastalking?token="+testToken, url.Values{"sessionId": {session}, "serviceCode": {"*2222#"},
+		"phoneNumber": {phone}, "networkCode": {"63902"}, "text": {strings.Join(append(path, "1"), "*")}})
+	took := time.Since(start)
+	if !strings.HasPrefix(body, "END ") || !strings.Contains(body, "by SMS") {
+		t.Fatalf("slow hop: %q", body)
+	}
+	if took > time.Second {
+		t.Fatalf("the late END took %s with a 400ms deadline", took)
+	}
+	pg.Slow(0)
+	// The screen the caller missed arrives by SMS, with the invoice.
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		msgs, err := p.g.store.Ledger().Messages(context.Background(), phone, 20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var late, invoice bool
+		for _, m := range msgs {
+			late = late || (m.Kind == huduma.MessageReply && strings.HasPrefix(m.Body, "Invoice "))
+			invoice = invoice || m.Kind == huduma.MessageInvoice
+		}
+		if late && invoice {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no late SMS with the invoice: %+v", msgs)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }

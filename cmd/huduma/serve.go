@@ -193,9 +193,10 @@ func newGateway(ctx context.Context, cfg Config, log *slog.Logger) (*gateway, er
 			return nil, err
 		}
 	}
-	srv := web.New(web.Config{CallbackToken: cfg.CallbackTok, HopsPerMinute: cfg.HopRate, HopBurst: 20,
+	srv := web.New(web.Config{CallbackToken: cfg.CallbackTok, HopTimeout: cfg.HopDeadline, HopsPerMinute: cfg.HopRate, HopBurst: 20,
 		APIPerMinute: cfg.APIRate, APIBurst: 100}, web.Deps{
 		Hops:    eng,
+		Late:    lateSMS{st: st, code: cfg.ServiceCode},
 		Events:  st,
 		Active:  sess,
 		Pingers: map[string]web.Pinger{"database": st, "sessions": sess},
@@ -295,6 +296,21 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil
+}
+
+// lateSMS texts the screen of a hop that finished after its deadline, in
+// the caller's language.
+type lateSMS struct {
+	st   store.Store
+	code string
+}
+
+func (n lateSMS) Late(ctx context.Context, phone huduma.MSISDN, reply huduma.Reply) error {
+	lang, err := n.st.Language(ctx, phone)
+	if err != nil {
+		lang = huduma.English
+	}
+	return n.st.Ledger().QueueMessage(ctx, huduma.Message{To: phone, Kind: huduma.MessageReply, Body: menus.LateSMS(lang, n.code, reply)}, "")
 }
 
 // registerCGI adds a configured GET-style aggregator. The registry is

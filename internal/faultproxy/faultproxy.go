@@ -5,9 +5,9 @@
 package faultproxy
 
 import (
-	"io"
 	"net"
 	"sync"
+	"time"
 )
 
 // Proxy forwards connections from its own address to a target.
@@ -17,7 +17,22 @@ type Proxy struct {
 
 	mu    sync.Mutex
 	cut   bool
+	delay time.Duration
 	conns map[net.Conn]struct{}
+}
+
+// Slow delays every chunk of data in both directions by d (0 = none): a
+// slow server, as opposed to a dead one.
+func (p *Proxy) Slow(d time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.delay = d
+}
+
+func (p *Proxy) currentDelay() time.Duration {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.delay
 }
 
 // Start listens on a loopback port and forwards to target (host:port).
@@ -89,7 +104,21 @@ func (p *Proxy) serve() {
 			}
 			done := make(chan struct{}, 2)
 			pipe := func(dst, src net.Conn) {
-				io.Copy(dst, src)
+				buf := make([]byte, 32<<10)
+				for {
+					n, err := src.Read(buf)
+					if n > 0 {
+						if d := p.currentDelay(); d > 0 {
+							time.Sleep(d)
+						}
+						if _, werr := dst.Write(buf[:n]); werr != nil {
+							break
+						}
+					}
+					if err != nil {
+						break
+					}
+				}
 				dst.Close()
 				src.Close()
 				done <- struct{}{}

@@ -214,6 +214,11 @@ func (s *Store) currentIndex(ctx context.Context) (*trigram.Index, error) {
 	}
 	var version int64
 	if err := s.pool.QueryRow(ctx, `SELECT version FROM catalog_meta WHERE id = 1`).Scan(&version); err != nil {
+		if idx != nil {
+			// The catalog cannot have changed in a way we could read:
+			// keep answering from memory while Postgres is away.
+			return idx, nil
+		}
 		return nil, fmt.Errorf("read catalog version: %w", err)
 	}
 	if idx != nil && idx.Version == version {
