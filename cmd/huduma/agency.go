@@ -17,6 +17,7 @@ import (
 	"github.com/huduma-ke/huduma/messaging"
 	"github.com/huduma-ke/huduma/payments"
 	"github.com/huduma-ke/huduma/providers/africastalking"
+	"github.com/huduma-ke/huduma/providers/kannel"
 	"github.com/huduma-ke/huduma/store"
 	"github.com/huduma-ke/huduma/store/ledger"
 )
@@ -92,6 +93,15 @@ func classifyAT(err error) messaging.Verdict {
 		}
 	}
 	return messaging.Verdict{Retry: true, Reason: err.Error()}
+}
+
+// classifyKannel turns Kannel send errors into outbox verdicts.
+func classifyKannel(err error) messaging.Verdict {
+	var open *breaker.OpenError
+	if errors.As(err, &open) {
+		return messaging.Verdict{Retry: true, After: open.Retry + time.Second, Reason: err.Error()}
+	}
+	return messaging.Verdict{Retry: !errors.Is(err, kannel.ErrPermanent), Reason: err.Error()}
 }
 
 // otpSecret is HUDUMA_OTP_SECRET or, embedded, a random key kept in the

@@ -49,8 +49,10 @@ type Config struct {
 	ATAPIKey     string
 	ATSMSURL     string
 	ATSenderID   string
-	SMSRate      float64
-	SMSRetry     time.Duration
+	// Kannel's sendsms endpoint and user (KANNEL_*), the alternative to AT.
+	KannelURL, KannelUser, KannelPassword, KannelFrom string
+	SMSRate                                           float64
+	SMSRetry                                          time.Duration
 	// Retention is how long personal data outside the financial records
 	// is kept (HUDUMA_RETENTION).
 	Retention time.Duration
@@ -84,26 +86,30 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		return def
 	}
 	c := Config{
-		Addr:         env("HUDUMA_ADDR", ":8080"),
-		PublicURL:    strings.TrimRight(env("HUDUMA_PUBLIC_URL", "http://localhost:8080"), "/"),
-		DataDir:      env("HUDUMA_DATA_DIR", "./data"),
-		DatabaseURL:  env("DATABASE_URL", ""),
-		RedisURL:     env("REDIS_URL", ""),
-		ServiceCode:  env("HUDUMA_SERVICE_CODE", "*2222#"),
-		CallbackTok:  env("HUDUMA_CALLBACK_TOKEN", ""),
-		OTPSecret:    env("HUDUMA_OTP_SECRET", ""),
-		Simulator:    env("HUDUMA_SIMULATOR", ""),
-		MpesaBaseURL: strings.TrimRight(env("MPESA_BASE_URL", "https://sandbox.safaricom.co.ke"), "/"),
-		MpesaKey:     env("MPESA_CONSUMER_KEY", ""),
-		MpesaSecret:  env("MPESA_CONSUMER_SECRET", ""),
-		MpesaPasskey: env("MPESA_PASSKEY", ""),
-		MpesaShort:   env("MPESA_SHORTCODE", "174379"),
-		ATUsername:   env("AT_USERNAME", ""),
-		ATAPIKey:     env("AT_API_KEY", ""),
-		ATSMSURL:     env("AT_SMS_URL", ""),
-		ATSenderID:   env("AT_SENDER_ID", ""),
-		LogLevel:     env("HUDUMA_LOG_LEVEL", "info"),
-		PprofAddr:    env("HUDUMA_PPROF", ""),
+		Addr:           env("HUDUMA_ADDR", ":8080"),
+		PublicURL:      strings.TrimRight(env("HUDUMA_PUBLIC_URL", "http://localhost:8080"), "/"),
+		DataDir:        env("HUDUMA_DATA_DIR", "./data"),
+		DatabaseURL:    env("DATABASE_URL", ""),
+		RedisURL:       env("REDIS_URL", ""),
+		ServiceCode:    env("HUDUMA_SERVICE_CODE", "*2222#"),
+		CallbackTok:    env("HUDUMA_CALLBACK_TOKEN", ""),
+		OTPSecret:      env("HUDUMA_OTP_SECRET", ""),
+		Simulator:      env("HUDUMA_SIMULATOR", ""),
+		MpesaBaseURL:   strings.TrimRight(env("MPESA_BASE_URL", "https://sandbox.safaricom.co.ke"), "/"),
+		MpesaKey:       env("MPESA_CONSUMER_KEY", ""),
+		MpesaSecret:    env("MPESA_CONSUMER_SECRET", ""),
+		MpesaPasskey:   env("MPESA_PASSKEY", ""),
+		MpesaShort:     env("MPESA_SHORTCODE", "174379"),
+		ATUsername:     env("AT_USERNAME", ""),
+		ATAPIKey:       env("AT_API_KEY", ""),
+		ATSMSURL:       env("AT_SMS_URL", ""),
+		ATSenderID:     env("AT_SENDER_ID", ""),
+		KannelURL:      env("KANNEL_SENDSMS_URL", ""),
+		KannelUser:     env("KANNEL_USERNAME", ""),
+		KannelPassword: env("KANNEL_PASSWORD", ""),
+		KannelFrom:     env("KANNEL_FROM", ""),
+		LogLevel:       env("HUDUMA_LOG_LEVEL", "info"),
+		PprofAddr:      env("HUDUMA_PPROF", ""),
 	}
 	bad := func(name, format string, args ...any) (Config, error) {
 		return Config{}, fmt.Errorf("config: %s: %s", name, fmt.Sprintf(format, args...))
@@ -182,6 +188,17 @@ func loadConfig(getenv func(string) string) (Config, error) {
 	}
 	if countSet(c.ATUsername, c.ATAPIKey) == 1 {
 		return bad("AT_API_KEY", "set AT_USERNAME and AT_API_KEY together, or neither for the record-only outbox")
+	}
+	if c.KannelURL != "" {
+		if err := httpURL(c.KannelURL); err != nil {
+			return bad("KANNEL_SENDSMS_URL", "%v", err)
+		}
+		if c.KannelUser == "" || c.KannelPassword == "" {
+			return bad("KANNEL_USERNAME", "set KANNEL_USERNAME and KANNEL_PASSWORD with KANNEL_SENDSMS_URL")
+		}
+		if c.ATUsername != "" {
+			return bad("KANNEL_SENDSMS_URL", "choose one SMS provider: Africa's Talking (AT_*) or Kannel (KANNEL_*)")
+		}
 	}
 	if c.ATSMSURL != "" {
 		if err := httpURL(c.ATSMSURL); err != nil {

@@ -399,3 +399,15 @@ func (p *payEnv) postForm(path string, form url.Values) (int, string) {
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
 }
+
+// getPath GETs a gateway path and returns status and body.
+func (p *payEnv) getPath(path string) (int, string) {
+	p.t.Helper()
+	resp, err := http.Get(p.base + path)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}

@@ -24,6 +24,7 @@ import (
 	"github.com/huduma-ke/huduma/providers/cgi"
 	"github.com/huduma-ke/huduma/providers/daraja"
 	"github.com/huduma-ke/huduma/providers/daraja/darajafake"
+	"github.com/huduma-ke/huduma/providers/kannel"
 	"github.com/huduma-ke/huduma/sessions"
 	"github.com/huduma-ke/huduma/sessions/memstore"
 	"github.com/huduma-ke/huduma/sessions/redisstore"
@@ -179,9 +180,21 @@ func newGateway(ctx context.Context, cfg Config, log *slog.Logger) (*gateway, er
 	if cfg.ATUsername != "" {
 		at := africastalking.NewSMSClient(africastalking.SMSConfig{Username: cfg.ATUsername, APIKey: cfg.ATAPIKey,
 			SenderID: cfg.ATSenderID, URL: cfg.ATSMSURL}, &http.Client{Timeout: 30 * time.Second})
-		sender, smsKind = guardedSender{breaker.New("africastalking", 5, 30*time.Second), senderFunc(at.SendSMS)}, "africastalking"
+		sender, smsKind = guardedSender{breaker.New("africastalking", 5, 30*time.Second), senderFunc(at.SendSMS), classifyAT}, "africastalking"
 	}
-	outbox := messaging.NewOutbox(st.Ledger(), sender, messaging.OutboxConfig{Rate: cfg.SMSRate, Backoff: cfg.SMSRetry, Classify: classifyAT}, log)
+	classify := classifyAT
+	if cfg.KannelURL != "" {
+		dlr := cfg.PublicURL + kannel.DeliveryPath
+		if cfg.CallbackTok != "" {
+			dlr += "?token=" + url.QueryEscape(cfg.CallbackTok)
+		}
+		kc := kannel.NewClient(kannel.Config{SendSMSURL: cfg.KannelURL, Username: cfg.KannelUser, Password: cfg.KannelPassword,
+			From: cfg.KannelFrom, DLRURL: dlr}, &http.Client{Timeout: 30 * time.Second})
+		classify = classifyKannel
+		sender = guardedSender{breaker.New("kannel", 5, 30*time.Second), senderFunc(kc.Send), classifyKannel}
+		smsKind = "kannel"
+	}
+	outbox := messaging.NewOutbox(st.Ledger(), sender, messaging.OutboxConfig{Rate: cfg.SMSRate, Backoff: cfg.SMSRetry, Classify: classify}, log)
 	inbox := messaging.NewInbox(st.Ledger(), log)
 	m := menus.New(st, ag, menus.Config{ServiceCode: cfg.ServiceCode, Paybill: cfg.MpesaShort})
 	eng := ussd.New(sess, m, st, ussd.Config{TTL: cfg.SessionTTL, DefaultLanguage: cfg.Language,
@@ -201,7 +214,8 @@ func newGateway(ctx context.Context, cfg Config, log *slog.Logger) (*gateway, er
 		Active:  sess,
 		Pingers: map[string]web.Pinger{"database": st, "sessions": sess},
 	}, log)
-	for _, r := range append(daraja.Routes(pay), africastalking.SMSRoutes(inbox)...) {
+	routes := append(daraja.Routes(pay), africastalking.SMSRoutes(inbox)...)
+	for _, r := range append(routes, kannel.Routes(inbox)...) {
 		srv.Callback(r.Method, r.Path, r.Handle)
 	}
 	srv.MountAPI(ag, cfg.APIKeys)
@@ -351,12 +365,13 @@ func retryableMpesa(err error) bool { return errors.Is(err, breaker.ErrOpen) || 
 // guardedSender is the same for Africa's Talking: only failures worth a
 // retry count as an outage (a blacklisted number is not one).
 type guardedSender struct {
-	b    *breaker.Breaker
-	send messaging.Sender
+	b        *breaker.Breaker
+	send     messaging.Sender
+	classify func(error) messaging.Verdict
 }
 
 func (g guardedSender) Send(ctx context.Context, to huduma.MSISDN, text string) (id string, err error) {
-	err = g.b.Do(func() error { id, err = g.send.Send(ctx, to, text); return err }, func(err error) bool { return classifyAT(err).Retry })
+	err = g.b.Do(func() error { id, err = g.send.Send(ctx, to, text); return err }, func(err error) bool { return g.classify(err).Retry })
 	return id, err
 }
 

@@ -142,6 +142,15 @@ func (l *DB) MessageStatus(ctx context.Context, id int64) (status, lastError str
 	return
 }
 
+// MessageProvider returns the provider's id for a message (support, tests).
+func (l *DB) MessageProvider(ctx context.Context, id int64) (string, error) {
+	var pid sql.NullString
+	if err := l.db.QueryRowContext(ctx, `SELECT provider_message_id FROM outbox WHERE id = $1`, id).Scan(&pid); err != nil {
+		return "", notFound("message", err)
+	}
+	return pid.String, nil
+}
+
 // ApplyDelivery records a delivery report against the message the
 // provider knows by providerID. Final states are never overwritten, so a
 // late or repeated report changes nothing. It reports whether a message
