@@ -208,7 +208,7 @@ func (s *Store) SearchServices(ctx context.Context, q string, limit int) ([]hudu
 // currentIndex returns the search index, rebuilding it when the catalog
 // version in the database moved.
 func (s *Store) currentIndex(ctx context.Context) (*trigram.Index, error) {
-	idx := s.index.Load()
+	idx := s.index.Current()
 	if idx != nil && time.Now().UnixNano() < s.checked.Load()+int64(versionTTL) {
 		return idx, nil
 	}
@@ -221,26 +221,20 @@ func (s *Store) currentIndex(ctx context.Context) (*trigram.Index, error) {
 		}
 		return nil, fmt.Errorf("read catalog version: %w", err)
 	}
-	if idx != nil && idx.Version == version {
+	idx, err := s.index.For(version, func() ([]huduma.Service, error) {
+		svcs, err := s.services(ctx, serviceCols+` WHERE s.active ORDER BY s.code`)
+		if err != nil {
+			return nil, err
+		}
+		bands, err := s.feeBands(ctx)
+		if err != nil {
+			return nil, err
+		}
+		s.bands.Store(&bands) // before the index, so a reader never sees one without the other
+		return svcs, nil
+	})
+	if err == nil {
 		s.checked.Store(time.Now().UnixNano())
-		return idx, nil
 	}
-	s.indexMu.Lock()
-	defer s.indexMu.Unlock()
-	if idx := s.index.Load(); idx != nil && idx.Version == version {
-		return idx, nil
-	}
-	svcs, err := s.services(ctx, serviceCols+` WHERE s.active ORDER BY s.code`)
-	if err != nil {
-		return nil, err
-	}
-	bands, err := s.feeBands(ctx)
-	if err != nil {
-		return nil, err
-	}
-	idx = trigram.NewIndex(version, svcs)
-	s.bands.Store(&bands)
-	s.index.Store(idx)
-	s.checked.Store(time.Now().UnixNano())
-	return idx, nil
+	return idx, err
 }

@@ -16,7 +16,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -43,9 +42,8 @@ type Store struct {
 	ledger *ledger.DB
 
 	// The search index and when its version was last confirmed (unix ns).
-	index   atomic.Pointer[trigram.Index]
+	index   trigram.Cache
 	bands   atomic.Pointer[[]huduma.FeeBand] // stored before index, with it
-	indexMu sync.Mutex
 	checked atomic.Int64
 }
 

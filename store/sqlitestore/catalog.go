@@ -234,19 +234,7 @@ func (s *Store) currentIndex(ctx context.Context) (*trigram.Index, error) {
 	if err := s.db.QueryRowContext(ctx, `SELECT version FROM catalog_meta WHERE id = 1`).Scan(&version); err != nil {
 		return nil, fmt.Errorf("read catalog version: %w", err)
 	}
-	if idx := s.index.Load(); idx != nil && idx.Version == version {
-		return idx, nil
-	}
-	s.indexMu.Lock()
-	defer s.indexMu.Unlock()
-	if idx := s.index.Load(); idx != nil && idx.Version == version {
-		return idx, nil
-	}
-	svcs, err := s.services(ctx, serviceCols+` WHERE s.active ORDER BY s.code`)
-	if err != nil {
-		return nil, err
-	}
-	idx := trigram.NewIndex(version, svcs)
-	s.index.Store(idx)
-	return idx, nil
+	return s.index.For(version, func() ([]huduma.Service, error) {
+		return s.services(ctx, serviceCols+` WHERE s.active ORDER BY s.code`)
+	})
 }

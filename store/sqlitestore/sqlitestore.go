@@ -19,8 +19,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -36,9 +34,8 @@ var migrations embed.FS
 
 // Store is the SQLite implementation of store.Store.
 type Store struct {
-	db      *sql.DB
-	indexMu sync.Mutex
-	index   atomic.Pointer[trigram.Index]
+	db    *sql.DB
+	index trigram.Cache
 }
 
 var _ store.Store = (*Store)(nil)

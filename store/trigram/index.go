@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/huduma-ke/huduma"
 )
@@ -143,4 +144,34 @@ func (x *Index) ByCode(code int) (huduma.Service, bool) {
 		return huduma.Service{}, false
 	}
 	return x.services[i], true
+}
+
+// Cache holds the index of the newest catalog version a store has seen,
+// rebuilding it once (not once per racing search) when the version moves.
+type Cache struct {
+	index atomic.Pointer[Index]
+	mu    sync.Mutex
+}
+
+// Current returns the cached index, whatever its version (nil at first).
+func (c *Cache) Current() *Index { return c.index.Load() }
+
+// For returns the index of version, building it from load's services
+// when the cached one is older.
+func (c *Cache) For(version int64, load func() ([]huduma.Service, error)) (*Index, error) {
+	if idx := c.index.Load(); idx != nil && idx.Version == version {
+		return idx, nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if idx := c.index.Load(); idx != nil && idx.Version == version {
+		return idx, nil
+	}
+	svcs, err := load()
+	if err != nil {
+		return nil, err
+	}
+	idx := NewIndex(version, svcs)
+	c.index.Store(idx)
+	return idx, nil
 }
