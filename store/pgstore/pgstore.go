@@ -2,9 +2,10 @@
 // number of gateway processes share it. It passes the same conformance
 // suite as the embedded sqlitestore.
 //
-// Search uses pg_trgm word similarity (typo tolerance: "pasport" finds
-// passports) and full text over English and Kiswahili names, both served
-// by GIN indexes so it stays fast at the platform's 14,000 services.
+// Search and services by code are answered from an in-memory trigram index
+// of the active catalog (store/trigram), the same one the embedded store
+// uses, rebuilt when the catalog version moves; a database round trip per
+// search was the gateway's bottleneck under load (docs/performance.md).
 package pgstore
 
 import (
