@@ -88,6 +88,10 @@ type record struct {
 	// Offer is the unfinished session this one offered to continue, until
 	// the caller answers 1 (continue) or 2 (start again).
 	Offer *snapshot `json:"o,omitempty"`
+	// Noted is set once the phone's "latest session" pointer names this
+	// session, written when it first leaves the main menu: a session that
+	// never does has nothing to resume, and most hops skip the write.
+	Noted bool `json:"k,omitempty"`
 }
 
 // snapshot is enough of a session to put its caller back where they were:
@@ -207,7 +211,6 @@ func (e *Engine) advance(ctx context.Context, key string, rec *record, exists bo
 		if len(extras) == 0 && len(inputs) == 0 {
 			rec.Offer = e.unfinished(ctx, hop.MSISDN)
 		}
-		e.remember(ctx, hop.MSISDN, key)
 		if rec.Offer != nil {
 			reply = huduma.Reply{Text: menus.ResumeText(rec.Menu.Lang, e.cfg.ServiceCode, ""), Screen: "resume"}
 		} else if reply, err = e.menus.Start(ctx, &rec.Menu, env); err != nil {
@@ -224,11 +227,21 @@ func (e *Engine) advance(ctx context.Context, key string, rec *record, exists bo
 			if reply, err = e.answerOffer(ctx, rec, env, in); err != nil {
 				return huduma.Reply{}, false, err
 			}
+			if rec.Offer == nil && in == "2" {
+				// Started again: the old journey is given up, so the
+				// pointer moves here and it is not offered again.
+				e.remember(ctx, hop.MSISDN, key)
+				rec.Noted = true
+			}
 			continue
 		}
 		if reply, err = e.menus.Step(ctx, &rec.Menu, env, in); err != nil {
 			return huduma.Reply{}, false, fmt.Errorf("menu step in %s: %w", rec.Menu.State, err)
 		}
+	}
+	if !rec.Noted && !reply.End && rec.Offer == nil && menus.Resumable(rec.Menu.State) {
+		e.remember(ctx, hop.MSISDN, key)
+		rec.Noted = true
 	}
 	switch {
 	case !hop.Cumulative:

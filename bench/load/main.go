@@ -54,7 +54,14 @@ type options struct {
 	pprof                     string
 	smsOnly                   bool
 	cpuProfile                string
+	extraEnv                  envFlags
 }
+
+// envFlags collects repeated -env KEY=VALUE flags for the gateway.
+type envFlags []string
+
+func (e *envFlags) String() string     { return strings.Join(*e, " ") }
+func (e *envFlags) Set(v string) error { *e = append(*e, v); return nil }
 
 func main() {
 	var o options
@@ -74,6 +81,7 @@ func main() {
 	flag.StringVar(&o.pprof, "pprof", "", "serve the gateway's pprof on this loopback address (HUDUMA_PPROF) to profile it under load")
 	flag.BoolVar(&o.smsOnly, "sms-only", false, "run only the SMS outbox measurement")
 	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write the load tool's own CPU profile here (the outbox run happens in this process)")
+	flag.Var(&o.extraEnv, "env", "extra KEY=VALUE for the gateway, e.g. -env HUDUMA_RESUME_WINDOW=0 (repeatable)")
 	flag.Parse()
 	if o.cpuProfile != "" {
 		f, err := os.Create(o.cpuProfile)
@@ -186,6 +194,7 @@ func run(o options) error {
 	if o.pprof != "" {
 		hudumaEnv = append(hudumaEnv, "HUDUMA_PPROF="+o.pprof)
 	}
+	hudumaEnv = append(hudumaEnv, o.extraEnv...)
 	var targets []target
 	addr := freeAddr()
 	stop, err := start(command(o.huduma, append(hudumaEnv, "HUDUMA_ADDR="+addr, "HUDUMA_PUBLIC_URL=http://"+addr), "serve"), "http://"+addr+"/readyz")
@@ -318,9 +327,11 @@ func drive(ctx context.Context, client *http.Client, t target, sc scenario, conc
 	begin := time.Now()
 	for w := 0; w < conc; w++ {
 		wg.Go(func() {
-			phone := fmt.Sprintf("+2547%08d", 10000000+w)
 			for n := 0; ctx.Err() == nil; n++ {
 				session := fmt.Sprintf("BENCH_%s_%d_%d", run, w, n)
+				// A phone per session, as in real traffic: back-to-back
+				// sessions from one phone would each get the resume offer.
+				phone := fmt.Sprintf("+25471%07d", (w*100003+n)%10_000_000)
 				for i, text := range sc.hops(n + w) {
 					if lim != nil && lim.Wait(ctx) != nil {
 						return
