@@ -24,6 +24,13 @@ type Record struct {
 	Version int64
 }
 
+// Note is an auxiliary value written with a Put (PutNote).
+type Note struct {
+	Key   string
+	Value []byte
+	TTL   time.Duration
+}
+
 // Store keeps versioned session records with an idle TTL.
 type Store interface {
 	// Get returns the record, or ErrNotFound.
@@ -33,6 +40,10 @@ type Store interface {
 	// version; ErrConflict otherwise. The check and write are atomic across
 	// processes.
 	Put(ctx context.Context, id string, expect int64, value []byte, ttl time.Duration) (int64, error)
+	// PutNote is Put that also sets an auxiliary value (as SetValue) in
+	// the same atomic step and round trip; neither is written on a
+	// conflict. Resume uses it to point a phone at its latest session.
+	PutNote(ctx context.Context, id string, expect int64, value []byte, ttl time.Duration, note Note) (int64, error)
 	// Delete removes the record; deleting a missing one is not an error.
 	Delete(ctx context.Context, id string) error
 	// Active counts records not yet expired (for the active-sessions gauge).

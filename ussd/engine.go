@@ -23,7 +23,7 @@ import (
 type SessionStore interface {
 	Get(ctx context.Context, id string) (sessions.Record, error)
 	Put(ctx context.Context, id string, expect int64, value []byte, ttl time.Duration) (int64, error)
-	SetValue(ctx context.Context, key string, value []byte, ttl time.Duration) error
+	PutNote(ctx context.Context, id string, expect int64, value []byte, ttl time.Duration, note sessions.Note) (int64, error)
 	GetValue(ctx context.Context, key string) ([]byte, error)
 }
 
@@ -123,6 +123,7 @@ func (e *Engine) HandleHop(ctx context.Context, hop huduma.Hop) (huduma.Reply, e
 		if replay {
 			return huduma.Reply{Text: rec.Reply, End: rec.End, Screen: rec.Screen}, nil
 		}
+		noted := rec.Noted
 		reply, langChanged, err := e.advance(ctx, key, &rec, version > 0, hop, inputs)
 		if err != nil {
 			return huduma.Reply{}, err
@@ -133,7 +134,15 @@ func (e *Engine) HandleHop(ctx context.Context, hop huduma.Hop) (huduma.Reply, e
 		}
 		// Kept past the idle timeout for the resume window, so a phone that
 		// dials again can be put back where it was.
-		if _, err := e.store.Put(ctx, key, version, value, e.cfg.TTL+e.cfg.ResumeWindow); err != nil {
+		if rec.Noted && !noted {
+			// The session just became worth resuming: point the phone at
+			// it in the same round trip as the save.
+			_, err = e.store.PutNote(ctx, key, version, value, e.cfg.TTL+e.cfg.ResumeWindow,
+				sessions.Note{Key: lastKey(hop.MSISDN), Value: []byte(key), TTL: e.cfg.TTL + e.cfg.ResumeWindow})
+		} else {
+			_, err = e.store.Put(ctx, key, version, value, e.cfg.TTL+e.cfg.ResumeWindow)
+		}
+		if err != nil {
 			if errors.Is(err, sessions.ErrConflict) {
 				continue
 			}
@@ -229,9 +238,8 @@ func (e *Engine) advance(ctx context.Context, key string, rec *record, exists bo
 			}
 			if rec.Offer == nil && in == "2" {
 				// Started again: the old journey is given up, so the
-				// pointer moves here and it is not offered again.
-				e.remember(ctx, hop.MSISDN, key)
-				rec.Noted = true
+				// pointer moves here (on save) and it is not offered again.
+				rec.Noted = e.cfg.ResumeWindow > 0
 			}
 			continue
 		}
@@ -239,9 +247,8 @@ func (e *Engine) advance(ctx context.Context, key string, rec *record, exists bo
 			return huduma.Reply{}, false, fmt.Errorf("menu step in %s: %w", rec.Menu.State, err)
 		}
 	}
-	if !rec.Noted && !reply.End && rec.Offer == nil && menus.Resumable(rec.Menu.State) {
-		e.remember(ctx, hop.MSISDN, key)
-		rec.Noted = true
+	if !rec.Noted && e.cfg.ResumeWindow > 0 && !reply.End && rec.Offer == nil && menus.Resumable(rec.Menu.State) {
+		rec.Noted = true // written with the session by HandleHop
 	}
 	switch {
 	case !hop.Cumulative:
@@ -278,16 +285,6 @@ func (e *Engine) shortcut(dialled string) []string {
 
 // lastKey names the value that points at a phone's latest session.
 func lastKey(phone huduma.MSISDN) string { return "last:" + string(phone) }
-
-// remember records key as the phone's latest session, for resume.
-func (e *Engine) remember(ctx context.Context, phone huduma.MSISDN, key string) {
-	if e.cfg.ResumeWindow <= 0 {
-		return
-	}
-	if err := e.store.SetValue(ctx, lastKey(phone), []byte(key), e.cfg.TTL+e.cfg.ResumeWindow); err != nil {
-		e.log.WarnContext(ctx, "remember session for resume failed", "error", err)
-	}
-}
 
 // unfinished returns the phone's previous session when it stopped midway
 // (not ended, not on the main menu) and is still within the window.

@@ -108,6 +108,24 @@ func (s *Store) Put(ctx context.Context, id string, expect int64, value []byte, 
 	return v, nil
 }
 
+// PutNote implements sessions.Store.
+func (s *Store) PutNote(ctx context.Context, id string, expect int64, value []byte, ttl time.Duration, note sessions.Note) (int64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.live(s.records, id)
+	if (!ok && expect != 0) || (ok && e.version != expect) {
+		return 0, sessions.ErrConflict
+	}
+	v := expect + 1
+	now := s.now()
+	s.records[id] = entry{value: append([]byte(nil), value...), version: v, expires: now.Add(ttl)}
+	s.values[note.Key] = entry{value: append([]byte(nil), note.Value...), expires: now.Add(note.TTL)}
+	return v, nil
+}
+
 // Delete implements sessions.Store.
 func (s *Store) Delete(ctx context.Context, id string) error {
 	if err := ctx.Err(); err != nil {

@@ -2,6 +2,8 @@
 -- KEYS[1] record key (hash: v = version, d = data), KEYS[2] active index
 -- (sorted set of record keys scored by expiry in ms).
 -- ARGV[1] expected version (0 = must not exist), ARGV[2] data, ARGV[3] ttl ms.
+-- Optional KEYS[3] with ARGV[4] value and ARGV[5] ttl ms: a note written
+-- in the same step (resume's pointer from a phone to its latest session).
 -- Returns the new version, or -1 when the stored version differs.
 local cur = tonumber(redis.call('HGET', KEYS[1], 'v') or '0')
 local expect = tonumber(ARGV[1])
@@ -16,4 +18,7 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 redis.call('ZADD', KEYS[2], now + ttl, KEYS[1])
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+if KEYS[3] then
+  redis.call('SET', KEYS[3], ARGV[4], 'PX', tonumber(ARGV[5]))
+end
 return nv

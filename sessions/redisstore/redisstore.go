@@ -94,6 +94,19 @@ func (s *Store) Put(ctx context.Context, id string, expect int64, value []byte, 
 	return n, nil
 }
 
+// PutNote implements sessions.Store: the note rides in the same script.
+func (s *Store) PutNote(ctx context.Context, id string, expect int64, value []byte, ttl time.Duration, note sessions.Note) (int64, error) {
+	ms, nms := max(ttl.Milliseconds(), 1), max(note.TTL.Milliseconds(), 1)
+	n, err := putScript.Run(ctx, s.rdb, []string{s.key(id), s.prefix + "active", s.prefix + "v:" + note.Key}, expect, value, ms, note.Value, nms).Int64()
+	if err != nil {
+		return 0, fmt.Errorf("redis put session: %w", err)
+	}
+	if n < 0 {
+		return 0, sessions.ErrConflict
+	}
+	return n, nil
+}
+
 // Delete implements sessions.Store.
 func (s *Store) Delete(ctx context.Context, id string) error {
 	k := s.key(id)

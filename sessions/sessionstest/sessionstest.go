@@ -149,6 +149,34 @@ func Run(t *testing.T, newStore Factory) {
 			t.Fatalf("expired value: %v", err)
 		}
 	})
+	t.Run("PutNote", func(t *testing.T) {
+		s, advance := newStore(t)
+		v, err := s.PutNote(ctx, "s1", 0, []byte("a"), ttl, sessions.Note{Key: "last:p", Value: []byte("s1"), TTL: ttl / 2})
+		if err != nil || v != 1 {
+			t.Fatalf("PutNote: %d %v", v, err)
+		}
+		if r, err := s.Get(ctx, "s1"); err != nil || string(r.Value) != "a" {
+			t.Fatalf("record %q %v", r.Value, err)
+		}
+		if n, err := s.GetValue(ctx, "last:p"); err != nil || string(n) != "s1" {
+			t.Fatalf("note %q %v", n, err)
+		}
+		// A conflict writes neither.
+		if _, err := s.PutNote(ctx, "s1", 0, []byte("b"), ttl, sessions.Note{Key: "last:p", Value: []byte("s2"), TTL: ttl}); !errors.Is(err, sessions.ErrConflict) {
+			t.Fatalf("stale PutNote: %v", err)
+		}
+		if n, _ := s.GetValue(ctx, "last:p"); string(n) != "s1" {
+			t.Fatalf("a conflicting PutNote changed the note to %q", n)
+		}
+		// The note keeps its own TTL.
+		advance(ttl/2 + 200*time.Millisecond)
+		if _, err := s.GetValue(ctx, "last:p"); !errors.Is(err, sessions.ErrNotFound) {
+			t.Fatalf("note outlived its TTL: %v", err)
+		}
+		if _, err := s.Get(ctx, "s1"); err != nil {
+			t.Fatalf("record expired with the note: %v", err)
+		}
+	})
 	t.Run("BinarySafe", func(t *testing.T) {
 		s, _ := newStore(t)
 		bin := bytes.Repeat([]byte{0, 0xff, '"', '\\'}, 200)
