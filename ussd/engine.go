@@ -132,15 +132,20 @@ func (e *Engine) HandleHop(ctx context.Context, hop huduma.Hop) (huduma.Reply, e
 		if err != nil {
 			return huduma.Reply{}, fmt.Errorf("encode session: %w", err)
 		}
-		// Kept past the idle timeout for the resume window, so a phone that
-		// dials again can be put back where it was.
+		// Only a session someone might come back to outlives its idle
+		// timeout, by the resume window; finished or main-menu-only ones
+		// do not, which keeps Redis small.
+		ttl := e.cfg.TTL
+		if rec.Noted && !rec.End {
+			ttl += e.cfg.ResumeWindow
+		}
 		if rec.Noted && !noted {
 			// The session just became worth resuming: point the phone at
 			// it in the same round trip as the save.
-			_, err = e.store.PutNote(ctx, key, version, value, e.cfg.TTL+e.cfg.ResumeWindow,
+			_, err = e.store.PutNote(ctx, key, version, value, ttl,
 				sessions.Note{Key: lastKey(hop.MSISDN), Value: []byte(key), TTL: e.cfg.TTL + e.cfg.ResumeWindow})
 		} else {
-			_, err = e.store.Put(ctx, key, version, value, e.cfg.TTL+e.cfg.ResumeWindow)
+			_, err = e.store.Put(ctx, key, version, value, ttl)
 		}
 		if err != nil {
 			if errors.Is(err, sessions.ErrConflict) {
