@@ -94,22 +94,16 @@ func (s *Store) Get(ctx context.Context, id string) (sessions.Record, error) {
 
 // Put implements sessions.Store.
 func (s *Store) Put(ctx context.Context, id string, expect int64, value []byte, ttl time.Duration) (int64, error) {
-	if err := ctx.Err(); err != nil {
-		return 0, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	e, ok := s.live(s.records, id)
-	if (!ok && expect != 0) || (ok && e.version != expect) {
-		return 0, sessions.ErrConflict
-	}
-	v := expect + 1
-	s.records[id] = entry{value: append([]byte(nil), value...), version: v, expires: s.now().Add(ttl)}
-	return v, nil
+	return s.put(ctx, id, expect, value, ttl, nil)
 }
 
 // PutNote implements sessions.Store.
 func (s *Store) PutNote(ctx context.Context, id string, expect int64, value []byte, ttl time.Duration, note sessions.Note) (int64, error) {
+	return s.put(ctx, id, expect, value, ttl, &note)
+}
+
+// put is the compare-and-swap, with the optional note under the same lock.
+func (s *Store) put(ctx context.Context, id string, expect int64, value []byte, ttl time.Duration, note *sessions.Note) (int64, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
@@ -122,7 +116,9 @@ func (s *Store) PutNote(ctx context.Context, id string, expect int64, value []by
 	v := expect + 1
 	now := s.now()
 	s.records[id] = entry{value: append([]byte(nil), value...), version: v, expires: now.Add(ttl)}
-	s.values[note.Key] = entry{value: append([]byte(nil), note.Value...), expires: now.Add(note.TTL)}
+	if note != nil {
+		s.values[note.Key] = entry{value: append([]byte(nil), note.Value...), expires: now.Add(note.TTL)}
+	}
 	return v, nil
 }
 
