@@ -124,7 +124,7 @@ func (e *Engine) HandleHop(ctx context.Context, hop huduma.Hop) (huduma.Reply, e
 			return huduma.Reply{Text: rec.Reply, End: rec.End, Screen: rec.Screen}, nil
 		}
 		noted := rec.Noted
-		reply, langChanged, err := e.advance(ctx, key, &rec, version > 0, hop, inputs)
+		reply, langChanged, err := e.advance(ctx, &rec, version > 0, hop, inputs)
 		if err != nil {
 			return huduma.Reply{}, err
 		}
@@ -208,7 +208,7 @@ func splitPath(p string) []string {
 // advance applies inputs to rec (starting the session first when new),
 // records the resulting screen, and reports whether the caller chose a
 // new language on the way.
-func (e *Engine) advance(ctx context.Context, key string, rec *record, exists bool, hop huduma.Hop, inputs []string) (huduma.Reply, bool, error) {
+func (e *Engine) advance(ctx context.Context, rec *record, exists bool, hop huduma.Hop, inputs []string) (huduma.Reply, bool, error) {
 	env := menus.Env{Phone: hop.MSISDN, SessionID: hop.SessionID}
 	reply := huduma.Reply{Text: rec.Reply, End: rec.End, Screen: rec.Screen}
 	var err error

@@ -79,10 +79,6 @@ func (a *agency) UpdateApplication(ctx context.Context, number string, status hu
 
 // classifyAT turns Africa's Talking send errors into outbox verdicts.
 func classifyAT(err error) messaging.Verdict {
-	var open *breaker.OpenError
-	if errors.As(err, &open) {
-		return messaging.Verdict{Retry: true, After: open.Retry + time.Second, Reason: err.Error()}
-	}
 	var se *africastalking.SMSError
 	if errors.As(err, &se) {
 		switch {
@@ -95,12 +91,20 @@ func classifyAT(err error) messaging.Verdict {
 	return messaging.Verdict{Retry: true, Reason: err.Error()}
 }
 
+// breakerAware classifies an open breaker (no call was made) as a retry
+// after the cooldown, and leaves every other error to classify.
+func breakerAware(classify func(error) messaging.Verdict) func(error) messaging.Verdict {
+	return func(err error) messaging.Verdict {
+		var open *breaker.OpenError
+		if errors.As(err, &open) {
+			return messaging.Verdict{Retry: true, After: open.Retry + time.Second, Reason: err.Error()}
+		}
+		return classify(err)
+	}
+}
+
 // classifyKannel turns Kannel send errors into outbox verdicts.
 func classifyKannel(err error) messaging.Verdict {
-	var open *breaker.OpenError
-	if errors.As(err, &open) {
-		return messaging.Verdict{Retry: true, After: open.Retry + time.Second, Reason: err.Error()}
-	}
 	return messaging.Verdict{Retry: !errors.Is(err, kannel.ErrPermanent), Reason: err.Error()}
 }
 

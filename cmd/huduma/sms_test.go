@@ -97,17 +97,6 @@ func (e *smsEnv) api(method, path, key, body string) (int, map[string]any) {
 	return resp.StatusCode, out
 }
 
-func (e *smsEnv) form(path string, v url.Values) (int, string) {
-	e.t.Helper()
-	resp, err := http.PostForm(e.base+path+"?token="+testToken, v)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
-}
-
 // outboxRow finds the outbox message to phone with kind.
 func (e *smsEnv) outboxRow(phone huduma.MSISDN, kind huduma.MessageKind) huduma.Message {
 	e.t.Helper()
@@ -170,7 +159,7 @@ func TestSMSReceiptOnceAndDelivery(t *testing.T) {
 				{"Failed", ledger.MsgDelivered}, // a late report never undoes a final state
 				{"Success", ledger.MsgDelivered}, {"SomethingNew", ledger.MsgDelivered},
 			} {
-				if code, body := e.form("/sms/africastalking/delivery", atfake.DeliveryReportForm(id, step.status, phone, "")); code != 200 {
+				if code, body := e.postForm("/sms/africastalking/delivery?token="+testToken, atfake.DeliveryReportForm(id, step.status, phone, "")); code != 200 {
 					t.Fatalf("delivery %s: %d %s", step.status, code, body)
 				}
 				if st := e.outboxRow(phone, huduma.MessageReceipt).Status; st != step.want {
@@ -179,10 +168,10 @@ func TestSMSReceiptOnceAndDelivery(t *testing.T) {
 			}
 			// An unknown id is accepted (AT must stop retrying) and changes nothing;
 			// a malformed report is refused.
-			if code, _ := e.form("/sms/africastalking/delivery", atfake.DeliveryReportForm("ATXid_unknown", "Success", phone, "")); code != 200 {
+			if code, _ := e.postForm("/sms/africastalking/delivery?token="+testToken, atfake.DeliveryReportForm("ATXid_unknown", "Success", phone, "")); code != 200 {
 				t.Fatalf("unknown id: %d", code)
 			}
-			if code, _ := e.form("/sms/africastalking/delivery", url.Values{"status": {"Success"}}); code != 400 {
+			if code, _ := e.postForm("/sms/africastalking/delivery?token="+testToken, url.Values{"status": {"Success"}}); code != 400 {
 				t.Fatalf("report without id: %d, want 400", code)
 			}
 			// A rejected message keeps AT's reason.
@@ -192,7 +181,7 @@ func TestSMSReceiptOnceAndDelivery(t *testing.T) {
 			}
 			notice := e.waitSent("+254708374101", regexp.MustCompile(`certificate is ready`), 5*time.Second)
 			e.waitRow("+254708374101", huduma.MessageNotice, ledger.MsgSent) // AT's 201 reaches the fake before our update
-			e.form("/sms/africastalking/delivery", atfake.DeliveryReportForm(notice.MessageIDs[0], "Rejected", "+254708374101", "UserInBlacklist"))
+			e.postForm("/sms/africastalking/delivery?token="+testToken, atfake.DeliveryReportForm(notice.MessageIDs[0], "Rejected", "+254708374101", "UserInBlacklist"))
 			if st := e.outboxRow("+254708374101", huduma.MessageNotice).Status; st != ledger.MsgFailed {
 				t.Fatalf("rejected notice is %q, want failed", st)
 			}
@@ -209,7 +198,7 @@ func TestSMSInbound(t *testing.T) {
 			const phone = "+254708374102"
 			n, _ := e.order(phone)
 			for i := 0; i < 2; i++ {
-				if code, body := e.form("/sms/africastalking/inbound", atfake.IncomingSMSForm("in-1", phone, "22222", "  hali   "+string(n))); code != 200 {
+				if code, body := e.postForm("/sms/africastalking/inbound?token="+testToken, atfake.IncomingSMSForm("in-1", phone, "22222", "  hali   "+string(n))); code != 200 {
 					t.Fatalf("inbound: %d %s", code, body)
 				}
 			}
@@ -228,7 +217,7 @@ func TestSMSInbound(t *testing.T) {
 				{"in-7", "stop", `no longer get eCitizen notices`},
 			}
 			for _, c := range cases {
-				if code, _ := e.form("/sms/africastalking/inbound", atfake.IncomingSMSForm(c.id, phone, "22222", c.text)); code != 200 {
+				if code, _ := e.postForm("/sms/africastalking/inbound?token="+testToken, atfake.IncomingSMSForm(c.id, phone, "22222", c.text)); code != 200 {
 					t.Fatalf("%q: %d", c.text, code)
 				}
 				e.waitSent(phone, regexp.MustCompile(c.reply), 5*time.Second)
@@ -247,7 +236,7 @@ func TestSMSInbound(t *testing.T) {
 				t.Fatalf("held notice is %q", st)
 			}
 			// Garbage is refused and stores nothing.
-			if code, _ := e.form("/sms/africastalking/inbound", url.Values{"from": {"not a phone"}, "text": {"HELP"}, "id": {"in-9"}}); code != 400 {
+			if code, _ := e.postForm("/sms/africastalking/inbound?token="+testToken, url.Values{"from": {"not a phone"}, "text": {"HELP"}, "id": {"in-9"}}); code != 400 {
 				t.Fatalf("garbage inbound: %d, want 400", code)
 			}
 		})
@@ -437,7 +426,7 @@ func TestAgencyAPI(t *testing.T) {
 				t.Fatalf("track screen: %s", screen)
 			}
 			// The APP keyword answers the same.
-			e.form("/sms/africastalking/inbound", atfake.IncomingSMSForm("in-app", phone, "22222", "ombi "+appNo))
+			e.postForm("/sms/africastalking/inbound?token="+testToken, atfake.IncomingSMSForm("in-app", phone, "22222", "ombi "+appNo))
 			e.waitSent(phone, regexp.MustCompile(`^Ombi `+appNo), 5*time.Second)
 		})
 	}

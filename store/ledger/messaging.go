@@ -88,11 +88,6 @@ func (l *DB) setMessage(ctx context.Context, id int64, q string, args ...any) er
 	return nil
 }
 
-// MessageSent stores the provider's id and the sent state in one update.
-func (l *DB) MessageSent(ctx context.Context, id int64, providerID string) error {
-	return l.setMessage(ctx, id, `UPDATE outbox SET status = 'sent', provider_message_id = $3, last_error = '', updated_at = $2 WHERE id = $1`, providerID)
-}
-
 // Sent is one accepted message: our id and the provider's.
 type Sent struct {
 	ID         int64

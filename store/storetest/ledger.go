@@ -202,7 +202,7 @@ func runLedger(t *testing.T, open Opener) {
 		l.QueueMessage(ctx, huduma.Message{To: phone, Kind: huduma.MessageNotice, Body: "old and sent"}, "")
 		claimed, _ := l.ClaimMessages(ctx, 10, time.Minute)
 		for _, m := range claimed {
-			l.MessageSent(ctx, m.ID, "P1")
+			l.MessagesSent(ctx, []ledger.Sent{{ID: m.ID, ProviderID: "P1"}})
 		}
 		l.QueueMessage(ctx, huduma.Message{To: phone, Kind: huduma.MessageNotice, Body: "old but never sent"}, "")
 		l.FirstInbound(ctx, "in-old", phone, "STATUS 1")
