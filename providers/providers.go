@@ -71,6 +71,24 @@ func RegisterUSSD(p USSD) {
 	ussd[p.Name()] = p
 }
 
+// ConEnd is the reply of the text/plain aggregators (Africa's Talking and
+// the Kenyan GET-style ones): 200 with a literal "CON " (continue) or
+// "END " (last screen) before the screen.
+func ConEnd(reply huduma.Reply) Response {
+	prefix := "CON "
+	if reply.End {
+		prefix = "END "
+	}
+	return Response{Status: http.StatusOK, ContentType: "text/plain", Body: []byte(prefix + reply.Text)}
+}
+
+// ConEndRefusal answers a request those aggregators sent that could not
+// be read: 400 (they end the session on any 4xx), with an END a person
+// could read if it is shown.
+func ConEndRefusal() Response {
+	return Response{Status: http.StatusBadRequest, ContentType: "text/plain", Body: []byte("END Sorry, we could not read that request.")}
+}
+
 // LookupUSSD returns the provider registered under name, or nil.
 func LookupUSSD(name string) USSD {
 	mu.RLock()

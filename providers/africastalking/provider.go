@@ -6,7 +6,6 @@ package africastalking
 
 import (
 	"errors"
-	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -79,19 +78,14 @@ func (USSD) DecodeHop(r providers.Request) (huduma.Hop, error) {
 // EncodeReply implements providers.USSD: 200 text/plain with the literal
 // "CON " or "END " prefix.
 func (USSD) EncodeReply(reply huduma.Reply) providers.Response {
-	prefix := "CON "
-	if reply.End {
-		prefix = "END "
-	}
-	return providers.Response{Status: http.StatusOK, ContentType: "text/plain", Body: []byte(prefix + reply.Text)}
+	return providers.ConEnd(reply)
 }
 
 // EncodeError implements providers.USSD. AT ends a session on any 40x, so
 // a request we cannot read gets 400 with an END body a person could read
 // if AT shows it.
 func (USSD) EncodeError(err error) providers.Response {
-	return providers.Response{Status: http.StatusBadRequest, ContentType: "text/plain",
-		Body: []byte("END Sorry, we could not read that request.")}
+	return providers.ConEndRefusal()
 }
 
 // eventTimeLayout is AT's events date format.

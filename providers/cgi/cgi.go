@@ -10,7 +10,6 @@ package cgi
 import (
 	"fmt"
 	"net/http"
-	"net/url"
 	"regexp"
 	"strings"
 	"unicode/utf8"
@@ -158,25 +157,12 @@ func ussdCode(c string) string {
 
 // EncodeReply implements providers.USSD: CON/END text/plain.
 func (USSD) EncodeReply(reply huduma.Reply) providers.Response {
-	prefix := "CON "
-	if reply.End {
-		prefix = "END "
-	}
-	return providers.Response{Status: http.StatusOK, ContentType: "text/plain", Body: []byte(prefix + reply.Text)}
+	return providers.ConEnd(reply)
 }
 
 // EncodeError implements providers.USSD.
 func (USSD) EncodeError(error) providers.Response {
-	return providers.Response{Status: http.StatusBadRequest, ContentType: "text/plain", Body: []byte("END Sorry, we could not read that request.")}
+	return providers.ConEndRefusal()
 }
 
 var _ providers.USSD = USSD{}
-
-// Query builds a hop's query string for route r (tests, the simulator).
-func (r Route) Query(session, phone, code, input string) url.Values {
-	v := url.Values{r.Session: {session}, r.Phone: {phone}, r.Input: {input}}
-	if r.Code != "" {
-		v.Set(r.Code, code)
-	}
-	return v
-}
