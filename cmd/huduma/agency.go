@@ -68,13 +68,20 @@ func (a *agency) UpdateApplication(ctx context.Context, number string, status hu
 	if err != nil {
 		return huduma.Application{}, err
 	}
-	lang, err := a.st.Language(ctx, cur.Phone)
-	if err != nil {
-		lang = huduma.English
-	}
+	lang := callerLanguage(ctx, a.st, cur.Phone)
 	return a.l.UpdateApplication(ctx, number, status, note, func(app huduma.Application) huduma.Message {
 		return huduma.Message{To: app.Phone, Kind: huduma.MessageNotice, Body: messaging.AppStatusText(app, lang)}
 	})
+}
+
+// callerLanguage is the language a phone chose on USSD, or English when
+// it never chose or the store cannot say (a text still goes out).
+func callerLanguage(ctx context.Context, st store.Store, phone huduma.MSISDN) huduma.Language {
+	lang, err := st.Language(ctx, phone)
+	if err != nil {
+		return huduma.English
+	}
+	return lang
 }
 
 // classifyAT turns Africa's Talking send errors into outbox verdicts.

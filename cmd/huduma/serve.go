@@ -320,10 +320,7 @@ type lateSMS struct {
 }
 
 func (n lateSMS) Late(ctx context.Context, phone huduma.MSISDN, reply huduma.Reply) error {
-	lang, err := n.st.Language(ctx, phone)
-	if err != nil {
-		lang = huduma.English
-	}
+	lang := callerLanguage(ctx, n.st, phone)
 	return n.st.Ledger().QueueMessage(ctx, huduma.Message{To: phone, Kind: huduma.MessageReply, Body: menus.LateSMS(lang, n.code, reply)}, "")
 }
 
