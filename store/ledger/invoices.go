@@ -268,8 +268,10 @@ func (l *DB) MarkPushSent(ctx context.Context, id int64, res huduma.STKPushResul
 	})
 }
 
-// MarkPushRejected records that Daraja refused the prompt outright.
+// MarkPushRejected records that Daraja refused the prompt outright, with
+// the reason redacted.
 func (l *DB) MarkPushRejected(ctx context.Context, id int64, reason string) error {
+	reason = huduma.Redact(reason)
 	return l.tx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `UPDATE payment_attempts SET status = 'rejected', result_desc = $2, updated_at = $3 WHERE id = $1 AND status = 'queued'`,
 			id, reason, ms(l.now())); err != nil {
