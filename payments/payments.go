@@ -133,7 +133,7 @@ func (s *Service) CreateInvoice(ctx context.Context, req huduma.InvoiceRequest) 
 	for try := 0; try < 5; try++ {
 		inv.Number = huduma.NewInvoiceNumber()
 		msg := huduma.Message{To: req.Phone, Kind: huduma.MessageInvoice, Body: s.invoiceText(inv)}
-		out, created, err := s.l.CreateInvoice(ctx, ledger.NewInvoice{Invoice: inv, Key: req.Key, Message: &msg, Push: plan})
+		out, created, err := s.l.CreateInvoice(ctx, ledger.NewInvoice{Invoice: inv, Key: req.Key, RequestHash: req.RequestHash, Message: &msg, Push: plan})
 		if huduma.ErrorCode(err) == huduma.EConflict {
 			continue // number taken: draw another
 		}

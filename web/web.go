@@ -178,8 +178,12 @@ func request(c *fiber.Ctx) providers.Request {
 	})
 	c.Context().Request.Header.VisitAll(func(k, v []byte) { r.Header.Add(string(k), string(v)) })
 	r.Body = append([]byte(nil), c.Body()...)
-	if ct := string(c.Request().Header.ContentType()); ct == "" || strings.HasPrefix(ct, fiber.MIMEApplicationForm) {
-		c.Context().PostArgs().VisitAll(func(k, v []byte) { r.Form.Add(string(k), string(v)) })
+	// Media types are case-insensitive (RFC 9110 §8.3.1), but fasthttp only
+	// parses a form sent as exactly "application/x-www-form-urlencoded",
+	// so the body is parsed here.
+	if ct := strings.ToLower(string(c.Request().Header.ContentType())); ct == "" || strings.HasPrefix(ct, fiber.MIMEApplicationForm) {
+		// A malformed pair is skipped; the rest is kept, as fasthttp would.
+		r.Form, _ = url.ParseQuery(string(r.Body))
 	}
 	return r
 }

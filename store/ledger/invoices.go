@@ -17,6 +17,9 @@ type NewInvoice struct {
 	// Key makes creation idempotent: a second call with the same key
 	// returns the first invoice and writes nothing (a retried USSD hop).
 	Key string
+	// RequestHash is the hash of the request Key was made for; a second
+	// call with the key and a different non-empty hash gets EKeyReused.
+	RequestHash string
 	// Message is the invoice SMS (paybill instructions), if any.
 	Message *huduma.Message
 	// Push, when set, queues an M-Pesa prompt to Payer at RunAt.
@@ -85,12 +88,9 @@ func (l *DB) CreateInvoice(ctx context.Context, n NewInvoice) (huduma.Invoice, b
 		return inv, false, huduma.Errorf(huduma.EInvalid, "invoice total does not add up")
 	}
 	if n.Key != "" {
-		existing, err := scanInvoice(l.db.QueryRowContext(ctx, `SELECT `+invoiceCols+` FROM invoices WHERE idempotency_key = $1`, n.Key))
-		if err == nil {
-			return existing, false, nil
-		}
-		if !errors.Is(err, sql.ErrNoRows) {
-			return inv, false, fmt.Errorf("look up invoice key: %w", err)
+		existing, err := l.invoiceByKey(ctx, n)
+		if err == nil || !errors.Is(err, sql.ErrNoRows) {
+			return existing, false, err
 		}
 	}
 	fields, err := json.Marshal(inv.Fields)
@@ -103,9 +103,9 @@ func (l *DB) CreateInvoice(ctx context.Context, n NewInvoice) (huduma.Invoice, b
 	}
 	err = l.tx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO invoices (number, service_code, service_name, phone, fields, fee, convenience_fee, total,
-			status, language, idempotency_key, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+			status, language, idempotency_key, request_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
 			string(inv.Number), inv.ServiceCode, inv.ServiceName, string(inv.Phone), string(fields), inv.Fee, inv.ConvenienceFee, inv.Total,
-			string(huduma.InvoicePending), string(inv.Language), key, ms(inv.CreatedAt), ms(inv.ExpiresAt))
+			string(huduma.InvoicePending), string(inv.Language), key, n.RequestHash, ms(inv.CreatedAt), ms(inv.ExpiresAt))
 		if err != nil {
 			if isUnique(err) {
 				return huduma.Errorf(huduma.EConflict, "invoice number or key already used")
@@ -129,9 +129,10 @@ func (l *DB) CreateInvoice(ctx context.Context, n NewInvoice) (huduma.Invoice, b
 	})
 	if err != nil {
 		if huduma.ErrorCode(err) == huduma.EConflict && n.Key != "" {
-			// A racing hop with the same key won: return its invoice.
-			if existing, err2 := scanInvoice(l.db.QueryRowContext(ctx, `SELECT `+invoiceCols+` FROM invoices WHERE idempotency_key = $1`, n.Key)); err2 == nil {
-				return existing, false, nil
+			// A racing call with the same key won: return its invoice (or
+			// refuse, if it was made for another request).
+			if existing, err2 := l.invoiceByKey(ctx, n); !errors.Is(err2, sql.ErrNoRows) {
+				return existing, false, err2
 			}
 		}
 		return inv, false, err
@@ -139,6 +140,29 @@ func (l *DB) CreateInvoice(ctx context.Context, n NewInvoice) (huduma.Invoice, b
 	inv.Status = huduma.InvoicePending
 	return inv, true, nil
 }
+
+// invoiceByKey returns the invoice made under n.Key, sql.ErrNoRows when
+// there is none, or EKeyReused when it was made for another request.
+func (l *DB) invoiceByKey(ctx context.Context, n NewInvoice) (huduma.Invoice, error) {
+	var hash string
+	row := l.db.QueryRowContext(ctx, `SELECT `+invoiceCols+`, request_hash FROM invoices WHERE idempotency_key = $1`, n.Key)
+	inv, err := scanInvoice(scanFunc(func(dest ...any) error { return row.Scan(append(dest, &hash)...) }))
+	if errors.Is(err, sql.ErrNoRows) {
+		return inv, err
+	}
+	if err != nil {
+		return inv, fmt.Errorf("look up invoice key: %w", err)
+	}
+	if hash != "" && n.RequestHash != "" && hash != n.RequestHash {
+		return huduma.Invoice{}, huduma.Errorf(huduma.EKeyReused, "this Idempotency-Key was already used for a different request; use a new key for a new invoice")
+	}
+	return inv, nil
+}
+
+// scanFunc adapts a function to the Scan interface scanInvoice reads.
+type scanFunc func(dest ...any) error
+
+func (f scanFunc) Scan(dest ...any) error { return f(dest...) }
 
 // Invoice returns an invoice by number.
 func (l *DB) Invoice(ctx context.Context, number huduma.InvoiceNumber) (huduma.Invoice, error) {

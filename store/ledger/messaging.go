@@ -213,9 +213,14 @@ const (
 
 // CreateOTP stores a code's hash and queues its SMS in one transaction,
 // retiring earlier codes for the same phone and purpose. More than
-// OTPMaxSends in OTPSendWindow is refused with ERateLimited.
+// OTPMaxSends in OTPSendWindow is refused with ERateLimited. The phone's
+// lock makes the count and the insert one step, so concurrent senders
+// cannot all pass the cap.
 func (l *DB) CreateOTP(ctx context.Context, phone huduma.MSISDN, purpose, hash string, msg huduma.Message) error {
 	return l.tx(ctx, func(tx *sql.Tx) error {
+		if err := l.lock(ctx, tx, "otp:"+string(phone)); err != nil {
+			return err
+		}
 		now := l.now()
 		var sends int
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM otp_codes WHERE phone = $1 AND created_at > $2`,
