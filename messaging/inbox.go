@@ -21,15 +21,29 @@ type InboxStore interface {
 	ApplyDelivery(ctx context.Context, providerID, state string, final bool, reason string) (bool, error)
 }
 
+// InboxConfig is what the replies name: the paybill (MPESA_SHORTCODE)
+// and the USSD code (HUDUMA_SERVICE_CODE).
+type InboxConfig struct {
+	Paybill     string
+	ServiceCode string
+}
+
 // Inbox answers SMS sent to the short code and applies delivery reports.
 type Inbox struct {
 	st  InboxStore
+	cfg InboxConfig
 	log *slog.Logger
 }
 
 // NewInbox returns an inbox.
-func NewInbox(st InboxStore, log *slog.Logger) *Inbox {
-	return &Inbox{st: st, log: log.With("comp", "inbox")}
+func NewInbox(st InboxStore, cfg InboxConfig, log *slog.Logger) *Inbox {
+	if cfg.Paybill == "" {
+		cfg.Paybill = "222222"
+	}
+	if cfg.ServiceCode == "" {
+		cfg.ServiceCode = "*2222#"
+	}
+	return &Inbox{st: st, cfg: cfg, log: log.With("comp", "inbox")}
 }
 
 // keywords in English and Kiswahili, mapped to what they ask.
@@ -61,11 +75,11 @@ func (i *Inbox) Receive(ctx context.Context, id string, from huduma.MSISDN, text
 func (i *Inbox) answer(ctx context.Context, from huduma.MSISDN, text string) (string, error) {
 	words := strings.Fields(strings.ToUpper(gsm7.Fold(text)))
 	if len(words) == 0 {
-		return help(huduma.English), nil
+		return i.help(huduma.English), nil
 	}
 	kw, ok := keywords[words[0]]
 	if !ok {
-		return help(huduma.English), nil
+		return i.help(huduma.English), nil
 	}
 	lang := kw.lang
 	arg := strings.Join(words[1:], "")
@@ -83,7 +97,7 @@ func (i *Inbox) answer(ctx context.Context, from huduma.MSISDN, text string) (st
 		if err != nil {
 			return "", fmt.Errorf("status keyword: %w", err)
 		}
-		return invoiceStatus(inv, lang), nil
+		return i.invoiceStatus(inv, lang), nil
 	case "app":
 		a, err := i.st.Application(ctx, arg)
 		if huduma.ErrorCode(err) == huduma.ENotFound || arg == "" {
@@ -106,12 +120,12 @@ func (i *Inbox) answer(ctx context.Context, from huduma.MSISDN, text string) (st
 		}
 		return pick(lang, "eCitizen notices are on again.", "Taarifa za eCitizen zimerejeshwa."), nil
 	}
-	return help(lang), nil
+	return i.help(lang), nil
 }
 
-func help(lang huduma.Language) string {
-	return pick(lang, "eCitizen: send STATUS <invoice no.>, APP <application no.>, STOP to end notices. Or dial *2222#.",
-		"eCitizen: tuma HALI <nambari ya ankara>, OMBI <nambari ya ombi>, SITISHA kusitisha taarifa. Au piga *2222#.")
+func (i *Inbox) help(lang huduma.Language) string {
+	return fmt.Sprintf(pick(lang, "eCitizen: send STATUS <invoice no.>, APP <application no.>, STOP to end notices. Or dial %s.",
+		"eCitizen: tuma HALI <nambari ya ankara>, OMBI <nambari ya ombi>, SITISHA kusitisha taarifa. Au piga %s."), i.cfg.ServiceCode)
 }
 
 func pick(lang huduma.Language, en, sw string) string {
@@ -121,18 +135,18 @@ func pick(lang huduma.Language, en, sw string) string {
 	return en
 }
 
-func invoiceStatus(inv huduma.Invoice, lang huduma.Language) string {
+func (i *Inbox) invoiceStatus(inv huduma.Invoice, lang huduma.Language) string {
 	switch inv.Status {
 	case huduma.InvoicePaid:
 		return fmt.Sprintf(pick(lang, "Invoice %s is PAID (KES %d), M-Pesa ref %s.", "Ankara %s IMELIPWA (KES %d), M-Pesa %s."), inv.Number, inv.Total, inv.MpesaReceipt)
 	case huduma.InvoiceExpired:
 		return fmt.Sprintf(pick(lang, "Invoice %s has EXPIRED.", "Ankara %s IMEISHA MUDA."), inv.Number)
 	case huduma.InvoiceFailed, huduma.InvoiceCancelled:
-		return fmt.Sprintf(pick(lang, "Invoice %s is NOT PAID: %s. Pay KES %d to Paybill 222222, Account %s.",
-			"Ankara %s HAIJALIPWA: %s. Lipa KES %d kwa Paybill 222222, Akaunti %s."), inv.Number, huduma.ResultText(inv.Reason, lang), inv.Total, inv.Number)
+		return fmt.Sprintf(pick(lang, "Invoice %s is NOT PAID: %s. Pay KES %d to Paybill %s, Account %s.",
+			"Ankara %s HAIJALIPWA: %s. Lipa KES %d kwa Paybill %s, Akaunti %s."), inv.Number, huduma.ResultText(inv.Reason, lang), inv.Total, i.cfg.Paybill, inv.Number)
 	}
-	return fmt.Sprintf(pick(lang, "Invoice %s is PENDING. Pay KES %d to Paybill 222222, Account %s.",
-		"Ankara %s INASUBIRI. Lipa KES %d kwa Paybill 222222, Akaunti %s."), inv.Number, inv.Total, inv.Number)
+	return fmt.Sprintf(pick(lang, "Invoice %s is PENDING. Pay KES %d to Paybill %s, Account %s.",
+		"Ankara %s INASUBIRI. Lipa KES %d kwa Paybill %s, Akaunti %s."), inv.Number, inv.Total, i.cfg.Paybill, inv.Number)
 }
 
 // AppStatusText is an application's latest status and date, for SMS.

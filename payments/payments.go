@@ -62,6 +62,8 @@ type Config struct {
 	InvoiceTTL time.Duration
 	// Paybill is the paybill number shown in texts (MPESA_SHORTCODE).
 	Paybill string
+	// ServiceCode is the USSD code texts tell people to dial.
+	ServiceCode string
 	// Retryable decides which provider errors are worth retrying.
 	Retryable func(error) bool
 }
@@ -89,6 +91,9 @@ func New(l Ledger, cat Catalog, mp Mpesa, cfg Config, log *slog.Logger) *Service
 	}
 	if cfg.Paybill == "" {
 		cfg.Paybill = "222222"
+	}
+	if cfg.ServiceCode == "" {
+		cfg.ServiceCode = "*2222#"
 	}
 	if cfg.Retryable == nil {
 		cfg.Retryable = func(error) bool { return true }
@@ -226,7 +231,7 @@ func (s *Service) SendServiceDetails(ctx context.Context, phone huduma.MSISDN, c
 	conv := huduma.ConvenienceFee(bands, sv.Fee)
 	body := fmt.Sprintf(pick(lang, "%s (code %d): fee KES %d, total KES %d incl. KES %d convenience fee. Dial %s to pay.",
 		"%s (nambari %d): ada KES %d, jumla KES %d pamoja na ada ya KES %d. Piga %s kulipa."),
-		clip(sv.Name(lang), 50), sv.Code, sv.Fee, sv.Fee+conv, conv, "*2222#")
+		clip(sv.Name(lang), 50), sv.Code, sv.Fee, sv.Fee+conv, conv, s.cfg.ServiceCode)
 	return s.l.QueueMessage(ctx, huduma.Message{To: phone, Kind: huduma.MessageNotice, Body: gsm7.Fold(body)}, "")
 }
 
@@ -289,8 +294,15 @@ func (s *Service) settleSTK(ctx context.Context, res huduma.STKResult, raw []byt
 	if err := s.l.RecordCallback(ctx, "stk", res.CheckoutRequestID, string(out), raw); err != nil {
 		return out, err
 	}
-	if out == ledger.OutcomeUnknown || out == ledger.OutcomeMismatch {
+	switch out {
+	case ledger.OutcomeUnknown, ledger.OutcomeMismatch:
 		s.log.WarnContext(ctx, "stk result ignored", "checkout", res.CheckoutRequestID, "outcome", out)
+	case ledger.OutcomeReceiptReused:
+		s.log.WarnContext(ctx, "stk result reuses another payment's M-Pesa receipt; not applied, the status query will ask Daraja",
+			"checkout", res.CheckoutRequestID, "outcome", out)
+	case ledger.OutcomeOtherPayer:
+		s.log.WarnContext(ctx, "invoice paid from another phone than the one prompted; flagged in the audit log",
+			"checkout", res.CheckoutRequestID, "outcome", out)
 	}
 	return out, nil
 }

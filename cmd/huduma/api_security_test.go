@@ -136,3 +136,24 @@ func TestAPIEdgeRules(t *testing.T) {
 		t.Fatalf("a form with an upper-case media type: %d, want the main menu", resp.StatusCode)
 	}
 }
+
+// TestTextsNameConfiguredCodes: texts name HUDUMA_SERVICE_CODE and
+// MPESA_SHORTCODE, never e-Citizen's own codes.
+func TestTextsNameConfiguredCodes(t *testing.T) {
+	e := newSMSEnv(t, map[string]string{"HUDUMA_DATA_DIR": t.TempDir(), "HUDUMA_SERVICE_CODE": "*384*22#", "MPESA_SHORTCODE": "600100"})
+	const phone = "+254708374107"
+	if end := e.dial(phone, "1", "3", "4001", "2"); !strings.Contains(end, "sent the service details") {
+		t.Fatalf("sms me details: %s", end)
+	}
+	if m := e.outboxRow(phone, huduma.MessageNotice); !strings.Contains(m.Body, "Dial *384*22# to pay") {
+		t.Fatalf("service details: %q", m.Body)
+	}
+	e.postForm("/sms/africastalking/inbound?token="+testToken, url.Values{"id": {"in-codes"}, "from": {phone}, "to": {"22222"}, "text": {"help"}})
+	if m := e.outboxRow(phone, huduma.MessageReply); !strings.Contains(m.Body, "Or dial *384*22#.") {
+		t.Fatalf("help reply: %q", m.Body)
+	}
+	n, _ := e.order("+254733000007") // Airtel: no prompt, paybill instructions
+	if m := e.outboxRow("+254733000007", huduma.MessageInvoice); !strings.Contains(m.Body, "Paybill 600100, Account "+string(n)) {
+		t.Fatalf("invoice text: %q", m.Body)
+	}
+}

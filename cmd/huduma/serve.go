@@ -167,7 +167,7 @@ func newGateway(ctx context.Context, cfg Config, log *slog.Logger) (*gateway, er
 		return nil, err
 	}
 	pay := payments.New(st.Ledger(), st, guardedMpesa{breaker.New("daraja", 5, 30*time.Second), mp}, payments.Config{StkDelay: cfg.StkDelay,
-		QueryAfter: cfg.QueryAfter, InvoiceTTL: cfg.InvoiceTTL, Paybill: cfg.MpesaShort, Retryable: retryableMpesa}, log)
+		QueryAfter: cfg.QueryAfter, InvoiceTTL: cfg.InvoiceTTL, Paybill: cfg.MpesaShort, ServiceCode: cfg.ServiceCode, Retryable: retryableMpesa}, log)
 	secret, err := otpSecret(cfg)
 	if err != nil {
 		sess.Close()
@@ -195,7 +195,7 @@ func newGateway(ctx context.Context, cfg Config, log *slog.Logger) (*gateway, er
 		smsKind = "kannel"
 	}
 	outbox := messaging.NewOutbox(st.Ledger(), sender, messaging.OutboxConfig{Rate: cfg.SMSRate, Backoff: cfg.SMSRetry, Classify: breakerAware(classify)}, log)
-	inbox := messaging.NewInbox(st.Ledger(), log)
+	inbox := messaging.NewInbox(st.Ledger(), messaging.InboxConfig{Paybill: cfg.MpesaShort, ServiceCode: cfg.ServiceCode}, log)
 	m := menus.New(st, ag, menus.Config{ServiceCode: cfg.ServiceCode, Paybill: cfg.MpesaShort})
 	eng := ussd.New(sess, m, st, ussd.Config{TTL: cfg.SessionTTL, DefaultLanguage: cfg.Language,
 		ServiceCode: cfg.ServiceCode, ResumeWindow: cfg.ResumeWindow}, log)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/huduma-ke/huduma"
@@ -315,6 +316,14 @@ const (
 	OutcomeDuplicate Outcome = "duplicate"
 	OutcomeUnknown   Outcome = "unknown_checkout"
 	OutcomeMismatch  Outcome = "amount_mismatch"
+	// OutcomeOtherPayer: paid, but the callback names another phone than
+	// the one prompted (someone else entered the PIN, or a forger knows
+	// the checkout id). The money counts; the audit log flags it.
+	OutcomeOtherPayer Outcome = "paid_other_payer"
+	// OutcomeReceiptReused: a success callback carrying an M-Pesa receipt
+	// that already settled another invoice. Nothing is marked paid; the
+	// prompt stays in flight, so the status query asks Daraja itself.
+	OutcomeReceiptReused Outcome = "receipt_reused"
 )
 
 // ReceiptFunc builds the receipt SMS for a settled invoice.
@@ -361,12 +370,32 @@ func (l *DB) SettleSTK(ctx context.Context, res huduma.STKResult, receipt Receip
 			out = OutcomeMismatch
 			return l.audit(ctx, tx, "invoice", string(a.Invoice), "callback_amount_mismatch", map[string]any{"attempt": a.ID, "amount": res.Amount, "want": a.Amount})
 		}
+		if res.Receipt != "" {
+			var used int
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM invoices WHERE mpesa_receipt = $1 AND number <> $2`, res.Receipt, string(a.Invoice)).Scan(&used); err != nil {
+				return fmt.Errorf("check receipt: %w", err)
+			}
+			if used > 0 {
+				out = OutcomeReceiptReused
+				return l.audit(ctx, tx, "invoice", string(a.Invoice), "callback_receipt_reused", map[string]any{"attempt": a.ID, "receipt": res.Receipt})
+			}
+		}
+		otherPayer := res.Phone != "" && strings.TrimPrefix(res.Phone, "+") != a.Payer.Digits()
+		if otherPayer {
+			if err := l.audit(ctx, tx, "invoice", string(a.Invoice), "callback_payer_mismatch", map[string]any{"attempt": a.ID,
+				"prompted": a.Payer.Masked(), "callback": huduma.MaskPhone(res.Phone)}); err != nil {
+				return err
+			}
+		}
 		if _, err := tx.ExecContext(ctx, `UPDATE payment_attempts SET status = 'succeeded', result_code = '0', result_desc = $2, updated_at = $3 WHERE id = $1`,
 			a.ID, res.ResultDesc, ms(now)); err != nil {
 			return fmt.Errorf("succeed attempt: %w", err)
 		}
 		var err2 error
 		out, err2 = l.markPaid(ctx, tx, a.Invoice, res.Receipt, res.PaidAt, "stk", receipt)
+		if out == OutcomePaid && otherPayer {
+			out = OutcomeOtherPayer
+		}
 		return err2
 	})
 	return out, err
