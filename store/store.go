@@ -73,6 +73,9 @@ type PreferenceStore interface {
 	Language(ctx context.Context, phone huduma.MSISDN) (huduma.Language, error)
 	// SetLanguage records the phone's choice (upsert).
 	SetLanguage(ctx context.Context, phone huduma.MSISDN, lang huduma.Language) error
+	// Languages returns every phone's choice (E.164 → "en"/"sw"), to warm
+	// the session store that hops read languages from.
+	Languages(ctx context.Context) (map[string]string, error)
 }
 
 // EventStore records aggregator session events.

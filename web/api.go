@@ -26,7 +26,7 @@ type Agency interface {
 	ServiceByCode(ctx context.Context, code int) (huduma.Service, error)
 	CreateInvoice(ctx context.Context, req huduma.InvoiceRequest) (huduma.Invoice, bool, error)
 	Invoice(ctx context.Context, number huduma.InvoiceNumber) (huduma.Invoice, error)
-	RequestPush(ctx context.Context, number huduma.InvoiceNumber, payer huduma.MSISDN) error
+	RequestPush(ctx context.Context, number huduma.InvoiceNumber, payer huduma.MSISDN, key string) error
 	SendMessage(ctx context.Context, to huduma.MSISDN, text string) error
 	SendOTP(ctx context.Context, phone huduma.MSISDN, purpose string) error
 	VerifyOTP(ctx context.Context, phone huduma.MSISDN, purpose, code string) (bool, error)
@@ -271,7 +271,7 @@ func (h *apiHandlers) push(c *fiber.Ctx) error {
 			return h.s.fail(c, err)
 		}
 	}
-	if err := h.a.RequestPush(c.UserContext(), n, payer); err != nil {
+	if err := h.a.RequestPush(c.UserContext(), n, payer, ""); err != nil {
 		return h.s.fail(c, err)
 	}
 	return c.Status(http.StatusAccepted).JSON(fiber.Map{"status": "queued"})

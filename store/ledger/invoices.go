@@ -122,7 +122,7 @@ func (l *DB) CreateInvoice(ctx context.Context, n NewInvoice) (huduma.Invoice, b
 			}
 		}
 		if n.Push != nil {
-			if _, err := l.queuePush(ctx, tx, inv, n.Push.Payer, n.Push.RunAt); err != nil {
+			if _, err := l.queuePush(ctx, tx, inv, n.Push.Payer, n.Push.RunAt, ""); err != nil {
 				return err
 			}
 		}
@@ -200,21 +200,30 @@ const staleAfter = 3 * time.Minute
 // QueuePush schedules a prompt for an invoice at runAt. It refuses a paid
 // or expired invoice and an invoice with a prompt still in flight
 // (EConflict), so there is at most one prompt at a time and a paid invoice
-// is never pushed again.
-func (l *DB) QueuePush(ctx context.Context, number huduma.InvoiceNumber, payer huduma.MSISDN, runAt time.Time) (huduma.Attempt, error) {
+// is never pushed again. A non-empty key makes it idempotent: a second
+// call with the key returns the prompt the first one queued.
+func (l *DB) QueuePush(ctx context.Context, number huduma.InvoiceNumber, payer huduma.MSISDN, runAt time.Time, key string) (huduma.Attempt, error) {
 	var a huduma.Attempt
 	err := l.tx(ctx, func(tx *sql.Tx) error {
+		// The invoice's lock orders racing requests; the key is checked
+		// under it.
 		inv, err := scanInvoice(tx.QueryRowContext(ctx, `SELECT `+invoiceCols+` FROM invoices WHERE number = $1`+l.d.ForUpdate, string(number)))
 		if err != nil {
 			return notFound("invoice", err)
 		}
-		a, err = l.queuePush(ctx, tx, inv, payer, runAt)
+		if key != "" {
+			a, err = scanAttempt(tx.QueryRowContext(ctx, `SELECT `+attemptCols+` FROM payment_attempts WHERE dedupe_key = $1`, key))
+			if err == nil || !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+		}
+		a, err = l.queuePush(ctx, tx, inv, payer, runAt, key)
 		return err
 	})
 	return a, err
 }
 
-func (l *DB) queuePush(ctx context.Context, tx *sql.Tx, inv huduma.Invoice, payer huduma.MSISDN, runAt time.Time) (huduma.Attempt, error) {
+func (l *DB) queuePush(ctx context.Context, tx *sql.Tx, inv huduma.Invoice, payer huduma.MSISDN, runAt time.Time, key string) (huduma.Attempt, error) {
 	if inv.Status == huduma.InvoicePaid {
 		return huduma.Attempt{}, huduma.Errorf(huduma.EConflict, "invoice %s is already paid", inv.Number)
 	}
@@ -235,8 +244,12 @@ func (l *DB) queuePush(ctx context.Context, tx *sql.Tx, inv huduma.Invoice, paye
 		return huduma.Attempt{}, fmt.Errorf("retire stale prompts: %w", err)
 	}
 	a := huduma.Attempt{Invoice: inv.Number, Payer: payer, Amount: inv.Total, Status: huduma.AttemptQueued, CreatedAt: now, UpdatedAt: now}
-	if err := tx.QueryRowContext(ctx, `INSERT INTO payment_attempts (invoice_number, payer, amount, status, created_at, updated_at)
-		VALUES ($1, $2, $3, 'queued', $4, $4) RETURNING id`, string(inv.Number), string(payer), inv.Total, ms(now)).Scan(&a.ID); err != nil {
+	var dedupe any
+	if key != "" {
+		dedupe = key
+	}
+	if err := tx.QueryRowContext(ctx, `INSERT INTO payment_attempts (invoice_number, payer, amount, status, dedupe_key, created_at, updated_at)
+		VALUES ($1, $2, $3, 'queued', $4, $5, $5) RETURNING id`, string(inv.Number), string(payer), inv.Total, dedupe, ms(now)).Scan(&a.ID); err != nil {
 		return a, fmt.Errorf("insert attempt: %w", err)
 	}
 	if err := l.enqueue(ctx, tx, JobPush, PushJob{AttemptID: a.ID}, runAt); err != nil {

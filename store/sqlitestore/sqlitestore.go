@@ -149,6 +149,24 @@ func (s *Store) Language(ctx context.Context, phone huduma.MSISDN) (huduma.Langu
 	return huduma.Language(lang), nil
 }
 
+// Languages implements store.PreferenceStore.
+func (s *Store) Languages(ctx context.Context) (map[string]string, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT msisdn, language FROM phone_preferences`)
+	if err != nil {
+		return nil, fmt.Errorf("read languages: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var phone, lang string
+		if err := rows.Scan(&phone, &lang); err != nil {
+			return nil, fmt.Errorf("read languages: %w", err)
+		}
+		out[phone] = lang
+	}
+	return out, rows.Err()
+}
+
 // SetLanguage implements store.PreferenceStore.
 func (s *Store) SetLanguage(ctx context.Context, phone huduma.MSISDN, lang huduma.Language) error {
 	if _, err := huduma.ParseLanguage(string(lang)); err != nil {

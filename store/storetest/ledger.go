@@ -69,11 +69,11 @@ func runLedger(t *testing.T, open Opener) {
 		if _, _, err := l.CreateInvoice(ctx, ledger.NewInvoice{Invoice: inv}); err != nil {
 			t.Fatal(err)
 		}
-		a, err := l.QueuePush(ctx, inv.Number, inv.Phone, time.Now())
+		a, err := l.QueuePush(ctx, inv.Number, inv.Phone, time.Now(), "")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := l.QueuePush(ctx, inv.Number, inv.Phone, time.Now()); huduma.ErrorCode(err) != huduma.EConflict {
+		if _, err := l.QueuePush(ctx, inv.Number, inv.Phone, time.Now(), ""); huduma.ErrorCode(err) != huduma.EConflict {
 			t.Fatalf("second prompt in flight: %v, want conflict", err)
 		}
 		if err := l.MarkPushSent(ctx, a.ID, huduma.STKPushResult{CheckoutRequestID: "ws_CO_1", MerchantRequestID: "m1"}, time.Now()); err != nil {
@@ -98,7 +98,7 @@ func runLedger(t *testing.T, open Opener) {
 		if msgs, _ := l.Messages(ctx, inv.Phone, 10); len(msgs) != 1 || msgs[0].Kind != huduma.MessageReceipt {
 			t.Fatalf("receipts %+v", msgs)
 		}
-		if _, err := l.QueuePush(ctx, inv.Number, inv.Phone, time.Now()); huduma.ErrorCode(err) != huduma.EConflict {
+		if _, err := l.QueuePush(ctx, inv.Number, inv.Phone, time.Now(), ""); huduma.ErrorCode(err) != huduma.EConflict {
 			t.Fatalf("prompt for a paid invoice: %v", err)
 		}
 		trail, _ := l.Audit(ctx, "invoice", string(inv.Number))
@@ -118,7 +118,7 @@ func runLedger(t *testing.T, open Opener) {
 			if _, _, err := l.CreateInvoice(ctx, ledger.NewInvoice{Invoice: inv}); err != nil {
 				t.Fatal(err)
 			}
-			a, err := l.QueuePush(ctx, inv.Number, inv.Phone, time.Now())
+			a, err := l.QueuePush(ctx, inv.Number, inv.Phone, time.Now(), "")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -173,7 +173,7 @@ func runLedger(t *testing.T, open Opener) {
 		l := open(t).Ledger()
 		inv := testInvoice("100000021", time.Now())
 		l.CreateInvoice(ctx, ledger.NewInvoice{Invoice: inv})
-		a, _ := l.QueuePush(ctx, inv.Number, inv.Phone, time.Now())
+		a, _ := l.QueuePush(ctx, inv.Number, inv.Phone, time.Now(), "")
 		l.MarkPushSent(ctx, a.ID, huduma.STKPushResult{CheckoutRequestID: "ws_CO_2"}, time.Now())
 		if out, _ := l.SettleSTK(ctx, huduma.STKResult{CheckoutRequestID: "ws_CO_2", ResultCode: "1032"}, receipt); out != ledger.OutcomeFailed {
 			t.Fatalf("cancel: %s", out)
@@ -248,7 +248,7 @@ func runLedger(t *testing.T, open Opener) {
 		if got, _ := l.Invoice(ctx, inv.Number); got.Status != huduma.InvoiceExpired {
 			t.Fatalf("status %s", got.Status)
 		}
-		if _, err := l.QueuePush(ctx, inv.Number, inv.Phone, now); huduma.ErrorCode(err) != huduma.EConflict {
+		if _, err := l.QueuePush(ctx, inv.Number, inv.Phone, now, ""); huduma.ErrorCode(err) != huduma.EConflict {
 			t.Fatalf("prompt for an expired invoice: %v", err)
 		}
 	})
