@@ -5,9 +5,9 @@
 package store
 
 import (
-	"time"
-
 	"context"
+	"log/slog"
+	"time"
 
 	"github.com/huduma-ke/huduma"
 	"github.com/huduma-ke/huduma/store/ledger"
@@ -27,6 +27,9 @@ type Store interface {
 	Close() error
 	// Backend names the backend for logs: "postgres" or "sqlite".
 	Backend() string
+	// SetLogger names where background work (the catalog's refresh)
+	// reports failures.
+	SetLogger(log *slog.Logger)
 	// Ledger returns the invoice, payment, outbox and job tables, which
 	// both backends keep with the same SQL.
 	Ledger() *ledger.DB

@@ -69,6 +69,7 @@ func openStore(ctx context.Context, cfg Config, log *slog.Logger) (store.Store, 
 		st.Close()
 		return nil, fmt.Errorf("migrate %s: %w", st.Backend(), err)
 	}
+	st.SetLogger(log)
 	return st, nil
 }
 
@@ -155,6 +156,12 @@ func newGateway(ctx context.Context, cfg Config, log *slog.Logger) (*gateway, er
 	if err := loadSampleIfEmpty(ctx, st, log); err != nil {
 		st.Close()
 		return nil, err
+	}
+	// The catalog goes into memory now, so no hop waits on the database
+	// for it (store/memcatalog).
+	if _, err := st.Categories(ctx); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("load catalog: %w", err)
 	}
 	sess, sessKind, err := openSessions(ctx, cfg)
 	if err != nil {

@@ -2,8 +2,8 @@
 // modernc.org/sqlite), used when DATABASE_URL is empty so Huduma runs with
 // nothing installed. It passes the same conformance suite as pgstore.
 //
-// Search: SQLite has no pg_trgm, so this store keeps an in-process
-// trigram index of active service names (store/trigram), rebuilt whenever
+// Catalog reads (search, services by code, categories, the fee table)
+// come from the catalog in memory (store/memcatalog), reloaded whenever
 // the catalog's version row changes — including after a `huduma catalog
 // import` run by another process.
 package sqlitestore
@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"net/url"
 	"sort"
 	"strconv"
@@ -26,7 +27,7 @@ import (
 	"github.com/huduma-ke/huduma"
 	"github.com/huduma-ke/huduma/store"
 	"github.com/huduma-ke/huduma/store/ledger"
-	"github.com/huduma-ke/huduma/store/trigram"
+	"github.com/huduma-ke/huduma/store/memcatalog"
 )
 
 //go:embed migrations/*.sql
@@ -34,8 +35,9 @@ var migrations embed.FS
 
 // Store is the SQLite implementation of store.Store.
 type Store struct {
-	db    *sql.DB
-	index trigram.Cache
+	db *sql.DB
+	// cat is the catalog in memory, which hops read (memcatalog).
+	cat memcatalog.Cache
 }
 
 var _ store.Store = (*Store)(nil)
@@ -204,3 +206,7 @@ func (s *Store) RecordSessionEvent(ctx context.Context, e huduma.SessionEvent) e
 	}
 	return nil
 }
+
+// SetLogger names where the catalog's background refresh reports
+// failures.
+func (s *Store) SetLogger(log *slog.Logger) { s.cat.SetLogger(log.With("comp", "catalog")) }
