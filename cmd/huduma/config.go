@@ -22,6 +22,9 @@ type Config struct {
 	DataDir     string
 	DatabaseURL string
 	RedisURL    string
+	// RedisPrefix starts every key Huduma writes in Redis
+	// (HUDUMA_REDIS_PREFIX), so deployments can share one server.
+	RedisPrefix string
 	ServiceCode string
 	SessionTTL  time.Duration
 	// ResumeWindow is HUDUMA_RESUME_WINDOW: how long after a session's
@@ -78,6 +81,7 @@ func (c Config) MpesaSimulated() bool { return c.MpesaKey == "" }
 var (
 	serviceCodeRE = regexp.MustCompile(`^\*[0-9]+(\*[0-9]+)*#$`)
 	shortCodeRE   = regexp.MustCompile(`^[0-9]{5,7}$`)
+	redisPrefixRE = regexp.MustCompile(`^[A-Za-z0-9_.:-]{0,63}:$`)
 )
 
 // loadConfig reads and validates the configuration. getenv is os.Getenv in
@@ -95,6 +99,7 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		DataDir:        env("HUDUMA_DATA_DIR", "./data"),
 		DatabaseURL:    env("DATABASE_URL", ""),
 		RedisURL:       env("REDIS_URL", ""),
+		RedisPrefix:    env("HUDUMA_REDIS_PREFIX", "huduma:"),
 		ServiceCode:    env("HUDUMA_SERVICE_CODE", "*2222#"),
 		CallbackTok:    env("HUDUMA_CALLBACK_TOKEN", ""),
 		OTPSecret:      env("HUDUMA_OTP_SECRET", ""),
@@ -154,6 +159,9 @@ func loadConfig(getenv func(string) string) (Config, error) {
 	}
 	if c.RedisURL != "" && !strings.HasPrefix(c.RedisURL, "redis://") && !strings.HasPrefix(c.RedisURL, "rediss://") {
 		return bad("REDIS_URL", "want a redis:// or rediss:// URL (leave empty for in-process sessions)")
+	}
+	if !redisPrefixRE.MatchString(c.RedisPrefix) {
+		return bad("HUDUMA_REDIS_PREFIX", "want 1-64 letters, digits or :_.- ending in ':', got %q", c.RedisPrefix)
 	}
 	if !serviceCodeRE.MatchString(c.ServiceCode) {
 		return bad("HUDUMA_SERVICE_CODE", "want a USSD code like *2222#, got %q", c.ServiceCode)

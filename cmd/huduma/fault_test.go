@@ -43,7 +43,7 @@ func viaProxy(t *testing.T, raw string) (string, *faultproxy.Proxy) {
 func TestOutages(t *testing.T) {
 	dbURL, pg := viaProxy(t, freshSchema(t))
 	redisURL, rd := viaProxy(t, testenv.RedisURL(t))
-	p := newPayEnv(t, map[string]string{"DATABASE_URL": dbURL, "REDIS_URL": redisURL, "HUDUMA_OTP_SECRET": "outage-test-otp-secret"})
+	p := newPayEnv(t, map[string]string{"DATABASE_URL": dbURL, "REDIS_URL": redisURL, "HUDUMA_REDIS_PREFIX": redisPrefix(t), "HUDUMA_OTP_SECRET": "outage-test-otp-secret"})
 	const phone = "+254708374100"
 
 	hop := func(session, text string) (string, time.Duration) {
@@ -131,7 +131,7 @@ func TestOutages(t *testing.T) {
 // the invoice exists and its screen and SMS reach the phone.
 func TestSlowBackendHitsDeadline(t *testing.T) {
 	dbURL, pg := viaProxy(t, freshSchema(t))
-	p := newPayEnv(t, map[string]string{"DATABASE_URL": dbURL, "REDIS_URL": testenv.RedisURL(t), "HUDUMA_OTP_SECRET": "slow-test-otp-secret",
+	p := newPayEnv(t, map[string]string{"DATABASE_URL": dbURL, "REDIS_URL": testenv.RedisURL(t), "HUDUMA_REDIS_PREFIX": redisPrefix(t), "HUDUMA_OTP_SECRET": "slow-test-otp-secret",
 		"HUDUMA_HOP_DEADLINE": "400ms"})
 	const phone = "+254708374100"
 	session := "slow_" + time.Now().Format("150405.000000")
@@ -182,7 +182,7 @@ func TestSlowBackendHitsDeadline(t *testing.T) {
 // session's hops are late, it gets one SMS.
 func TestPostgresStallSparesCatalogHops(t *testing.T) {
 	dbURL, pg := viaProxy(t, freshSchema(t))
-	p := newPayEnv(t, map[string]string{"DATABASE_URL": dbURL, "REDIS_URL": testenv.RedisURL(t), "HUDUMA_OTP_SECRET": "stall-test-otp-secret",
+	p := newPayEnv(t, map[string]string{"DATABASE_URL": dbURL, "REDIS_URL": testenv.RedisURL(t), "HUDUMA_REDIS_PREFIX": redisPrefix(t), "HUDUMA_OTP_SECRET": "stall-test-otp-secret",
 		"HUDUMA_HOP_DEADLINE": "500ms"})
 	phone := randomPhone(t)
 	hop := func(session, text string) string {

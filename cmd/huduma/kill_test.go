@@ -31,7 +31,7 @@ func TestKill9(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer at.Close()
-	env := map[string]string{"DATABASE_URL": freshSchema(t), "REDIS_URL": testenv.RedisURL(t), "HUDUMA_OTP_SECRET": "kill-test-otp-secret",
+	env := map[string]string{"DATABASE_URL": freshSchema(t), "REDIS_URL": testenv.RedisURL(t), "HUDUMA_REDIS_PREFIX": redisPrefix(t), "HUDUMA_OTP_SECRET": "kill-test-otp-secret",
 		"HUDUMA_CALLBACK_TOKEN": testToken, "MPESA_BASE_URL": dara.URL(), "MPESA_CONSUMER_KEY": "key", "MPESA_CONSUMER_SECRET": "secret",
 		"MPESA_PASSKEY": testPasskey, "MPESA_STK_DELAY": "1500ms", "MPESA_QUERY_AFTER": "30s",
 		"AT_USERNAME": "sandbox", "AT_API_KEY": testATKey, "AT_SMS_URL": at.SMSURL(), "HUDUMA_SMS_RETRY": "300ms",

@@ -97,7 +97,7 @@ func openSessions(ctx context.Context, cfg Config) (sessions.Store, string, erro
 	if cfg.RedisURL == "" {
 		return memstore.New(), "in-process", nil
 	}
-	s, err := redisstore.Open(ctx, cfg.RedisURL, "huduma:")
+	s, err := redisstore.Open(ctx, cfg.RedisURL, cfg.RedisPrefix)
 	if err != nil {
 		return nil, "", fmt.Errorf("open redis: %w", err)
 	}
