@@ -327,3 +327,40 @@ func TestHopDeadline(t *testing.T) {
 		t.Fatalf("fast hop: %q", b)
 	}
 }
+
+// TestEdgeRepliesInCallersLanguage: the edge's own replies (slow down,
+// busy) speak the language the phone's last screen was in; a phone it
+// has not served yet gets the configured default.
+func TestEdgeRepliesInCallersLanguage(t *testing.T) {
+	hops := &fakeHops{reply: huduma.Reply{Text: "menyu", Screen: "main", Lang: huduma.Kiswahili}}
+	s := New(Config{HopsPerMinute: 60, HopBurst: 1, DefaultLanguage: huduma.English}, Deps{Hops: hops, Events: &fakeEvents{}},
+		slog.New(slog.NewTextHandler(io.Discard, nil)))
+	hop := func(phone string) string {
+		form := url.Values{}
+		for k, v := range goodHop {
+			form[k] = v
+		}
+		form.Set("phoneNumber", phone)
+		resp, err := s.App().Test(post("/ussd/africastalking", form), -1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	if got := hop("+254712345678"); got != "CON menyu" {
+		t.Fatalf("first hop: %q", got)
+	}
+	if got := hop("+254712345678"); !strings.HasPrefix(got, "END Maombi mengi mno") {
+		t.Fatalf("slow-down to a Kiswahili phone: %q", got)
+	}
+	hops.err = errors.New("backend down")
+	if got := hop("+254722000001"); !strings.HasPrefix(got, "END Sorry, the service is busy") {
+		t.Fatalf("busy to an unknown phone: %q", got)
+	}
+	s2 := New(Config{DefaultLanguage: huduma.Kiswahili}, Deps{Hops: hops, Events: &fakeEvents{}}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	resp, _ := s2.App().Test(post("/ussd/africastalking", goodHop), -1)
+	if b, _ := io.ReadAll(resp.Body); !strings.HasPrefix(string(b), "END Samahani") {
+		t.Fatalf("busy with Kiswahili as the default: %q", b)
+	}
+}
