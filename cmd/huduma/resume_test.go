@@ -124,6 +124,15 @@ func TestShortcuts(t *testing.T) {
 				c.code = code
 				c.session(phone, "", "1. Find a service")
 			}
+			// No serviceCode at all (dialoguss sends none): the configured
+			// code, not a 400.
+			id := fmt.Sprintf("ATUid_nocode_%d", time.Now().UnixNano())
+			for _, step := range []struct{ text, want string }{{"", "1. Find a service"}, {"1", "1. Search by name"}} {
+				status, body := c.hop(url.Values{"sessionId": {id}, "phoneNumber": {phone}, "networkCode": {"dialoguss"}, "text": {step.text}})
+				if status != 200 || !strings.Contains(body, step.want) {
+					t.Fatalf("hop %q without serviceCode: %d %q, want %q", step.text, status, body, step.want)
+				}
+			}
 		})
 	}
 }
