@@ -339,20 +339,23 @@ func registerCGI(r cgi.Route) error {
 }
 
 // guardedMpesa puts a circuit breaker around Daraja: five failures in a
-// row (timeouts, 5xx) stop calls for 30 s, so an outage costs one fast
-// error per job instead of a 30 s wait each; jobs retry later as usual.
+// row (timeouts, 5xx, throttling: daraja.Outage) stop calls for 30 s, so an
+// outage costs one fast error per job instead of a 30 s wait each; jobs
+// retry later as usual. A prompt still being processed (a nil error) or a
+// subscriber with a transaction in process is an answer from a working
+// Daraja and counts as a success.
 type guardedMpesa struct {
 	b  *breaker.Breaker
 	mp payments.Mpesa
 }
 
 func (g guardedMpesa) StkPush(ctx context.Context, p huduma.STKPush) (res huduma.STKPushResult, err error) {
-	err = g.b.Do(func() error { res, err = g.mp.StkPush(ctx, p); return err }, daraja.Retryable)
+	err = g.b.Do(func() error { res, err = g.mp.StkPush(ctx, p); return err }, daraja.Outage)
 	return res, err
 }
 
 func (g guardedMpesa) StkQuery(ctx context.Context, id string) (res huduma.STKResult, err error) {
-	err = g.b.Do(func() error { res, err = g.mp.StkQuery(ctx, id); return err }, daraja.Retryable)
+	err = g.b.Do(func() error { res, err = g.mp.StkQuery(ctx, id); return err }, daraja.Outage)
 	return res, err
 }
 
