@@ -142,7 +142,11 @@ func openMpesa(cfg Config, log *slog.Logger) (*daraja.Client, *darajafake.Fake, 
 		}
 		dc.BaseURL, dc.ConsumerKey, dc.ConsumerSecret, dc.Passkey = sim.URL(), simulatorKey, simulatorKey, simulatorPasskey
 	}
-	return daraja.New(dc, &http.Client{Timeout: 30 * time.Second}, log), sim, nil
+	// One kept-alive connection per worker: the default transport keeps
+	// two, so a busy pool would open and close connections all day.
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = cfg.MpesaWorkers
+	return daraja.New(dc, &http.Client{Timeout: 30 * time.Second, Transport: tr}, log), sim, nil
 }
 
 // newGateway opens the backends and builds the HTTP server.
@@ -167,7 +171,7 @@ func newGateway(ctx context.Context, cfg Config, log *slog.Logger) (*gateway, er
 		return nil, err
 	}
 	pay := payments.New(st.Ledger(), st, guardedMpesa{breaker.New("daraja", 5, 30*time.Second), mp}, payments.Config{StkDelay: cfg.StkDelay,
-		QueryAfter: cfg.QueryAfter, InvoiceTTL: cfg.InvoiceTTL, Paybill: cfg.MpesaShort, Retryable: retryableMpesa}, log)
+		QueryAfter: cfg.QueryAfter, InvoiceTTL: cfg.InvoiceTTL, Paybill: cfg.MpesaShort, Retryable: retryableMpesa, Workers: cfg.MpesaWorkers}, log)
 	secret, err := otpSecret(cfg)
 	if err != nil {
 		sess.Close()
