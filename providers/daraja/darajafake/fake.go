@@ -310,12 +310,16 @@ func (f *Fake) push(w http.ResponseWriter, r *http.Request) {
 	checkout := fmt.Sprintf("ws_CO_%d%06d", time.Now().Unix(), f.seq)
 	merchant := fmt.Sprintf("%d-%d-1", 29115+f.seq, 34620561+f.seq)
 	f.pushes = append(f.pushes, Push{Body: body, At: arrived, Checkout: checkout})
-	if !out.PushError {
-		f.results[checkout] = decided{outcome: out, amount: amount, phone: phone, at: time.Now(), ready: time.Now().Add(f.opts.CallbackDelay)}
-	}
 	f.mu.Unlock()
 	if !f.answerLater(r) {
 		return
+	}
+	if !out.PushError {
+		// Decided (and called back) CallbackDelay after the answer, as the
+		// customer sees the prompt only once Daraja has taken it.
+		f.mu.Lock()
+		f.results[checkout] = decided{outcome: out, amount: amount, phone: phone, at: time.Now(), ready: time.Now().Add(f.opts.CallbackDelay)}
+		f.mu.Unlock()
 	}
 	if out.PushError {
 		writeJSON(w, 200, map[string]string{"MerchantRequestID": merchant, "CheckoutRequestID": "", "ResponseCode": "1025",
