@@ -36,17 +36,23 @@ type pushResult struct {
 	undecided int
 	answer    time.Duration
 	journeys  int
-	missing   int // prompts that never reached Daraja within the wait
+	missing   int // journeys that failed, or whose prompt never reached Daraja
 	lat       []time.Duration
 	queries   int // status queries Daraja answered during the stream
 	stream    time.Duration
 }
 
-func (r pushResult) pct(p float64) time.Duration {
+// pct is the p-th push delay, "n/a" when no prompt arrived.
+func (r pushResult) pct(p float64) string {
 	if len(r.lat) == 0 {
-		return 0
+		return "n/a"
 	}
-	return r.lat[int(p*float64(len(r.lat)-1))]
+	return fmt.Sprintf("%.2f s", r.lat[int(p*float64(len(r.lat)-1))].Seconds())
+}
+
+// met reports whether every journey's prompt came within the target.
+func (r pushResult) met() bool {
+	return r.missing == 0 && len(r.lat) > 0 && r.lat[int(.99*float64(len(r.lat)-1))] <= pushStkDelay+time.Second
 }
 
 var benchInvoiceRE = regexp.MustCompile(`Invoice (\d{10})`)
@@ -79,15 +85,21 @@ func pushDelayRun(ctx context.Context, o options, undecided int, answer time.Dur
 	env := append([]string{"DATABASE_URL=" + dbURL, "REDIS_URL=" + o.redisURL, "HUDUMA_OTP_SECRET=bench-otp-secret-0123456789",
 		"HUDUMA_HOP_RATE=0", "HUDUMA_LOG_LEVEL=error", "HUDUMA_SIMULATOR=off", "HUDUMA_CALLBACK_TOKEN=" + pushBenchToken,
 		"HUDUMA_ADDR=" + addr, "HUDUMA_PUBLIC_URL=http://" + addr, "MPESA_BASE_URL=" + fake.URL(), "MPESA_CONSUMER_KEY=" + pushBenchKey,
-		"MPESA_CONSUMER_SECRET=" + pushBenchKey, "MPESA_PASSKEY=" + pushBenchPasskey, "MPESA_STK_DELAY=" + pushStkDelay.String()}, o.extraEnv...)
+		"MPESA_CONSUMER_SECRET=" + pushBenchKey, "MPESA_PASSKEY=" + pushBenchPasskey, "MPESA_STK_DELAY=" + pushStkDelay.String(),
+		// Redis is shared with the other scenarios, whose phones may have
+		// left journeys midway: no resume offer in the way of this one.
+		"HUDUMA_RESUME_WINDOW=0"}, o.extraEnv...)
+	// Seeded before the gateway starts: the fake, like Daraja, revokes a
+	// token whenever the same credentials take a new one, so the seeder
+	// and the gateway must not take turns.
+	if err := seedUndecided(ctx, dbURL, fake.URL(), undecided); err != nil {
+		return r, fmt.Errorf("seed undecided prompts: %w", err)
+	}
 	stop, err := start(command(o.huduma, env, "serve"), "http://"+addr+"/readyz")
 	if err != nil {
 		return r, fmt.Errorf("start huduma: %w", err)
 	}
 	defer stop()
-	if err := seedUndecided(ctx, dbURL, fake.URL(), undecided); err != nil {
-		return r, fmt.Errorf("seed undecided prompts: %w", err)
-	}
 
 	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	hopURL := "http://" + addr + "/ussd/africastalking?token=" + pushBenchToken
@@ -100,6 +112,7 @@ func pushDelayRun(ctx context.Context, o options, undecided int, answer time.Dur
 	var ends []ended
 	var failed int
 	var wg sync.WaitGroup
+	run := randHex(4) // Redis keeps earlier runs' sessions
 	q0 := fake.Queries()
 	begin := time.Now()
 	tick := time.NewTicker(time.Duration(float64(time.Second) / o.pushRate))
@@ -107,7 +120,7 @@ func pushDelayRun(ctx context.Context, o options, undecided int, answer time.Dur
 		<-tick.C
 		wg.Go(func() {
 			phone := fmt.Sprintf("+2547%06d00", 100000+i) // ends 00: pays
-			session := fmt.Sprintf("BENCH_PUSH_%d_%d", undecided, i)
+			session := fmt.Sprintf("BENCH_PUSH_%s_%d", run, i)
 			var body string
 			for h := 0; h <= len(path); h++ {
 				form := url.Values{"sessionId": {session}, "serviceCode": {"*2222#"}, "phoneNumber": {phone}, "networkCode": {"63902"},
@@ -169,6 +182,9 @@ func seedUndecided(ctx context.Context, dbURL, darajaURL string, n int) error {
 		return err
 	}
 	defer st.Close()
+	if err := st.Migrate(ctx); err != nil {
+		return err
+	}
 	l := st.Ledger()
 	dc := daraja.New(daraja.Config{BaseURL: darajaURL, ConsumerKey: pushBenchKey, ConsumerSecret: pushBenchKey, Passkey: pushBenchPasskey,
 		ShortCode: "174379", CallbackURL: "http://127.0.0.1:1/unused"}, &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 200}},
@@ -256,21 +272,18 @@ func pushDelayScenario(ctx context.Context, o options) error {
 	fmt.Println("| undecided prompts | Daraja answer | journeys | p50 | p99 | max | missing | status queries answered during the stream |")
 	fmt.Println("|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, r := range results {
-		fmt.Printf("| %d | %s | %d | %s | %s | %s | %d | %d in %s |\n", r.undecided, r.answer, r.journeys, secs(r.pct(.5)), secs(r.pct(.99)),
-			secs(r.pct(1)), r.missing, r.queries, r.stream.Round(time.Second))
+		fmt.Printf("| %d | %s | %d | %s | %s | %s | %d | %d in %s |\n", r.undecided, r.answer, r.journeys, r.pct(.5), r.pct(.99),
+			r.pct(1), r.missing, r.queries, r.stream.Round(time.Second))
 	}
 	fmt.Println()
 	for _, r := range results {
 		if r.undecided == 1000 && r.answer == 3*time.Second {
-			ok := r.missing == 0 && r.pct(.99) <= pushStkDelay+time.Second
 			mark := "met "
-			if !ok {
+			if !r.met() {
 				mark = "MISS"
 			}
-			fmt.Printf("- [%s] push p99 ≤ MPESA_STK_DELAY + 1 s with 1,000 undecided prompts and a 3 s Daraja (%s, %d missing)\n", mark, secs(r.pct(.99)), r.missing)
+			fmt.Printf("- [%s] push p99 ≤ MPESA_STK_DELAY + 1 s with 1,000 undecided prompts and a 3 s Daraja (%s, %d missing)\n", mark, r.pct(.99), r.missing)
 		}
 	}
 	return nil
 }
-
-func secs(d time.Duration) string { return fmt.Sprintf("%.2f s", d.Seconds()) }
