@@ -99,21 +99,14 @@ func main() {
 	flag.BoolVar(&o.pushOnly, "push-only", false, "run only the push-delay scenario")
 	flag.BoolVar(&o.skipPush, "skip-push", false, "leave out the push-delay scenario")
 	flag.Parse()
-	for _, v := range strings.Split(*undecided, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(v))
-		if err != nil || n < 0 {
-			fmt.Fprintf(os.Stderr, "load: -push-undecided: want numbers, got %q\n", v)
-			os.Exit(2)
-		}
-		o.pushUndecided = append(o.pushUndecided, n)
+	var err error
+	if o.pushUndecided, err = list(*undecided, strconv.Atoi); err != nil {
+		fmt.Fprintln(os.Stderr, "load: -push-undecided:", err)
+		os.Exit(2)
 	}
-	for _, v := range strings.Split(*answers, ",") {
-		d, err := time.ParseDuration(strings.TrimSpace(v))
-		if err != nil || d < 0 {
-			fmt.Fprintf(os.Stderr, "load: -push-daraja: want durations, got %q\n", v)
-			os.Exit(2)
-		}
-		o.pushAnswers = append(o.pushAnswers, d)
+	if o.pushAnswers, err = list(*answers, time.ParseDuration); err != nil {
+		fmt.Fprintln(os.Stderr, "load: -push-daraja:", err)
+		os.Exit(2)
 	}
 	if o.pushJourneys <= 0 || o.pushRate <= 0 {
 		fmt.Fprintln(os.Stderr, "load: -push-journeys and -push-rate must be positive")
@@ -130,6 +123,19 @@ func main() {
 		fmt.Fprintln(os.Stderr, "load:", err)
 		os.Exit(1)
 	}
+}
+
+// list parses a comma-separated flag value; negative values are refused.
+func list[T int | time.Duration](s string, parse func(string) (T, error)) ([]T, error) {
+	var out []T
+	for _, v := range strings.Split(s, ",") {
+		x, err := parse(strings.TrimSpace(v))
+		if err != nil || x < 0 {
+			return nil, fmt.Errorf("want a comma-separated list of non-negative values, got %q", v)
+		}
+		out = append(out, x)
+	}
+	return out, nil
 }
 
 func env(k, def string) string {

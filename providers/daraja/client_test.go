@@ -25,21 +25,6 @@ func setup(t *testing.T, opts darajafake.Options, now func() time.Time) (*daraja
 	return setupLogged(t, opts, now, slog.New(slog.DiscardHandler))
 }
 
-// logBuffer collects a client's log lines (the client logs from the
-// caller's goroutine, but keep it safe anyway).
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
-
 func setupLogged(t *testing.T, opts darajafake.Options, now func() time.Time, log *slog.Logger) (*darajafake.Fake, *daraja.Client) {
 	t.Helper()
 	opts.ConsumerKey, opts.ConsumerSecret, opts.Passkey = "key", "secret", passkey
@@ -174,7 +159,7 @@ const beingProcessed = `{"requestId":"ws_CO_1","errorCode":"500.001.1001","error
 // once; a real 5xx is still retried.
 func TestPendingIsAnAnswer(t *testing.T) {
 	ctx := context.Background()
-	var logs logBuffer
+	var logs bytes.Buffer // the client logs from the calling goroutine
 	f, c := setupLogged(t, darajafake.Options{}, nil, slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	res, err := c.StkPush(ctx, huduma.STKPush{Phone: "+254708374108", Amount: 10, Reference: "1234567890"})
 	if err != nil {
