@@ -35,6 +35,9 @@ type Reply struct {
 	End  bool
 	// Screen names the menu state shown, for metrics and logs.
 	Screen string
+	// Lang is the caller's language, for anything said outside the
+	// screen (a late or busy reply, the SMS of a late hop).
+	Lang Language
 }
 
 // MaxScreen is the USSD page size in GSM-7 characters after "CON "/"END ".

@@ -38,7 +38,9 @@ const (
 	EUnauthorized = "unauthorized"
 	ERateLimited  = "rate_limited"
 	EUnavailable  = "unavailable"
-	EInternal     = "internal"
+	// EKeyReused: an idempotency key already used for a different request.
+	EKeyReused = "idempotency_key_reused"
+	EInternal  = "internal"
 )
 
 // Error is a domain error with a caller-facing code and message.

@@ -149,8 +149,12 @@ type InvoiceRequest struct {
 	Lang   Language
 	// Push asks for an M-Pesa prompt (only Safaricom payers get one).
 	Push bool
-	// Key makes the request idempotent (a retried USSD hop).
+	// Key makes the request idempotent (a retried USSD hop, an API
+	// Idempotency-Key); it is already scoped to its caller.
 	Key string
+	// RequestHash identifies the request Key was made for: the same key
+	// with another hash is refused (EKeyReused). Empty means unchecked.
+	RequestHash string
 }
 
 // ApplicationStatus is where an application is in its life.

@@ -1,7 +1,6 @@
 package menus
 
 import (
-	"context"
 	"testing"
 
 	"github.com/huduma-ke/huduma"
@@ -20,9 +19,8 @@ func BenchmarkLayout(b *testing.B) {
 
 // BenchmarkTransition is one FSM step.
 func BenchmarkTransition(b *testing.B) {
-	ctx := context.Background()
 	for b.Loop() {
-		if _, err := transition(ctx, StateMain, EventTrack); err != nil {
+		if _, err := transition(StateMain, EventTrack); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -136,7 +136,7 @@ func (f *fakePayments) Invoice(_ context.Context, n huduma.InvoiceNumber) (hudum
 	return huduma.Invoice{}, huduma.ErrNotFound
 }
 
-func (f *fakePayments) RequestPush(_ context.Context, n huduma.InvoiceNumber, payer huduma.MSISDN) error {
+func (f *fakePayments) RequestPush(_ context.Context, n huduma.InvoiceNumber, payer huduma.MSISDN, key string) error {
 	if payer.Network() != huduma.Safaricom {
 		return huduma.Errorf(huduma.EInvalid, "safaricom only")
 	}
@@ -157,14 +157,6 @@ func (f *fakePayments) InvoicesByPhone(_ context.Context, _ huduma.MSISDN, offse
 		return nil, nil
 	}
 	return all[offset:min(len(all), offset+limit)], nil
-}
-
-func (f *fakePayments) ResendReceipt(context.Context, huduma.InvoiceNumber, huduma.MSISDN) error {
-	return nil
-}
-
-func (f *fakePayments) SendServiceDetails(context.Context, huduma.MSISDN, int, huduma.Language) error {
-	return nil
 }
 
 func (f *fakePayments) Application(_ context.Context, number string) (huduma.Application, error) {

@@ -1,31 +1,53 @@
 // Package menus is the USSD journey: which screen follows which input,
-// and what each screen says. It is pure: no Redis, no HTTP, no SQL. The
-// engine restores a Session, calls Step with the newest input, and saves
-// the Session back; catalog lookups go through the narrow Catalog
-// interface declared here.
+// and what each screen says. A step is pure in the sense that matters for
+// money: from the session, the input and catalog (or invoice) reads it
+// returns the next screen, the new session state and a list of intents,
+// the effects to run once the engine has saved the session. It never
+// sends or writes anything itself, with one exception: an effect the
+// screen must show (the invoice number on the END, whether a prompt was
+// queued) is made before the save, idempotently, under a key derived from
+// the hop (Env.Key), so a hop that loses the save race, or is retried
+// after a crash, finds the same invoice or prompt instead of making a
+// second one. No Redis, no HTTP, no SQL here: those sit behind Catalog
+// and Payments.
 //
-// Transitions are declared once in Events (states.go) and applied on a
-// looplab/fsm machine rebuilt for every hop; the handlers in this file only
-// decide which event an input means. Every screen goes through layout
-// (render.go), which folds it to GSM-7 and fits it into 182 characters.
+// Each state is declared once, in the state table (states.go): its name,
+// its edges, how it reads input and how it draws its screen. The table
+// drives the gateway and the diagram printed by `huduma menus`. Every
+// screen goes through layout (render.go), which folds it to GSM-7 and
+// fits it into 182 characters; every string comes from package texts.
 package menus
 
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/huduma-ke/huduma"
+	"github.com/huduma-ke/huduma/texts"
 )
 
-// Catalog is the read side of the service catalog the menus need.
+// Catalog is the read side of the service catalog the menus need. The
+// stores answer it from memory.
 type Catalog interface {
 	SearchServices(ctx context.Context, q string, limit int) ([]huduma.Service, error)
 	Categories(ctx context.Context) ([]huduma.Category, error)
 	ServicesInCategory(ctx context.Context, category string, offset, limit int) ([]huduma.Service, error)
 	ServiceByCode(ctx context.Context, code int) (huduma.Service, error)
 	FeeBands(ctx context.Context) ([]huduma.FeeBand, error)
+}
+
+// Payments is what the invoice and payment screens read, plus the two
+// effects a screen must show, each idempotent under its key.
+type Payments interface {
+	// CreateInvoice makes the invoice (with its SMS and prompt) once per
+	// req.Key.
+	CreateInvoice(ctx context.Context, req huduma.InvoiceRequest) (huduma.Invoice, bool, error)
+	// RequestPush queues a prompt once per key.
+	RequestPush(ctx context.Context, number huduma.InvoiceNumber, payer huduma.MSISDN, key string) error
+	Invoice(ctx context.Context, number huduma.InvoiceNumber) (huduma.Invoice, error)
+	InvoicesByPhone(ctx context.Context, phone huduma.MSISDN, offset, limit int) ([]huduma.Invoice, error)
+	Application(ctx context.Context, number string) (huduma.Application, error)
 }
 
 // Config holds what the menus show that is not catalog data.
@@ -91,20 +113,53 @@ type Session struct {
 	// Field is the declared input being asked; Values the ones collected.
 	Field  int               `json:"fd,omitempty"`
 	Values map[string]string `json:"vl,omitempty"`
-	Payer  string            `json:"py,omitempty"`
 	// PayFor is where "pay from another number" came from (confirm or
-	// invoice); Invoice the invoice on screen; Done the END text.
+	// invoice); Invoice the invoice (or application) on screen; Done the
+	// END text.
 	PayFor  string `json:"pf,omitempty"`
 	Invoice string `json:"iv,omitempty"`
 	Done    string `json:"dn,omitempty"`
-	// picked is the key of the list entry just chosen (not stored).
-	picked string
+	// Resume is the unfinished journey offered on the resume screen.
+	Resume *Snapshot `json:"r,omitempty"`
+}
+
+// Snapshot is enough of a session to put its caller back where they
+// were: the menu state with every input collected, and the screen shown.
+type Snapshot struct {
+	Menu   Session `json:"m"`
+	Reply  string  `json:"r"`
+	Screen string  `json:"n"`
 }
 
 // Env is what a hop knows about its caller.
 type Env struct {
-	Phone     huduma.MSISDN
-	SessionID string
+	Phone huduma.MSISDN
+	// Key is this hop's (and this input's) dedupe stem: provider, session,
+	// phone and hop number. Effects append their kind to it.
+	Key string
+}
+
+// IntentKind names an effect a step asks for.
+type IntentKind string
+
+// The effects the engine runs after the session is saved.
+const (
+	// IntentServiceDetails texts Service's details to the caller.
+	IntentServiceDetails IntentKind = "details"
+	// IntentReceipt texts Invoice's receipt again to the caller.
+	IntentReceipt IntentKind = "receipt"
+	// IntentLanguage remembers Lang as the caller's language.
+	IntentLanguage IntentKind = "language"
+)
+
+// Intent is one effect, with the deterministic key that makes running it
+// twice (a retried hop, a crash and retry) harmless.
+type Intent struct {
+	Kind    IntentKind           `json:"k"`
+	Service int                  `json:"s,omitempty"`
+	Invoice huduma.InvoiceNumber `json:"i,omitempty"`
+	Lang    huduma.Language      `json:"l,omitempty"`
+	Key     string               `json:"d"`
 }
 
 // outcome is what an input means: the event to fire and, when the input
@@ -113,37 +168,87 @@ type outcome struct {
 	event  string
 	reason string
 	note   string
+	// shown, when set, is the screen as stored earlier (resume restores
+	// the exact screen the caller left).
+	shown *huduma.Reply
 }
 
 func invalid(reason string) outcome { return outcome{event: EventInvalid, reason: reason} }
 
+// step is one input being applied: the session, the caller, what the
+// step fetched (so each hop fetches each thing once) and the intents it
+// asks for.
+type step struct {
+	m       *Machine
+	ctx     context.Context
+	s       *Session
+	env     Env
+	intents []Intent
+	// picked is the key of the list entry just chosen.
+	picked string
+
+	found    []huduma.Service
+	foundFor string
+	invoice  *huduma.Invoice
+	app      *huduma.Application
+	service  *huduma.Service
+	cats     []huduma.Category
+}
+
 // Start shows the main menu of a new session.
 func (m *Machine) Start(ctx context.Context, s *Session, env Env) (huduma.Reply, error) {
-	lang := s.Lang
-	*s = Session{State: StateMain, Lang: lang}
-	return m.render(ctx, s, env, "")
+	*s = Session{State: StateMain, Lang: s.Lang}
+	st := &step{m: m, ctx: ctx, s: s, env: env}
+	return st.render("")
+}
+
+// Offer shows the resume screen of a new session whose phone left snap
+// unfinished moments ago.
+func (m *Machine) Offer(ctx context.Context, s *Session, env Env, snap Snapshot) (huduma.Reply, error) {
+	*s = Session{State: StateResume, Lang: s.Lang, Resume: &snap}
+	st := &step{m: m, ctx: ctx, s: s, env: env}
+	return st.render("")
 }
 
 // Step interprets input on the current screen, moves the session and
-// returns the next screen. Refused input re-shows the same screen with a
-// one-line reason; it never ends the session.
-func (m *Machine) Step(ctx context.Context, s *Session, env Env, input string) (huduma.Reply, error) {
+// returns the next screen with the effects to run once it is saved.
+// Refused input re-shows the same screen with a one-line reason; it never
+// ends the session.
+func (m *Machine) Step(ctx context.Context, s *Session, env Env, input string) (huduma.Reply, []Intent, error) {
 	if s.State == "" {
-		return m.Start(ctx, s, env)
+		r, err := m.Start(ctx, s, env)
+		return r, nil, err
+	}
+	st := &step{m: m, ctx: ctx, s: s, env: env}
+	def, ok := stateByName[s.State]
+	if !ok {
+		return huduma.Reply{}, nil, fmt.Errorf("menu state %q is not in the table", s.State)
 	}
 	input = strings.TrimSpace(input)
+	from := s.State
 	var out outcome
-	if input == "00" && s.State != StateMain {
+	switch {
+	case input == "00" && homeFrom[s.State]:
 		out = outcome{event: EventHome}
-	} else {
+	case def.handle == nil:
+		out = invalid(texts.InvalidChoice.T(s.Lang))
+	default:
 		var err error
-		if out, err = m.handle(ctx, s, env, input); err != nil {
-			return huduma.Reply{}, err
+		if out, err = def.handle(st, input); err != nil {
+			return huduma.Reply{}, nil, err
 		}
 	}
-	next, err := transition(ctx, s.State, out.event)
+	next, err := transition(from, out.event)
 	if err != nil {
-		return huduma.Reply{}, err
+		return huduma.Reply{}, nil, err
+	}
+	if out.shown != nil {
+		// Resume: the restored session is back in the state it left, and
+		// the screen is the one it showed.
+		if next != s.State {
+			return huduma.Reply{}, nil, fmt.Errorf("resume went to %q, the session is in %q", next, s.State)
+		}
+		return *out.shown, st.intents, nil
 	}
 	s.State = next
 	if out.event == EventHome {
@@ -153,151 +258,109 @@ func (m *Machine) Step(ctx context.Context, s *Session, env Env, input string) (
 	if msg == "" {
 		msg = out.note
 	}
-	return m.render(ctx, s, env, msg)
+	r, err := st.render(msg)
+	return r, st.intents, err
 }
 
-func (m *Machine) handle(ctx context.Context, s *Session, env Env, in string) (outcome, error) {
-	lang := s.Lang
-	switch s.State {
-	case StateMain:
-		switch {
-		case in == "1":
-			return outcome{event: EventFind}, nil
-		case in == "6":
-			return outcome{event: EventLanguage}, nil
-		case in == "2" && m.pay != nil:
-			return outcome{event: EventPayInvoice}, nil
-		case in == "3" && m.pay != nil:
-			return outcome{event: EventCheckStatus}, nil
-		case in == "5" && m.pay != nil:
-			return outcome{event: EventTrack}, nil
-		case in == "4" && m.pay != nil:
-			s.Offset, s.Prev = 0, nil
-			return outcome{event: EventMyInvoices}, nil
-		}
-	case StateFind:
-		switch in {
-		case "1":
-			return outcome{event: EventSearch}, nil
-		case "2":
-			s.Offset, s.Prev = 0, nil
-			return outcome{event: EventBrowse}, nil
-		case "3":
-			return outcome{event: EventEnterCode}, nil
-		case "0":
-			return outcome{event: EventBack}, nil
-		}
-	case StateLanguage:
-		switch in {
-		case "1", "2":
-			s.Lang = huduma.English
-			if in == "2" {
-				s.Lang = huduma.Kiswahili
-			}
-			return outcome{event: EventSetLanguage, note: tLangSet.T(s.Lang)}, nil
-		case "0":
-			return outcome{event: EventBack}, nil
-		}
-	case StateSearch:
-		return m.handleSearch(ctx, s, in)
-	case StateCode:
-		return m.handleCode(ctx, s, in)
-	case StateSearchResults, StateCategories, StateCategoryServices:
-		return m.handleList(s, in), nil
-	case StateService:
-		return m.handleService(ctx, s, env, in)
-	case StateInput:
-		return m.handleInput(ctx, s, in)
-	case StateConfirm:
-		return m.handleConfirm(ctx, s, env, in)
-	case StateOtherPhone:
-		return m.handleOtherPhone(ctx, s, env, in)
-	case StateInvoiceNumber:
-		return m.handleInvoiceNumber(ctx, s, in)
-	case StateInvoice:
-		return m.handleInvoice(ctx, s, env, in)
-	case StateMyInvoices:
-		return m.handleMyInvoices(s, in), nil
-	case StateTrackNumber:
-		return m.handleTrack(ctx, s, in)
-	}
-	return invalid(tInvalidChoice.T(lang)), nil
+// intend records an effect for after the save.
+func (st *step) intend(in Intent) {
+	in.Key = st.env.Key + ":" + string(in.Kind)
+	st.intents = append(st.intents, in)
 }
 
-func (m *Machine) handleSearch(ctx context.Context, s *Session, in string) (outcome, error) {
-	if in == "0" {
-		return outcome{event: EventBack}, nil
+// lang is the session's language.
+func (st *step) lang() huduma.Language { return st.s.Lang }
+
+// serviceByCode fetches a service once per step.
+func (st *step) serviceByCode(code int) (huduma.Service, error) {
+	if st.service != nil && st.service.Code == code {
+		return *st.service, nil
 	}
-	q := strings.Join(strings.Fields(in), " ")
-	if len([]rune(q)) < 2 {
-		return invalid(tQueryShort.T(s.Lang)), nil
-	}
-	if len(q) > 40 {
-		q = q[:40]
-	}
-	found, err := m.cat.SearchServices(ctx, q, 1)
+	sv, err := st.m.cat.ServiceByCode(st.ctx, code)
 	if err != nil {
-		return outcome{}, fmt.Errorf("search services: %w", err)
+		return huduma.Service{}, err
 	}
-	if len(found) == 0 {
-		return invalid(tNoMatch.T(s.Lang)), nil
-	}
-	s.Query, s.Offset, s.Prev = q, 0, nil
-	return outcome{event: EventResults}, nil
+	st.service = &sv
+	return sv, nil
 }
 
-func (m *Machine) handleCode(ctx context.Context, s *Session, in string) (outcome, error) {
-	if in == "0" {
-		return outcome{event: EventBack}, nil
+// search fetches the results for q once per step (the input's check and
+// the results screen read the same list).
+func (st *step) search(q string) ([]huduma.Service, error) {
+	if st.found != nil && st.foundFor == q {
+		return st.found, nil
 	}
-	code, err := strconv.Atoi(in)
-	if err != nil || code <= 0 || len(in) > 8 {
-		return invalid(tCodeDigits.T(s.Lang)), nil
+	found, err := st.m.cat.SearchServices(st.ctx, q, st.m.cfg.SearchLimit)
+	if err != nil {
+		return nil, fmt.Errorf("search services: %w", err)
 	}
-	if _, err := m.cat.ServiceByCode(ctx, code); err != nil {
-		if huduma.ErrorCode(err) == huduma.ENotFound {
-			return invalid(tNoCode.F(s.Lang, code)), nil
-		}
-		return outcome{}, fmt.Errorf("look up service code: %w", err)
+	if found == nil {
+		found = []huduma.Service{}
 	}
-	s.Service, s.From = code, StateCode
-	return outcome{event: EventOpenService}, nil
+	st.found, st.foundFor = found, q
+	return found, nil
 }
 
-// handleList interprets input on any paged list: a number picks an item,
-// 98 pages forward, 0 pages back or leaves the list.
-func (m *Machine) handleList(s *Session, in string) outcome {
-	switch in {
-	case "98":
-		if !s.More {
-			return invalid(tNoMore.T(s.Lang))
-		}
-		s.Prev = append(s.Prev, s.Offset)
-		s.Offset += len(s.Items)
-		return outcome{event: EventMore}
-	case "0":
-		if n := len(s.Prev); n > 0 {
-			s.Offset, s.Prev = s.Prev[n-1], s.Prev[:n-1]
-			return outcome{event: EventPageBack}
-		}
-		if s.State == StateCategoryServices {
-			s.Offset, s.Prev = s.CatOffset, s.CatPrev
-		}
-		return outcome{event: EventBack}
+// categories fetches the category list once per step.
+func (st *step) categories() ([]huduma.Category, error) {
+	if st.cats != nil {
+		return st.cats, nil
 	}
-	n, err := strconv.Atoi(in)
-	if err != nil || n < 1 || n > len(s.Items) {
-		return invalid(tInvalidChoice.T(s.Lang))
+	cats, err := st.m.cat.Categories(st.ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list categories: %w", err)
 	}
-	key := s.Items[n-1]
-	s.picked = key
-	if s.State == StateCategories {
-		s.Category = key
-		s.CatOffset, s.CatPrev = s.Offset, s.Prev
-		s.Offset, s.Prev = 0, nil
-		return outcome{event: EventOpenCategory}
+	if cats == nil {
+		cats = []huduma.Category{}
 	}
-	code, _ := strconv.Atoi(key)
-	s.Service, s.From = code, s.State
-	return outcome{event: EventOpenService}
+	st.cats = cats
+	return cats, nil
+}
+
+// loadInvoice fetches an invoice once per step.
+func (st *step) loadInvoice(number huduma.InvoiceNumber) (huduma.Invoice, error) {
+	if st.invoice != nil && st.invoice.Number == number {
+		return *st.invoice, nil
+	}
+	inv, err := st.m.pay.Invoice(st.ctx, number)
+	if err != nil {
+		return huduma.Invoice{}, err
+	}
+	st.invoice = &inv
+	return inv, nil
+}
+
+// loadApplication fetches an application once per step.
+func (st *step) loadApplication(number string) (huduma.Application, error) {
+	if st.app != nil && st.app.Number == number {
+		return *st.app, nil
+	}
+	a, err := st.m.pay.Application(st.ctx, number)
+	if err != nil {
+		return huduma.Application{}, err
+	}
+	st.app = &a
+	return a, nil
+}
+
+// render draws the screen of the session's state, with msg (a refusal
+// reason or a note) as its first line, and records the list entries it
+// showed.
+func (st *step) render(msg string) (huduma.Reply, error) {
+	def, ok := stateByName[st.s.State]
+	if !ok || def.page == nil {
+		return huduma.Reply{}, fmt.Errorf("no screen for state %q", st.s.State)
+	}
+	p, keys, err := def.page(st)
+	if err != nil {
+		return huduma.Reply{}, err
+	}
+	p.reason = msg
+	out := layout(p, st.s.Lang)
+	if keys != nil {
+		st.s.Items, st.s.More = keys[:out.shown], out.more
+	} else {
+		st.s.Items, st.s.More = nil, false
+	}
+	return huduma.Reply{Text: out.text, End: p.end, Screen: st.s.State, Lang: st.s.Lang}, nil
 }

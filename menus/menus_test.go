@@ -8,6 +8,7 @@ import (
 
 	"github.com/huduma-ke/huduma"
 	"github.com/huduma-ke/huduma/gsm7"
+	"github.com/huduma-ke/huduma/texts"
 )
 
 // checkScreen fails when a screen breaks the USSD page rules.
@@ -26,13 +27,13 @@ func drive(t *testing.T, m *Machine, lang huduma.Language, inputs ...string) (*S
 	t.Helper()
 	ctx := context.Background()
 	s := &Session{Lang: lang}
-	env := Env{Phone: "+254712345678", SessionID: "ATUid_test"}
+	env := Env{Phone: "+254712345678", Key: "ussd:test:ATUid_test:+254712345678:1.0"}
 	r, err := m.Start(ctx, s, env)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, in := range inputs {
-		if r, err = m.Step(ctx, s, env, in); err != nil {
+		if r, _, err = m.Step(ctx, s, env, in); err != nil {
 			t.Fatalf("input %q: %v", in, err)
 		}
 	}
@@ -76,7 +77,7 @@ func TestEveryScreenFits(t *testing.T) {
 				checkScreen(t, where+"*"+bad, r)
 			}
 		}
-		for _, txt := range []text{tBusy, tLangSet, tNoMatch, tNoCode, tInvalidChoice} {
+		for _, txt := range []texts.Text{texts.Busy, texts.LangSet, texts.NoMatch, texts.NoCode, texts.InvalidChoice} {
 			if !gsm7.Valid(txt.T(lang)) || len(txt.T(lang)) > 90 {
 				t.Errorf("text %q is not a short GSM-7 line", txt.T(lang))
 			}
@@ -150,7 +151,7 @@ func TestCategoryPagingVisitsEveryServiceOnce(t *testing.T) {
 			break
 		}
 		var err error
-		if r, err = m.Step(ctx, s, Env{}, "98"); err != nil {
+		if r, _, err = m.Step(ctx, s, Env{}, "98"); err != nil {
 			t.Fatal(err)
 		}
 		checkScreen(t, "page", r)
@@ -196,10 +197,13 @@ func TestDiagramCoversEveryState(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range allStates {
-		if !strings.Contains(d, s) {
-			t.Errorf("diagram lacks state %s", s)
+	for _, s := range states {
+		if !strings.Contains(d, s.name) {
+			t.Errorf("diagram lacks state %s", s.name)
 		}
+	}
+	if !strings.Contains(d, StateResume+" --> "+StateService+": "+continueTo(StateService)) {
+		t.Errorf("diagram lacks resume's continue edges:\n%s", d)
 	}
 	if _, err := Diagram("png"); err == nil {
 		t.Fatal("unknown format accepted")
@@ -255,5 +259,75 @@ func TestPaymentScreens(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestStepsAskForEffects: a step does not send or remember anything; it
+// returns intents, each with a key derived from the hop.
+func TestStepsAskForEffects(t *testing.T) {
+	pay := newFakePayments()
+	m := New(longCatalog(), pay, Config{})
+	ctx := context.Background()
+	env := Env{Phone: "+254712345678", Key: "ussd:test:S1:+254712345678:7.0"}
+	cases := []struct {
+		path []string
+		want Intent
+	}{
+		{[]string{"1", "3", "42", "2"}, Intent{Kind: IntentServiceDetails, Service: 42, Lang: huduma.English, Key: env.Key + ":details"}},
+		{[]string{"3", pay.number(huduma.InvoicePaid), "1"}, Intent{Kind: IntentReceipt, Invoice: huduma.InvoiceNumber(pay.number(huduma.InvoicePaid)), Key: env.Key + ":receipt"}},
+		{[]string{"6", "2"}, Intent{Kind: IntentLanguage, Lang: huduma.Kiswahili, Key: env.Key + ":language"}},
+	}
+	for _, tc := range cases {
+		s := &Session{Lang: huduma.English}
+		if _, err := m.Start(ctx, s, env); err != nil {
+			t.Fatal(err)
+		}
+		var intents []Intent
+		for i, in := range tc.path {
+			_, got, err := m.Step(ctx, s, env, in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if i < len(tc.path)-1 && len(got) > 0 {
+				t.Fatalf("%v: input %d asked for %v", tc.path, i, got)
+			}
+			intents = got
+		}
+		if len(intents) != 1 || intents[0] != tc.want {
+			t.Errorf("%v: intents %+v, want %+v", tc.path, intents, tc.want)
+		}
+	}
+	if pay.pushes != 0 {
+		t.Fatal("a step pushed a prompt it was not asked for")
+	}
+}
+
+// TestResumeIsAState: the offer is a screen of the machine; continue
+// restores the exact session and screen, start again the main menu.
+func TestResumeIsAState(t *testing.T) {
+	m := New(longCatalog(), newFakePayments(), Config{})
+	ctx := context.Background()
+	left, screen := drive(t, m, huduma.English, "1", "3", "1023", "1", "12345678")
+	snap := Snapshot{Menu: *left, Reply: screen.Text, Screen: screen.Screen}
+	offer := func() *Session {
+		s := &Session{Lang: huduma.Kiswahili}
+		r, err := m.Offer(ctx, s, Env{}, snap)
+		if err != nil || r.Screen != StateResume || !strings.Contains(r.Text, "1. Endelea ulipoachia") {
+			t.Fatalf("offer: %+v %v", r, err)
+		}
+		return s
+	}
+	s := offer()
+	r, _, err := m.Step(ctx, s, Env{}, "3")
+	if err != nil || s.State != StateResume || !strings.Contains(r.Text, "chagua 1 au 2") {
+		t.Fatalf("bad answer: %q %v", r.Text, err)
+	}
+	r, _, err = m.Step(ctx, s, Env{}, "1")
+	if err != nil || r.Text != screen.Text || s.State != StateInput || s.Values["id"] != "12345678" || s.Lang != huduma.Kiswahili {
+		t.Fatalf("continue: state %s values %v lang %s, screen %q (%v)", s.State, s.Values, s.Lang, r.Text, err)
+	}
+	s = offer()
+	if r, _, err = m.Step(ctx, s, Env{}, "2"); err != nil || s.State != StateMain || s.Resume != nil || !strings.Contains(r.Text, "Tafuta huduma") {
+		t.Fatalf("start again: %s %q %v", s.State, r.Text, err)
 	}
 }

@@ -1,92 +1,27 @@
 package menus
 
 import (
-	"context"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/huduma-ke/huduma"
+	"github.com/huduma-ke/huduma/texts"
 )
 
-// Payments is what the invoice and payment screens need.
-type Payments interface {
-	CreateInvoice(ctx context.Context, req huduma.InvoiceRequest) (huduma.Invoice, bool, error)
-	Invoice(ctx context.Context, number huduma.InvoiceNumber) (huduma.Invoice, error)
-	RequestPush(ctx context.Context, number huduma.InvoiceNumber, payer huduma.MSISDN) error
-	InvoicesByPhone(ctx context.Context, phone huduma.MSISDN, offset, limit int) ([]huduma.Invoice, error)
-	ResendReceipt(ctx context.Context, number huduma.InvoiceNumber, phone huduma.MSISDN) error
-	SendServiceDetails(ctx context.Context, phone huduma.MSISDN, code int, lang huduma.Language) error
-	Application(ctx context.Context, number string) (huduma.Application, error)
-}
-
-func (m *Machine) handleTrack(ctx context.Context, s *Session, in string) (outcome, error) {
-	if in == "0" {
-		return outcome{event: EventBack}, nil
-	}
-	if len(in) > 20 {
-		return invalid(tNoApp.T(s.Lang)), nil
-	}
-	if _, err := m.pay.Application(ctx, in); err != nil {
-		if huduma.ErrorCode(err) == huduma.ENotFound {
-			return invalid(tNoApp.T(s.Lang)), nil
-		}
-		return outcome{}, fmt.Errorf("load application: %w", err)
-	}
-	s.Invoice = in
-	return outcome{event: EventOpenApp}, nil
-}
-
-func (m *Machine) applicationPage(ctx context.Context, s *Session) (page, error) {
-	a, err := m.pay.Application(ctx, s.Invoice)
-	if err != nil {
-		return page{}, fmt.Errorf("load application: %w", err)
-	}
-	lines := []string{tAppTitle.F(s.Lang, a.Number), a.ServiceName,
-		tAppStatus.F(s.Lang, a.Status.Word(s.Lang), a.UpdatedAt.In(eat).Format("02/01/2006"))}
-	if a.Note != "" {
-		lines = append(lines, a.Note)
-	}
-	return page{header: lines, nav: true}, nil
-}
+// Paying for a service, paying, checking and listing invoices, and
+// tracking applications: the states that read the ledger.
 
 // payable reports whether an invoice can still take a payment.
 func payable(inv huduma.Invoice) bool {
 	return inv.Status != huduma.InvoicePaid && inv.Status != huduma.InvoiceExpired
 }
 
-func (m *Machine) handleService(ctx context.Context, s *Session, env Env, in string) (outcome, error) {
-	switch {
-	case in == "0":
-		switch s.From {
-		case StateSearchResults:
-			return outcome{event: EventBackResults}, nil
-		case StateCategoryServices:
-			return outcome{event: EventBackCategory}, nil
-		}
-		return outcome{event: EventBackCode}, nil
-	case in == "1" && m.pay != nil:
-		sv, err := m.cat.ServiceByCode(ctx, s.Service)
-		if err != nil {
-			return outcome{}, fmt.Errorf("load service: %w", err)
-		}
-		s.Field, s.Values, s.Payer = 0, nil, ""
-		if len(sv.Inputs) > 0 {
-			return outcome{event: EventPayNow}, nil
-		}
-		return outcome{event: EventPayDirect}, nil
-	case in == "2" && m.pay != nil:
-		if err := m.pay.SendServiceDetails(ctx, env.Phone, s.Service, s.Lang); err != nil {
-			return outcome{}, fmt.Errorf("sms service details: %w", err)
-		}
-		s.Done = tDoneDetails.T(s.Lang)
-		return outcome{event: EventSMSDetails}, nil
-	}
-	return invalid(tInvalidChoice.T(s.Lang)), nil
-}
+var eat = time.FixedZone("EAT", 3*3600)
 
-func (m *Machine) handleInput(ctx context.Context, s *Session, in string) (outcome, error) {
-	sv, err := m.cat.ServiceByCode(ctx, s.Service)
+func handleInput(st *step, in string) (outcome, error) {
+	s := st.s
+	sv, err := st.serviceByCode(s.Service)
 	if err != nil {
 		return outcome{}, fmt.Errorf("load service: %w", err)
 	}
@@ -103,7 +38,7 @@ func (m *Machine) handleInput(ctx context.Context, s *Session, in string) (outco
 	decl := sv.Inputs[s.Field]
 	v, err := decl.Normalize(in)
 	if err != nil {
-		return invalid(tNoInputValue.F(s.Lang, decl.Label(s.Lang))), nil
+		return invalid(texts.NoInputValue.F(s.Lang, decl.Label(s.Lang))), nil
 	}
 	if s.Values == nil {
 		s.Values = map[string]string{}
@@ -116,27 +51,60 @@ func (m *Machine) handleInput(ctx context.Context, s *Session, in string) (outco
 	return outcome{event: EventNextInput}, nil
 }
 
-func (m *Machine) handleConfirm(ctx context.Context, s *Session, env Env, in string) (outcome, error) {
+func inputPage(st *step) (page, []string, error) {
+	sv, err := st.serviceByCode(st.s.Service)
+	if err != nil {
+		return page{}, nil, fmt.Errorf("load service: %w", err)
+	}
+	if st.s.Field >= len(sv.Inputs) {
+		return page{}, nil, fmt.Errorf("service %d has no input %d", sv.Code, st.s.Field)
+	}
+	label := sv.Inputs[st.s.Field].Label(st.lang())
+	return page{header: []string{sv.Name(st.lang()), texts.EnterField.F(st.lang(), label)}, nav: true}, nil, nil
+}
+
+func handleConfirm(st *step, in string) (outcome, error) {
 	switch in {
 	case "0":
-		if s.Field > 0 {
-			s.Field--
+		if st.s.Field > 0 {
+			st.s.Field--
 			return outcome{event: EventBackInputs}, nil
 		}
 		return outcome{event: EventBackService}, nil
 	case "1":
-		return m.order(ctx, s, env, env.Phone)
+		return order(st, st.env.Phone)
 	case "2":
-		s.PayFor = StateConfirm
+		st.s.PayFor = StateConfirm
 		return outcome{event: EventPayOther}, nil
 	}
-	return invalid(tInvalidChoice.T(s.Lang)), nil
+	return invalid(texts.InvalidChoice.T(st.lang())), nil
 }
 
-// order creates the invoice and ends the session with its number.
-func (m *Machine) order(ctx context.Context, s *Session, env Env, payer huduma.MSISDN) (outcome, error) {
-	inv, prompted, err := m.pay.CreateInvoice(ctx, huduma.InvoiceRequest{ServiceCode: s.Service, Phone: env.Phone, Payer: payer,
-		Fields: s.Values, Lang: s.Lang, Push: true, Key: "ussd:" + env.SessionID})
+func confirmPage(st *step) (page, []string, error) {
+	lang := st.lang()
+	sv, err := st.serviceByCode(st.s.Service)
+	if err != nil {
+		return page{}, nil, fmt.Errorf("load service: %w", err)
+	}
+	bands, err := st.m.cat.FeeBands(st.ctx)
+	if err != nil {
+		return page{}, nil, fmt.Errorf("load fee bands: %w", err)
+	}
+	total := sv.Fee + huduma.ConvenienceFee(bands, sv.Fee)
+	return page{
+		header:  []string{sv.Name(lang), texts.Total.F(lang, money(total), money(total-sv.Fee)), texts.PayingPhone.F(lang, localPhone(st.env.Phone))},
+		options: []option{{"1", texts.PayThisPhone.T(lang)}, {"2", texts.PayOtherNumber.T(lang)}},
+		nav:     true,
+	}, nil, nil
+}
+
+// order creates the invoice and ends the session with its number. The
+// END shows the number, so the invoice is made now, under the hop's key:
+// a racing or retried hop gets the same invoice.
+func order(st *step, payer huduma.MSISDN) (outcome, error) {
+	s := st.s
+	inv, prompted, err := st.m.pay.CreateInvoice(st.ctx, huduma.InvoiceRequest{ServiceCode: s.Service, Phone: st.env.Phone, Payer: payer,
+		Fields: s.Values, Lang: s.Lang, Push: true, Key: st.env.Key + ":invoice"})
 	if huduma.ErrorCode(err) == huduma.EInvalid {
 		return invalid(huduma.ErrorMessage(err)), nil
 	}
@@ -144,139 +112,212 @@ func (m *Machine) order(ctx context.Context, s *Session, env Env, payer huduma.M
 		return outcome{}, fmt.Errorf("create invoice: %w", err)
 	}
 	if prompted {
-		s.Done = tDonePrompt.F(s.Lang, inv.Number, money(inv.Total))
+		s.Done = texts.DonePrompt.F(s.Lang, inv.Number, money(inv.Total))
 	} else {
-		s.Done = tDonePaybill.F(s.Lang, inv.Number, money(inv.Total), m.cfg.Paybill, inv.Number)
+		s.Done = texts.DonePaybill.F(s.Lang, inv.Number, money(inv.Total), st.m.cfg.Paybill, inv.Number)
 	}
 	return outcome{event: EventFinish}, nil
 }
 
-func (m *Machine) handleOtherPhone(ctx context.Context, s *Session, env Env, in string) (outcome, error) {
+func handleOtherPhone(st *step, in string) (outcome, error) {
 	if in == "0" {
-		if s.PayFor == StateInvoice {
+		if st.s.PayFor == StateInvoice {
 			return outcome{event: EventBackInvoice}, nil
 		}
 		return outcome{event: EventBackConfirm}, nil
 	}
 	payer, err := huduma.ParseMSISDN(in)
 	if err != nil {
-		return invalid(tBadPhone.T(s.Lang)), nil
+		return invalid(texts.BadPhone.T(st.lang())), nil
 	}
-	if s.PayFor == StateInvoice {
-		return m.push(ctx, s, payer)
+	if st.s.PayFor == StateInvoice {
+		return push(st, payer)
 	}
-	return m.order(ctx, s, env, payer)
+	return order(st, payer)
 }
 
-// push asks for a prompt on an existing invoice.
-func (m *Machine) push(ctx context.Context, s *Session, payer huduma.MSISDN) (outcome, error) {
-	number := huduma.InvoiceNumber(s.Invoice)
-	err := m.pay.RequestPush(ctx, number, payer)
+func otherPhonePage(st *step) (page, []string, error) {
+	return page{header: []string{texts.OtherPrompt.T(st.lang())}, nav: true}, nil, nil
+}
+
+// push asks for a prompt on an existing invoice. Whether one was queued
+// decides the screen, so it is queued now, under the hop's key.
+func push(st *step, payer huduma.MSISDN) (outcome, error) {
+	number := huduma.InvoiceNumber(st.s.Invoice)
+	err := st.m.pay.RequestPush(st.ctx, number, payer, st.env.Key+":push")
 	switch huduma.ErrorCode(err) {
 	case "":
 	case huduma.EInvalid:
-		return invalid(tNotSafaricom.T(s.Lang)), nil
+		return invalid(texts.NotSafaricom.T(st.lang())), nil
 	case huduma.EConflict:
-		inv, ierr := m.pay.Invoice(ctx, number)
+		st.invoice = nil // it may have been paid meanwhile
+		inv, ierr := st.loadInvoice(number)
 		if ierr == nil && inv.Status == huduma.InvoicePaid {
-			return invalid(tAlreadyPaid.T(s.Lang)), nil
+			return invalid(texts.AlreadyPaid.T(st.lang())), nil
 		}
-		return invalid(tInFlight.T(s.Lang)), nil
+		return invalid(texts.InFlight.T(st.lang())), nil
 	default:
 		return outcome{}, fmt.Errorf("request prompt: %w", err)
 	}
-	inv, err := m.pay.Invoice(ctx, number)
+	inv, err := st.loadInvoice(number)
 	if err != nil {
 		return outcome{}, fmt.Errorf("load invoice: %w", err)
 	}
-	s.Done = tDonePush.F(s.Lang, money(inv.Total), inv.Number)
+	st.s.Done = texts.DonePush.F(st.lang(), money(inv.Total), inv.Number)
 	return outcome{event: EventFinish}, nil
 }
 
-func (m *Machine) handleInvoiceNumber(ctx context.Context, s *Session, in string) (outcome, error) {
+func handleInvoiceNumber(st *step, in string) (outcome, error) {
 	if in == "0" {
 		return outcome{event: EventBack}, nil
 	}
 	number, err := huduma.ParseInvoiceNumber(in)
 	if err != nil {
-		return invalid(tBadInvoice.T(s.Lang)), nil
+		return invalid(texts.BadInvoice.T(st.lang())), nil
 	}
-	if _, err := m.pay.Invoice(ctx, number); err != nil {
+	if _, err := st.loadInvoice(number); err != nil {
 		if huduma.ErrorCode(err) == huduma.ENotFound {
-			return invalid(tNoInvoice.T(s.Lang)), nil
+			return invalid(texts.NoInvoice.T(st.lang())), nil
 		}
 		return outcome{}, fmt.Errorf("load invoice: %w", err)
 	}
-	s.Invoice, s.From = string(number), StateInvoiceNumber
+	st.s.Invoice, st.s.From = string(number), StateInvoiceNumber
 	return outcome{event: EventOpenInvoice}, nil
 }
 
-func (m *Machine) handleInvoice(ctx context.Context, s *Session, env Env, in string) (outcome, error) {
+func invoiceNumberPage(st *step) (page, []string, error) {
+	return page{header: []string{texts.InvoicePrompt.T(st.lang())}, nav: true}, nil, nil
+}
+
+func handleInvoice(st *step, in string) (outcome, error) {
+	s := st.s
 	if in == "0" {
 		if s.From == StateMyInvoices {
 			return outcome{event: EventBackList}, nil
 		}
 		return outcome{event: EventBackNumber}, nil
 	}
-	inv, err := m.pay.Invoice(ctx, huduma.InvoiceNumber(s.Invoice))
+	inv, err := st.loadInvoice(huduma.InvoiceNumber(s.Invoice))
 	if err != nil {
 		return outcome{}, fmt.Errorf("load invoice: %w", err)
 	}
 	switch {
 	case inv.Status == huduma.InvoicePaid && in == "1":
-		if err := m.pay.ResendReceipt(ctx, inv.Number, env.Phone); err != nil {
-			return outcome{}, fmt.Errorf("resend receipt: %w", err)
-		}
-		s.Done = tDoneReceipt.T(s.Lang)
+		st.intend(Intent{Kind: IntentReceipt, Invoice: inv.Number})
+		s.Done = texts.DoneReceipt.T(s.Lang)
 		return outcome{event: EventFinish}, nil
 	case payable(inv) && in == "1":
-		return m.push(ctx, s, env.Phone)
+		return push(st, st.env.Phone)
 	case payable(inv) && in == "2":
 		s.PayFor = StateInvoice
 		return outcome{event: EventPayOther}, nil
 	}
-	return invalid(tInvalidChoice.T(s.Lang)), nil
+	return invalid(texts.InvalidChoice.T(s.Lang)), nil
+}
+
+func invoicePage(st *step) (page, []string, error) {
+	inv, err := st.loadInvoice(huduma.InvoiceNumber(st.s.Invoice))
+	if err != nil {
+		return page{}, nil, fmt.Errorf("load invoice: %w", err)
+	}
+	lang := st.lang()
+	var status string
+	switch inv.Status {
+	case huduma.InvoicePaid:
+		when := ""
+		if inv.PaidAt != nil {
+			when = inv.PaidAt.In(eat).Format("02/01/2006")
+		}
+		status = texts.StatusPaid.F(lang, when, inv.MpesaReceipt)
+	case huduma.InvoiceFailed:
+		status = texts.StatusFailed.F(lang, huduma.ResultText(inv.Reason, lang))
+	case huduma.InvoiceCancelled:
+		status = texts.StatusCanc.F(lang, huduma.ResultText(inv.Reason, lang))
+	case huduma.InvoiceExpired:
+		status = texts.StatusExpired.T(lang)
+	default:
+		status = texts.StatusPending.T(lang)
+	}
+	p := page{header: []string{texts.InvoiceTitle.F(lang, inv.Number), inv.ServiceName, texts.Amount.F(lang, money(inv.Total)), status}, nav: true}
+	switch {
+	case inv.Status == huduma.InvoicePaid:
+		p.options = []option{{"1", texts.SMSReceipt.T(lang)}}
+	case inv.Status == huduma.InvoicePending:
+		p.options = []option{{"1", texts.ResendPrompt.T(lang)}, {"2", texts.PayOtherNumber.T(lang)}}
+	case payable(inv):
+		p.options = []option{{"1", texts.PayThisPhone.T(lang)}, {"2", texts.PayOtherNumber.T(lang)}}
+	}
+	return p, nil, nil
 }
 
 // handleMyInvoices is handleList over the phone's invoices.
-func (m *Machine) handleMyInvoices(s *Session, in string) outcome {
-	o := m.handleList(s, in)
-	if o.event == EventOpenService { // handleList's pick: reinterpret as an invoice
-		s.Invoice, s.From = s.picked, StateMyInvoices
-		return outcome{event: EventOpenInvoice}
+func handleMyInvoices(st *step, in string) (outcome, error) {
+	o, err := handleList(st, in)
+	if err == nil && o.event == EventOpenService { // handleList's pick: reinterpret as an invoice
+		st.s.Invoice, st.s.From = st.picked, StateMyInvoices
+		return outcome{event: EventOpenInvoice}, nil
 	}
-	return o
+	return o, err
 }
 
-// --- screens ---
-
-func (m *Machine) inputPage(ctx context.Context, s *Session) (page, error) {
-	sv, err := m.cat.ServiceByCode(ctx, s.Service)
+func myInvoicesPage(st *step) (page, []string, error) {
+	invs, err := st.m.pay.InvoicesByPhone(st.ctx, st.env.Phone, st.s.Offset, pageSize+1)
 	if err != nil {
-		return page{}, fmt.Errorf("load service: %w", err)
+		return page{}, nil, fmt.Errorf("list invoices: %w", err)
 	}
-	if s.Field >= len(sv.Inputs) {
-		return page{}, fmt.Errorf("service %d has no input %d", sv.Code, s.Field)
+	lang := st.lang()
+	p := page{header: []string{texts.MyTitle.T(lang)}, nav: true, moreBeyond: len(invs) > pageSize}
+	if len(invs) == 0 && st.s.Offset == 0 {
+		p.header = append(p.header, texts.NoInvoices.T(lang))
+		return p, nil, nil
 	}
-	label := sv.Inputs[s.Field].Label(s.Lang)
-	return page{header: []string{sv.Name(s.Lang), tEnterField.F(s.Lang, label)}, nav: true}, nil
+	var keys []string
+	for _, inv := range invs[:min(len(invs), pageSize)] {
+		p.items = append(p.items, fmt.Sprintf("%s KES %s %s", inv.Number, money(inv.Total), texts.StatusWord[inv.Status].T(lang)))
+		keys = append(keys, string(inv.Number))
+	}
+	return p, keys, nil
 }
 
-func (m *Machine) confirmPage(ctx context.Context, s *Session, env Env) (page, error) {
-	sv, err := m.cat.ServiceByCode(ctx, s.Service)
-	if err != nil {
-		return page{}, fmt.Errorf("load service: %w", err)
+func handleTrack(st *step, in string) (outcome, error) {
+	if in == "0" {
+		return outcome{event: EventBack}, nil
 	}
-	bands, err := m.cat.FeeBands(ctx)
-	if err != nil {
-		return page{}, fmt.Errorf("load fee bands: %w", err)
+	if len(in) > 20 {
+		return invalid(texts.NoApp.T(st.lang())), nil
 	}
-	total := sv.Fee + huduma.ConvenienceFee(bands, sv.Fee)
-	return page{
-		header:  []string{sv.Name(s.Lang), tTotal.F(s.Lang, money(total), money(total-sv.Fee)), tPayingPhone.F(s.Lang, localPhone(env.Phone))},
-		options: []option{{"1", tPayThisPhone.T(s.Lang)}, {"2", tPayOtherNumber.T(s.Lang)}},
-		nav:     true,
-	}, nil
+	if _, err := st.loadApplication(in); err != nil {
+		if huduma.ErrorCode(err) == huduma.ENotFound {
+			return invalid(texts.NoApp.T(st.lang())), nil
+		}
+		return outcome{}, fmt.Errorf("load application: %w", err)
+	}
+	st.s.Invoice = in
+	return outcome{event: EventOpenApp}, nil
+}
+
+func trackPage(st *step) (page, []string, error) {
+	return page{header: []string{texts.TrackPrompt.T(st.lang())}, nav: true}, nil, nil
+}
+
+func handleApplication(st *step, in string) (outcome, error) {
+	if in == "0" {
+		return outcome{event: EventBack}, nil
+	}
+	return invalid(texts.InvalidChoice.T(st.lang())), nil
+}
+
+func applicationPage(st *step) (page, []string, error) {
+	a, err := st.loadApplication(st.s.Invoice)
+	if err != nil {
+		return page{}, nil, fmt.Errorf("load application: %w", err)
+	}
+	lang := st.lang()
+	lines := []string{texts.AppTitle.F(lang, a.Number), a.ServiceName, texts.AppStatus.F(lang, a.Status.Word(lang), a.UpdatedAt.In(eat).Format("02/01/2006"))}
+	if a.Note != "" {
+		lines = append(lines, a.Note)
+	}
+	return page{header: lines, nav: true}, nil, nil
 }
 
 // localPhone writes a number the way Kenyans read it: 0712 345678.
@@ -286,59 +327,4 @@ func localPhone(p huduma.MSISDN) string {
 		return "0" + d[3:6] + " " + d[6:]
 	}
 	return string(p)
-}
-
-func (m *Machine) invoicePage(ctx context.Context, s *Session) (page, error) {
-	inv, err := m.pay.Invoice(ctx, huduma.InvoiceNumber(s.Invoice))
-	if err != nil {
-		return page{}, fmt.Errorf("load invoice: %w", err)
-	}
-	lang := s.Lang
-	var status string
-	switch inv.Status {
-	case huduma.InvoicePaid:
-		when := ""
-		if inv.PaidAt != nil {
-			when = inv.PaidAt.In(eat).Format("02/01/2006")
-		}
-		status = tStatusPaid.F(lang, when, inv.MpesaReceipt)
-	case huduma.InvoiceFailed:
-		status = tStatusFailed.F(lang, huduma.ResultText(inv.Reason, lang))
-	case huduma.InvoiceCancelled:
-		status = tStatusCanc.F(lang, huduma.ResultText(inv.Reason, lang))
-	case huduma.InvoiceExpired:
-		status = tStatusExpired.T(lang)
-	default:
-		status = tStatusPending.T(lang)
-	}
-	p := page{header: []string{tInvoiceTitle.F(lang, inv.Number), inv.ServiceName, tAmount.F(lang, money(inv.Total)), status}, nav: true}
-	switch {
-	case inv.Status == huduma.InvoicePaid:
-		p.options = []option{{"1", tSMSReceipt.T(lang)}}
-	case inv.Status == huduma.InvoicePending:
-		p.options = []option{{"1", tResendPrompt.T(lang)}, {"2", tPayOtherNumber.T(lang)}}
-	case payable(inv):
-		p.options = []option{{"1", tPayThisPhone.T(lang)}, {"2", tPayOtherNumber.T(lang)}}
-	}
-	return p, nil
-}
-
-var eat = time.FixedZone("EAT", 3*3600)
-
-func (m *Machine) myInvoicesPage(ctx context.Context, s *Session, env Env) (page, []string, error) {
-	invs, err := m.pay.InvoicesByPhone(ctx, env.Phone, s.Offset, pageSize+1)
-	if err != nil {
-		return page{}, nil, fmt.Errorf("list invoices: %w", err)
-	}
-	p := page{header: []string{tMyTitle.T(s.Lang)}, nav: true, moreBeyond: len(invs) > pageSize}
-	if len(invs) == 0 && s.Offset == 0 {
-		p.header = append(p.header, tNoInvoices.T(s.Lang))
-		return p, nil, nil
-	}
-	var keys []string
-	for _, inv := range invs[:min(len(invs), pageSize)] {
-		p.items = append(p.items, fmt.Sprintf("%s KES %s %s", inv.Number, money(inv.Total), tStatusWord[inv.Status].T(s.Lang)))
-		keys = append(keys, string(inv.Number))
-	}
-	return p, keys, nil
 }

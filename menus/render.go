@@ -6,6 +6,7 @@ import (
 
 	"github.com/huduma-ke/huduma"
 	"github.com/huduma-ke/huduma/gsm7"
+	"github.com/huduma-ke/huduma/texts"
 )
 
 // maxItem caps one list item's label, so a single long catalog name cannot
@@ -77,12 +78,12 @@ func layout(p page, lang huduma.Language) laidOut {
 			add(o.key + ". " + o.label)
 		}
 		if more {
-			add("98. " + gsm7.Fold(tMore.T(lang)))
+			add("98. " + gsm7.Fold(texts.More.T(lang)))
 		}
 		if p.nav {
-			add("0. " + gsm7.Fold(tBack.T(lang)))
+			add("0. " + gsm7.Fold(texts.Back.T(lang)))
 			if home {
-				add("00. " + gsm7.Fold(tHome.T(lang)))
+				add("00. " + gsm7.Fold(texts.Home.T(lang)))
 			}
 		}
 		return b.String()

@@ -1,16 +1,17 @@
 package menus
 
 import (
-	"context"
 	"fmt"
 
 	"github.com/looplab/fsm"
 )
 
 // States of the USSD journey. The names are stored in sessions and appear
-// in metrics, so they are short and stable.
+// in metrics, so they are short and stable. Each is declared once more,
+// with everything about it, in the state table below.
 const (
 	StateMain             = "main"
+	StateResume           = "resume"
 	StateFind             = "find"
 	StateSearch           = "search"
 	StateSearchResults    = "search_results"
@@ -70,81 +71,120 @@ const (
 	EventBackList     = "back_to_list"
 	EventTrack        = "track"
 	EventOpenApp      = "open_application"
+	EventStartAgain   = "start_again"
 )
 
-// allStates lists every state, so events that apply everywhere (invalid
-// input, home) are declared from one list.
-var allStates = []string{
-	StateMain, StateFind, StateSearch, StateSearchResults, StateCategories,
-	StateCategoryServices, StateCode, StateService, StateLanguage,
-	StateInput, StateConfirm, StateOtherPhone, StateInvoiceNumber, StateInvoice, StateMyInvoices, StateDone,
-	StateTrackNumber, StateApplication,
+// continueTo is the resume screen's event back to the state the caller
+// left: one event per state, as an fsm event has one destination.
+func continueTo(state string) string { return "continue_" + state }
+
+// edge is one transition out of a state.
+type edge struct{ event, dst string }
+
+// state is everything about one state of the journey.
+type state struct {
+	name string
+	// on are the transitions out of it (invalid input, 00 home and list
+	// paging are added for every state they apply to).
+	on []edge
+	// handle reads an input on its screen; nil for the END screen.
+	handle func(st *step, in string) (outcome, error)
+	// page draws its screen (and, for lists, the keys of the entries).
+	page func(st *step) (page, []string, error)
+	// list states page with 98. More and go back a page with 0.
+	list bool
+	// resumable states are worth offering to continue after a timeout.
+	resumable bool
 }
 
-// listStates page with 98. More and go back a page with 0.
-var listStates = []string{StateSearchResults, StateCategories, StateCategoryServices, StateMyInvoices}
+// states is the journey, each state declared once.
+var states = []state{
+	{name: StateMain, handle: handleMain, page: mainPage, on: []edge{
+		{EventFind, StateFind}, {EventLanguage, StateLanguage}, {EventPayInvoice, StateInvoiceNumber},
+		{EventCheckStatus, StateInvoiceNumber}, {EventMyInvoices, StateMyInvoices}, {EventTrack, StateTrackNumber}}},
+	// resume's continue goes back to whichever resumable state was left;
+	// its edges are added from the table below.
+	{name: StateResume, handle: handleResume, page: resumePage, on: []edge{{EventStartAgain, StateMain}}},
+	{name: StateFind, handle: handleFind, page: findPage, resumable: true, on: []edge{
+		{EventSearch, StateSearch}, {EventBrowse, StateCategories}, {EventEnterCode, StateCode}, {EventBack, StateMain}}},
+	{name: StateLanguage, handle: handleLanguage, page: languagePage, resumable: true, on: []edge{
+		{EventSetLanguage, StateMain}, {EventBack, StateMain}}},
+	{name: StateSearch, handle: handleSearch, page: searchPage, resumable: true, on: []edge{
+		{EventResults, StateSearchResults}, {EventBack, StateFind}}},
+	{name: StateSearchResults, handle: handleList, page: resultsPage, list: true, resumable: true, on: []edge{
+		{EventOpenService, StateService}, {EventBack, StateSearch}}},
+	{name: StateCategories, handle: handleList, page: categoriesPage, list: true, resumable: true, on: []edge{
+		{EventOpenCategory, StateCategoryServices}, {EventBack, StateFind}}},
+	{name: StateCategoryServices, handle: handleList, page: categoryServicesPage, list: true, resumable: true, on: []edge{
+		{EventOpenService, StateService}, {EventBack, StateCategories}}},
+	{name: StateCode, handle: handleCode, page: codePage, resumable: true, on: []edge{
+		{EventOpenService, StateService}, {EventBack, StateFind}}},
+	{name: StateService, handle: handleService, page: servicePage, resumable: true, on: []edge{
+		{EventBackResults, StateSearchResults}, {EventBackCategory, StateCategoryServices}, {EventBackCode, StateCode},
+		{EventPayNow, StateInput}, {EventPayDirect, StateConfirm}, {EventSMSDetails, StateDone}}},
+	{name: StateInput, handle: handleInput, page: inputPage, resumable: true, on: []edge{
+		{EventNextInput, StateInput}, {EventPrevInput, StateInput}, {EventBack, StateService}, {EventInputsDone, StateConfirm}}},
+	{name: StateConfirm, handle: handleConfirm, page: confirmPage, resumable: true, on: []edge{
+		{EventBackInputs, StateInput}, {EventBackService, StateService}, {EventPayOther, StateOtherPhone}, {EventFinish, StateDone}}},
+	{name: StateOtherPhone, handle: handleOtherPhone, page: otherPhonePage, resumable: true, on: []edge{
+		{EventBackConfirm, StateConfirm}, {EventBackInvoice, StateInvoice}, {EventFinish, StateDone}}},
+	{name: StateInvoiceNumber, handle: handleInvoiceNumber, page: invoiceNumberPage, resumable: true, on: []edge{
+		{EventBack, StateMain}, {EventOpenInvoice, StateInvoice}}},
+	{name: StateInvoice, handle: handleInvoice, page: invoicePage, resumable: true, on: []edge{
+		{EventBackNumber, StateInvoiceNumber}, {EventBackList, StateMyInvoices}, {EventPayOther, StateOtherPhone}, {EventFinish, StateDone}}},
+	{name: StateMyInvoices, handle: handleMyInvoices, page: myInvoicesPage, list: true, resumable: true, on: []edge{
+		{EventBack, StateMain}, {EventOpenInvoice, StateInvoice}}},
+	{name: StateTrackNumber, handle: handleTrack, page: trackPage, resumable: true, on: []edge{
+		{EventBack, StateMain}, {EventOpenApp, StateApplication}}},
+	{name: StateApplication, handle: handleApplication, page: applicationPage, resumable: true, on: []edge{
+		{EventBack, StateTrackNumber}}},
+	{name: StateDone, page: donePage},
+}
 
-// Events is the whole journey, declared in one place. The same table
-// drives the gateway and the diagram printed by `huduma menus`.
+// stateByName indexes the table; homeFrom says where 00 goes home from
+// (everywhere below the main menu).
+var stateByName, homeFrom = func() (map[string]*state, map[string]bool) {
+	by, home := map[string]*state{}, map[string]bool{}
+	for i := range states {
+		by[states[i].name] = &states[i]
+		if n := states[i].name; n != StateMain && n != StateDone && n != StateResume {
+			home[n] = true
+		}
+	}
+	return by, home
+}()
+
+// Resumable reports whether a session that stopped in state is worth
+// offering to continue: anywhere but the main menu, the resume offer and
+// the end.
+func Resumable(name string) bool {
+	st, ok := stateByName[name]
+	return ok && st.resumable
+}
+
+// Events is the whole journey as looplab/fsm events, built from the state
+// table. The same table drives the gateway and the diagram printed by
+// `huduma menus`.
 var Events = buildEvents()
 
 func buildEvents() fsm.Events {
-	ev := fsm.Events{
-		{Name: EventFind, Src: []string{StateMain}, Dst: StateFind},
-		{Name: EventLanguage, Src: []string{StateMain}, Dst: StateLanguage},
-		{Name: EventSetLanguage, Src: []string{StateLanguage}, Dst: StateMain},
-		{Name: EventSearch, Src: []string{StateFind}, Dst: StateSearch},
-		{Name: EventBrowse, Src: []string{StateFind}, Dst: StateCategories},
-		{Name: EventEnterCode, Src: []string{StateFind}, Dst: StateCode},
-		{Name: EventResults, Src: []string{StateSearch}, Dst: StateSearchResults},
-		{Name: EventOpenCategory, Src: []string{StateCategories}, Dst: StateCategoryServices},
-		{Name: EventOpenService, Src: []string{StateSearchResults, StateCategoryServices, StateCode}, Dst: StateService},
-		{Name: EventBack, Src: []string{StateFind, StateLanguage}, Dst: StateMain},
-		{Name: EventBack, Src: []string{StateSearch, StateCategories, StateCode}, Dst: StateFind},
-		{Name: EventBack, Src: []string{StateSearchResults}, Dst: StateSearch},
-		{Name: EventBack, Src: []string{StateCategoryServices}, Dst: StateCategories},
-		{Name: EventBackResults, Src: []string{StateService}, Dst: StateSearchResults},
-		{Name: EventBackCategory, Src: []string{StateService}, Dst: StateCategoryServices},
-		{Name: EventBackCode, Src: []string{StateService}, Dst: StateCode},
-		// Paying for a service: inputs, confirmation, payer, END.
-		{Name: EventPayNow, Src: []string{StateService}, Dst: StateInput},
-		{Name: EventPayDirect, Src: []string{StateService}, Dst: StateConfirm},
-		{Name: EventSMSDetails, Src: []string{StateService}, Dst: StateDone},
-		{Name: EventNextInput, Src: []string{StateInput}, Dst: StateInput},
-		{Name: EventPrevInput, Src: []string{StateInput}, Dst: StateInput},
-		{Name: EventBack, Src: []string{StateInput}, Dst: StateService},
-		{Name: EventInputsDone, Src: []string{StateInput}, Dst: StateConfirm},
-		{Name: EventBackInputs, Src: []string{StateConfirm}, Dst: StateInput},
-		{Name: EventBackService, Src: []string{StateConfirm}, Dst: StateService},
-		{Name: EventPayOther, Src: []string{StateConfirm, StateInvoice}, Dst: StateOtherPhone},
-		{Name: EventBackConfirm, Src: []string{StateOtherPhone}, Dst: StateConfirm},
-		{Name: EventBackInvoice, Src: []string{StateOtherPhone}, Dst: StateInvoice},
-		{Name: EventFinish, Src: []string{StateConfirm, StateOtherPhone, StateInvoice}, Dst: StateDone},
-		// Invoices: pay one, check its status, list mine.
-		{Name: EventPayInvoice, Src: []string{StateMain}, Dst: StateInvoiceNumber},
-		{Name: EventCheckStatus, Src: []string{StateMain}, Dst: StateInvoiceNumber},
-		{Name: EventMyInvoices, Src: []string{StateMain}, Dst: StateMyInvoices},
-		{Name: EventBack, Src: []string{StateInvoiceNumber, StateMyInvoices}, Dst: StateMain},
-		{Name: EventOpenInvoice, Src: []string{StateInvoiceNumber, StateMyInvoices}, Dst: StateInvoice},
-		{Name: EventBackNumber, Src: []string{StateInvoice}, Dst: StateInvoiceNumber},
-		{Name: EventBackList, Src: []string{StateInvoice}, Dst: StateMyInvoices},
-		// Tracking an application.
-		{Name: EventTrack, Src: []string{StateMain}, Dst: StateTrackNumber},
-		{Name: EventBack, Src: []string{StateTrackNumber}, Dst: StateMain},
-		{Name: EventOpenApp, Src: []string{StateTrackNumber}, Dst: StateApplication},
-		{Name: EventBack, Src: []string{StateApplication}, Dst: StateTrackNumber},
-	}
+	var ev fsm.Events
 	var below []string
-	for _, s := range allStates {
-		ev = append(ev, fsm.EventDesc{Name: EventInvalid, Src: []string{s}, Dst: s})
-		if s != StateMain && s != StateDone {
-			below = append(below, s)
+	for _, st := range states {
+		for _, e := range st.on {
+			ev = append(ev, fsm.EventDesc{Name: e.event, Src: []string{st.name}, Dst: e.dst})
 		}
-	}
-	for _, s := range listStates {
-		ev = append(ev,
-			fsm.EventDesc{Name: EventMore, Src: []string{s}, Dst: s},
-			fsm.EventDesc{Name: EventPageBack, Src: []string{s}, Dst: s})
+		if st.resumable {
+			ev = append(ev, fsm.EventDesc{Name: continueTo(st.name), Src: []string{StateResume}, Dst: st.name})
+		}
+		ev = append(ev, fsm.EventDesc{Name: EventInvalid, Src: []string{st.name}, Dst: st.name})
+		if st.list {
+			ev = append(ev, fsm.EventDesc{Name: EventMore, Src: []string{st.name}, Dst: st.name},
+				fsm.EventDesc{Name: EventPageBack, Src: []string{st.name}, Dst: st.name})
+		}
+		if homeFrom[st.name] {
+			below = append(below, st.name)
+		}
 	}
 	return append(ev, fsm.EventDesc{Name: EventHome, Src: below, Dst: StateMain})
 }
@@ -165,7 +205,7 @@ var transitions = func() map[[2]string]string {
 }()
 
 // transition fires event in state and returns the new state.
-func transition(_ context.Context, state, event string) (string, error) {
+func transition(state, event string) (string, error) {
 	dst, ok := transitions[[2]string{event, state}]
 	if !ok {
 		return state, fmt.Errorf("menu event %q in state %q: %w", event, state, fsm.InvalidEventError{Event: event, State: state})

@@ -27,7 +27,7 @@ func TestTransitionsMatchFSM(t *testing.T) {
 			if errors.As(err, &nt) && nt.Err == nil {
 				err = nil
 			}
-			got, gotErr := transition(context.Background(), s, e)
+			got, gotErr := transition(s, e)
 			if (err == nil) != (gotErr == nil) || (err == nil && got != m.Current()) {
 				t.Errorf("%s in %s: fsm %q %v, lookup %q %v", e, s, m.Current(), err, got, gotErr)
 			}

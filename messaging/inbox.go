@@ -5,10 +5,10 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
-	"time"
 
 	"github.com/huduma-ke/huduma"
 	"github.com/huduma-ke/huduma/gsm7"
+	"github.com/huduma-ke/huduma/texts"
 )
 
 // InboxStore is the part of the ledger the inbox uses.
@@ -21,15 +21,29 @@ type InboxStore interface {
 	ApplyDelivery(ctx context.Context, providerID, state string, final bool, reason string) (bool, error)
 }
 
+// InboxConfig is what the replies name: the paybill (MPESA_SHORTCODE)
+// and the USSD code (HUDUMA_SERVICE_CODE).
+type InboxConfig struct {
+	Paybill     string
+	ServiceCode string
+}
+
 // Inbox answers SMS sent to the short code and applies delivery reports.
 type Inbox struct {
 	st  InboxStore
+	cfg InboxConfig
 	log *slog.Logger
 }
 
 // NewInbox returns an inbox.
-func NewInbox(st InboxStore, log *slog.Logger) *Inbox {
-	return &Inbox{st: st, log: log.With("comp", "inbox")}
+func NewInbox(st InboxStore, cfg InboxConfig, log *slog.Logger) *Inbox {
+	if cfg.Paybill == "" {
+		cfg.Paybill = "222222"
+	}
+	if cfg.ServiceCode == "" {
+		cfg.ServiceCode = "*2222#"
+	}
+	return &Inbox{st: st, cfg: cfg, log: log.With("comp", "inbox")}
 }
 
 // keywords in English and Kiswahili, mapped to what they ask.
@@ -61,11 +75,11 @@ func (i *Inbox) Receive(ctx context.Context, id string, from huduma.MSISDN, text
 func (i *Inbox) answer(ctx context.Context, from huduma.MSISDN, text string) (string, error) {
 	words := strings.Fields(strings.ToUpper(gsm7.Fold(text)))
 	if len(words) == 0 {
-		return help(huduma.English), nil
+		return texts.HelpSMS(huduma.English, i.cfg.ServiceCode), nil
 	}
 	kw, ok := keywords[words[0]]
 	if !ok {
-		return help(huduma.English), nil
+		return texts.HelpSMS(huduma.English, i.cfg.ServiceCode), nil
 	}
 	lang := kw.lang
 	arg := strings.Join(words[1:], "")
@@ -73,85 +87,37 @@ func (i *Inbox) answer(ctx context.Context, from huduma.MSISDN, text string) (st
 	case "status":
 		number, err := huduma.ParseInvoiceNumber(arg)
 		if err != nil {
-			return pick(lang, "That invoice number is not valid. Send STATUS and the 10-digit invoice number.",
-				"Nambari hiyo ya ankara si sahihi. Tuma HALI na nambari ya ankara ya tarakimu 10."), nil
+			return texts.BadInvoiceSMS.T(lang), nil
 		}
 		inv, err := i.st.Invoice(ctx, number)
 		if huduma.ErrorCode(err) == huduma.ENotFound {
-			return pick(lang, "No invoice has that number.", "Hakuna ankara yenye nambari hiyo."), nil
+			return texts.NoInvoiceSMS.T(lang), nil
 		}
 		if err != nil {
 			return "", fmt.Errorf("status keyword: %w", err)
 		}
-		return invoiceStatus(inv, lang), nil
+		return texts.InvoiceStatusSMS(inv, lang, i.cfg.Paybill), nil
 	case "app":
 		a, err := i.st.Application(ctx, arg)
 		if huduma.ErrorCode(err) == huduma.ENotFound || arg == "" {
-			return pick(lang, "No application has that number. Send APP and the application number.",
-				"Hakuna ombi lenye nambari hiyo. Tuma OMBI na nambari ya ombi."), nil
+			return texts.NoAppSMS.T(lang), nil
 		}
 		if err != nil {
 			return "", fmt.Errorf("app keyword: %w", err)
 		}
-		return AppStatusText(a, lang), nil
+		return texts.AppStatusSMS(a, lang), nil
 	case "stop":
 		if err := i.st.SetOptOut(ctx, from, true); err != nil {
 			return "", err
 		}
-		return pick(lang, "You will no longer get eCitizen notices. Receipts and codes still come. Send START to resume.",
-			"Hutapokea tena taarifa za eCitizen. Risiti na nambari za siri zitaendelea. Tuma ANZA kurejesha."), nil
+		return texts.StopSMS.T(lang), nil
 	case "start":
 		if err := i.st.SetOptOut(ctx, from, false); err != nil {
 			return "", err
 		}
-		return pick(lang, "eCitizen notices are on again.", "Taarifa za eCitizen zimerejeshwa."), nil
+		return texts.StartSMS.T(lang), nil
 	}
-	return help(lang), nil
-}
-
-func help(lang huduma.Language) string {
-	return pick(lang, "eCitizen: send STATUS <invoice no.>, APP <application no.>, STOP to end notices. Or dial *2222#.",
-		"eCitizen: tuma HALI <nambari ya ankara>, OMBI <nambari ya ombi>, SITISHA kusitisha taarifa. Au piga *2222#.")
-}
-
-func pick(lang huduma.Language, en, sw string) string {
-	if lang == huduma.Kiswahili {
-		return sw
-	}
-	return en
-}
-
-func invoiceStatus(inv huduma.Invoice, lang huduma.Language) string {
-	switch inv.Status {
-	case huduma.InvoicePaid:
-		return fmt.Sprintf(pick(lang, "Invoice %s is PAID (KES %d), M-Pesa ref %s.", "Ankara %s IMELIPWA (KES %d), M-Pesa %s."), inv.Number, inv.Total, inv.MpesaReceipt)
-	case huduma.InvoiceExpired:
-		return fmt.Sprintf(pick(lang, "Invoice %s has EXPIRED.", "Ankara %s IMEISHA MUDA."), inv.Number)
-	case huduma.InvoiceFailed, huduma.InvoiceCancelled:
-		return fmt.Sprintf(pick(lang, "Invoice %s is NOT PAID: %s. Pay KES %d to Paybill 222222, Account %s.",
-			"Ankara %s HAIJALIPWA: %s. Lipa KES %d kwa Paybill 222222, Akaunti %s."), inv.Number, huduma.ResultText(inv.Reason, lang), inv.Total, inv.Number)
-	}
-	return fmt.Sprintf(pick(lang, "Invoice %s is PENDING. Pay KES %d to Paybill 222222, Account %s.",
-		"Ankara %s INASUBIRI. Lipa KES %d kwa Paybill 222222, Akaunti %s."), inv.Number, inv.Total, inv.Number)
-}
-
-// AppStatusText is an application's latest status and date, for SMS.
-func AppStatusText(a huduma.Application, lang huduma.Language) string {
-	s := fmt.Sprintf(pick(lang, "Application %s (%s): %s since %s.", "Ombi %s (%s): %s tangu %s."),
-		a.Number, clip(a.ServiceName, 40), a.Status.Word(lang), a.UpdatedAt.In(eat).Format("02/01/2006"))
-	if a.Note != "" {
-		s += " " + clip(a.Note, 60)
-	}
-	return gsm7.Fold(s)
-}
-
-var eat = time.FixedZone("EAT", 3*3600)
-
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return strings.TrimRight(s[:n-3], " ") + "..."
+	return texts.HelpSMS(lang, i.cfg.ServiceCode), nil
 }
 
 // Delivered applies a delivery report; unknown ids are ignored (logged).

@@ -259,13 +259,21 @@ func TestOutboxRecordOnlyAndCrash(t *testing.T) {
 // Kiswahili keywords; one reply per provider id.
 func TestInboxKeywords(t *testing.T) {
 	l, _ := openLedger(t)
-	in := NewInbox(l, quiet)
+	// Replies name the configured paybill and USSD code, not e-Citizen's.
+	in := NewInbox(l, InboxConfig{Paybill: "174379", ServiceCode: "*384*22#"}, quiet)
 	app, err := l.CreateApplication(context.Background(), huduma.Application{ServiceCode: 1001, ServiceName: "Passport (34 pages)", Phone: phone})
 	if err != nil {
 		t.Fatal(err)
 	}
+	now := time.Now()
+	pending, _, err := l.CreateInvoice(context.Background(), ledger.NewInvoice{Invoice: huduma.Invoice{Number: huduma.NewInvoiceNumber(), ServiceCode: 1001,
+		ServiceName: "Passport", Phone: phone, Fee: 4550, ConvenienceFee: 50, Total: 4600, Language: huduma.English, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	cases := []struct{ text, reply string }{
-		{"HELP", `^eCitizen: send STATUS`},
+		{"HELP", `^eCitizen: send STATUS .*Or dial \*384\*22#\.$`},
+		{"status " + string(pending.Number), `PENDING\. Pay KES 4600 to Paybill 174379, Account ` + string(pending.Number)},
 		{"  msaada ", `^eCitizen: tuma HALI`},
 		{"", `^eCitizen: send STATUS`},
 		{"hello there", `^eCitizen: send STATUS`},

@@ -9,9 +9,9 @@ import (
 	"fmt"
 	"math/big"
 	"regexp"
-	"time"
 
 	"github.com/huduma-ke/huduma"
+	"github.com/huduma-ke/huduma/texts"
 )
 
 // OTPStore is the part of the ledger OTPs use.
@@ -50,8 +50,7 @@ func (o *OTP) Send(ctx context.Context, phone huduma.MSISDN, purpose string) err
 		return fmt.Errorf("draw otp: %w", err)
 	}
 	code := fmt.Sprintf("%06d", n.Int64())
-	msg := huduma.Message{To: phone, Kind: huduma.MessageOTP,
-		Body: fmt.Sprintf("Your eCitizen code is %s. It expires in %d minutes. Never share it.", code, int(5*time.Minute/time.Minute))}
+	msg := huduma.Message{To: phone, Kind: huduma.MessageOTP, Body: texts.OTPSMS(code, huduma.English)}
 	return o.st.CreateOTP(ctx, phone, purpose, o.hash(phone, purpose, code), msg)
 }
 

@@ -175,6 +175,7 @@ func (o *Outbox) deliver(ctx context.Context, m ledger.OutMessage) (*ledger.Sent
 		return &ledger.Sent{ID: m.ID, ProviderID: id}, nil
 	}
 	v := o.cfg.Classify(err)
+	v.Reason = huduma.Redact(v.Reason) // logged below and stored
 	if !v.Retry || m.Attempts >= o.cfg.MaxAttempts {
 		o.log.WarnContext(ctx, "sms failed for good", "message", m.ID, "kind", m.Kind, "attempts", m.Attempts, "reason", v.Reason)
 		return nil, o.st.MessageFinal(ctx, m.ID, ledger.MsgFailed, v.Reason)

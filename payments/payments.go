@@ -15,8 +15,8 @@ import (
 	"time"
 
 	"github.com/huduma-ke/huduma"
-	"github.com/huduma-ke/huduma/gsm7"
 	"github.com/huduma-ke/huduma/store/ledger"
+	"github.com/huduma-ke/huduma/texts"
 )
 
 // Ledger is the part of store/ledger the service uses.
@@ -24,7 +24,7 @@ type Ledger interface {
 	CreateInvoice(ctx context.Context, n ledger.NewInvoice) (huduma.Invoice, bool, error)
 	Invoice(ctx context.Context, number huduma.InvoiceNumber) (huduma.Invoice, error)
 	InvoicesByPhone(ctx context.Context, phone huduma.MSISDN, offset, limit int) ([]huduma.Invoice, error)
-	QueuePush(ctx context.Context, number huduma.InvoiceNumber, payer huduma.MSISDN, runAt time.Time) (huduma.Attempt, error)
+	QueuePush(ctx context.Context, number huduma.InvoiceNumber, payer huduma.MSISDN, runAt time.Time, key string) (huduma.Attempt, error)
 	Attempt(ctx context.Context, id int64) (huduma.Attempt, error)
 	MarkPushSent(ctx context.Context, id int64, res huduma.STKPushResult, queryAt time.Time) error
 	MarkPushRejected(ctx context.Context, id int64, reason string) error
@@ -69,6 +69,8 @@ type Config struct {
 	InvoiceTTL time.Duration
 	// Paybill is the paybill number shown in texts (MPESA_SHORTCODE).
 	Paybill string
+	// ServiceCode is the USSD code texts tell people to dial.
+	ServiceCode string
 	// Retryable decides which provider errors are worth retrying.
 	Retryable func(error) bool
 }
@@ -102,6 +104,9 @@ func New(l Ledger, cat Catalog, mp Mpesa, cfg Config, log *slog.Logger) *Service
 	}
 	if cfg.Paybill == "" {
 		cfg.Paybill = "222222"
+	}
+	if cfg.ServiceCode == "" {
+		cfg.ServiceCode = "*2222#"
 	}
 	if cfg.Retryable == nil {
 		cfg.Retryable = func(error) bool { return true }
@@ -146,7 +151,7 @@ func (s *Service) CreateInvoice(ctx context.Context, req huduma.InvoiceRequest) 
 	for try := 0; try < 5; try++ {
 		inv.Number = huduma.NewInvoiceNumber()
 		msg := huduma.Message{To: req.Phone, Kind: huduma.MessageInvoice, Body: s.invoiceText(inv)}
-		out, created, err := s.l.CreateInvoice(ctx, ledger.NewInvoice{Invoice: inv, Key: req.Key, Message: &msg, Push: plan})
+		out, created, err := s.l.CreateInvoice(ctx, ledger.NewInvoice{Invoice: inv, Key: req.Key, RequestHash: req.RequestHash, Message: &msg, Push: plan})
 		if huduma.ErrorCode(err) == huduma.EConflict {
 			continue // number taken: draw another
 		}
@@ -201,19 +206,21 @@ func (s *Service) InvoicesByPhone(ctx context.Context, phone huduma.MSISDN, offs
 // RequestPush queues a prompt for an existing invoice, MPESA_STK_DELAY from
 // now (the caller is usually still in a USSD session). It refuses
 // non-Safaricom payers (EInvalid), paid or expired invoices and invoices
-// with a prompt in flight (EConflict).
-func (s *Service) RequestPush(ctx context.Context, number huduma.InvoiceNumber, payer huduma.MSISDN) error {
+// with a prompt in flight (EConflict). A non-empty key makes it
+// idempotent: the same key again is the prompt already queued.
+func (s *Service) RequestPush(ctx context.Context, number huduma.InvoiceNumber, payer huduma.MSISDN, key string) error {
 	if !CanPrompt(payer) {
 		return huduma.Errorf(huduma.EInvalid, "M-Pesa prompts go only to Safaricom numbers")
 	}
-	if _, err := s.l.QueuePush(ctx, number, payer, s.now().Add(s.cfg.StkDelay)); err != nil {
+	if _, err := s.l.QueuePush(ctx, number, payer, s.now().Add(s.cfg.StkDelay), key); err != nil {
 		return fmt.Errorf("queue prompt: %w", err)
 	}
 	return nil
 }
 
-// ResendReceipt texts a paid invoice's receipt again to phone.
-func (s *Service) ResendReceipt(ctx context.Context, number huduma.InvoiceNumber, phone huduma.MSISDN) error {
+// ResendReceipt texts a paid invoice's receipt again to phone, once per
+// key (empty: every call).
+func (s *Service) ResendReceipt(ctx context.Context, number huduma.InvoiceNumber, phone huduma.MSISDN, key string) error {
 	inv, err := s.l.Invoice(ctx, number)
 	if err != nil {
 		return err
@@ -223,11 +230,12 @@ func (s *Service) ResendReceipt(ctx context.Context, number huduma.InvoiceNumber
 	}
 	m := s.receipt(inv)
 	m.To = phone
-	return s.l.QueueMessage(ctx, m, "")
+	return s.l.QueueMessage(ctx, m, key)
 }
 
-// SendServiceDetails texts a service's fee and paybill details to phone.
-func (s *Service) SendServiceDetails(ctx context.Context, phone huduma.MSISDN, code int, lang huduma.Language) error {
+// SendServiceDetails texts a service's fee and paybill details to phone,
+// once per key (empty: every call).
+func (s *Service) SendServiceDetails(ctx context.Context, phone huduma.MSISDN, code int, lang huduma.Language, key string) error {
 	sv, err := s.cat.ServiceByCode(ctx, code)
 	if err != nil {
 		return err
@@ -236,54 +244,21 @@ func (s *Service) SendServiceDetails(ctx context.Context, phone huduma.MSISDN, c
 	if err != nil {
 		return fmt.Errorf("fee bands: %w", err)
 	}
-	conv := huduma.ConvenienceFee(bands, sv.Fee)
-	body := fmt.Sprintf(pick(lang, "%s (code %d): fee KES %d, total KES %d incl. KES %d convenience fee. Dial %s to pay.",
-		"%s (nambari %d): ada KES %d, jumla KES %d pamoja na ada ya KES %d. Piga %s kulipa."),
-		clip(sv.Name(lang), 50), sv.Code, sv.Fee, sv.Fee+conv, conv, "*2222#")
-	return s.l.QueueMessage(ctx, huduma.Message{To: phone, Kind: huduma.MessageNotice, Body: gsm7.Fold(body)}, "")
-}
-
-func pick(lang huduma.Language, en, sw string) string {
-	if lang == huduma.Kiswahili {
-		return sw
-	}
-	return en
-}
-
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return strings.TrimRight(s[:n-3], " ") + "..."
+	body := texts.ServiceDetailsSMS(sv, huduma.ConvenienceFee(bands, sv.Fee), lang, s.cfg.ServiceCode)
+	return s.l.QueueMessage(ctx, huduma.Message{To: phone, Kind: huduma.MessageNotice, Body: body}, key)
 }
 
 // invoiceText is the invoice SMS: number, service, total, how to pay.
-func (s *Service) invoiceText(inv huduma.Invoice) string {
-	return gsm7.Fold(fmt.Sprintf(pick(inv.Language,
-		"eCitizen invoice %s: %s. Total KES %d. Pay by M-Pesa Paybill %s, Account %s.",
-		"Ankara ya eCitizen %s: %s. Jumla KES %d. Lipa kwa M-Pesa Paybill %s, Akaunti %s."),
-		inv.Number, clip(inv.ServiceName, 40), inv.Total, s.cfg.Paybill, inv.Number))
-}
+func (s *Service) invoiceText(inv huduma.Invoice) string { return texts.InvoiceSMS(inv, s.cfg.Paybill) }
 
-// receipt is the receipt SMS (invoice, service, amount, M-Pesa receipt,
-// date), kept within one 160-character SMS.
+// receipt is the receipt SMS to the invoice's phone.
 func (s *Service) receipt(inv huduma.Invoice) huduma.Message {
 	when := s.now()
 	if inv.PaidAt != nil {
 		when = *inv.PaidAt
 	}
-	ref := inv.MpesaReceipt
-	if ref == "" {
-		ref = pick(inv.Language, "confirmed", "imethibitishwa")
-	}
-	body := gsm7.Fold(fmt.Sprintf(pick(inv.Language,
-		"PAID: eCitizen invoice %s, %s, KES %d. M-Pesa ref %s on %s. Thank you.",
-		"IMELIPWA: ankara ya eCitizen %s, %s, KES %d. M-Pesa %s tarehe %s. Asante."),
-		inv.Number, clip(inv.ServiceName, 40), inv.Total, ref, when.In(nairobi).Format("02/01/2006 15:04")))
-	return huduma.Message{To: inv.Phone, Kind: huduma.MessageReceipt, Body: body}
+	return huduma.Message{To: inv.Phone, Kind: huduma.MessageReceipt, Body: texts.ReceiptSMS(inv, when)}
 }
-
-var nairobi = time.FixedZone("EAT", 3*3600)
 
 // HandleSTK applies an STK result (from a callback or a query).
 // Unknown CheckoutRequestIDs and wrong amounts are recorded and ignored;
@@ -302,8 +277,15 @@ func (s *Service) settleSTK(ctx context.Context, res huduma.STKResult, raw []byt
 	if err := s.l.RecordCallback(ctx, "stk", res.CheckoutRequestID, string(out), raw); err != nil {
 		return out, err
 	}
-	if out == ledger.OutcomeUnknown || out == ledger.OutcomeMismatch {
+	switch out {
+	case ledger.OutcomeUnknown, ledger.OutcomeMismatch:
 		s.log.WarnContext(ctx, "stk result ignored", "checkout", res.CheckoutRequestID, "outcome", out)
+	case ledger.OutcomeReceiptReused:
+		s.log.WarnContext(ctx, "stk result reuses another payment's M-Pesa receipt; not applied, the status query will ask Daraja",
+			"checkout", res.CheckoutRequestID, "outcome", out)
+	case ledger.OutcomeOtherPayer:
+		s.log.WarnContext(ctx, "invoice paid from another phone than the one prompted; flagged in the audit log",
+			"checkout", res.CheckoutRequestID, "outcome", out)
 	}
 	return out, nil
 }

@@ -110,7 +110,7 @@ func TestPushesNotStarvedBySlowQueries(t *testing.T) {
 		if _, _, err := l.CreateInvoice(ctx, ledger.NewInvoice{Invoice: inv}); err != nil {
 			t.Fatal(err)
 		}
-		a, err := l.QueuePush(ctx, inv.Number, inv.Phone, now.Add(time.Hour))
+		a, err := l.QueuePush(ctx, inv.Number, inv.Phone, now.Add(time.Hour), "")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -2,6 +2,10 @@
 // production (any number of gateway processes share it) and in process for
 // the embedded mode. Both implement Store and pass one conformance suite
 // (sessionstest). Records are opaque bytes; the engine owns their shape.
+//
+// A hop costs one round trip to read (Load) and one to write (Save):
+// whatever else a screen needs about the caller (the language they chose,
+// the journey they left unfinished) rides in those two.
 package sessions
 
 import (
@@ -10,49 +14,79 @@ import (
 	"time"
 )
 
-// ErrNotFound means no record exists for the id (never made, or expired).
-var ErrNotFound = errors.New("session not found")
-
 // ErrConflict means the record changed since it was read: another hop of
-// the same session won the race. The caller re-reads and tries again.
+// the same session won the race. The caller loads again and retries.
 var ErrConflict = errors.New("session changed concurrently")
+
+// Key names one session: the aggregator, its session id and the caller.
+// A session belongs to its phone: the same session id arriving with
+// another number is another session, so it can never read or change the
+// first one.
+type Key struct {
+	Provider string
+	Session  string
+	// Phone is the caller in E.164.
+	Phone string
+}
+
+// ID is the key as one string, unique per (provider, session, phone).
+func (k Key) ID() string { return k.Provider + ":" + k.Session + ":" + k.Phone }
 
 // Record is a stored session value and its version.
 type Record struct {
 	Value []byte
-	// Version starts at 1 on the first Put and grows by one on each Put.
+	// Version starts at 1 on the first Save and grows by one on each
+	// Save; 0 means there is no record.
 	Version int64
 }
 
-// Note is an auxiliary value written with a Put (PutNote).
-type Note struct {
-	Key   string
+// Loaded is what one Load reads.
+type Loaded struct {
+	// Record is the session; Version 0 when it does not exist (new, or
+	// expired).
+	Record Record
+	// For a session that does not exist yet, what its first screen needs
+	// about the phone (empty otherwise):
+	// Language is the language the phone chose, "" when it never did.
+	Language string
+	// Latest is the value of the phone's latest session saved with
+	// MarkLatest, nil when there is none or it has expired.
+	Latest []byte
+}
+
+// Write is one compare-and-swap save of a session.
+type Write struct {
 	Value []byte
-	TTL   time.Duration
+	// TTL is the record's idle lifetime from now.
+	TTL time.Duration
+	// MarkLatest makes this the phone's latest session for LatestTTL, so
+	// the phone's next new session can offer to resume it.
+	MarkLatest bool
+	LatestTTL  time.Duration
+	// Language, when not empty, remembers the phone's language (no
+	// expiry; the database holds the durable copy, see WarmLanguages).
+	Language string
 }
 
 // Store keeps versioned session records with an idle TTL.
 type Store interface {
-	// Get returns the record, or ErrNotFound.
-	Get(ctx context.Context, id string) (Record, error)
-	// Put stores value when the current version equals expect (0 means the
-	// record must not exist), refreshes the TTL, and returns the new
-	// version; ErrConflict otherwise. The check and write are atomic across
-	// processes.
-	Put(ctx context.Context, id string, expect int64, value []byte, ttl time.Duration) (int64, error)
-	// PutNote is Put that also sets an auxiliary value (as SetValue) in
-	// the same atomic step and round trip; neither is written on a
-	// conflict. Resume uses it to point a phone at its latest session.
-	PutNote(ctx context.Context, id string, expect int64, value []byte, ttl time.Duration, note Note) (int64, error)
+	// Load returns the session of k and, when it does not exist, the
+	// phone's language and latest session, in one round trip.
+	Load(ctx context.Context, k Key) (Loaded, error)
+	// Save stores w when the current version equals expect (0: the record
+	// must not exist), with its TTL, pointer and language, all in one
+	// atomic step and round trip, and returns the new version; nothing is
+	// written and ErrConflict returned otherwise.
+	Save(ctx context.Context, k Key, expect int64, w Write) (int64, error)
 	// Delete removes the record; deleting a missing one is not an error.
-	Delete(ctx context.Context, id string) error
+	Delete(ctx context.Context, k Key) error
 	// Active counts records not yet expired (for the active-sessions gauge).
 	Active(ctx context.Context) (int64, error)
-	// SetValue and GetValue keep small auxiliary values with a TTL (e.g.
-	// the last unfinished session of a phone, for resume). GetValue returns
-	// ErrNotFound when absent or expired.
-	SetValue(ctx context.Context, key string, value []byte, ttl time.Duration) error
-	GetValue(ctx context.Context, key string) ([]byte, error)
+	// WarmLanguages fills the phones' languages from their durable copy
+	// (load) when the store does not hold them yet (a fresh Redis, a
+	// restarted process), once across all processes, and reports whether
+	// it loaded.
+	WarmLanguages(ctx context.Context, load func(ctx context.Context) (map[string]string, error)) (bool, error)
 	// Ping checks the backend answers (readiness).
 	Ping(ctx context.Context) error
 	// Close releases connections.

@@ -5,9 +5,9 @@
 package store
 
 import (
-	"time"
-
 	"context"
+	"log/slog"
+	"time"
 
 	"github.com/huduma-ke/huduma"
 	"github.com/huduma-ke/huduma/store/ledger"
@@ -27,6 +27,9 @@ type Store interface {
 	Close() error
 	// Backend names the backend for logs: "postgres" or "sqlite".
 	Backend() string
+	// SetLogger names where background work (the catalog's refresh)
+	// reports failures.
+	SetLogger(log *slog.Logger)
 	// Ledger returns the invoice, payment, outbox and job tables, which
 	// both backends keep with the same SQL.
 	Ledger() *ledger.DB
@@ -73,6 +76,9 @@ type PreferenceStore interface {
 	Language(ctx context.Context, phone huduma.MSISDN) (huduma.Language, error)
 	// SetLanguage records the phone's choice (upsert).
 	SetLanguage(ctx context.Context, phone huduma.MSISDN, lang huduma.Language) error
+	// Languages returns every phone's choice (E.164 → "en"/"sw"), to warm
+	// the session store that hops read languages from.
+	Languages(ctx context.Context) (map[string]string, error)
 }
 
 // EventStore records aggregator session events.

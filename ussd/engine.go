@@ -1,8 +1,20 @@
 // Package ussd is the hop engine: it turns one decoded aggregator request
-// into the next screen. For each hop it loads the session, recognises
-// retries and duplicate starts, steps the menu machine with the new input,
-// and saves the session with a compare-and-swap, so two racing hops of one
-// session (even on two gateway processes) never lose an update.
+// into the next screen. For each hop it loads the session (one round
+// trip, which also brings the phone's language and unfinished journey
+// when the session is new), recognises retries and duplicate starts,
+// steps the menu machine with the new input, and saves the session with a
+// compare-and-swap (one more round trip), so two racing hops of one
+// session, even on two gateway processes, never lose an update.
+//
+// Effects run after the save, and only for the hop that won it: the menu
+// step returns intents (an SMS to send, a language to remember), each with
+// a key made of the provider, the session, the phone, the hop number and
+// the intent, and the engine runs them once the session is stored. The
+// intents are stored with the session, so a retry of the same hop (after
+// a crash between the save and the effects) runs them again, harmlessly:
+// every effect is deduplicated by its key. Effects whose result the
+// screen shows (the invoice on the END) are made by the menus before the
+// save, idempotently under the same kind of key.
 package ussd
 
 import (
@@ -11,6 +23,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"time"
 
@@ -21,15 +34,17 @@ import (
 
 // SessionStore is the part of sessions.Store the engine uses.
 type SessionStore interface {
-	Get(ctx context.Context, id string) (sessions.Record, error)
-	Put(ctx context.Context, id string, expect int64, value []byte, ttl time.Duration) (int64, error)
-	PutNote(ctx context.Context, id string, expect int64, value []byte, ttl time.Duration, note sessions.Note) (int64, error)
-	GetValue(ctx context.Context, key string) ([]byte, error)
+	Load(ctx context.Context, k sessions.Key) (sessions.Loaded, error)
+	Save(ctx context.Context, k sessions.Key, expect int64, w sessions.Write) (int64, error)
 }
 
-// Preferences remembers each phone's language.
-type Preferences interface {
-	Language(ctx context.Context, phone huduma.MSISDN) (huduma.Language, error)
+// Effects runs the intents of a saved hop. Each call must be idempotent
+// under its key.
+type Effects interface {
+	SendServiceDetails(ctx context.Context, phone huduma.MSISDN, code int, lang huduma.Language, key string) error
+	ResendReceipt(ctx context.Context, number huduma.InvoiceNumber, phone huduma.MSISDN, key string) error
+	// SetLanguage keeps the durable copy of the phone's language (the
+	// session store holds the copy hops read).
 	SetLanguage(ctx context.Context, phone huduma.MSISDN, lang huduma.Language) error
 }
 
@@ -49,22 +64,22 @@ type Config struct {
 
 // Engine handles hops. It is safe for concurrent use.
 type Engine struct {
-	store SessionStore
-	menus *menus.Machine
-	prefs Preferences
-	cfg   Config
-	log   *slog.Logger
+	store   SessionStore
+	menus   *menus.Machine
+	effects Effects
+	cfg     Config
+	log     *slog.Logger
 }
 
 // New returns an Engine.
-func New(store SessionStore, m *menus.Machine, prefs Preferences, cfg Config, log *slog.Logger) *Engine {
+func New(store SessionStore, m *menus.Machine, effects Effects, cfg Config, log *slog.Logger) *Engine {
 	if cfg.TTL <= 0 {
 		cfg.TTL = 180 * time.Second
 	}
 	if cfg.DefaultLanguage == "" {
 		cfg.DefaultLanguage = huduma.English
 	}
-	return &Engine{store: store, menus: m, prefs: prefs, cfg: cfg, log: log.With("comp", "ussd")}
+	return &Engine{store: store, menus: m, effects: effects, cfg: cfg, log: log.With("comp", "ussd")}
 }
 
 // maxAttempts bounds compare-and-swap retries; racing hops of one session
@@ -85,46 +100,46 @@ type record struct {
 	End    bool   `json:"e,omitempty"`
 	Screen string `json:"n"`
 	Hops   int    `json:"h"`
-	// Offer is the unfinished session this one offered to continue, until
-	// the caller answers 1 (continue) or 2 (start again).
-	Offer *snapshot `json:"o,omitempty"`
 	// Noted is set once the phone's "latest session" pointer names this
 	// session, written when it first leaves the main menu: a session that
 	// never does has nothing to resume, and most hops skip the write.
 	Noted bool `json:"k,omitempty"`
+	// Intents are the effects of the last hop, run again (deduplicated)
+	// when a retry of that hop replays it.
+	Intents []menus.Intent `json:"x,omitempty"`
 }
 
-// snapshot is enough of a session to put its caller back where they were:
-// the menu state with every input collected, and the screen last shown.
-type snapshot struct {
-	Menu   menus.Session `json:"m"`
-	Reply  string        `json:"r"`
-	Screen string        `json:"n"`
+// Key names the session a hop belongs to: its provider, its session id
+// and its phone, so another phone presenting the same session id never
+// reads or changes it.
+func Key(hop huduma.Hop) sessions.Key {
+	return sessions.Key{Provider: hop.Provider, Session: hop.SessionID, Phone: string(hop.MSISDN)}
 }
 
 // HandleHop returns the screen for hop.
 func (e *Engine) HandleHop(ctx context.Context, hop huduma.Hop) (huduma.Reply, error) {
-	key := hop.Provider + ":" + hop.SessionID
+	key := Key(hop)
 	for attempt := 0; attempt < maxAttempts; attempt++ {
-		var rec record
-		var version int64
-		got, err := e.store.Get(ctx, key)
-		switch {
-		case errors.Is(err, sessions.ErrNotFound):
-		case err != nil:
+		ld, err := e.store.Load(ctx, key)
+		if err != nil {
 			return huduma.Reply{}, fmt.Errorf("load session: %w", err)
-		default:
-			if err := json.Unmarshal(got.Value, &rec); err != nil {
+		}
+		var rec record
+		version := ld.Record.Version
+		if version > 0 {
+			if err := json.Unmarshal(ld.Record.Value, &rec); err != nil {
 				return huduma.Reply{}, fmt.Errorf("decode session: %w", err)
 			}
-			version = got.Version
 		}
 		inputs, replay := e.plan(hop, rec, version > 0)
 		if replay {
-			return huduma.Reply{Text: rec.Reply, End: rec.End, Screen: rec.Screen}, nil
+			reply := huduma.Reply{Text: rec.Reply, End: rec.End, Screen: rec.Screen, Lang: rec.Menu.Lang}
+			// A retry of the last hop: if the gateway died between the
+			// save and the effects, they happen now, once.
+			return reply, e.run(ctx, hop.MSISDN, rec.Intents)
 		}
 		noted := rec.Noted
-		reply, langChanged, err := e.advance(ctx, &rec, version > 0, hop, inputs)
+		reply, err := e.advance(ctx, &rec, ld, version > 0, hop, inputs)
 		if err != nil {
 			return huduma.Reply{}, err
 		}
@@ -135,32 +150,48 @@ func (e *Engine) HandleHop(ctx context.Context, hop huduma.Hop) (huduma.Reply, e
 		// Only a session someone might come back to outlives its idle
 		// timeout, by the resume window; finished or main-menu-only ones
 		// do not, which keeps Redis small.
-		ttl := e.cfg.TTL
+		w := sessions.Write{Value: value, TTL: e.cfg.TTL}
 		if rec.Noted && !rec.End {
-			ttl += e.cfg.ResumeWindow
+			w.TTL += e.cfg.ResumeWindow
 		}
-		if rec.Noted && !noted {
-			// The session just became worth resuming: point the phone at
-			// it in the same round trip as the save.
-			_, err = e.store.PutNote(ctx, key, version, value, ttl,
-				sessions.Note{Key: lastKey(hop.MSISDN), Value: []byte(key), TTL: e.cfg.TTL + e.cfg.ResumeWindow})
-		} else {
-			_, err = e.store.Put(ctx, key, version, value, ttl)
+		// The session just became worth resuming: point the phone at it
+		// in the same round trip as the save.
+		w.MarkLatest, w.LatestTTL = rec.Noted && !noted, e.cfg.TTL+e.cfg.ResumeWindow
+		for _, in := range rec.Intents {
+			if in.Kind == menus.IntentLanguage {
+				w.Language = string(in.Lang)
+			}
 		}
-		if err != nil {
+		if _, err := e.store.Save(ctx, key, version, w); err != nil {
 			if errors.Is(err, sessions.ErrConflict) {
-				continue
+				continue // another hop of this session won; its effects are its own
 			}
 			return huduma.Reply{}, fmt.Errorf("save session: %w", err)
 		}
-		if langChanged {
-			if err := e.prefs.SetLanguage(ctx, hop.MSISDN, rec.Menu.Lang); err != nil {
-				e.log.WarnContext(ctx, "remember language failed", "error", err)
-			}
-		}
-		return reply, nil
+		return reply, e.run(ctx, hop.MSISDN, rec.Intents)
 	}
 	return huduma.Reply{}, fmt.Errorf("save session: %d conflicting updates in a row", maxAttempts)
+}
+
+// run carries out a saved hop's intents, each idempotent under its key.
+func (e *Engine) run(ctx context.Context, phone huduma.MSISDN, intents []menus.Intent) error {
+	for _, in := range intents {
+		var err error
+		switch in.Kind {
+		case menus.IntentServiceDetails:
+			err = e.effects.SendServiceDetails(ctx, phone, in.Service, in.Lang, in.Key)
+		case menus.IntentReceipt:
+			err = e.effects.ResendReceipt(ctx, in.Invoice, phone, in.Key)
+		case menus.IntentLanguage:
+			err = e.effects.SetLanguage(ctx, phone, in.Lang)
+		default:
+			err = fmt.Errorf("unknown intent %q", in.Kind)
+		}
+		if err != nil {
+			return fmt.Errorf("after the save, %s: %w", in.Kind, err)
+		}
+	}
+	return nil
 }
 
 // plan decides which inputs a hop carries beyond what the session already
@@ -205,15 +236,20 @@ func splitPath(p string) []string {
 	return parts
 }
 
-// advance applies inputs to rec (starting the session first when new),
-// records the resulting screen, and reports whether the caller chose a
-// new language on the way.
-func (e *Engine) advance(ctx context.Context, rec *record, exists bool, hop huduma.Hop, inputs []string) (huduma.Reply, bool, error) {
-	env := menus.Env{Phone: hop.MSISDN, SessionID: hop.SessionID}
-	reply := huduma.Reply{Text: rec.Reply, End: rec.End, Screen: rec.Screen}
+// advance applies inputs to rec (starting the session first when new) and
+// records the resulting screen and the intents to run after the save.
+func (e *Engine) advance(ctx context.Context, rec *record, ld sessions.Loaded, exists bool, hop huduma.Hop, inputs []string) (huduma.Reply, error) {
+	rec.Hops++
+	rec.Intents = nil
+	stem := "ussd:" + Key(hop).ID() + ":" + strconv.Itoa(rec.Hops)
+	env := menus.Env{Phone: hop.MSISDN, Key: stem + ".0"}
+	reply := huduma.Reply{Text: rec.Reply, End: rec.End, Screen: rec.Screen, Lang: rec.Menu.Lang}
 	var err error
 	if !exists {
-		rec.Menu.Lang = e.language(ctx, hop.MSISDN)
+		rec.Menu.Lang = e.cfg.DefaultLanguage
+		if lang, err := huduma.ParseLanguage(ld.Language); err == nil {
+			rec.Menu.Lang = lang
+		}
 		extras := e.shortcut(hop.ServiceCode)
 		if ex := strings.Join(extras, "*"); hop.Cumulative && ex != "" {
 			if hop.Path == ex || strings.HasPrefix(hop.Path, ex+"*") {
@@ -222,37 +258,38 @@ func (e *Engine) advance(ctx context.Context, rec *record, exists bool, hop hudu
 				rec.Path = ex // later hops may carry them again, or not
 			}
 		}
+		var snap *menus.Snapshot
 		if len(extras) == 0 && len(inputs) == 0 {
-			rec.Offer = e.unfinished(ctx, hop.MSISDN)
+			snap = e.unfinished(ld.Latest)
 		}
-		if rec.Offer != nil {
-			reply = huduma.Reply{Text: menus.ResumeText(rec.Menu.Lang, e.cfg.ServiceCode, ""), Screen: "resume"}
-		} else if reply, err = e.menus.Start(ctx, &rec.Menu, env); err != nil {
-			return huduma.Reply{}, false, fmt.Errorf("start menu: %w", err)
+		if snap != nil {
+			reply, err = e.menus.Offer(ctx, &rec.Menu, env, *snap)
+		} else {
+			reply, err = e.menus.Start(ctx, &rec.Menu, env)
+		}
+		if err != nil {
+			return huduma.Reply{}, fmt.Errorf("start menu: %w", err)
 		}
 		inputs = append(extras, inputs...)
 	}
-	lang := rec.Menu.Lang
-	for _, in := range inputs {
+	for i, in := range inputs {
 		if reply.End {
 			break
 		}
-		if rec.Offer != nil {
-			if reply, err = e.answerOffer(ctx, rec, env, in); err != nil {
-				return huduma.Reply{}, false, err
-			}
-			if rec.Offer == nil && in == "2" {
-				// Started again: the old journey is given up, so the
-				// pointer moves here (on save) and it is not offered again.
-				rec.Noted = e.cfg.ResumeWindow > 0
-			}
-			continue
+		env.Key = stem + "." + strconv.Itoa(i)
+		offered := rec.Menu.State == menus.StateResume
+		var intents []menus.Intent
+		if reply, intents, err = e.menus.Step(ctx, &rec.Menu, env, in); err != nil {
+			return huduma.Reply{}, fmt.Errorf("menu step in %s: %w", rec.Menu.State, err)
 		}
-		if reply, err = e.menus.Step(ctx, &rec.Menu, env, in); err != nil {
-			return huduma.Reply{}, false, fmt.Errorf("menu step in %s: %w", rec.Menu.State, err)
+		rec.Intents = append(rec.Intents, intents...)
+		if offered && in == "2" && rec.Menu.State == menus.StateMain {
+			// Started again: the old journey is given up, so the pointer
+			// moves here (on save) and it is not offered again.
+			rec.Noted = e.cfg.ResumeWindow > 0
 		}
 	}
-	if !rec.Noted && e.cfg.ResumeWindow > 0 && !reply.End && rec.Offer == nil && menus.Resumable(rec.Menu.State) {
+	if !rec.Noted && e.cfg.ResumeWindow > 0 && !reply.End && menus.Resumable(rec.Menu.State) {
 		rec.Noted = true // written with the session by HandleHop
 	}
 	switch {
@@ -262,13 +299,13 @@ func (e *Engine) advance(ctx context.Context, rec *record, exists bool, hop hudu
 		rec.Path = hop.Path
 	}
 	rec.Reply, rec.End, rec.Screen = reply.Text, reply.End, reply.Screen
-	rec.Hops++
-	return reply, rec.Menu.Lang != lang, nil
+	return reply, nil
 }
 
 // shortcut returns the digits dialled after the base service code:
 // *2222*3*1234567890# → ["3", "1234567890"]. A code that is not an
-// extension of the base gives none.
+// extension of the base gives none, and so does an empty one (test
+// clients such as dialoguss send no serviceCode).
 func (e *Engine) shortcut(dialled string) []string {
 	base := strings.TrimSuffix(strings.TrimPrefix(e.cfg.ServiceCode, "*"), "#")
 	code := strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(dialled), "*"), "#")
@@ -288,52 +325,23 @@ func (e *Engine) shortcut(dialled string) []string {
 	return parts
 }
 
-// lastKey names the value that points at a phone's latest session.
-func lastKey(phone huduma.MSISDN) string { return "last:" + string(phone) }
-
-// unfinished returns the phone's previous session when it stopped midway
-// (not ended, not on the main menu) and is still within the window.
-func (e *Engine) unfinished(ctx context.Context, phone huduma.MSISDN) *snapshot {
-	if e.cfg.ResumeWindow <= 0 {
-		return nil
-	}
-	prev, err := e.store.GetValue(ctx, lastKey(phone))
-	if err != nil || len(prev) == 0 {
-		return nil
-	}
-	got, err := e.store.Get(ctx, string(prev))
-	if err != nil {
+// unfinished turns the phone's latest session, as loaded, into a resume
+// offer when it stopped midway (not ended, not on the main menu).
+func (e *Engine) unfinished(latest []byte) *menus.Snapshot {
+	if e.cfg.ResumeWindow <= 0 || len(latest) == 0 {
 		return nil
 	}
 	var rec record
-	if json.Unmarshal(got.Value, &rec) != nil || rec.End || (rec.Offer == nil && !menus.Resumable(rec.Menu.State)) {
+	if json.Unmarshal(latest, &rec) != nil || rec.End {
 		return nil
 	}
-	if rec.Offer != nil {
-		return rec.Offer // they dialled and left at the offer itself
+	if rec.Menu.State == menus.StateResume && rec.Menu.Resume != nil {
+		return rec.Menu.Resume // they dialled and left at the offer itself
 	}
-	return &snapshot{Menu: rec.Menu, Reply: rec.Reply, Screen: rec.Screen}
-}
-
-// answerOffer handles the reply to "1. Continue / 2. Start again".
-func (e *Engine) answerOffer(ctx context.Context, rec *record, env menus.Env, in string) (huduma.Reply, error) {
-	switch in {
-	case "1":
-		off := rec.Offer
-		rec.Offer = nil
-		lang := rec.Menu.Lang
-		rec.Menu = off.Menu
-		rec.Menu.Lang = lang
-		return huduma.Reply{Text: off.Reply, Screen: off.Screen}, nil
-	case "2":
-		rec.Offer = nil
-		reply, err := e.menus.Start(ctx, &rec.Menu, env)
-		if err != nil {
-			return huduma.Reply{}, fmt.Errorf("start menu: %w", err)
-		}
-		return reply, nil
+	if !menus.Resumable(rec.Menu.State) {
+		return nil
 	}
-	return huduma.Reply{Text: menus.ResumeText(rec.Menu.Lang, e.cfg.ServiceCode, in), Screen: "resume"}, nil
+	return &menus.Snapshot{Menu: rec.Menu, Reply: rec.Reply, Screen: rec.Screen}
 }
 
 func joinPath(path string, inputs []string) string {
@@ -345,15 +353,4 @@ func joinPath(path string, inputs []string) string {
 		}
 	}
 	return path
-}
-
-func (e *Engine) language(ctx context.Context, phone huduma.MSISDN) huduma.Language {
-	lang, err := e.prefs.Language(ctx, phone)
-	if err != nil {
-		if huduma.ErrorCode(err) != huduma.ENotFound {
-			e.log.WarnContext(ctx, "load language failed; using default", "error", err)
-		}
-		return e.cfg.DefaultLanguage
-	}
-	return lang
 }

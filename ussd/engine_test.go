@@ -2,6 +2,8 @@ package ussd
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"strings"
@@ -15,7 +17,43 @@ import (
 	"github.com/huduma-ke/huduma/store/sqlitestore"
 )
 
+// recordedEffects keeps what the engine asked for, by key, the way the
+// outbox deduplicates by key.
+type recordedEffects struct {
+	mu    sync.Mutex
+	calls int
+	done  map[string]string
+}
+
+func (r *recordedEffects) add(key, what string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.calls++
+	if r.done == nil {
+		r.done = map[string]string{}
+	}
+	r.done[key] = what
+	return nil
+}
+
+func (r *recordedEffects) SendServiceDetails(_ context.Context, phone huduma.MSISDN, code int, _ huduma.Language, key string) error {
+	return r.add(key, fmt.Sprintf("details %d to %s", code, phone))
+}
+
+func (r *recordedEffects) ResendReceipt(_ context.Context, n huduma.InvoiceNumber, phone huduma.MSISDN, key string) error {
+	return r.add(key, fmt.Sprintf("receipt %s to %s", n, phone))
+}
+
+func (r *recordedEffects) SetLanguage(_ context.Context, phone huduma.MSISDN, lang huduma.Language) error {
+	return r.add("language:"+string(phone), string(lang))
+}
+
 func newEngine(t *testing.T) *Engine {
+	e, _ := newEngineWith(t)
+	return e
+}
+
+func newEngineWith(t *testing.T) (*Engine, *recordedEffects) {
 	t.Helper()
 	ctx := context.Background()
 	st, err := sqlitestore.Open(ctx, t.TempDir()+"/e.db")
@@ -32,7 +70,28 @@ func newEngine(t *testing.T) *Engine {
 	}
 	sess := memstore.New()
 	t.Cleanup(func() { sess.Close() })
-	return New(sess, menus.New(st, nil, menus.Config{}), st, Config{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	fx := &recordedEffects{}
+	return New(sess, menus.New(st, payments{}, menus.Config{}), fx, Config{}, slog.New(slog.NewTextHandler(io.Discard, nil))), fx
+}
+
+// payments is a menus.Payments with nothing in it, so the engine tests
+// reach the screens that ask for effects.
+type payments struct{}
+
+func (payments) CreateInvoice(context.Context, huduma.InvoiceRequest) (huduma.Invoice, bool, error) {
+	return huduma.Invoice{}, false, errors.New("no invoices here")
+}
+func (payments) RequestPush(context.Context, huduma.InvoiceNumber, huduma.MSISDN, string) error {
+	return errors.New("no prompts here")
+}
+func (payments) Invoice(context.Context, huduma.InvoiceNumber) (huduma.Invoice, error) {
+	return huduma.Invoice{}, huduma.ErrNotFound
+}
+func (payments) InvoicesByPhone(context.Context, huduma.MSISDN, int, int) ([]huduma.Invoice, error) {
+	return nil, nil
+}
+func (payments) Application(context.Context, string) (huduma.Application, error) {
+	return huduma.Application{}, huduma.ErrNotFound
 }
 
 func atHop(session, path string) huduma.Hop {
@@ -140,5 +199,61 @@ func TestLanguageRemembered(t *testing.T) {
 	r, err := e.HandleHop(ctx, atHop("l2", ""))
 	if err != nil || !strings.Contains(r.Text, "Tafuta huduma") {
 		t.Fatalf("new session after choosing Kiswahili: %q %v", r.Text, err)
+	}
+}
+
+// TestAnotherPhoneGetsItsOwnSession: phone B arriving with phone A's
+// session id starts its own session; A's is untouched.
+func TestAnotherPhoneGetsItsOwnSession(t *testing.T) {
+	e := newEngine(t)
+	ctx := context.Background()
+	for _, p := range []string{"", "1", "1*3"} {
+		if _, err := e.HandleHop(ctx, atHop("shared", p)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b := atHop("shared", "1*3*1001")
+	b.MSISDN = "+254722000111"
+	r, err := e.HandleHop(ctx, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// B's session is new: it replays B's whole path from the main menu,
+	// never A's screens.
+	if !strings.Contains(r.Text, "passport") {
+		t.Fatalf("phone B: %q", r.Text)
+	}
+	r, err = e.HandleHop(ctx, atHop("shared", "1*3"))
+	if err != nil || !strings.Contains(r.Text, "Enter the service code") {
+		t.Fatalf("phone A after B: %q %v, want its own screen replayed", r.Text, err)
+	}
+}
+
+// TestEffectsOnceUnderRacingHops: identical hops asking for an SMS race;
+// each runs the effect under the same key, so it happens once.
+func TestEffectsOnceUnderRacingHops(t *testing.T) {
+	e, fx := newEngineWith(t)
+	ctx := context.Background()
+	for _, p := range []string{"", "1", "1*3", "1*3*1001"} {
+		if _, err := e.HandleHop(ctx, atHop("fx", p)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var wg sync.WaitGroup
+	for i := 0; i < 8; i++ {
+		wg.Go(func() {
+			if r, err := e.HandleHop(ctx, atHop("fx", "1*3*1001*2")); err != nil || !r.End {
+				t.Errorf("sms me details: %+v %v", r, err)
+			}
+		})
+	}
+	wg.Wait()
+	if len(fx.done) != 1 {
+		t.Fatalf("%d distinct effects (%v), want 1", len(fx.done), fx.done)
+	}
+	for key, what := range fx.done {
+		if !strings.HasPrefix(key, "ussd:test:fx:+254712345678:") || !strings.Contains(what, "details 1001") {
+			t.Fatalf("effect %q under key %q", what, key)
+		}
 	}
 }

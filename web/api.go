@@ -3,8 +3,10 @@ package web
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"crypto/subtle"
 	_ "embed"
+	"encoding/hex"
 	"encoding/json"
 	"math"
 	"net/http"
@@ -24,7 +26,7 @@ type Agency interface {
 	ServiceByCode(ctx context.Context, code int) (huduma.Service, error)
 	CreateInvoice(ctx context.Context, req huduma.InvoiceRequest) (huduma.Invoice, bool, error)
 	Invoice(ctx context.Context, number huduma.InvoiceNumber) (huduma.Invoice, error)
-	RequestPush(ctx context.Context, number huduma.InvoiceNumber, payer huduma.MSISDN) error
+	RequestPush(ctx context.Context, number huduma.InvoiceNumber, payer huduma.MSISDN, key string) error
 	SendMessage(ctx context.Context, to huduma.MSISDN, text string) error
 	SendOTP(ctx context.Context, phone huduma.MSISDN, purpose string) error
 	VerifyOTP(ctx context.Context, phone huduma.MSISDN, purpose, code string) (bool, error)
@@ -41,6 +43,7 @@ var statusOf = map[string]int{
 	huduma.EInvalid: http.StatusBadRequest, huduma.ENotFound: http.StatusNotFound, huduma.EConflict: http.StatusConflict,
 	huduma.EUnauthorized: http.StatusUnauthorized, huduma.ERateLimited: http.StatusTooManyRequests,
 	huduma.EUnavailable: http.StatusServiceUnavailable, huduma.EInternal: http.StatusInternalServerError,
+	huduma.EKeyReused: http.StatusUnprocessableEntity,
 }
 
 type apiError struct {
@@ -58,10 +61,13 @@ func (s *Server) MountAPI(a Agency, keys []string) {
 		return c.Send(openAPI)
 	})
 	g := s.app.Group("/api/v1", func(c *fiber.Ctx) error {
-		auth := c.Get(fiber.HeaderAuthorization)
-		tok, ok := strings.CutPrefix(auth, "Bearer ")
+		// The scheme is case-insensitive (RFC 7235 §2.1): "bearer" works.
+		scheme, tok, ok := strings.Cut(strings.TrimSpace(c.Get(fiber.HeaderAuthorization)), " ")
+		ok = ok && strings.EqualFold(scheme, "Bearer")
+		tok = strings.TrimSpace(tok)
 		for _, k := range keys {
 			if ok && subtle.ConstantTimeCompare([]byte(tok), []byte(k)) == 1 {
+				c.Locals(callerKey{}, keyScope(k))
 				if allowed, wait := s.api.Allow(k, time.Now()); !allowed {
 					c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(math.Ceil(wait.Seconds()))))
 					return s.fail(c, huduma.Errorf(huduma.ERateLimited, "too many requests for this API key; retry after %s", wait.Round(time.Second)))
@@ -180,21 +186,50 @@ func (h *apiHandlers) createInvoice(c *fiber.Ctx) error {
 			return h.s.fail(c, err)
 		}
 	}
-	// API keys live in their own namespace, so a client can never name
-	// (and so read back) an invoice a USSD session created.
+	ir := huduma.InvoiceRequest{ServiceCode: req.ServiceCode, Phone: p, Payer: payer, Fields: req.Fields, Lang: lang, Push: req.Push}
+	// A key belongs to the API key that sent it (agency B can never name,
+	// and so read back, agency A's invoice, nor one a USSD session made)
+	// and to the request it was first sent with: the same key with another
+	// body is refused (422), the same body gets the same invoice.
 	key := c.Get("Idempotency-Key")
 	if len(key) > 100 {
 		return h.s.fail(c, huduma.Errorf(huduma.EInvalid, "Idempotency-Key is at most 100 characters"))
 	}
 	if key != "" {
-		key = "api:" + key
+		scope, _ := c.Locals(callerKey{}).(string)
+		ir.Key, ir.RequestHash = "api:"+scope+":"+key, requestHash(ir)
 	}
-	inv, prompted, err := h.a.CreateInvoice(c.UserContext(), huduma.InvoiceRequest{ServiceCode: req.ServiceCode, Phone: p, Payer: payer,
-		Fields: req.Fields, Lang: lang, Push: req.Push, Key: key})
+	inv, prompted, err := h.a.CreateInvoice(c.UserContext(), ir)
 	if err != nil {
 		return h.s.fail(c, err)
 	}
 	return c.Status(http.StatusCreated).JSON(fiber.Map{"invoice": inv, "prompt_queued": prompted})
+}
+
+// callerKey is the fiber Locals key of the caller's key scope.
+type callerKey struct{}
+
+// keyScope names an API key without revealing it: the first 16 hex digits
+// of its SHA-256.
+func keyScope(apiKey string) string {
+	sum := sha256.Sum256([]byte(apiKey))
+	return hex.EncodeToString(sum[:8])
+}
+
+// requestHash identifies an invoice request by its normalised content
+// (numbers in E.164, fields in key order), so two spellings of one
+// request hash alike and any real difference does not.
+func requestHash(r huduma.InvoiceRequest) string {
+	b, _ := json.Marshal(struct {
+		Service int               `json:"s"`
+		Phone   huduma.MSISDN     `json:"p"`
+		Payer   huduma.MSISDN     `json:"y"`
+		Fields  map[string]string `json:"f"` // encoding/json sorts map keys
+		Lang    huduma.Language   `json:"l"`
+		Push    bool              `json:"u"`
+	}{r.ServiceCode, r.Phone, r.Payer, r.Fields, r.Lang, r.Push})
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
 }
 
 func (h *apiHandlers) invoiceNumber(c *fiber.Ctx) (huduma.InvoiceNumber, error) {
@@ -236,7 +271,7 @@ func (h *apiHandlers) push(c *fiber.Ctx) error {
 			return h.s.fail(c, err)
 		}
 	}
-	if err := h.a.RequestPush(c.UserContext(), n, payer); err != nil {
+	if err := h.a.RequestPush(c.UserContext(), n, payer, ""); err != nil {
 		return h.s.fail(c, err)
 	}
 	return c.Status(http.StatusAccepted).JSON(fiber.Map{"status": "queued"})
@@ -254,13 +289,15 @@ func (h *apiHandlers) message(c *fiber.Ctx) error {
 	if err != nil {
 		return h.s.fail(c, err)
 	}
-	if t := strings.TrimSpace(req.Text); t == "" || len(t) > 640 {
+	// The limit applies to what is sent: the trimmed text folded to GSM-7.
+	text := strings.TrimSpace(gsm7.Fold(req.Text))
+	if text == "" || len(text) > 640 {
 		return h.s.fail(c, huduma.Errorf(huduma.EInvalid, "text is required and at most 640 characters (4 SMS parts)"))
 	}
-	if err := h.a.SendMessage(c.UserContext(), to, req.Text); err != nil {
+	if err := h.a.SendMessage(c.UserContext(), to, text); err != nil {
 		return h.s.fail(c, err)
 	}
-	return c.Status(http.StatusAccepted).JSON(fiber.Map{"status": "queued", "parts": gsm7.SMSParts(gsm7.Fold(req.Text))})
+	return c.Status(http.StatusAccepted).JSON(fiber.Map{"status": "queued", "parts": gsm7.SMSParts(text)})
 }
 
 func (h *apiHandlers) sendOTP(c *fiber.Ctx) error {

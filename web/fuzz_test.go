@@ -48,7 +48,7 @@ func (a *checkAgency) CreateInvoice(_ context.Context, r huduma.InvoiceRequest) 
 func (a *checkAgency) Invoice(context.Context, huduma.InvoiceNumber) (huduma.Invoice, error) {
 	return huduma.Invoice{Phone: "+254712345678"}, nil
 }
-func (a *checkAgency) RequestPush(_ context.Context, _ huduma.InvoiceNumber, p huduma.MSISDN) error {
+func (a *checkAgency) RequestPush(_ context.Context, _ huduma.InvoiceNumber, p huduma.MSISDN, _ string) error {
 	a.phone(p)
 	return nil
 }

@@ -5,13 +5,14 @@ import (
 	"embed"
 	"io/fs"
 	"net/http"
-	"net/url"
+	"regexp"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/filesystem"
 
 	"github.com/huduma-ke/huduma"
+	"github.com/huduma-ke/huduma/providers"
 )
 
 //go:embed simulator
@@ -26,30 +27,45 @@ type Inbox interface {
 type SimulatorConfig struct {
 	// ServiceCode prefills the dial box.
 	ServiceCode string
-	// Provider is the USSD route the phone drives ("africastalking").
+	// Provider is the USSD wire format the phone speaks ("africastalking").
 	Provider string
+	// ShowCodes shows one-time passwords in the inbox in clear. Only pure
+	// demo mode (nothing configured) sets it; otherwise codes are masked.
+	ShowCodes bool
 }
 
-// MountSimulator serves the web feature phone at /simulator and the SMS
-// inbox it shows. The phone posts to the real provider route of this
-// gateway, exactly as the aggregator would, so it carries the callback
-// token: enable the simulator only where everyone who can open it may
-// also call the callback routes (a laptop, a test or staging host).
+// SimulatorUSSDPath is the web phone's own hop route. It runs the same
+// provider decoding and engine as /ussd/<provider> but needs no callback
+// token: the simulator is in process, so the token never has to reach a
+// page.
+const SimulatorUSSDPath = "/simulator/ussd"
+
+// MountSimulator serves the web feature phone at /simulator, its hop route
+// and the SMS inbox it shows. None of them reveals the callback token.
+// Anyone who can open them can act as the aggregator for any phone and
+// read any phone's texts, so cmd/huduma mounts them only in demo mode or
+// when the operator asks, on loopback unless told otherwise.
 func (s *Server) MountSimulator(cfg SimulatorConfig, inbox Inbox) {
 	if cfg.Provider == "" {
 		cfg.Provider = "africastalking"
+	}
+	p := providers.LookupUSSD(cfg.Provider)
+	if p == nil {
+		panic("web: simulator provider " + cfg.Provider + " is not registered") // wiring mistake, caught at start
 	}
 	static, err := fs.Sub(simulatorFiles, "simulator")
 	if err != nil {
 		panic(err) // the embedded folder is part of the binary
 	}
+	hop := s.hopHandler(p)
+	s.app.Post(SimulatorUSSDPath, func(c *fiber.Ctx) error {
+		resp := hop(c.UserContext(), request(c))
+		c.Set(fiber.HeaderContentType, resp.ContentType)
+		return c.Status(resp.Status).Send(resp.Body)
+	})
 	s.app.Get("/simulator/config.json", func(c *fiber.Ctx) error {
-		ussd := "/ussd/" + cfg.Provider
-		if s.cfg.CallbackToken != "" {
-			ussd += "?token=" + url.QueryEscape(s.cfg.CallbackToken)
-		}
 		c.Set(fiber.HeaderCacheControl, "no-store")
-		return c.JSON(fiber.Map{"service_code": cfg.ServiceCode, "ussd_url": ussd, "inbox_url": "/simulator/inbox"})
+		return c.JSON(fiber.Map{"service_code": cfg.ServiceCode, "ussd_url": SimulatorUSSDPath, "inbox_url": "/simulator/inbox"})
 	})
 	s.app.Get("/simulator/inbox", func(c *fiber.Ctx) error {
 		phone, err := huduma.ParseMSISDN(c.Query("phone"))
@@ -70,10 +86,28 @@ func (s *Server) MountSimulator(cfg SimulatorConfig, inbox Inbox) {
 		}
 		out := make([]item, 0, len(msgs))
 		for _, m := range msgs {
-			out = append(out, item{m.ID, string(m.Kind), m.Status, m.Parts, m.Body, m.CreatedAt})
+			body := m.Body
+			if m.Kind == huduma.MessageOTP && !cfg.ShowCodes {
+				body = MaskCodes(body)
+			}
+			out = append(out, item{m.ID, string(m.Kind), m.Status, m.Parts, body, m.CreatedAt})
 		}
 		c.Set(fiber.HeaderCacheControl, "no-store")
 		return c.JSON(fiber.Map{"phone": phone, "messages": out})
 	})
 	s.app.Use("/simulator", filesystem.New(filesystem.Config{Root: http.FS(static), Index: "index.html"}))
+}
+
+var codeDigits = regexp.MustCompile(`[0-9]{4,}`)
+
+// MaskCodes hides every run of four or more digits (a one-time password)
+// behind asterisks of the same length.
+func MaskCodes(text string) string {
+	return codeDigits.ReplaceAllStringFunc(text, func(d string) string {
+		b := make([]byte, len(d))
+		for i := range b {
+			b[i] = '*'
+		}
+		return string(b)
+	})
 }

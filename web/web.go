@@ -21,8 +21,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/huduma-ke/huduma"
-	"github.com/huduma-ke/huduma/menus"
 	"github.com/huduma-ke/huduma/providers"
+	"github.com/huduma-ke/huduma/texts"
 )
 
 // HopHandler answers USSD hops (the ussd engine).
@@ -64,12 +64,16 @@ type Config struct {
 	// APIPerMinute caps agency API calls per key (0 = no limit).
 	APIPerMinute float64
 	APIBurst     int
+	// DefaultLanguage is what the edge's own replies (busy, late, slow
+	// down) are in for a phone it has not served yet.
+	DefaultLanguage huduma.Language
 }
 
 // LateNotifier texts a caller the screen a hop produced after its
-// deadline had passed (the reply had already gone).
+// deadline had passed (the reply had already gone), at most once per
+// session however many of its hops are late.
 type LateNotifier interface {
-	Late(ctx context.Context, phone huduma.MSISDN, reply huduma.Reply) error
+	Late(ctx context.Context, hop huduma.Hop, reply huduma.Reply) error
 }
 
 // Deps are the domain services the edge calls.
@@ -90,6 +94,7 @@ type Server struct {
 	metrics *metrics
 	hops    *keyedLimiter
 	api     *keyedLimiter
+	langs   *languageMemo
 }
 
 // New builds the server and mounts every registered USSD provider.
@@ -103,8 +108,11 @@ func New(cfg Config, deps Deps, log *slog.Logger) *Server {
 	if cfg.BodyLimit <= 0 {
 		cfg.BodyLimit = 64 << 10
 	}
+	if cfg.DefaultLanguage == "" {
+		cfg.DefaultLanguage = huduma.English
+	}
 	s := &Server{cfg: cfg, deps: deps, log: log.With("comp", "web"), metrics: newMetrics(deps.Active),
-		hops: newKeyedLimiter(cfg.HopsPerMinute, cfg.HopBurst), api: newKeyedLimiter(cfg.APIPerMinute, cfg.APIBurst)}
+		hops: newKeyedLimiter(cfg.HopsPerMinute, cfg.HopBurst), api: newKeyedLimiter(cfg.APIPerMinute, cfg.APIBurst), langs: newLanguageMemo()}
 	s.app = fiber.New(fiber.Config{
 		// Immutable copies request values, so nothing we keep aliases a
 		// buffer fasthttp reuses for the next request.
@@ -178,8 +186,12 @@ func request(c *fiber.Ctx) providers.Request {
 	})
 	c.Context().Request.Header.VisitAll(func(k, v []byte) { r.Header.Add(string(k), string(v)) })
 	r.Body = append([]byte(nil), c.Body()...)
-	if ct := string(c.Request().Header.ContentType()); ct == "" || strings.HasPrefix(ct, fiber.MIMEApplicationForm) {
-		c.Context().PostArgs().VisitAll(func(k, v []byte) { r.Form.Add(string(k), string(v)) })
+	// Media types are case-insensitive (RFC 9110 §8.3.1), but fasthttp only
+	// parses a form sent as exactly "application/x-www-form-urlencoded",
+	// so the body is parsed here.
+	if ct := strings.ToLower(string(c.Request().Header.ContentType())); ct == "" || strings.HasPrefix(ct, fiber.MIMEApplicationForm) {
+		// A malformed pair is skipped; the rest is kept, as fasthttp would.
+		r.Form, _ = url.ParseQuery(string(r.Body))
 	}
 	return r
 }
@@ -193,25 +205,31 @@ func (s *Server) hopHandler(p providers.USSD) func(ctx context.Context, r provid
 			s.log.InfoContext(ctx, "bad ussd request", "provider", p.Name(), "error", huduma.ErrorMessage(err))
 			return p.EncodeError(err)
 		}
+		// The edge's own replies are in the language the phone last used
+		// here; the session store is not read for them.
+		lang := s.langs.get(hop.MSISDN, s.cfg.DefaultLanguage)
 		if ok, _ := s.hops.Allow(string(hop.MSISDN), start); !ok {
 			// 200 with END, so the aggregator shows the text; the session
 			// store is not touched.
 			s.metrics.hop(p.Name(), "rate_limited", "rate_limited", time.Since(start))
-			return p.EncodeReply(huduma.Reply{Text: menus.SlowDownText(huduma.English), End: true, Screen: "rate_limited"})
+			return p.EncodeReply(huduma.Reply{Text: texts.SlowDown.T(lang), End: true, Screen: "rate_limited", Lang: lang})
 		}
 		reply, err, late := s.hopWithDeadline(ctx, hop)
 		if late {
 			s.metrics.hop(p.Name(), "late", "late", time.Since(start))
-			return p.EncodeReply(huduma.Reply{Text: menus.LateText(huduma.English), End: true, Screen: "late"})
+			return p.EncodeReply(huduma.Reply{Text: texts.Late.T(lang), End: true, Screen: "late", Lang: lang})
 		}
 		outcome := "ok"
 		switch {
 		case err != nil:
 			outcome = "error"
 			s.log.ErrorContext(ctx, "hop failed", "provider", p.Name(), "session", hop.SessionID, "error", err)
-			reply = huduma.Reply{Text: menus.BusyText(huduma.English), End: true, Screen: "busy"}
+			reply = huduma.Reply{Text: texts.Busy.T(lang), End: true, Screen: "busy", Lang: lang}
 		case reply.End:
 			outcome = "end"
+		}
+		if reply.Lang != "" {
+			s.langs.put(hop.MSISDN, reply.Lang)
 		}
 		s.metrics.hop(p.Name(), reply.Screen, outcome, time.Since(start))
 		return p.EncodeReply(reply)
@@ -251,7 +269,10 @@ func (s *Server) hopWithDeadline(ctx context.Context, hop huduma.Hop) (huduma.Re
 		case s.deps.Late == nil:
 			s.log.Warn("late hop finished but nothing can text it", "session", hop.SessionID)
 		default:
-			if err := s.deps.Late.Late(context.WithoutCancel(ctx), hop.MSISDN, r.reply); err != nil {
+			if r.reply.Lang != "" {
+				s.langs.put(hop.MSISDN, r.reply.Lang)
+			}
+			if err := s.deps.Late.Late(context.WithoutCancel(ctx), hop, r.reply); err != nil {
 				s.log.Error("text late hop result", "session", hop.SessionID, "error", err)
 			}
 		}

@@ -281,10 +281,10 @@ type lateBox struct {
 	to  []huduma.MSISDN
 }
 
-func (l *lateBox) Late(_ context.Context, phone huduma.MSISDN, r huduma.Reply) error {
+func (l *lateBox) Late(_ context.Context, hop huduma.Hop, r huduma.Reply) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.got, l.to = append(l.got, r), append(l.to, phone)
+	l.got, l.to = append(l.got, r), append(l.to, hop.MSISDN)
 	return nil
 }
 

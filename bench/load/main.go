@@ -46,6 +46,10 @@ import (
 	"github.com/huduma-ke/huduma/catalog"
 )
 
+// benchToken is the callback token of the gateway under load: it runs in
+// production shape (Postgres + Redis), where a token is required.
+const benchToken = "bench-callback-token-0123456789"
+
 type options struct {
 	huduma, limit, peerDir    string
 	pgURL, redisURL           string
@@ -233,7 +237,8 @@ func run(o options) error {
 		return nil
 	}
 	hudumaEnv := []string{"DATABASE_URL=" + dbURL, "REDIS_URL=" + o.redisURL, "HUDUMA_OTP_SECRET=bench-otp-secret-0123456789",
-		"HUDUMA_HOP_RATE=0", "HUDUMA_LOG_LEVEL=error", "HUDUMA_SIMULATOR=off", "MPESA_STK_DELAY=5m"}
+		"HUDUMA_HOP_RATE=0", "HUDUMA_LOG_LEVEL=error", "HUDUMA_SIMULATOR=off", "MPESA_STK_DELAY=5m",
+		"HUDUMA_CALLBACK_TOKEN=" + benchToken}
 	if out, err := command(o.huduma, hudumaEnv, "catalog", "import", catFile).CombinedOutput(); err != nil {
 		return fmt.Errorf("import catalog: %v\n%s", err, out)
 	}
@@ -248,7 +253,7 @@ func run(o options) error {
 		return fmt.Errorf("start huduma: %w", err)
 	}
 	defer stop()
-	targets = append(targets, target{"huduma", "http://" + addr + "/ussd/africastalking", "huduma:s:*"})
+	targets = append(targets, target{"huduma", "http://" + addr + "/ussd/africastalking?token=" + benchToken, "huduma:s:*"})
 
 	addr = freeAddr()
 	stop, err = start(command(o.limit, nil, addr, o.redisURL), "http://"+addr+"/healthz")

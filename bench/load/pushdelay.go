@@ -223,7 +223,7 @@ func seedOne(ctx context.Context, l *ledger.DB, dc *daraja.Client, i int) error 
 	}
 	// Queued for tomorrow so the gateway never sends it itself; the push
 	// below is the one Daraja has.
-	a, err := l.QueuePush(ctx, inv.Number, phone, now.Add(24*time.Hour))
+	a, err := l.QueuePush(ctx, inv.Number, phone, now.Add(24*time.Hour), "")
 	if err != nil {
 		return err
 	}

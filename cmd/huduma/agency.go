@@ -20,6 +20,7 @@ import (
 	"github.com/huduma-ke/huduma/providers/kannel"
 	"github.com/huduma-ke/huduma/store"
 	"github.com/huduma-ke/huduma/store/ledger"
+	"github.com/huduma-ke/huduma/texts"
 )
 
 // agency joins the services behind the agency API and the USSD invoice
@@ -70,7 +71,7 @@ func (a *agency) UpdateApplication(ctx context.Context, number string, status hu
 	}
 	lang := callerLanguage(ctx, a.st, cur.Phone)
 	return a.l.UpdateApplication(ctx, number, status, note, func(app huduma.Application) huduma.Message {
-		return huduma.Message{To: app.Phone, Kind: huduma.MessageNotice, Body: messaging.AppStatusText(app, lang)}
+		return huduma.Message{To: app.Phone, Kind: huduma.MessageNotice, Body: texts.AppStatusSMS(app, lang)}
 	})
 }
 

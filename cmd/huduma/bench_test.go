@@ -51,5 +51,6 @@ func BenchmarkHopEmbedded(b *testing.B) {
 }
 
 func BenchmarkHopPostgresRedis(b *testing.B) {
-	benchHops(b, map[string]string{"DATABASE_URL": freshSchema(b), "REDIS_URL": testenv.RedisURL(b), "HUDUMA_OTP_SECRET": "bench-otp-secret-000"})
+	benchHops(b, map[string]string{"DATABASE_URL": freshSchema(b), "REDIS_URL": testenv.RedisURL(b), "HUDUMA_OTP_SECRET": "bench-otp-secret-000",
+		"HUDUMA_CALLBACK_TOKEN": testToken})
 }

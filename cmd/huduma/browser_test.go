@@ -53,7 +53,7 @@ func TestBrowserSimulator(t *testing.T) {
 	addr := freePort(t)
 	p := &payEnv{t: t, base: "http://" + addr, env: map[string]string{
 		"HUDUMA_DATA_DIR": t.TempDir(), "HUDUMA_ADDR": addr, "HUDUMA_PUBLIC_URL": "http://" + addr,
-		"HUDUMA_CALLBACK_TOKEN": testToken, "MPESA_STK_DELAY": "300ms",
+		"HUDUMA_CALLBACK_TOKEN": testToken, "MPESA_STK_DELAY": "300ms", "HUDUMA_SIMULATOR": "on",
 	}}
 	p.start()
 

@@ -31,19 +31,23 @@ type Config struct {
 	// slower work finishes in the background and is texted.
 	HopDeadline time.Duration
 	// CGIRoutes are the GET-style aggregators (HUDUMA_CGI_ROUTES).
-	CGIRoutes    []cgi.Route
-	CallbackTok  string
-	APIKeys      []string
-	OTPSecret    string
-	Language     huduma.Language
-	Simulator    string
-	MpesaBaseURL string
-	MpesaKey     string
-	MpesaSecret  string
-	MpesaPasskey string
-	MpesaShort   string
-	StkDelay     time.Duration
-	QueryAfter   time.Duration
+	CGIRoutes   []cgi.Route
+	CallbackTok string
+	// InsecureCallbacks is HUDUMA_INSECURE_CALLBACKS=private-network: the
+	// operator's explicit statement that only trusted hosts reach this
+	// port, so a production-shaped gateway may run without a token.
+	InsecureCallbacks bool
+	APIKeys           []string
+	OTPSecret         string
+	Language          huduma.Language
+	Simulator         string
+	MpesaBaseURL      string
+	MpesaKey          string
+	MpesaSecret       string
+	MpesaPasskey      string
+	MpesaShort        string
+	StkDelay          time.Duration
+	QueryAfter        time.Duration
 	// MpesaWorkers is MPESA_WORKERS: how many M-Pesa jobs (prompts and
 	// status queries) run at once per instance; queries take at most half.
 	MpesaWorkers int
@@ -164,6 +168,13 @@ func loadConfig(getenv func(string) string) (Config, error) {
 	if c.CallbackTok != "" && len(c.CallbackTok) < 16 {
 		return bad("HUDUMA_CALLBACK_TOKEN", "too short to be secret: use at least 16 characters")
 	}
+	switch v := env("HUDUMA_INSECURE_CALLBACKS", ""); v {
+	case "":
+	case "private-network":
+		c.InsecureCallbacks = true
+	default:
+		return bad("HUDUMA_INSECURE_CALLBACKS", "the only accepted value is private-network, got %q", v)
+	}
 	for _, k := range strings.Split(env("HUDUMA_API_KEYS", ""), ",") {
 		if k = strings.TrimSpace(k); k == "" {
 			continue
@@ -212,6 +223,14 @@ func loadConfig(getenv func(string) string) (Config, error) {
 			return bad("AT_SMS_URL", "%v", err)
 		}
 	}
+	if c.CallbackTok == "" && c.ProductionShaped() && !c.InsecureCallbacks {
+		return bad("HUDUMA_CALLBACK_TOKEN", "required when DATABASE_URL or real M-Pesa or SMS credentials are set: without it anyone who reaches "+
+			"this port can post a payment confirmation; set a secret of 16+ characters (or HUDUMA_INSECURE_CALLBACKS=private-network "+
+			"if only trusted hosts can reach the gateway)")
+	}
+	if c.InsecureCallbacks && c.CallbackTok != "" {
+		return bad("HUDUMA_INSECURE_CALLBACKS", "set either HUDUMA_CALLBACK_TOKEN or HUDUMA_INSECURE_CALLBACKS, not both")
+	}
 	if c.HopRate, err = perMinute(env("HUDUMA_HOP_RATE", "60")); err != nil {
 		return bad("HUDUMA_HOP_RATE", "%v", err)
 	}
@@ -239,14 +258,37 @@ func loadConfig(getenv func(string) string) (Config, error) {
 	default:
 		return bad("HUDUMA_LOG_LEVEL", "want debug, info, warn or error")
 	}
+	if c.SimulatorOn() {
+		// The web phone acts as the aggregator and shows any number's SMS:
+		// unless the operator named a host, serve it on loopback only.
+		if host, port, err := net.SplitHostPort(c.Addr); err == nil && host == "" {
+			c.Addr = net.JoinHostPort("127.0.0.1", port)
+		}
+	}
 	return c, nil
 }
 
+// ProductionShaped reports whether this configuration reaches real money
+// or people: a shared database, real Daraja credentials or a real SMS
+// provider. Such a gateway must authenticate its callbacks.
+func (c Config) ProductionShaped() bool {
+	return !c.Embedded() || !c.MpesaSimulated() || c.ATUsername != "" || c.KannelURL != ""
+}
+
+// Demo reports pure demo mode: embedded, and no secret or credential of
+// any kind configured. Only then does the simulator's inbox show one-time
+// passwords in clear.
+func (c Config) Demo() bool {
+	return c.Embedded() && !c.ProductionShaped() && c.CallbackTok == "" && len(c.APIKeys) == 0 && c.OTPSecret == ""
+}
+
 // SimulatorOn reports whether the web phone and inbox are served: on by
-// default in embedded mode, off with Postgres unless HUDUMA_SIMULATOR=on.
+// default only in pure demo mode (embedded, nothing configured); off as
+// soon as a token, API keys or credentials are set, unless
+// HUDUMA_SIMULATOR=on.
 func (c Config) SimulatorOn() bool {
 	if c.Simulator == "" {
-		return c.Embedded()
+		return c.Demo()
 	}
 	return c.Simulator == "on"
 }

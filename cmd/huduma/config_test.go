@@ -11,13 +11,13 @@ func TestLoadConfigDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Addr != ":8080" || c.DataDir != "./data" || c.ServiceCode != "*2222#" || c.SessionTTL != 180*time.Second ||
+	if c.Addr != "127.0.0.1:8080" || c.DataDir != "./data" || c.ServiceCode != "*2222#" || c.SessionTTL != 180*time.Second ||
 		c.StkDelay != 2*time.Second || c.QueryAfter != 60*time.Second || c.MpesaShort != "174379" || c.Language != "en" ||
 		c.MpesaWorkers != 16 {
 		t.Fatalf("defaults wrong: %+v", c)
 	}
 	if !c.Embedded() || !c.MpesaSimulated() || !c.SimulatorOn() {
-		t.Fatal("empty environment must mean embedded, simulated, simulator on")
+		t.Fatal("empty environment must mean embedded, simulated, simulator on (so on loopback)")
 	}
 }
 
@@ -59,7 +59,7 @@ func TestLoadConfigProduction(t *testing.T) {
 	env := map[string]string{
 		"DATABASE_URL": "postgres://u@h/db", "REDIS_URL": "redis://h:6379/0",
 		"HUDUMA_OTP_SECRET": "0123456789abcdef", "HUDUMA_API_KEYS": " key-aaaaaaaaaaaaaaaa , key-bbbbbbbbbbbbbbbb ",
-		"HUDUMA_SESSION_TTL": "120",
+		"HUDUMA_SESSION_TTL": "120", "HUDUMA_CALLBACK_TOKEN": "callback-token-0123456789",
 	}
 	c, err := loadConfig(func(k string) string { return env[k] })
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/huduma-ke/huduma/internal/faultproxy"
 	"github.com/huduma-ke/huduma/internal/testenv"
 	"github.com/huduma-ke/huduma/providers/daraja/darajafake"
+	"github.com/huduma-ke/huduma/store/pgstore"
 )
 
 // viaProxy points a database or Redis URL at a fault proxy in front of it.
@@ -171,5 +173,82 @@ func TestSlowBackendHitsDeadline(t *testing.T) {
 			t.Fatalf("no late SMS with the invoice: %+v", msgs)
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestPostgresStallSparesCatalogHops: with Postgres stalled, hops that
+// need only the session and the catalog answer as usual (Redis and
+// memory); a hop that needs the database is late, and however many of a
+// session's hops are late, it gets one SMS.
+func TestPostgresStallSparesCatalogHops(t *testing.T) {
+	dbURL, pg := viaProxy(t, freshSchema(t))
+	p := newPayEnv(t, map[string]string{"DATABASE_URL": dbURL, "REDIS_URL": testenv.RedisURL(t), "HUDUMA_OTP_SECRET": "stall-test-otp-secret",
+		"HUDUMA_HOP_DEADLINE": "500ms"})
+	phone := randomPhone(t)
+	hop := func(session, text string) string {
+		t.Helper()
+		_, body := p.postForm("/ussd/africastalking?token="+testToken, url.Values{"sessionId": {session}, "serviceCode": {"*2222#"},
+			"phoneNumber": {phone}, "networkCode": {"63902"}, "text": {text}})
+		return body
+	}
+	// Open enough pool connections first: a connection opened during the
+	// stall would time out in its handshake, and this test is about hops,
+	// not connects.
+	pool := p.g.store.(*pgstore.Store).Pool()
+	var wg sync.WaitGroup
+	for i := 0; i < 10; i++ {
+		wg.Go(func() { pool.Exec(context.Background(), "SELECT pg_sleep(0.2)") })
+	}
+	wg.Wait()
+	pg.Slow(3 * time.Second)
+	defer pg.Slow(0)
+	session := "stall_" + time.Now().Format("150405.000000")
+	for _, step := range []struct{ text, want string }{
+		{"", "1. Find a service"}, {"1", "1. Search by name"}, {"1*1", "Enter a service name"},
+		{"1*1*passport", "Results for 'passport'"}, {"1*1*passport*1", "Fee: KES"}, {"1*1*passport*1*0*0*0*2", "Choose a category"},
+		{"1*1*passport*1*0*0*0*2*1", "0. Back"},
+	} {
+		if body := hop(session, step.text); !strings.HasPrefix(body, "CON ") || !strings.Contains(body, step.want) {
+			t.Fatalf("catalog hop %q with Postgres stalled: %q, want a CON with %q", step.text, body, step.want)
+		}
+	}
+	// My invoices needs the database: late, and retried by the aggregator
+	// twice more, still one SMS for the session.
+	late := "stall_late_" + time.Now().Format("150405.000000")
+	if body := hop(late, ""); !strings.HasPrefix(body, "CON ") {
+		t.Fatalf("main menu: %q", body)
+	}
+	for i := 0; i < 3; i++ {
+		if body := hop(late, "4"); !strings.HasPrefix(body, "END ") || !strings.Contains(body, "by SMS") {
+			t.Fatalf("database hop %d with Postgres stalled: %q, want the late END", i, body)
+		}
+	}
+	pg.Slow(0)
+	var replies int
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		msgs, err := p.g.store.Ledger().Messages(context.Background(), huduma.MSISDN(phone), 20)
+		if err != nil {
+			continue
+		}
+		replies = 0
+		for _, m := range msgs {
+			if m.Kind == huduma.MessageReply && strings.Contains(m.Body, "My invoices") {
+				replies++
+			}
+		}
+		if replies > 0 {
+			time.Sleep(time.Second) // let any second copy land
+			break
+		}
+	}
+	msgs, _ := p.g.store.Ledger().Messages(context.Background(), huduma.MSISDN(phone), 20)
+	replies = 0
+	for _, m := range msgs {
+		if m.Kind == huduma.MessageReply {
+			replies++
+		}
+	}
+	if replies != 1 {
+		t.Fatalf("%d late SMS for one session, want exactly 1: %+v", replies, msgs)
 	}
 }

@@ -31,9 +31,10 @@ func backends(t *testing.T) map[string]func(t *testing.T) map[string]string {
 		},
 		"postgres+redis": func(t *testing.T) map[string]string {
 			return map[string]string{
-				"DATABASE_URL":      freshSchema(t),
-				"REDIS_URL":         testenv.RedisURL(t),
-				"HUDUMA_OTP_SECRET": "journey-test-otp-secret",
+				"DATABASE_URL":          freshSchema(t),
+				"REDIS_URL":             testenv.RedisURL(t),
+				"HUDUMA_OTP_SECRET":     "journey-test-otp-secret",
+				"HUDUMA_CALLBACK_TOKEN": testToken,
 			}
 		},
 	}
@@ -85,7 +86,11 @@ func startGateway(t *testing.T, env map[string]string) (*gateway, func(form url.
 	}
 	t.Cleanup(g.close)
 	hop := func(form url.Values) (int, string) {
-		req := httptest.NewRequest(http.MethodPost, "/ussd/africastalking", strings.NewReader(form.Encode()))
+		path := "/ussd/africastalking"
+		if cfg.CallbackTok != "" {
+			path += "?token=" + url.QueryEscape(cfg.CallbackTok)
+		}
+		req := httptest.NewRequest(http.MethodPost, path, strings.NewReader(form.Encode()))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		resp, err := g.server.App().Test(req, -1)
 		if err != nil {

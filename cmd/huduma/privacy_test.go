@@ -40,7 +40,8 @@ func testLogger() *slog.Logger {
 
 // secretsInTests are values the tests send that must never be logged:
 // keys, tokens, the ID number and birth date the journeys type in.
-var secretsInTests = []string{testToken, testPasskey, testAPIKey, testATKey, "payment-test-otp-secret", "12345678", "01011990"}
+var secretsInTests = []string{testToken, testPasskey, testAPIKey, testATKey, testKannelPassword, "huduma-kannel-secret", "payment-test-otp-secret",
+	"12345678", "01011990"}
 
 // personalData finds full Kenyan phone numbers (the domain always holds
 // them as +254…, so that is how a leak would read; a bare 07… could be an

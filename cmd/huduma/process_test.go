@@ -108,7 +108,7 @@ func startProcess(t *testing.T, env map[string]string) *process {
 
 func (p *process) hop(t *testing.T, session, text string) string {
 	t.Helper()
-	resp, err := http.PostForm("http://"+p.addr+"/ussd/africastalking", url.Values{"sessionId": {session},
+	resp, err := http.PostForm("http://"+p.addr+"/ussd/africastalking?token="+testToken, url.Values{"sessionId": {session},
 		"serviceCode": {"*2222#"}, "phoneNumber": {"+254712000999"}, "networkCode": {"63902"}, "text": {text}})
 	if err != nil {
 		t.Fatal(err)
@@ -121,7 +121,8 @@ func (p *process) hop(t *testing.T, session, text string) string {
 // TestTwoProcessesShareOneSession: two gateway processes on one Postgres
 // and Redis serve alternating hops of one session as if they were one.
 func TestTwoProcessesShareOneSession(t *testing.T) {
-	env := map[string]string{"DATABASE_URL": freshSchema(t), "REDIS_URL": testenv.RedisURL(t), "HUDUMA_OTP_SECRET": "process-test-otp-secret"}
+	env := map[string]string{"DATABASE_URL": freshSchema(t), "REDIS_URL": testenv.RedisURL(t), "HUDUMA_OTP_SECRET": "process-test-otp-secret",
+		"HUDUMA_CALLBACK_TOKEN": testToken}
 	a, b := startProcess(t, env), startProcess(t, env)
 	session := fmt.Sprintf("ATUid_twoproc_%d", time.Now().UnixNano())
 	steps := []struct {

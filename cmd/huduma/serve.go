@@ -32,6 +32,7 @@ import (
 	"github.com/huduma-ke/huduma/store/ledger"
 	"github.com/huduma-ke/huduma/store/pgstore"
 	"github.com/huduma-ke/huduma/store/sqlitestore"
+	"github.com/huduma-ke/huduma/texts"
 	"github.com/huduma-ke/huduma/ussd"
 	"github.com/huduma-ke/huduma/web"
 
@@ -68,6 +69,7 @@ func openStore(ctx context.Context, cfg Config, log *slog.Logger) (store.Store, 
 		st.Close()
 		return nil, fmt.Errorf("migrate %s: %w", st.Backend(), err)
 	}
+	st.SetLogger(log)
 	return st, nil
 }
 
@@ -159,6 +161,12 @@ func newGateway(ctx context.Context, cfg Config, log *slog.Logger) (*gateway, er
 		st.Close()
 		return nil, err
 	}
+	// The catalog goes into memory now, so no hop waits on the database
+	// for it (store/memcatalog).
+	if _, err := st.Categories(ctx); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("load catalog: %w", err)
+	}
 	sess, sessKind, err := openSessions(ctx, cfg)
 	if err != nil {
 		st.Close()
@@ -171,7 +179,8 @@ func newGateway(ctx context.Context, cfg Config, log *slog.Logger) (*gateway, er
 		return nil, err
 	}
 	pay := payments.New(st.Ledger(), st, guardedMpesa{breaker.New("daraja", 5, 30*time.Second), mp}, payments.Config{StkDelay: cfg.StkDelay,
-		QueryAfter: cfg.QueryAfter, InvoiceTTL: cfg.InvoiceTTL, Paybill: cfg.MpesaShort, Retryable: retryableMpesa, Workers: cfg.MpesaWorkers}, log)
+		QueryAfter: cfg.QueryAfter, InvoiceTTL: cfg.InvoiceTTL, Paybill: cfg.MpesaShort, ServiceCode: cfg.ServiceCode, Retryable: retryableMpesa,
+		Workers: cfg.MpesaWorkers}, log)
 	secret, err := otpSecret(cfg)
 	if err != nil {
 		sess.Close()
@@ -199,9 +208,14 @@ func newGateway(ctx context.Context, cfg Config, log *slog.Logger) (*gateway, er
 		smsKind = "kannel"
 	}
 	outbox := messaging.NewOutbox(st.Ledger(), sender, messaging.OutboxConfig{Rate: cfg.SMSRate, Backoff: cfg.SMSRetry, Classify: breakerAware(classify)}, log)
-	inbox := messaging.NewInbox(st.Ledger(), log)
+	inbox := messaging.NewInbox(st.Ledger(), messaging.InboxConfig{Paybill: cfg.MpesaShort, ServiceCode: cfg.ServiceCode}, log)
 	m := menus.New(st, ag, menus.Config{ServiceCode: cfg.ServiceCode, Paybill: cfg.MpesaShort})
-	eng := ussd.New(sess, m, st, ussd.Config{TTL: cfg.SessionTTL, DefaultLanguage: cfg.Language,
+	if loaded, err := sess.WarmLanguages(ctx, st.Languages); err != nil {
+		log.Warn("could not warm the phones' languages; hops use the default until they choose again", "error", err)
+	} else if loaded {
+		log.Info("phones' languages loaded into the session store")
+	}
+	eng := ussd.New(sess, m, hopEffects{pay, st}, ussd.Config{TTL: cfg.SessionTTL, DefaultLanguage: cfg.Language,
 		ServiceCode: cfg.ServiceCode, ResumeWindow: cfg.ResumeWindow}, log)
 	for _, r := range cfg.CGIRoutes {
 		if err := registerCGI(r); err != nil {
@@ -211,7 +225,7 @@ func newGateway(ctx context.Context, cfg Config, log *slog.Logger) (*gateway, er
 		}
 	}
 	srv := web.New(web.Config{CallbackToken: cfg.CallbackTok, HopTimeout: cfg.HopDeadline, HopsPerMinute: cfg.HopRate, HopBurst: 20,
-		APIPerMinute: cfg.APIRate, APIBurst: 100}, web.Deps{
+		APIPerMinute: cfg.APIRate, APIBurst: 100, DefaultLanguage: cfg.Language}, web.Deps{
 		Hops:    eng,
 		Late:    lateSMS{st: st, code: cfg.ServiceCode},
 		Events:  st,
@@ -224,10 +238,13 @@ func newGateway(ctx context.Context, cfg Config, log *slog.Logger) (*gateway, er
 	}
 	srv.MountAPI(ag, cfg.APIKeys)
 	if cfg.SimulatorOn() {
-		srv.MountSimulator(web.SimulatorConfig{ServiceCode: cfg.ServiceCode}, st.Ledger())
-		if !cfg.Embedded() {
-			log.Warn("the web phone simulator is on: anyone who can open /simulator can read SMS texts and act as the aggregator; keep this host private")
-		}
+		srv.MountSimulator(web.SimulatorConfig{ServiceCode: cfg.ServiceCode, ShowCodes: cfg.Demo()}, st.Ledger())
+		log.Warn("SIMULATOR ON: anyone who can open /simulator can act as the aggregator for any phone and read any phone's texts; "+
+			"it must never face the internet (HUDUMA_SIMULATOR=off turns it off)", "addr", cfg.Addr, "one_time_codes_shown", cfg.Demo())
+	}
+	if cfg.InsecureCallbacks {
+		log.Warn("CALLBACKS UNAUTHENTICATED: HUDUMA_INSECURE_CALLBACKS=private-network, so anyone who reaches this port can post " +
+			"payment confirmations and delivery reports; set HUDUMA_CALLBACK_TOKEN unless only trusted hosts can reach it")
 	}
 	ctx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	done := make(chan struct{})
@@ -317,15 +334,30 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 }
 
 // lateSMS texts the screen of a hop that finished after its deadline, in
-// the caller's language.
+// the caller's language, once per session: when the database is slow every
+// hop of a session may be late, and one text is enough.
 type lateSMS struct {
 	st   store.Store
 	code string
 }
 
-func (n lateSMS) Late(ctx context.Context, phone huduma.MSISDN, reply huduma.Reply) error {
-	lang := callerLanguage(ctx, n.st, phone)
-	return n.st.Ledger().QueueMessage(ctx, huduma.Message{To: phone, Kind: huduma.MessageReply, Body: menus.LateSMS(lang, n.code, reply)}, "")
+func (n lateSMS) Late(ctx context.Context, hop huduma.Hop, reply huduma.Reply) error {
+	lang := reply.Lang
+	if lang == "" {
+		lang = huduma.English
+	}
+	return n.st.Ledger().QueueMessage(ctx, huduma.Message{To: hop.MSISDN, Kind: huduma.MessageReply, Body: texts.LateSMS(lang, n.code, reply)},
+		"late:"+ussd.Key(hop).ID())
+}
+
+// hopEffects runs what a saved USSD hop asked for.
+type hopEffects struct {
+	*payments.Service
+	prefs store.PreferenceStore
+}
+
+func (h hopEffects) SetLanguage(ctx context.Context, phone huduma.MSISDN, lang huduma.Language) error {
+	return h.prefs.SetLanguage(ctx, phone, lang)
 }
 
 // registerCGI adds a configured GET-style aggregator. The registry is

@@ -18,7 +18,7 @@ func TestSimScript(t *testing.T) {
 	addr := freePort(t)
 	p := &payEnv{t: t, base: "http://" + addr, env: map[string]string{
 		"HUDUMA_DATA_DIR": t.TempDir(), "HUDUMA_ADDR": addr, "HUDUMA_PUBLIC_URL": "http://" + addr,
-		"HUDUMA_CALLBACK_TOKEN": testToken, "MPESA_STK_DELAY": "300ms", "HUDUMA_RESUME_WINDOW": "0",
+		"HUDUMA_CALLBACK_TOKEN": testToken, "MPESA_STK_DELAY": "300ms", "HUDUMA_RESUME_WINDOW": "0", "HUDUMA_SIMULATOR": "on",
 	}}
 	p.start()
 	sim := func(script string) (string, string, error) {
@@ -66,10 +66,11 @@ func TestSimulatorSwitch(t *testing.T) {
 			return map[string]string{"HUDUMA_DATA_DIR": t.TempDir(), "HUDUMA_SIMULATOR": "off"}
 		}, 404},
 		{"postgres default", func(t *testing.T) map[string]string {
-			return map[string]string{"DATABASE_URL": freshSchema(t), "HUDUMA_OTP_SECRET": "sim-switch-otp-secret"}
+			return map[string]string{"DATABASE_URL": freshSchema(t), "HUDUMA_OTP_SECRET": "sim-switch-otp-secret", "HUDUMA_CALLBACK_TOKEN": testToken}
 		}, 404},
 		{"postgres on", func(t *testing.T) map[string]string {
-			return map[string]string{"DATABASE_URL": freshSchema(t), "HUDUMA_OTP_SECRET": "sim-switch-otp-secret", "HUDUMA_SIMULATOR": "on"}
+			return map[string]string{"DATABASE_URL": freshSchema(t), "HUDUMA_OTP_SECRET": "sim-switch-otp-secret", "HUDUMA_CALLBACK_TOKEN": testToken,
+				"HUDUMA_SIMULATOR": "on"}
 		}, 200},
 	}
 	for _, tc := range cases {

@@ -62,7 +62,8 @@ var (
 	ErrSMSPermanent = errors.New("africastalking: permanent failure")
 )
 
-// SMSError is a failed send, with what to do about it.
+// SMSError is a failed send, with what to do about it. Reason is already
+// redacted (no URL query, key, message text or full phone number).
 type SMSError struct {
 	Kind       error
 	Code       int
@@ -109,7 +110,7 @@ func (c *SMSClient) Send(ctx context.Context, to huduma.MSISDN, text string) (Se
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded;charset=utf-8") // as the official SDKs send it
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return SendResult{}, &SMSError{Kind: ErrSMSRetryable, Reason: err.Error()}
+		return SendResult{}, &SMSError{Kind: ErrSMSRetryable, Reason: huduma.Redact(err.Error(), c.cfg.APIKey, text)}
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
@@ -117,9 +118,9 @@ func (c *SMSClient) Send(ctx context.Context, to huduma.MSISDN, text string) (Se
 	case resp.StatusCode == http.StatusTooManyRequests:
 		return SendResult{}, &SMSError{Kind: ErrSMSThrottled, Code: 429, Reason: "rate limited", RetryAfter: retryAfter(resp.Header.Get("Retry-After"))}
 	case resp.StatusCode >= 500:
-		return SendResult{}, &SMSError{Kind: ErrSMSRetryable, Code: resp.StatusCode, Reason: strings.TrimSpace(string(body))}
+		return SendResult{}, &SMSError{Kind: ErrSMSRetryable, Code: resp.StatusCode, Reason: huduma.Redact(strings.TrimSpace(string(body)), c.cfg.APIKey, text)}
 	case resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusOK:
-		return SendResult{}, &SMSError{Kind: ErrSMSPermanent, Code: resp.StatusCode, Reason: clip(string(body), 200)}
+		return SendResult{}, &SMSError{Kind: ErrSMSPermanent, Code: resp.StatusCode, Reason: huduma.Redact(clip(string(body), 200), c.cfg.APIKey, text)}
 	}
 	var out struct {
 		Data struct {
@@ -134,7 +135,7 @@ func (c *SMSClient) Send(ctx context.Context, to huduma.MSISDN, text string) (Se
 		} `json:"SMSMessageData"`
 	}
 	if err := json.Unmarshal(body, &out); err != nil || len(out.Data.Recipients) == 0 {
-		return SendResult{}, &SMSError{Kind: ErrSMSRetryable, Code: resp.StatusCode, Reason: "unreadable answer: " + clip(string(body), 100)}
+		return SendResult{}, &SMSError{Kind: ErrSMSRetryable, Code: resp.StatusCode, Reason: "unreadable answer: " + huduma.Redact(clip(string(body), 100), c.cfg.APIKey, text)}
 	}
 	r := out.Data.Recipients[0]
 	res := SendResult{MessageID: r.MessageID, Status: r.Status, StatusCode: r.StatusCode, Cost: r.Cost}

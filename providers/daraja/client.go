@@ -153,7 +153,7 @@ func (c *Client) accessToken(ctx context.Context, force bool, stale string) (str
 	req.SetBasicAuth(c.cfg.ConsumerKey, c.cfg.ConsumerSecret)
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return "", fmt.Errorf("daraja token: %w: %w", ErrUnavailable, err)
+		return "", fmt.Errorf("daraja token: %w: %w", ErrUnavailable, huduma.RedactedError(err, c.cfg.ConsumerSecret))
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
@@ -183,7 +183,8 @@ func apiError(status int, body []byte) error {
 		ErrorMessage string `json:"errorMessage"`
 	}
 	_ = json.Unmarshal(body, &e)
-	ae := &APIError{Status: status, Code: e.ErrorCode, Message: e.ErrorMessage}
+	// The message is Daraja's, but it may echo what we sent (a phone).
+	ae := &APIError{Status: status, Code: huduma.Redact(e.ErrorCode), Message: huduma.Redact(e.ErrorMessage)}
 	msg := strings.ToLower(e.ErrorMessage)
 	switch {
 	case e.ErrorCode == "404.001.03" || e.ErrorCode == "400.003.01" || status == http.StatusUnauthorized:
@@ -261,7 +262,7 @@ func (c *Client) post(ctx context.Context, path, token string, raw []byte, out a
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return fmt.Errorf("daraja %s: %w: %w", path, ErrUnavailable, err)
+		return fmt.Errorf("daraja %s: %w: %w", path, ErrUnavailable, huduma.RedactedError(err))
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))

@@ -64,7 +64,9 @@ var (
 	ErrPermanent = errors.New("kannel: refused")
 )
 
-// Error is a failed send with Kannel's status and text.
+// Error is a failed send with Kannel's status and text, already redacted
+// (no URL query, password, number or message text), so it may be logged
+// and stored as it is.
 type Error struct {
 	Status int
 	Text   string
@@ -104,11 +106,12 @@ func (c *Client) Send(ctx context.Context, to huduma.MSISDN, text string) (strin
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return "", &Error{Text: err.Error(), kind: ErrRetryable}
+		// Go's error names the whole URL: password, number and text.
+		return "", &Error{Text: huduma.Redact(err.Error(), c.cfg.Password, text), kind: ErrRetryable}
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
-	body := strings.TrimSpace(string(b))
+	body := huduma.Redact(strings.TrimSpace(string(b)), c.cfg.Password, text)
 	switch {
 	case resp.StatusCode == http.StatusAccepted || resp.StatusCode == http.StatusOK:
 		// "0: Accepted for delivery" or "3: Queued for later delivery".

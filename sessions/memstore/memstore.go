@@ -17,11 +17,19 @@ type entry struct {
 	expires time.Time
 }
 
+// pointer is a phone's latest session and until when it counts.
+type pointer struct {
+	id      string
+	expires time.Time
+}
+
 // Store is an in-process sessions.Store.
 type Store struct {
 	mu      sync.Mutex
 	records map[string]entry
-	values  map[string]entry
+	latest  map[string]pointer
+	langs   map[string]string
+	warmed  bool
 	now     func() time.Time
 	stop    chan struct{}
 	once    sync.Once
@@ -38,7 +46,7 @@ func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = no
 // New returns an empty store that sweeps expired entries every minute
 // until Close.
 func New(opts ...Option) *Store {
-	s := &Store{records: map[string]entry{}, values: map[string]entry{}, now: time.Now, stop: make(chan struct{})}
+	s := &Store{records: map[string]entry{}, latest: map[string]pointer{}, langs: map[string]string{}, now: time.Now, stop: make(chan struct{})}
 	for _, o := range opts {
 		o(s)
 	}
@@ -56,11 +64,14 @@ func (s *Store) sweep(every time.Duration) {
 		case <-t.C:
 			s.mu.Lock()
 			now := s.now()
-			for _, m := range []map[string]entry{s.records, s.values} {
-				for k, e := range m {
-					if !now.Before(e.expires) {
-						delete(m, k)
-					}
+			for k, e := range s.records {
+				if !now.Before(e.expires) {
+					delete(s.records, k)
+				}
+			}
+			for k, p := range s.latest {
+				if !now.Before(p.expires) {
+					delete(s.latest, k)
 				}
 			}
 			s.mu.Unlock()
@@ -68,68 +79,68 @@ func (s *Store) sweep(every time.Duration) {
 	}
 }
 
-// live returns the unexpired entry for key, dropping an expired one.
-func (s *Store) live(m map[string]entry, key string) (entry, bool) {
-	e, ok := m[key]
+// live returns the unexpired record for id, dropping an expired one.
+func (s *Store) live(id string) (entry, bool) {
+	e, ok := s.records[id]
 	if ok && !s.now().Before(e.expires) {
-		delete(m, key)
+		delete(s.records, id)
 		return entry{}, false
 	}
 	return e, ok
 }
 
-// Get implements sessions.Store.
-func (s *Store) Get(ctx context.Context, id string) (sessions.Record, error) {
+// Load implements sessions.Store.
+func (s *Store) Load(ctx context.Context, k sessions.Key) (sessions.Loaded, error) {
 	if err := ctx.Err(); err != nil {
-		return sessions.Record{}, err
+		return sessions.Loaded{}, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	e, ok := s.live(s.records, id)
-	if !ok {
-		return sessions.Record{}, sessions.ErrNotFound
+	if e, ok := s.live(k.ID()); ok {
+		return sessions.Loaded{Record: sessions.Record{Value: append([]byte(nil), e.value...), Version: e.version}}, nil
 	}
-	return sessions.Record{Value: append([]byte(nil), e.value...), Version: e.version}, nil
+	out := sessions.Loaded{Language: s.langs[k.Phone]}
+	if p, ok := s.latest[k.Phone]; ok && s.now().Before(p.expires) {
+		if e, ok := s.live(p.id); ok {
+			out.Latest = append([]byte(nil), e.value...)
+		}
+	}
+	return out, nil
 }
 
-// Put implements sessions.Store.
-func (s *Store) Put(ctx context.Context, id string, expect int64, value []byte, ttl time.Duration) (int64, error) {
-	return s.put(ctx, id, expect, value, ttl, nil)
-}
-
-// PutNote implements sessions.Store.
-func (s *Store) PutNote(ctx context.Context, id string, expect int64, value []byte, ttl time.Duration, note sessions.Note) (int64, error) {
-	return s.put(ctx, id, expect, value, ttl, &note)
-}
-
-// put is the compare-and-swap, with the optional note under the same lock.
-func (s *Store) put(ctx context.Context, id string, expect int64, value []byte, ttl time.Duration, note *sessions.Note) (int64, error) {
+// Save implements sessions.Store: the compare-and-swap, with the pointer
+// and the language under the same lock.
+func (s *Store) Save(ctx context.Context, k sessions.Key, expect int64, w sessions.Write) (int64, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	e, ok := s.live(s.records, id)
+	id := k.ID()
+	e, ok := s.live(id)
 	if (!ok && expect != 0) || (ok && e.version != expect) {
 		return 0, sessions.ErrConflict
 	}
 	v := expect + 1
 	now := s.now()
-	s.records[id] = entry{value: append([]byte(nil), value...), version: v, expires: now.Add(ttl)}
-	if note != nil {
-		s.values[note.Key] = entry{value: append([]byte(nil), note.Value...), expires: now.Add(note.TTL)}
+	s.records[id] = entry{value: append([]byte(nil), w.Value...), version: v, expires: now.Add(w.TTL)}
+	if w.MarkLatest {
+		s.latest[k.Phone] = pointer{id: id, expires: now.Add(w.LatestTTL)}
+	}
+	if w.Language != "" {
+		s.langs[k.Phone] = w.Language
 	}
 	return v, nil
 }
 
 // Delete implements sessions.Store.
-func (s *Store) Delete(ctx context.Context, id string) error {
+func (s *Store) Delete(ctx context.Context, k sessions.Key) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	delete(s.records, id)
+	delete(s.records, k.ID())
 	return nil
 }
 
@@ -150,29 +161,31 @@ func (s *Store) Active(ctx context.Context) (int64, error) {
 	return n, nil
 }
 
-// SetValue implements sessions.Store.
-func (s *Store) SetValue(ctx context.Context, key string, value []byte, ttl time.Duration) error {
-	if err := ctx.Err(); err != nil {
-		return err
+// WarmLanguages implements sessions.Store: once per process, since the
+// map starts empty with it. Languages saved meanwhile win over the copy.
+func (s *Store) WarmLanguages(ctx context.Context, load func(ctx context.Context) (map[string]string, error)) (bool, error) {
+	s.mu.Lock()
+	warmed := s.warmed
+	s.mu.Unlock()
+	if warmed {
+		return false, nil
+	}
+	prefs, err := load(ctx)
+	if err != nil {
+		return false, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.values[key] = entry{value: append([]byte(nil), value...), expires: s.now().Add(ttl)}
-	return nil
-}
-
-// GetValue implements sessions.Store.
-func (s *Store) GetValue(ctx context.Context, key string) ([]byte, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
+	if s.warmed {
+		return false, nil
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	e, ok := s.live(s.values, key)
-	if !ok {
-		return nil, sessions.ErrNotFound
+	for phone, lang := range prefs {
+		if _, set := s.langs[phone]; !set {
+			s.langs[phone] = lang
+		}
 	}
-	return append([]byte(nil), e.value...), nil
+	s.warmed = true
+	return true, nil
 }
 
 // Ping implements sessions.Store; an in-process store is always there.

@@ -7,7 +7,6 @@ package redisstore
 import (
 	"context"
 	_ "embed"
-	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -17,10 +16,16 @@ import (
 	"github.com/huduma-ke/huduma/sessions"
 )
 
-//go:embed put.lua
-var putLua string
+//go:embed load.lua
+var loadLua string
 
-var putScript = redis.NewScript(putLua)
+//go:embed save.lua
+var saveLua string
+
+var (
+	loadScript = redis.NewScript(loadLua)
+	saveScript = redis.NewScript(saveLua)
+)
 
 // Store is a sessions.Store on Redis.
 type Store struct {
@@ -31,8 +36,10 @@ type Store struct {
 
 var _ sessions.Store = (*Store)(nil)
 
-// New wraps an existing client. Keys are "<prefix>s:<id>" for sessions,
-// "<prefix>v:<key>" for values and "<prefix>active" for the expiry index.
+// New wraps an existing client. Keys are "<prefix>s:<key id>" for
+// sessions, "<prefix>last:<phone>" for a phone's latest session,
+// "<prefix>lang" (a hash, one field per phone) for languages and
+// "<prefix>active" for the expiry index.
 func New(rdb redis.UniversalClient, prefix string) *Store {
 	return &Store{rdb: rdb, prefix: prefix}
 }
@@ -58,48 +65,47 @@ func Open(ctx context.Context, url, prefix string) (*Store, error) {
 	return s, nil
 }
 
-func (s *Store) key(id string) string { return s.prefix + "s:" + id }
+func (s *Store) key(k sessions.Key) string { return s.prefix + "s:" + k.ID() }
 
-// Get implements sessions.Store.
-func (s *Store) Get(ctx context.Context, id string) (sessions.Record, error) {
-	vals, err := s.rdb.HMGet(ctx, s.key(id), "v", "d").Result()
+// Load implements sessions.Store in one script (load.lua).
+func (s *Store) Load(ctx context.Context, k sessions.Key) (sessions.Loaded, error) {
+	res, err := loadScript.Run(ctx, s.rdb, []string{s.key(k), s.prefix + "last:" + k.Phone, s.prefix + "lang"}, k.Phone, s.prefix+"s:").Slice()
 	if err != nil {
-		return sessions.Record{}, fmt.Errorf("redis get session: %w", err)
+		return sessions.Loaded{}, fmt.Errorf("redis load session: %w", err)
 	}
-	vs, ok1 := vals[0].(string)
-	d, ok2 := vals[1].(string)
-	if !ok1 || !ok2 {
-		return sessions.Record{}, sessions.ErrNotFound
+	str := func(i int) (string, bool) {
+		if i >= len(res) {
+			return "", false
+		}
+		v, ok := res[i].(string)
+		return v, ok
 	}
-	v, err := strconv.ParseInt(vs, 10, 64)
-	if err != nil {
-		return sessions.Record{}, fmt.Errorf("redis session version %q: %w", vs, err)
+	if vs, ok := str(0); ok {
+		v, err := strconv.ParseInt(vs, 10, 64)
+		if err != nil {
+			return sessions.Loaded{}, fmt.Errorf("redis session version %q: %w", vs, err)
+		}
+		d, _ := str(1)
+		return sessions.Loaded{Record: sessions.Record{Value: []byte(d), Version: v}}, nil
 	}
-	return sessions.Record{Value: []byte(d), Version: v}, nil
+	var out sessions.Loaded
+	out.Language, _ = str(2)
+	if d, ok := str(3); ok {
+		out.Latest = []byte(d)
+	}
+	return out, nil
 }
 
-// Put implements sessions.Store.
-func (s *Store) Put(ctx context.Context, id string, expect int64, value []byte, ttl time.Duration) (int64, error) {
-	ms := ttl.Milliseconds()
-	if ms < 1 {
-		ms = 1
+// Save implements sessions.Store in one script (save.lua).
+func (s *Store) Save(ctx context.Context, k sessions.Key, expect int64, w sessions.Write) (int64, error) {
+	var ptr string
+	if w.MarkLatest {
+		ptr = k.ID()
 	}
-	n, err := putScript.Run(ctx, s.rdb, []string{s.key(id), s.prefix + "active"}, expect, value, ms).Int64()
+	n, err := saveScript.Run(ctx, s.rdb, []string{s.key(k), s.prefix + "active", s.prefix + "last:" + k.Phone, s.prefix + "lang"},
+		expect, w.Value, max(w.TTL.Milliseconds(), 1), ptr, max(w.LatestTTL.Milliseconds(), 1), w.Language, k.Phone).Int64()
 	if err != nil {
-		return 0, fmt.Errorf("redis put session: %w", err)
-	}
-	if n < 0 {
-		return 0, sessions.ErrConflict
-	}
-	return n, nil
-}
-
-// PutNote implements sessions.Store: the note rides in the same script.
-func (s *Store) PutNote(ctx context.Context, id string, expect int64, value []byte, ttl time.Duration, note sessions.Note) (int64, error) {
-	ms, nms := max(ttl.Milliseconds(), 1), max(note.TTL.Milliseconds(), 1)
-	n, err := putScript.Run(ctx, s.rdb, []string{s.key(id), s.prefix + "active", s.prefix + "v:" + note.Key}, expect, value, ms, note.Value, nms).Int64()
-	if err != nil {
-		return 0, fmt.Errorf("redis put session: %w", err)
+		return 0, fmt.Errorf("redis save session: %w", err)
 	}
 	if n < 0 {
 		return 0, sessions.ErrConflict
@@ -108,8 +114,8 @@ func (s *Store) PutNote(ctx context.Context, id string, expect int64, value []by
 }
 
 // Delete implements sessions.Store.
-func (s *Store) Delete(ctx context.Context, id string) error {
-	k := s.key(id)
+func (s *Store) Delete(ctx context.Context, key sessions.Key) error {
+	k := s.key(key)
 	if _, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.Del(ctx, k)
 		p.ZRem(ctx, s.prefix+"active", k)
@@ -134,24 +140,42 @@ func (s *Store) Active(ctx context.Context) (int64, error) {
 	return n, nil
 }
 
-// SetValue implements sessions.Store.
-func (s *Store) SetValue(ctx context.Context, key string, value []byte, ttl time.Duration) error {
-	if err := s.rdb.Set(ctx, s.prefix+"v:"+key, value, ttl).Err(); err != nil {
-		return fmt.Errorf("redis set value: %w", err)
-	}
-	return nil
-}
+// warmBatch is how many languages one HSET writes while warming.
+const warmBatch = 1000
 
-// GetValue implements sessions.Store.
-func (s *Store) GetValue(ctx context.Context, key string) ([]byte, error) {
-	v, err := s.rdb.Get(ctx, s.prefix+"v:"+key).Bytes()
-	if errors.Is(err, redis.Nil) {
-		return nil, sessions.ErrNotFound
+// WarmLanguages implements sessions.Store. A marker key says the hash is
+// filled; the first process to set it loads, the others do not. The
+// marker lives as long as the data it vouches for: both go with a flushed
+// or replaced Redis. Languages saved meanwhile win over the copy (HSETNX).
+func (s *Store) WarmLanguages(ctx context.Context, load func(ctx context.Context) (map[string]string, error)) (bool, error) {
+	first, err := s.rdb.SetNX(ctx, s.prefix+"lang:warm", "1", 0).Result()
+	if err != nil {
+		return false, fmt.Errorf("redis language marker: %w", err)
+	}
+	if !first {
+		return false, nil
+	}
+	prefs, err := load(ctx)
+	if err == nil {
+		_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			n := 0
+			for phone, lang := range prefs {
+				p.HSetNX(ctx, s.prefix+"lang", phone, lang)
+				if n++; n%warmBatch == 0 {
+					if _, err := p.Exec(ctx); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		})
 	}
 	if err != nil {
-		return nil, fmt.Errorf("redis get value: %w", err)
+		// Let the next start try again.
+		s.rdb.Del(context.WithoutCancel(ctx), s.prefix+"lang:warm")
+		return false, fmt.Errorf("warm languages: %w", err)
 	}
-	return v, nil
+	return true, nil
 }
 
 // Ping implements sessions.Store.

@@ -20,66 +20,90 @@ import (
 // clock forward by d (sleeping, for stores on a real clock).
 type Factory func(t *testing.T) (store sessions.Store, advance func(d time.Duration))
 
+// key names a session of the test phone.
+func key(session string) sessions.Key {
+	return sessions.Key{Provider: "test", Session: session, Phone: "+254712345678"}
+}
+
 // Run runs the suite.
 func Run(t *testing.T, newStore Factory) {
 	ctx := context.Background()
 	const ttl = 2 * time.Second
-	t.Run("GetMissing", func(t *testing.T) {
+	t.Run("LoadMissing", func(t *testing.T) {
 		s, _ := newStore(t)
-		if _, err := s.Get(ctx, "nope"); !errors.Is(err, sessions.ErrNotFound) {
-			t.Fatalf("Get missing: %v, want ErrNotFound", err)
+		got, err := s.Load(ctx, key("nope"))
+		if err != nil || got.Record.Version != 0 || got.Record.Value != nil || got.Language != "" || got.Latest != nil {
+			t.Fatalf("Load missing: %+v %v, want nothing", got, err)
 		}
 	})
 	t.Run("CreateAndUpdate", func(t *testing.T) {
 		s, _ := newStore(t)
-		v, err := s.Put(ctx, "a", 0, []byte("one"), ttl)
+		v, err := s.Save(ctx, key("a"), 0, sessions.Write{Value: []byte("one"), TTL: ttl})
 		if err != nil || v != 1 {
 			t.Fatalf("create: v=%d err=%v", v, err)
 		}
-		if v, err = s.Put(ctx, "a", 1, []byte("two"), ttl); err != nil || v != 2 {
+		if v, err = s.Save(ctx, key("a"), 1, sessions.Write{Value: []byte("two"), TTL: ttl}); err != nil || v != 2 {
 			t.Fatalf("update: v=%d err=%v", v, err)
 		}
-		r, err := s.Get(ctx, "a")
-		if err != nil || string(r.Value) != "two" || r.Version != 2 {
-			t.Fatalf("get: %+v %v", r, err)
+		r := mustLoad(t, s, key("a"))
+		if string(r.Record.Value) != "two" || r.Record.Version != 2 {
+			t.Fatalf("load: %+v", r)
 		}
 	})
 	t.Run("StaleVersionConflicts", func(t *testing.T) {
 		s, _ := newStore(t)
-		mustPut(t, s, "a", 0, "one", ttl)
-		mustPut(t, s, "a", 1, "two", ttl)
+		mustSave(t, s, "a", 0, "one", ttl)
+		mustSave(t, s, "a", 1, "two", ttl)
 		for _, expect := range []int64{0, 1, 3} {
-			if _, err := s.Put(ctx, "a", expect, []byte("bad"), ttl); !errors.Is(err, sessions.ErrConflict) {
-				t.Fatalf("Put expect=%d: %v, want ErrConflict", expect, err)
+			if _, err := s.Save(ctx, key("a"), expect, sessions.Write{Value: []byte("bad"), TTL: ttl}); !errors.Is(err, sessions.ErrConflict) {
+				t.Fatalf("Save expect=%d: %v, want ErrConflict", expect, err)
 			}
 		}
-		if _, err := s.Put(ctx, "fresh", 5, []byte("x"), ttl); !errors.Is(err, sessions.ErrConflict) {
-			t.Fatalf("Put on missing with expect 5: %v, want ErrConflict", err)
+		if _, err := s.Save(ctx, key("fresh"), 5, sessions.Write{Value: []byte("x"), TTL: ttl}); !errors.Is(err, sessions.ErrConflict) {
+			t.Fatalf("Save on missing with expect 5: %v, want ErrConflict", err)
 		}
-		if r, _ := s.Get(ctx, "a"); string(r.Value) != "two" || r.Version != 2 {
-			t.Fatalf("conflicting puts changed the record: %+v", r)
+		if r := mustLoad(t, s, key("a")); string(r.Record.Value) != "two" || r.Record.Version != 2 {
+			t.Fatalf("conflicting saves changed the record: %+v", r)
+		}
+	})
+	t.Run("SessionsBelongToTheirPhone", func(t *testing.T) {
+		s, _ := newStore(t)
+		mustSave(t, s, "shared", 0, "phone A", ttl)
+		other := sessions.Key{Provider: "test", Session: "shared", Phone: "+254722000111"}
+		if r := mustLoad(t, s, other); r.Record.Version != 0 {
+			t.Fatalf("another phone with the same session id read %q", r.Record.Value)
+		}
+		if _, err := s.Save(ctx, other, 0, sessions.Write{Value: []byte("phone B"), TTL: ttl}); err != nil {
+			t.Fatal(err)
+		}
+		if r := mustLoad(t, s, key("shared")); string(r.Record.Value) != "phone A" || r.Record.Version != 1 {
+			t.Fatalf("phone B changed phone A's session: %+v", r)
+		}
+		otherProvider := sessions.Key{Provider: "other", Session: "shared", Phone: key("").Phone}
+		if r := mustLoad(t, s, otherProvider); r.Record.Version != 0 {
+			t.Fatal("another provider's session id read this one")
 		}
 	})
 	t.Run("TTLExpiresAndIsRefreshed", func(t *testing.T) {
 		s, advance := newStore(t)
-		mustPut(t, s, "a", 0, "one", ttl)
+		mustSave(t, s, "a", 0, "one", ttl)
 		advance(ttl / 2)
-		mustPut(t, s, "a", 1, "two", ttl) // refreshes the TTL
+		mustSave(t, s, "a", 1, "two", ttl) // refreshes the TTL
 		advance(ttl/2 + 200*time.Millisecond)
-		if _, err := s.Get(ctx, "a"); err != nil {
-			t.Fatalf("TTL not refreshed by Put: %v", err)
+		if r := mustLoad(t, s, key("a")); r.Record.Version != 2 {
+			t.Fatalf("TTL not refreshed by Save: %+v", r)
 		}
 		if n, _ := s.Active(ctx); n != 1 {
 			t.Fatalf("Active = %d, want 1", n)
 		}
 		advance(ttl)
-		if _, err := s.Get(ctx, "a"); !errors.Is(err, sessions.ErrNotFound) {
-			t.Fatalf("expired record: %v, want ErrNotFound", err)
+		if r := mustLoad(t, s, key("a")); r.Record.Version != 0 {
+			t.Fatalf("expired record still loads: %+v", r)
 		}
 		if n, _ := s.Active(ctx); n != 0 {
 			t.Fatalf("Active after expiry = %d, want 0", n)
 		}
-		if v, err := s.Put(ctx, "a", 0, []byte("new"), ttl); err != nil || v != 1 {
+		if v, err := s.Save(ctx, key("a"), 0, sessions.Write{Value: []byte("new"), TTL: ttl}); err != nil || v != 1 {
 			t.Fatalf("recreate after expiry: v=%d err=%v", v, err)
 		}
 	})
@@ -89,139 +113,161 @@ func Run(t *testing.T, newStore Factory) {
 		var wg sync.WaitGroup
 		errc := make(chan error, workers)
 		for w := 0; w < workers; w++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
+			wg.Go(func() {
 				for i := 0; i < each; i++ {
-					if err := increment(ctx, s, "counter", ttl*10); err != nil {
+					if err := increment(ctx, s, key("counter"), ttl*10); err != nil {
 						errc <- err
 						return
 					}
 				}
-			}()
+			})
 		}
 		wg.Wait()
 		close(errc)
 		for err := range errc {
 			t.Fatal(err)
 		}
-		r, err := s.Get(ctx, "counter")
-		if err != nil || string(r.Value) != strconv.Itoa(workers*each) || r.Version != workers*each {
-			t.Fatalf("after %d racing increments: %q v%d %v", workers*each, r.Value, r.Version, err)
+		r := mustLoad(t, s, key("counter"))
+		if string(r.Record.Value) != strconv.Itoa(workers*each) || r.Record.Version != workers*each {
+			t.Fatalf("after %d racing increments: %q v%d", workers*each, r.Record.Value, r.Record.Version)
 		}
 	})
 	t.Run("Delete", func(t *testing.T) {
 		s, _ := newStore(t)
-		mustPut(t, s, "a", 0, "one", ttl)
-		if err := s.Delete(ctx, "a"); err != nil {
+		mustSave(t, s, "a", 0, "one", ttl)
+		if err := s.Delete(ctx, key("a")); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.Delete(ctx, "a"); err != nil {
+		if err := s.Delete(ctx, key("a")); err != nil {
 			t.Fatalf("second delete: %v", err)
 		}
-		if _, err := s.Get(ctx, "a"); !errors.Is(err, sessions.ErrNotFound) {
-			t.Fatalf("deleted record: %v", err)
+		if r := mustLoad(t, s, key("a")); r.Record.Version != 0 {
+			t.Fatalf("deleted record: %+v", r)
 		}
 	})
 	t.Run("ActiveCounts", func(t *testing.T) {
 		s, _ := newStore(t)
 		for i := 0; i < 5; i++ {
-			mustPut(t, s, fmt.Sprint("s", i), 0, "x", ttl)
+			mustSave(t, s, fmt.Sprint("s", i), 0, "x", ttl)
 		}
 		if n, err := s.Active(ctx); err != nil || n != 5 {
 			t.Fatalf("Active = %d %v, want 5", n, err)
 		}
 	})
-	t.Run("Values", func(t *testing.T) {
+	t.Run("LanguageAndLatestRideAlong", func(t *testing.T) {
 		s, advance := newStore(t)
-		if _, err := s.GetValue(ctx, "k"); !errors.Is(err, sessions.ErrNotFound) {
-			t.Fatalf("missing value: %v", err)
-		}
-		bin := []byte{0, 1, 2, 255, '\n'}
-		if err := s.SetValue(ctx, "k", bin, ttl); err != nil {
+		if _, err := s.Save(ctx, key("s1"), 0, sessions.Write{Value: []byte("left midway"), TTL: ttl * 2, MarkLatest: true, LatestTTL: ttl,
+			Language: "sw"}); err != nil {
 			t.Fatal(err)
 		}
-		if v, err := s.GetValue(ctx, "k"); err != nil || !bytes.Equal(v, bin) {
-			t.Fatalf("value = %v %v", v, err)
+		got := mustLoad(t, s, key("s2"))
+		if got.Record.Version != 0 || got.Language != "sw" || string(got.Latest) != "left midway" {
+			t.Fatalf("a new session of the phone: %+v, want language sw and the latest session", got)
 		}
+		if got := mustLoad(t, s, key("s1")); got.Language != "" || got.Latest != nil {
+			t.Fatalf("an existing session carries the new-session extras: %+v", got)
+		}
+		other := mustLoad(t, s, sessions.Key{Provider: "test", Session: "s9", Phone: "+254722000111"})
+		if other.Language != "" || other.Latest != nil {
+			t.Fatalf("another phone sees this phone's extras: %+v", other)
+		}
+		// A conflict writes neither the pointer nor the language.
+		if _, err := s.Save(ctx, key("s3"), 4, sessions.Write{Value: []byte("x"), TTL: ttl, MarkLatest: true, LatestTTL: ttl, Language: "en"}); !errors.Is(err, sessions.ErrConflict) {
+			t.Fatalf("stale save: %v", err)
+		}
+		if got := mustLoad(t, s, key("s2")); got.Language != "sw" || string(got.Latest) != "left midway" {
+			t.Fatalf("a conflicting save changed the extras: %+v", got)
+		}
+		// The pointer keeps its own TTL; the language has none.
 		advance(ttl + 200*time.Millisecond)
-		if _, err := s.GetValue(ctx, "k"); !errors.Is(err, sessions.ErrNotFound) {
-			t.Fatalf("expired value: %v", err)
+		if got := mustLoad(t, s, key("s2")); got.Latest != nil || got.Language != "sw" {
+			t.Fatalf("after the pointer's TTL: %+v", got)
+		}
+		if got := mustLoad(t, s, key("s1")); got.Record.Version != 1 {
+			t.Fatal("the session expired with its pointer")
+		}
+		// A pointer to an expired session gives nothing.
+		mustSave(t, s, "s4", 0, "short", ttl/4)
+		if _, err := s.Save(ctx, key("s4"), 1, sessions.Write{Value: []byte("short"), TTL: ttl / 4, MarkLatest: true, LatestTTL: ttl * 4}); err != nil {
+			t.Fatal(err)
+		}
+		advance(ttl/4 + 200*time.Millisecond)
+		if got := mustLoad(t, s, key("s5")); got.Latest != nil {
+			t.Fatalf("the pointer outlived its session: %q", got.Latest)
 		}
 	})
-	t.Run("PutNote", func(t *testing.T) {
-		s, advance := newStore(t)
-		v, err := s.PutNote(ctx, "s1", 0, []byte("a"), ttl, sessions.Note{Key: "last:p", Value: []byte("s1"), TTL: ttl / 2})
-		if err != nil || v != 1 {
-			t.Fatalf("PutNote: %d %v", v, err)
+	t.Run("WarmLanguages", func(t *testing.T) {
+		s, _ := newStore(t)
+		if _, err := s.Save(ctx, key("s1"), 0, sessions.Write{Value: []byte("x"), TTL: ttl, Language: "en"}); err != nil {
+			t.Fatal(err)
 		}
-		if r, err := s.Get(ctx, "s1"); err != nil || string(r.Value) != "a" {
-			t.Fatalf("record %q %v", r.Value, err)
+		calls := 0
+		load := func(context.Context) (map[string]string, error) {
+			calls++
+			return map[string]string{key("").Phone: "sw", "+254722000111": "sw"}, nil
 		}
-		if n, err := s.GetValue(ctx, "last:p"); err != nil || string(n) != "s1" {
-			t.Fatalf("note %q %v", n, err)
+		if loaded, err := s.WarmLanguages(ctx, load); err != nil || !loaded {
+			t.Fatalf("first warm: %v %v", loaded, err)
 		}
-		// A conflict writes neither.
-		if _, err := s.PutNote(ctx, "s1", 0, []byte("b"), ttl, sessions.Note{Key: "last:p", Value: []byte("s2"), TTL: ttl}); !errors.Is(err, sessions.ErrConflict) {
-			t.Fatalf("stale PutNote: %v", err)
+		if loaded, err := s.WarmLanguages(ctx, load); err != nil || loaded || calls != 1 {
+			t.Fatalf("second warm: loaded %v, %d loads, %v", loaded, calls, err)
 		}
-		if n, _ := s.GetValue(ctx, "last:p"); string(n) != "s1" {
-			t.Fatalf("a conflicting PutNote changed the note to %q", n)
+		if got := mustLoad(t, s, sessions.Key{Provider: "test", Session: "n", Phone: "+254722000111"}); got.Language != "sw" {
+			t.Fatalf("warmed language: %q", got.Language)
 		}
-		// The note keeps its own TTL.
-		advance(ttl/2 + 200*time.Millisecond)
-		if _, err := s.GetValue(ctx, "last:p"); !errors.Is(err, sessions.ErrNotFound) {
-			t.Fatalf("note outlived its TTL: %v", err)
-		}
-		if _, err := s.Get(ctx, "s1"); err != nil {
-			t.Fatalf("record expired with the note: %v", err)
+		if got := mustLoad(t, s, key("n")); got.Language != "en" {
+			t.Fatalf("the warm overwrote a newer choice: %q", got.Language)
 		}
 	})
 	t.Run("BinarySafe", func(t *testing.T) {
 		s, _ := newStore(t)
 		bin := bytes.Repeat([]byte{0, 0xff, '"', '\\'}, 200)
-		if _, err := s.Put(ctx, "b", 0, bin, ttl); err != nil {
+		if _, err := s.Save(ctx, key("b"), 0, sessions.Write{Value: bin, TTL: ttl}); err != nil {
 			t.Fatal(err)
 		}
-		if r, err := s.Get(ctx, "b"); err != nil || !bytes.Equal(r.Value, bin) {
-			t.Fatalf("binary value mangled: %v", err)
+		if r := mustLoad(t, s, key("b")); !bytes.Equal(r.Record.Value, bin) {
+			t.Fatal("binary value mangled")
 		}
 	})
 	t.Run("CancelledContext", func(t *testing.T) {
 		s, _ := newStore(t)
 		cctx, cancel := context.WithCancel(ctx)
 		cancel()
-		if _, err := s.Get(cctx, "a"); err == nil {
-			t.Fatal("Get with cancelled context succeeded")
+		if _, err := s.Load(cctx, key("a")); err == nil {
+			t.Fatal("Load with cancelled context succeeded")
 		}
-		if _, err := s.Put(cctx, "a", 0, []byte("x"), ttl); err == nil {
-			t.Fatal("Put with cancelled context succeeded")
+		if _, err := s.Save(cctx, key("a"), 0, sessions.Write{Value: []byte("x"), TTL: ttl}); err == nil {
+			t.Fatal("Save with cancelled context succeeded")
 		}
 	})
 }
 
-func mustPut(t *testing.T, s sessions.Store, id string, expect int64, v string, ttl time.Duration) {
+func mustSave(t *testing.T, s sessions.Store, session string, expect int64, v string, ttl time.Duration) {
 	t.Helper()
-	if _, err := s.Put(context.Background(), id, expect, []byte(v), ttl); err != nil {
-		t.Fatalf("Put %s@%d: %v", id, expect, err)
+	if _, err := s.Save(context.Background(), key(session), expect, sessions.Write{Value: []byte(v), TTL: ttl}); err != nil {
+		t.Fatalf("Save %s@%d: %v", session, expect, err)
 	}
+}
+
+func mustLoad(t *testing.T, s sessions.Store, k sessions.Key) sessions.Loaded {
+	t.Helper()
+	got, err := s.Load(context.Background(), k)
+	if err != nil {
+		t.Fatalf("Load %s: %v", k.ID(), err)
+	}
+	return got
 }
 
 // increment is a read-modify-write with retry on conflict, the pattern the
 // hop engine uses.
-func increment(ctx context.Context, s sessions.Store, id string, ttl time.Duration) error {
+func increment(ctx context.Context, s sessions.Store, k sessions.Key, ttl time.Duration) error {
 	for attempt := 0; attempt < 1000; attempt++ {
-		n, ver := 0, int64(0)
-		r, err := s.Get(ctx, id)
-		switch {
-		case errors.Is(err, sessions.ErrNotFound):
-		case err != nil:
+		got, err := s.Load(ctx, k)
+		if err != nil {
 			return err
-		default:
-			n, _ = strconv.Atoi(string(r.Value))
-			ver = r.Version
 		}
-		_, err = s.Put(ctx, id, ver, []byte(strconv.Itoa(n+1)), ttl)
+		n, _ := strconv.Atoi(string(got.Record.Value))
+		_, err = s.Save(ctx, k, got.Record.Version, sessions.Write{Value: []byte(strconv.Itoa(n + 1)), TTL: ttl})
 		if errors.Is(err, sessions.ErrConflict) {
 			continue
 		}

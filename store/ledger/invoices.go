@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/huduma-ke/huduma"
@@ -17,6 +18,9 @@ type NewInvoice struct {
 	// Key makes creation idempotent: a second call with the same key
 	// returns the first invoice and writes nothing (a retried USSD hop).
 	Key string
+	// RequestHash is the hash of the request Key was made for; a second
+	// call with the key and a different non-empty hash gets EKeyReused.
+	RequestHash string
 	// Message is the invoice SMS (paybill instructions), if any.
 	Message *huduma.Message
 	// Push, when set, queues an M-Pesa prompt to Payer at RunAt.
@@ -85,12 +89,9 @@ func (l *DB) CreateInvoice(ctx context.Context, n NewInvoice) (huduma.Invoice, b
 		return inv, false, huduma.Errorf(huduma.EInvalid, "invoice total does not add up")
 	}
 	if n.Key != "" {
-		existing, err := scanInvoice(l.db.QueryRowContext(ctx, `SELECT `+invoiceCols+` FROM invoices WHERE idempotency_key = $1`, n.Key))
-		if err == nil {
-			return existing, false, nil
-		}
-		if !errors.Is(err, sql.ErrNoRows) {
-			return inv, false, fmt.Errorf("look up invoice key: %w", err)
+		existing, err := l.invoiceByKey(ctx, n)
+		if err == nil || !errors.Is(err, sql.ErrNoRows) {
+			return existing, false, err
 		}
 	}
 	fields, err := json.Marshal(inv.Fields)
@@ -103,9 +104,9 @@ func (l *DB) CreateInvoice(ctx context.Context, n NewInvoice) (huduma.Invoice, b
 	}
 	err = l.tx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO invoices (number, service_code, service_name, phone, fields, fee, convenience_fee, total,
-			status, language, idempotency_key, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+			status, language, idempotency_key, request_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
 			string(inv.Number), inv.ServiceCode, inv.ServiceName, string(inv.Phone), string(fields), inv.Fee, inv.ConvenienceFee, inv.Total,
-			string(huduma.InvoicePending), string(inv.Language), key, ms(inv.CreatedAt), ms(inv.ExpiresAt))
+			string(huduma.InvoicePending), string(inv.Language), key, n.RequestHash, ms(inv.CreatedAt), ms(inv.ExpiresAt))
 		if err != nil {
 			if isUnique(err) {
 				return huduma.Errorf(huduma.EConflict, "invoice number or key already used")
@@ -121,7 +122,7 @@ func (l *DB) CreateInvoice(ctx context.Context, n NewInvoice) (huduma.Invoice, b
 			}
 		}
 		if n.Push != nil {
-			if _, err := l.queuePush(ctx, tx, inv, n.Push.Payer, n.Push.RunAt); err != nil {
+			if _, err := l.queuePush(ctx, tx, inv, n.Push.Payer, n.Push.RunAt, ""); err != nil {
 				return err
 			}
 		}
@@ -129,9 +130,10 @@ func (l *DB) CreateInvoice(ctx context.Context, n NewInvoice) (huduma.Invoice, b
 	})
 	if err != nil {
 		if huduma.ErrorCode(err) == huduma.EConflict && n.Key != "" {
-			// A racing hop with the same key won: return its invoice.
-			if existing, err2 := scanInvoice(l.db.QueryRowContext(ctx, `SELECT `+invoiceCols+` FROM invoices WHERE idempotency_key = $1`, n.Key)); err2 == nil {
-				return existing, false, nil
+			// A racing call with the same key won: return its invoice (or
+			// refuse, if it was made for another request).
+			if existing, err2 := l.invoiceByKey(ctx, n); !errors.Is(err2, sql.ErrNoRows) {
+				return existing, false, err2
 			}
 		}
 		return inv, false, err
@@ -139,6 +141,29 @@ func (l *DB) CreateInvoice(ctx context.Context, n NewInvoice) (huduma.Invoice, b
 	inv.Status = huduma.InvoicePending
 	return inv, true, nil
 }
+
+// invoiceByKey returns the invoice made under n.Key, sql.ErrNoRows when
+// there is none, or EKeyReused when it was made for another request.
+func (l *DB) invoiceByKey(ctx context.Context, n NewInvoice) (huduma.Invoice, error) {
+	var hash string
+	row := l.db.QueryRowContext(ctx, `SELECT `+invoiceCols+`, request_hash FROM invoices WHERE idempotency_key = $1`, n.Key)
+	inv, err := scanInvoice(scanFunc(func(dest ...any) error { return row.Scan(append(dest, &hash)...) }))
+	if errors.Is(err, sql.ErrNoRows) {
+		return inv, err
+	}
+	if err != nil {
+		return inv, fmt.Errorf("look up invoice key: %w", err)
+	}
+	if hash != "" && n.RequestHash != "" && hash != n.RequestHash {
+		return huduma.Invoice{}, huduma.Errorf(huduma.EKeyReused, "this Idempotency-Key was already used for a different request; use a new key for a new invoice")
+	}
+	return inv, nil
+}
+
+// scanFunc adapts a function to the Scan interface scanInvoice reads.
+type scanFunc func(dest ...any) error
+
+func (f scanFunc) Scan(dest ...any) error { return f(dest...) }
 
 // Invoice returns an invoice by number.
 func (l *DB) Invoice(ctx context.Context, number huduma.InvoiceNumber) (huduma.Invoice, error) {
@@ -177,21 +202,30 @@ const PromptLife = 3 * time.Minute
 // QueuePush schedules a prompt for an invoice at runAt. It refuses a paid
 // or expired invoice and an invoice with a prompt still in flight
 // (EConflict), so there is at most one prompt at a time and a paid invoice
-// is never pushed again.
-func (l *DB) QueuePush(ctx context.Context, number huduma.InvoiceNumber, payer huduma.MSISDN, runAt time.Time) (huduma.Attempt, error) {
+// is never pushed again. A non-empty key makes it idempotent: a second
+// call with the key returns the prompt the first one queued.
+func (l *DB) QueuePush(ctx context.Context, number huduma.InvoiceNumber, payer huduma.MSISDN, runAt time.Time, key string) (huduma.Attempt, error) {
 	var a huduma.Attempt
 	err := l.tx(ctx, func(tx *sql.Tx) error {
+		// The invoice's lock orders racing requests; the key is checked
+		// under it.
 		inv, err := scanInvoice(tx.QueryRowContext(ctx, `SELECT `+invoiceCols+` FROM invoices WHERE number = $1`+l.d.ForUpdate, string(number)))
 		if err != nil {
 			return notFound("invoice", err)
 		}
-		a, err = l.queuePush(ctx, tx, inv, payer, runAt)
+		if key != "" {
+			a, err = scanAttempt(tx.QueryRowContext(ctx, `SELECT `+attemptCols+` FROM payment_attempts WHERE dedupe_key = $1`, key))
+			if err == nil || !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+		}
+		a, err = l.queuePush(ctx, tx, inv, payer, runAt, key)
 		return err
 	})
 	return a, err
 }
 
-func (l *DB) queuePush(ctx context.Context, tx *sql.Tx, inv huduma.Invoice, payer huduma.MSISDN, runAt time.Time) (huduma.Attempt, error) {
+func (l *DB) queuePush(ctx context.Context, tx *sql.Tx, inv huduma.Invoice, payer huduma.MSISDN, runAt time.Time, key string) (huduma.Attempt, error) {
 	if inv.Status == huduma.InvoicePaid {
 		return huduma.Attempt{}, huduma.Errorf(huduma.EConflict, "invoice %s is already paid", inv.Number)
 	}
@@ -212,8 +246,12 @@ func (l *DB) queuePush(ctx context.Context, tx *sql.Tx, inv huduma.Invoice, paye
 		return huduma.Attempt{}, fmt.Errorf("retire stale prompts: %w", err)
 	}
 	a := huduma.Attempt{Invoice: inv.Number, Payer: payer, Amount: inv.Total, Status: huduma.AttemptQueued, CreatedAt: now, UpdatedAt: now}
-	if err := tx.QueryRowContext(ctx, `INSERT INTO payment_attempts (invoice_number, payer, amount, status, created_at, updated_at)
-		VALUES ($1, $2, $3, 'queued', $4, $4) RETURNING id`, string(inv.Number), string(payer), inv.Total, ms(now)).Scan(&a.ID); err != nil {
+	var dedupe any
+	if key != "" {
+		dedupe = key
+	}
+	if err := tx.QueryRowContext(ctx, `INSERT INTO payment_attempts (invoice_number, payer, amount, status, dedupe_key, created_at, updated_at)
+		VALUES ($1, $2, $3, 'queued', $4, $5, $5) RETURNING id`, string(inv.Number), string(payer), inv.Total, dedupe, ms(now)).Scan(&a.ID); err != nil {
 		return a, fmt.Errorf("insert attempt: %w", err)
 	}
 	if err := l.enqueue(ctx, tx, JobPush, PushJob{AttemptID: a.ID}, runAt); err != nil {
@@ -270,8 +308,10 @@ func (l *DB) MarkPushSent(ctx context.Context, id int64, res huduma.STKPushResul
 	})
 }
 
-// MarkPushRejected records that Daraja refused the prompt outright.
+// MarkPushRejected records that Daraja refused the prompt outright, with
+// the reason redacted.
 func (l *DB) MarkPushRejected(ctx context.Context, id int64, reason string) error {
+	reason = huduma.Redact(reason)
 	return l.tx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `UPDATE payment_attempts SET status = 'rejected', result_desc = $2, updated_at = $3 WHERE id = $1 AND status = 'queued'`,
 			id, reason, ms(l.now())); err != nil {
@@ -291,6 +331,14 @@ const (
 	OutcomeDuplicate Outcome = "duplicate"
 	OutcomeUnknown   Outcome = "unknown_checkout"
 	OutcomeMismatch  Outcome = "amount_mismatch"
+	// OutcomeOtherPayer: paid, but the callback names another phone than
+	// the one prompted (someone else entered the PIN, or a forger knows
+	// the checkout id). The money counts; the audit log flags it.
+	OutcomeOtherPayer Outcome = "paid_other_payer"
+	// OutcomeReceiptReused: a success callback carrying an M-Pesa receipt
+	// that already settled another invoice. Nothing is marked paid; the
+	// prompt stays in flight, so the status query asks Daraja itself.
+	OutcomeReceiptReused Outcome = "receipt_reused"
 )
 
 // ReceiptFunc builds the receipt SMS for a settled invoice.
@@ -337,12 +385,32 @@ func (l *DB) SettleSTK(ctx context.Context, res huduma.STKResult, receipt Receip
 			out = OutcomeMismatch
 			return l.audit(ctx, tx, "invoice", string(a.Invoice), "callback_amount_mismatch", map[string]any{"attempt": a.ID, "amount": res.Amount, "want": a.Amount})
 		}
+		if res.Receipt != "" {
+			var used int
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM invoices WHERE mpesa_receipt = $1 AND number <> $2`, res.Receipt, string(a.Invoice)).Scan(&used); err != nil {
+				return fmt.Errorf("check receipt: %w", err)
+			}
+			if used > 0 {
+				out = OutcomeReceiptReused
+				return l.audit(ctx, tx, "invoice", string(a.Invoice), "callback_receipt_reused", map[string]any{"attempt": a.ID, "receipt": res.Receipt})
+			}
+		}
+		otherPayer := res.Phone != "" && strings.TrimPrefix(res.Phone, "+") != a.Payer.Digits()
+		if otherPayer {
+			if err := l.audit(ctx, tx, "invoice", string(a.Invoice), "callback_payer_mismatch", map[string]any{"attempt": a.ID,
+				"prompted": a.Payer.Masked(), "callback": huduma.MaskPhone(res.Phone)}); err != nil {
+				return err
+			}
+		}
 		if _, err := tx.ExecContext(ctx, `UPDATE payment_attempts SET status = 'succeeded', result_code = '0', result_desc = $2, updated_at = $3 WHERE id = $1`,
 			a.ID, res.ResultDesc, ms(now)); err != nil {
 			return fmt.Errorf("succeed attempt: %w", err)
 		}
 		var err2 error
 		out, err2 = l.markPaid(ctx, tx, a.Invoice, res.Receipt, res.PaidAt, "stk", receipt)
+		if out == OutcomePaid && otherPayer {
+			out = OutcomeOtherPayer
+		}
 		return err2
 	})
 	return out, err

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+
+	"github.com/huduma-ke/huduma"
 )
 
 // Job is a unit of background work claimed from the queue.
@@ -104,9 +106,10 @@ func (l *DB) Done(ctx context.Context, id int64) error {
 	return nil
 }
 
-// Retry puts a job back to run at runAt, keeping why it failed.
+// Retry puts a job back to run at runAt, keeping why it failed (redacted:
+// a provider's error may name a URL with secrets or a phone number).
 func (l *DB) Retry(ctx context.Context, id int64, runAt time.Time, reason string, payload any) error {
-	q, args := `UPDATE jobs SET run_at = $2, locked_until = NULL, last_error = $3 WHERE id = $1`, []any{id, ms(runAt), reason}
+	q, args := `UPDATE jobs SET run_at = $2, locked_until = NULL, last_error = $3 WHERE id = $1`, []any{id, ms(runAt), huduma.Redact(reason)}
 	if payload != nil {
 		b, err := json.Marshal(payload)
 		if err != nil {

@@ -33,12 +33,18 @@ type Dialect struct {
 	ForUpdate string
 	// SkipLocked lets several workers claim different jobs (Postgres).
 	SkipLocked string
+	// LockKey takes a lock on a name ($1) until the transaction ends, so
+	// check-then-insert rules (the OTP send cap) hold under concurrency
+	// (Postgres: a transaction-level advisory lock). SQLite needs none:
+	// one connection, so one transaction at a time.
+	LockKey string
 }
 
 // The two dialects.
 var (
-	Postgres = Dialect{Name: "postgres", ForUpdate: " FOR UPDATE", SkipLocked: " FOR UPDATE SKIP LOCKED"}
-	SQLite   = Dialect{Name: "sqlite"}
+	Postgres = Dialect{Name: "postgres", ForUpdate: " FOR UPDATE", SkipLocked: " FOR UPDATE SKIP LOCKED",
+		LockKey: `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`}
+	SQLite = Dialect{Name: "sqlite"}
 )
 
 // DB is the ledger on one database.
@@ -79,6 +85,17 @@ func (l *DB) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// lock serialises transactions on name until tx ends (see Dialect.LockKey).
+func (l *DB) lock(ctx context.Context, tx *sql.Tx, name string) error {
+	if l.d.LockKey == "" {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, l.d.LockKey, name); err != nil {
+		return fmt.Errorf("lock %s: %w", strings.SplitN(name, ":", 2)[0], err)
 	}
 	return nil
 }

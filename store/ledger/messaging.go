@@ -118,14 +118,16 @@ func (l *DB) MessagesSent(ctx context.Context, sent []Sent) error {
 }
 
 // MessageFinal ends a message without a provider (recorded, opted_out) or
-// with a permanent failure and its reason.
+// with a permanent failure and its reason. Reasons are stored redacted:
+// a provider's error may carry a URL with secrets or a phone number.
 func (l *DB) MessageFinal(ctx context.Context, id int64, status, reason string) error {
-	return l.setMessage(ctx, id, `UPDATE outbox SET status = $3, last_error = $4, updated_at = $2 WHERE id = $1`, status, reason)
+	return l.setMessage(ctx, id, `UPDATE outbox SET status = $3, last_error = $4, updated_at = $2 WHERE id = $1`, status, huduma.Redact(reason))
 }
 
-// MessageRetry puts a message back to be sent at at.
+// MessageRetry puts a message back to be sent at at, with the reason
+// redacted as for MessageFinal.
 func (l *DB) MessageRetry(ctx context.Context, id int64, at time.Time, reason string) error {
-	return l.setMessage(ctx, id, `UPDATE outbox SET status = 'queued', next_attempt_at = $3, last_error = $4, updated_at = $2 WHERE id = $1`, ms(at), reason)
+	return l.setMessage(ctx, id, `UPDATE outbox SET status = 'queued', next_attempt_at = $3, last_error = $4, updated_at = $2 WHERE id = $1`, ms(at), huduma.Redact(reason))
 }
 
 // MessageStatus returns a message's state and last error (tests, API).
@@ -163,7 +165,7 @@ func (l *DB) ApplyDelivery(ctx context.Context, providerID, state string, final 
 		state = MsgSent // a non-final report (Buffered, Submitted) keeps it sent
 	}
 	return true, l.setMessage(ctx, id, `UPDATE outbox SET status = $3, last_error = $4, updated_at = $2
-		WHERE id = $1 AND status NOT IN ('delivered', 'failed')`, state, reason)
+		WHERE id = $1 AND status NOT IN ('delivered', 'failed')`, state, huduma.Redact(reason))
 }
 
 // SetOptOut records STOP (true) or START (false) for a phone.
@@ -211,9 +213,14 @@ const (
 
 // CreateOTP stores a code's hash and queues its SMS in one transaction,
 // retiring earlier codes for the same phone and purpose. More than
-// OTPMaxSends in OTPSendWindow is refused with ERateLimited.
+// OTPMaxSends in OTPSendWindow is refused with ERateLimited. The phone's
+// lock makes the count and the insert one step, so concurrent senders
+// cannot all pass the cap.
 func (l *DB) CreateOTP(ctx context.Context, phone huduma.MSISDN, purpose, hash string, msg huduma.Message) error {
 	return l.tx(ctx, func(tx *sql.Tx) error {
+		if err := l.lock(ctx, tx, "otp:"+string(phone)); err != nil {
+			return err
+		}
 		now := l.now()
 		var sends int
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM otp_codes WHERE phone = $1 AND created_at > $2`,

@@ -4,12 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/huduma-ke/huduma"
-	"github.com/huduma-ke/huduma/store/trigram"
 )
 
 // ImportCatalog implements store.CatalogStore.
@@ -54,7 +52,11 @@ func (s *Store) ImportCatalog(ctx context.Context, c huduma.Catalog) (int, error
 	if err != nil {
 		return 0, fmt.Errorf("import catalog: %w", err)
 	}
-	s.checked.Store(0) // the next search reads the new version
+	// This process serves the new version from the next hop on; others
+	// notice it within a second (memcatalog).
+	if err := s.cat.Reload(ctx, s); err != nil {
+		return len(c.Services), err
+	}
 	return len(c.Services), nil
 }
 
@@ -73,7 +75,7 @@ func (s *Store) ExportCatalog(ctx context.Context) (huduma.Catalog, error) {
 		return c, fmt.Errorf("export agencies: %w", err)
 	}
 	c.Agencies = agencies
-	if c.Categories, err = s.categories(ctx, `SELECT code, name_en, name_sw FROM categories ORDER BY code`); err != nil {
+	if c.Categories, err = s.allCategories(ctx); err != nil {
 		return c, err
 	}
 	if c.Services, err = s.services(ctx, serviceCols+` ORDER BY s.code`); err != nil {
@@ -92,15 +94,18 @@ func (s *Store) ServiceCount(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-// Categories implements store.CatalogStore.
+// Categories implements store.CatalogStore from memory.
 func (s *Store) Categories(ctx context.Context) ([]huduma.Category, error) {
-	return s.categories(ctx, `SELECT c.code, c.name_en, c.name_sw FROM categories c
-		WHERE EXISTS (SELECT 1 FROM services s WHERE s.category_code = c.code AND s.active)
-		ORDER BY c.name_en, c.code`)
+	snap, err := s.cat.Get(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	return snap.Categories(), nil
 }
 
-func (s *Store) categories(ctx context.Context, q string) ([]huduma.Category, error) {
-	rows, _ := s.pool.Query(ctx, q)
+// allCategories reads the whole categories table.
+func (s *Store) allCategories(ctx context.Context) ([]huduma.Category, error) {
+	rows, _ := s.pool.Query(ctx, `SELECT code, name_en, name_sw FROM categories ORDER BY code`)
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (huduma.Category, error) {
 		var k huduma.Category
 		return k, r.Scan(&k.Code, &k.NameEN, &k.NameSW)
@@ -138,39 +143,31 @@ func (s *Store) services(ctx context.Context, q string, args ...any) ([]huduma.S
 	return out, nil
 }
 
-// ServicesInCategory implements store.CatalogStore.
+// ServicesInCategory implements store.CatalogStore from memory.
 func (s *Store) ServicesInCategory(ctx context.Context, category string, offset, limit int) ([]huduma.Service, error) {
-	return s.services(ctx, serviceCols+` WHERE s.category_code = $1 AND s.active ORDER BY s.name_en, s.code LIMIT $2 OFFSET $3`,
-		category, limit, max(offset, 0))
+	snap, err := s.cat.Get(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	return snap.ServicesInCategory(category, offset, limit), nil
 }
 
-// ServiceByCode implements store.CatalogStore.
-// It answers from the search index (same catalog version, same freshness),
-// sparing a query on the hops that show a service.
+// ServiceByCode implements store.CatalogStore from memory.
 func (s *Store) ServiceByCode(ctx context.Context, code int) (huduma.Service, error) {
-	idx, err := s.currentIndex(ctx)
+	snap, err := s.cat.Get(ctx, s)
 	if err != nil {
 		return huduma.Service{}, err
 	}
-	sv, ok := idx.ByCode(code)
-	if !ok {
-		return huduma.Service{}, fmt.Errorf("service %d: %w", code, huduma.ErrNotFound)
-	}
-	return sv, nil
+	return snap.ServiceByCode(code)
 }
 
-// FeeBands implements store.CatalogStore.
-// The bands are read with the search index, as they change only with a
-// catalog import (which moves the version), so a confirm screen costs no
-// query.
+// FeeBands implements store.CatalogStore from memory.
 func (s *Store) FeeBands(ctx context.Context) ([]huduma.FeeBand, error) {
-	if _, err := s.currentIndex(ctx); err != nil {
+	snap, err := s.cat.Get(ctx, s)
+	if err != nil {
 		return nil, err
 	}
-	if b := *s.bands.Load(); len(b) > 0 {
-		return b, nil
-	}
-	return huduma.DefaultFeeBands, nil
+	return snap.FeeBands(), nil
 }
 
 func (s *Store) feeBands(ctx context.Context) ([]huduma.FeeBand, error) {
@@ -185,56 +182,44 @@ func (s *Store) feeBands(ctx context.Context) ([]huduma.FeeBand, error) {
 	return out, nil
 }
 
-// versionTTL is how long a search trusts the catalog version it last
-// read before asking Postgres again: an import on another instance is
-// searchable here within this time (on the importing instance at once).
-const versionTTL = time.Second
-
-// SearchServices implements store.CatalogStore with the in-process trigram
-// index (store/trigram), the same ranking the embedded store uses. Search
-// is the hot hop; answering it from memory instead of a pg_trgm query
-// took it from about 12 ms to well under one (docs/performance.md).
+// SearchServices implements store.CatalogStore with the in-memory
+// catalog's trigram index, the same ranking the embedded store uses.
+// Search is the hot hop; answering it from memory instead of a pg_trgm
+// query took it from about 12 ms to well under one (docs/performance.md).
 func (s *Store) SearchServices(ctx context.Context, q string, limit int) ([]huduma.Service, error) {
-	if trigram.Normalize(q) == "" || limit <= 0 {
-		return nil, nil
-	}
-	idx, err := s.currentIndex(ctx)
+	snap, err := s.cat.Get(ctx, s)
 	if err != nil {
 		return nil, err
 	}
-	return idx.Search(q, limit), nil
+	return snap.Search(q, limit), nil
 }
 
-// currentIndex returns the search index, rebuilding it when the catalog
-// version in the database moved.
-func (s *Store) currentIndex(ctx context.Context) (*trigram.Index, error) {
-	idx := s.index.Current()
-	if idx != nil && time.Now().UnixNano() < s.checked.Load()+int64(versionTTL) {
-		return idx, nil
-	}
+// CatalogVersion implements memcatalog.Loader.
+func (s *Store) CatalogVersion(ctx context.Context) (int64, error) {
 	var version int64
 	if err := s.pool.QueryRow(ctx, `SELECT version FROM catalog_meta WHERE id = 1`).Scan(&version); err != nil {
-		if idx != nil {
-			// The catalog cannot have changed in a way we could read:
-			// keep answering from memory while Postgres is away.
-			return idx, nil
-		}
-		return nil, fmt.Errorf("read catalog version: %w", err)
+		return 0, fmt.Errorf("read catalog version: %w", err)
 	}
-	idx, err := s.index.For(version, func() ([]huduma.Service, error) {
-		svcs, err := s.services(ctx, serviceCols+` WHERE s.active ORDER BY s.code`)
-		if err != nil {
-			return nil, err
-		}
-		bands, err := s.feeBands(ctx)
-		if err != nil {
-			return nil, err
-		}
-		s.bands.Store(&bands) // before the index, so a reader never sees one without the other
-		return svcs, nil
-	})
-	if err == nil {
-		s.checked.Store(time.Now().UnixNano())
+	return version, nil
+}
+
+// LoadCatalog implements memcatalog.Loader.
+func (s *Store) LoadCatalog(ctx context.Context) (int64, []huduma.Service, []huduma.Category, []huduma.FeeBand, error) {
+	version, err := s.CatalogVersion(ctx)
+	if err != nil {
+		return 0, nil, nil, nil, err
 	}
-	return idx, err
+	svcs, err := s.services(ctx, serviceCols+` WHERE s.active`)
+	if err != nil {
+		return 0, nil, nil, nil, err
+	}
+	cats, err := s.allCategories(ctx)
+	if err != nil {
+		return 0, nil, nil, nil, err
+	}
+	bands, err := s.feeBands(ctx)
+	if err != nil {
+		return 0, nil, nil, nil, err
+	}
+	return version, svcs, cats, bands, nil
 }

@@ -2,10 +2,11 @@
 // number of gateway processes share it. It passes the same conformance
 // suite as the embedded sqlitestore.
 //
-// Search and services by code are answered from an in-memory trigram index
-// of the active catalog (store/trigram), the same one the embedded store
-// uses, rebuilt when the catalog version moves; a database round trip per
-// search was the gateway's bottleneck under load (docs/performance.md).
+// Every catalog read (search, services by code, categories, the fee
+// table) is answered from the catalog in memory (store/memcatalog), the
+// same one the embedded store uses, reloaded when the catalog version
+// moves: a database round trip per hop was the gateway's bottleneck under
+// load, and catalog screens keep working while Postgres is slow or away.
 package pgstore
 
 import (
@@ -14,10 +15,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"sort"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -27,7 +28,7 @@ import (
 	"github.com/huduma-ke/huduma"
 	"github.com/huduma-ke/huduma/store"
 	"github.com/huduma-ke/huduma/store/ledger"
-	"github.com/huduma-ke/huduma/store/trigram"
+	"github.com/huduma-ke/huduma/store/memcatalog"
 )
 
 //go:embed migrations/*.sql
@@ -42,10 +43,8 @@ type Store struct {
 	pool   *pgxpool.Pool
 	ledger *ledger.DB
 
-	// The search index and when its version was last confirmed (unix ns).
-	index   trigram.Cache
-	bands   atomic.Pointer[[]huduma.FeeBand] // stored before index, with it
-	checked atomic.Int64
+	// cat is the catalog in memory, which hops read (memcatalog).
+	cat memcatalog.Cache
 }
 
 var _ store.Store = (*Store)(nil)
@@ -164,6 +163,24 @@ func (s *Store) Language(ctx context.Context, phone huduma.MSISDN) (huduma.Langu
 	return huduma.Language(lang), nil
 }
 
+// Languages implements store.PreferenceStore.
+func (s *Store) Languages(ctx context.Context) (map[string]string, error) {
+	rows, err := s.pool.Query(ctx, `SELECT msisdn, language FROM phone_preferences`)
+	if err != nil {
+		return nil, fmt.Errorf("read languages: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var phone, lang string
+		if err := rows.Scan(&phone, &lang); err != nil {
+			return nil, fmt.Errorf("read languages: %w", err)
+		}
+		out[phone] = lang
+	}
+	return out, rows.Err()
+}
+
 // SetLanguage implements store.PreferenceStore.
 func (s *Store) SetLanguage(ctx context.Context, phone huduma.MSISDN, lang huduma.Language) error {
 	if _, err := huduma.ParseLanguage(string(lang)); err != nil {
@@ -196,3 +213,7 @@ func (s *Store) RecordSessionEvent(ctx context.Context, e huduma.SessionEvent) e
 	}
 	return nil
 }
+
+// SetLogger names where the catalog's background refresh reports
+// failures.
+func (s *Store) SetLogger(log *slog.Logger) { s.cat.SetLogger(log.With("comp", "catalog")) }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"github.com/huduma-ke/huduma"
-	"github.com/huduma-ke/huduma/store/trigram"
 )
 
 // ImportCatalog implements store.CatalogStore.
@@ -62,6 +61,9 @@ func (s *Store) ImportCatalog(ctx context.Context, c huduma.Catalog) (int, error
 	if err := tx.Commit(); err != nil {
 		return 0, fmt.Errorf("commit import: %w", err)
 	}
+	if err := s.cat.Reload(ctx, s); err != nil {
+		return len(c.Services), err
+	}
 	return len(c.Services), nil
 }
 
@@ -114,11 +116,13 @@ func (s *Store) ServiceCount(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-// Categories implements store.CatalogStore.
+// Categories implements store.CatalogStore from memory.
 func (s *Store) Categories(ctx context.Context) ([]huduma.Category, error) {
-	return s.categories(ctx, `SELECT c.code, c.name_en, c.name_sw FROM categories c
-		WHERE EXISTS (SELECT 1 FROM services s WHERE s.category_code = c.code AND s.active)
-		ORDER BY c.name_en, c.code`)
+	snap, err := s.cat.Get(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	return snap.Categories(), nil
 }
 
 func (s *Store) categories(ctx context.Context, q string) ([]huduma.Category, error) {
@@ -173,28 +177,31 @@ func scanService(r interface{ Scan(...any) error }) (huduma.Service, error) {
 	return sv, nil
 }
 
-// ServicesInCategory implements store.CatalogStore.
+// ServicesInCategory implements store.CatalogStore from memory.
 func (s *Store) ServicesInCategory(ctx context.Context, category string, offset, limit int) ([]huduma.Service, error) {
-	return s.services(ctx, serviceCols+` WHERE s.category_code = ? AND s.active ORDER BY s.name_en, s.code LIMIT ? OFFSET ?`,
-		category, limit, max(offset, 0))
-}
-
-// ServiceByCode implements store.CatalogStore.
-func (s *Store) ServiceByCode(ctx context.Context, code int) (huduma.Service, error) {
-	sv, err := scanService(s.db.QueryRowContext(ctx, serviceCols+` WHERE s.code = ? AND s.active`, code))
+	snap, err := s.cat.Get(ctx, s)
 	if err != nil {
-		return huduma.Service{}, notFound(fmt.Sprintf("service %d", code), err)
+		return nil, err
 	}
-	return sv, nil
+	return snap.ServicesInCategory(category, offset, limit), nil
 }
 
-// FeeBands implements store.CatalogStore.
-func (s *Store) FeeBands(ctx context.Context) ([]huduma.FeeBand, error) {
-	bands, err := s.feeBands(ctx)
-	if err != nil || len(bands) > 0 {
-		return bands, err
+// ServiceByCode implements store.CatalogStore from memory.
+func (s *Store) ServiceByCode(ctx context.Context, code int) (huduma.Service, error) {
+	snap, err := s.cat.Get(ctx, s)
+	if err != nil {
+		return huduma.Service{}, err
 	}
-	return huduma.DefaultFeeBands, nil
+	return snap.ServiceByCode(code)
+}
+
+// FeeBands implements store.CatalogStore from memory.
+func (s *Store) FeeBands(ctx context.Context) ([]huduma.FeeBand, error) {
+	snap, err := s.cat.Get(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	return snap.FeeBands(), nil
 }
 
 func (s *Store) feeBands(ctx context.Context) ([]huduma.FeeBand, error) {
@@ -214,27 +221,42 @@ func (s *Store) feeBands(ctx context.Context) ([]huduma.FeeBand, error) {
 	return out, rows.Err()
 }
 
-// SearchServices implements store.CatalogStore with the in-process
-// trigram index (store/trigram), rebuilt when the catalog version moves.
+// SearchServices implements store.CatalogStore with the in-memory
+// catalog's trigram index.
 func (s *Store) SearchServices(ctx context.Context, q string, limit int) ([]huduma.Service, error) {
-	if trigram.Normalize(q) == "" || limit <= 0 {
-		return nil, nil
-	}
-	idx, err := s.currentIndex(ctx)
+	snap, err := s.cat.Get(ctx, s)
 	if err != nil {
 		return nil, err
 	}
-	return idx.Search(q, limit), nil
+	return snap.Search(q, limit), nil
 }
 
-// currentIndex returns the index, rebuilding it when the catalog version
-// in the database moved (an import by this or another process).
-func (s *Store) currentIndex(ctx context.Context) (*trigram.Index, error) {
+// CatalogVersion implements memcatalog.Loader.
+func (s *Store) CatalogVersion(ctx context.Context) (int64, error) {
 	var version int64
 	if err := s.db.QueryRowContext(ctx, `SELECT version FROM catalog_meta WHERE id = 1`).Scan(&version); err != nil {
-		return nil, fmt.Errorf("read catalog version: %w", err)
+		return 0, fmt.Errorf("read catalog version: %w", err)
 	}
-	return s.index.For(version, func() ([]huduma.Service, error) {
-		return s.services(ctx, serviceCols+` WHERE s.active ORDER BY s.code`)
-	})
+	return version, nil
+}
+
+// LoadCatalog implements memcatalog.Loader.
+func (s *Store) LoadCatalog(ctx context.Context) (int64, []huduma.Service, []huduma.Category, []huduma.FeeBand, error) {
+	version, err := s.CatalogVersion(ctx)
+	if err != nil {
+		return 0, nil, nil, nil, err
+	}
+	svcs, err := s.services(ctx, serviceCols+` WHERE s.active`)
+	if err != nil {
+		return 0, nil, nil, nil, err
+	}
+	cats, err := s.categories(ctx, `SELECT code, name_en, name_sw FROM categories ORDER BY code`)
+	if err != nil {
+		return 0, nil, nil, nil, err
+	}
+	bands, err := s.feeBands(ctx)
+	if err != nil {
+		return 0, nil, nil, nil, err
+	}
+	return version, svcs, cats, bands, nil
 }

@@ -2,8 +2,8 @@
 // modernc.org/sqlite), used when DATABASE_URL is empty so Huduma runs with
 // nothing installed. It passes the same conformance suite as pgstore.
 //
-// Search: SQLite has no pg_trgm, so this store keeps an in-process
-// trigram index of active service names (store/trigram), rebuilt whenever
+// Catalog reads (search, services by code, categories, the fee table)
+// come from the catalog in memory (store/memcatalog), reloaded whenever
 // the catalog's version row changes — including after a `huduma catalog
 // import` run by another process.
 package sqlitestore
@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"net/url"
 	"sort"
 	"strconv"
@@ -26,7 +27,7 @@ import (
 	"github.com/huduma-ke/huduma"
 	"github.com/huduma-ke/huduma/store"
 	"github.com/huduma-ke/huduma/store/ledger"
-	"github.com/huduma-ke/huduma/store/trigram"
+	"github.com/huduma-ke/huduma/store/memcatalog"
 )
 
 //go:embed migrations/*.sql
@@ -34,8 +35,9 @@ var migrations embed.FS
 
 // Store is the SQLite implementation of store.Store.
 type Store struct {
-	db    *sql.DB
-	index trigram.Cache
+	db *sql.DB
+	// cat is the catalog in memory, which hops read (memcatalog).
+	cat memcatalog.Cache
 }
 
 var _ store.Store = (*Store)(nil)
@@ -149,6 +151,24 @@ func (s *Store) Language(ctx context.Context, phone huduma.MSISDN) (huduma.Langu
 	return huduma.Language(lang), nil
 }
 
+// Languages implements store.PreferenceStore.
+func (s *Store) Languages(ctx context.Context) (map[string]string, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT msisdn, language FROM phone_preferences`)
+	if err != nil {
+		return nil, fmt.Errorf("read languages: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var phone, lang string
+		if err := rows.Scan(&phone, &lang); err != nil {
+			return nil, fmt.Errorf("read languages: %w", err)
+		}
+		out[phone] = lang
+	}
+	return out, rows.Err()
+}
+
 // SetLanguage implements store.PreferenceStore.
 func (s *Store) SetLanguage(ctx context.Context, phone huduma.MSISDN, lang huduma.Language) error {
 	if _, err := huduma.ParseLanguage(string(lang)); err != nil {
@@ -186,3 +206,7 @@ func (s *Store) RecordSessionEvent(ctx context.Context, e huduma.SessionEvent) e
 	}
 	return nil
 }
+
+// SetLogger names where the catalog's background refresh reports
+// failures.
+func (s *Store) SetLogger(log *slog.Logger) { s.cat.SetLogger(log.With("comp", "catalog")) }

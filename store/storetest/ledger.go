@@ -70,11 +70,11 @@ func runLedger(t *testing.T, open Opener) {
 		if _, _, err := l.CreateInvoice(ctx, ledger.NewInvoice{Invoice: inv}); err != nil {
 			t.Fatal(err)
 		}
-		a, err := l.QueuePush(ctx, inv.Number, inv.Phone, time.Now())
+		a, err := l.QueuePush(ctx, inv.Number, inv.Phone, time.Now(), "")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := l.QueuePush(ctx, inv.Number, inv.Phone, time.Now()); huduma.ErrorCode(err) != huduma.EConflict {
+		if _, err := l.QueuePush(ctx, inv.Number, inv.Phone, time.Now(), ""); huduma.ErrorCode(err) != huduma.EConflict {
 			t.Fatalf("second prompt in flight: %v, want conflict", err)
 		}
 		if err := l.MarkPushSent(ctx, a.ID, huduma.STKPushResult{CheckoutRequestID: "ws_CO_1", MerchantRequestID: "m1"}, time.Now()); err != nil {
@@ -99,7 +99,7 @@ func runLedger(t *testing.T, open Opener) {
 		if msgs, _ := l.Messages(ctx, inv.Phone, 10); len(msgs) != 1 || msgs[0].Kind != huduma.MessageReceipt {
 			t.Fatalf("receipts %+v", msgs)
 		}
-		if _, err := l.QueuePush(ctx, inv.Number, inv.Phone, time.Now()); huduma.ErrorCode(err) != huduma.EConflict {
+		if _, err := l.QueuePush(ctx, inv.Number, inv.Phone, time.Now(), ""); huduma.ErrorCode(err) != huduma.EConflict {
 			t.Fatalf("prompt for a paid invoice: %v", err)
 		}
 		trail, _ := l.Audit(ctx, "invoice", string(inv.Number))
@@ -111,11 +111,70 @@ func runLedger(t *testing.T, open Opener) {
 			t.Fatalf("audit trail %v", actions)
 		}
 	})
+	t.Run("CallbacksThatLookWrongAreFlagged", func(t *testing.T) {
+		l := open(t).Ledger()
+		prompt := func(number, checkout string) (huduma.Invoice, huduma.Attempt) {
+			t.Helper()
+			inv := testInvoice(number, time.Now())
+			if _, _, err := l.CreateInvoice(ctx, ledger.NewInvoice{Invoice: inv}); err != nil {
+				t.Fatal(err)
+			}
+			a, err := l.QueuePush(ctx, inv.Number, inv.Phone, time.Now(), "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := l.MarkPushSent(ctx, a.ID, huduma.STKPushResult{CheckoutRequestID: checkout}, time.Now()); err != nil {
+				t.Fatal(err)
+			}
+			return inv, a
+		}
+		actions := func(inv huduma.Invoice) string {
+			trail, _ := l.Audit(ctx, "invoice", string(inv.Number))
+			var out []string
+			for _, e := range trail {
+				out = append(out, e.Action+" "+e.Detail)
+			}
+			return strings.Join(out, "\n")
+		}
+		first, _ := prompt("100000031", "ws_CO_31")
+		if out, err := l.SettleSTK(ctx, huduma.STKResult{CheckoutRequestID: "ws_CO_31", ResultCode: "0", Amount: 4600, Receipt: "RCPT31", Phone: "254712345678"}, receipt); out != ledger.OutcomePaid || err != nil {
+			t.Fatalf("first payment: %s %v", out, err)
+		}
+		// A second invoice's callback with the first one's receipt: not
+		// applied, the prompt left for the status query, and flagged.
+		second, a2 := prompt("100000032", "ws_CO_32")
+		if out, err := l.SettleSTK(ctx, huduma.STKResult{CheckoutRequestID: "ws_CO_32", ResultCode: "0", Amount: 4600, Receipt: "RCPT31"}, receipt); out != ledger.OutcomeReceiptReused || err != nil {
+			t.Fatalf("reused receipt: %s %v, want %s", out, err, ledger.OutcomeReceiptReused)
+		}
+		if got, _ := l.Invoice(ctx, second.Number); got.Status != huduma.InvoicePending {
+			t.Fatalf("reused receipt left the invoice %s", got.Status)
+		}
+		if got, _ := l.Attempt(ctx, a2.ID); got.Status != huduma.AttemptSent {
+			t.Fatalf("reused receipt left the prompt %s, want sent (for the status query)", got.Status)
+		}
+		if trail := actions(second); !strings.Contains(trail, "callback_receipt_reused") {
+			t.Fatalf("not flagged: %s", trail)
+		}
+		// Paid from another phone than prompted: the money counts, flagged.
+		if out, err := l.SettleSTK(ctx, huduma.STKResult{CheckoutRequestID: "ws_CO_32", ResultCode: "0", Amount: 4600, Receipt: "RCPT32", Phone: "254799000111"}, receipt); out != ledger.OutcomeOtherPayer || err != nil {
+			t.Fatalf("other payer: %s %v, want %s", out, err, ledger.OutcomeOtherPayer)
+		}
+		if got, _ := l.Invoice(ctx, second.Number); got.Status != huduma.InvoicePaid || got.MpesaReceipt != "RCPT32" {
+			t.Fatalf("other payer: invoice %+v", got)
+		}
+		trail := actions(second)
+		if !strings.Contains(trail, "callback_payer_mismatch") || strings.Contains(trail, "254799000111") {
+			t.Fatalf("payer mismatch not flagged, or flagged with the full number: %s", trail)
+		}
+		if strings.Contains(actions(first), "mismatch") {
+			t.Fatal("the matching payer was flagged")
+		}
+	})
 	t.Run("FailureThenC2B", func(t *testing.T) {
 		l := open(t).Ledger()
 		inv := testInvoice("100000021", time.Now())
 		l.CreateInvoice(ctx, ledger.NewInvoice{Invoice: inv})
-		a, _ := l.QueuePush(ctx, inv.Number, inv.Phone, time.Now())
+		a, _ := l.QueuePush(ctx, inv.Number, inv.Phone, time.Now(), "")
 		l.MarkPushSent(ctx, a.ID, huduma.STKPushResult{CheckoutRequestID: "ws_CO_2"}, time.Now())
 		if out, _ := l.SettleSTK(ctx, huduma.STKResult{CheckoutRequestID: "ws_CO_2", ResultCode: "1032"}, receipt); out != ledger.OutcomeFailed {
 			t.Fatalf("cancel: %s", out)
@@ -263,7 +322,7 @@ func runLedger(t *testing.T, open Opener) {
 		if got, _ := l.Invoice(ctx, inv.Number); got.Status != huduma.InvoiceExpired {
 			t.Fatalf("status %s", got.Status)
 		}
-		if _, err := l.QueuePush(ctx, inv.Number, inv.Phone, now); huduma.ErrorCode(err) != huduma.EConflict {
+		if _, err := l.QueuePush(ctx, inv.Number, inv.Phone, now, ""); huduma.ErrorCode(err) != huduma.EConflict {
 			t.Fatalf("prompt for an expired invoice: %v", err)
 		}
 	})

@@ -1,14 +1,16 @@
-// The web feature phone. It speaks to this gateway's Africa's Talking USSD
-// route exactly as AT does: a form POST per screen with sessionId,
-// serviceCode, phoneNumber, networkCode and the cumulative text (every
-// input so far joined by "*"), and reads "CON ..." / "END ..." back.
+// The web feature phone. It speaks Africa's Talking's USSD wire format to
+// the simulator's own route (which runs the same provider code as
+// /ussd/africastalking, in process, without the callback token): a form
+// POST per screen with sessionId, serviceCode, phoneNumber, networkCode and
+// the cumulative text (every input so far joined by "*"), and reads
+// "CON ..." / "END ..." back.
 'use strict';
 
 (function () {
   const $ = (id) => document.getElementById(id);
   const screen = $('screen'), dial = $('dial'), reply = $('reply'), phone = $('phone');
   const dialRow = $('dial-row'), replyRow = $('reply-row'), callBtn = $('call'), count = $('count');
-  let cfg = { service_code: '*2222#', ussd_url: '/ussd/africastalking', inbox_url: '/simulator/inbox' };
+  let cfg = { service_code: '*2222#', ussd_url: '/simulator/ussd', inbox_url: '/simulator/inbox' };
   let session = null; // { id, code, inputs: [] } while a session is open
   let busy = false;
 

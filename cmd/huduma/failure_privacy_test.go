@@ -1,0 +1,142 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	_ "modernc.org/sqlite"
+)
+
+// testKannelPassword is the Kannel sendsms password the failure tests
+// configure; it must never reach a log line or a table.
+const testKannelPassword = "kannel-password-for-tests"
+
+// errorColumns returns every stored provider error of a gateway's
+// database: outbox and job last errors, rejected prompts' reasons and the
+// audit log's details.
+func errorColumns(t *testing.T, env map[string]string) []string {
+	t.Helper()
+	const q = `SELECT last_error FROM outbox WHERE last_error <> '' UNION ALL SELECT last_error FROM jobs WHERE last_error <> ''
+		UNION ALL SELECT result_desc FROM payment_attempts WHERE result_desc <> '' UNION ALL SELECT detail FROM audit_log`
+	var out []string
+	ctx := context.Background()
+	if dbURL := env["DATABASE_URL"]; dbURL != "" {
+		conn, err := pgx.Connect(ctx, dbURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close(ctx)
+		rows, err := conn.Query(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var s string
+			if err := rows.Scan(&s); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, s)
+		}
+		return out
+	}
+	db, err := sql.Open("sqlite", filepath.Join(env["HUDUMA_DATA_DIR"], "huduma.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rows, err := db.QueryContext(ctx, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// TestProviderFailuresLeakNothing: with every provider failing (Kannel and
+// Daraja unreachable; Africa's Talking and Daraja answering 500 with
+// bodies that echo the phone number and the text), nothing the gateway
+// logs or stores about the failures holds a URL query, a credential, a
+// message text or a full phone number.
+func TestProviderFailuresLeakNothing(t *testing.T) {
+	closed := "http://" + freePort(t) // nothing listens there
+	echo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.ParseForm()
+		w.WriteHeader(http.StatusInternalServerError)
+		w.Write([]byte("upstream failed for " + r.Form.Get("to") + ": " + r.Form.Get("message") + " see http://at.example/err?key=" + testATKey))
+	}))
+	defer echo.Close()
+	shapes := map[string]func(p map[string]string){
+		"kannel and daraja unreachable": func(e map[string]string) {
+			e["KANNEL_SENDSMS_URL"], e["KANNEL_USERNAME"], e["KANNEL_PASSWORD"] = closed+"/cgi-bin/sendsms", "huduma", testKannelPassword
+			e["MPESA_BASE_URL"] = closed
+		},
+		"africa's talking and daraja failing": func(e map[string]string) {
+			e["AT_USERNAME"], e["AT_API_KEY"], e["AT_SMS_URL"] = "sandbox", testATKey, echo.URL
+		},
+	}
+	for name, backend := range payBackends() {
+		for shape, apply := range shapes {
+			t.Run(name+"/"+shape, func(t *testing.T) {
+				env := backend(t)
+				env["HUDUMA_API_KEYS"], env["HUDUMA_SMS_RETRY"], env["HUDUMA_SMS_RATE"] = testAPIKey, "50ms", "500"
+				apply(env)
+				p := newPayEnv(t, env)
+				if env["MPESA_BASE_URL"] != closed {
+					p.fake.Fail(100, 500, `{"requestId":"x","errorCode":"500.003.1001","errorMessage":"Internal error for 254712000207"}`)
+				}
+				logsBefore := len(logSink.String())
+				const phone = "+254712000207"
+				e := &smsEnv{payEnv: p}
+				if code, body := e.api("POST", "/otp", testAPIKey, `{"phone":"`+phone+`","purpose":"login"}`); code != 202 {
+					t.Fatalf("otp: %d %v", code, body)
+				}
+				p.order(phone)
+				// Every value the columns take on the way counts: a later
+				// retry overwrites the first failure's reason.
+				seen := map[string]bool{}
+				var stored []string
+				sms, mpesa := false, false
+				for deadline := time.Now().Add(15 * time.Second); !sms || !mpesa; time.Sleep(50 * time.Millisecond) {
+					for _, v := range errorColumns(t, p.env) {
+						if !seen[v] {
+							seen[v] = true
+							stored = append(stored, v)
+						}
+						sms = sms || strings.HasPrefix(v, "kannel 0:") || strings.HasPrefix(v, "africastalking: temporary failure")
+						mpesa = mpesa || strings.HasPrefix(v, "daraja")
+					}
+					if time.Now().After(deadline) {
+						t.Fatalf("the failures were not recorded in time; stored: %q", stored)
+					}
+				}
+				t.Logf("stored: %q", stored)
+				logs := logSink.String()[logsBefore:]
+				for _, where := range []struct{ what, text string }{{"logs", logs}, {"tables", strings.Join(stored, "\n")}} {
+					if bad := scanLogs(where.text); len(bad) > 0 {
+						t.Errorf("%s leak: %q", where.what, bad)
+					}
+					for _, s := range []string{"message=", "text=", "password=", "eCitizen code", testKannelPassword} {
+						if strings.Contains(where.text, s) {
+							t.Errorf("%s carry %q", where.what, s)
+						}
+					}
+				}
+			})
+		}
+	}
+}

@@ -1,0 +1,5 @@
+-- The key a prompt was requested under (a USSD hop's), so a retried or
+-- racing request finds the prompt it already queued instead of a refusal
+-- or a second prompt.
+ALTER TABLE payment_attempts ADD COLUMN dedupe_key TEXT;
+CREATE UNIQUE INDEX payment_attempts_dedupe_key ON payment_attempts (dedupe_key);

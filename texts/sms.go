@@ -1,0 +1,119 @@
+package texts
+
+import (
+	"strings"
+	"time"
+
+	"github.com/huduma-ke/huduma"
+	"github.com/huduma-ke/huduma/gsm7"
+)
+
+// SMS texts. Each builder returns the body folded to GSM-7; the callers
+// queue it. Codes come in as arguments (HUDUMA_SERVICE_CODE,
+// MPESA_SHORTCODE).
+var (
+	invoiceSMS = Text{"eCitizen invoice %s: %s. Total KES %d. Pay by M-Pesa Paybill %s, Account %s.",
+		"Ankara ya eCitizen %s: %s. Jumla KES %d. Lipa kwa M-Pesa Paybill %s, Akaunti %s."}
+	receiptSMS = Text{"PAID: eCitizen invoice %s, %s, KES %d. M-Pesa ref %s on %s. Thank you.",
+		"IMELIPWA: ankara ya eCitizen %s, %s, KES %d. M-Pesa %s tarehe %s. Asante."}
+	receiptConfirmed = Text{"confirmed", "imethibitishwa"}
+	detailsSMS       = Text{"%s (code %d): fee KES %d, total KES %d incl. KES %d convenience fee. Dial %s to pay.",
+		"%s (nambari %d): ada KES %d, jumla KES %d pamoja na ada ya KES %d. Piga %s kulipa."}
+	otpSMS       = Text{"Your eCitizen code is %s. It expires in %d minutes. Never share it.", "Nambari yako ya siri ya eCitizen ni %s. Itaisha baada ya dakika %d. Usiitoe kwa mtu."}
+	appStatusSMS = Text{"Application %s (%s): %s since %s.", "Ombi %s (%s): %s tangu %s."}
+	lateMore     = Text{"Dial %s to continue.", "Piga %s kuendelea."}
+
+	helpSMS = Text{"eCitizen: send STATUS <invoice no.>, APP <application no.>, STOP to end notices. Or dial %s.",
+		"eCitizen: tuma HALI <nambari ya ankara>, OMBI <nambari ya ombi>, SITISHA kusitisha taarifa. Au piga %s."}
+	badInvoiceSMS = Text{"That invoice number is not valid. Send STATUS and the 10-digit invoice number.",
+		"Nambari hiyo ya ankara si sahihi. Tuma HALI na nambari ya ankara ya tarakimu 10."}
+	noInvoiceSMS = Text{"No invoice has that number.", "Hakuna ankara yenye nambari hiyo."}
+	noAppSMS     = Text{"No application has that number. Send APP and the application number.",
+		"Hakuna ombi lenye nambari hiyo. Tuma OMBI na nambari ya ombi."}
+	stopSMS = Text{"You will no longer get eCitizen notices. Receipts and codes still come. Send START to resume.",
+		"Hutapokea tena taarifa za eCitizen. Risiti na nambari za siri zitaendelea. Tuma ANZA kurejesha."}
+	startSMS       = Text{"eCitizen notices are on again.", "Taarifa za eCitizen zimerejeshwa."}
+	statusPaidSMS  = Text{"Invoice %s is PAID (KES %d), M-Pesa ref %s.", "Ankara %s IMELIPWA (KES %d), M-Pesa %s."}
+	statusExpSMS   = Text{"Invoice %s has EXPIRED.", "Ankara %s IMEISHA MUDA."}
+	statusUnpaid   = Text{"Invoice %s is NOT PAID: %s. Pay KES %d to Paybill %s, Account %s.", "Ankara %s HAIJALIPWA: %s. Lipa KES %d kwa Paybill %s, Akaunti %s."}
+	statusPendSMS  = Text{"Invoice %s is PENDING. Pay KES %d to Paybill %s, Account %s.", "Ankara %s INASUBIRI. Lipa KES %d kwa Paybill %s, Akaunti %s."}
+	otpLifeMinutes = 5
+)
+
+// eat is East Africa Time, in which people read dates.
+var eat = time.FixedZone("EAT", 3*3600)
+
+// Clip shortens s to at most n bytes, marking the cut with "...".
+func Clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return strings.TrimRight(s[:n-3], " ") + "..."
+}
+
+// InvoiceSMS is the invoice text: number, service, total, how to pay.
+func InvoiceSMS(inv huduma.Invoice, paybill string) string {
+	return gsm7.Fold(invoiceSMS.F(inv.Language, inv.Number, Clip(inv.ServiceName, 40), inv.Total, paybill, inv.Number))
+}
+
+// ReceiptSMS is the receipt (invoice, service, amount, M-Pesa receipt,
+// date), kept within one 160-character SMS.
+func ReceiptSMS(inv huduma.Invoice, when time.Time) string {
+	ref := inv.MpesaReceipt
+	if ref == "" {
+		ref = receiptConfirmed.T(inv.Language)
+	}
+	return gsm7.Fold(receiptSMS.F(inv.Language, inv.Number, Clip(inv.ServiceName, 40), inv.Total, ref, when.In(eat).Format("02/01/2006 15:04")))
+}
+
+// ServiceDetailsSMS is a service's fee and how to pay, for "SMS me details".
+func ServiceDetailsSMS(sv huduma.Service, conv int64, lang huduma.Language, serviceCode string) string {
+	return gsm7.Fold(detailsSMS.F(lang, Clip(sv.Name(lang), 50), sv.Code, sv.Fee, sv.Fee+conv, conv, serviceCode))
+}
+
+// OTPSMS is a one-time code's text.
+func OTPSMS(code string, lang huduma.Language) string { return otpSMS.F(lang, code, otpLifeMinutes) }
+
+// AppStatusSMS is an application's latest status and date.
+func AppStatusSMS(a huduma.Application, lang huduma.Language) string {
+	s := appStatusSMS.F(lang, a.Number, Clip(a.ServiceName, 40), a.Status.Word(lang), a.UpdatedAt.In(eat).Format("02/01/2006"))
+	if a.Note != "" {
+		s += " " + Clip(a.Note, 60)
+	}
+	return gsm7.Fold(s)
+}
+
+// LateSMS is the text of a late hop's screen: the screen and, for a menu
+// (not an END), how to carry on.
+func LateSMS(lang huduma.Language, serviceCode string, reply huduma.Reply) string {
+	text := gsm7.Fold(reply.Text)
+	if !reply.End {
+		text += "\n" + lateMore.F(lang, serviceCode)
+	}
+	return text
+}
+
+// HelpSMS answers a text Huduma does not understand.
+func HelpSMS(lang huduma.Language, serviceCode string) string { return helpSMS.F(lang, serviceCode) }
+
+// Replies to the SMS keywords that need no argument.
+var (
+	BadInvoiceSMS = badInvoiceSMS
+	NoInvoiceSMS  = noInvoiceSMS
+	NoAppSMS      = noAppSMS
+	StopSMS       = stopSMS
+	StartSMS      = startSMS
+)
+
+// InvoiceStatusSMS answers STATUS <invoice>.
+func InvoiceStatusSMS(inv huduma.Invoice, lang huduma.Language, paybill string) string {
+	switch inv.Status {
+	case huduma.InvoicePaid:
+		return statusPaidSMS.F(lang, inv.Number, inv.Total, inv.MpesaReceipt)
+	case huduma.InvoiceExpired:
+		return statusExpSMS.F(lang, inv.Number)
+	case huduma.InvoiceFailed, huduma.InvoiceCancelled:
+		return statusUnpaid.F(lang, inv.Number, huduma.ResultText(inv.Reason, lang), inv.Total, paybill, inv.Number)
+	}
+	return statusPendSMS.F(lang, inv.Number, inv.Total, paybill, inv.Number)
+}
