@@ -33,7 +33,7 @@ type Ledger interface {
 	RecordCallback(ctx context.Context, kind, reference, outcome string, body []byte) error
 	QueueMessage(ctx context.Context, m huduma.Message, dedupe string) error
 	ExpireDue(ctx context.Context) (int, error)
-	Claim(ctx context.Context, limit int, lease time.Duration) ([]ledger.Job, error)
+	Claim(ctx context.Context, limit int, lease time.Duration, kinds ...string) ([]ledger.Job, error)
 	Done(ctx context.Context, id int64) error
 	Retry(ctx context.Context, id int64, runAt time.Time, reason string, payload any) error
 }
@@ -56,8 +56,15 @@ type Config struct {
 	StkDelay time.Duration
 	// QueryAfter is when to ask Daraja if no callback came.
 	QueryAfter time.Duration
+	// QueryBackoff is the wait after the first query of a prompt that is
+	// still undecided, doubled after each later one (default 20 s), until
+	// the prompt's life ends (ledger.PromptLife).
+	QueryBackoff time.Duration
 	// MaxQueries bounds status queries before an attempt is given up.
 	MaxQueries int
+	// Workers is how many jobs run at once (MPESA_WORKERS, default 16, at
+	// least 2); status queries may take at most half of them.
+	Workers int
 	// InvoiceTTL is how long an unpaid invoice stays payable.
 	InvoiceTTL time.Duration
 	// Paybill is the paybill number shown in texts (MPESA_SHORTCODE).
@@ -83,8 +90,14 @@ func New(l Ledger, cat Catalog, mp Mpesa, cfg Config, log *slog.Logger) *Service
 	if cfg.QueryAfter <= 0 {
 		cfg.QueryAfter = 60 * time.Second
 	}
+	if cfg.QueryBackoff <= 0 {
+		cfg.QueryBackoff = 20 * time.Second
+	}
 	if cfg.MaxQueries <= 0 {
 		cfg.MaxQueries = 8
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = 16
 	}
 	if cfg.InvoiceTTL <= 0 {
 		cfg.InvoiceTTL = 72 * time.Hour

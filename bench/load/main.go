@@ -9,8 +9,10 @@
 //     ceiling for any gateway here);
 //   - peer: ussd-menu-builder on Express and Redis (bench/peer).
 //
-// It also measures the SMS outbox against a local fake Africa's Talking
-// and Redis memory per session. Figures are ratios against references
+// It also measures the SMS outbox against a local fake Africa's Talking,
+// Redis memory per session, and the push delay: how long after a USSD END
+// the M-Pesa prompt reaches a (fake, slow) Daraja while many earlier
+// prompts are still undecided (pushdelay.go). Figures are ratios against references
 // measured in the same run, so they compare across machines.
 package main
 
@@ -31,6 +33,7 @@ import (
 	"path/filepath"
 	"runtime/pprof"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -59,6 +62,13 @@ type options struct {
 	smsOnly                   bool
 	cpuProfile                string
 	extraEnv                  envFlags
+	// The push-delay scenario: undecided prompts outstanding, Daraja's
+	// answer times, and the stream of new journeys.
+	pushUndecided      []int
+	pushAnswers        []time.Duration
+	pushJourneys       int
+	pushRate           float64
+	pushOnly, skipPush bool
 }
 
 // envFlags collects repeated -env KEY=VALUE flags for the gateway.
@@ -86,7 +96,26 @@ func main() {
 	flag.BoolVar(&o.smsOnly, "sms-only", false, "run only the SMS outbox measurement")
 	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write the load tool's own CPU profile here (the outbox run happens in this process)")
 	flag.Var(&o.extraEnv, "env", "extra KEY=VALUE for the gateway, e.g. -env HUDUMA_RESUME_WINDOW=0 (repeatable)")
+	undecided := flag.String("push-undecided", "100,1000", "push delay: undecided prompts outstanding, one run per value")
+	answers := flag.String("push-daraja", "0s,3s", "push delay: the fake Daraja's answer time, one run per value")
+	flag.IntVar(&o.pushJourneys, "push-journeys", 60, "push delay: new paying journeys per run")
+	flag.Float64Var(&o.pushRate, "push-rate", 2, "push delay: new journeys per second")
+	flag.BoolVar(&o.pushOnly, "push-only", false, "run only the push-delay scenario")
+	flag.BoolVar(&o.skipPush, "skip-push", false, "leave out the push-delay scenario")
 	flag.Parse()
+	var err error
+	if o.pushUndecided, err = list(*undecided, strconv.Atoi); err != nil {
+		fmt.Fprintln(os.Stderr, "load: -push-undecided:", err)
+		os.Exit(2)
+	}
+	if o.pushAnswers, err = list(*answers, time.ParseDuration); err != nil {
+		fmt.Fprintln(os.Stderr, "load: -push-daraja:", err)
+		os.Exit(2)
+	}
+	if o.pushJourneys <= 0 || o.pushRate <= 0 {
+		fmt.Fprintln(os.Stderr, "load: -push-journeys and -push-rate must be positive")
+		os.Exit(2)
+	}
 	if o.cpuProfile != "" {
 		f, err := os.Create(o.cpuProfile)
 		if err == nil && pprof.StartCPUProfile(f) == nil {
@@ -98,6 +127,19 @@ func main() {
 		fmt.Fprintln(os.Stderr, "load:", err)
 		os.Exit(1)
 	}
+}
+
+// list parses a comma-separated flag value; negative values are refused.
+func list[T int | time.Duration](s string, parse func(string) (T, error)) ([]T, error) {
+	var out []T
+	for _, v := range strings.Split(s, ",") {
+		x, err := parse(strings.TrimSpace(v))
+		if err != nil || x < 0 {
+			return nil, fmt.Errorf("want a comma-separated list of non-negative values, got %q", v)
+		}
+		out = append(out, x)
+	}
+	return out, nil
 }
 
 func env(k, def string) string {
@@ -159,6 +201,10 @@ func run(o options) error {
 		return err
 	}
 	defer os.RemoveAll(work)
+	if o.pushOnly {
+		fmt.Printf("# make bench, push delay only — %s, loopback only\n", time.Now().Format("2006-01-02 15:04"))
+		return pushDelayScenario(ctx, o)
+	}
 	fmt.Printf("# make bench — %s, %d virtual phones, %s or %d hops per scenario, loopback only\n\n", time.Now().Format("2006-01-02 15:04"), o.conc, o.duration, o.max)
 
 	// The catalog, as a file both Huduma and the peer load.
@@ -315,7 +361,12 @@ func run(o options) error {
 	if n, _ := memoryPerSession(ctx, rdb, "huduma:s:*"); n > 0 {
 		check(n <= 1024, fmt.Sprintf("≤ 1 KB Redis per session (%.0f B)", n))
 	}
-	return nil
+	if o.skipPush {
+		return nil
+	}
+	// The servers above are idle now; the push-delay runs start their own
+	// gateway per run.
+	return pushDelayScenario(ctx, o)
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond)) }

@@ -51,11 +51,14 @@ type Config struct {
 	MpesaShort        string
 	StkDelay          time.Duration
 	QueryAfter        time.Duration
-	InvoiceTTL        time.Duration
-	ATUsername        string
-	ATAPIKey          string
-	ATSMSURL          string
-	ATSenderID        string
+	// MpesaWorkers is MPESA_WORKERS: how many M-Pesa jobs (prompts and
+	// status queries) run at once per instance; queries take at most half.
+	MpesaWorkers int
+	InvoiceTTL   time.Duration
+	ATUsername   string
+	ATAPIKey     string
+	ATSMSURL     string
+	ATSenderID   string
 	// Kannel's sendsms endpoint and user (KANNEL_*), the alternative to AT.
 	KannelURL, KannelUser, KannelPassword, KannelFrom string
 	SMSRate                                           float64
@@ -141,6 +144,10 @@ func loadConfig(getenv func(string) string) (Config, error) {
 	}
 	if c.QueryAfter, err = duration(env("MPESA_QUERY_AFTER", "60s"), time.Second, 24*time.Hour); err != nil {
 		return bad("MPESA_QUERY_AFTER", "%v", err)
+	}
+	workers := env("MPESA_WORKERS", "16")
+	if c.MpesaWorkers, err = strconv.Atoi(workers); err != nil || c.MpesaWorkers < 2 || c.MpesaWorkers > 1000 {
+		return bad("MPESA_WORKERS", "want a number of workers from 2 to 1000 (half of them are kept for prompts), got %q", workers)
 	}
 	if c.InvoiceTTL, err = duration(env("HUDUMA_INVOICE_TTL", "72h"), time.Minute, 90*24*time.Hour); err != nil {
 		return bad("HUDUMA_INVOICE_TTL", "%v", err)

@@ -12,7 +12,8 @@ func TestLoadConfigDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.Addr != "127.0.0.1:8080" || c.DataDir != "./data" || c.ServiceCode != "*2222#" || c.SessionTTL != 180*time.Second ||
-		c.StkDelay != 2*time.Second || c.QueryAfter != 60*time.Second || c.MpesaShort != "174379" || c.Language != "en" {
+		c.StkDelay != 2*time.Second || c.QueryAfter != 60*time.Second || c.MpesaShort != "174379" || c.Language != "en" ||
+		c.MpesaWorkers != 16 {
 		t.Fatalf("defaults wrong: %+v", c)
 	}
 	if !c.Embedded() || !c.MpesaSimulated() || !c.SimulatorOn() {
@@ -42,6 +43,9 @@ func TestLoadConfigRejects(t *testing.T) {
 		{map[string]string{"AT_SMS_URL": "nope"}, "AT_SMS_URL"},
 		{map[string]string{"HUDUMA_SIMULATOR": "maybe"}, "HUDUMA_SIMULATOR"},
 		{map[string]string{"HUDUMA_INVOICE_TTL": "10s"}, "HUDUMA_INVOICE_TTL"},
+		{map[string]string{"MPESA_WORKERS": "1"}, "MPESA_WORKERS"},
+		{map[string]string{"MPESA_WORKERS": "many"}, "MPESA_WORKERS"},
+		{map[string]string{"MPESA_WORKERS": "5000"}, "MPESA_WORKERS"},
 	}
 	for _, tc := range cases {
 		_, err := loadConfig(func(k string) string { return tc.env[k] })

@@ -66,11 +66,12 @@ func TestOutages(t *testing.T) {
 			t.Fatalf("%s: the busy END took %s, want under 1s", what, took)
 		}
 	}
-	recovered := func(what string) {
+	// recovered waits until a hop that needs the backend works again.
+	recovered := func(what, text string) {
 		t.Helper()
 		deadline := time.Now().Add(10 * time.Second)
 		for {
-			body, _ := hop("after-"+what+time.Now().Format("150405.000"), "")
+			body, _ := hop("after-"+what+time.Now().Format("150405.000"), text)
 			if strings.HasPrefix(body, "CON ") {
 				return
 			}
@@ -89,7 +90,7 @@ func TestOutages(t *testing.T) {
 	busy("redis down, new session", "s2", "")
 	busy("redis down, session in flight", "s1", "1")
 	rd.Restore()
-	recovered("redis")
+	recovered("redis", "")
 
 	// An invoice to settle while Postgres is away.
 	n, _ := p.order(phone)
@@ -105,8 +106,8 @@ func TestOutages(t *testing.T) {
 	p.waitStatus(n, huduma.InvoicePaid, 5*time.Second)
 
 	pg.Cut()
-	// Search is answered from memory, and a start without the saved
-	// language uses the default; listing invoices needs the database.
+	// Search is answered from memory, and a start reads the language from
+	// Redis; listing invoices needs the database.
 	if body, _ := hop("s3", "1*1*passport"); !strings.Contains(body, "passport") {
 		t.Fatalf("search with postgres down: %q", body)
 	}
@@ -116,7 +117,7 @@ func TestOutages(t *testing.T) {
 		t.Fatalf("a callback that cannot be stored got %d, want 5xx so Daraja retries", code)
 	}
 	pg.Restore()
-	recovered("postgres")
+	recovered("postgres", "4") // my invoices reads Postgres; the main menu does not
 	if code, _ := p.post("/payments/stk/callback?token="+testToken, cb); code != 200 {
 		t.Fatalf("the retried callback after recovery got %d", code)
 	}

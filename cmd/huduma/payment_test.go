@@ -36,7 +36,15 @@ type payEnv struct {
 
 func newPayEnv(t *testing.T, backend map[string]string) *payEnv {
 	t.Helper()
-	fake, err := darajafake.Start(darajafake.Options{ConsumerKey: "key", ConsumerSecret: "secret", Passkey: testPasskey, CallbackDelay: 200 * time.Millisecond})
+	return newPayEnvWith(t, backend, darajafake.Options{CallbackDelay: 200 * time.Millisecond})
+}
+
+// newPayEnvWith is newPayEnv with a fake Daraja tuned by opts (its
+// credentials are set here).
+func newPayEnvWith(t *testing.T, backend map[string]string, opts darajafake.Options) *payEnv {
+	t.Helper()
+	opts.ConsumerKey, opts.ConsumerSecret, opts.Passkey = "key", "secret", testPasskey
+	fake, err := darajafake.Start(opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -70,3 +70,23 @@ func TestResumeWindowEnds(t *testing.T) {
 		})
 	}
 }
+
+// TestNoServiceCode: a hop without serviceCode (dialoguss sends none) is
+// served as the configured code, not refused.
+func TestNoServiceCode(t *testing.T) {
+	for name, backend := range backends(t) {
+		t.Run(name, func(t *testing.T) {
+			env := backend(t)
+			env["HUDUMA_HOP_RATE"] = "0"
+			_, hop := startGateway(t, env)
+			phone := randomPhone(t)
+			id := fmt.Sprintf("ATUid_nocode_%d", time.Now().UnixNano())
+			for _, step := range []struct{ text, want string }{{"", "1. Find a service"}, {"1", "1. Search by name"}} {
+				status, body := hop(url.Values{"sessionId": {id}, "phoneNumber": {phone}, "networkCode": {"dialoguss"}, "text": {step.text}})
+				if status != 200 || !strings.Contains(body, step.want) {
+					t.Fatalf("hop %q without serviceCode: %d %q, want %q", step.text, status, body, step.want)
+				}
+			}
+		})
+	}
+}

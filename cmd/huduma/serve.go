@@ -144,7 +144,11 @@ func openMpesa(cfg Config, log *slog.Logger) (*daraja.Client, *darajafake.Fake, 
 		}
 		dc.BaseURL, dc.ConsumerKey, dc.ConsumerSecret, dc.Passkey = sim.URL(), simulatorKey, simulatorKey, simulatorPasskey
 	}
-	return daraja.New(dc, &http.Client{Timeout: 30 * time.Second}, log), sim, nil
+	// One kept-alive connection per worker: the default transport keeps
+	// two, so a busy pool would open and close connections all day.
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = cfg.MpesaWorkers
+	return daraja.New(dc, &http.Client{Timeout: 30 * time.Second, Transport: tr}, log), sim, nil
 }
 
 // newGateway opens the backends and builds the HTTP server.
@@ -175,7 +179,8 @@ func newGateway(ctx context.Context, cfg Config, log *slog.Logger) (*gateway, er
 		return nil, err
 	}
 	pay := payments.New(st.Ledger(), st, guardedMpesa{breaker.New("daraja", 5, 30*time.Second), mp}, payments.Config{StkDelay: cfg.StkDelay,
-		QueryAfter: cfg.QueryAfter, InvoiceTTL: cfg.InvoiceTTL, Paybill: cfg.MpesaShort, ServiceCode: cfg.ServiceCode, Retryable: retryableMpesa}, log)
+		QueryAfter: cfg.QueryAfter, InvoiceTTL: cfg.InvoiceTTL, Paybill: cfg.MpesaShort, ServiceCode: cfg.ServiceCode, Retryable: retryableMpesa,
+		Workers: cfg.MpesaWorkers}, log)
 	secret, err := otpSecret(cfg)
 	if err != nil {
 		sess.Close()
@@ -370,20 +375,23 @@ func registerCGI(r cgi.Route) error {
 }
 
 // guardedMpesa puts a circuit breaker around Daraja: five failures in a
-// row (timeouts, 5xx) stop calls for 30 s, so an outage costs one fast
-// error per job instead of a 30 s wait each; jobs retry later as usual.
+// row (timeouts, 5xx, throttling: daraja.Outage) stop calls for 30 s, so an
+// outage costs one fast error per job instead of a 30 s wait each; jobs
+// retry later as usual. A prompt still being processed (a nil error) or a
+// subscriber with a transaction in process is an answer from a working
+// Daraja and counts as a success.
 type guardedMpesa struct {
 	b  *breaker.Breaker
 	mp payments.Mpesa
 }
 
 func (g guardedMpesa) StkPush(ctx context.Context, p huduma.STKPush) (res huduma.STKPushResult, err error) {
-	err = g.b.Do(func() error { res, err = g.mp.StkPush(ctx, p); return err }, daraja.Retryable)
+	err = g.b.Do(func() error { res, err = g.mp.StkPush(ctx, p); return err }, daraja.Outage)
 	return res, err
 }
 
 func (g guardedMpesa) StkQuery(ctx context.Context, id string) (res huduma.STKResult, err error) {
-	err = g.b.Do(func() error { res, err = g.mp.StkQuery(ctx, id); return err }, daraja.Retryable)
+	err = g.b.Do(func() error { res, err = g.mp.StkQuery(ctx, id); return err }, daraja.Outage)
 	return res, err
 }
 

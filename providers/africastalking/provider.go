@@ -36,6 +36,12 @@ func (USSD) Name() string { return Name }
 // DecodeHop implements providers.USSD. AT sends the whole input path in
 // text ("" first, then "1", "1*2", ...); the newest input is its last
 // segment.
+//
+// An empty serviceCode is accepted and left empty, which the engine serves
+// as the configured code (HUDUMA_SERVICE_CODE, no shortcut digits).
+// Africa's Talking always sends the code, but test clients such as
+// dialoguss do not, and refusing them with a 400 helps nobody: the code
+// only ever selects shortcut digits, never whose data is shown.
 func (USSD) DecodeHop(r providers.Request) (huduma.Hop, error) {
 	f := r.Form
 	sid := f.Get("sessionId")
@@ -44,8 +50,6 @@ func (USSD) DecodeHop(r providers.Request) (huduma.Hop, error) {
 		return huduma.Hop{}, huduma.Errorf(huduma.EInvalid, "sessionId is missing")
 	case len(sid) > maxSessionID || !utf8.ValidString(sid):
 		return huduma.Hop{}, huduma.Errorf(huduma.EInvalid, "sessionId is malformed")
-	case f.Get("serviceCode") == "":
-		return huduma.Hop{}, huduma.Errorf(huduma.EInvalid, "serviceCode is missing")
 	}
 	text := f.Get("text")
 	if len(text) > maxText {

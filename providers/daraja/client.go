@@ -29,8 +29,15 @@ var (
 	// ErrInvalidToken: the access token was refused (the client refreshes
 	// and retries once by itself).
 	ErrInvalidToken = errors.New("daraja: invalid access token")
-	// ErrInProgress: a transaction is already in process for the subscriber.
+	// ErrInProgress: a transaction is already in process for the subscriber
+	// ("unable to lock subscriber"); worth a later try, but not an outage.
 	ErrInProgress = errors.New("daraja: a transaction is already in process for this phone")
+	// ErrPending: the STK query's "the transaction is being processed"
+	// (HTTP 500, errorCode 500.001.1001), i.e. the customer has not
+	// answered yet. It is an answer, not a failure: call never retries it,
+	// nothing logs it as one, and StkQuery turns it into a Pending result
+	// with a nil error, so no circuit breaker ever counts it.
+	ErrPending = errors.New("daraja: the transaction is being processed")
 	// ErrThrottled: spike arrest or quota; retried with backoff.
 	ErrThrottled = errors.New("daraja: throttled")
 	// ErrUnavailable: 5xx, network error or timeout; retried with backoff.
@@ -55,9 +62,14 @@ func (e *APIError) Error() string {
 func (e *APIError) Unwrap() error { return e.kind }
 
 // Retryable reports whether trying the same call later may succeed.
-func Retryable(err error) bool {
-	return errors.Is(err, ErrThrottled) || errors.Is(err, ErrUnavailable) || errors.Is(err, ErrInProgress)
-}
+func Retryable(err error) bool { return Outage(err) || errors.Is(err, ErrInProgress) }
+
+// Outage reports whether err means Daraja itself is failing (connection
+// errors, timeouts, 5xx other than the answers above, throttling): the
+// errors the client retries at once and a circuit breaker should count.
+// A subscriber with a transaction in process, or a prompt not answered
+// yet, is the customer's state, not Daraja's health.
+func Outage(err error) bool { return errors.Is(err, ErrThrottled) || errors.Is(err, ErrUnavailable) }
 
 // Config is what the client needs.
 type Config struct {
@@ -179,6 +191,10 @@ func apiError(status int, body []byte) error {
 		ae.kind = ErrInvalidToken
 	case e.ErrorCode == "500.003.02" || e.ErrorCode == "500.003.03" || status == http.StatusTooManyRequests || strings.Contains(msg, "spike arrest"):
 		ae.kind = ErrThrottled
+	case undecided(msg):
+		// Kept apart from "unable to lock subscriber" (the same errorCode
+		// on a push) by the message.
+		ae.kind = ErrPending
 	case strings.Contains(msg, "unable to lock subscriber") || strings.Contains(msg, "already in process"):
 		ae.kind = ErrInProgress
 	case status >= 500:
@@ -189,9 +205,18 @@ func apiError(status int, body []byte) error {
 	return ae
 }
 
+// undecided reports whether a Daraja message (lower case) says the prompt
+// has no result yet: "The transaction is being processed" on the STK
+// query's error body (protocols.md §3.5), or "still under processing",
+// which third-party integrations report on the query's 200 answer.
+func undecided(msg string) bool {
+	return strings.Contains(msg, "being processed") || strings.Contains(msg, "under processing")
+}
+
 // call POSTs body to path with the bearer token, refreshing the token once
-// when Daraja refuses it and retrying throttled or unavailable answers with
-// exponential backoff and jitter, all within ctx.
+// when Daraja refuses it and retrying outages (Outage: throttled or
+// unavailable) with exponential backoff and jitter, all within ctx. Every
+// other answer, "being processed" included, returns after one request.
 func (c *Client) call(ctx context.Context, path string, body any, out any) error {
 	raw, err := json.Marshal(body)
 	if err != nil {
@@ -212,7 +237,7 @@ func (c *Client) call(ctx context.Context, path string, body any, out any) error
 				continue
 			}
 		}
-		if err == nil || !Retryable(err) || errors.Is(err, ErrInProgress) || attempt >= c.cfg.MaxRetries {
+		if err == nil || !Outage(err) || attempt >= c.cfg.MaxRetries {
 			return err
 		}
 		wait := delay + rand.N(delay/2+1)
@@ -289,6 +314,12 @@ func (c *Client) StkPush(ctx context.Context, p huduma.STKPush) (huduma.STKPushR
 		ResponseDescription string `json:"ResponseDescription"`
 	}
 	if err := c.call(ctx, "/mpesa/stkpush/v1/processrequest", body, &out); err != nil {
+		var ae *APIError
+		if errors.As(err, &ae) && ae.kind == ErrPending {
+			// On a push, "being processed" can only mean the phone's
+			// previous transaction is still open: try again later.
+			ae.kind = ErrInProgress
+		}
 		return huduma.STKPushResult{}, err
 	}
 	if out.ResponseCode != "0" || out.CheckoutRequestID == "" {
@@ -297,8 +328,15 @@ func (c *Client) StkPush(ctx context.Context, p huduma.STKPush) (huduma.STKPushR
 	return huduma.STKPushResult{CheckoutRequestID: out.CheckoutRequestID, MerchantRequestID: out.MerchantRequestID}, nil
 }
 
+// stillProcessingCode is the query ResultCode third-party integrations
+// report with "The transaction is still under processing" [unconfirmed by
+// Safaricom's docs]; read as pending, since a final code would settle the
+// invoice as failed.
+const stillProcessingCode = "4999"
+
 // StkQuery asks for a prompt's result. A prompt the customer has not yet
-// answered comes back Pending (Daraja answers that with an error body).
+// answered comes back Pending with a nil error after one request, whether
+// Daraja says so with its error body (ErrPending) or a 200 answer.
 func (c *Client) StkQuery(ctx context.Context, checkoutID string) (huduma.STKResult, error) {
 	pw, ts := c.password()
 	body := map[string]any{"BusinessShortCode": c.cfg.ShortCode, "Password": pw, "Timestamp": ts, "CheckoutRequestID": checkoutID}
@@ -306,13 +344,17 @@ func (c *Client) StkQuery(ctx context.Context, checkoutID string) (huduma.STKRes
 		ResultCode json.RawMessage `json:"ResultCode"`
 		ResultDesc string          `json:"ResultDesc"`
 	}
+	pending := huduma.STKResult{CheckoutRequestID: checkoutID, Pending: true}
 	err := c.call(ctx, "/mpesa/stkpushquery/v1/query", body, &out)
-	var ae *APIError
-	if errors.As(err, &ae) && ae.Code == "500.001.1001" && strings.Contains(strings.ToLower(ae.Message), "being processed") {
-		return huduma.STKResult{CheckoutRequestID: checkoutID, Pending: true}, nil
+	if errors.Is(err, ErrPending) {
+		return pending, nil
 	}
 	if err != nil {
 		return huduma.STKResult{}, err
 	}
-	return huduma.STKResult{CheckoutRequestID: checkoutID, ResultCode: strings.Trim(string(out.ResultCode), `"`), ResultDesc: out.ResultDesc}, nil
+	code := strings.Trim(string(out.ResultCode), `"`)
+	if code == stillProcessingCode || undecided(strings.ToLower(out.ResultDesc)) {
+		return pending, nil
+	}
+	return huduma.STKResult{CheckoutRequestID: checkoutID, ResultCode: code, ResultDesc: out.ResultDesc}, nil
 }

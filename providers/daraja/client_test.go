@@ -1,11 +1,13 @@
 package daraja_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -20,6 +22,11 @@ const passkey = "bfb279f9aa9bdbcf158e97dd71a467cd2e0c893059b10f78e6b72ada1ed2c91
 
 func setup(t *testing.T, opts darajafake.Options, now func() time.Time) (*darajafake.Fake, *daraja.Client) {
 	t.Helper()
+	return setupLogged(t, opts, now, slog.New(slog.DiscardHandler))
+}
+
+func setupLogged(t *testing.T, opts darajafake.Options, now func() time.Time, log *slog.Logger) (*darajafake.Fake, *daraja.Client) {
+	t.Helper()
 	opts.ConsumerKey, opts.ConsumerSecret, opts.Passkey = "key", "secret", passkey
 	f, err := darajafake.Start(opts)
 	if err != nil {
@@ -28,7 +35,7 @@ func setup(t *testing.T, opts darajafake.Options, now func() time.Time) (*daraja
 	t.Cleanup(func() { f.Close() })
 	c := daraja.New(daraja.Config{BaseURL: f.URL(), ConsumerKey: "key", ConsumerSecret: "secret", Passkey: passkey,
 		ShortCode: "174379", CallbackURL: "http://127.0.0.1:1/payments/stk/callback", Timeout: 2 * time.Second,
-		Backoff: 10 * time.Millisecond, Now: now}, &http.Client{}, slog.New(slog.DiscardHandler))
+		Backoff: 10 * time.Millisecond, Now: now}, &http.Client{}, log)
 	return f, c
 }
 
@@ -121,6 +128,9 @@ func TestErrors(t *testing.T) {
 		{"reference too long", nil, huduma.STKPush{Phone: push.Phone, Amount: 1, Reference: "1234567890123"}, daraja.ErrBadRequest, 0},
 		{"zero amount", nil, huduma.STKPush{Phone: push.Phone, Amount: 0, Reference: "1"}, daraja.ErrBadRequest, 0},
 		{"push error 1025", nil, huduma.STKPush{Phone: "+254708374107", Amount: 10, Reference: "1234567890"}, daraja.ErrBadRequest, 1},
+		{"being processed on a push is a transaction in process", func(f *darajafake.Fake) {
+			f.Fail(1, 500, beingProcessed)
+		}, push, daraja.ErrInProgress, 0},
 	}
 	for _, tc := range cases {
 		t.Run(tc.label, func(t *testing.T) {
@@ -136,6 +146,64 @@ func TestErrors(t *testing.T) {
 				t.Fatalf("fake saw %d pushes, want %d", len(f.Pushes()), tc.pushes)
 			}
 		})
+	}
+}
+
+// beingProcessed is Daraja's STK query answer while the customer has not
+// finished (protocols.md §3.5).
+const beingProcessed = `{"requestId":"ws_CO_1","errorCode":"500.001.1001","errorMessage":"The transaction is being processed"}`
+
+// TestPendingIsAnAnswer: "being processed" is pending after exactly one
+// HTTP request, with no warning and a nil error (so no breaker counts it),
+// whether the prompt is undecided for good (suffix 08) or Daraja says so
+// once; a real 5xx is still retried.
+func TestPendingIsAnAnswer(t *testing.T) {
+	ctx := context.Background()
+	var logs bytes.Buffer // the client logs from the calling goroutine
+	f, c := setupLogged(t, darajafake.Options{}, nil, slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	res, err := c.StkPush(ctx, huduma.STKPush{Phone: "+254708374108", Amount: 10, Reference: "1234567890"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := c.StkQuery(ctx, res.CheckoutRequestID)
+	if err != nil || !q.Pending || q.CheckoutRequestID != res.CheckoutRequestID {
+		t.Fatalf("undecided prompt: %+v %v, want pending and no error", q, err)
+	}
+	if n := f.Queries(); n != 1 {
+		t.Fatalf("%d HTTP calls for one pending query, want 1", n)
+	}
+	for _, tc := range []struct{ label, status, body string }{
+		{"error body", "500", beingProcessed},
+		{"200 still under processing", "200", `{"ResponseCode":"0","ResultCode":"4999","ResultDesc":"The transaction is still under processing"}`},
+	} {
+		before := f.Queries()
+		status, _ := strconv.Atoi(tc.status)
+		f.Fail(1, status, tc.body)
+		q, err := c.StkQuery(ctx, res.CheckoutRequestID)
+		if err != nil || !q.Pending {
+			t.Fatalf("%s: %+v %v, want pending", tc.label, q, err)
+		}
+		if n := f.Queries() - before; n != 1 {
+			t.Fatalf("%s: %d HTTP calls, want 1", tc.label, n)
+		}
+	}
+	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		if strings.Contains(line, `"level":"WARN"`) || strings.Contains(line, `"level":"ERROR"`) {
+			t.Fatalf("a pending answer was logged as a failure: %s", line)
+		}
+	}
+	// The contrast: an outage (5xx without that answer) is retried, and
+	// warned about, before the answer comes.
+	before := f.Queries()
+	f.Fail(2, 503, `upstream down`)
+	if q, err := c.StkQuery(ctx, res.CheckoutRequestID); err != nil || !q.Pending {
+		t.Fatalf("after two 503s: %+v %v", q, err)
+	}
+	if n := f.Queries() - before; n != 3 {
+		t.Fatalf("%d HTTP calls through two 503s, want 3", n)
+	}
+	if !strings.Contains(logs.String(), `"level":"WARN"`) {
+		t.Fatal("an outage retry left no warning")
 	}
 }
 

@@ -193,9 +193,11 @@ func (l *DB) InvoicesByPhone(ctx context.Context, phone huduma.MSISDN, offset, l
 	return out, rows.Err()
 }
 
-// staleAfter is how long a prompt may stay unanswered before a new one may
-// replace it; M-Pesa gives up on a prompt well before this.
-const staleAfter = 3 * time.Minute
+// PromptLife is how long a prompt may stay unanswered before a new one
+// may replace it. M-Pesa gives up on a prompt well before this (after
+// roughly one to two minutes), so it is also when the payments worker
+// stops asking Daraja about one.
+const PromptLife = 3 * time.Minute
 
 // QueuePush schedules a prompt for an invoice at runAt. It refuses a paid
 // or expired invoice and an invoice with a prompt still in flight
@@ -233,7 +235,7 @@ func (l *DB) queuePush(ctx context.Context, tx *sql.Tx, inv huduma.Invoice, paye
 	now := l.now()
 	var inflight int
 	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM payment_attempts WHERE invoice_number = $1 AND status IN ('queued', 'sent') AND updated_at > $2`,
-		string(inv.Number), ms(now.Add(-staleAfter))).Scan(&inflight); err != nil {
+		string(inv.Number), ms(now.Add(-PromptLife))).Scan(&inflight); err != nil {
 		return huduma.Attempt{}, fmt.Errorf("check prompts in flight: %w", err)
 	}
 	if inflight > 0 {

@@ -38,12 +38,46 @@ func (l *DB) Enqueue(ctx context.Context, kind string, payload any, runAt time.T
 
 // Claim leases up to limit due jobs for lease. A job whose worker dies is
 // claimed again once its lease runs out, so handlers must be idempotent.
-func (l *DB) Claim(ctx context.Context, limit int, lease time.Duration) ([]Job, error) {
+//
+// With kinds, only jobs of those kinds are claimed, and every due job of
+// an earlier kind comes before any of a later one (the payments worker
+// asks for prompts before status queries). Without, any due job, oldest
+// first. Each kind is one atomic claim (FOR UPDATE SKIP LOCKED on
+// Postgres; SQLite has one writer), so concurrent workers never share a
+// job. On an error the jobs already claimed are returned with it, for the
+// caller to run.
+func (l *DB) Claim(ctx context.Context, limit int, lease time.Duration, kinds ...string) ([]Job, error) {
+	if len(kinds) == 0 {
+		return l.claim(ctx, limit, lease, "")
+	}
+	var out []Job
+	for _, k := range kinds {
+		if len(out) >= limit {
+			break
+		}
+		jobs, err := l.claim(ctx, limit-len(out), lease, k)
+		out = append(out, jobs...)
+		if err != nil {
+			return out, err
+		}
+	}
+	return out, nil
+}
+
+// claim leases up to limit due jobs of kind ("" = any kind).
+func (l *DB) claim(ctx context.Context, limit int, lease time.Duration, kind string) ([]Job, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
 	now := l.now()
+	filter, args := "", []any{ms(now.Add(lease)), ms(now), limit}
+	if kind != "" {
+		filter, args = " AND kind = $4", append(args, kind)
+	}
 	rows, err := l.db.QueryContext(ctx, `UPDATE jobs SET locked_until = $1, attempts = attempts + 1
-		WHERE id IN (SELECT id FROM jobs WHERE done_at IS NULL AND run_at <= $2 AND (locked_until IS NULL OR locked_until < $2)
+		WHERE id IN (SELECT id FROM jobs WHERE done_at IS NULL AND run_at <= $2 AND (locked_until IS NULL OR locked_until < $2)`+filter+`
 		             ORDER BY run_at, id LIMIT $3`+l.d.SkipLocked+`)
-		RETURNING id, kind, payload, attempts`, ms(now.Add(lease)), ms(now), limit)
+		RETURNING id, kind, payload, attempts`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("claim jobs: %w", err)
 	}
@@ -53,12 +87,15 @@ func (l *DB) Claim(ctx context.Context, limit int, lease time.Duration) ([]Job, 
 		var j Job
 		var p string
 		if err := rows.Scan(&j.ID, &j.Kind, &p, &j.Attempts); err != nil {
-			return nil, fmt.Errorf("claim jobs: %w", err)
+			return out, fmt.Errorf("claim jobs: %w", err)
 		}
 		j.Payload = []byte(p)
 		out = append(out, j)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return out, fmt.Errorf("claim jobs: %w", err)
+	}
+	return out, nil
 }
 
 // Done marks a job finished.

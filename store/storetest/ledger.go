@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -230,6 +231,79 @@ func runLedger(t *testing.T, open Opener) {
 		l.Done(ctx, got[0].ID)
 		if n, _ := l.PendingJobs(ctx, "test"); n != 0 {
 			t.Fatalf("%d jobs left", n)
+		}
+	})
+	t.Run("JobsClaimByKind", func(t *testing.T) {
+		base := open(t).Ledger()
+		now := time.Now()
+		l := base.WithClock(func() time.Time { return now })
+		for _, j := range []struct {
+			kind string
+			due  time.Duration
+		}{{"other", -3 * time.Second}, {ledger.JobQuery, -2 * time.Second}, {ledger.JobQuery, -2 * time.Second}, {ledger.JobPush, -time.Second}, {ledger.JobPush, time.Hour}} {
+			if err := l.Enqueue(ctx, j.kind, map[string]string{"kind": j.kind}, now.Add(j.due)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// The due push comes first though it is the newest due job.
+		first, err := l.Claim(ctx, 2, time.Minute, ledger.JobPush, ledger.JobQuery)
+		if err != nil || len(first) != 2 || first[0].Kind != ledger.JobPush || first[1].Kind != ledger.JobQuery {
+			t.Fatalf("claim pushes then queries, 2: %+v %v", first, err)
+		}
+		rest, err := l.Claim(ctx, 10, time.Minute, ledger.JobQuery)
+		if err != nil || len(rest) != 1 || rest[0].Kind != ledger.JobQuery {
+			t.Fatalf("claim queries: %+v %v", rest, err)
+		}
+		if none, _ := l.Claim(ctx, 10, time.Minute, ledger.JobPush, ledger.JobQuery); len(none) != 0 {
+			t.Fatalf("claimed %+v: the other push is not due, the rest are leased", none)
+		}
+		if any, _ := l.Claim(ctx, 10, time.Minute); len(any) != 1 || any[0].Kind != "other" {
+			t.Fatalf("claim any kind: %+v", any)
+		}
+	})
+	t.Run("JobsClaimedOnceByConcurrentWorkers", func(t *testing.T) {
+		l := open(t).Ledger()
+		const jobs = 120
+		for i := 0; i < jobs; i++ {
+			kind := ledger.JobQuery
+			if i%3 == 0 {
+				kind = ledger.JobPush
+			}
+			if err := l.Enqueue(ctx, kind, map[string]int{"n": i}, time.Now().Add(-time.Second)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var mu sync.Mutex
+		seen := map[int64]int{}
+		var wg sync.WaitGroup
+		for w := 0; w < 8; w++ {
+			wg.Go(func() {
+				for empty := 0; empty < 3; {
+					got, err := l.Claim(ctx, 4, time.Minute, ledger.JobPush, ledger.JobQuery)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					if len(got) == 0 {
+						empty++
+						continue
+					}
+					mu.Lock()
+					for _, j := range got {
+						seen[j.ID]++
+					}
+					mu.Unlock()
+				}
+			})
+		}
+		wg.Wait()
+		if len(seen) != jobs {
+			t.Fatalf("%d of %d jobs claimed", len(seen), jobs)
+		}
+		for id, n := range seen {
+			if n != 1 {
+				t.Fatalf("job %d claimed %d times", id, n)
+			}
 		}
 	})
 	t.Run("Expiry", func(t *testing.T) {

@@ -1,7 +1,8 @@
 // Package darajafake is a Daraja (M-Pesa) look-alike served over real
 // HTTP: OAuth, STK push with a callback to the CallBackURL a moment later,
 // and STK query. The last two digits of the paying phone choose the outcome
-// (protocols.md §7.1), so one fake serves every scenario. Tests use it to
+// (protocols.md §7.1, and Outcomes below), so one fake serves every
+// scenario. Tests use it to
 // check the client on the wire; the embedded mode runs it as the payment
 // simulator, so the gateway's real Daraja client and callback route are
 // exercised even without M-Pesa credentials.
@@ -30,6 +31,10 @@ type Outcome struct {
 	NoCallback bool
 	// PushError: the push itself is refused with ResultCode 1025.
 	PushError bool
+	// Undecided: the customer never answers. No callback comes, and the
+	// query says "The transaction is being processed" for as long as the
+	// fake runs, so the caller's query backoff and give-up are exercised.
+	Undecided bool
 }
 
 // Outcomes by the phone's last two digits; anything else succeeds.
@@ -42,6 +47,7 @@ var Outcomes = map[string]Outcome{
 	"05": {Code: "1037", Desc: "DS timeout user cannot be reached"},
 	"06": {Code: "1037", Desc: "DS timeout user cannot be reached"},
 	"07": {PushError: true},
+	"08": {Undecided: true},
 	"09": {Code: "1019", Desc: "Transaction has expired"},
 }
 
@@ -67,6 +73,10 @@ type Options struct {
 	ConsumerKey, ConsumerSecret, Passkey string
 	// CallbackDelay is how long after a push the callback comes.
 	CallbackDelay time.Duration
+	// AnswerDelay is how long every push and query takes to answer, as a
+	// busy Daraja does (0 answers at once). A push counts as received
+	// (Push.At) when it arrives, before the delay.
+	AnswerDelay time.Duration
 	// ExpiresInNumber sends expires_in as a JSON number (Daraja's docs)
 	// instead of a string (what Daraja often sends).
 	ExpiresInNumber bool
@@ -80,14 +90,14 @@ type Fake struct {
 	ln     net.Listener
 	client *http.Client
 
-	mu       sync.Mutex
-	token    string
-	tokens   int
-	pushes   []Push
-	results  map[string]decided
-	faults   []fault
-	seq      int
-	callback []string
+	mu      sync.Mutex
+	token   string
+	tokens  int
+	pushes  []Push
+	results map[string]decided
+	faults  []fault
+	seq     int
+	queries int
 }
 
 type decided struct {
@@ -134,6 +144,13 @@ func (f *Fake) Pushes() []Push {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return append([]Push(nil), f.pushes...)
+}
+
+// Queries counts STK query requests received, whatever they were answered.
+func (f *Fake) Queries() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.queries
 }
 
 // TokensIssued counts OAuth tokens handed out.
@@ -239,7 +256,22 @@ func bad(w http.ResponseWriter, msg string) {
 	writeJSON(w, 400, map[string]string{"requestId": "x", "errorCode": "400.002.02", "errorMessage": "Bad Request - " + msg})
 }
 
+// answerLater holds the answer for AnswerDelay; false means the caller
+// went away meanwhile.
+func (f *Fake) answerLater(r *http.Request) bool {
+	if f.opts.AnswerDelay <= 0 {
+		return true
+	}
+	select {
+	case <-time.After(f.opts.AnswerDelay):
+		return true
+	case <-r.Context().Done():
+		return false
+	}
+}
+
 func (f *Fake) push(w http.ResponseWriter, r *http.Request) {
+	arrived := time.Now()
 	if !f.gate(w, r) {
 		return
 	}
@@ -277,11 +309,18 @@ func (f *Fake) push(w http.ResponseWriter, r *http.Request) {
 	f.seq++
 	checkout := fmt.Sprintf("ws_CO_%d%06d", time.Now().Unix(), f.seq)
 	merchant := fmt.Sprintf("%d-%d-1", 29115+f.seq, 34620561+f.seq)
-	f.pushes = append(f.pushes, Push{Body: body, At: time.Now(), Checkout: checkout})
-	if !out.PushError {
-		f.results[checkout] = decided{outcome: out, amount: amount, phone: phone, at: time.Now(), ready: time.Now().Add(f.opts.CallbackDelay)}
-	}
+	f.pushes = append(f.pushes, Push{Body: body, At: arrived, Checkout: checkout})
 	f.mu.Unlock()
+	if !f.answerLater(r) {
+		return
+	}
+	if !out.PushError {
+		// Decided (and called back) CallbackDelay after the answer, as the
+		// customer sees the prompt only once Daraja has taken it.
+		f.mu.Lock()
+		f.results[checkout] = decided{outcome: out, amount: amount, phone: phone, at: time.Now(), ready: time.Now().Add(f.opts.CallbackDelay)}
+		f.mu.Unlock()
+	}
 	if out.PushError {
 		writeJSON(w, 200, map[string]string{"MerchantRequestID": merchant, "CheckoutRequestID": "", "ResponseCode": "1025",
 			"ResponseDescription": "Unable to send the prompt", "CustomerMessage": "Unable to send the prompt"})
@@ -289,7 +328,7 @@ func (f *Fake) push(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, 200, map[string]string{"MerchantRequestID": merchant, "CheckoutRequestID": checkout, "ResponseCode": "0",
 		"ResponseDescription": "Success. Request accepted for processing", "CustomerMessage": "Success. Request accepted for processing"})
-	if !out.NoCallback {
+	if !out.NoCallback && !out.Undecided {
 		go f.sendCallback(str(body["CallBackURL"]), merchant, checkout)
 	}
 }
@@ -335,6 +374,9 @@ func (f *Fake) sendCallback(url, merchant, checkout string) {
 }
 
 func (f *Fake) query(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	f.queries++
+	f.mu.Unlock()
 	if !f.gate(w, r) {
 		return
 	}
@@ -347,10 +389,13 @@ func (f *Fake) query(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	d, ok := f.results[checkout]
 	f.mu.Unlock()
+	if !f.answerLater(r) {
+		return
+	}
 	switch {
 	case !ok:
 		bad(w, "Invalid CheckoutRequestID")
-	case time.Now().Before(d.ready):
+	case d.outcome.Undecided || time.Now().Before(d.ready):
 		writeJSON(w, 500, map[string]string{"requestId": checkout, "errorCode": "500.001.1001", "errorMessage": "The transaction is being processed"})
 	default:
 		writeJSON(w, 200, map[string]string{"ResponseCode": "0", "ResponseDescription": "The service request has been accepted successsfully",
