@@ -98,7 +98,7 @@ type Message struct {
 	To     MSISDN
 	Body   string
 	Kind   MessageKind
-	Status string
+	Status MessageStatus
 	// Parts is how many SMS the body takes (billing counts parts).
 	Parts     int
 	CreatedAt time.Time

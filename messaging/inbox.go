@@ -18,7 +18,7 @@ type InboxStore interface {
 	SetOptOut(ctx context.Context, phone huduma.MSISDN, out bool) error
 	Invoice(ctx context.Context, number huduma.InvoiceNumber) (huduma.Invoice, error)
 	Application(ctx context.Context, number string) (huduma.Application, error)
-	ApplyDelivery(ctx context.Context, providerID, state string, final bool, reason string) (bool, error)
+	ApplyDelivery(ctx context.Context, providerID string, state huduma.MessageStatus, final bool, reason string) (bool, error)
 }
 
 // InboxConfig is what the replies name: the paybill (MPESA_SHORTCODE)
@@ -121,7 +121,7 @@ func (i *Inbox) answer(ctx context.Context, from huduma.MSISDN, text string) (st
 }
 
 // Delivered applies a delivery report; unknown ids are ignored (logged).
-func (i *Inbox) Delivered(ctx context.Context, providerID, state string, final bool, reason string) error {
+func (i *Inbox) Delivered(ctx context.Context, providerID string, state huduma.MessageStatus, final bool, reason string) error {
 	found, err := i.st.ApplyDelivery(ctx, providerID, state, final, reason)
 	if err == nil && !found {
 		i.log.InfoContext(ctx, "delivery report for an unknown message", "provider_id", providerID)

@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/huduma-ke/huduma"
-	"github.com/huduma-ke/huduma/store/ledger"
 	"github.com/huduma-ke/huduma/store/sqlitestore"
+	"github.com/huduma-ke/huduma/store/sqlstore"
 )
 
 // clock is a settable time shared by the ledger and the worker.
@@ -32,7 +32,7 @@ func (c *clock) add(d time.Duration) {
 
 // openLedger is a migrated embedded ledger on the test clock: the real
 // SQL, not a mock.
-func openLedger(t *testing.T) (*ledger.DB, *clock) {
+func openLedger(t *testing.T) (*sqlstore.DB, *clock) {
 	t.Helper()
 	st, err := sqlitestore.Open(context.Background(), filepath.Join(t.TempDir(), "m.db"))
 	if err != nil {
@@ -43,7 +43,7 @@ func openLedger(t *testing.T) (*ledger.DB, *clock) {
 		t.Fatal(err)
 	}
 	c := &clock{t: time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)}
-	return st.Ledger().WithClock(c.now), c
+	return st.WithClock(c.now), c
 }
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -71,7 +71,7 @@ func (s *scriptSender) Send(_ context.Context, to huduma.MSISDN, text string) (s
 
 const phone = huduma.MSISDN("+254708374149")
 
-func queue(t *testing.T, l *ledger.DB, kind huduma.MessageKind, body string) int64 {
+func queue(t *testing.T, l *sqlstore.DB, kind huduma.MessageKind, body string) int64 {
 	t.Helper()
 	if err := l.QueueMessage(context.Background(), huduma.Message{To: phone, Kind: kind, Body: body}, ""); err != nil {
 		t.Fatal(err)
@@ -83,7 +83,7 @@ func queue(t *testing.T, l *ledger.DB, kind huduma.MessageKind, body string) int
 	return msgs[0].ID
 }
 
-func status(t *testing.T, l *ledger.DB, id int64) (string, string, int) {
+func status(t *testing.T, l *sqlstore.DB, id int64) (huduma.MessageStatus, string, int) {
 	t.Helper()
 	st, reason, attempts, err := l.MessageStatus(context.Background(), id)
 	if err != nil {
@@ -96,22 +96,13 @@ func status(t *testing.T, l *ledger.DB, id int64) (string, string, int) {
 // the provider answers, how far the clock moves first, and what the
 // message looks like afterwards.
 func TestOutboxRetries(t *testing.T) {
-	throttled := errors.New("throttled")
-	permanent := errors.New("blacklisted")
-	classify := func(err error) Verdict {
-		switch {
-		case errors.Is(err, throttled):
-			return Verdict{Retry: true, After: 7 * time.Second, Reason: "429"}
-		case errors.Is(err, permanent):
-			return Verdict{Reason: "406 UserInBlacklist"}
-		}
-		return Verdict{Retry: true, Reason: err.Error()}
-	}
+	throttled := Throttled(7*time.Second, "429")
+	permanent := Permanent("406 UserInBlacklist")
 	type step struct {
 		advance   time.Duration
 		answer    error
 		wantSends int // sends so far
-		want      string
+		want      huduma.MessageStatus
 		reason    string
 	}
 	cases := []struct {
@@ -119,32 +110,32 @@ func TestOutboxRetries(t *testing.T) {
 		steps []step
 	}{
 		{"exponential backoff", []step{
-			{0, errDown, 1, ledger.MsgQueued, "provider down"},
-			{4 * time.Second, nil, 1, ledger.MsgQueued, ""}, // not due yet: 5 s backoff
-			{time.Second, errDown, 2, ledger.MsgQueued, ""},
-			{9 * time.Second, nil, 2, ledger.MsgQueued, ""}, // now 10 s
-			{time.Second, nil, 3, ledger.MsgSent, ""},
+			{0, errDown, 1, huduma.MsgQueued, "provider down"},
+			{4 * time.Second, nil, 1, huduma.MsgQueued, ""}, // not due yet: 5 s backoff
+			{time.Second, errDown, 2, huduma.MsgQueued, ""},
+			{9 * time.Second, nil, 2, huduma.MsgQueued, ""}, // now 10 s
+			{time.Second, nil, 3, huduma.MsgSent, ""},
 		}},
 		{"retry-after honoured", []step{
-			{0, throttled, 1, ledger.MsgQueued, "429"},
-			{6 * time.Second, nil, 1, ledger.MsgQueued, ""},
-			{time.Second, nil, 2, ledger.MsgSent, ""},
+			{0, throttled, 1, huduma.MsgQueued, "429"},
+			{6 * time.Second, nil, 1, huduma.MsgQueued, ""},
+			{time.Second, nil, 2, huduma.MsgSent, ""},
 		}},
 		{"permanent failure keeps the reason", []step{
-			{0, permanent, 1, ledger.MsgFailed, "406 UserInBlacklist"},
-			{time.Hour, nil, 1, ledger.MsgFailed, ""},
+			{0, permanent, 1, huduma.MsgFailed, "406 UserInBlacklist"},
+			{time.Hour, nil, 1, huduma.MsgFailed, ""},
 		}},
 		{"gives up after max attempts", []step{
-			{0, errDown, 1, ledger.MsgQueued, ""},
-			{5 * time.Second, errDown, 2, ledger.MsgQueued, ""},
-			{10 * time.Second, errDown, 3, ledger.MsgFailed, "provider down"},
+			{0, errDown, 1, huduma.MsgQueued, ""},
+			{5 * time.Second, errDown, 2, huduma.MsgQueued, ""},
+			{10 * time.Second, errDown, 3, huduma.MsgFailed, "provider down"},
 		}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			l, c := openLedger(t)
 			send := &scriptSender{}
-			o := NewOutbox(l, send, OutboxConfig{Rate: 1000, MaxAttempts: 3, Backoff: 5 * time.Second, MaxBackoff: time.Minute, Classify: classify}, quiet)
+			o := NewOutbox(l, send, OutboxConfig{Rate: 1000, MaxAttempts: 3, Backoff: 5 * time.Second, MaxBackoff: time.Minute}, quiet)
 			o.now = c.now
 			id := queue(t, l, huduma.MessageReceipt, "receipt")
 			for i, s := range tc.steps {
@@ -187,7 +178,7 @@ func TestBackoffIsCapped(t *testing.T) {
 	if waited != (1+2+4+8+8)*time.Second {
 		t.Fatalf("waited %s between six failures, want 23s (1+2+4+8+8)", waited)
 	}
-	if st, _, attempts := status(t, l, id); st != ledger.MsgQueued || attempts != 6 {
+	if st, _, attempts := status(t, l, id); st != huduma.MsgQueued || attempts != 6 {
 		t.Fatalf("%s after %d attempts", st, attempts)
 	}
 }
@@ -211,7 +202,7 @@ func TestOutboxPriorityAndOptOut(t *testing.T) {
 	if got := strings.Join(send.sent, ","); got != "otp,receipt" {
 		t.Fatalf("sent %s, want otp,receipt (and no notice)", got)
 	}
-	if st, _, _ := status(t, l, notice); st != ledger.MsgOptedOut {
+	if st, _, _ := status(t, l, notice); st != huduma.MsgOptedOut {
 		t.Fatalf("notice is %s", st)
 	}
 	// START lets notices through again.
@@ -231,7 +222,7 @@ func TestOutboxRecordOnlyAndCrash(t *testing.T) {
 	rec := NewOutbox(l, nil, OutboxConfig{}, quiet)
 	id := queue(t, l, huduma.MessageInvoice, "invoice")
 	rec.RunOnce(context.Background())
-	if st, _, _ := status(t, l, id); st != ledger.MsgRecorded {
+	if st, _, _ := status(t, l, id); st != huduma.MsgRecorded {
 		t.Fatalf("record-only: %s", st)
 	}
 
@@ -250,7 +241,7 @@ func TestOutboxRecordOnlyAndCrash(t *testing.T) {
 	}
 	c.add(2 * time.Second)
 	o.RunOnce(context.Background())
-	if st, _, attempts := status(t, l, id); len(send.sent) != 1 || st != ledger.MsgSent || attempts != 2 {
+	if st, _, attempts := status(t, l, id); len(send.sent) != 1 || st != huduma.MsgSent || attempts != 2 {
 		t.Fatalf("after the lease: %d sends, %s, %d attempts", len(send.sent), st, attempts)
 	}
 }
@@ -266,7 +257,7 @@ func TestInboxKeywords(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := time.Now()
-	pending, _, err := l.CreateInvoice(context.Background(), ledger.NewInvoice{Invoice: huduma.Invoice{Number: huduma.NewInvoiceNumber(), ServiceCode: 1001,
+	pending, _, err := l.CreateInvoice(context.Background(), huduma.InvoiceOrder{Invoice: huduma.Invoice{Number: huduma.NewInvoiceNumber(), ServiceCode: 1001,
 		ServiceName: "Passport", Phone: phone, Fee: 4550, ConvenienceFee: 50, Total: 4600, Language: huduma.English, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}})
 	if err != nil {
 		t.Fatal(err)
@@ -325,10 +316,10 @@ func TestOTPLifecycle(t *testing.T) {
 		}
 		return m[1]
 	}
-	if err := otp.Send(ctx, phone, "Login"); huduma.ErrorCode(err) != huduma.EInvalid {
+	if err := otp.SendOTP(ctx, phone, "Login"); huduma.ErrorCode(err) != huduma.EInvalid {
 		t.Fatalf("bad purpose: %v", err)
 	}
-	if err := otp.Send(ctx, phone, "login"); err != nil {
+	if err := otp.SendOTP(ctx, phone, "login"); err != nil {
 		t.Fatal(err)
 	}
 	code := lastCode()
@@ -340,30 +331,30 @@ func TestOTPLifecycle(t *testing.T) {
 	}
 	// A new code retires the old one.
 	c.add(time.Minute)
-	if err := otp.Send(ctx, phone, "login"); err != nil {
+	if err := otp.SendOTP(ctx, phone, "login"); err != nil {
 		t.Fatal(err)
 	}
 	fresh := lastCode()
-	if ok, _ := otp.Verify(ctx, phone, "login", code); ok && code != fresh {
+	if ok, _ := otp.VerifyOTP(ctx, phone, "login", code); ok && code != fresh {
 		t.Fatal("a retired code passed")
 	}
 	// Expiry: five minutes.
 	c.add(5*time.Minute + time.Second)
-	if ok, _ := otp.Verify(ctx, phone, "login", fresh); ok {
+	if ok, _ := otp.VerifyOTP(ctx, phone, "login", fresh); ok {
 		t.Fatal("an expired code passed")
 	}
 	// Malformed guesses use attempts like any other.
 	c.add(10 * time.Minute) // out of the send window
-	if err := otp.Send(ctx, phone, "login"); err != nil {
+	if err := otp.SendOTP(ctx, phone, "login"); err != nil {
 		t.Fatal(err)
 	}
 	code = lastCode()
 	for _, g := range []string{"", "12", "abcdef", "1234567", "12345"} {
-		if ok, err := otp.Verify(ctx, phone, "login", g); ok || err != nil {
+		if ok, err := otp.VerifyOTP(ctx, phone, "login", g); ok || err != nil {
 			t.Fatalf("%q: %v %v", g, ok, err)
 		}
 	}
-	if ok, _ := otp.Verify(ctx, phone, "login", code); ok {
+	if ok, _ := otp.VerifyOTP(ctx, phone, "login", code); ok {
 		t.Fatal("the right code passed after five malformed guesses")
 	}
 }

@@ -39,9 +39,9 @@ func (o *OTP) hash(phone huduma.MSISDN, purpose, code string) string {
 	return hex.EncodeToString(m.Sum(nil))
 }
 
-// Send texts a fresh 6-digit code for purpose (5 minutes, single use).
+// SendOTP texts a fresh 6-digit code for purpose (5 minutes, single use).
 // More than 3 codes to one phone in 10 minutes is ERateLimited.
-func (o *OTP) Send(ctx context.Context, phone huduma.MSISDN, purpose string) error {
+func (o *OTP) SendOTP(ctx context.Context, phone huduma.MSISDN, purpose string) error {
 	if !purposeRE.MatchString(purpose) {
 		return huduma.Errorf(huduma.EInvalid, "purpose must be 1-32 lower-case letters, digits, '.', '_' or '-'")
 	}
@@ -56,10 +56,10 @@ func (o *OTP) Send(ctx context.Context, phone huduma.MSISDN, purpose string) err
 
 var codeRE = regexp.MustCompile(`^[0-9]{6}$`)
 
-// Verify reports whether code is the phone's live code for purpose. The
+// VerifyOTP reports whether code is the phone's live code for purpose. The
 // hashes are compared in constant time; a wrong code uses one of five
 // attempts; a right one is spent.
-func (o *OTP) Verify(ctx context.Context, phone huduma.MSISDN, purpose, code string) (bool, error) {
+func (o *OTP) VerifyOTP(ctx context.Context, phone huduma.MSISDN, purpose, code string) (bool, error) {
 	if !purposeRE.MatchString(purpose) {
 		return false, huduma.Errorf(huduma.EInvalid, "purpose must be 1-32 lower-case letters, digits, '.', '_' or '-'")
 	}

@@ -12,30 +12,15 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/huduma-ke/huduma"
-	"github.com/huduma-ke/huduma/store/ledger"
 )
 
 // OutboxStore is the part of the ledger the outbox worker uses.
 type OutboxStore interface {
-	ClaimMessages(ctx context.Context, limit int, lease time.Duration) ([]ledger.OutMessage, error)
-	MessagesSent(ctx context.Context, sent []ledger.Sent) error
-	MessageFinal(ctx context.Context, id int64, status, reason string) error
+	ClaimMessages(ctx context.Context, limit int, lease time.Duration) ([]huduma.OutMessage, error)
+	MessagesSent(ctx context.Context, sent []huduma.Sent) error
+	MessageFinal(ctx context.Context, id int64, status huduma.MessageStatus, reason string) error
 	MessageRetry(ctx context.Context, id int64, at time.Time, reason string) error
 	OptedOut(ctx context.Context, phone huduma.MSISDN) (bool, error)
-}
-
-// Sender delivers one SMS and returns the provider's message id. A nil
-// Sender records messages without sending (the embedded default).
-type Sender interface {
-	Send(ctx context.Context, to huduma.MSISDN, text string) (providerID string, err error)
-}
-
-// Verdict is what to do after a failed send.
-type Verdict struct {
-	Retry bool
-	// After overrides the backoff (a provider's Retry-After).
-	After  time.Duration
-	Reason string
 }
 
 // OutboxConfig tunes the worker.
@@ -46,8 +31,6 @@ type OutboxConfig struct {
 	MaxAttempts int
 	// Backoff is the first retry delay, doubled each time up to MaxBackoff.
 	Backoff, MaxBackoff time.Duration
-	// Classify turns a provider error into a verdict.
-	Classify func(error) Verdict
 	// Batch is how many messages one claim takes (0 = 50).
 	Batch int
 }
@@ -81,9 +64,6 @@ func NewOutbox(st OutboxStore, send Sender, cfg OutboxConfig, log *slog.Logger) 
 	}
 	if cfg.Batch <= 0 {
 		cfg.Batch = 50
-	}
-	if cfg.Classify == nil {
-		cfg.Classify = func(err error) Verdict { return Verdict{Retry: true, Reason: err.Error()} }
 	}
 	return &Outbox{st: st, send: send, cfg: cfg, limiter: rate.NewLimiter(rate.Limit(cfg.Rate), max(1, int(cfg.Rate))),
 		log: log.With("comp", "outbox"), now: time.Now}
@@ -123,7 +103,7 @@ func (o *Outbox) RunOnce(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	var sent []ledger.Sent
+	var sent []huduma.Sent
 	flush := func() error {
 		// Recorded even while shutting down: AT already has these.
 		err := o.st.MessagesSent(context.WithoutCancel(ctx), sent)
@@ -152,18 +132,18 @@ func (o *Outbox) RunOnce(ctx context.Context) (int, error) {
 
 // deliver sends one message. An accepted message is returned for the
 // caller to record; every other outcome is recorded here.
-func (o *Outbox) deliver(ctx context.Context, m ledger.OutMessage) (*ledger.Sent, error) {
+func (o *Outbox) deliver(ctx context.Context, m huduma.OutMessage) (*huduma.Sent, error) {
 	if !essential(m.Kind) {
 		out, err := o.st.OptedOut(ctx, m.To)
 		if err != nil {
 			return nil, err
 		}
 		if out {
-			return nil, o.st.MessageFinal(ctx, m.ID, ledger.MsgOptedOut, "recipient sent STOP")
+			return nil, o.st.MessageFinal(ctx, m.ID, huduma.MsgOptedOut, "recipient sent STOP")
 		}
 	}
 	if o.send == nil {
-		return nil, o.st.MessageFinal(ctx, m.ID, ledger.MsgRecorded, "")
+		return nil, o.st.MessageFinal(ctx, m.ID, huduma.MsgRecorded, "")
 	}
 	if err := o.limiter.Wait(ctx); err != nil {
 		return nil, o.st.MessageRetry(context.WithoutCancel(ctx), m.ID, o.now(), "shutting down")
@@ -172,15 +152,14 @@ func (o *Outbox) deliver(ctx context.Context, m ledger.OutMessage) (*ledger.Sent
 	if err == nil {
 		// The provider's id and the sent state land together in the next
 		// flush; a crash before it re-sends at most sentFlush messages once.
-		return &ledger.Sent{ID: m.ID, ProviderID: id}, nil
+		return &huduma.Sent{ID: m.ID, ProviderID: id}, nil
 	}
-	v := o.cfg.Classify(err)
-	v.Reason = huduma.Redact(v.Reason) // logged below and stored
-	if !v.Retry || m.Attempts >= o.cfg.MaxAttempts {
-		o.log.WarnContext(ctx, "sms failed for good", "message", m.ID, "kind", m.Kind, "attempts", m.Attempts, "reason", v.Reason)
-		return nil, o.st.MessageFinal(ctx, m.ID, ledger.MsgFailed, v.Reason)
+	retry, wait, reason := verdict(err)
+	reason = huduma.Redact(reason) // logged below and stored
+	if !retry || m.Attempts >= o.cfg.MaxAttempts {
+		o.log.WarnContext(ctx, "sms failed for good", "message", m.ID, "kind", m.Kind, "attempts", m.Attempts, "reason", reason)
+		return nil, o.st.MessageFinal(ctx, m.ID, huduma.MsgFailed, reason)
 	}
-	wait := v.After
 	if wait <= 0 {
 		wait = o.cfg.Backoff
 		for i := 1; i < m.Attempts && wait < o.cfg.MaxBackoff; i++ {
@@ -188,6 +167,6 @@ func (o *Outbox) deliver(ctx context.Context, m ledger.OutMessage) (*ledger.Sent
 		}
 		wait = min(wait, o.cfg.MaxBackoff)
 	}
-	o.log.InfoContext(ctx, "sms send failed; will retry", "message", m.ID, "attempt", m.Attempts, "in", wait, "reason", v.Reason)
-	return nil, o.st.MessageRetry(ctx, m.ID, o.now().Add(wait), v.Reason)
+	o.log.InfoContext(ctx, "sms send failed; will retry", "message", m.ID, "attempt", m.Attempts, "in", wait, "reason", reason)
+	return nil, o.st.MessageRetry(ctx, m.ID, o.now().Add(wait), reason)
 }

@@ -15,39 +15,47 @@ import (
 	"time"
 
 	"github.com/huduma-ke/huduma"
-	"github.com/huduma-ke/huduma/store/ledger"
 	"github.com/huduma-ke/huduma/texts"
 )
 
-// Ledger is the part of store/ledger the service uses.
-type Ledger interface {
-	CreateInvoice(ctx context.Context, n ledger.NewInvoice) (huduma.Invoice, bool, error)
+// Invoices is what creating, reading and prompting invoices needs.
+type Invoices interface {
+	CreateInvoice(ctx context.Context, order huduma.InvoiceOrder) (huduma.Invoice, bool, error)
 	Invoice(ctx context.Context, number huduma.InvoiceNumber) (huduma.Invoice, error)
 	InvoicesByPhone(ctx context.Context, phone huduma.MSISDN, offset, limit int) ([]huduma.Invoice, error)
 	QueuePush(ctx context.Context, number huduma.InvoiceNumber, payer huduma.MSISDN, runAt time.Time, key string) (huduma.Attempt, error)
+	QueueMessage(ctx context.Context, m huduma.Message, dedupe string) error
+}
+
+// Settlements is what applying Daraja's answers needs.
+type Settlements interface {
+	SettleSTK(ctx context.Context, res huduma.STKResult, receipt huduma.ReceiptFunc) (huduma.Outcome, error)
+	SettleC2B(ctx context.Context, p huduma.C2BPayment, receipt huduma.ReceiptFunc) (huduma.Outcome, error)
+	RecordCallback(ctx context.Context, kind, reference, outcome string, body []byte) error
+}
+
+// Jobs is what the worker needs: the durable queue and the prompts.
+type Jobs interface {
+	Claim(ctx context.Context, limit int, lease time.Duration, kinds ...huduma.JobKind) ([]huduma.Job, error)
+	Done(ctx context.Context, id int64) error
+	Retry(ctx context.Context, id int64, runAt time.Time, reason string, payload any) error
 	Attempt(ctx context.Context, id int64) (huduma.Attempt, error)
 	MarkPushSent(ctx context.Context, id int64, res huduma.STKPushResult, queryAt time.Time) error
 	MarkPushRejected(ctx context.Context, id int64, reason string) error
-	SettleSTK(ctx context.Context, res huduma.STKResult, receipt ledger.ReceiptFunc) (ledger.Outcome, error)
-	SettleC2B(ctx context.Context, p ledger.C2BPayment, receipt ledger.ReceiptFunc) (ledger.Outcome, error)
-	RecordCallback(ctx context.Context, kind, reference, outcome string, body []byte) error
-	QueueMessage(ctx context.Context, m huduma.Message, dedupe string) error
 	ExpireDue(ctx context.Context) (int, error)
-	Claim(ctx context.Context, limit int, lease time.Duration, kinds ...string) ([]ledger.Job, error)
-	Done(ctx context.Context, id int64) error
-	Retry(ctx context.Context, id int64, runAt time.Time, reason string, payload any) error
+}
+
+// Ledger is a store that keeps all three (the store package's DB).
+type Ledger interface {
+	Invoices
+	Settlements
+	Jobs
 }
 
 // Catalog is what invoices need from the catalog.
 type Catalog interface {
 	ServiceByCode(ctx context.Context, code int) (huduma.Service, error)
 	FeeBands(ctx context.Context) ([]huduma.FeeBand, error)
-}
-
-// Mpesa prompts phones and asks for results (the Daraja client).
-type Mpesa interface {
-	StkPush(ctx context.Context, p huduma.STKPush) (huduma.STKPushResult, error)
-	StkQuery(ctx context.Context, checkoutID string) (huduma.STKResult, error)
 }
 
 // Config tunes the service.
@@ -58,7 +66,7 @@ type Config struct {
 	QueryAfter time.Duration
 	// QueryBackoff is the wait after the first query of a prompt that is
 	// still undecided, doubled after each later one (default 20 s), until
-	// the prompt's life ends (ledger.PromptLife).
+	// the prompt's life ends (huduma.PromptLife).
 	QueryBackoff time.Duration
 	// MaxQueries bounds status queries before an attempt is given up.
 	MaxQueries int
@@ -71,18 +79,18 @@ type Config struct {
 	Paybill string
 	// ServiceCode is the USSD code texts tell people to dial.
 	ServiceCode string
-	// Retryable decides which provider errors are worth retrying.
-	Retryable func(error) bool
 }
 
 // Service is the money path.
 type Service struct {
-	l   Ledger
-	cat Catalog
-	mp  Mpesa
-	cfg Config
-	log *slog.Logger
-	now func() time.Time
+	inv    Invoices
+	settle Settlements
+	jobs   Jobs
+	cat    Catalog
+	mp     Mpesa
+	cfg    Config
+	log    *slog.Logger
+	now    func() time.Time
 }
 
 // New returns a Service.
@@ -108,10 +116,7 @@ func New(l Ledger, cat Catalog, mp Mpesa, cfg Config, log *slog.Logger) *Service
 	if cfg.ServiceCode == "" {
 		cfg.ServiceCode = "*2222#"
 	}
-	if cfg.Retryable == nil {
-		cfg.Retryable = func(error) bool { return true }
-	}
-	return &Service{l: l, cat: cat, mp: mp, cfg: cfg, log: log.With("comp", "payments"), now: time.Now}
+	return &Service{inv: l, settle: l, jobs: l, cat: cat, mp: mp, cfg: cfg, log: log.With("comp", "payments"), now: time.Now}
 }
 
 // CanPrompt reports whether M-Pesa prompts can reach phone.
@@ -144,14 +149,14 @@ func (s *Service) CreateInvoice(ctx context.Context, req huduma.InvoiceRequest) 
 	inv := huduma.Invoice{ServiceCode: sv.Code, ServiceName: sv.Name(req.Lang), Phone: req.Phone, Fields: fields,
 		Fee: sv.Fee, ConvenienceFee: conv, Total: sv.Fee + conv, Status: huduma.InvoicePending, Language: req.Lang,
 		CreatedAt: now, ExpiresAt: now.Add(s.cfg.InvoiceTTL)}
-	var plan *ledger.PushPlan
+	var plan *huduma.PushPlan
 	if req.Push && CanPrompt(req.Payer) {
-		plan = &ledger.PushPlan{Payer: req.Payer, RunAt: now.Add(s.cfg.StkDelay)}
+		plan = &huduma.PushPlan{Payer: req.Payer, RunAt: now.Add(s.cfg.StkDelay)}
 	}
 	for try := 0; try < 5; try++ {
 		inv.Number = huduma.NewInvoiceNumber()
 		msg := huduma.Message{To: req.Phone, Kind: huduma.MessageInvoice, Body: s.invoiceText(inv)}
-		out, created, err := s.l.CreateInvoice(ctx, ledger.NewInvoice{Invoice: inv, Key: req.Key, RequestHash: req.RequestHash, Message: &msg, Push: plan})
+		out, created, err := s.inv.CreateInvoice(ctx, huduma.InvoiceOrder{Invoice: inv, Key: req.Key, RequestHash: req.RequestHash, Message: &msg, Push: plan})
 		if huduma.ErrorCode(err) == huduma.EConflict {
 			continue // number taken: draw another
 		}
@@ -195,12 +200,12 @@ func validateFields(sv huduma.Service, in map[string]string) (map[string]string,
 
 // Invoice returns an invoice by number.
 func (s *Service) Invoice(ctx context.Context, number huduma.InvoiceNumber) (huduma.Invoice, error) {
-	return s.l.Invoice(ctx, number)
+	return s.inv.Invoice(ctx, number)
 }
 
 // InvoicesByPhone lists a phone's invoices, newest first.
 func (s *Service) InvoicesByPhone(ctx context.Context, phone huduma.MSISDN, offset, limit int) ([]huduma.Invoice, error) {
-	return s.l.InvoicesByPhone(ctx, phone, offset, limit)
+	return s.inv.InvoicesByPhone(ctx, phone, offset, limit)
 }
 
 // RequestPush queues a prompt for an existing invoice, MPESA_STK_DELAY from
@@ -212,7 +217,7 @@ func (s *Service) RequestPush(ctx context.Context, number huduma.InvoiceNumber, 
 	if !CanPrompt(payer) {
 		return huduma.Errorf(huduma.EInvalid, "M-Pesa prompts go only to Safaricom numbers")
 	}
-	if _, err := s.l.QueuePush(ctx, number, payer, s.now().Add(s.cfg.StkDelay), key); err != nil {
+	if _, err := s.inv.QueuePush(ctx, number, payer, s.now().Add(s.cfg.StkDelay), key); err != nil {
 		return fmt.Errorf("queue prompt: %w", err)
 	}
 	return nil
@@ -221,7 +226,7 @@ func (s *Service) RequestPush(ctx context.Context, number huduma.InvoiceNumber, 
 // ResendReceipt texts a paid invoice's receipt again to phone, once per
 // key (empty: every call).
 func (s *Service) ResendReceipt(ctx context.Context, number huduma.InvoiceNumber, phone huduma.MSISDN, key string) error {
-	inv, err := s.l.Invoice(ctx, number)
+	inv, err := s.inv.Invoice(ctx, number)
 	if err != nil {
 		return err
 	}
@@ -230,7 +235,7 @@ func (s *Service) ResendReceipt(ctx context.Context, number huduma.InvoiceNumber
 	}
 	m := s.receipt(inv)
 	m.To = phone
-	return s.l.QueueMessage(ctx, m, key)
+	return s.inv.QueueMessage(ctx, m, key)
 }
 
 // SendServiceDetails texts a service's fee and paybill details to phone,
@@ -245,7 +250,7 @@ func (s *Service) SendServiceDetails(ctx context.Context, phone huduma.MSISDN, c
 		return fmt.Errorf("fee bands: %w", err)
 	}
 	body := texts.ServiceDetailsSMS(sv, huduma.ConvenienceFee(bands, sv.Fee), lang, s.cfg.ServiceCode)
-	return s.l.QueueMessage(ctx, huduma.Message{To: phone, Kind: huduma.MessageNotice, Body: body}, key)
+	return s.inv.QueueMessage(ctx, huduma.Message{To: phone, Kind: huduma.MessageNotice, Body: body}, key)
 }
 
 // invoiceText is the invoice SMS: number, service, total, how to pay.
@@ -269,21 +274,21 @@ func (s *Service) HandleSTK(ctx context.Context, res huduma.STKResult, raw []byt
 	return err
 }
 
-func (s *Service) settleSTK(ctx context.Context, res huduma.STKResult, raw []byte) (ledger.Outcome, error) {
-	out, err := s.l.SettleSTK(ctx, res, s.receipt)
+func (s *Service) settleSTK(ctx context.Context, res huduma.STKResult, raw []byte) (huduma.Outcome, error) {
+	out, err := s.settle.SettleSTK(ctx, res, s.receipt)
 	if err != nil {
 		return "", fmt.Errorf("settle stk result: %w", err)
 	}
-	if err := s.l.RecordCallback(ctx, "stk", res.CheckoutRequestID, string(out), raw); err != nil {
+	if err := s.settle.RecordCallback(ctx, "stk", res.CheckoutRequestID, string(out), raw); err != nil {
 		return out, err
 	}
 	switch out {
-	case ledger.OutcomeUnknown, ledger.OutcomeMismatch:
+	case huduma.OutcomeUnknown, huduma.OutcomeMismatch:
 		s.log.WarnContext(ctx, "stk result ignored", "checkout", res.CheckoutRequestID, "outcome", out)
-	case ledger.OutcomeReceiptReused:
+	case huduma.OutcomeReceiptReused:
 		s.log.WarnContext(ctx, "stk result reuses another payment's M-Pesa receipt; not applied, the status query will ask Daraja",
 			"checkout", res.CheckoutRequestID, "outcome", out)
-	case ledger.OutcomeOtherPayer:
+	case huduma.OutcomeOtherPayer:
 		s.log.WarnContext(ctx, "invoice paid from another phone than the one prompted; flagged in the audit log",
 			"checkout", res.CheckoutRequestID, "outcome", out)
 	}
@@ -292,7 +297,7 @@ func (s *Service) settleSTK(ctx context.Context, res huduma.STKResult, raw []byt
 
 // RecordRejected keeps a callback that could not be read at all.
 func (s *Service) RecordRejected(ctx context.Context, kind string, raw []byte, why string) error {
-	return s.l.RecordCallback(ctx, kind, "", "rejected: "+why, raw)
+	return s.settle.RecordCallback(ctx, kind, "", "rejected: "+why, raw)
 }
 
 // C2B validation codes (protocols.md §3.6); "" accepts.
@@ -309,7 +314,7 @@ func (s *Service) ValidateC2B(ctx context.Context, p huduma.PaybillPayment) (str
 	if err != nil {
 		return C2BUnknownAccount, nil
 	}
-	inv, err := s.l.Invoice(ctx, number)
+	inv, err := s.inv.Invoice(ctx, number)
 	if huduma.ErrorCode(err) == huduma.ENotFound {
 		return C2BUnknownAccount, nil
 	}
@@ -328,15 +333,15 @@ func (s *Service) ValidateC2B(ctx context.Context, p huduma.PaybillPayment) (str
 // ConfirmC2B settles a confirmed paybill payment (idempotent on TransID).
 // Payments that match no payable invoice are recorded for reconciliation.
 func (s *Service) ConfirmC2B(ctx context.Context, p huduma.PaybillPayment, raw []byte) error {
-	out := ledger.OutcomeUnknown
+	out := huduma.OutcomeUnknown
 	if number, err := huduma.ParseInvoiceNumber(p.Account); err == nil {
-		out, err = s.l.SettleC2B(ctx, ledger.C2BPayment{TransID: p.TransID, Invoice: number, Amount: p.Amount, MSISDN: p.MSISDN, PaidAt: p.At}, s.receipt)
+		out, err = s.settle.SettleC2B(ctx, huduma.C2BPayment{TransID: p.TransID, Invoice: number, Amount: p.Amount, MSISDN: p.MSISDN, PaidAt: p.At}, s.receipt)
 		if err != nil {
 			return fmt.Errorf("settle c2b: %w", err)
 		}
 	}
-	if out != ledger.OutcomePaid && out != ledger.OutcomeDuplicate {
+	if out != huduma.OutcomePaid && out != huduma.OutcomeDuplicate {
 		s.log.WarnContext(ctx, "c2b payment not applied", "trans", p.TransID, "outcome", out)
 	}
-	return s.l.RecordCallback(ctx, "c2b", p.TransID, string(out), raw)
+	return s.settle.RecordCallback(ctx, "c2b", p.TransID, string(out), raw)
 }

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/huduma-ke/huduma"
-	"github.com/huduma-ke/huduma/store/ledger"
 )
 
 const (
@@ -50,7 +49,7 @@ func (s *Service) Run(ctx context.Context, poll time.Duration) {
 			s.log.ErrorContext(ctx, "job queue", "error", err)
 		}
 		if time.Since(lastExpiry) > 30*time.Second {
-			if n, err := s.l.ExpireDue(ctx); err != nil && ctx.Err() == nil {
+			if n, err := s.jobs.ExpireDue(ctx); err != nil && ctx.Err() == nil {
 				s.log.ErrorContext(ctx, "expire invoices", "error", err)
 			} else if n > 0 {
 				s.log.InfoContext(ctx, "invoices expired", "count", n)
@@ -97,8 +96,8 @@ func (p *pool) free() (jobs, queries int) {
 }
 
 // start runs fn for job j on a new goroutine, counted until it returns.
-func (p *pool) start(j ledger.Job, fn func()) {
-	query := j.Kind == ledger.JobQuery
+func (p *pool) start(j huduma.Job, fn func()) {
+	query := j.Kind == huduma.JobQuery
 	p.mu.Lock()
 	p.running++
 	if query {
@@ -132,10 +131,10 @@ func (s *Service) dispatch(ctx context.Context, p *pool) (int, error) {
 	if free <= 0 {
 		return 0, nil
 	}
-	jobs, err := s.l.Claim(ctx, free, jobLease, ledger.JobPush)
+	jobs, err := s.jobs.Claim(ctx, free, jobLease, huduma.JobPush)
 	if n := min(free-len(jobs), queries); err == nil && n > 0 {
-		var more []ledger.Job
-		more, err = s.l.Claim(ctx, n, jobLease, ledger.JobQuery)
+		var more []huduma.Job
+		more, err = s.jobs.Claim(ctx, n, jobLease, huduma.JobQuery)
 		jobs = append(jobs, more...)
 	}
 	// A job runs to its end even when ctx ends (shutdown): once Daraja has
@@ -154,27 +153,27 @@ func (s *Service) dispatch(ctx context.Context, p *pool) (int, error) {
 // runJob runs one claimed push or query job and records its outcome. When
 // the record fails the job is claimed again after its lease, which the
 // handlers tolerate (they check the attempt's state first).
-func (s *Service) runJob(ctx context.Context, j ledger.Job) {
-	var p ledger.PushJob
+func (s *Service) runJob(ctx context.Context, j huduma.Job) {
+	var p huduma.PromptJob
 	if err := json.Unmarshal(j.Payload, &p); err != nil {
 		s.log.ErrorContext(ctx, "bad job payload; dropping", "job", j.ID, "kind", j.Kind)
-		if err := s.l.Done(ctx, j.ID); err != nil {
+		if err := s.jobs.Done(ctx, j.ID); err != nil {
 			s.log.ErrorContext(ctx, "job queue", "job", j.ID, "error", err)
 		}
 		return
 	}
 	var retryAt time.Time
 	var why string
-	if j.Kind == ledger.JobPush {
+	if j.Kind == huduma.JobPush {
 		retryAt, why = s.push(ctx, p, j.Attempts)
 	} else { // dispatch claims only pushes and queries
 		retryAt, why, p = s.query(ctx, p)
 	}
 	var err error
 	if retryAt.IsZero() {
-		err = s.l.Done(ctx, j.ID)
+		err = s.jobs.Done(ctx, j.ID)
 	} else {
-		err = s.l.Retry(ctx, j.ID, retryAt, why, p)
+		err = s.jobs.Retry(ctx, j.ID, retryAt, why, p)
 	}
 	if err != nil {
 		s.log.ErrorContext(ctx, "job queue: could not record the job's outcome; it runs again after its lease", "job", j.ID, "kind", j.Kind, "error", err)
@@ -192,37 +191,37 @@ func backoff(base time.Duration, n int) time.Duration {
 
 // push sends a queued prompt. It returns a retry time when the attempt
 // should be tried again. A paid invoice is never pushed.
-func (s *Service) push(ctx context.Context, p ledger.PushJob, tries int) (time.Time, string) {
-	a, err := s.l.Attempt(ctx, p.AttemptID)
+func (s *Service) push(ctx context.Context, p huduma.PromptJob, tries int) (time.Time, string) {
+	a, err := s.jobs.Attempt(ctx, p.AttemptID)
 	if err != nil {
 		return s.now().Add(backoff(time.Second, tries)), err.Error()
 	}
 	if a.Status != huduma.AttemptQueued {
 		return time.Time{}, ""
 	}
-	inv, err := s.l.Invoice(ctx, a.Invoice)
+	inv, err := s.inv.Invoice(ctx, a.Invoice)
 	if err != nil {
 		return s.now().Add(backoff(time.Second, tries)), err.Error()
 	}
 	if inv.Status == huduma.InvoicePaid || inv.Status == huduma.InvoiceExpired {
-		s.l.MarkPushRejected(ctx, a.ID, "invoice "+string(inv.Status))
+		s.jobs.MarkPushRejected(ctx, a.ID, "invoice "+string(inv.Status))
 		return time.Time{}, ""
 	}
 	cctx, cancel := context.WithTimeout(ctx, darajaTimeout)
 	defer cancel()
 	res, err := s.mp.StkPush(cctx, huduma.STKPush{Phone: a.Payer, Amount: a.Amount, Reference: string(a.Invoice), Description: "eCitizen"})
 	if err != nil {
-		if s.cfg.Retryable(err) && tries < 5 {
+		if retryable(err) && tries < 5 {
 			s.log.WarnContext(ctx, "stk push failed; will retry", "invoice", a.Invoice, "error", err)
 			return s.now().Add(backoff(2*time.Second, tries)), err.Error()
 		}
 		s.log.ErrorContext(ctx, "stk push refused", "invoice", a.Invoice, "error", err)
-		if err := s.l.MarkPushRejected(ctx, a.ID, err.Error()); err != nil {
+		if err := s.jobs.MarkPushRejected(ctx, a.ID, err.Error()); err != nil {
 			return s.now().Add(time.Second), err.Error()
 		}
 		return time.Time{}, ""
 	}
-	if err := s.l.MarkPushSent(ctx, a.ID, res, s.now().Add(s.cfg.QueryAfter)); err != nil {
+	if err := s.jobs.MarkPushSent(ctx, a.ID, res, s.now().Add(s.cfg.QueryAfter)); err != nil {
 		// Daraja has the prompt; if this write failed the job runs again
 		// and the attempt is still queued, so the customer could get a
 		// second prompt. Daraja itself refuses a duplicate within two
@@ -236,10 +235,10 @@ func (s *Service) push(ctx context.Context, p ledger.PushJob, tries int) (time.T
 // nextQuery is when to ask Daraja again about a prompt sent at sentAt that
 // is still undecided after tries queries, or zero to stop asking. The gaps
 // grow from QueryBackoff (20 s, 40 s, 80 s, … by default) and the last
-// query falls when the prompt's life ends (ledger.PromptLife), by when
+// query falls when the prompt's life ends (huduma.PromptLife), by when
 // M-Pesa has long given up on it, so its final answer is still read.
 func (s *Service) nextQuery(now, sentAt time.Time, tries int) time.Time {
-	end := sentAt.Add(ledger.PromptLife)
+	end := sentAt.Add(huduma.PromptLife)
 	if tries >= s.cfg.MaxQueries || !now.Before(end) {
 		return time.Time{}
 	}
@@ -255,10 +254,10 @@ func (s *Service) nextQuery(now, sentAt time.Time, tries int) time.Time {
 // about again on the nextQuery schedule; one still undecided at the end
 // is left as it is: the attempt stays sent and the invoice pending, still
 // payable by paybill or by a new prompt (the ledger allows one once the
-// old prompt is past ledger.PromptLife), and a late callback still
+// old prompt is past huduma.PromptLife), and a late callback still
 // settles it.
-func (s *Service) query(ctx context.Context, p ledger.PushJob) (time.Time, string, ledger.PushJob) {
-	a, err := s.l.Attempt(ctx, p.AttemptID)
+func (s *Service) query(ctx context.Context, p huduma.PromptJob) (time.Time, string, huduma.PromptJob) {
+	a, err := s.jobs.Attempt(ctx, p.AttemptID)
 	if err != nil {
 		return s.now().Add(backoff(time.Second, p.Tries)), err.Error(), p
 	}

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/huduma-ke/huduma"
-	"github.com/huduma-ke/huduma/store/ledger"
 	"github.com/huduma-ke/huduma/store/sqlitestore"
 )
 
@@ -36,8 +35,8 @@ func TestQuerySchedule(t *testing.T) {
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("gaps between queries %v, want %v", got, want)
 	}
-	if end := now.Sub(sent); end != ledger.PromptLife {
-		t.Fatalf("last query %s after the push, want at the prompt's end of life %s", end, ledger.PromptLife)
+	if end := now.Sub(sent); end != huduma.PromptLife {
+		t.Fatalf("last query %s after the push, want at the prompt's end of life %s", end, huduma.PromptLife)
 	}
 	// MaxQueries still bounds a long-lived schedule.
 	s.cfg.MaxQueries = 2
@@ -97,7 +96,7 @@ func TestPushesNotStarvedBySlowQueries(t *testing.T) {
 	if err := st.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	l := st.Ledger()
+	l := st
 	now := time.Now()
 	invoice := func(n int) huduma.Invoice {
 		body := fmt.Sprintf("%09d", 100000000+n)
@@ -107,7 +106,7 @@ func TestPushesNotStarvedBySlowQueries(t *testing.T) {
 	// Ten prompts already with Daraja whose queries are due now.
 	for i := 0; i < 10; i++ {
 		inv := invoice(i)
-		if _, _, err := l.CreateInvoice(ctx, ledger.NewInvoice{Invoice: inv}); err != nil {
+		if _, _, err := l.CreateInvoice(ctx, huduma.InvoiceOrder{Invoice: inv}); err != nil {
 			t.Fatal(err)
 		}
 		a, err := l.QueuePush(ctx, inv.Number, inv.Phone, now.Add(time.Hour), "")
@@ -140,7 +139,7 @@ func TestPushesNotStarvedBySlowQueries(t *testing.T) {
 	}
 	inv := invoice(99)
 	due := time.Now()
-	if _, _, err := l.CreateInvoice(ctx, ledger.NewInvoice{Invoice: inv, Push: &ledger.PushPlan{Payer: inv.Phone, RunAt: due}}); err != nil {
+	if _, _, err := l.CreateInvoice(ctx, huduma.InvoiceOrder{Invoice: inv, Push: &huduma.PushPlan{Payer: inv.Phone, RunAt: due}}); err != nil {
 		t.Fatal(err)
 	}
 	for deadline := due.Add(2 * time.Second); ; time.Sleep(10 * time.Millisecond) {

@@ -17,7 +17,6 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/huduma-ke/huduma"
-	"github.com/huduma-ke/huduma/gsm7"
 )
 
 // Agency is what the agency API drives.
@@ -27,7 +26,8 @@ type Agency interface {
 	CreateInvoice(ctx context.Context, req huduma.InvoiceRequest) (huduma.Invoice, bool, error)
 	Invoice(ctx context.Context, number huduma.InvoiceNumber) (huduma.Invoice, error)
 	RequestPush(ctx context.Context, number huduma.InvoiceNumber, payer huduma.MSISDN, key string) error
-	SendMessage(ctx context.Context, to huduma.MSISDN, text string) error
+	// SendMessage queues a notice and says how many SMS parts it takes.
+	SendMessage(ctx context.Context, to huduma.MSISDN, text string) (int, error)
 	SendOTP(ctx context.Context, phone huduma.MSISDN, purpose string) error
 	VerifyOTP(ctx context.Context, phone huduma.MSISDN, purpose, code string) (bool, error)
 	CreateApplication(ctx context.Context, a huduma.Application) (huduma.Application, error)
@@ -289,15 +289,11 @@ func (h *apiHandlers) message(c *fiber.Ctx) error {
 	if err != nil {
 		return h.s.fail(c, err)
 	}
-	// The limit applies to what is sent: the trimmed text folded to GSM-7.
-	text := strings.TrimSpace(gsm7.Fold(req.Text))
-	if text == "" || len(text) > 640 {
-		return h.s.fail(c, huduma.Errorf(huduma.EInvalid, "text is required and at most 640 characters (4 SMS parts)"))
-	}
-	if err := h.a.SendMessage(c.UserContext(), to, text); err != nil {
+	parts, err := h.a.SendMessage(c.UserContext(), to, req.Text)
+	if err != nil {
 		return h.s.fail(c, err)
 	}
-	return c.Status(http.StatusAccepted).JSON(fiber.Map{"status": "queued", "parts": gsm7.SMSParts(text)})
+	return c.Status(http.StatusAccepted).JSON(fiber.Map{"status": "queued", "parts": parts})
 }
 
 func (h *apiHandlers) sendOTP(c *fiber.Ctx) error {
@@ -351,9 +347,6 @@ func (h *apiHandlers) createApplication(c *fiber.Ctx) error {
 	if err != nil {
 		return h.s.fail(c, err)
 	}
-	if len(req.Reference) > 64 {
-		return h.s.fail(c, huduma.Errorf(huduma.EInvalid, "reference is at most 64 characters"))
-	}
 	sv, err := h.a.ServiceByCode(c.UserContext(), req.ServiceCode)
 	if err != nil {
 		return h.s.fail(c, err)
@@ -384,9 +377,6 @@ func (h *apiHandlers) updateApplication(c *fiber.Ctx) error {
 	st, err := huduma.ParseApplicationStatus(req.Status)
 	if err != nil {
 		return h.s.fail(c, err)
-	}
-	if len(req.Note) > 200 {
-		return h.s.fail(c, huduma.Errorf(huduma.EInvalid, "note is at most 200 characters"))
 	}
 	a, err := h.a.UpdateApplication(c.UserContext(), c.Params("number"), st, req.Note)
 	if err != nil {

@@ -52,12 +52,9 @@ func (a *checkAgency) RequestPush(_ context.Context, _ huduma.InvoiceNumber, p h
 	a.phone(p)
 	return nil
 }
-func (a *checkAgency) SendMessage(_ context.Context, to huduma.MSISDN, text string) error {
+func (a *checkAgency) SendMessage(_ context.Context, to huduma.MSISDN, text string) (int, error) {
 	a.phone(to)
-	if strings.TrimSpace(text) == "" || len(text) > 640 {
-		a.t.Fatalf("the API passed on text %q", text)
-	}
-	return nil
+	return 1, nil
 }
 func (a *checkAgency) SendOTP(_ context.Context, p huduma.MSISDN, _ string) error {
 	a.phone(p)

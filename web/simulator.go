@@ -90,7 +90,7 @@ func (s *Server) MountSimulator(cfg SimulatorConfig, inbox Inbox) {
 			if m.Kind == huduma.MessageOTP && !cfg.ShowCodes {
 				body = MaskCodes(body)
 			}
-			out = append(out, item{m.ID, string(m.Kind), m.Status, m.Parts, body, m.CreatedAt})
+			out = append(out, item{m.ID, string(m.Kind), string(m.Status), m.Parts, body, m.CreatedAt})
 		}
 		c.Set(fiber.HeaderCacheControl, "no-store")
 		return c.JSON(fiber.Map{"phone": phone, "messages": out})

@@ -78,6 +78,9 @@ type LateNotifier interface {
 
 // Deps are the domain services the edge calls.
 type Deps struct {
+	// USSD are the aggregators whose hop routes are mounted
+	// (/ussd/<name>); nil means every registered one.
+	USSD    []providers.USSD
 	Late    LateNotifier
 	Hops    HopHandler
 	Events  EventRecorder
@@ -128,7 +131,10 @@ func New(cfg Config, deps Deps, log *slog.Logger) *Server {
 	s.app.Get("/healthz", func(c *fiber.Ctx) error { return c.SendString("ok") })
 	s.app.Get("/readyz", s.ready)
 	s.app.Get("/metrics", adaptor.HTTPHandler(promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{})))
-	for _, p := range providers.USSDProviders() {
+	if deps.USSD == nil {
+		deps.USSD = providers.USSDProviders()
+	}
+	for _, p := range deps.USSD {
 		methods := []string{http.MethodPost}
 		if m, ok := p.(providers.Methods); ok {
 			methods = m.Methods()

@@ -33,7 +33,7 @@ func outboxRun(ctx context.Context, o options, dbURL string) (smsResult, error) 
 	if err := st.Migrate(ctx); err != nil {
 		return smsResult{}, err
 	}
-	l := st.Ledger()
+	l := st
 	fake, err := atfake.Start("bench-key")
 	if err != nil {
 		return smsResult{}, err

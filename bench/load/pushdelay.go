@@ -17,8 +17,8 @@ import (
 	"github.com/huduma-ke/huduma"
 	"github.com/huduma-ke/huduma/providers/daraja"
 	"github.com/huduma-ke/huduma/providers/daraja/darajafake"
-	"github.com/huduma-ke/huduma/store/ledger"
 	"github.com/huduma-ke/huduma/store/pgstore"
+	"github.com/huduma-ke/huduma/store/sqlstore"
 )
 
 // The push-delay scenario's fixed settings: the gateway's default
@@ -185,7 +185,7 @@ func seedUndecided(ctx context.Context, dbURL, darajaURL string, n int) error {
 	if err := st.Migrate(ctx); err != nil {
 		return err
 	}
-	l := st.Ledger()
+	l := st
 	dc := daraja.New(daraja.Config{BaseURL: darajaURL, ConsumerKey: pushBenchKey, ConsumerSecret: pushBenchKey, Passkey: pushBenchPasskey,
 		ShortCode: "174379", CallbackURL: "http://127.0.0.1:1/unused"}, &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 200}},
 		slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
@@ -206,14 +206,14 @@ func seedUndecided(ctx context.Context, dbURL, darajaURL string, n int) error {
 	return <-errs
 }
 
-func seedOne(ctx context.Context, l *ledger.DB, dc *daraja.Client, i int) error {
+func seedOne(ctx context.Context, l *sqlstore.DB, dc *daraja.Client, i int) error {
 	now := time.Now()
 	phone := huduma.MSISDN(fmt.Sprintf("+2547%06d08", 100000+i)) // ends 08: never answered
 	inv := huduma.Invoice{ServiceCode: 1001, ServiceName: "Ordinary passport 34 pages", Phone: phone, Fee: 4550, ConvenienceFee: 50,
 		Total: 4600, Language: huduma.English, CreatedAt: now, ExpiresAt: now.Add(72 * time.Hour)}
 	for try := 0; ; try++ {
 		inv.Number = huduma.NewInvoiceNumber()
-		_, _, err := l.CreateInvoice(ctx, ledger.NewInvoice{Invoice: inv})
+		_, _, err := l.CreateInvoice(ctx, huduma.InvoiceOrder{Invoice: inv})
 		if err == nil {
 			break
 		}

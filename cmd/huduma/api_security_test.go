@@ -97,7 +97,7 @@ func TestOTPSendCapUnderRace(t *testing.T) {
 			if got[202] != 3 || got[429] != senders-3 {
 				t.Fatalf("statuses %v, want 3×202 and %d×429", got, senders-3)
 			}
-			msgs, err := e.g.store.Ledger().Messages(context.Background(), "+254708374105", 100)
+			msgs, err := e.g.store.Messages(context.Background(), "+254708374105", 100)
 			if err != nil || len(msgs) != 3 {
 				t.Fatalf("%d codes queued (%v), want 3", len(msgs), err)
 			}

@@ -2,7 +2,7 @@ package main
 
 import (
 	"fmt"
-	"github.com/huduma-ke/huduma/providers/cgi"
+	"io"
 	"net"
 	"net/url"
 	"regexp"
@@ -11,11 +11,13 @@ import (
 	"time"
 
 	"github.com/huduma-ke/huduma"
+	"github.com/huduma-ke/huduma/messaging"
+	"github.com/huduma-ke/huduma/providers/cgi"
 )
 
-// Config is every setting Huduma reads, all from the environment (SPEC §2).
-// loadConfig is the only place that reads variables; everything else gets
-// values from here.
+// Config is every setting Huduma reads, all from the environment (SPEC §2),
+// through the variables table below; nothing else reads the environment,
+// but the SMS providers, which read their own variables (messaging.Var).
 type Config struct {
 	Addr        string
 	PublicURL   string
@@ -52,17 +54,13 @@ type Config struct {
 	StkDelay          time.Duration
 	QueryAfter        time.Duration
 	// MpesaWorkers is MPESA_WORKERS: how many M-Pesa jobs (prompts and
-	// status queries) run at once per instance; queries take at most half.
+	// status queries) run at once on this instance.
 	MpesaWorkers int
 	InvoiceTTL   time.Duration
-	ATUsername   string
-	ATAPIKey     string
-	ATSMSURL     string
-	ATSenderID   string
-	// Kannel's sendsms endpoint and user (KANNEL_*), the alternative to AT.
-	KannelURL, KannelUser, KannelPassword, KannelFrom string
-	SMSRate                                           float64
-	SMSRetry                                          time.Duration
+	// SMS is the SMS provider the environment chose (nil: record-only).
+	SMS      *messaging.SMSProvider
+	SMSRate  float64
+	SMSRetry time.Duration
 	// Retention is how long personal data outside the financial records
 	// is kept (HUDUMA_RETENTION).
 	Retention time.Duration
@@ -73,6 +71,8 @@ type Config struct {
 	// PprofAddr, when set, serves net/http/pprof there (HUDUMA_PPROF);
 	// loopback only, for profiling under load.
 	PprofAddr string
+	// getenv reads the environment, for the SMS provider's own variables.
+	getenv func(string) string
 }
 
 // Embedded reports whether the database is the embedded SQLite file.
@@ -87,150 +87,233 @@ var (
 	redisPrefixRE = regexp.MustCompile(`^[A-Za-z0-9_.:-]{0,63}:$`)
 )
 
+// variable is one row of the configuration: its name, its default (as
+// written in the environment), what it means, and how it is read into
+// the Config (an error message without the name, which the caller adds).
+type variable struct {
+	name, def, help string
+	set             func(c *Config, v string) error
+}
+
+// text sets a string field as written.
+func text(field func(*Config) *string) func(*Config, string) error {
+	return func(c *Config, v string) error { *field(c) = v; return nil }
+}
+
+// dur sets a duration field within lo..hi.
+func dur(field func(*Config) *time.Duration, lo, hi time.Duration) func(*Config, string) error {
+	return func(c *Config, v string) (err error) { *field(c), err = duration(v, lo, hi); return err }
+}
+
+// rate sets a per-minute cap.
+func rate(field func(*Config) *float64) func(*Config, string) error {
+	return func(c *Config, v string) (err error) { *field(c), err = perMinute(v); return err }
+}
+
+// httpField sets a field to an http(s) URL without a trailing slash.
+func httpField(field func(*Config) *string) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		v = strings.TrimRight(v, "/")
+		if err := httpURL(v); err != nil {
+			return err
+		}
+		*field(c) = v
+		return nil
+	}
+}
+
+// variables is Huduma's configuration, in the order the README lists it.
+// `huduma config` prints it (with the SMS providers' variables) as the
+// README's table; TestConfigTableIsCurrent keeps the two in step.
+var variables = []variable{
+	{"HUDUMA_ADDR", ":8080", "listen address; while the simulator is on, an address without a host (`:8080`) binds `127.0.0.1` only; name a host (`0.0.0.0:8080`) to serve it elsewhere",
+		func(c *Config, v string) error {
+			if !strings.Contains(v, ":") {
+				return fmt.Errorf("want host:port or :port, got %q", v)
+			}
+			c.Addr = v
+			return nil
+		}},
+	{"HUDUMA_PUBLIC_URL", "http://localhost:8080", "base of the callback URLs handed to providers", httpField(func(c *Config) *string { return &c.PublicURL })},
+	{"HUDUMA_DATA_DIR", "./data", "folder of the embedded database (`huduma.db`)", text(func(c *Config) *string { return &c.DataDir })},
+	{"DATABASE_URL", "", "Postgres URL, e.g. `postgres://user:pass@host/db` (empty: the embedded SQLite); several hosts with `target_session_attrs=read-write` find the primary",
+		func(c *Config, v string) error {
+			if v != "" && !strings.HasPrefix(v, "postgres://") && !strings.HasPrefix(v, "postgresql://") {
+				return fmt.Errorf("want a postgres:// URL (leave empty for the embedded database)")
+			}
+			c.DatabaseURL = v
+			return nil
+		}},
+	{"REDIS_URL", "", "Redis URL, e.g. `redis://host:6379/0` (empty: in-process sessions)", func(c *Config, v string) error {
+		if v != "" && !strings.HasPrefix(v, "redis://") && !strings.HasPrefix(v, "rediss://") {
+			return fmt.Errorf("want a redis:// or rediss:// URL (leave empty for in-process sessions)")
+		}
+		c.RedisURL = v
+		return nil
+	}},
+	{"HUDUMA_REDIS_PREFIX", "huduma:", "start of every Redis key, so several deployments (or test runs) can share one Redis", func(c *Config, v string) error {
+		if !redisPrefixRE.MatchString(v) {
+			return fmt.Errorf("want 1-64 letters, digits or :_.- ending in ':', got %q", v)
+		}
+		c.RedisPrefix = v
+		return nil
+	}},
+	{"HUDUMA_SERVICE_CODE", "*2222#", "the USSD code shown in the main menu and texts", func(c *Config, v string) error {
+		if !serviceCodeRE.MatchString(v) {
+			return fmt.Errorf("want a USSD code like *2222#, got %q", v)
+		}
+		c.ServiceCode = v
+		return nil
+	}},
+	{"HUDUMA_HOP_DEADLINE", "2s", "every hop answers within this; slower work finishes in the background and its screen is texted",
+		dur(func(c *Config) *time.Duration { return &c.HopDeadline }, 100*time.Millisecond, 10*time.Second)},
+	{"HUDUMA_CGI_ROUTES", "", "GET-style aggregators, see [Aggregators](#aggregators)", func(c *Config, v string) (err error) {
+		c.CGIRoutes, err = cgi.ParseRoutes(v)
+		return err
+	}},
+	{"HUDUMA_RESUME_WINDOW", "5m", "after a session stops midway (timeout, cancel), a dial from the same phone within the session TTL plus this window offers `1. Continue where you left off` / `2. Start again` (0 = off)",
+		dur(func(c *Config) *time.Duration { return &c.ResumeWindow }, 0, 30*time.Minute)},
+	{"HUDUMA_SESSION_TTL", "180s", "idle lifetime of a USSD session (10 s … 30 min)", dur(func(c *Config) *time.Duration { return &c.SessionTTL }, 10*time.Second, 30*time.Minute)},
+	{"HUDUMA_CALLBACK_TOKEN", "", "16+ characters; every provider callback must carry `?token=<value>`, others get 403 and change nothing. **Required** once the gateway is production-shaped (`DATABASE_URL`, Daraja credentials, or SMS provider credentials): it refuses to start without it",
+		func(c *Config, v string) error {
+			if v != "" && len(v) < 16 {
+				return fmt.Errorf("too short to be secret: use at least 16 characters")
+			}
+			c.CallbackTok = v
+			return nil
+		}},
+	{"HUDUMA_INSECURE_CALLBACKS", "", "`private-network`: run production-shaped without a token, for a gateway only trusted hosts can reach; logged as a warning at every start",
+		func(c *Config, v string) error {
+			switch v {
+			case "":
+			case "private-network":
+				c.InsecureCallbacks = true
+			default:
+				return fmt.Errorf("the only accepted value is private-network, got %q", v)
+			}
+			return nil
+		}},
+	{"HUDUMA_API_KEYS", "", "comma-separated bearer keys for `/api/v1` (16+ characters each; none: the API is off)", func(c *Config, v string) error {
+		for _, k := range strings.Split(v, ",") {
+			if k = strings.TrimSpace(k); k == "" {
+				continue
+			}
+			if len(k) < 16 {
+				return fmt.Errorf("every key needs at least 16 characters")
+			}
+			c.APIKeys = append(c.APIKeys, k)
+		}
+		return nil
+	}},
+	{"HUDUMA_OTP_SECRET", "", "HMAC key for OTP hashes (16+ characters); required with Postgres (every instance must share it), generated in the data dir when embedded",
+		func(c *Config, v string) error {
+			if v != "" && len(v) < 16 {
+				return fmt.Errorf("use at least 16 characters")
+			}
+			c.OTPSecret = v
+			return nil
+		}},
+	{"HUDUMA_LANGUAGE", "en", "default language for phones that never chose (`en` or `sw`)", func(c *Config, v string) (err error) {
+		if c.Language, err = huduma.ParseLanguage(v); err != nil {
+			return fmt.Errorf("must be en or sw")
+		}
+		return nil
+	}},
+	{"HUDUMA_SIMULATOR", "", "`on`/`off`: the web phone and inbox. On by default only in pure demo mode (embedded, no token, keys or credentials); see [Security](#security)",
+		func(c *Config, v string) error {
+			if v != "" && v != "on" && v != "off" {
+				return fmt.Errorf("want on or off")
+			}
+			c.Simulator = v
+			return nil
+		}},
+	{"HUDUMA_LOG_LEVEL", "info", "`debug`, `info`, `warn`, `error`", func(c *Config, v string) error {
+		switch v {
+		case "debug", "info", "warn", "error":
+			c.LogLevel = v
+			return nil
+		}
+		return fmt.Errorf("want debug, info, warn or error")
+	}},
+	{"MPESA_BASE_URL", "https://sandbox.safaricom.co.ke", "Daraja base URL", httpField(func(c *Config) *string { return &c.MpesaBaseURL })},
+	{"MPESA_CONSUMER_KEY", "", "Daraja consumer key (with MPESA_CONSUMER_SECRET and MPESA_PASSKEY; none of the three: the payment simulator)", text(func(c *Config) *string { return &c.MpesaKey })},
+	{"MPESA_CONSUMER_SECRET", "", "Daraja consumer secret", text(func(c *Config) *string { return &c.MpesaSecret })},
+	{"MPESA_PASSKEY", "", "Daraja passkey of the shortcode", text(func(c *Config) *string { return &c.MpesaPasskey })},
+	{"MPESA_SHORTCODE", "174379", "paybill (222222 in production)", func(c *Config, v string) error {
+		if !shortCodeRE.MatchString(v) {
+			return fmt.Errorf("want 5 to 7 digits, got %q", v)
+		}
+		c.MpesaShort = v
+		return nil
+	}},
+	{"MPESA_STK_DELAY", "2s", "wait after the USSD END before the STK push", dur(func(c *Config) *time.Duration { return &c.StkDelay }, 0, 5*time.Minute)},
+	{"MPESA_QUERY_AFTER", "60s", "ask Daraja's STK query API when no callback came by then (then 20 s, 40 s, … later while undecided, see [below](#prompts-under-load-the-job-worker))",
+		dur(func(c *Config) *time.Duration { return &c.QueryAfter }, time.Second, 24*time.Hour)},
+	{"MPESA_WORKERS", "16", "M-Pesa jobs (prompts and status queries) run at once per instance, 2 to 1000; status queries may use at most half", func(c *Config, v string) (err error) {
+		if c.MpesaWorkers, err = strconv.Atoi(v); err != nil || c.MpesaWorkers < 2 || c.MpesaWorkers > 1000 {
+			return fmt.Errorf("want a number of workers from 2 to 1000 (half of them are kept for prompts), got %q", v)
+		}
+		return nil
+	}},
+	{"HUDUMA_INVOICE_TTL", "72h", "how long an unpaid invoice stays payable before it expires", dur(func(c *Config) *time.Duration { return &c.InvoiceTTL }, time.Minute, 90*24*time.Hour)},
+	{"HUDUMA_SMS_RATE", "20", "most SMS sent per second through the provider (per instance)", func(c *Config, v string) (err error) {
+		if c.SMSRate, err = strconv.ParseFloat(v, 64); err != nil || c.SMSRate <= 0 || c.SMSRate > 10000 {
+			return fmt.Errorf("want messages per second between 0 and 10000, got %q", v)
+		}
+		return nil
+	}},
+	{"HUDUMA_SMS_RETRY", "5s", "first retry delay of a failed send; doubles each time up to 30 min, 8 tries", dur(func(c *Config) *time.Duration { return &c.SMSRetry }, 10*time.Millisecond, time.Hour)},
+	{"HUDUMA_HOP_RATE", "60", "USSD hops per minute per phone (burst 20); more get `END Too many requests…` without touching the session (0 = off)", rate(func(c *Config) *float64 { return &c.HopRate })},
+	{"HUDUMA_API_RATE", "600", "agency API calls per minute per key (burst 100); more get `429` with `Retry-After` (0 = off)", rate(func(c *Config) *float64 { return &c.APIRate })},
+	{"HUDUMA_RETENTION", "2160h", "how long personal data outside the financial records is kept, 90 days by default (see [retention](#privacy-and-retention))",
+		dur(func(c *Config) *time.Duration { return &c.Retention }, 24*time.Hour, 10*365*24*time.Hour)},
+	{"HUDUMA_PPROF", "", "a loopback `host:port` to serve Go's profiler on (off when empty)", func(c *Config, v string) error {
+		if v != "" {
+			host, _, err := net.SplitHostPort(v)
+			if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {
+				return fmt.Errorf("want a loopback host:port such as 127.0.0.1:6060, got %q", v)
+			}
+		}
+		c.PprofAddr = v
+		return nil
+	}},
+}
+
 // loadConfig reads and validates the configuration. getenv is os.Getenv in
 // production and a map in tests. The error names the offending variable.
 func loadConfig(getenv func(string) string) (Config, error) {
-	env := func(name, def string) string {
-		if v := strings.TrimSpace(getenv(name)); v != "" {
-			return v
+	c := Config{getenv: getenv}
+	for _, v := range variables {
+		val := strings.TrimSpace(getenv(v.name))
+		if val == "" {
+			val = v.def
 		}
-		return def
-	}
-	c := Config{
-		Addr:           env("HUDUMA_ADDR", ":8080"),
-		PublicURL:      strings.TrimRight(env("HUDUMA_PUBLIC_URL", "http://localhost:8080"), "/"),
-		DataDir:        env("HUDUMA_DATA_DIR", "./data"),
-		DatabaseURL:    env("DATABASE_URL", ""),
-		RedisURL:       env("REDIS_URL", ""),
-		RedisPrefix:    env("HUDUMA_REDIS_PREFIX", "huduma:"),
-		ServiceCode:    env("HUDUMA_SERVICE_CODE", "*2222#"),
-		CallbackTok:    env("HUDUMA_CALLBACK_TOKEN", ""),
-		OTPSecret:      env("HUDUMA_OTP_SECRET", ""),
-		Simulator:      env("HUDUMA_SIMULATOR", ""),
-		MpesaBaseURL:   strings.TrimRight(env("MPESA_BASE_URL", "https://sandbox.safaricom.co.ke"), "/"),
-		MpesaKey:       env("MPESA_CONSUMER_KEY", ""),
-		MpesaSecret:    env("MPESA_CONSUMER_SECRET", ""),
-		MpesaPasskey:   env("MPESA_PASSKEY", ""),
-		MpesaShort:     env("MPESA_SHORTCODE", "174379"),
-		ATUsername:     env("AT_USERNAME", ""),
-		ATAPIKey:       env("AT_API_KEY", ""),
-		ATSMSURL:       env("AT_SMS_URL", ""),
-		ATSenderID:     env("AT_SENDER_ID", ""),
-		KannelURL:      env("KANNEL_SENDSMS_URL", ""),
-		KannelUser:     env("KANNEL_USERNAME", ""),
-		KannelPassword: env("KANNEL_PASSWORD", ""),
-		KannelFrom:     env("KANNEL_FROM", ""),
-		LogLevel:       env("HUDUMA_LOG_LEVEL", "info"),
-		PprofAddr:      env("HUDUMA_PPROF", ""),
-	}
-	bad := func(name, format string, args ...any) (Config, error) {
-		return Config{}, fmt.Errorf("config: %s: %s", name, fmt.Sprintf(format, args...))
-	}
-	var err error
-	if c.HopDeadline, err = duration(env("HUDUMA_HOP_DEADLINE", "2s"), 100*time.Millisecond, 10*time.Second); err != nil {
-		return bad("HUDUMA_HOP_DEADLINE", "%v", err)
-	}
-	if c.CGIRoutes, err = cgi.ParseRoutes(env("HUDUMA_CGI_ROUTES", "")); err != nil {
-		return bad("HUDUMA_CGI_ROUTES", "%v", err)
-	}
-	if c.ResumeWindow, err = duration(env("HUDUMA_RESUME_WINDOW", "5m"), 0, 30*time.Minute); err != nil {
-		return bad("HUDUMA_RESUME_WINDOW", "%v", err)
-	}
-	if c.SessionTTL, err = duration(env("HUDUMA_SESSION_TTL", "180s"), 10*time.Second, 30*time.Minute); err != nil {
-		return bad("HUDUMA_SESSION_TTL", "%v", err)
-	}
-	if c.StkDelay, err = duration(env("MPESA_STK_DELAY", "2s"), 0, 5*time.Minute); err != nil {
-		return bad("MPESA_STK_DELAY", "%v", err)
-	}
-	if c.QueryAfter, err = duration(env("MPESA_QUERY_AFTER", "60s"), time.Second, 24*time.Hour); err != nil {
-		return bad("MPESA_QUERY_AFTER", "%v", err)
-	}
-	workers := env("MPESA_WORKERS", "16")
-	if c.MpesaWorkers, err = strconv.Atoi(workers); err != nil || c.MpesaWorkers < 2 || c.MpesaWorkers > 1000 {
-		return bad("MPESA_WORKERS", "want a number of workers from 2 to 1000 (half of them are kept for prompts), got %q", workers)
-	}
-	if c.InvoiceTTL, err = duration(env("HUDUMA_INVOICE_TTL", "72h"), time.Minute, 90*24*time.Hour); err != nil {
-		return bad("HUDUMA_INVOICE_TTL", "%v", err)
-	}
-	if c.Language, err = huduma.ParseLanguage(env("HUDUMA_LANGUAGE", "en")); err != nil {
-		return bad("HUDUMA_LANGUAGE", "must be en or sw")
-	}
-	if c.Addr == "" || !strings.Contains(c.Addr, ":") {
-		return bad("HUDUMA_ADDR", "want host:port or :port, got %q", c.Addr)
-	}
-	if err := httpURL(c.PublicURL); err != nil {
-		return bad("HUDUMA_PUBLIC_URL", "%v", err)
-	}
-	if c.DatabaseURL != "" && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
-		return bad("DATABASE_URL", "want a postgres:// URL (leave empty for the embedded database)")
-	}
-	if c.RedisURL != "" && !strings.HasPrefix(c.RedisURL, "redis://") && !strings.HasPrefix(c.RedisURL, "rediss://") {
-		return bad("REDIS_URL", "want a redis:// or rediss:// URL (leave empty for in-process sessions)")
-	}
-	if !redisPrefixRE.MatchString(c.RedisPrefix) {
-		return bad("HUDUMA_REDIS_PREFIX", "want 1-64 letters, digits or :_.- ending in ':', got %q", c.RedisPrefix)
-	}
-	if !serviceCodeRE.MatchString(c.ServiceCode) {
-		return bad("HUDUMA_SERVICE_CODE", "want a USSD code like *2222#, got %q", c.ServiceCode)
-	}
-	if c.CallbackTok != "" && len(c.CallbackTok) < 16 {
-		return bad("HUDUMA_CALLBACK_TOKEN", "too short to be secret: use at least 16 characters")
-	}
-	switch v := env("HUDUMA_INSECURE_CALLBACKS", ""); v {
-	case "":
-	case "private-network":
-		c.InsecureCallbacks = true
-	default:
-		return bad("HUDUMA_INSECURE_CALLBACKS", "the only accepted value is private-network, got %q", v)
-	}
-	for _, k := range strings.Split(env("HUDUMA_API_KEYS", ""), ",") {
-		if k = strings.TrimSpace(k); k == "" {
-			continue
+		if err := v.set(&c, val); err != nil {
+			return Config{}, fmt.Errorf("config: %s: %w", v.name, err)
 		}
-		if len(k) < 16 {
-			return bad("HUDUMA_API_KEYS", "every key needs at least 16 characters")
-		}
-		c.APIKeys = append(c.APIKeys, k)
 	}
-	if c.OTPSecret != "" && len(c.OTPSecret) < 16 {
-		return bad("HUDUMA_OTP_SECRET", "use at least 16 characters")
+	if err := c.check(); err != nil {
+		return Config{}, err
+	}
+	return c, nil
+}
+
+// check applies the rules that join several variables.
+func (c *Config) check() error {
+	bad := func(name, format string, args ...any) error {
+		return fmt.Errorf("config: %s: %s", name, fmt.Sprintf(format, args...))
 	}
 	if c.OTPSecret == "" && !c.Embedded() {
 		return bad("HUDUMA_OTP_SECRET", "required when DATABASE_URL is set (every instance must share it)")
 	}
-	switch c.Simulator {
-	case "", "on", "off":
-	default:
-		return bad("HUDUMA_SIMULATOR", "want on or off")
-	}
-	if err := httpURL(c.MpesaBaseURL); err != nil {
-		return bad("MPESA_BASE_URL", "%v", err)
-	}
 	if set := countSet(c.MpesaKey, c.MpesaSecret, c.MpesaPasskey); set != 0 && set != 3 {
 		return bad("MPESA_CONSUMER_KEY", "set MPESA_CONSUMER_KEY, MPESA_CONSUMER_SECRET and MPESA_PASSKEY together, or none for the simulator")
 	}
-	if !shortCodeRE.MatchString(c.MpesaShort) {
-		return bad("MPESA_SHORTCODE", "want 5 to 7 digits, got %q", c.MpesaShort)
+	sms, err := messaging.SelectSMS(c.getenv)
+	if err != nil {
+		return err
 	}
-	if countSet(c.ATUsername, c.ATAPIKey) == 1 {
-		return bad("AT_API_KEY", "set AT_USERNAME and AT_API_KEY together, or neither for the record-only outbox")
-	}
-	if c.KannelURL != "" {
-		if err := httpURL(c.KannelURL); err != nil {
-			return bad("KANNEL_SENDSMS_URL", "%v", err)
-		}
-		if c.KannelUser == "" || c.KannelPassword == "" {
-			return bad("KANNEL_USERNAME", "set KANNEL_USERNAME and KANNEL_PASSWORD with KANNEL_SENDSMS_URL")
-		}
-		if c.ATUsername != "" {
-			return bad("KANNEL_SENDSMS_URL", "choose one SMS provider: Africa's Talking (AT_*) or Kannel (KANNEL_*)")
-		}
-	}
-	if c.ATSMSURL != "" {
-		if err := httpURL(c.ATSMSURL); err != nil {
-			return bad("AT_SMS_URL", "%v", err)
-		}
-	}
+	c.SMS = sms
 	if c.CallbackTok == "" && c.ProductionShaped() && !c.InsecureCallbacks {
 		return bad("HUDUMA_CALLBACK_TOKEN", "required when DATABASE_URL or real M-Pesa or SMS credentials are set: without it anyone who reaches "+
 			"this port can post a payment confirmation; set a secret of 16+ characters (or HUDUMA_INSECURE_CALLBACKS=private-network "+
@@ -239,33 +322,6 @@ func loadConfig(getenv func(string) string) (Config, error) {
 	if c.InsecureCallbacks && c.CallbackTok != "" {
 		return bad("HUDUMA_INSECURE_CALLBACKS", "set either HUDUMA_CALLBACK_TOKEN or HUDUMA_INSECURE_CALLBACKS, not both")
 	}
-	if c.HopRate, err = perMinute(env("HUDUMA_HOP_RATE", "60")); err != nil {
-		return bad("HUDUMA_HOP_RATE", "%v", err)
-	}
-	if c.APIRate, err = perMinute(env("HUDUMA_API_RATE", "600")); err != nil {
-		return bad("HUDUMA_API_RATE", "%v", err)
-	}
-	if c.Retention, err = duration(env("HUDUMA_RETENTION", "2160h"), 24*time.Hour, 10*365*24*time.Hour); err != nil {
-		return bad("HUDUMA_RETENTION", "%v", err)
-	}
-	if c.SMSRetry, err = duration(env("HUDUMA_SMS_RETRY", "5s"), 10*time.Millisecond, time.Hour); err != nil {
-		return bad("HUDUMA_SMS_RETRY", "%v", err)
-	}
-	rateStr := env("HUDUMA_SMS_RATE", "20")
-	if c.SMSRate, err = strconv.ParseFloat(rateStr, 64); err != nil || c.SMSRate <= 0 || c.SMSRate > 10000 {
-		return bad("HUDUMA_SMS_RATE", "want messages per second between 0 and 10000, got %q", rateStr)
-	}
-	if c.PprofAddr != "" {
-		host, _, err := net.SplitHostPort(c.PprofAddr)
-		if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {
-			return bad("HUDUMA_PPROF", "want a loopback host:port such as 127.0.0.1:6060, got %q", c.PprofAddr)
-		}
-	}
-	switch c.LogLevel {
-	case "debug", "info", "warn", "error":
-	default:
-		return bad("HUDUMA_LOG_LEVEL", "want debug, info, warn or error")
-	}
 	if c.SimulatorOn() {
 		// The web phone acts as the aggregator and shows any number's SMS:
 		// unless the operator named a host, serve it on loopback only.
@@ -273,14 +329,23 @@ func loadConfig(getenv func(string) string) (Config, error) {
 			c.Addr = net.JoinHostPort("127.0.0.1", port)
 		}
 	}
-	return c, nil
+	return nil
+}
+
+// callbackURL is the public URL of a callback path, with the token.
+func (c Config) callbackURL(path string) string {
+	u := c.PublicURL + path
+	if c.CallbackTok != "" {
+		u += "?token=" + url.QueryEscape(c.CallbackTok)
+	}
+	return u
 }
 
 // ProductionShaped reports whether this configuration reaches real money
 // or people: a shared database, real Daraja credentials or a real SMS
 // provider. Such a gateway must authenticate its callbacks.
 func (c Config) ProductionShaped() bool {
-	return !c.Embedded() || !c.MpesaSimulated() || c.ATUsername != "" || c.KannelURL != ""
+	return !c.Embedded() || !c.MpesaSimulated() || c.SMS != nil
 }
 
 // Demo reports pure demo mode: embedded, and no secret or credential of
@@ -299,6 +364,30 @@ func (c Config) SimulatorOn() bool {
 		return c.Demo()
 	}
 	return c.Simulator == "on"
+}
+
+// printConfigTable writes the configuration as the README's Markdown
+// table: Huduma's variables, then each SMS provider's.
+func printConfigTable(w io.Writer) {
+	cell := func(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
+	fmt.Fprintln(w, "| variable | default | meaning |")
+	fmt.Fprintln(w, "|---|---|---|")
+	for _, v := range variables {
+		def := "empty"
+		if v.def != "" {
+			def = "`" + v.def + "`"
+		}
+		fmt.Fprintf(w, "| `%s` | %s | %s |\n", v.name, def, cell(v.help))
+	}
+	for _, p := range messaging.SMSProviders() {
+		for _, v := range p.Vars {
+			def := "empty"
+			if v.Default != "" {
+				def = v.Default
+			}
+			fmt.Fprintf(w, "| `%s` | %s | %s (SMS through %s) |\n", v.Name, cell(def), cell(v.Help), p.Name)
+		}
+	}
 }
 
 // perMinute reads a rate cap: a number of events per minute, 0 for none.

@@ -12,7 +12,6 @@ import (
 	"github.com/huduma-ke/huduma/internal/faultproxy"
 	"github.com/huduma-ke/huduma/internal/testenv"
 	"github.com/huduma-ke/huduma/providers/daraja/darajafake"
-	"github.com/huduma-ke/huduma/store/pgstore"
 )
 
 // viaProxy points a database or Redis URL at a fault proxy in front of it.
@@ -158,7 +157,7 @@ func TestSlowBackendHitsDeadline(t *testing.T) {
 	// The screen the caller missed arrives by SMS, with the invoice.
 	deadline := time.Now().Add(15 * time.Second)
 	for {
-		msgs, err := p.g.store.Ledger().Messages(context.Background(), phone, 20)
+		msgs, err := p.g.store.Messages(context.Background(), phone, 20)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -195,10 +194,10 @@ func TestPostgresStallSparesCatalogHops(t *testing.T) {
 	// Open enough pool connections first: a connection opened during the
 	// stall would time out in its handshake, and this test is about hops,
 	// not connects.
-	pool := p.g.store.(*pgstore.Store).Pool()
+	db := p.g.store.SQL()
 	var wg sync.WaitGroup
 	for i := 0; i < 10; i++ {
-		wg.Go(func() { pool.Exec(context.Background(), "SELECT pg_sleep(0.2)") })
+		wg.Go(func() { db.ExecContext(context.Background(), "SELECT pg_sleep(0.2)") })
 	}
 	wg.Wait()
 	pg.Slow(3 * time.Second)
@@ -227,7 +226,7 @@ func TestPostgresStallSparesCatalogHops(t *testing.T) {
 	pg.Slow(0)
 	var replies int
 	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
-		msgs, err := p.g.store.Ledger().Messages(context.Background(), huduma.MSISDN(phone), 20)
+		msgs, err := p.g.store.Messages(context.Background(), huduma.MSISDN(phone), 20)
 		if err != nil {
 			continue
 		}
@@ -242,7 +241,7 @@ func TestPostgresStallSparesCatalogHops(t *testing.T) {
 			break
 		}
 	}
-	msgs, _ := p.g.store.Ledger().Messages(context.Background(), huduma.MSISDN(phone), 20)
+	msgs, _ := p.g.store.Messages(context.Background(), huduma.MSISDN(phone), 20)
 	replies = 0
 	for _, m := range msgs {
 		if m.Kind == huduma.MessageReply {

@@ -103,6 +103,7 @@ func startGateway(t *testing.T, env map[string]string) (*gateway, func(form url.
 	if err != nil {
 		t.Fatal(err)
 	}
+	g.start()
 	t.Cleanup(g.close)
 	hop := func(form url.Values) (int, string) {
 		path := "/ussd/africastalking"

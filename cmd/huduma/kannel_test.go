@@ -15,7 +15,6 @@ import (
 
 	"github.com/huduma-ke/huduma"
 	"github.com/huduma-ke/huduma/internal/testenv"
-	"github.com/huduma-ke/huduma/store/ledger"
 )
 
 // kannelBoxes runs a real Kannel: bearerbox with a fake SMSC, smsbox with
@@ -125,11 +124,12 @@ func TestKannel(t *testing.T) {
 	}
 	// Kannel's fake SMSC reports delivery (code 1; 8, accepted by the
 	// SMSC, may come first); the report lands on the message.
-	var status, reason string
+	var status huduma.MessageStatus
+	var reason string
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
 		m := receiptRow(t, p, phone)
-		status, reason, _, _ = p.g.store.Ledger().MessageStatus(context.Background(), m.ID)
-		if status == ledger.MsgDelivered {
+		status, reason, _, _ = p.g.store.MessageStatus(context.Background(), m.ID)
+		if status == huduma.MsgDelivered {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -148,7 +148,7 @@ func TestKannel(t *testing.T) {
 	if code, body := p.getPath("/sms/kannel/delivery?token=" + testToken + "&" + url.Values{"id": {id}, "status": {"16"}, "answer": {"NACK/"}}.Encode()); code != 200 {
 		t.Fatalf("report 16: %d %s", code, body)
 	}
-	if st, _, _, _ := p.g.store.Ledger().MessageStatus(context.Background(), receiptRow(t, p, phone).ID); st != ledger.MsgDelivered {
+	if st, _, _, _ := p.g.store.MessageStatus(context.Background(), receiptRow(t, p, phone).ID); st != huduma.MsgDelivered {
 		t.Fatalf("after a late report 16 the receipt is %s", st)
 	}
 	if code, _ := p.getPath("/sms/kannel/delivery?token=" + testToken + "&id=x&status=nope"); code != 400 {
@@ -158,7 +158,7 @@ func TestKannel(t *testing.T) {
 
 func receiptRow(t *testing.T, p *payEnv, phone huduma.MSISDN) huduma.Message {
 	t.Helper()
-	msgs, err := p.g.store.Ledger().Messages(context.Background(), phone, 20)
+	msgs, err := p.g.store.Messages(context.Background(), phone, 20)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,7 +173,7 @@ func receiptRow(t *testing.T, p *payEnv, phone huduma.MSISDN) huduma.Message {
 
 func providerID(t *testing.T, p *payEnv, id int64) string {
 	t.Helper()
-	pid, err := p.g.store.Ledger().MessageProvider(context.Background(), id)
+	pid, err := p.g.store.MessageProvider(context.Background(), id)
 	if err != nil || pid == "" {
 		t.Fatalf("provider id of message %d: %q %v", id, pid, err)
 	}

@@ -74,6 +74,7 @@ func (p *payEnv) start() {
 	if err != nil {
 		p.t.Fatal(err)
 	}
+	g.start()
 	go g.server.Listen(cfg.Addr)
 	for i := 0; i < 100; i++ {
 		if resp, err := http.Get(p.base + "/healthz"); err == nil {
@@ -181,7 +182,7 @@ func (p *payEnv) pushesFor(n huduma.InvoiceNumber) []darajafake.Push {
 
 func (p *payEnv) receipts(phone huduma.MSISDN) int {
 	p.t.Helper()
-	msgs, err := p.g.store.Ledger().Messages(context.Background(), phone, 50)
+	msgs, err := p.g.store.Messages(context.Background(), phone, 50)
 	if err != nil {
 		p.t.Fatal(err)
 	}

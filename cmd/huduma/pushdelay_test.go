@@ -11,6 +11,7 @@ import (
 
 	"github.com/huduma-ke/huduma"
 	"github.com/huduma-ke/huduma/breaker"
+	"github.com/huduma-ke/huduma/payments"
 	"github.com/huduma-ke/huduma/providers/daraja"
 	"github.com/huduma-ke/huduma/providers/daraja/darajafake"
 )
@@ -27,7 +28,7 @@ func TestBreakerCountsOnlyOutages(t *testing.T) {
 	client := daraja.New(daraja.Config{BaseURL: fake.URL(), ConsumerKey: "key", ConsumerSecret: "secret", Passkey: testPasskey,
 		ShortCode: "174379", CallbackURL: "http://127.0.0.1:1/cb", Backoff: time.Millisecond}, &http.Client{}, testLogger())
 	b := breaker.New("daraja", 5, time.Minute)
-	mp := guardedMpesa{b, client}
+	mp := payments.WithBreaker(client, b)
 	ctx := context.Background()
 	undecided := huduma.STKPush{Phone: "+254708374108", Amount: 10, Reference: "1234567890"}
 	res, err := mp.StkPush(ctx, undecided)
@@ -50,7 +51,7 @@ func TestBreakerCountsOnlyOutages(t *testing.T) {
 	}
 	fake.Fail(1000, 503, `upstream down`)
 	for i := 0; i < 5; i++ {
-		if _, err := mp.StkQuery(ctx, res.CheckoutRequestID); !daraja.Outage(err) {
+		if _, err := mp.StkQuery(ctx, res.CheckoutRequestID); !errors.Is(err, payments.ErrOutage) {
 			t.Fatalf("outage call %d: %v", i, err)
 		}
 	}

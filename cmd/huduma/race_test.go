@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/huduma-ke/huduma"
-	"github.com/huduma-ke/huduma/store/ledger"
 )
 
 // hopAs posts one AT hop for (session, phone) with the cumulative text.
@@ -49,7 +48,7 @@ func (p *payEnv) race(n int, session, phone, text string) []string {
 
 func (p *payEnv) messagesOf(phone huduma.MSISDN, kind huduma.MessageKind) []huduma.Message {
 	p.t.Helper()
-	msgs, err := p.g.store.Ledger().Messages(context.Background(), phone, 100)
+	msgs, err := p.g.store.Messages(context.Background(), phone, 100)
 	if err != nil {
 		p.t.Fatal(err)
 	}
@@ -105,7 +104,7 @@ func TestIdenticalHopsRace(t *testing.T) {
 			if got := len(p.messagesOf(huduma.MSISDN(buyer), huduma.MessageInvoice)); got != 1 {
 				t.Fatalf("%d invoice SMS, want 1", got)
 			}
-			if n, _ := p.g.store.Ledger().PendingJobs(context.Background(), ledger.JobPush); n > 1 {
+			if n, _ := p.g.store.PendingJobs(context.Background(), huduma.JobPush); n > 1 {
 				t.Fatalf("%d prompts queued, want 1", n)
 			}
 			time.Sleep(stkDelay + 300*time.Millisecond)

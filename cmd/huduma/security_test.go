@@ -94,7 +94,7 @@ func TestStrangerFindsNoSecret(t *testing.T) {
 	if code, _ := e.api("POST", "/otp", testAPIKey, `{"phone":"`+phone+`","purpose":"login"}`); code != 202 {
 		t.Fatalf("otp: %d", code)
 	}
-	msgs, err := p.g.store.Ledger().Messages(context.Background(), phone, 10)
+	msgs, err := p.g.store.Messages(context.Background(), phone, 10)
 	if err != nil || len(msgs) == 0 {
 		t.Fatalf("no otp in the outbox: %v", err)
 	}

@@ -13,7 +13,6 @@ import (
 
 	"github.com/huduma-ke/huduma"
 	"github.com/huduma-ke/huduma/providers/africastalking/atfake"
-	"github.com/huduma-ke/huduma/store/ledger"
 )
 
 const (
@@ -113,7 +112,7 @@ func (e *smsEnv) apiWith(method, path, body string, headers map[string]string) (
 // outboxRow finds the outbox message to phone with kind.
 func (e *smsEnv) outboxRow(phone huduma.MSISDN, kind huduma.MessageKind) huduma.Message {
 	e.t.Helper()
-	msgs, err := e.g.store.Ledger().Messages(context.Background(), phone, 50)
+	msgs, err := e.g.store.Messages(context.Background(), phone, 50)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -127,7 +126,7 @@ func (e *smsEnv) outboxRow(phone huduma.MSISDN, kind huduma.MessageKind) huduma.
 }
 
 // waitRow waits until the outbox message of kind to phone has status.
-func (e *smsEnv) waitRow(phone huduma.MSISDN, kind huduma.MessageKind, status string) {
+func (e *smsEnv) waitRow(phone huduma.MSISDN, kind huduma.MessageKind, status huduma.MessageStatus) {
 	e.t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
@@ -165,12 +164,15 @@ func TestSMSReceiptOnceAndDelivery(t *testing.T) {
 			if got.APIKey != testATKey || got.Username != "sandbox" || len(got.MessageIDs) != 1 {
 				t.Fatalf("send %+v", got)
 			}
-			e.waitRow(phone, huduma.MessageReceipt, ledger.MsgSent)
+			e.waitRow(phone, huduma.MessageReceipt, huduma.MsgSent)
 			id := got.MessageIDs[0]
-			for _, step := range []struct{ status, want string }{
-				{"Buffered", ledger.MsgSent}, {"Success", ledger.MsgDelivered},
-				{"Failed", ledger.MsgDelivered}, // a late report never undoes a final state
-				{"Success", ledger.MsgDelivered}, {"SomethingNew", ledger.MsgDelivered},
+			for _, step := range []struct {
+				status string
+				want   huduma.MessageStatus
+			}{
+				{"Buffered", huduma.MsgSent}, {"Success", huduma.MsgDelivered},
+				{"Failed", huduma.MsgDelivered}, // a late report never undoes a final state
+				{"Success", huduma.MsgDelivered}, {"SomethingNew", huduma.MsgDelivered},
 			} {
 				if code, body := e.postForm("/sms/africastalking/delivery?token="+testToken, atfake.DeliveryReportForm(id, step.status, phone, "")); code != 200 {
 					t.Fatalf("delivery %s: %d %s", step.status, code, body)
@@ -193,9 +195,9 @@ func TestSMSReceiptOnceAndDelivery(t *testing.T) {
 				t.Fatalf("queue notice: %v", inv)
 			}
 			notice := e.waitSent("+254708374101", regexp.MustCompile(`certificate is ready`), 5*time.Second)
-			e.waitRow("+254708374101", huduma.MessageNotice, ledger.MsgSent) // AT's 201 reaches the fake before our update
+			e.waitRow("+254708374101", huduma.MessageNotice, huduma.MsgSent) // AT's 201 reaches the fake before our update
 			e.postForm("/sms/africastalking/delivery?token="+testToken, atfake.DeliveryReportForm(notice.MessageIDs[0], "Rejected", "+254708374101", "UserInBlacklist"))
-			if st := e.outboxRow("+254708374101", huduma.MessageNotice).Status; st != ledger.MsgFailed {
+			if st := e.outboxRow("+254708374101", huduma.MessageNotice).Status; st != huduma.MsgFailed {
 				t.Fatalf("rejected notice is %q, want failed", st)
 			}
 		})
@@ -245,7 +247,7 @@ func TestSMSInbound(t *testing.T) {
 			if got := e.sentTo(phone, regexp.MustCompile(`close early`)); len(got) != 0 {
 				t.Fatal("a notice went to a phone that sent STOP")
 			}
-			if st := e.outboxRow(phone, huduma.MessageNotice).Status; st != ledger.MsgOptedOut {
+			if st := e.outboxRow(phone, huduma.MessageNotice).Status; st != huduma.MsgOptedOut {
 				t.Fatalf("held notice is %q", st)
 			}
 			// Garbage is refused and stores nothing.
@@ -322,7 +324,7 @@ func TestOTP(t *testing.T) {
 			if got := len(e.sentTo(phone, otpRE)); got != 3 {
 				t.Fatalf("%d codes reached AT, want 3", got)
 			}
-			msgs, _ := e.g.store.Ledger().Messages(context.Background(), phone, 50)
+			msgs, _ := e.g.store.Messages(context.Background(), phone, 50)
 			for _, m := range msgs {
 				if strings.Contains(m.Body, code) && m.Kind != huduma.MessageOTP {
 					t.Fatalf("code leaked into a %s message", m.Kind)

@@ -215,7 +215,15 @@ func runJourney(t *testing.T, path, backend string, w wire, write bool) {
 	}
 	j := &journey{t: t, path: path, lines: strings.Split(strings.TrimRight(string(raw), "\n"), "\n"), w: w,
 		ph: placeholders{byValue: map[string]string{}, byName: map[string]string{}, count: map[string]int{}}, sessions: map[string]*hopRequest{}}
-	env := map[string]string{"HUDUMA_HOP_RATE": "0", "HUDUMA_CGI_ROUTES": cgiRoutes}
+	// SMS go to a fake Africa's Talking, whose callback routes (the
+	// incoming texts of `sms` lines) only a configured provider mounts.
+	at, err := atfake.Start(testATKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { at.Close() })
+	env := map[string]string{"HUDUMA_HOP_RATE": "0", "HUDUMA_CGI_ROUTES": cgiRoutes,
+		"AT_USERNAME": "sandbox", "AT_API_KEY": testATKey, "AT_SMS_URL": at.SMSURL()}
 	// The header (env and only lines) comes before the first step.
 	for _, l := range j.lines {
 		f := strings.Fields(l)

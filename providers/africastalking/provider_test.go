@@ -8,6 +8,7 @@ import (
 
 	"github.com/huduma-ke/huduma"
 	"github.com/huduma-ke/huduma/providers"
+	"github.com/huduma-ke/huduma/providers/providertest"
 )
 
 func form(kv ...string) providers.Request {
@@ -25,69 +26,34 @@ func hopForm(text string, kv ...string) providers.Request {
 }
 
 func TestDecodeHop(t *testing.T) {
-	cases := []struct {
-		label string
-		req   providers.Request
-		want  huduma.Hop
-		err   string
-	}{
-		{label: "first hop", req: hopForm(""), want: huduma.Hop{Provider: Name, SessionID: "ATUid_5d3b4c2b8a", MSISDN: "+254712345678",
+	providertest.RunHops(t, USSD{}, []providertest.HopCase{
+		{Label: "first hop", Request: hopForm(""), Want: huduma.Hop{Provider: Name, SessionID: "ATUid_5d3b4c2b8a", MSISDN: "+254712345678",
 			ServiceCode: "*2222#", Network: "63902", Path: "", Cumulative: true, Input: "", Start: true}},
-		{label: "cumulative path", req: hopForm("1*2*passport"), want: huduma.Hop{Provider: Name, SessionID: "ATUid_5d3b4c2b8a", MSISDN: "+254712345678",
+		{Label: "cumulative path", Request: hopForm("1*2*passport"), Want: huduma.Hop{Provider: Name, SessionID: "ATUid_5d3b4c2b8a", MSISDN: "+254712345678",
 			ServiceCode: "*2222#", Network: "63902", Path: "1*2*passport", Cumulative: true, Input: "passport"}},
-		{label: "trailing star means empty input", req: hopForm("1*"), want: huduma.Hop{Provider: Name, SessionID: "ATUid_5d3b4c2b8a", MSISDN: "+254712345678",
+		{Label: "trailing star means empty input", Request: hopForm("1*"), Want: huduma.Hop{Provider: Name, SessionID: "ATUid_5d3b4c2b8a", MSISDN: "+254712345678",
 			ServiceCode: "*2222#", Network: "63902", Path: "1*", Cumulative: true, Input: ""}},
-		{label: "local phone format", req: hopForm("1", "phoneNumber", "0712345678"), want: huduma.Hop{Provider: Name, SessionID: "ATUid_5d3b4c2b8a",
+		{Label: "local phone format", Request: hopForm("1", "phoneNumber", "0712345678"), Want: huduma.Hop{Provider: Name, SessionID: "ATUid_5d3b4c2b8a",
 			MSISDN: "+254712345678", ServiceCode: "*2222#", Network: "63902", Path: "1", Cumulative: true, Input: "1"}},
-		{label: "dialoguss network code", req: hopForm("", "networkCode", "dialoguss"), want: huduma.Hop{Provider: Name, SessionID: "ATUid_5d3b4c2b8a",
+		{Label: "dialoguss network code", Request: hopForm("", "networkCode", "dialoguss"), Want: huduma.Hop{Provider: Name, SessionID: "ATUid_5d3b4c2b8a",
 			MSISDN: "+254712345678", ServiceCode: "*2222#", Network: "dialoguss", Cumulative: true, Start: true}},
-		{label: "missing session", req: hopForm("", "sessionId", ""), err: "sessionId is missing"},
-		{label: "no service code (dialoguss) is the configured code", req: hopForm("", "serviceCode", ""), want: huduma.Hop{Provider: Name,
+		{Label: "missing session", Request: hopForm("", "sessionId", ""), Err: "sessionId is missing"},
+		{Label: "no service code (dialoguss) is the configured code", Request: hopForm("", "serviceCode", ""), Want: huduma.Hop{Provider: Name,
 			SessionID: "ATUid_5d3b4c2b8a", MSISDN: "+254712345678", ServiceCode: "", Network: "63902", Cumulative: true, Start: true}},
-		{label: "missing phone", req: hopForm("", "phoneNumber", ""), err: "phoneNumber"},
-		{label: "garbage phone", req: hopForm("", "phoneNumber", "+1 (555) hello"), err: "phoneNumber"},
-		{label: "landline", req: hopForm("", "phoneNumber", "+254202222222"), err: "phoneNumber"},
-		{label: "5000-char text", req: hopForm(strings.Repeat("1*", 2500)), err: "longer than"},
-		{label: "invalid utf-8", req: hopForm("1*\xff\xfe"), err: "UTF-8"},
-		{label: "huge session id", req: hopForm("", "sessionId", strings.Repeat("x", 500)), err: "sessionId is malformed"},
-	}
-	for _, tc := range cases {
-		t.Run(tc.label, func(t *testing.T) {
-			got, err := USSD{}.DecodeHop(tc.req)
-			if tc.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.err) {
-					t.Fatalf("err = %v, want containing %q", err, tc.err)
-				}
-				if huduma.ErrorCode(err) != huduma.EInvalid {
-					t.Fatalf("error code %q, want invalid", huduma.ErrorCode(err))
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got != tc.want {
-				t.Fatalf("hop = %+v\nwant  %+v", got, tc.want)
-			}
-		})
-	}
+		{Label: "missing phone", Request: hopForm("", "phoneNumber", ""), Err: "phoneNumber"},
+		{Label: "garbage phone", Request: hopForm("", "phoneNumber", "+1 (555) hello"), Err: "phoneNumber"},
+		{Label: "landline", Request: hopForm("", "phoneNumber", "+254202222222"), Err: "phoneNumber"},
+		{Label: "5000-char text", Request: hopForm(strings.Repeat("1*", 2500)), Err: "longer than"},
+		{Label: "invalid utf-8", Request: hopForm("1*\xff\xfe"), Err: "UTF-8"},
+		{Label: "huge session id", Request: hopForm("", "sessionId", strings.Repeat("x", 500)), Err: "sessionId is malformed"},
+	})
 }
 
 func TestEncode(t *testing.T) {
-	cases := []struct {
-		reply  huduma.Reply
-		body   string
-		status int
-	}{
-		{huduma.Reply{Text: "eCitizen *2222#\n1. Find a service"}, "CON eCitizen *2222#\n1. Find a service", 200},
-		{huduma.Reply{Text: "Thank you", End: true}, "END Thank you", 200},
-	}
-	for _, tc := range cases {
-		r := USSD{}.EncodeReply(tc.reply)
-		if string(r.Body) != tc.body || r.Status != tc.status || r.ContentType != "text/plain" {
-			t.Errorf("EncodeReply(%+v) = %d %q %q", tc.reply, r.Status, r.ContentType, r.Body)
-		}
-	}
+	providertest.RunReplies(t, USSD{}, []providertest.ReplyCase{
+		{Reply: huduma.Reply{Text: "eCitizen *2222#\n1. Find a service"}, Status: 200, ContentType: "text/plain", Body: "CON eCitizen *2222#\n1. Find a service"},
+		{Reply: huduma.Reply{Text: "Thank you", End: true}, Status: 200, ContentType: "text/plain", Body: "END Thank you"},
+	})
 	r := USSD{}.EncodeError(huduma.Errorf(huduma.EInvalid, "x"))
 	if r.Status != 400 || !strings.HasPrefix(string(r.Body), "END ") {
 		t.Errorf("EncodeError = %d %q", r.Status, r.Body)

@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/huduma-ke/huduma"
+	"github.com/huduma-ke/huduma/messaging"
 )
 
 // SMS endpoints (protocols.md §2.1); the sandbox is chosen by username.
@@ -55,29 +56,6 @@ func NewSMSClient(cfg SMSConfig, hc *http.Client) *SMSClient {
 	return &SMSClient{cfg: cfg, http: hc}
 }
 
-// Send errors: *SMSError matches one of these with errors.Is.
-var (
-	ErrSMSRetryable = errors.New("africastalking: temporary failure")
-	ErrSMSThrottled = errors.New("africastalking: throttled")
-	ErrSMSPermanent = errors.New("africastalking: permanent failure")
-)
-
-// SMSError is a failed send, with what to do about it. Reason is already
-// redacted (no URL query, key, message text or full phone number).
-type SMSError struct {
-	Kind       error
-	Code       int
-	Reason     string
-	RetryAfter time.Duration
-}
-
-func (e *SMSError) Error() string {
-	return fmt.Sprintf("%v: %d %s", e.Kind, e.Code, e.Reason)
-}
-
-// Unwrap returns the sentinel.
-func (e *SMSError) Unwrap() error { return e.Kind }
-
 // SendResult is AT's answer for the one recipient.
 type SendResult struct {
 	MessageID  string
@@ -110,17 +88,17 @@ func (c *SMSClient) Send(ctx context.Context, to huduma.MSISDN, text string) (Se
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded;charset=utf-8") // as the official SDKs send it
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return SendResult{}, &SMSError{Kind: ErrSMSRetryable, Reason: huduma.Redact(err.Error(), c.cfg.APIKey, text)}
+		return SendResult{}, messaging.Retryable("africastalking: " + huduma.Redact(err.Error(), c.cfg.APIKey, text))
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	switch {
 	case resp.StatusCode == http.StatusTooManyRequests:
-		return SendResult{}, &SMSError{Kind: ErrSMSThrottled, Code: 429, Reason: "rate limited", RetryAfter: retryAfter(resp.Header.Get("Retry-After"))}
+		return SendResult{}, messaging.Throttled(retryAfter(resp.Header.Get("Retry-After")), "africastalking: 429 rate limited")
 	case resp.StatusCode >= 500:
-		return SendResult{}, &SMSError{Kind: ErrSMSRetryable, Code: resp.StatusCode, Reason: huduma.Redact(strings.TrimSpace(string(body)), c.cfg.APIKey, text)}
+		return SendResult{}, messaging.Retryable(fmt.Sprintf("africastalking: %d %s", resp.StatusCode, huduma.Redact(strings.TrimSpace(string(body)), c.cfg.APIKey, text)))
 	case resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusOK:
-		return SendResult{}, &SMSError{Kind: ErrSMSPermanent, Code: resp.StatusCode, Reason: huduma.Redact(clip(string(body), 200), c.cfg.APIKey, text)}
+		return SendResult{}, messaging.Permanent(fmt.Sprintf("africastalking: %d %s", resp.StatusCode, huduma.Redact(clip(string(body), 200), c.cfg.APIKey, text)))
 	}
 	var out struct {
 		Data struct {
@@ -135,7 +113,7 @@ func (c *SMSClient) Send(ctx context.Context, to huduma.MSISDN, text string) (Se
 		} `json:"SMSMessageData"`
 	}
 	if err := json.Unmarshal(body, &out); err != nil || len(out.Data.Recipients) == 0 {
-		return SendResult{}, &SMSError{Kind: ErrSMSRetryable, Code: resp.StatusCode, Reason: "unreadable answer: " + huduma.Redact(clip(string(body), 100), c.cfg.APIKey, text)}
+		return SendResult{}, messaging.Retryable(fmt.Sprintf("africastalking: %d unreadable answer: %s", resp.StatusCode, huduma.Redact(clip(string(body), 100), c.cfg.APIKey, text)))
 	}
 	r := out.Data.Recipients[0]
 	res := SendResult{MessageID: r.MessageID, Status: r.Status, StatusCode: r.StatusCode, Cost: r.Cost}
@@ -143,13 +121,13 @@ func (c *SMSClient) Send(ctx context.Context, to huduma.MSISDN, text string) (Se
 	case r.StatusCode >= 100 && r.StatusCode <= 102:
 		return res, nil
 	case r.StatusCode == 500 || r.StatusCode == 501:
-		return res, &SMSError{Kind: ErrSMSRetryable, Code: r.StatusCode, Reason: recipientCodes[r.StatusCode]}
+		return res, messaging.Retryable(fmt.Sprintf("africastalking: %d %s", r.StatusCode, recipientCodes[r.StatusCode]))
 	}
 	reason := recipientCodes[r.StatusCode]
 	if reason == "" {
 		reason = r.Status
 	}
-	return res, &SMSError{Kind: ErrSMSPermanent, Code: r.StatusCode, Reason: reason}
+	return res, messaging.Permanent(fmt.Sprintf("africastalking: %d %s", r.StatusCode, huduma.Redact(reason)))
 }
 
 // retryAfter reads Retry-After as seconds or an HTTP date (default 30 s).
@@ -185,25 +163,25 @@ func DecodeDeliveryReport(form url.Values) (DeliveryReport, error) {
 		NetworkCode: clip(form.Get("networkCode"), 10), FailureReason: clip(form.Get("failureReason"), 64), RetryCount: n}, nil
 }
 
-// DeliveryState is a delivery report mapped onto our message states.
-type DeliveryState struct {
-	State string
-	Final bool
+// deliveryStates maps AT's delivery words onto message states, with
+// whether the state is final; anything else keeps the message sent.
+var deliveryStates = map[string]struct {
+	state huduma.MessageStatus
+	final bool
+}{
+	"Sent": {huduma.MsgSent, false}, "Submitted": {huduma.MsgSent, false}, "Buffered": {huduma.MsgSent, false},
+	"Success": {huduma.MsgDelivered, true}, "Rejected": {huduma.MsgFailed, true}, "Failed": {huduma.MsgFailed, true},
+	"Expired": {huduma.MsgFailed, true}, "AbsentSubscriber": {huduma.MsgFailed, true},
 }
 
-// deliveryStates maps AT's words; anything else is "unknown", not final.
-var deliveryStates = map[string]DeliveryState{
-	"Sent": {"sent", false}, "Submitted": {"submitted", false}, "Buffered": {"buffered", false},
-	"Success": {"delivered", true}, "Rejected": {"failed", true}, "Failed": {"failed", true},
-	"Expired": {"failed", true}, "AbsentSubscriber": {"failed", true},
-}
-
-// MapDeliveryStatus maps an AT delivery status.
-func MapDeliveryStatus(status string) DeliveryState {
-	if s, ok := deliveryStates[status]; ok {
-		return s
+// MapDeliveryStatus maps an AT delivery status; known reports whether AT
+// uses the word.
+func MapDeliveryStatus(status string) (state huduma.MessageStatus, final, known bool) {
+	d, ok := deliveryStates[status]
+	if !ok {
+		return huduma.MsgSent, false, false
 	}
-	return DeliveryState{"unknown", false}
+	return d.state, d.final, true
 }
 
 // IncomingSMS is a message a subscriber sent to our short code.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/huduma-ke/huduma"
 	"github.com/huduma-ke/huduma/providers"
+	"github.com/huduma-ke/huduma/providers/providertest"
 )
 
 // Real aggregators' field names (protocols.md §4.2).
@@ -22,50 +23,46 @@ func get(q string) providers.Request {
 	return providers.Request{Method: http.MethodGet, Query: v, Form: url.Values{}}
 }
 
+// TestWire: each route's requests in, hops (or refusals) out, through
+// the shared harness.
 func TestWire(t *testing.T) {
-	cases := []struct {
-		label string
-		route Route
-		req   providers.Request
-		want  huduma.Hop
-		err   string
-	}{
-		{"jaza first hop", jaza, get("SESSIONID=J1&MSISDN=254712345678&USSDCODE=*415%23&INPUT="),
-			huduma.Hop{Provider: "jaza", SessionID: "J1", MSISDN: "+254712345678", ServiceCode: "*415#", Cumulative: true, Start: true}, ""},
-		{"jaza cumulative", jaza, get("SESSIONID=J1&MSISDN=254712345678&USSDCODE=415&INPUT=1*1*birth"),
-			huduma.Hop{Provider: "jaza", SessionID: "J1", MSISDN: "+254712345678", ServiceCode: "*415#", Path: "1*1*birth", Input: "birth", Cumulative: true}, ""},
-		{"crossgate with network", crossgate, get("session_id=C9&msisdn=0712345678&service_code=*2222%23&ussd_string=3&network_code=63902"),
-			huduma.Hop{Provider: "crossgate", SessionID: "C9", MSISDN: "+254712345678", ServiceCode: "*2222#", Network: "63902", Path: "3", Input: "3", Cumulative: true}, ""},
-		{"bonga latest only", bonga, get("session_id=B1&mobile_number=254712345678&service_code=2222&message=%20passport%20&network=saf"),
-			huduma.Hop{Provider: "bonga", SessionID: "B1", MSISDN: "+254712345678", ServiceCode: "*2222#", Network: "saf", Input: "passport"}, ""},
-		{"bonga start", bonga, get("session_id=B1&mobile_number=254712345678&service_code=2222&message="),
-			huduma.Hop{Provider: "bonga", SessionID: "B1", MSISDN: "+254712345678", ServiceCode: "*2222#", Start: true}, ""},
-		{"post form", jaza, providers.Request{Method: http.MethodPost, Query: url.Values{}, Form: url.Values{"SESSIONID": {"J2"}, "MSISDN": {"254712345678"}, "INPUT": {"1"}}},
-			huduma.Hop{Provider: "jaza", SessionID: "J2", MSISDN: "+254712345678", Path: "1", Input: "1", Cumulative: true}, ""},
-		{"missing session", jaza, get("MSISDN=254712345678&INPUT="), huduma.Hop{}, "SESSIONID is missing"},
-		{"garbage phone", crossgate, get("session_id=C1&msisdn=hello&ussd_string="), huduma.Hop{}, "msisdn"},
-		{"huge input", bonga, get("session_id=B1&mobile_number=254712345678&message=" + strings.Repeat("9", 1500)), huduma.Hop{}, "longer than"},
+	hop := func(label string, req providers.Request, want huduma.Hop) providertest.HopCase {
+		return providertest.HopCase{Label: label, Request: req, Want: want}
 	}
-	for _, tc := range cases {
-		t.Run(tc.label, func(t *testing.T) {
-			got, err := New(tc.route).DecodeHop(tc.req)
-			if tc.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.err) || huduma.ErrorCode(err) != huduma.EInvalid {
-					t.Fatalf("err = %v, want %q", err, tc.err)
-				}
-				if r := New(tc.route).EncodeError(err); r.Status != 400 || !strings.HasPrefix(string(r.Body), "END ") {
-					t.Fatalf("error reply %d %s", r.Status, r.Body)
-				}
-				return
-			}
-			if err != nil || got != tc.want {
-				t.Fatalf("got %+v %v\nwant %+v", got, err, tc.want)
-			}
+	refused := func(label string, req providers.Request, err string) providertest.HopCase {
+		return providertest.HopCase{Label: label, Request: req, Err: err, Status: 400}
+	}
+	t.Run("jaza", func(t *testing.T) {
+		providertest.RunHops(t, New(jaza), []providertest.HopCase{
+			hop("first hop", get("SESSIONID=J1&MSISDN=254712345678&USSDCODE=*415%23&INPUT="),
+				huduma.Hop{Provider: "jaza", SessionID: "J1", MSISDN: "+254712345678", ServiceCode: "*415#", Cumulative: true, Start: true}),
+			hop("cumulative", get("SESSIONID=J1&MSISDN=254712345678&USSDCODE=415&INPUT=1*1*birth"),
+				huduma.Hop{Provider: "jaza", SessionID: "J1", MSISDN: "+254712345678", ServiceCode: "*415#", Path: "1*1*birth", Input: "birth", Cumulative: true}),
+			hop("post form", providers.Request{Method: http.MethodPost, Query: url.Values{}, Form: url.Values{"SESSIONID": {"J2"}, "MSISDN": {"254712345678"}, "INPUT": {"1"}}},
+				huduma.Hop{Provider: "jaza", SessionID: "J2", MSISDN: "+254712345678", Path: "1", Input: "1", Cumulative: true}),
+			refused("missing session", get("MSISDN=254712345678&INPUT="), "SESSIONID is missing"),
 		})
-	}
-	if r := New(jaza).EncodeReply(huduma.Reply{Text: "Hi", End: true}); string(r.Body) != "END Hi" || r.ContentType != "text/plain" {
-		t.Fatalf("reply %s", r.Body)
-	}
+	})
+	t.Run("crossgate", func(t *testing.T) {
+		providertest.RunHops(t, New(crossgate), []providertest.HopCase{
+			hop("with network", get("session_id=C9&msisdn=0712345678&service_code=*2222%23&ussd_string=3&network_code=63902"),
+				huduma.Hop{Provider: "crossgate", SessionID: "C9", MSISDN: "+254712345678", ServiceCode: "*2222#", Network: "63902", Path: "3", Input: "3", Cumulative: true}),
+			refused("garbage phone", get("session_id=C1&msisdn=hello&ussd_string="), "msisdn"),
+		})
+	})
+	t.Run("bonga", func(t *testing.T) {
+		providertest.RunHops(t, New(bonga), []providertest.HopCase{
+			hop("latest only", get("session_id=B1&mobile_number=254712345678&service_code=2222&message=%20passport%20&network=saf"),
+				huduma.Hop{Provider: "bonga", SessionID: "B1", MSISDN: "+254712345678", ServiceCode: "*2222#", Network: "saf", Input: "passport"}),
+			hop("start", get("session_id=B1&mobile_number=254712345678&service_code=2222&message="),
+				huduma.Hop{Provider: "bonga", SessionID: "B1", MSISDN: "+254712345678", ServiceCode: "*2222#", Start: true}),
+			refused("huge input", get("session_id=B1&mobile_number=254712345678&message="+strings.Repeat("9", 1500)), "longer than"),
+		})
+	})
+	providertest.RunReplies(t, New(jaza), []providertest.ReplyCase{
+		{Reply: huduma.Reply{Text: "Hi", End: true}, Status: 200, ContentType: "text/plain", Body: "END Hi"},
+		{Reply: huduma.Reply{Text: "Menu"}, Status: 200, ContentType: "text/plain", Body: "CON Menu"},
+	})
 }
 
 func TestParseRoutes(t *testing.T) {

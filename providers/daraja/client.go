@@ -22,16 +22,19 @@ import (
 	_ "time/tzdata" // Africa/Nairobi on machines without zoneinfo
 
 	"github.com/huduma-ke/huduma"
+	"github.com/huduma-ke/huduma/payments"
 )
 
-// Sentinel errors; *APIError wraps one of them.
+// Sentinel errors; *APIError wraps one of them. The retryable ones wrap
+// the payments contract's ErrOutage or ErrBusy, which is all the payments
+// worker and its circuit breaker look at.
 var (
 	// ErrInvalidToken: the access token was refused (the client refreshes
 	// and retries once by itself).
 	ErrInvalidToken = errors.New("daraja: invalid access token")
 	// ErrInProgress: a transaction is already in process for the subscriber
 	// ("unable to lock subscriber"); worth a later try, but not an outage.
-	ErrInProgress = errors.New("daraja: a transaction is already in process for this phone")
+	ErrInProgress error = &kindError{"daraja: a transaction is already in process for this phone", payments.ErrBusy}
 	// ErrPending: the STK query's "the transaction is being processed"
 	// (HTTP 500, errorCode 500.001.1001), i.e. the customer has not
 	// answered yet. It is an answer, not a failure: call never retries it,
@@ -39,12 +42,21 @@ var (
 	// with a nil error, so no circuit breaker ever counts it.
 	ErrPending = errors.New("daraja: the transaction is being processed")
 	// ErrThrottled: spike arrest or quota; retried with backoff.
-	ErrThrottled = errors.New("daraja: throttled")
+	ErrThrottled error = &kindError{"daraja: throttled", payments.ErrOutage}
 	// ErrUnavailable: 5xx, network error or timeout; retried with backoff.
-	ErrUnavailable = errors.New("daraja: unavailable")
+	ErrUnavailable error = &kindError{"daraja: unavailable", payments.ErrOutage}
 	// ErrBadRequest: Daraja refused the request itself; not retried.
 	ErrBadRequest = errors.New("daraja: bad request")
 )
+
+// kindError is a sentinel that also belongs to a payments contract kind.
+type kindError struct {
+	text string
+	kind error
+}
+
+func (e *kindError) Error() string { return e.text }
+func (e *kindError) Unwrap() error { return e.kind }
 
 // APIError is an error answer from Daraja.
 type APIError struct {

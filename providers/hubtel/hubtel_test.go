@@ -2,12 +2,14 @@ package hubtel
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/huduma-ke/huduma"
 	"github.com/huduma-ke/huduma/providers"
+	"github.com/huduma-ke/huduma/providers/providertest"
 )
 
 func body(s string) providers.Request {
@@ -17,48 +19,28 @@ func body(s string) providers.Request {
 // TestWire: request in, hop (or refusal) and reply out, as Hubtel sends
 // them (docs sample shape: Sequence as a string; SDK: as a number).
 func TestWire(t *testing.T) {
-	cases := []struct {
-		label  string
-		req    string
-		want   huduma.Hop
-		err    string
-		status int // of EncodeError for refusals
-	}{
-		{label: "initiation with the dialled string", req: `{"Type":"Initiation","Mobile":"254712345678","SessionId":"3c7948f1","ServiceCode":"2222","Message":"*2222#","Operator":"safaricom","Sequence":"1","ClientState":"","Platform":"USSD"}`,
-			want: huduma.Hop{Provider: Name, SessionID: "3c7948f1", MSISDN: "+254712345678", ServiceCode: "*2222#", Network: "safaricom", Start: true}},
-		{label: "initiation with shortcut digits", req: `{"Type":"initiation","Mobile":"254712345678","SessionId":"s2","ServiceCode":"2222*3","Message":"*2222*3*1234567890#","Sequence":1}`,
-			want: huduma.Hop{Provider: Name, SessionID: "s2", MSISDN: "+254712345678", ServiceCode: "*2222*3*1234567890#", Start: true}},
-		{label: "initiation without a dial string", req: `{"Type":"Initiation","Mobile":"0712345678","SessionId":"s3","ServiceCode":"2222","Message":""}`,
-			want: huduma.Hop{Provider: Name, SessionID: "s3", MSISDN: "+254712345678", ServiceCode: "*2222#", Start: true}},
-		{label: "response: latest input only", req: `{"Type":"Response","Mobile":"254712345678","SessionId":"s1","ServiceCode":"2222","Message":" passport ","Sequence":"4"}`,
-			want: huduma.Hop{Provider: Name, SessionID: "s1", MSISDN: "+254712345678", ServiceCode: "*2222#", Input: "passport"}},
-		{label: "release", req: `{"Type":"Release","Mobile":"254712345678","SessionId":"s1","Message":""}`, err: "released", status: 200},
-		{label: "timeout (SDK)", req: `{"Type":"Timeout","Mobile":"254712345678","SessionId":"s1"}`, err: "released", status: 200},
-		{label: "unknown type", req: `{"Type":"AddToCart","Mobile":"254712345678","SessionId":"s1"}`, err: "Type", status: 400},
-		{label: "not json", req: `Type=Initiation`, err: "not Hubtel JSON", status: 400},
-		{label: "no session", req: `{"Type":"Response","Mobile":"254712345678","Message":"1"}`, err: "SessionId", status: 400},
-		{label: "ghana number", req: `{"Type":"Initiation","Mobile":"233246912184","SessionId":"s1","Message":"*714#"}`, err: "Mobile", status: 400},
-		{label: "500-character input", req: `{"Type":"Response","Mobile":"254712345678","SessionId":"s1","Message":"` + strings.Repeat("9", 500) + `"}`, err: "longer than", status: 400},
-		{label: "empty body", req: ``, err: "JSON object", status: 400},
-	}
-	for _, tc := range cases {
-		t.Run(tc.label, func(t *testing.T) {
-			got, err := USSD{}.DecodeHop(body(tc.req))
-			if tc.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.err) {
-					t.Fatalf("err = %v, want %q", err, tc.err)
-				}
-				resp := USSD{}.EncodeError(err)
-				var r response
-				if resp.Status != tc.status || json.Unmarshal(resp.Body, &r) != nil || r.Type != "Release" {
-					t.Fatalf("error reply %d %s", resp.Status, resp.Body)
-				}
-				return
-			}
-			if err != nil || got != tc.want {
-				t.Fatalf("got %+v, %v\nwant %+v", got, err, tc.want)
-			}
-		})
+	providertest.RunHops(t, USSD{}, []providertest.HopCase{
+		{Label: "initiation with the dialled string", Request: body(`{"Type":"Initiation","Mobile":"254712345678","SessionId":"3c7948f1","ServiceCode":"2222","Message":"*2222#","Operator":"safaricom","Sequence":"1","ClientState":"","Platform":"USSD"}`),
+			Want: huduma.Hop{Provider: Name, SessionID: "3c7948f1", MSISDN: "+254712345678", ServiceCode: "*2222#", Network: "safaricom", Start: true}},
+		{Label: "initiation with shortcut digits", Request: body(`{"Type":"initiation","Mobile":"254712345678","SessionId":"s2","ServiceCode":"2222*3","Message":"*2222*3*1234567890#","Sequence":1}`),
+			Want: huduma.Hop{Provider: Name, SessionID: "s2", MSISDN: "+254712345678", ServiceCode: "*2222*3*1234567890#", Start: true}},
+		{Label: "initiation without a dial string", Request: body(`{"Type":"Initiation","Mobile":"0712345678","SessionId":"s3","ServiceCode":"2222","Message":""}`),
+			Want: huduma.Hop{Provider: Name, SessionID: "s3", MSISDN: "+254712345678", ServiceCode: "*2222#", Start: true}},
+		{Label: "response: latest input only", Request: body(`{"Type":"Response","Mobile":"254712345678","SessionId":"s1","ServiceCode":"2222","Message":" passport ","Sequence":"4"}`),
+			Want: huduma.Hop{Provider: Name, SessionID: "s1", MSISDN: "+254712345678", ServiceCode: "*2222#", Input: "passport"}},
+		{Label: "release", Request: body(`{"Type":"Release","Mobile":"254712345678","SessionId":"s1","Message":""}`), Err: "released", Status: 200},
+		{Label: "timeout (SDK)", Request: body(`{"Type":"Timeout","Mobile":"254712345678","SessionId":"s1"}`), Err: "released", Status: 200},
+		{Label: "unknown type", Request: body(`{"Type":"AddToCart","Mobile":"254712345678","SessionId":"s1"}`), Err: "Type", Status: 400},
+		{Label: "not json", Request: body(`Type=Initiation`), Err: "not Hubtel JSON", Status: 400},
+		{Label: "no session", Request: body(`{"Type":"Response","Mobile":"254712345678","Message":"1"}`), Err: "SessionId", Status: 400},
+		{Label: "ghana number", Request: body(`{"Type":"Initiation","Mobile":"233246912184","SessionId":"s1","Message":"*714#"}`), Err: "Mobile", Status: 400},
+		{Label: "500-character input", Request: body(`{"Type":"Response","Mobile":"254712345678","SessionId":"s1","Message":"` + strings.Repeat("9", 500) + `"}`), Err: "longer than", Status: 400},
+		{Label: "empty body", Request: body(``), Err: "JSON object", Status: 400},
+	})
+	// A refusal is still a Hubtel answer: a Release.
+	var r response
+	if resp := (USSD{}).EncodeError(errors.New("x")); json.Unmarshal(resp.Body, &r) != nil || r.Type != "Release" {
+		t.Fatalf("error reply %s", resp.Body)
 	}
 }
 

@@ -11,7 +11,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -21,8 +20,54 @@ import (
 	"time"
 
 	"github.com/huduma-ke/huduma"
+	"github.com/huduma-ke/huduma/messaging"
 	"github.com/huduma-ke/huduma/providers"
 )
+
+// The variables Kannel's sendsms reads; KANNEL_SENDSMS_URL selects it.
+var vars = []messaging.Var{
+	{Name: "KANNEL_SENDSMS_URL", Help: "smsbox's sendsms endpoint, e.g. `http://127.0.0.1:13013/cgi-bin/sendsms`; set to send SMS through Kannel"},
+	{Name: "KANNEL_USERNAME", Help: "sendsms user"},
+	{Name: "KANNEL_PASSWORD", Help: "sendsms password"},
+	{Name: "KANNEL_FROM", Help: "sender id or short code"},
+}
+
+func init() {
+	messaging.RegisterSMS(messaging.SMSProvider{Name: "kannel", Vars: vars,
+		Selected: func(getenv func(string) string) bool {
+			for _, v := range vars {
+				if strings.TrimSpace(getenv(v.Name)) != "" {
+					return true
+				}
+			}
+			return false
+		},
+		Check: check,
+		Open:  open,
+	})
+}
+
+// check validates Kannel's variables.
+func check(getenv func(string) string) error {
+	get := func(k string) string { return strings.TrimSpace(getenv(k)) }
+	u := get("KANNEL_SENDSMS_URL")
+	if parsed, err := url.Parse(u); err != nil || (parsed.Scheme != "http" && parsed.Scheme != "https") || parsed.Host == "" {
+		return fmt.Errorf("config: KANNEL_SENDSMS_URL: want an http(s) URL, got %q", u)
+	}
+	if get("KANNEL_USERNAME") == "" || get("KANNEL_PASSWORD") == "" {
+		return fmt.Errorf("config: KANNEL_USERNAME: set KANNEL_USERNAME and KANNEL_PASSWORD with KANNEL_SENDSMS_URL")
+	}
+	return nil
+}
+
+// open returns the client and its delivery route.
+func open(env messaging.Env) (messaging.Sender, []providers.Route, error) {
+	get := func(k string) string { return strings.TrimSpace(env.Getenv(k)) }
+	u := get("KANNEL_SENDSMS_URL")
+	c := NewClient(Config{SendSMSURL: u, Username: get("KANNEL_USERNAME"), Password: get("KANNEL_PASSWORD"), From: get("KANNEL_FROM"),
+		DLRURL: env.CallbackURL(DeliveryPath)}, env.HTTP)
+	return c, Routes(env.Reports), nil
+}
 
 // Config is a Kannel sendsms user and where reports should go.
 type Config struct {
@@ -58,26 +103,6 @@ func NewClient(cfg Config, hc *http.Client) *Client {
 	return &Client{cfg: cfg, http: hc}
 }
 
-// Errors a send can end in; the outbox retries ErrRetryable.
-var (
-	ErrRetryable = errors.New("kannel: temporary failure")
-	ErrPermanent = errors.New("kannel: refused")
-)
-
-// Error is a failed send with Kannel's status and text, already redacted
-// (no URL query, password, number or message text), so it may be logged
-// and stored as it is.
-type Error struct {
-	Status int
-	Text   string
-	kind   error
-}
-
-func (e *Error) Error() string { return fmt.Sprintf("kannel %d: %s", e.Status, e.Text) }
-
-// Unwrap lets errors.Is see ErrRetryable or ErrPermanent.
-func (e *Error) Unwrap() error { return e.kind }
-
 // Send submits one SMS and returns the id its delivery reports will carry.
 func (c *Client) Send(ctx context.Context, to huduma.MSISDN, text string) (string, error) {
 	id, err := newID()
@@ -107,7 +132,7 @@ func (c *Client) Send(ctx context.Context, to huduma.MSISDN, text string) (strin
 	resp, err := c.http.Do(req)
 	if err != nil {
 		// Go's error names the whole URL: password, number and text.
-		return "", &Error{Text: huduma.Redact(err.Error(), c.cfg.Password, text), kind: ErrRetryable}
+		return "", messaging.Retryable("kannel: " + huduma.Redact(err.Error(), c.cfg.Password, text))
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
@@ -117,11 +142,11 @@ func (c *Client) Send(ctx context.Context, to huduma.MSISDN, text string) (strin
 		// "0: Accepted for delivery" or "3: Queued for later delivery".
 		return id, nil
 	case resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests:
-		return "", &Error{Status: resp.StatusCode, Text: body, kind: ErrRetryable}
+		return "", messaging.Retryable(fmt.Sprintf("kannel %d: %s", resp.StatusCode, body))
 	}
 	// 400 missing/invalid parameters, 403 authorisation failed: fixing
 	// them takes an operator, not a retry.
-	return "", &Error{Status: resp.StatusCode, Text: body, kind: ErrPermanent}
+	return "", messaging.Permanent(fmt.Sprintf("kannel %d: %s", resp.StatusCode, body))
 }
 
 func newID() (string, error) {
@@ -132,42 +157,31 @@ func newID() (string, error) {
 	return "K" + hex.EncodeToString(b), nil
 }
 
-// DeliveryState is a report code mapped onto the outbox.
-type DeliveryState struct {
-	State string
-	Final bool
-	Words string
-}
-
-// MapDLR maps Kannel's report codes (the dlr-mask bits).
-func MapDLR(code int) DeliveryState {
+// MapDLR maps Kannel's report codes (the dlr-mask bits) onto message
+// states: the state, whether it is final, and words for the reason.
+func MapDLR(code int) (huduma.MessageStatus, bool, string) {
 	switch code {
 	case 1:
-		return DeliveryState{"delivered", true, "delivered to phone"}
+		return huduma.MsgDelivered, true, "delivered to phone"
 	case 2:
-		return DeliveryState{"failed", true, "not delivered to phone"}
+		return huduma.MsgFailed, true, "not delivered to phone"
 	case 4:
-		return DeliveryState{"sent", false, "queued on SMSC"}
+		return huduma.MsgSent, false, "queued on SMSC"
 	case 8:
-		return DeliveryState{"sent", false, "accepted by SMSC"}
+		return huduma.MsgSent, false, "accepted by SMSC"
 	case 16:
-		return DeliveryState{"failed", true, "rejected by SMSC"}
+		return huduma.MsgFailed, true, "rejected by SMSC"
 	}
-	return DeliveryState{"sent", false, "unknown report code " + strconv.Itoa(code)}
+	return huduma.MsgSent, false, "unknown report code " + strconv.Itoa(code)
 }
 
 // DeliveryPath is our report route.
 const DeliveryPath = "/sms/kannel/delivery"
 
-// Reports is what Kannel's reports drive (the messaging inbox).
-type Reports interface {
-	Delivered(ctx context.Context, providerID, state string, final bool, reason string) error
-}
-
 // Routes returns the delivery-report route (GET, as Kannel calls it, and
 // POST). A report that cannot be read gets 400; a failure to store it
 // 500, so Kannel retries.
-func Routes(h Reports) []providers.Route {
+func Routes(h messaging.Reports) []providers.Route {
 	handle := func(ctx context.Context, r providers.Request) providers.Response {
 		reply := func(status int, body string) providers.Response {
 			return providers.Response{Status: status, ContentType: "text/plain", Body: []byte(body)}
@@ -177,12 +191,12 @@ func Routes(h Reports) []providers.Route {
 		if id == "" || len(id) > 64 || err != nil {
 			return reply(http.StatusBadRequest, "id and a numeric status are required")
 		}
-		st := MapDLR(code)
-		reason := fmt.Sprintf("kannel %d: %s", code, st.Words)
+		state, final, words := MapDLR(code)
+		reason := fmt.Sprintf("kannel %d: %s", code, words)
 		if a := r.Query.Get("answer"); a != "" && len(a) <= 200 {
 			reason += " (" + a + ")"
 		}
-		if err := h.Delivered(ctx, id, st.State, st.Final, reason); err != nil {
+		if err := h.Delivered(ctx, id, state, final, reason); err != nil {
 			return reply(http.StatusInternalServerError, "try again")
 		}
 		return reply(http.StatusOK, "OK")

@@ -1,106 +1,69 @@
 package kannel
 
 import (
-	"context"
-	"errors"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
 
+	"github.com/huduma-ke/huduma"
+	"github.com/huduma-ke/huduma/messaging"
 	"github.com/huduma-ke/huduma/providers"
+	"github.com/huduma-ke/huduma/providers/providertest"
 )
 
-// TestSend: the sendsms request Kannel expects, and its answers mapped to
-// retry or give up.
-func TestSend(t *testing.T) {
-	cases := []struct {
-		label  string
-		status int
-		body   string
-		want   error
-	}{
-		{"accepted", 202, "0: Accepted for delivery", nil},
-		{"queued", 202, "3: Queued for later delivery", nil},
-		{"bad credentials", 403, "Authorization failed for sendsms", ErrPermanent},
-		{"missing field", 400, "Missing receiver number, rejected", ErrPermanent},
-		{"bearerbox down", 503, "Sending failed.", ErrRetryable},
-	}
-	for _, tc := range cases {
-		t.Run(tc.label, func(t *testing.T) {
-			var got url.Values
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				got = r.URL.Query()
-				w.WriteHeader(tc.status)
-				w.Write([]byte(tc.body))
-			}))
-			defer srv.Close()
-			c := NewClient(Config{SendSMSURL: srv.URL + "/cgi-bin/sendsms", Username: "huduma", Password: "pw", From: "22222",
-				DLRURL: "https://gw.example/sms/kannel/delivery?token=tok"}, nil)
-			id, err := c.Send(context.Background(), "+254712345678", "PAID: receipt")
-			if tc.want != nil {
-				if !errors.Is(err, tc.want) || id != "" {
-					t.Fatalf("%q, %v; want %v", id, err, tc.want)
-				}
-				return
-			}
-			if err != nil || !strings.HasPrefix(id, "K") || len(id) != 25 {
-				t.Fatalf("%q %v", id, err)
-			}
-			if got.Get("username") != "huduma" || got.Get("password") != "pw" || got.Get("to") != "+254712345678" || got.Get("text") != "PAID: receipt" ||
-				got.Get("from") != "22222" || got.Get("dlr-mask") != "31" || got.Get("charset") != "UTF-8" {
-				t.Fatalf("query %v", got)
-			}
-			if want := "https://gw.example/sms/kannel/delivery?id=" + id + "&token=tok&status=%d&answer=%A"; got.Get("dlr-url") != want {
-				t.Fatalf("dlr-url %q, want %q", got.Get("dlr-url"), want)
-			}
-		})
-	}
-	c := NewClient(Config{SendSMSURL: "http://127.0.0.1:1/cgi-bin/sendsms", DLRURL: "http://x/"}, nil)
-	if _, err := c.Send(context.Background(), "+254712345678", "x"); !errors.Is(err, ErrRetryable) {
-		t.Fatalf("kannel unreachable: %v", err)
-	}
-}
+const password = "kannel-sendsms-password"
 
-type reports struct {
-	id, state, reason string
-	final             bool
-	err               error
-}
-
-func (r *reports) Delivered(_ context.Context, id, state string, final bool, reason string) error {
-	r.id, r.state, r.final, r.reason = id, state, final, reason
-	return r.err
+// TestSendWire: the sendsms request Kannel expects, and its answers mapped
+// onto the outbox's failures.
+func TestSendWire(t *testing.T) {
+	var lastID string
+	open := func(base string) messaging.Sender {
+		return NewClient(Config{SendSMSURL: base + "/cgi-bin/sendsms", Username: "huduma", Password: password, From: "22222",
+			DLRURL: "https://gw.example/sms/kannel/delivery?token=tok"}, nil)
+	}
+	check := func(t *testing.T, r *http.Request, _ string) {
+		got := r.URL.Query()
+		if r.URL.Path != "/cgi-bin/sendsms" || got.Get("username") != "huduma" || got.Get("password") != password || got.Get("to") != string(providertest.SendTo) ||
+			got.Get("text") != providertest.SendText || got.Get("from") != "22222" || got.Get("dlr-mask") != "31" || got.Get("charset") != "UTF-8" {
+			t.Fatalf("query %v", got)
+		}
+		dlr, err := url.Parse(got.Get("dlr-url"))
+		if err != nil || dlr.Host != "gw.example" || dlr.Query().Get("token") != "tok" || !strings.HasSuffix(got.Get("dlr-url"), "&status=%d&answer=%A") {
+			t.Fatalf("dlr-url %q", got.Get("dlr-url"))
+		}
+		lastID = dlr.Query().Get("id")
+	}
+	ours := func(id string) bool { return strings.HasPrefix(id, "K") && len(id) == 25 && id == lastID }
+	providertest.RunSends(t, open, []string{password}, []providertest.SendCase{
+		{Label: "accepted", Status: 202, Body: "0: Accepted for delivery", Check: check, WantID: ours},
+		{Label: "queued", Status: 202, Body: "3: Queued for later delivery", Check: check, WantID: ours},
+		{Label: "bad credentials", Status: 403, Body: "Authorization failed for sendsms", WantKind: messaging.ErrPermanent, WantReason: "403"},
+		{Label: "missing field", Status: 400, Body: "Missing receiver number, rejected", WantKind: messaging.ErrPermanent},
+		{Label: "bearerbox down", Status: 503, Body: "Sending failed.", WantKind: messaging.ErrRetryable},
+		{Label: "an answer echoing the text", Status: 500, Body: "failed: " + providertest.SendText, WantKind: messaging.ErrRetryable},
+	})
 }
 
 // TestReports: Kannel's report codes, as its dlr-url calls deliver them.
 func TestReports(t *testing.T) {
-	cases := []struct {
-		query, state string
-		final        bool
-		status       int
-	}{
-		{"id=K1&status=1&answer=ACK%2F", "delivered", true, 200},
-		{"id=K1&status=2", "failed", true, 200},
-		{"id=K1&status=4", "sent", false, 200},
-		{"id=K1&status=8", "sent", false, 200},
-		{"id=K1&status=16&answer=NACK%2F0x0000000b", "failed", true, 200},
-		{"id=K1&status=64", "sent", false, 200},
-		{"status=1", "", false, 400},
-		{"id=K1&status=one", "", false, 400},
+	get := func(q string) providers.Request {
+		v, _ := url.ParseQuery(q)
+		return providers.Request{Method: http.MethodGet, Query: v}
 	}
-	for _, tc := range cases {
-		r := &reports{}
-		q, _ := url.ParseQuery(tc.query)
-		resp := Routes(r)[0].Handle(context.Background(), providers.Request{Method: http.MethodGet, Query: q})
-		if resp.Status != tc.status || r.state != tc.state || r.final != tc.final {
-			t.Errorf("%s: %d %+v", tc.query, resp.Status, r)
-		}
+	d := func(state huduma.MessageStatus, final bool) *providertest.Delivery {
+		return &providertest.Delivery{ProviderID: "K1", State: state, Final: final}
 	}
-	r := &reports{err: errors.New("db down")}
-	q, _ := url.ParseQuery("id=K1&status=1")
-	if resp := Routes(r)[0].Handle(context.Background(), providers.Request{Query: q}); resp.Status != 500 {
-		t.Fatalf("store failure: %d, want 500 so Kannel retries", resp.Status)
-	}
+	providertest.RunCallbacks(t, Routes, []providertest.CallbackCase{
+		{Label: "delivered", Method: http.MethodGet, Path: DeliveryPath, Request: get("id=K1&status=1&answer=ACK%2F"), Status: 200,
+			Delivery: d(huduma.MsgDelivered, true), ReasonHas: "kannel 1: delivered to phone (ACK/)"},
+		{Label: "not delivered", Method: http.MethodGet, Path: DeliveryPath, Request: get("id=K1&status=2"), Status: 200, Delivery: d(huduma.MsgFailed, true), ReasonHas: "kannel 2"},
+		{Label: "queued on the SMSC", Method: http.MethodGet, Path: DeliveryPath, Request: get("id=K1&status=4"), Status: 200, Delivery: d(huduma.MsgSent, false), ReasonHas: "queued"},
+		{Label: "accepted by the SMSC", Method: http.MethodGet, Path: DeliveryPath, Request: get("id=K1&status=8"), Status: 200, Delivery: d(huduma.MsgSent, false), ReasonHas: "accepted"},
+		{Label: "rejected by the SMSC (POST)", Method: http.MethodPost, Path: DeliveryPath, Request: get("id=K1&status=16&answer=NACK%2F0x0000000b"), Status: 200,
+			Delivery: d(huduma.MsgFailed, true), ReasonHas: "rejected by SMSC"},
+		{Label: "an unknown code is not final", Method: http.MethodGet, Path: DeliveryPath, Request: get("id=K1&status=64"), Status: 200, Delivery: d(huduma.MsgSent, false), ReasonHas: "unknown"},
+		{Label: "no id", Method: http.MethodGet, Path: DeliveryPath, Request: get("status=1"), Status: 400},
+		{Label: "status not a number", Method: http.MethodGet, Path: DeliveryPath, Request: get("id=K1&status=one"), Status: 400},
+	})
 }

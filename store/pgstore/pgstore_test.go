@@ -10,13 +10,13 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/huduma-ke/huduma/internal/testenv"
-	"github.com/huduma-ke/huduma/store"
+	"github.com/huduma-ke/huduma/store/sqlstore"
 	"github.com/huduma-ke/huduma/store/storetest"
 )
 
 // openTest opens a store in a schema of its own, dropped after the test,
 // so tests of several packages can share the database at once.
-func openTest(t testing.TB) *Store {
+func openTest(t testing.TB) *sqlstore.DB {
 	t.Helper()
 	base := testenv.PostgresURL(t)
 	ctx := context.Background()
@@ -54,7 +54,7 @@ func openTest(t testing.TB) *Store {
 }
 
 func TestConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) store.Store { return openTest(t) })
+	storetest.Run(t, func(t *testing.T) *sqlstore.DB { return openTest(t) })
 }
 
 func BenchmarkSearch14k(b *testing.B) { storetest.BenchmarkSearch14k(b, openTest(b)) }

@@ -5,11 +5,11 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/huduma-ke/huduma/store"
+	"github.com/huduma-ke/huduma/store/sqlstore"
 	"github.com/huduma-ke/huduma/store/storetest"
 )
 
-func openTest(t testing.TB) *Store {
+func openTest(t testing.TB) *sqlstore.DB {
 	t.Helper()
 	s, err := Open(context.Background(), filepath.Join(t.TempDir(), "test.db"))
 	if err != nil {
@@ -23,7 +23,7 @@ func openTest(t testing.TB) *Store {
 }
 
 func TestConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) store.Store { return openTest(t) })
+	storetest.Run(t, func(t *testing.T) *sqlstore.DB { return openTest(t) })
 }
 
 func BenchmarkSearch14k(b *testing.B) { storetest.BenchmarkSearch14k(b, openTest(b)) }

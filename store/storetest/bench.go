@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/huduma-ke/huduma/catalog"
-	"github.com/huduma-ke/huduma/store"
+	"github.com/huduma-ke/huduma/store/sqlstore"
 )
 
 // benchQueries are realistic searches, typos included.
@@ -13,7 +13,7 @@ var benchQueries = []string{"passport", "pasport renewal", "liquor licence nairo
 
 // BenchmarkSearch14k times SearchServices over a 14,000-service catalog
 // (the size of e-Citizen) on the given store.
-func BenchmarkSearch14k(b *testing.B, s store.Store) {
+func BenchmarkSearch14k(b *testing.B, s *sqlstore.DB) {
 	ctx := context.Background()
 	if _, err := s.ImportCatalog(ctx, catalog.Generate(14000, 1)); err != nil {
 		b.Fatal(err)

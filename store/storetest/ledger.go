@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/huduma-ke/huduma"
-	"github.com/huduma-ke/huduma/store/ledger"
 )
 
 func testInvoice(number string, now time.Time) huduma.Invoice {
@@ -27,11 +26,11 @@ func receipt(inv huduma.Invoice) huduma.Message {
 func runLedger(t *testing.T, open Opener) {
 	ctx := context.Background()
 	t.Run("InvoiceIdempotentWithMessageAndPush", func(t *testing.T) {
-		l := open(t).Ledger()
+		l := open(t)
 		now := time.Now()
 		inv := testInvoice("100000001", now)
-		n := ledger.NewInvoice{Invoice: inv, Key: "ussd:s1", Message: &huduma.Message{To: inv.Phone, Kind: huduma.MessageInvoice, Body: "pay"},
-			Push: &ledger.PushPlan{Payer: inv.Phone, RunAt: now.Add(time.Hour)}}
+		n := huduma.InvoiceOrder{Invoice: inv, Key: "ussd:s1", Message: &huduma.Message{To: inv.Phone, Kind: huduma.MessageInvoice, Body: "pay"},
+			Push: &huduma.PushPlan{Payer: inv.Phone, RunAt: now.Add(time.Hour)}}
 		got, created, err := l.CreateInvoice(ctx, n)
 		if err != nil || !created || got.Status != huduma.InvoicePending {
 			t.Fatalf("create: %+v %v %v", got, created, err)
@@ -44,7 +43,7 @@ func runLedger(t *testing.T, open Opener) {
 		if msgs, _ := l.Messages(ctx, inv.Phone, 10); len(msgs) != 1 {
 			t.Fatalf("%d messages, want 1", len(msgs))
 		}
-		if jobs, _ := l.PendingJobs(ctx, ledger.JobPush); jobs != 1 {
+		if jobs, _ := l.PendingJobs(ctx, huduma.JobPush); jobs != 1 {
 			t.Fatalf("%d push jobs, want 1", jobs)
 		}
 		stored, err := l.Invoice(ctx, inv.Number)
@@ -56,18 +55,18 @@ func runLedger(t *testing.T, open Opener) {
 		}
 		bad := testInvoice("100000003", now)
 		bad.Total = 1
-		if _, _, err := l.CreateInvoice(ctx, ledger.NewInvoice{Invoice: bad}); err == nil {
+		if _, _, err := l.CreateInvoice(ctx, huduma.InvoiceOrder{Invoice: bad}); err == nil {
 			t.Fatal("an invoice whose total does not add up was stored")
 		}
 		dup := testInvoice("100000001", now)
-		if _, _, err := l.CreateInvoice(ctx, ledger.NewInvoice{Invoice: dup}); huduma.ErrorCode(err) != huduma.EConflict {
+		if _, _, err := l.CreateInvoice(ctx, huduma.InvoiceOrder{Invoice: dup}); huduma.ErrorCode(err) != huduma.EConflict {
 			t.Fatalf("taken number: %v, want conflict", err)
 		}
 	})
 	t.Run("PromptsSettleOnce", func(t *testing.T) {
-		l := open(t).Ledger()
+		l := open(t)
 		inv := testInvoice("100000011", time.Now())
-		if _, _, err := l.CreateInvoice(ctx, ledger.NewInvoice{Invoice: inv}); err != nil {
+		if _, _, err := l.CreateInvoice(ctx, huduma.InvoiceOrder{Invoice: inv}); err != nil {
 			t.Fatal(err)
 		}
 		a, err := l.QueuePush(ctx, inv.Number, inv.Phone, time.Now(), "")
@@ -80,13 +79,13 @@ func runLedger(t *testing.T, open Opener) {
 		if err := l.MarkPushSent(ctx, a.ID, huduma.STKPushResult{CheckoutRequestID: "ws_CO_1", MerchantRequestID: "m1"}, time.Now()); err != nil {
 			t.Fatal(err)
 		}
-		if out, _ := l.SettleSTK(ctx, huduma.STKResult{CheckoutRequestID: "ws_CO_nope", ResultCode: "0", Amount: 4600, Receipt: "R1"}, receipt); out != ledger.OutcomeUnknown {
+		if out, _ := l.SettleSTK(ctx, huduma.STKResult{CheckoutRequestID: "ws_CO_nope", ResultCode: "0", Amount: 4600, Receipt: "R1"}, receipt); out != huduma.OutcomeUnknown {
 			t.Fatalf("unknown checkout: %s", out)
 		}
-		if out, _ := l.SettleSTK(ctx, huduma.STKResult{CheckoutRequestID: "ws_CO_1", ResultCode: "0", Amount: 4599, Receipt: "R1"}, receipt); out != ledger.OutcomeMismatch {
+		if out, _ := l.SettleSTK(ctx, huduma.STKResult{CheckoutRequestID: "ws_CO_1", ResultCode: "0", Amount: 4599, Receipt: "R1"}, receipt); out != huduma.OutcomeMismatch {
 			t.Fatalf("wrong amount: %s", out)
 		}
-		for i, want := range []ledger.Outcome{ledger.OutcomePaid, ledger.OutcomeDuplicate, ledger.OutcomeDuplicate} {
+		for i, want := range []huduma.Outcome{huduma.OutcomePaid, huduma.OutcomeDuplicate, huduma.OutcomeDuplicate} {
 			out, err := l.SettleSTK(ctx, huduma.STKResult{CheckoutRequestID: "ws_CO_1", ResultCode: "0", Amount: 4600, Receipt: "NLJ7RT61SV"}, receipt)
 			if err != nil || out != want {
 				t.Fatalf("settle #%d: %s %v, want %s", i, out, err, want)
@@ -112,11 +111,11 @@ func runLedger(t *testing.T, open Opener) {
 		}
 	})
 	t.Run("CallbacksThatLookWrongAreFlagged", func(t *testing.T) {
-		l := open(t).Ledger()
+		l := open(t)
 		prompt := func(number, checkout string) (huduma.Invoice, huduma.Attempt) {
 			t.Helper()
 			inv := testInvoice(number, time.Now())
-			if _, _, err := l.CreateInvoice(ctx, ledger.NewInvoice{Invoice: inv}); err != nil {
+			if _, _, err := l.CreateInvoice(ctx, huduma.InvoiceOrder{Invoice: inv}); err != nil {
 				t.Fatal(err)
 			}
 			a, err := l.QueuePush(ctx, inv.Number, inv.Phone, time.Now(), "")
@@ -137,14 +136,14 @@ func runLedger(t *testing.T, open Opener) {
 			return strings.Join(out, "\n")
 		}
 		first, _ := prompt("100000031", "ws_CO_31")
-		if out, err := l.SettleSTK(ctx, huduma.STKResult{CheckoutRequestID: "ws_CO_31", ResultCode: "0", Amount: 4600, Receipt: "RCPT31", Phone: "254712345678"}, receipt); out != ledger.OutcomePaid || err != nil {
+		if out, err := l.SettleSTK(ctx, huduma.STKResult{CheckoutRequestID: "ws_CO_31", ResultCode: "0", Amount: 4600, Receipt: "RCPT31", Phone: "254712345678"}, receipt); out != huduma.OutcomePaid || err != nil {
 			t.Fatalf("first payment: %s %v", out, err)
 		}
 		// A second invoice's callback with the first one's receipt: not
 		// applied, the prompt left for the status query, and flagged.
 		second, a2 := prompt("100000032", "ws_CO_32")
-		if out, err := l.SettleSTK(ctx, huduma.STKResult{CheckoutRequestID: "ws_CO_32", ResultCode: "0", Amount: 4600, Receipt: "RCPT31"}, receipt); out != ledger.OutcomeReceiptReused || err != nil {
-			t.Fatalf("reused receipt: %s %v, want %s", out, err, ledger.OutcomeReceiptReused)
+		if out, err := l.SettleSTK(ctx, huduma.STKResult{CheckoutRequestID: "ws_CO_32", ResultCode: "0", Amount: 4600, Receipt: "RCPT31"}, receipt); out != huduma.OutcomeReceiptReused || err != nil {
+			t.Fatalf("reused receipt: %s %v, want %s", out, err, huduma.OutcomeReceiptReused)
 		}
 		if got, _ := l.Invoice(ctx, second.Number); got.Status != huduma.InvoicePending {
 			t.Fatalf("reused receipt left the invoice %s", got.Status)
@@ -156,8 +155,8 @@ func runLedger(t *testing.T, open Opener) {
 			t.Fatalf("not flagged: %s", trail)
 		}
 		// Paid from another phone than prompted: the money counts, flagged.
-		if out, err := l.SettleSTK(ctx, huduma.STKResult{CheckoutRequestID: "ws_CO_32", ResultCode: "0", Amount: 4600, Receipt: "RCPT32", Phone: "254799000111"}, receipt); out != ledger.OutcomeOtherPayer || err != nil {
-			t.Fatalf("other payer: %s %v, want %s", out, err, ledger.OutcomeOtherPayer)
+		if out, err := l.SettleSTK(ctx, huduma.STKResult{CheckoutRequestID: "ws_CO_32", ResultCode: "0", Amount: 4600, Receipt: "RCPT32", Phone: "254799000111"}, receipt); out != huduma.OutcomeOtherPayer || err != nil {
+			t.Fatalf("other payer: %s %v, want %s", out, err, huduma.OutcomeOtherPayer)
 		}
 		if got, _ := l.Invoice(ctx, second.Number); got.Status != huduma.InvoicePaid || got.MpesaReceipt != "RCPT32" {
 			t.Fatalf("other payer: invoice %+v", got)
@@ -171,31 +170,31 @@ func runLedger(t *testing.T, open Opener) {
 		}
 	})
 	t.Run("FailureThenC2B", func(t *testing.T) {
-		l := open(t).Ledger()
+		l := open(t)
 		inv := testInvoice("100000021", time.Now())
-		l.CreateInvoice(ctx, ledger.NewInvoice{Invoice: inv})
+		l.CreateInvoice(ctx, huduma.InvoiceOrder{Invoice: inv})
 		a, _ := l.QueuePush(ctx, inv.Number, inv.Phone, time.Now(), "")
 		l.MarkPushSent(ctx, a.ID, huduma.STKPushResult{CheckoutRequestID: "ws_CO_2"}, time.Now())
-		if out, _ := l.SettleSTK(ctx, huduma.STKResult{CheckoutRequestID: "ws_CO_2", ResultCode: "1032"}, receipt); out != ledger.OutcomeFailed {
+		if out, _ := l.SettleSTK(ctx, huduma.STKResult{CheckoutRequestID: "ws_CO_2", ResultCode: "1032"}, receipt); out != huduma.OutcomeFailed {
 			t.Fatalf("cancel: %s", out)
 		}
 		if got, _ := l.Invoice(ctx, inv.Number); got.Status != huduma.InvoiceCancelled || got.Reason != "1032" {
 			t.Fatalf("cancelled invoice %+v", got)
 		}
-		if out, _ := l.SettleC2B(ctx, ledger.C2BPayment{TransID: "T1", Invoice: inv.Number, Amount: 10}, receipt); out != ledger.OutcomeMismatch {
+		if out, _ := l.SettleC2B(ctx, huduma.C2BPayment{TransID: "T1", Invoice: inv.Number, Amount: 10}, receipt); out != huduma.OutcomeMismatch {
 			t.Fatalf("c2b wrong amount: %s", out)
 		}
-		for i, want := range []ledger.Outcome{ledger.OutcomePaid, ledger.OutcomeDuplicate} {
-			if out, err := l.SettleC2B(ctx, ledger.C2BPayment{TransID: "T2", Invoice: inv.Number, Amount: 4600}, receipt); out != want || err != nil {
+		for i, want := range []huduma.Outcome{huduma.OutcomePaid, huduma.OutcomeDuplicate} {
+			if out, err := l.SettleC2B(ctx, huduma.C2BPayment{TransID: "T2", Invoice: inv.Number, Amount: 4600}, receipt); out != want || err != nil {
 				t.Fatalf("c2b #%d: %s %v", i, out, err)
 			}
 		}
-		if out, _ := l.SettleC2B(ctx, ledger.C2BPayment{TransID: "T3", Invoice: "1234567890", Amount: 4600}, receipt); out != ledger.OutcomeUnknown {
+		if out, _ := l.SettleC2B(ctx, huduma.C2BPayment{TransID: "T3", Invoice: "1234567890", Amount: 4600}, receipt); out != huduma.OutcomeUnknown {
 			t.Fatalf("c2b unknown invoice: %s", out)
 		}
 	})
 	t.Run("JobsLeaseAndRetry", func(t *testing.T) {
-		base := open(t).Ledger()
+		base := open(t)
 		now := time.Now()
 		l := base.WithClock(func() time.Time { return now })
 		if err := l.Enqueue(ctx, "test", map[string]int{"x": 1}, now.Add(time.Second)); err != nil {
@@ -234,27 +233,27 @@ func runLedger(t *testing.T, open Opener) {
 		}
 	})
 	t.Run("JobsClaimByKind", func(t *testing.T) {
-		base := open(t).Ledger()
+		base := open(t)
 		now := time.Now()
 		l := base.WithClock(func() time.Time { return now })
 		for _, j := range []struct {
-			kind string
+			kind huduma.JobKind
 			due  time.Duration
-		}{{"other", -3 * time.Second}, {ledger.JobQuery, -2 * time.Second}, {ledger.JobQuery, -2 * time.Second}, {ledger.JobPush, -time.Second}, {ledger.JobPush, time.Hour}} {
-			if err := l.Enqueue(ctx, j.kind, map[string]string{"kind": j.kind}, now.Add(j.due)); err != nil {
+		}{{"other", -3 * time.Second}, {huduma.JobQuery, -2 * time.Second}, {huduma.JobQuery, -2 * time.Second}, {huduma.JobPush, -time.Second}, {huduma.JobPush, time.Hour}} {
+			if err := l.Enqueue(ctx, j.kind, map[string]string{"kind": string(j.kind)}, now.Add(j.due)); err != nil {
 				t.Fatal(err)
 			}
 		}
 		// The due push comes first though it is the newest due job.
-		first, err := l.Claim(ctx, 2, time.Minute, ledger.JobPush, ledger.JobQuery)
-		if err != nil || len(first) != 2 || first[0].Kind != ledger.JobPush || first[1].Kind != ledger.JobQuery {
+		first, err := l.Claim(ctx, 2, time.Minute, huduma.JobPush, huduma.JobQuery)
+		if err != nil || len(first) != 2 || first[0].Kind != huduma.JobPush || first[1].Kind != huduma.JobQuery {
 			t.Fatalf("claim pushes then queries, 2: %+v %v", first, err)
 		}
-		rest, err := l.Claim(ctx, 10, time.Minute, ledger.JobQuery)
-		if err != nil || len(rest) != 1 || rest[0].Kind != ledger.JobQuery {
+		rest, err := l.Claim(ctx, 10, time.Minute, huduma.JobQuery)
+		if err != nil || len(rest) != 1 || rest[0].Kind != huduma.JobQuery {
 			t.Fatalf("claim queries: %+v %v", rest, err)
 		}
-		if none, _ := l.Claim(ctx, 10, time.Minute, ledger.JobPush, ledger.JobQuery); len(none) != 0 {
+		if none, _ := l.Claim(ctx, 10, time.Minute, huduma.JobPush, huduma.JobQuery); len(none) != 0 {
 			t.Fatalf("claimed %+v: the other push is not due, the rest are leased", none)
 		}
 		if any, _ := l.Claim(ctx, 10, time.Minute); len(any) != 1 || any[0].Kind != "other" {
@@ -262,12 +261,12 @@ func runLedger(t *testing.T, open Opener) {
 		}
 	})
 	t.Run("JobsClaimedOnceByConcurrentWorkers", func(t *testing.T) {
-		l := open(t).Ledger()
+		l := open(t)
 		const jobs = 120
 		for i := 0; i < jobs; i++ {
-			kind := ledger.JobQuery
+			kind := huduma.JobQuery
 			if i%3 == 0 {
-				kind = ledger.JobPush
+				kind = huduma.JobPush
 			}
 			if err := l.Enqueue(ctx, kind, map[string]int{"n": i}, time.Now().Add(-time.Second)); err != nil {
 				t.Fatal(err)
@@ -279,7 +278,7 @@ func runLedger(t *testing.T, open Opener) {
 		for w := 0; w < 8; w++ {
 			wg.Go(func() {
 				for empty := 0; empty < 3; {
-					got, err := l.Claim(ctx, 4, time.Minute, ledger.JobPush, ledger.JobQuery)
+					got, err := l.Claim(ctx, 4, time.Minute, huduma.JobPush, huduma.JobQuery)
 					if err != nil {
 						t.Error(err)
 						return
@@ -307,11 +306,11 @@ func runLedger(t *testing.T, open Opener) {
 		}
 	})
 	t.Run("Expiry", func(t *testing.T) {
-		base := open(t).Ledger()
+		base := open(t)
 		now := time.Now()
 		l := base.WithClock(func() time.Time { return now })
 		inv := testInvoice("100000031", now)
-		l.CreateInvoice(ctx, ledger.NewInvoice{Invoice: inv})
+		l.CreateInvoice(ctx, huduma.InvoiceOrder{Invoice: inv})
 		if n, _ := l.ExpireDue(ctx); n != 0 {
 			t.Fatal("expired early")
 		}
@@ -327,7 +326,7 @@ func runLedger(t *testing.T, open Opener) {
 		}
 	})
 	t.Run("Retention", func(t *testing.T) {
-		base := open(t).Ledger()
+		base := open(t)
 		now := time.Now().Add(-100 * 24 * time.Hour)
 		l := base.WithClock(func() time.Time { return now })
 		phone := huduma.MSISDN("+254712345678")
@@ -335,7 +334,7 @@ func runLedger(t *testing.T, open Opener) {
 		l.QueueMessage(ctx, huduma.Message{To: phone, Kind: huduma.MessageNotice, Body: "old and sent"}, "")
 		claimed, _ := l.ClaimMessages(ctx, 10, time.Minute)
 		for _, m := range claimed {
-			l.MessagesSent(ctx, []ledger.Sent{{ID: m.ID, ProviderID: "P1"}})
+			l.MessagesSent(ctx, []huduma.Sent{{ID: m.ID, ProviderID: "P1"}})
 		}
 		l.QueueMessage(ctx, huduma.Message{To: phone, Kind: huduma.MessageNotice, Body: "old but never sent"}, "")
 		l.FirstInbound(ctx, "in-old", phone, "STATUS 1")

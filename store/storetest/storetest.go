@@ -14,11 +14,11 @@ import (
 	"time"
 
 	"github.com/huduma-ke/huduma"
-	"github.com/huduma-ke/huduma/store"
+	"github.com/huduma-ke/huduma/store/sqlstore"
 )
 
 // Opener returns a fresh, empty, migrated store for one test.
-type Opener func(t *testing.T) store.Store
+type Opener func(t *testing.T) *sqlstore.DB
 
 // Fixture is a small catalog with the names search must cope with.
 func Fixture() huduma.Catalog {
@@ -57,7 +57,7 @@ func Fixture() huduma.Catalog {
 // Run runs the whole suite.
 func Run(t *testing.T, open Opener) {
 	ctx := context.Background()
-	loaded := func(t *testing.T) store.Store {
+	loaded := func(t *testing.T) *sqlstore.DB {
 		s := open(t)
 		if _, err := s.ImportCatalog(ctx, Fixture()); err != nil {
 			t.Fatalf("import fixture: %v", err)

@@ -1,4 +1,4 @@
-package ledger
+package sqlstore
 
 import (
 	"context"
@@ -11,39 +11,6 @@ import (
 
 	"github.com/huduma-ke/huduma"
 )
-
-// NewInvoice is everything written when an invoice is created.
-type NewInvoice struct {
-	Invoice huduma.Invoice
-	// Key makes creation idempotent: a second call with the same key
-	// returns the first invoice and writes nothing (a retried USSD hop).
-	Key string
-	// RequestHash is the hash of the request Key was made for; a second
-	// call with the key and a different non-empty hash gets EKeyReused.
-	RequestHash string
-	// Message is the invoice SMS (paybill instructions), if any.
-	Message *huduma.Message
-	// Push, when set, queues an M-Pesa prompt to Payer at RunAt.
-	Push *PushPlan
-}
-
-// PushPlan schedules a prompt.
-type PushPlan struct {
-	Payer huduma.MSISDN
-	RunAt time.Time
-}
-
-// Job kinds the ledger queues for the payments worker.
-const (
-	JobPush  = "stk_push"
-	JobQuery = "stk_query"
-)
-
-// PushJob is the payload of push and query jobs.
-type PushJob struct {
-	AttemptID int64 `json:"attempt_id"`
-	Tries     int   `json:"tries,omitempty"`
-}
 
 const invoiceCols = `number, service_code, service_name, phone, fields, fee, convenience_fee, total, status, reason,
 	COALESCE(mpesa_receipt, ''), language, created_at, expires_at, paid_at`
@@ -72,18 +39,11 @@ func scanInvoice(r interface{ Scan(...any) error }) (huduma.Invoice, error) {
 	return inv, nil
 }
 
-func notFound(what string, err error) error {
-	if errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("%s: %w", what, huduma.ErrNotFound)
-	}
-	return fmt.Errorf("%s: %w", what, err)
-}
-
 // CreateInvoice writes the invoice, its audit row, its SMS and its first
 // prompt in one transaction. It returns the invoice and whether it was
 // created now (false: the key was seen before). A number already taken
 // gives an EConflict error; the caller draws another number.
-func (l *DB) CreateInvoice(ctx context.Context, n NewInvoice) (huduma.Invoice, bool, error) {
+func (l *DB) CreateInvoice(ctx context.Context, n huduma.InvoiceOrder) (huduma.Invoice, bool, error) {
 	inv := n.Invoice
 	if inv.Total != inv.Fee+inv.ConvenienceFee || inv.Fee < 0 {
 		return inv, false, huduma.Errorf(huduma.EInvalid, "invoice total does not add up")
@@ -144,7 +104,7 @@ func (l *DB) CreateInvoice(ctx context.Context, n NewInvoice) (huduma.Invoice, b
 
 // invoiceByKey returns the invoice made under n.Key, sql.ErrNoRows when
 // there is none, or EKeyReused when it was made for another request.
-func (l *DB) invoiceByKey(ctx context.Context, n NewInvoice) (huduma.Invoice, error) {
+func (l *DB) invoiceByKey(ctx context.Context, n huduma.InvoiceOrder) (huduma.Invoice, error) {
 	var hash string
 	row := l.db.QueryRowContext(ctx, `SELECT `+invoiceCols+`, request_hash FROM invoices WHERE idempotency_key = $1`, n.Key)
 	inv, err := scanInvoice(scanFunc(func(dest ...any) error { return row.Scan(append(dest, &hash)...) }))
@@ -193,12 +153,6 @@ func (l *DB) InvoicesByPhone(ctx context.Context, phone huduma.MSISDN, offset, l
 	return out, rows.Err()
 }
 
-// PromptLife is how long a prompt may stay unanswered before a new one
-// may replace it. M-Pesa gives up on a prompt well before this (after
-// roughly one to two minutes), so it is also when the payments worker
-// stops asking Daraja about one.
-const PromptLife = 3 * time.Minute
-
 // QueuePush schedules a prompt for an invoice at runAt. It refuses a paid
 // or expired invoice and an invoice with a prompt still in flight
 // (EConflict), so there is at most one prompt at a time and a paid invoice
@@ -235,7 +189,7 @@ func (l *DB) queuePush(ctx context.Context, tx *sql.Tx, inv huduma.Invoice, paye
 	now := l.now()
 	var inflight int
 	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM payment_attempts WHERE invoice_number = $1 AND status IN ('queued', 'sent') AND updated_at > $2`,
-		string(inv.Number), ms(now.Add(-PromptLife))).Scan(&inflight); err != nil {
+		string(inv.Number), ms(now.Add(-huduma.PromptLife))).Scan(&inflight); err != nil {
 		return huduma.Attempt{}, fmt.Errorf("check prompts in flight: %w", err)
 	}
 	if inflight > 0 {
@@ -254,7 +208,7 @@ func (l *DB) queuePush(ctx context.Context, tx *sql.Tx, inv huduma.Invoice, paye
 		VALUES ($1, $2, $3, 'queued', $4, $5, $5) RETURNING id`, string(inv.Number), string(payer), inv.Total, dedupe, ms(now)).Scan(&a.ID); err != nil {
 		return a, fmt.Errorf("insert attempt: %w", err)
 	}
-	if err := l.enqueue(ctx, tx, JobPush, PushJob{AttemptID: a.ID}, runAt); err != nil {
+	if err := l.enqueue(ctx, tx, huduma.JobPush, huduma.PromptJob{AttemptID: a.ID}, runAt); err != nil {
 		return a, err
 	}
 	return a, l.audit(ctx, tx, "invoice", string(inv.Number), "push_queued", map[string]any{"attempt": a.ID, "payer": payer.Masked()})
@@ -301,7 +255,7 @@ func (l *DB) MarkPushSent(ctx context.Context, id int64, res huduma.STKPushResul
 		if n, _ := r.RowsAffected(); n == 0 {
 			return nil // already moved on (a callback raced ahead, or stale)
 		}
-		if err := l.enqueue(ctx, tx, JobQuery, PushJob{AttemptID: id}, queryAt); err != nil {
+		if err := l.enqueue(ctx, tx, huduma.JobQuery, huduma.PromptJob{AttemptID: id}, queryAt); err != nil {
 			return err
 		}
 		return l.audit(ctx, tx, "attempt", fmt.Sprint(id), "push_sent", map[string]any{"checkout": res.CheckoutRequestID})
@@ -321,52 +275,29 @@ func (l *DB) MarkPushRejected(ctx context.Context, id int64, reason string) erro
 	})
 }
 
-// Outcome says what a settlement did.
-type Outcome string
-
-// Settlement outcomes.
-const (
-	OutcomePaid      Outcome = "paid"
-	OutcomeFailed    Outcome = "failed"
-	OutcomeDuplicate Outcome = "duplicate"
-	OutcomeUnknown   Outcome = "unknown_checkout"
-	OutcomeMismatch  Outcome = "amount_mismatch"
-	// OutcomeOtherPayer: paid, but the callback names another phone than
-	// the one prompted (someone else entered the PIN, or a forger knows
-	// the checkout id). The money counts; the audit log flags it.
-	OutcomeOtherPayer Outcome = "paid_other_payer"
-	// OutcomeReceiptReused: a success callback carrying an M-Pesa receipt
-	// that already settled another invoice. Nothing is marked paid; the
-	// prompt stays in flight, so the status query asks Daraja itself.
-	OutcomeReceiptReused Outcome = "receipt_reused"
-)
-
-// ReceiptFunc builds the receipt SMS for a settled invoice.
-type ReceiptFunc func(inv huduma.Invoice) huduma.Message
-
 // SettleSTK applies a final prompt result (from a callback or a query).
 // Success must carry the attempt's exact amount; it marks the invoice paid
 // and queues exactly one receipt. Failure marks the attempt failed and the
 // invoice cancelled (1032) or failed with the code as reason, unless it
-// was paid meanwhile. Repeats change nothing (OutcomeDuplicate).
-func (l *DB) SettleSTK(ctx context.Context, res huduma.STKResult, receipt ReceiptFunc) (Outcome, error) {
-	var out Outcome
+// was paid meanwhile. Repeats change nothing (huduma.OutcomeDuplicate).
+func (l *DB) SettleSTK(ctx context.Context, res huduma.STKResult, receipt huduma.ReceiptFunc) (huduma.Outcome, error) {
+	var out huduma.Outcome
 	err := l.tx(ctx, func(tx *sql.Tx) error {
 		a, err := scanAttempt(tx.QueryRowContext(ctx, `SELECT `+attemptCols+` FROM payment_attempts WHERE checkout_request_id = $1`+l.d.ForUpdate, res.CheckoutRequestID))
 		if errors.Is(err, sql.ErrNoRows) {
-			out = OutcomeUnknown
+			out = huduma.OutcomeUnknown
 			return nil
 		}
 		if err != nil {
 			return fmt.Errorf("load attempt: %w", err)
 		}
 		if a.Status == huduma.AttemptSucceeded || a.Status == huduma.AttemptFailed {
-			out = OutcomeDuplicate
+			out = huduma.OutcomeDuplicate
 			return nil
 		}
 		now := l.now()
 		if res.ResultCode != "0" {
-			out = OutcomeFailed
+			out = huduma.OutcomeFailed
 			if _, err := tx.ExecContext(ctx, `UPDATE payment_attempts SET status = 'failed', result_code = $2, result_desc = $3, updated_at = $4 WHERE id = $1`,
 				a.ID, res.ResultCode, res.ResultDesc, ms(now)); err != nil {
 				return fmt.Errorf("fail attempt: %w", err)
@@ -382,7 +313,7 @@ func (l *DB) SettleSTK(ctx context.Context, res huduma.STKResult, receipt Receip
 			return l.audit(ctx, tx, "invoice", string(a.Invoice), "payment_failed", map[string]any{"attempt": a.ID, "code": res.ResultCode})
 		}
 		if res.Amount != a.Amount {
-			out = OutcomeMismatch
+			out = huduma.OutcomeMismatch
 			return l.audit(ctx, tx, "invoice", string(a.Invoice), "callback_amount_mismatch", map[string]any{"attempt": a.ID, "amount": res.Amount, "want": a.Amount})
 		}
 		if res.Receipt != "" {
@@ -391,7 +322,7 @@ func (l *DB) SettleSTK(ctx context.Context, res huduma.STKResult, receipt Receip
 				return fmt.Errorf("check receipt: %w", err)
 			}
 			if used > 0 {
-				out = OutcomeReceiptReused
+				out = huduma.OutcomeReceiptReused
 				return l.audit(ctx, tx, "invoice", string(a.Invoice), "callback_receipt_reused", map[string]any{"attempt": a.ID, "receipt": res.Receipt})
 			}
 		}
@@ -408,8 +339,8 @@ func (l *DB) SettleSTK(ctx context.Context, res huduma.STKResult, receipt Receip
 		}
 		var err2 error
 		out, err2 = l.markPaid(ctx, tx, a.Invoice, res.Receipt, res.PaidAt, "stk", receipt)
-		if out == OutcomePaid && otherPayer {
-			out = OutcomeOtherPayer
+		if out == huduma.OutcomePaid && otherPayer {
+			out = huduma.OutcomeOtherPayer
 		}
 		return err2
 	})
@@ -418,7 +349,7 @@ func (l *DB) SettleSTK(ctx context.Context, res huduma.STKResult, receipt Receip
 
 // markPaid settles an invoice inside tx: paid, receipt number, audit row
 // and one receipt SMS (deduplicated by invoice number).
-func (l *DB) markPaid(ctx context.Context, tx *sql.Tx, number huduma.InvoiceNumber, receipt string, paidAt time.Time, source string, msg ReceiptFunc) (Outcome, error) {
+func (l *DB) markPaid(ctx context.Context, tx *sql.Tx, number huduma.InvoiceNumber, receipt string, paidAt time.Time, source string, msg huduma.ReceiptFunc) (huduma.Outcome, error) {
 	if paidAt.IsZero() {
 		paidAt = l.now()
 	}
@@ -430,7 +361,7 @@ func (l *DB) markPaid(ctx context.Context, tx *sql.Tx, number huduma.InvoiceNumb
 			return "", fmt.Errorf("check receipt: %w", err)
 		}
 		if used > 0 {
-			return OutcomeDuplicate, nil
+			return huduma.OutcomeDuplicate, nil
 		}
 	}
 	r, err := tx.ExecContext(ctx, `UPDATE invoices SET status = 'paid', reason = '', mpesa_receipt = NULLIF($2, ''), paid_at = $3
@@ -439,7 +370,7 @@ func (l *DB) markPaid(ctx context.Context, tx *sql.Tx, number huduma.InvoiceNumb
 		return "", fmt.Errorf("mark invoice paid: %w", err)
 	}
 	if n, _ := r.RowsAffected(); n == 0 {
-		return OutcomeDuplicate, nil
+		return huduma.OutcomeDuplicate, nil
 	}
 	inv, err := scanInvoice(tx.QueryRowContext(ctx, `SELECT `+invoiceCols+` FROM invoices WHERE number = $1`, string(number)))
 	if err != nil {
@@ -458,26 +389,17 @@ func (l *DB) markPaid(ctx context.Context, tx *sql.Tx, number huduma.InvoiceNumb
 			return "", err
 		}
 	}
-	return OutcomePaid, nil
-}
-
-// C2BPayment is a paybill payment made by hand.
-type C2BPayment struct {
-	TransID string
-	Invoice huduma.InvoiceNumber
-	Amount  int64
-	MSISDN  string
-	PaidAt  time.Time
+	return huduma.OutcomePaid, nil
 }
 
 // SettleC2B applies a paybill confirmation: idempotent on TransID; the
-// amount must equal the invoice total (else OutcomeMismatch, recorded).
-func (l *DB) SettleC2B(ctx context.Context, p C2BPayment, receipt ReceiptFunc) (Outcome, error) {
-	var out Outcome
+// amount must equal the invoice total (else huduma.OutcomeMismatch, recorded).
+func (l *DB) SettleC2B(ctx context.Context, p huduma.C2BPayment, receipt huduma.ReceiptFunc) (huduma.Outcome, error) {
+	var out huduma.Outcome
 	err := l.tx(ctx, func(tx *sql.Tx) error {
 		inv, err := scanInvoice(tx.QueryRowContext(ctx, `SELECT `+invoiceCols+` FROM invoices WHERE number = $1`+l.d.ForUpdate, string(p.Invoice)))
 		if errors.Is(err, sql.ErrNoRows) {
-			out = OutcomeUnknown
+			out = huduma.OutcomeUnknown
 			return nil
 		}
 		if err != nil {
@@ -489,11 +411,11 @@ func (l *DB) SettleC2B(ctx context.Context, p C2BPayment, receipt ReceiptFunc) (
 			return fmt.Errorf("record c2b payment: %w", err)
 		}
 		if n, _ := r.RowsAffected(); n == 0 {
-			out = OutcomeDuplicate
+			out = huduma.OutcomeDuplicate
 			return nil
 		}
 		if p.Amount != inv.Total {
-			out = OutcomeMismatch
+			out = huduma.OutcomeMismatch
 			return l.audit(ctx, tx, "invoice", string(p.Invoice), "c2b_amount_mismatch", map[string]any{"trans": p.TransID, "amount": p.Amount})
 		}
 		var err2 error

@@ -1,4 +1,4 @@
-package ledger
+package sqlstore
 
 import (
 	"context"
@@ -10,17 +10,9 @@ import (
 	"github.com/huduma-ke/huduma"
 )
 
-// Job is a unit of background work claimed from the queue.
-type Job struct {
-	ID       int64
-	Kind     string
-	Payload  []byte
-	Attempts int
-}
-
 // enqueue writes a job in tx, so it exists exactly when the change that
 // needs it commits (an invoice with no push job cannot happen).
-func (l *DB) enqueue(ctx context.Context, tx *sql.Tx, kind string, payload any, runAt time.Time) error {
+func (l *DB) enqueue(ctx context.Context, tx *sql.Tx, kind huduma.JobKind, payload any, runAt time.Time) error {
 	b, err := json.Marshal(payload)
 	if err != nil {
 		return fmt.Errorf("encode job: %w", err)
@@ -32,7 +24,7 @@ func (l *DB) enqueue(ctx context.Context, tx *sql.Tx, kind string, payload any, 
 }
 
 // Enqueue adds a job on its own.
-func (l *DB) Enqueue(ctx context.Context, kind string, payload any, runAt time.Time) error {
+func (l *DB) Enqueue(ctx context.Context, kind huduma.JobKind, payload any, runAt time.Time) error {
 	return l.tx(ctx, func(tx *sql.Tx) error { return l.enqueue(ctx, tx, kind, payload, runAt) })
 }
 
@@ -46,11 +38,11 @@ func (l *DB) Enqueue(ctx context.Context, kind string, payload any, runAt time.T
 // Postgres; SQLite has one writer), so concurrent workers never share a
 // job. On an error the jobs already claimed are returned with it, for the
 // caller to run.
-func (l *DB) Claim(ctx context.Context, limit int, lease time.Duration, kinds ...string) ([]Job, error) {
+func (l *DB) Claim(ctx context.Context, limit int, lease time.Duration, kinds ...huduma.JobKind) ([]huduma.Job, error) {
 	if len(kinds) == 0 {
 		return l.claim(ctx, limit, lease, "")
 	}
-	var out []Job
+	var out []huduma.Job
 	for _, k := range kinds {
 		if len(out) >= limit {
 			break
@@ -65,7 +57,7 @@ func (l *DB) Claim(ctx context.Context, limit int, lease time.Duration, kinds ..
 }
 
 // claim leases up to limit due jobs of kind ("" = any kind).
-func (l *DB) claim(ctx context.Context, limit int, lease time.Duration, kind string) ([]Job, error) {
+func (l *DB) claim(ctx context.Context, limit int, lease time.Duration, kind huduma.JobKind) ([]huduma.Job, error) {
 	if limit <= 0 {
 		return nil, nil
 	}
@@ -82,9 +74,9 @@ func (l *DB) claim(ctx context.Context, limit int, lease time.Duration, kind str
 		return nil, fmt.Errorf("claim jobs: %w", err)
 	}
 	defer rows.Close()
-	var out []Job
+	var out []huduma.Job
 	for rows.Next() {
-		var j Job
+		var j huduma.Job
 		var p string
 		if err := rows.Scan(&j.ID, &j.Kind, &p, &j.Attempts); err != nil {
 			return out, fmt.Errorf("claim jobs: %w", err)
@@ -124,7 +116,7 @@ func (l *DB) Retry(ctx context.Context, id int64, runAt time.Time, reason string
 }
 
 // PendingJobs counts jobs not yet done (tests, metrics).
-func (l *DB) PendingJobs(ctx context.Context, kind string) (int, error) {
+func (l *DB) PendingJobs(ctx context.Context, kind huduma.JobKind) (int, error) {
 	var n int
 	if err := l.db.QueryRowContext(ctx, `SELECT count(*) FROM jobs WHERE done_at IS NULL AND kind = $1`, kind).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count jobs: %w", err)

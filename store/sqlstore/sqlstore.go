@@ -1,14 +1,20 @@
-// Package ledger keeps the money and messaging tables: invoices, M-Pesa
-// attempts, callbacks, C2B payments, the audit log, the SMS outbox and the
-// durable job queue. It is written once over database/sql and runs on
-// both backends (Postgres through pgx's stdlib adapter, SQLite through
-// modernc), whose migrations create identical tables.
+// Package sqlstore is Huduma's relational store, written once over
+// database/sql for both backends: Postgres (through pgx's stdlib adapter,
+// package pgstore opens it) and the embedded SQLite (modernc, package
+// sqlitestore). The few differences between them are in Dialect; each
+// backend brings its own migration files, and one runner applies them.
+// The conformance suite (store/storetest) holds both to the same
+// behaviour and the same schema.
 //
+// It keeps the catalog (read by hops from memory, store/memcatalog), the
+// phones' language choices, session events, and the money and messaging
+// tables: invoices, M-Pesa attempts, callbacks, C2B payments, the audit
+// log, the SMS outbox and the durable job queue, applications and OTPs.
 // Every change of an invoice or attempt happens in one transaction with
 // its audit row and, where a text is due, its outbox message, so a crash
 // can never leave a payment without its receipt or a receipt without its
-// payment.
-package ledger
+// payment. Times are stored as Unix milliseconds on both backends.
+package sqlstore
 
 import (
 	"context"
@@ -16,6 +22,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -23,6 +31,7 @@ import (
 
 	"github.com/huduma-ke/huduma"
 	"github.com/huduma-ke/huduma/gsm7"
+	"github.com/huduma-ke/huduma/store/memcatalog"
 )
 
 // Dialect holds the few SQL differences between the backends.
@@ -38,27 +47,76 @@ type Dialect struct {
 	// (Postgres: a transaction-level advisory lock). SQLite needs none:
 	// one connection, so one transaction at a time.
 	LockKey string
+	// MigrationLock and MigrationUnlock serialise migrations across
+	// processes on one connection (Postgres: a session advisory lock);
+	// SQLite's immediate transactions already do.
+	MigrationLock, MigrationUnlock string
 }
+
+// migrationLock is the advisory lock key that serialises migrations across
+// processes ("hudm" in ASCII).
+const migrationLock = "1752524141"
 
 // The two dialects.
 var (
 	Postgres = Dialect{Name: "postgres", ForUpdate: " FOR UPDATE", SkipLocked: " FOR UPDATE SKIP LOCKED",
-		LockKey: `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`}
+		LockKey:       `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`,
+		MigrationLock: `SELECT pg_advisory_lock(` + migrationLock + `)`, MigrationUnlock: `SELECT pg_advisory_unlock(` + migrationLock + `)`}
 	SQLite = Dialect{Name: "sqlite"}
 )
 
-// DB is the ledger on one database.
+// DB is the store on one database.
 type DB struct {
-	db  *sql.DB
-	d   Dialect
-	now func() time.Time
+	db         *sql.DB
+	d          Dialect
+	migrations fs.FS
+	close      func() error
+	now        func() time.Time
+	// cat is the catalog in memory, which hops read (memcatalog).
+	cat *memcatalog.Cache
 }
 
-// New returns a ledger on db, whose tables the store's migrations made.
-func New(db *sql.DB, d Dialect) *DB { return &DB{db: db, d: d, now: time.Now} }
+// New returns the store on db in dialect d; migrations holds the
+// backend's numbered *.sql files; closeFn releases what the backend
+// opened (nil: db.Close).
+func New(db *sql.DB, d Dialect, migrations fs.FS, closeFn func() error) *DB {
+	if closeFn == nil {
+		closeFn = db.Close
+	}
+	return &DB{db: db, d: d, migrations: migrations, close: closeFn, now: time.Now, cat: &memcatalog.Cache{}}
+}
 
 // WithClock replaces time.Now (tests).
 func (l *DB) WithClock(now func() time.Time) *DB { c := *l; c.now = now; return &c }
+
+// SQL is the database handle, for tests and tools that read tables.
+func (l *DB) SQL() *sql.DB { return l.db }
+
+// Backend names the backend for logs: "postgres" or "sqlite".
+func (l *DB) Backend() string { return l.d.Name }
+
+// Ping checks the database answers (readiness).
+func (l *DB) Ping(ctx context.Context) error {
+	if err := l.db.PingContext(ctx); err != nil {
+		return fmt.Errorf("ping %s: %w", l.d.Name, err)
+	}
+	return nil
+}
+
+// Close releases the pool or file.
+func (l *DB) Close() error { return l.close() }
+
+// SetLogger names where background work (the catalog's refresh) reports
+// failures.
+func (l *DB) SetLogger(log *slog.Logger) { l.cat.SetLogger(log.With("comp", "catalog")) }
+
+// notFound wraps huduma.ErrNotFound with what was looked up.
+func notFound(what string, err error) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("%s: %w", what, huduma.ErrNotFound)
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
 
 func ms(t time.Time) int64 { return t.UnixMilli() }
 

@@ -1,0 +1,124 @@
+package huduma
+
+import "time"
+
+// The types the money and messaging records are written and read in:
+// the services (payments, messaging) speak them, the store implements
+// them. Nothing here touches a database.
+
+// InvoiceOrder is everything written when an invoice is created, in one
+// transaction.
+type InvoiceOrder struct {
+	Invoice Invoice
+	// Key makes creation idempotent: a second call with the same key
+	// returns the first invoice and writes nothing (a retried USSD hop).
+	Key string
+	// RequestHash is the hash of the request Key was made for; a second
+	// call with the key and a different non-empty hash gets EKeyReused.
+	RequestHash string
+	// Message is the invoice SMS (paybill instructions), if any.
+	Message *Message
+	// Push, when set, queues an M-Pesa prompt to Payer at RunAt.
+	Push *PushPlan
+}
+
+// PushPlan schedules a prompt.
+type PushPlan struct {
+	Payer MSISDN
+	RunAt time.Time
+}
+
+// PromptLife is how long a prompt may stay unanswered before a new one
+// may replace it. M-Pesa gives up on a prompt well before this (after
+// roughly one to two minutes), so it is also when the payments worker
+// stops asking Daraja about one.
+const PromptLife = 3 * time.Minute
+
+// Outcome says what a settlement did.
+type Outcome string
+
+// Settlement outcomes.
+const (
+	OutcomePaid      Outcome = "paid"
+	OutcomeFailed    Outcome = "failed"
+	OutcomeDuplicate Outcome = "duplicate"
+	OutcomeUnknown   Outcome = "unknown_checkout"
+	OutcomeMismatch  Outcome = "amount_mismatch"
+	// OutcomeOtherPayer: paid, but the callback names another phone than
+	// the one prompted (someone else entered the PIN, or a forger knows
+	// the checkout id). The money counts; the audit log flags it.
+	OutcomeOtherPayer Outcome = "paid_other_payer"
+	// OutcomeReceiptReused: a success callback carrying an M-Pesa receipt
+	// that already settled another invoice. Nothing is marked paid; the
+	// prompt stays in flight, so the status query asks Daraja itself.
+	OutcomeReceiptReused Outcome = "receipt_reused"
+)
+
+// ReceiptFunc builds the receipt SMS for a settled invoice.
+type ReceiptFunc func(inv Invoice) Message
+
+// JobKind names a kind of durable background work.
+type JobKind string
+
+// Job kinds the payments worker runs.
+const (
+	JobPush  JobKind = "stk_push"
+	JobQuery JobKind = "stk_query"
+)
+
+// Job is a unit of background work claimed from the queue.
+type Job struct {
+	ID       int64
+	Kind     JobKind
+	Payload  []byte
+	Attempts int
+}
+
+// PromptJob is the payload of push and query jobs.
+type PromptJob struct {
+	AttemptID int64 `json:"attempt_id"`
+	Tries     int   `json:"tries,omitempty"`
+}
+
+// MessageStatus is where an outbox message is. A message is claimed as
+// "sending" with a lease; "sent" once the provider accepted it (its id
+// stored in the same update); then "delivered" or "failed" from delivery
+// reports. "recorded" is the record-only sender's final state;
+// "opted_out" a notice to a phone that sent STOP.
+type MessageStatus string
+
+// Outbox message states.
+const (
+	MsgQueued    MessageStatus = "queued"
+	MsgSending   MessageStatus = "sending"
+	MsgSent      MessageStatus = "sent"
+	MsgDelivered MessageStatus = "delivered"
+	MsgFailed    MessageStatus = "failed"
+	MsgRecorded  MessageStatus = "recorded"
+	MsgOptedOut  MessageStatus = "opted_out"
+)
+
+// Final reports whether no delivery report can change the state.
+func (s MessageStatus) Final() bool { return s == MsgDelivered || s == MsgFailed }
+
+// OutMessage is a claimed outbox message.
+type OutMessage struct {
+	Message
+	Attempts int
+}
+
+// Sent is one message a provider accepted: our id and the provider's.
+type Sent struct {
+	ID         int64
+	ProviderID string
+}
+
+// C2BPayment is a paybill payment made by hand, matched to the invoice
+// its account names.
+type C2BPayment struct {
+	TransID string
+	Invoice InvoiceNumber
+	Amount  int64
+	MSISDN  string
+	PaidAt  time.Time
+}

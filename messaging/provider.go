@@ -1,0 +1,185 @@
+package messaging
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/huduma-ke/huduma"
+	"github.com/huduma-ke/huduma/breaker"
+	"github.com/huduma-ke/huduma/providers"
+)
+
+// The SMS provider contract. A provider package (providers/africastalking,
+// providers/kannel, ...) implements Sender, maps its delivery reports to
+// huduma.MessageStatus, and registers itself with RegisterSMS in init();
+// cmd/huduma blank-imports it. Configuration selects at most one; only the
+// selected one's routes are mounted. Adding a provider is one package and
+// one import line.
+
+// Sender delivers one SMS and returns the provider's message id. Its
+// errors are *SendError (see Retryable, Throttled and Permanent); any
+// other error counts as retryable. A nil Sender records messages without
+// sending (the embedded default).
+type Sender interface {
+	Send(ctx context.Context, to huduma.MSISDN, text string) (providerID string, err error)
+}
+
+// The three things a failed send can mean; errors.Is(err, ErrRetryable)
+// and so on hold for a *SendError of that kind.
+var (
+	ErrRetryable = errors.New("sms: temporary failure")
+	ErrThrottled = errors.New("sms: throttled")
+	ErrPermanent = errors.New("sms: refused for good")
+)
+
+// SendError is a failed send and what the outbox should do about it.
+// Reason must already be safe to log and store (huduma.Redact).
+type SendError struct {
+	Kind error
+	// After is how long to wait before the next try (throttling), 0 for
+	// the outbox's own backoff.
+	After  time.Duration
+	Reason string
+}
+
+func (e *SendError) Error() string { return fmt.Sprintf("%v: %s", e.Kind, e.Reason) }
+
+// Unwrap returns the kind, so errors.Is works.
+func (e *SendError) Unwrap() error { return e.Kind }
+
+// Retryable is a failure worth trying again later (timeouts, 5xx).
+func Retryable(reason string) *SendError { return &SendError{Kind: ErrRetryable, Reason: reason} }
+
+// Throttled is a refusal for now, to be tried after after (0: backoff).
+func Throttled(after time.Duration, reason string) *SendError {
+	return &SendError{Kind: ErrThrottled, After: after, Reason: reason}
+}
+
+// Permanent is a refusal no retry will change (a blacklisted number).
+func Permanent(reason string) *SendError { return &SendError{Kind: ErrPermanent, Reason: reason} }
+
+// verdict reads a send error.
+func verdict(err error) (retry bool, after time.Duration, reason string) {
+	var se *SendError
+	if errors.As(err, &se) {
+		return se.Kind != ErrPermanent, se.After, se.Reason
+	}
+	return true, 0, err.Error()
+}
+
+// WithBreaker puts a circuit breaker around s: retryable and throttled
+// failures count towards opening it (a number the provider refuses does
+// not), and while it is open a send fails at once as throttled until the
+// cooldown ends, so the outbox waits instead of piling up calls.
+func WithBreaker(s Sender, b *breaker.Breaker) Sender { return guarded{s, b} }
+
+type guarded struct {
+	s Sender
+	b *breaker.Breaker
+}
+
+func (g guarded) Send(ctx context.Context, to huduma.MSISDN, text string) (id string, err error) {
+	err = g.b.Do(func() error { id, err = g.s.Send(ctx, to, text); return err }, func(err error) bool {
+		retry, _, _ := verdict(err)
+		return retry
+	})
+	var open *breaker.OpenError
+	if errors.As(err, &open) {
+		return "", Throttled(open.Retry+time.Second, err.Error())
+	}
+	return id, err
+}
+
+// Reports receives what providers' callbacks say: delivery reports and
+// texts people send to the short code (the inbox).
+type Reports interface {
+	Receive(ctx context.Context, id string, from huduma.MSISDN, text string) error
+	Delivered(ctx context.Context, providerID string, state huduma.MessageStatus, final bool, reason string) error
+}
+
+// Env is what opening a provider may use.
+type Env struct {
+	// Getenv reads the provider's own variables.
+	Getenv func(string) string
+	// CallbackURL is the public URL of one of the provider's callback
+	// paths, with the callback token when one is set.
+	CallbackURL func(path string) string
+	// HTTP is the client for calls to the provider.
+	HTTP *http.Client
+	// Reports handles the provider's callbacks.
+	Reports Reports
+}
+
+// Var is a configuration variable a provider reads, for validation
+// messages and the configuration table (`huduma config`).
+type Var struct {
+	Name, Default, Help string
+}
+
+// SMSProvider is one way of sending SMS.
+type SMSProvider struct {
+	// Name names it in logs and metrics ("africastalking").
+	Name string
+	// Vars are the variables it reads, all named in its errors.
+	Vars []Var
+	// Selected reports whether the environment chooses it (any of its
+	// variables is set).
+	Selected func(getenv func(string) string) bool
+	// Check validates its variables at start; errors name the variable
+	// at fault.
+	Check func(getenv func(string) string) error
+	// Open returns the sender and the callback routes to mount, for
+	// variables that passed Check.
+	Open func(env Env) (Sender, []providers.Route, error)
+}
+
+var smsProviders = map[string]SMSProvider{}
+
+// RegisterSMS makes a provider available; a duplicate name panics (a
+// programming error caught at start). Call it from init().
+func RegisterSMS(p SMSProvider) {
+	if _, dup := smsProviders[p.Name]; dup {
+		panic("messaging: SMS provider " + p.Name + " registered twice")
+	}
+	smsProviders[p.Name] = p
+}
+
+// SMSProviders returns the registered providers sorted by name.
+func SMSProviders() []SMSProvider {
+	out := make([]SMSProvider, 0, len(smsProviders))
+	for _, p := range smsProviders {
+		out = append(out, p)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// SelectSMS returns the provider the environment chooses, nil for none
+// (the record-only outbox), or an error when it chooses more than one.
+func SelectSMS(getenv func(string) string) (*SMSProvider, error) {
+	var chosen []SMSProvider
+	for _, p := range SMSProviders() {
+		if p.Selected(getenv) {
+			chosen = append(chosen, p)
+		}
+	}
+	switch len(chosen) {
+	case 0:
+		return nil, nil
+	case 1:
+		if err := chosen[0].Check(getenv); err != nil {
+			return nil, err
+		}
+		return &chosen[0], nil
+	}
+	names := make([]string, len(chosen))
+	for i, p := range chosen {
+		names[i] = p.Name + " (" + p.Vars[0].Name + ")"
+	}
+	return nil, fmt.Errorf("config: %s: choose one SMS provider, not %s", chosen[1].Vars[0].Name, strings.Join(names, " and "))
+}

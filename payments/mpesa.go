@@ -1,0 +1,57 @@
+package payments
+
+import (
+	"context"
+	"errors"
+
+	"github.com/huduma-ke/huduma"
+	"github.com/huduma-ke/huduma/breaker"
+)
+
+// Mpesa prompts phones and asks for results: the M-Pesa provider contract
+// (providers/daraja implements it, against Daraja or the simulator). A
+// prompt the customer has not answered yet is a Pending result with a nil
+// error. Failures match ErrOutage or ErrBusy when a later try may work;
+// any other error is a refusal, and the prompt is given up.
+type Mpesa interface {
+	StkPush(ctx context.Context, p huduma.STKPush) (huduma.STKPushResult, error)
+	StkQuery(ctx context.Context, checkoutID string) (huduma.STKResult, error)
+}
+
+// The failures worth a later try.
+var (
+	// ErrOutage: the provider itself is failing (connection errors,
+	// timeouts, 5xx, throttling). A circuit breaker counts these.
+	ErrOutage = errors.New("m-pesa: provider unavailable")
+	// ErrBusy: the customer's side is busy (a transaction in process for
+	// the phone). Not the provider's health, so no breaker counts it.
+	ErrBusy = errors.New("m-pesa: subscriber busy")
+)
+
+// retryable reports whether a failed call may work later: an outage, a
+// busy subscriber, or a breaker holding calls back.
+func retryable(err error) bool {
+	return errors.Is(err, ErrOutage) || errors.Is(err, ErrBusy) || errors.Is(err, breaker.ErrOpen)
+}
+
+// WithBreaker puts a circuit breaker around mp: outages in a row open it,
+// and while it is open calls fail at once (retryable), so an outage costs
+// one fast error per job instead of a long wait each.
+func WithBreaker(mp Mpesa, b *breaker.Breaker) Mpesa { return guarded{mp, b} }
+
+type guarded struct {
+	mp Mpesa
+	b  *breaker.Breaker
+}
+
+func outage(err error) bool { return errors.Is(err, ErrOutage) }
+
+func (g guarded) StkPush(ctx context.Context, p huduma.STKPush) (res huduma.STKPushResult, err error) {
+	err = g.b.Do(func() error { res, err = g.mp.StkPush(ctx, p); return err }, outage)
+	return res, err
+}
+
+func (g guarded) StkQuery(ctx context.Context, id string) (res huduma.STKResult, err error) {
+	err = g.b.Do(func() error { res, err = g.mp.StkQuery(ctx, id); return err }, outage)
+	return res, err
+}
