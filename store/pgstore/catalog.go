@@ -195,7 +195,7 @@ const versionTTL = time.Second
 // is the hot hop; answering it from memory instead of a pg_trgm query
 // took it from about 12 ms to well under one (docs/performance.md).
 func (s *Store) SearchServices(ctx context.Context, q string, limit int) ([]huduma.Service, error) {
-	if trigram.Normalize(q) == "" || limit <= 0 {
+	if trigram.Blank(q) || limit <= 0 {
 		return nil, nil
 	}
 	idx, err := s.currentIndex(ctx)

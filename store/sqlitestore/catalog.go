@@ -217,7 +217,7 @@ func (s *Store) feeBands(ctx context.Context) ([]huduma.FeeBand, error) {
 // SearchServices implements store.CatalogStore with the in-process
 // trigram index (store/trigram), rebuilt when the catalog version moves.
 func (s *Store) SearchServices(ctx context.Context, q string, limit int) ([]huduma.Service, error) {
-	if trigram.Normalize(q) == "" || limit <= 0 {
+	if trigram.Blank(q) || limit <= 0 {
 		return nil, nil
 	}
 	idx, err := s.currentIndex(ctx)
