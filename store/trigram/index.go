@@ -291,9 +291,9 @@ func (x *Index) search(sc *scratch, limit int) []hit {
 }
 
 // related fills sc.rel, sc.masks and sc.slot with the vocabulary words
-// sharing a trigram with the query, ranked most trigrams first (they
-// raise the cut soonest), then fewest names, and sc.suffix with their
-// bounds.
+// sharing a trigram with the query, ranked, and sc.suffix with their
+// bounds. The ranking only decides how soon candidates stops, never what
+// it returns.
 func (x *Index) related(sc *scratch) {
 	q := &sc.q
 	st := q.stride
@@ -315,8 +315,10 @@ func (x *Index) related(sc *scratch) {
 	for k := range sc.rel {
 		sc.rel[k].pop = popcount(sc.masks[k*st:][:st])
 	}
+	// Fewest names per trigram first: the cheapest words to read for
+	// what they add to a count, so the cut rises before the long lists.
 	slices.SortFunc(sc.rel, func(a, b relWord) int {
-		return cmp.Or(cmp.Compare(b.pop, a.pop), cmp.Compare(a.names, b.names), cmp.Compare(a.w, b.w))
+		return cmp.Or(cmp.Compare(a.names*b.pop, b.names*a.pop), cmp.Compare(b.pop, a.pop), cmp.Compare(a.w, b.w))
 	})
 	sc.sorted = sc.sorted[:0]
 	for r, rw := range sc.rel {
@@ -362,10 +364,12 @@ func (x *Index) candidates(sc *scratch, need int) []entry {
 	for r, rw := range sc.rel {
 		copy(sc.table[int(rw.w)*st:][:st], sc.masks[r*st:][:st])
 	}
+	// Locals, so the loop below need not reload them through x and sc.
+	table, nameWords, nameStart := sc.table, x.nameWords, x.nameStart
 	h := sc.heap[:0]
 	for r, rw := range sc.rel {
 		if r > 0 {
-			sc.table[int(sc.rel[r-1].w)*st+done.word] |= done.bit
+			table[int(sc.rel[r-1].w)*st+done.word] |= done.bit
 		}
 		bound := sc.suffix[r]
 		if bound < need || len(h) == maxScored && bound < h[0].count() {
@@ -383,8 +387,8 @@ func (x *Index) candidates(sc *scratch, need int) []entry {
 			var c int
 			if st == 1 { // all but the longest queries: kept inline
 				var acc uint64
-				for _, w := range x.nameWords[x.nameStart[p]:x.nameStart[p+1]] {
-					acc |= sc.table[w]
+				for _, w := range nameWords[nameStart[p]:nameStart[p+1]] {
+					acc |= table[w]
 				}
 				if acc&done.bit != 0 {
 					continue // counted at an earlier rank
