@@ -34,7 +34,8 @@ FUZZTIME ?= 5s
 FUZZ_TARGETS = ./gsm7:FuzzFold ./menus:FuzzLayout ./web:FuzzAPIBodies \
 	./providers/africastalking:FuzzDecodeHop ./providers/africastalking:FuzzDecodeEvent \
 	./providers/africastalking:FuzzDecodeDeliveryReport ./providers/africastalking:FuzzDecodeIncomingSMS \
-	./providers/daraja:FuzzDecodeSTKCallback ./providers/daraja:FuzzDecodeC2B
+	./providers/daraja:FuzzDecodeSTKCallback ./providers/daraja:FuzzDecodeC2B \
+	./store/trigram:FuzzSearchMatchesReference
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		pkg=$${t%%:*}; name=$${t##*:}; echo "fuzz $$pkg $$name ($(FUZZTIME))"; \

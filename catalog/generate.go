@@ -29,6 +29,13 @@ var (
 	}
 )
 
+// SearchQueries returns realistic searches over a Generate catalog,
+// typos, Kiswahili and several words included: the query mix of the
+// search benchmarks (store/storetest, store/trigram).
+func SearchQueries() []string {
+	return []string{"passport", "pasport renewal", "liquor licence nairobi", "cheti cha ndoa", "firearm", "land serch", "leseni ya biashara"}
+}
+
 // Generate returns a deterministic synthetic catalog of n services for
 // benchmarks, using the sample's agencies and categories. It is marked
 // Sample.

@@ -77,7 +77,7 @@ func Build(version int64, services []huduma.Service, categories []huduma.Categor
 
 // Search ranks active services by name against q (store/trigram).
 func (s *Snapshot) Search(q string, limit int) []huduma.Service {
-	if trigram.Normalize(q) == "" || limit <= 0 {
+	if trigram.Blank(q) || limit <= 0 {
 		return nil
 	}
 	return s.index.Search(q, limit)

@@ -57,4 +57,5 @@ func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) *sqlstore.DB { return openTest(t) })
 }
 
-func BenchmarkSearch14k(b *testing.B) { storetest.BenchmarkSearch14k(b, openTest(b)) }
+func BenchmarkSearch14k(b *testing.B)  { storetest.BenchmarkSearch14k(b, openTest(b)) }
+func BenchmarkSearch140k(b *testing.B) { storetest.BenchmarkSearch140k(b, openTest(b)) }
