@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"github.com/huduma-ke/huduma/providers/cgi"
 	"net"
 	"net/url"
 	"regexp"
@@ -11,6 +10,8 @@ import (
 	"time"
 
 	"github.com/huduma-ke/huduma"
+	"github.com/huduma-ke/huduma/providers/cgi"
+	"github.com/huduma-ke/huduma/sessions/redisstore"
 )
 
 // Config is every setting Huduma reads, all from the environment (SPEC §2).
@@ -164,8 +165,14 @@ func loadConfig(getenv func(string) string) (Config, error) {
 	if c.DatabaseURL != "" && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
 		return bad("DATABASE_URL", "want a postgres:// URL (leave empty for the embedded database)")
 	}
-	if c.RedisURL != "" && !strings.HasPrefix(c.RedisURL, "redis://") && !strings.HasPrefix(c.RedisURL, "rediss://") {
-		return bad("REDIS_URL", "want a redis:// or rediss:// URL (leave empty for in-process sessions)")
+	if redisstore.IsSentinelURL(c.RedisURL) {
+		// Checked in full here, so a typo stops the start with the
+		// variable named rather than at the first connect.
+		if _, err := redisstore.ParseSentinelURL(c.RedisURL); err != nil {
+			return Config{}, fmt.Errorf("config: REDIS_URL: %w", err)
+		}
+	} else if c.RedisURL != "" && !strings.HasPrefix(c.RedisURL, "redis://") && !strings.HasPrefix(c.RedisURL, "rediss://") {
+		return bad("REDIS_URL", "want a redis:// or rediss:// URL, or redis+sentinel://host:26379,…/<master-name> (leave empty for in-process sessions)")
 	}
 	if !redisPrefixRE.MatchString(c.RedisPrefix) {
 		return bad("HUDUMA_REDIS_PREFIX", "want 1-64 letters, digits or :_.- ending in ':', got %q", c.RedisPrefix)
