@@ -25,8 +25,7 @@ import (
 )
 
 // Sentinel timings for the failover test: small, so it runs in seconds.
-// Production keeps the defaults' order (30 s / 180 s) or a few seconds,
-// see the README's operations section.
+// Production wants a few seconds of down-after (README, Operations).
 const (
 	sentinelDownAfter       = time.Second
 	sentinelFailoverTimeout = 5 * time.Second
