@@ -8,10 +8,15 @@ run:
 
 # Vet, then every test (integration tests use the local Postgres and Redis;
 # they skip loudly when those are absent, and fail when CI is set), then
-# each benchmark once so they keep compiling and working.
+# each benchmark once so they keep compiling and working. go test shows
+# nothing of a passing package, so figures the tests measured (the
+# Sentinel failover's, say) are collected in a file and printed after.
+TEST_FIGURES ?= $(CURDIR)/.test-figures
 test:
 	$(GO) vet ./...
-	$(GO) test -count=1 -timeout 20m ./...
+	@rm -f $(TEST_FIGURES)
+	TEST_FIGURES=$(TEST_FIGURES) $(GO) test -count=1 -timeout 20m ./...
+	@if [ -s $(TEST_FIGURES) ]; then echo "test figures:"; sed 's/^/  /' $(TEST_FIGURES); fi
 	$(GO) test -count=1 -run '^$$' -bench . -benchtime 1x ./...
 
 # The Go benchmarks, then the load run (bench/load): Huduma against the

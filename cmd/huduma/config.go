@@ -13,6 +13,7 @@ import (
 	"github.com/huduma-ke/huduma"
 	"github.com/huduma-ke/huduma/messaging"
 	"github.com/huduma-ke/huduma/providers/cgi"
+	"github.com/huduma-ke/huduma/sessions/redisstore"
 )
 
 // Config is every setting Huduma reads, all from the environment (SPEC §2),
@@ -144,13 +145,20 @@ var variables = []variable{
 			c.DatabaseURL = v
 			return nil
 		}},
-	{"REDIS_URL", "", "Redis URL, e.g. `redis://host:6379/0` (empty: in-process sessions)", func(c *Config, v string) error {
-		if v != "" && !strings.HasPrefix(v, "redis://") && !strings.HasPrefix(v, "rediss://") {
-			return fmt.Errorf("want a redis:// or rediss:// URL (leave empty for in-process sessions)")
-		}
-		c.RedisURL = v
-		return nil
-	}},
+	{"REDIS_URL", "", "Redis URL, e.g. `redis://host:6379/0`, or Sentinel's `redis+sentinel://host1:26379,host2,host3/<master-name>` (see [Operations](#operations)); empty: in-process sessions",
+		func(c *Config, v string) error {
+			if redisstore.IsSentinelURL(v) {
+				// Checked in full here, so a typo stops the start with the
+				// variable named rather than at the first connect.
+				if _, err := redisstore.ParseSentinelURL(v); err != nil {
+					return err
+				}
+			} else if v != "" && !strings.HasPrefix(v, "redis://") && !strings.HasPrefix(v, "rediss://") {
+				return fmt.Errorf("want a redis:// or rediss:// URL, or redis+sentinel://host:26379,…/<master-name> (leave empty for in-process sessions)")
+			}
+			c.RedisURL = v
+			return nil
+		}},
 	{"HUDUMA_REDIS_PREFIX", "huduma:", "start of every Redis key, so several deployments (or test runs) can share one Redis", func(c *Config, v string) error {
 		if !redisPrefixRE.MatchString(v) {
 			return fmt.Errorf("want 1-64 letters, digits or :_.- ending in ':', got %q", v)

@@ -33,6 +33,8 @@ func TestLoadConfigRejects(t *testing.T) {
 		{map[string]string{"DATABASE_URL": "mysql://x"}, "DATABASE_URL"},
 		{map[string]string{"DATABASE_URL": "postgres://x/y"}, "HUDUMA_OTP_SECRET"},
 		{map[string]string{"REDIS_URL": "localhost:6379"}, "REDIS_URL"},
+		{map[string]string{"REDIS_URL": "redis+sentinel://s1:26379,s2:26379"}, "REDIS_URL: no master name"},
+		{map[string]string{"REDIS_URL": "redis+sentinel://s1:26379/huduma?master_name=x"}, "REDIS_URL: unknown option"},
 		{map[string]string{"HUDUMA_SERVICE_CODE": "2222"}, "HUDUMA_SERVICE_CODE"},
 		{map[string]string{"HUDUMA_CALLBACK_TOKEN": "short"}, "HUDUMA_CALLBACK_TOKEN"},
 		{map[string]string{"HUDUMA_API_KEYS": "abc"}, "HUDUMA_API_KEYS"},
@@ -67,5 +69,17 @@ func TestLoadConfigProduction(t *testing.T) {
 	}
 	if c.Embedded() || c.SimulatorOn() || len(c.APIKeys) != 2 || c.SessionTTL != 120*time.Second {
 		t.Fatalf("production config wrong: %+v", c)
+	}
+}
+
+// TestLoadConfigSentinel: the Sentinel form of REDIS_URL passes the check
+// (the store parses it again when it connects).
+func TestLoadConfigSentinel(t *testing.T) {
+	for _, u := range []string{"redis+sentinel://10.0.0.1:26379,10.0.0.2:26379,10.0.0.3:26379/huduma",
+		"rediss+sentinel://:pw@s1,s2/huduma/1?sentinel_password=sp"} {
+		c, err := loadConfig(func(k string) string { return map[string]string{"REDIS_URL": u}[k] })
+		if err != nil || c.RedisURL != u {
+			t.Errorf("%s: %v (RedisURL %q)", u, err, c.RedisURL)
+		}
 	}
 }

@@ -92,6 +92,11 @@ func openSessions(ctx context.Context, cfg Config) (sessions.Store, string, erro
 	if err != nil {
 		return nil, "", fmt.Errorf("open redis: %w", err)
 	}
+	if redisstore.IsSentinelURL(cfg.RedisURL) {
+		// The startup log says the primary is followed through Sentinel,
+		// so an operator reading it knows a failover is handled.
+		return s, "redis-sentinel", nil
+	}
 	return s, "redis", nil
 }
 

@@ -72,3 +72,26 @@ func Missing(t testing.TB, what string) {
 	}
 	t.Skip(msg)
 }
+
+// Figure records a figure a test measured (a failover time, a count):
+// in the test log, and, when TEST_FIGURES names a file, appended to it as
+// one line. go test shows nothing of a passing package, so `make test`
+// prints that file afterwards to put the figures in CI's output.
+func Figure(t testing.TB, format string, args ...any) {
+	t.Helper()
+	line := fmt.Sprintf(format, args...)
+	t.Log(line)
+	path := os.Getenv("TEST_FIGURES")
+	if path == "" {
+		return
+	}
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		t.Errorf("TEST_FIGURES: %v", err)
+		return
+	}
+	defer f.Close()
+	if _, err := fmt.Fprintf(f, "%s: %s\n", t.Name(), line); err != nil {
+		t.Errorf("TEST_FIGURES: %v", err)
+	}
+}

@@ -44,19 +44,43 @@ func New(rdb redis.UniversalClient, prefix string) *Store {
 	return &Store{rdb: rdb, prefix: prefix}
 }
 
-// Open connects to url (redis:// or rediss://) with timeouts sized for a
-// 2 s hop budget: when Redis is down, calls fail fast rather than hang.
+// The hop budget is 2 s: when Redis is down, calls fail fast rather than
+// hang. One dial attempt per try (go-redis would otherwise dial five
+// times, 100 ms apart) and one retry keep a hop that cannot reach Redis
+// at a busy END well inside a second on a refused connection.
+const (
+	dialTimeout  = time.Second
+	ioTimeout    = 500 * time.Millisecond
+	poolTimeout  = time.Second
+	maxRetries   = 1
+	dialAttempts = 1
+)
+
+// Open connects to url with timeouts sized for the hop budget. url is
+// redis:// or rediss:// for one server, or redis+sentinel:// (TLS:
+// rediss+sentinel://) for a primary found and followed through Sentinel
+// (ParseSentinelURL). With Sentinel, the client asks the Sentinels for
+// the current primary, drops its connections when they announce a new
+// one, and so follows a failover without a restart.
 func Open(ctx context.Context, url, prefix string) (*Store, error) {
-	opt, err := redis.ParseURL(url)
-	if err != nil {
-		return nil, fmt.Errorf("parse redis url: %w", err)
+	var rdb *redis.Client
+	if IsSentinelURL(url) {
+		opt, err := ParseSentinelURL(url)
+		if err != nil {
+			return nil, fmt.Errorf("parse redis sentinel url: %w", err)
+		}
+		opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout, opt.PoolTimeout = dialTimeout, ioTimeout, ioTimeout, poolTimeout
+		opt.MaxRetries, opt.DialerRetries = maxRetries, dialAttempts
+		rdb = redis.NewFailoverClient(opt)
+	} else {
+		opt, err := redis.ParseURL(url)
+		if err != nil {
+			return nil, fmt.Errorf("parse redis url: %w", err)
+		}
+		opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout, opt.PoolTimeout = dialTimeout, ioTimeout, ioTimeout, poolTimeout
+		opt.MaxRetries, opt.DialerRetries = maxRetries, dialAttempts
+		rdb = redis.NewClient(opt)
 	}
-	opt.DialTimeout = time.Second
-	opt.ReadTimeout = 500 * time.Millisecond
-	opt.WriteTimeout = 500 * time.Millisecond
-	opt.PoolTimeout = time.Second
-	opt.MaxRetries = 1
-	rdb := redis.NewClient(opt)
 	s := &Store{rdb: rdb, prefix: prefix, owned: true}
 	if err := s.Ping(ctx); err != nil {
 		rdb.Close()
