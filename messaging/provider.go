@@ -179,7 +179,10 @@ func SelectSMS(getenv func(string) string) (*SMSProvider, error) {
 	}
 	names := make([]string, len(chosen))
 	for i, p := range chosen {
-		names[i] = p.Name + " (" + p.Vars[0].Name + ")"
+		names[i] = p.Name
+		if len(p.Vars) > 0 {
+			names[i] += " (" + p.Vars[0].Name + ")"
+		}
 	}
-	return nil, fmt.Errorf("config: %s: choose one SMS provider, not %s", chosen[1].Vars[0].Name, strings.Join(names, " and "))
+	return nil, fmt.Errorf("config: SMS: choose one SMS provider, not %s", strings.Join(names, " and "))
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -80,6 +81,25 @@ func TestLoadConfigSentinel(t *testing.T) {
 		c, err := loadConfig(func(k string) string { return map[string]string{"REDIS_URL": u}[k] })
 		if err != nil || c.RedisURL != u {
 			t.Errorf("%s: %v (RedisURL %q)", u, err, c.RedisURL)
+		}
+	}
+}
+
+// TestConfigTableIsCurrent: the README's configuration table is the one
+// `huduma config` prints from the variables table.
+func TestConfigTableIsCurrent(t *testing.T) {
+	var out strings.Builder
+	printConfigTable(&out)
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(readme), "-->\n"+out.String()+"<!-- config:end -->") {
+		t.Fatal("README.md's configuration table is stale: run `make config`")
+	}
+	for _, v := range variables {
+		if v.help == "" {
+			t.Errorf("%s has no help text", v.name)
 		}
 	}
 }

@@ -5,6 +5,7 @@
 //	huduma catalog import FILE  load a catalog (.csv or .json)
 //	huduma catalog export [--format json|csv]
 //	huduma menus [--format mermaid|dot]
+//	huduma config               print the configuration table (README)
 //	huduma sim [--url URL] [--phone N] [--script FILE]
 //	huduma version
 //
@@ -37,7 +38,7 @@ func main() {
 }
 
 // errUsage marks a command-line mistake.
-var errUsage = errors.New("usage: huduma [serve | migrate | catalog import FILE | catalog export [--format json|csv] | menus [--format mermaid|dot] | sim [--url URL] [--phone N] [--script FILE] | version]")
+var errUsage = errors.New("usage: huduma [serve | migrate | catalog import FILE | catalog export [--format json|csv] | menus [--format mermaid|dot] | config | sim [--url URL] [--phone N] [--script FILE] | version]")
 
 // run is the whole program, callable from tests with their own arguments,
 // environment and output.
@@ -52,6 +53,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return nil
 	case "menus":
 		return printMenus(args, stdout)
+	case "config":
+		printConfigTable(stdout)
+		return nil
 	case "sim":
 		return simCommand(ctx, args, getenv, os.Stdin, stdout, stderr)
 	case "help", "--help", "-h":
