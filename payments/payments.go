@@ -29,8 +29,8 @@ type Invoices interface {
 
 // Settlements is what applying Daraja's answers needs.
 type Settlements interface {
-	SettleSTK(ctx context.Context, res huduma.STKResult, receipt huduma.ReceiptFunc) (huduma.Outcome, error)
-	SettleC2B(ctx context.Context, p huduma.C2BPayment, receipt huduma.ReceiptFunc) (huduma.Outcome, error)
+	SettleSTK(ctx context.Context, res huduma.STKResult, t huduma.PaymentTexts) (huduma.Outcome, error)
+	SettleC2B(ctx context.Context, p huduma.C2BPayment, t huduma.PaymentTexts) (huduma.Settlement, error)
 	RecordCallback(ctx context.Context, kind, reference, outcome string, body []byte) error
 }
 
@@ -275,7 +275,7 @@ func (s *Service) HandleSTK(ctx context.Context, res huduma.STKResult, raw []byt
 }
 
 func (s *Service) settleSTK(ctx context.Context, res huduma.STKResult, raw []byte) (huduma.Outcome, error) {
-	out, err := s.settle.SettleSTK(ctx, res, s.receipt)
+	out, err := s.settle.SettleSTK(ctx, res, s.texts())
 	if err != nil {
 		return "", fmt.Errorf("settle stk result: %w", err)
 	}
@@ -306,8 +306,10 @@ const (
 	C2BWrongAmount    = "C2B00013"
 )
 
-// ValidateC2B decides whether a paybill payment may go through: the
-// account must be a payable invoice and the amount its exact total. It
+// ValidateC2B decides whether a paybill payment may go through (when
+// Safaricom has turned validation on for the paybill): the account must
+// be a payable invoice and the amount at most its balance due (payments
+// accumulate, so less is a part payment; more would only be refunded). It
 // returns "" to accept or the Daraja rejection code.
 func (s *Service) ValidateC2B(ctx context.Context, p huduma.PaybillPayment) (string, error) {
 	number, err := huduma.ParseInvoiceNumber(p.Account)
@@ -324,24 +326,34 @@ func (s *Service) ValidateC2B(ctx context.Context, p huduma.PaybillPayment) (str
 	if inv.Status == huduma.InvoicePaid || inv.Status == huduma.InvoiceExpired {
 		return C2BUnknownAccount, nil
 	}
-	if p.Amount != inv.Total {
+	if p.Amount < 1 || p.Amount > inv.Due() {
 		return C2BWrongAmount, nil
 	}
 	return "", nil
 }
 
-// ConfirmC2B settles a confirmed paybill payment (idempotent on TransID).
-// Payments that match no payable invoice are recorded for reconciliation.
+// ConfirmC2B records a confirmed paybill payment (idempotent on TransID)
+// and applies it by the accumulate rule; what matches no payable invoice
+// is held in suspense, never dropped.
 func (s *Service) ConfirmC2B(ctx context.Context, p huduma.PaybillPayment, raw []byte) error {
-	out := huduma.OutcomeUnknown
-	if number, err := huduma.ParseInvoiceNumber(p.Account); err == nil {
-		out, err = s.settle.SettleC2B(ctx, huduma.C2BPayment{TransID: p.TransID, Invoice: number, Amount: p.Amount, MSISDN: p.MSISDN, PaidAt: p.At}, s.receipt)
-		if err != nil {
-			return fmt.Errorf("settle c2b: %w", err)
-		}
+	st, err := s.receive(ctx, p, huduma.SourceC2B)
+	if err != nil {
+		return err
 	}
-	if out != huduma.OutcomePaid && out != huduma.OutcomeDuplicate {
-		s.log.WarnContext(ctx, "c2b payment not applied", "trans", p.TransID, "outcome", out)
+	return s.settle.RecordCallback(ctx, "c2b", p.TransID, string(st.Outcome), raw)
+}
+
+// receive records a paybill payment learned from source.
+func (s *Service) receive(ctx context.Context, p huduma.PaybillPayment, source huduma.PaymentSource) (huduma.Settlement, error) {
+	number, _ := huduma.ParseInvoiceNumber(p.Account)
+	st, err := s.settle.SettleC2B(ctx, huduma.C2BPayment{TransID: p.TransID, Invoice: number, Account: p.Account, Amount: p.Amount,
+		MSISDN: p.MSISDN, PaidAt: p.At, Source: source}, s.texts())
+	if err != nil {
+		return st, fmt.Errorf("settle %s payment: %w", source, err)
 	}
-	return s.settle.RecordCallback(ctx, "c2b", p.TransID, string(out), raw)
+	if st.Outcome == huduma.OutcomeSuspense || st.Outcome == huduma.OutcomeOverpaid {
+		s.log.WarnContext(ctx, "paybill payment held in suspense", "trans", p.TransID, "source", source, "outcome", st.Outcome,
+			"reason", st.Reason, "held", st.Suspense)
+	}
+	return st, nil
 }
