@@ -1,0 +1,133 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/huduma-ke/huduma"
+)
+
+// c2b posts a paybill confirmation as Daraja would.
+func (p *payEnv) c2b(trans, account string, amount int64, msisdn string) {
+	p.t.Helper()
+	code, body := p.post("/payments/c2b/confirmation?token="+testToken, []byte(fmt.Sprintf(`{"TransactionType":"Pay Bill","TransID":%q,
+		"TransTime":"20261122103000","TransAmount":"%d.00","BusinessShortCode":"174379","BillRefNumber":%q,"MSISDN":%q,"FirstName":"Jane"}`,
+		trans, amount, account, msisdn)))
+	if code != 200 {
+		p.t.Fatalf("confirmation %s: %d %s", trans, code, body)
+	}
+}
+
+// texts returns the bodies of the payment texts (and receipts) queued to
+// phone, oldest first.
+func (p *payEnv) texts(phone huduma.MSISDN, kinds ...huduma.MessageKind) []string {
+	p.t.Helper()
+	msgs, err := p.g.store.Messages(context.Background(), phone, 50)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	var out []string
+	for i := len(msgs) - 1; i >= 0; i-- {
+		for _, k := range kinds {
+			if msgs[i].Kind == k {
+				out = append(out, msgs[i].Body)
+			}
+		}
+	}
+	return out
+}
+
+// paybillOrder orders the passport from a non-Safaricom phone (no prompt:
+// paid by paybill) and returns its invoice number.
+func (p *payEnv) paybillOrder(phone string) huduma.InvoiceNumber {
+	p.t.Helper()
+	end := p.dial(phone, "1", "3", "1001", "1", "12345678", "01011990", "1")
+	m := invoiceRE.FindStringSubmatch(end)
+	if m == nil || !strings.Contains(end, "Paybill") {
+		p.t.Fatalf("paybill order: %s", end)
+	}
+	return huduma.InvoiceNumber(m[1])
+}
+
+func (p *payEnv) balanced() huduma.LedgerTotals {
+	p.t.Helper()
+	ctx := context.Background()
+	if problems, err := p.g.store.VerifyLedger(ctx); err != nil || len(problems) > 0 {
+		p.t.Fatalf("ledger: %v %v", problems, err)
+	}
+	tot, err := p.g.store.LedgerTotals(ctx)
+	if err != nil || tot.In != tot.Applied+tot.Suspense+tot.Refunded {
+		p.t.Fatalf("totals %+v %v", tot, err)
+	}
+	return tot
+}
+
+// TestMoneyThatMatchesNothing: paybill payments that are short, complete
+// an invoice in two parts, pay a paid invoice again, overpay or name no
+// invoice are recorded, applied by the accumulate rule or held, shown on
+// the USSD status screen and in STATUS, and the payer is texted what
+// happened when their number is known.
+func TestMoneyThatMatchesNothing(t *testing.T) {
+	for name, backend := range payBackends() {
+		t.Run(name, func(t *testing.T) {
+			p := newPayEnv(t, backend(t))
+			const owner = "+254733000000" // Airtel: no prompt, pays by paybill
+			n := p.paybillOrder(owner)
+			p.c2b("PART1", string(n), 300, "2547 ***** 126") // masked: the owner is told
+			inv := p.invoice(n)
+			if inv.Status != huduma.InvoicePending || inv.Received != 300 {
+				t.Fatalf("after KES 300: %+v", inv)
+			}
+			if got := p.texts(owner, huduma.MessagePayment); len(got) != 1 || !strings.Contains(got[0], "KES 300 of 4,600 received, KES 4,300 to pay") {
+				t.Fatalf("part payment text: %q", got)
+			}
+			if s := p.dial(owner, "3", string(n)); !strings.Contains(s, "KES 300 of 4,600 received, KES 4,300 to pay") {
+				t.Fatalf("status screen: %s", s)
+			}
+			p.c2b("PART2", string(n), 4300, "2547 ***** 126")
+			if inv := p.invoice(n); inv.Status != huduma.InvoicePaid || inv.Received != 4600 || inv.MpesaReceipt != "PART2" {
+				t.Fatalf("after KES 4,300 more: %+v", inv)
+			}
+			if got := p.receipts(owner); got != 1 {
+				t.Fatalf("%d receipts", got)
+			}
+			// Paid again: held, the owner told it will be refunded.
+			p.c2b("AGAIN1", string(n), 4600, "2547 ***** 126")
+			if got := p.texts(owner, huduma.MessagePayment); len(got) != 2 || !strings.Contains(got[1], "already paid") {
+				t.Fatalf("paid-again text: %q", got)
+			}
+			// An overpayment from an unmasked number: the payer is told.
+			n2 := p.paybillOrder(owner)
+			p.c2b("OVER1", string(n2), 5000, "254711000222")
+			if inv := p.invoice(n2); inv.Status != huduma.InvoicePaid || inv.Received != 4600 {
+				t.Fatalf("overpaid: %+v", inv)
+			}
+			if got := p.texts("+254711000222", huduma.MessagePayment); len(got) != 1 || !strings.Contains(got[0], "KES 400 more than the total") {
+				t.Fatalf("overpayment text: %q", got)
+			}
+			// No invoice, masked number: held, nobody to tell.
+			p.c2b("NOINV1", "my passport", 700, "2547 ***** 999")
+			held, err := p.g.store.Suspense(context.Background(), huduma.SuspenseFilter{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, h := range held {
+				got = append(got, fmt.Sprintf("%s:%s:%d", h.TransID, h.Reason, h.Suspense))
+			}
+			if strings.Join(got, ",") != "AGAIN1:invoice_paid:4600,OVER1:overpaid:400,NOINV1:unknown_account:700" {
+				t.Fatalf("suspense %v", got)
+			}
+			if tot := p.balanced(); tot.In != 300+4300+4600+5000+700 || tot.Applied != 2*4600 {
+				t.Fatalf("totals %+v", tot)
+			}
+			// A repeat confirmation changes nothing.
+			p.c2b("NOINV1", "my passport", 700, "2547 ***** 999")
+			if tot := p.balanced(); tot.Payments != 5 {
+				t.Fatalf("a repeat was recorded: %+v", tot)
+			}
+		})
+	}
+}
