@@ -3,6 +3,7 @@ package payments
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/huduma-ke/huduma"
 	"github.com/huduma-ke/huduma/breaker"
@@ -54,4 +55,24 @@ func (g guarded) StkPush(ctx context.Context, p huduma.STKPush) (res huduma.STKP
 func (g guarded) StkQuery(ctx context.Context, id string) (res huduma.STKResult, err error) {
 	err = g.b.Do(func() error { res, err = g.mp.StkQuery(ctx, id); return err }, outage)
 	return res, err
+}
+
+// Puller reads the paybill's transactions from M-Pesa itself (Daraja's
+// Pull Transactions API, protocols.md §3.8): the way to find payments
+// whose confirmation never reached us.
+type Puller interface {
+	// PullTransactions returns the page of transactions completed between
+	// from and to that starts at row offset.
+	PullTransactions(ctx context.Context, from, to time.Time, offset int) (PullPage, error)
+}
+
+// PullPage is one page of pulled transactions.
+type PullPage struct {
+	// Payments are the customer payments on the page.
+	Payments []huduma.PaybillPayment
+	// Rows is how many rows the page had, payments or not: the next page
+	// starts that many rows further.
+	Rows int
+	// Other counts, by type, the rows that are not customer payments.
+	Other map[string]int
 }

@@ -295,6 +295,12 @@ func (s *Service) settleSTK(ctx context.Context, res huduma.STKResult, raw []byt
 	return out, nil
 }
 
+// RecordNotice keeps a notice Daraja posts that needs no action (the Pull
+// Transactions API's), in the callback log.
+func (s *Service) RecordNotice(ctx context.Context, kind string, raw []byte) error {
+	return s.settle.RecordCallback(ctx, kind, "", "noted", raw)
+}
+
 // RecordRejected keeps a callback that could not be read at all.
 func (s *Service) RecordRejected(ctx context.Context, kind string, raw []byte, why string) error {
 	return s.settle.RecordCallback(ctx, kind, "", "rejected: "+why, raw)

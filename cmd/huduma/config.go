@@ -57,7 +57,11 @@ type Config struct {
 	// MpesaWorkers is MPESA_WORKERS: how many M-Pesa jobs (prompts and
 	// status queries) run at once on this instance.
 	MpesaWorkers int
-	InvoiceTTL   time.Duration
+	// PullEvery and PullWindow are MPESA_PULL_EVERY and MPESA_PULL_WINDOW:
+	// how often the pull worker reads the trailing window of the
+	// paybill's transactions from Daraja (0: never), and how far back.
+	PullEvery, PullWindow time.Duration
+	InvoiceTTL            time.Duration
 	// SMS is the SMS provider the environment chose (nil: record-only).
 	SMS      *messaging.SMSProvider
 	SMSRate  float64
@@ -263,6 +267,14 @@ var variables = []variable{
 		}
 		return nil
 	}},
+	{"MPESA_PULL_EVERY", "15m", "how often the pull worker reads the paybill's recent transactions from Daraja's Pull Transactions API and settles any whose confirmation never arrived (0 = off; see [Money that matches nothing](#money-that-matches-nothing))",
+		func(c *Config, v string) (err error) {
+			if c.PullEvery, err = duration(v, 0, 24*time.Hour); err == nil && c.PullEvery > 0 && c.PullEvery < time.Second {
+				err = fmt.Errorf("want 0 (off) or at least 1s, got %s", c.PullEvery)
+			}
+			return err
+		}},
+	{"MPESA_PULL_WINDOW", "2h", "how far back each pull reads (1 min … 45 h; Daraja keeps 48 h)", dur(func(c *Config) *time.Duration { return &c.PullWindow }, time.Minute, 45*time.Hour)},
 	{"HUDUMA_INVOICE_TTL", "72h", "how long an unpaid invoice stays payable before it expires", dur(func(c *Config) *time.Duration { return &c.InvoiceTTL }, time.Minute, 90*24*time.Hour)},
 	{"HUDUMA_SMS_RATE", "20", "most SMS sent per second through the provider (per instance)", func(c *Config, v string) (err error) {
 		if c.SMSRate, err = strconv.ParseFloat(v, 64); err != nil || c.SMSRate <= 0 || c.SMSRate > 10000 {

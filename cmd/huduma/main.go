@@ -7,6 +7,7 @@
 //	huduma menus [--format mermaid|dot]
 //	huduma config               print the configuration table (README)
 //	huduma sim [--url URL] [--phone N] [--script FILE]
+//	huduma pull [--since 2h] | pull register --nominated PHONE
 //	huduma version
 //
 // All configuration comes from the environment (see README and SPEC §2).
@@ -38,7 +39,7 @@ func main() {
 }
 
 // errUsage marks a command-line mistake.
-var errUsage = errors.New("usage: huduma [serve | migrate | catalog import FILE | catalog export [--format json|csv] | menus [--format mermaid|dot] | config | sim [--url URL] [--phone N] [--script FILE] | version]")
+var errUsage = errors.New("usage: huduma [serve | migrate | catalog import FILE | catalog export [--format json|csv] | menus [--format mermaid|dot] | config | sim [--url URL] [--phone N] [--script FILE] | pull [--since D] | pull register --nominated PHONE | version]")
 
 // run is the whole program, callable from tests with their own arguments,
 // environment and output.
@@ -61,7 +62,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "help", "--help", "-h":
 		fmt.Fprintln(stdout, errUsage.Error())
 		return nil
-	case "serve", "migrate", "catalog":
+	case "serve", "migrate", "catalog", "pull":
 	default:
 		return errUsage
 	}
@@ -84,8 +85,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		defer st.Close()
 		log.Info("migrations applied", "backend", st.Backend())
 		return nil
-	default:
+	case "catalog":
 		return catalogCommand(ctx, cfg, log, args, stdout)
+	default:
+		return financeCommand(ctx, cmd, cfg, log, args, stdout)
 	}
 }
 

@@ -104,12 +104,15 @@ func openSessions(ctx context.Context, cfg Config) (sessions.Store, string, erro
 // newGateway builds it in order; close takes it down in reverse; the
 // background workers run between start and close.
 type gateway struct {
-	cfg       Config
-	log       *slog.Logger
-	store     *sqlstore.DB
-	sessions  sessions.Store
-	engine    *ussd.Engine
-	payments  *payments.Service
+	cfg      Config
+	log      *slog.Logger
+	store    *sqlstore.DB
+	sessions sessions.Store
+	engine   *ussd.Engine
+	payments *payments.Service
+	// mpesa is the Daraja client (real or the simulator's), which the pull
+	// worker and the refunds also use.
+	mpesa     *daraja.Client
 	outbox    *messaging.Outbox
 	server    *web.Server
 	simulator *darajafake.Fake
@@ -253,7 +256,7 @@ func newGateway(ctx context.Context, cfg Config, log *slog.Logger) (g *gateway, 
 		log.Warn("CALLBACKS UNAUTHENTICATED: HUDUMA_INSECURE_CALLBACKS=private-network, so anyone who reaches this port can post " +
 			"payment confirmations and delivery reports; set HUDUMA_CALLBACK_TOKEN unless only trusted hosts can reach it")
 	}
-	g.engine, g.payments, g.outbox, g.server = eng, pay, outbox, srv
+	g.engine, g.payments, g.outbox, g.server, g.mpesa = eng, pay, outbox, srv, mp
 	mpesa := "daraja"
 	if sim != nil {
 		mpesa = "simulator"
@@ -262,8 +265,8 @@ func newGateway(ctx context.Context, cfg Config, log *slog.Logger) (g *gateway, 
 	return g, nil
 }
 
-// start runs the background workers (the M-Pesa jobs, the outbox, the
-// retention pass) until close.
+// start runs the background workers (the M-Pesa jobs, the pull worker,
+// the outbox, the retention pass) until close.
 func (g *gateway) start() {
 	ctx, stop := context.WithCancel(context.Background())
 	g.stop, g.done = stop, make(chan struct{})
@@ -273,6 +276,9 @@ func (g *gateway) start() {
 		wg.Go(func() { g.payments.Run(ctx, 250*time.Millisecond) })
 		wg.Go(func() { g.outbox.Run(ctx, 250*time.Millisecond) })
 		wg.Go(func() { retain(ctx, g.store, g.cfg.Retention, 6*time.Hour, g.log) })
+		if g.cfg.PullEvery > 0 {
+			wg.Go(func() { g.payments.RunPull(ctx, g.mpesa, g.cfg.PullEvery, g.cfg.PullWindow) })
+		}
 		wg.Wait()
 	}()
 }

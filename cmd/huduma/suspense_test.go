@@ -4,9 +4,12 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/huduma-ke/huduma"
+	"github.com/huduma-ke/huduma/providers/daraja/darajafake"
 )
 
 // c2b posts a paybill confirmation as Daraja would.
@@ -127,6 +130,93 @@ func TestMoneyThatMatchesNothing(t *testing.T) {
 			p.c2b("NOINV1", "my passport", 700, "2547 ***** 999")
 			if tot := p.balanced(); tot.Payments != 5 {
 				t.Fatalf("a repeat was recorded: %+v", tot)
+			}
+		})
+	}
+}
+
+// waitPayment polls until the ledger has trans.
+func (p *payEnv) waitPayment(trans string, within time.Duration) huduma.ReceivedPayment {
+	p.t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		got, err := p.g.store.PaymentByTrans(context.Background(), trans)
+		if err == nil {
+			return got
+		}
+		if time.Now().After(deadline) {
+			p.t.Fatalf("payment %s not in the ledger after %s: %v", trans, within, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestMissedConfirmations: a paybill payment whose confirmation never
+// came is settled by the pull worker; a prompt settled by a status query
+// (no receipt) gets its receipt from the pull; and confirmations racing
+// pulls of the same transactions apply each exactly once.
+func TestMissedConfirmations(t *testing.T) {
+	for name, backend := range payBackends() {
+		t.Run(name, func(t *testing.T) {
+			env := backend(t)
+			env["MPESA_PULL_EVERY"], env["MPESA_PULL_WINDOW"], env["HUDUMA_HOP_RATE"] = "1s", "1h", "0"
+			p := newPayEnv(t, env)
+			ctx := context.Background()
+			n := p.paybillOrder("+254733000000")
+			p.fake.AddTransaction(darajafake.Transaction{ID: "LOSTCONF01", Account: string(n), Amount: 4600, MSISDN: "254733000000"})
+			inv := p.waitStatus(n, huduma.InvoicePaid, 8*time.Second)
+			if got := p.waitPayment("LOSTCONF01", time.Second); got.Source != huduma.SourcePull || inv.MpesaReceipt != "LOSTCONF01" {
+				t.Fatalf("pulled payment %+v, invoice %+v", got, inv)
+			}
+			// No callback (phone ends 04): the query settles without a
+			// receipt, the pull brings it.
+			nq, _ := p.order("+254708374104")
+			p.waitStatus(nq, huduma.InvoicePaid, 8*time.Second)
+			var receipt string
+			for _, tx := range p.fake.Transactions() {
+				if tx.Account == string(nq) {
+					receipt = tx.ID
+				}
+			}
+			// Either order: the query first (a provisional payment that the
+			// pull gives its receipt), or the pull first (the query then
+			// finds the payment it already is).
+			if got := p.waitPayment(receipt, 8*time.Second); got.Invoice != nq || got.Applied != 4600 ||
+				got.Source != huduma.SourceSTK && got.Source != huduma.SourcePull {
+				t.Fatalf("the prompt's payment after the pull: %+v", got)
+			}
+			if inv := p.invoice(nq); inv.MpesaReceipt != receipt {
+				t.Fatalf("invoice receipt %q, want %q", inv.MpesaReceipt, receipt)
+			}
+			// Confirmations and pulls of the same transactions at once.
+			const racers = 8
+			var numbers []huduma.InvoiceNumber
+			for i := 0; i < racers; i++ {
+				ni := p.paybillOrder("+254733000000")
+				numbers = append(numbers, ni)
+				p.fake.AddTransaction(darajafake.Transaction{ID: fmt.Sprintf("RACE%06d", i), Account: string(ni), Amount: 4600, MSISDN: "254733000000"})
+			}
+			var wg sync.WaitGroup
+			for i, ni := range numbers {
+				wg.Go(func() { p.c2b(fmt.Sprintf("RACE%06d", i), string(ni), 4600, "2547 ***** 000") })
+				wg.Go(func() {
+					if _, err := p.g.payments.PullOnce(ctx, p.g.mpesa, time.Now().Add(-time.Hour), time.Now()); err != nil {
+						t.Error(err)
+					}
+				})
+			}
+			wg.Wait()
+			for _, ni := range numbers {
+				if inv := p.invoice(ni); inv.Status != huduma.InvoicePaid || inv.Received != 4600 {
+					t.Fatalf("raced invoice %+v", inv)
+				}
+			}
+			if tot := p.balanced(); tot.Payments != racers+2 || tot.In != (racers+2)*4600 || tot.Applied != tot.In {
+				held, _ := p.g.store.Suspense(ctx, huduma.SuspenseFilter{})
+				t.Fatalf("totals %+v: a transaction was applied twice or not at all; held: %+v", tot, held)
+			}
+			if got := p.receipts("+254733000000"); got != racers+1 {
+				t.Fatalf("%d receipts, want %d", got, racers+1)
 			}
 		})
 	}

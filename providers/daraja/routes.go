@@ -14,6 +14,7 @@ type Payments interface {
 	ValidateC2B(ctx context.Context, p huduma.PaybillPayment) (string, error)
 	ConfirmC2B(ctx context.Context, p huduma.PaybillPayment, raw []byte) error
 	RecordRejected(ctx context.Context, kind string, raw []byte, why string) error
+	RecordNotice(ctx context.Context, kind string, raw []byte) error
 }
 
 // Callback paths. They avoid the words Safaricom rejects in URLs (mpesa,
@@ -22,6 +23,10 @@ const (
 	STKCallbackPath   = "/payments/stk/callback"
 	C2BValidationPath = "/payments/c2b/validation"
 	C2BConfirmPath    = "/payments/c2b/confirmation"
+	// PullNoticePath is the CallBackURL the Pull Transactions API is
+	// registered with; Huduma pulls on its own schedule, so what arrives
+	// there is only kept.
+	PullNoticePath = "/payments/pull/notice"
 )
 
 // Routes returns Daraja's callback routes. An unreadable body is recorded
@@ -64,6 +69,12 @@ func Routes(p Payments) []providers.Route {
 				return providers.Response{Status: http.StatusOK, ContentType: "application/json", Body: C2BReject(code)}
 			}
 			return providers.Response{Status: http.StatusOK, ContentType: "application/json", Body: C2BAccept()}
+		}},
+		{Method: http.MethodPost, Path: PullNoticePath, Handle: func(ctx context.Context, r providers.Request) providers.Response {
+			if err := p.RecordNotice(ctx, "pull", r.Body); err != nil {
+				return retry
+			}
+			return ack
 		}},
 		{Method: http.MethodPost, Path: C2BConfirmPath, Handle: func(ctx context.Context, r providers.Request) providers.Response {
 			c, err := DecodeC2B(r.Body)

@@ -336,6 +336,12 @@ func (l *DB) SettleSTK(ctx context.Context, res huduma.STKResult, t huduma.Payme
 		if err := l.lock(ctx, tx, "payment:"+transID); err != nil {
 			return err
 		}
+		// The invoice is locked before looking for the payment this may
+		// already be: a paybill confirmation or a pull of it, settling at
+		// this moment under the invoice's lock, is then seen.
+		if _, err := l.invoiceForUpdate(ctx, tx, a.Invoice); err != nil {
+			return err
+		}
 		if res.Receipt != "" {
 			seen, err := l.paymentInTx(ctx, tx, `r.trans_id = $1`, res.Receipt)
 			switch {

@@ -400,12 +400,16 @@ func runSuspense(t *testing.T, open Opener) {
 			trans := fmt.Sprintf("RACE%03d", i)
 			for k := 0; k < 3; k++ { // the C2B confirmation, the pull worker, a statement
 				wg.Go(func() {
-					_, err := l.SettleC2B(ctx, huduma.C2BPayment{TransID: trans, Invoice: inv.Number, Amount: 4600, Source: huduma.SourcePull}, texts{})
+					_, err := l.SettleC2B(ctx, huduma.C2BPayment{TransID: trans, Invoice: inv.Number, Amount: 4600, MSISDN: "254712345678", Source: huduma.SourcePull}, texts{})
 					errs <- err
 				})
 			}
-			wg.Go(func() { // the STK callback of the same payment
-				_, err := l.SettleSTK(ctx, huduma.STKResult{CheckoutRequestID: fmt.Sprintf("ws_CO_r%d", i), ResultCode: "0", Amount: 4600, Receipt: trans}, texts{})
+			wg.Go(func() { // the STK callback of the same payment, or (odd rounds) its status query: no receipt
+				res := huduma.STKResult{CheckoutRequestID: fmt.Sprintf("ws_CO_r%d", i), ResultCode: "0", Amount: 4600, Receipt: trans}
+				if i%2 == 1 {
+					res.Receipt = ""
+				}
+				_, err := l.SettleSTK(ctx, res, texts{})
 				errs <- err
 			})
 		}
@@ -424,6 +428,11 @@ func runSuspense(t *testing.T, open Opener) {
 			if msgs, _ := l.Messages(ctx, inv.Phone, 50); len(msgs) != rounds {
 				// every invoice in this test has the same phone: one receipt each
 				t.Fatalf("%d texts for %d invoices", len(msgs), rounds)
+			}
+		}
+		for i := 1; i < rounds; i += 2 { // whichever came first, the payment has its receipt
+			if p := mustPayment(t, l, fmt.Sprintf("RACE%03d", i)); p.Applied != 4600 {
+				t.Fatalf("round %d: %+v", i, p)
 			}
 		}
 		if tot := balanced(t, l); tot.Payments != rounds || tot.In != rounds*4600 || tot.Applied != tot.In {
