@@ -76,3 +76,17 @@ type PullPage struct {
 	// Other counts, by type, the rows that are not customer payments.
 	Other map[string]int
 }
+
+// Reverser reverses a payment (Daraja's Transaction Reversal API,
+// protocols.md §3.8): the answer only accepts the request; the outcome
+// comes later on the result callback. It never retries on its own, since
+// a second request could be a second reversal. A failure matches
+// ErrNotSent when the request certainly did not reach M-Pesa (it may be
+// sent later); ErrOutage alone means it may have (never sent again); any
+// other error is a refusal (the refund fails).
+type Reverser interface {
+	Reverse(ctx context.Context, r huduma.ReversalRequest) (huduma.ReversalAccepted, error)
+}
+
+// ErrNotSent marks a request that certainly never reached the provider.
+var ErrNotSent = errors.New("m-pesa: request not sent")

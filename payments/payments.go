@@ -45,11 +45,13 @@ type Jobs interface {
 	ExpireDue(ctx context.Context) (int, error)
 }
 
-// Ledger is a store that keeps all three (the store package's DB).
+// Ledger is a store that keeps all of them (the store package's DB).
 type Ledger interface {
 	Invoices
 	Settlements
 	Jobs
+	Suspense
+	Refunds
 }
 
 // Catalog is what invoices need from the catalog.
@@ -86,11 +88,17 @@ type Service struct {
 	inv    Invoices
 	settle Settlements
 	jobs   Jobs
-	cat    Catalog
-	mp     Mpesa
-	cfg    Config
-	log    *slog.Logger
-	now    func() time.Time
+	ledger interface {
+		Suspense
+		Refunds
+	}
+	cat Catalog
+	// reverser refunds payments (nil: refunds are off).
+	reverser Reverser
+	mp       Mpesa
+	cfg      Config
+	log      *slog.Logger
+	now      func() time.Time
 }
 
 // New returns a Service.
@@ -116,7 +124,7 @@ func New(l Ledger, cat Catalog, mp Mpesa, cfg Config, log *slog.Logger) *Service
 	if cfg.ServiceCode == "" {
 		cfg.ServiceCode = "*2222#"
 	}
-	return &Service{inv: l, settle: l, jobs: l, cat: cat, mp: mp, cfg: cfg, log: log.With("comp", "payments"), now: time.Now}
+	return &Service{inv: l, settle: l, jobs: l, ledger: l, cat: cat, mp: mp, cfg: cfg, log: log.With("comp", "payments"), now: time.Now}
 }
 
 // CanPrompt reports whether M-Pesa prompts can reach phone.

@@ -52,8 +52,11 @@ type Config struct {
 	MpesaSecret       string
 	MpesaPasskey      string
 	MpesaShort        string
-	StkDelay          time.Duration
-	QueryAfter        time.Duration
+	// MpesaInitiator and MpesaCredential sign reversals (refunds):
+	// MPESA_INITIATOR and MPESA_SECURITY_CREDENTIAL.
+	MpesaInitiator, MpesaCredential string
+	StkDelay                        time.Duration
+	QueryAfter                      time.Duration
 	// MpesaWorkers is MPESA_WORKERS: how many M-Pesa jobs (prompts and
 	// status queries) run at once on this instance.
 	MpesaWorkers int
@@ -258,6 +261,10 @@ var variables = []variable{
 		c.MpesaShort = v
 		return nil
 	}},
+	{"MPESA_INITIATOR", "", "the API operator (initiator) name refunds are made as, with MPESA_SECURITY_CREDENTIAL; without both, refunds are refused (the simulator has its own)",
+		text(func(c *Config) *string { return &c.MpesaInitiator })},
+	{"MPESA_SECURITY_CREDENTIAL", "", "the initiator's password encrypted with Safaricom's certificate, base64, as the Daraja portal makes it (a secret: never logged)",
+		text(func(c *Config) *string { return &c.MpesaCredential })},
 	{"MPESA_STK_DELAY", "2s", "wait after the USSD END before the STK push", dur(func(c *Config) *time.Duration { return &c.StkDelay }, 0, 5*time.Minute)},
 	{"MPESA_QUERY_AFTER", "60s", "ask Daraja's STK query API when no callback came by then (then 20 s, 40 s, … later while undecided, see [below](#prompts-under-load-the-job-worker))",
 		dur(func(c *Config) *time.Duration { return &c.QueryAfter }, time.Second, 24*time.Hour)},
@@ -329,6 +336,12 @@ func (c *Config) check() error {
 	if set := countSet(c.MpesaKey, c.MpesaSecret, c.MpesaPasskey); set != 0 && set != 3 {
 		return bad("MPESA_CONSUMER_KEY", "set MPESA_CONSUMER_KEY, MPESA_CONSUMER_SECRET and MPESA_PASSKEY together, or none for the simulator")
 	}
+	if (c.MpesaInitiator == "") != (c.MpesaCredential == "") {
+		return bad("MPESA_INITIATOR", "set MPESA_INITIATOR and MPESA_SECURITY_CREDENTIAL together (refunds need both), or neither")
+	}
+	if c.MpesaInitiator != "" && c.MpesaSimulated() {
+		return bad("MPESA_INITIATOR", "refund credentials without Daraja credentials: set MPESA_CONSUMER_KEY, MPESA_CONSUMER_SECRET and MPESA_PASSKEY too")
+	}
 	sms, err := messaging.SelectSMS(c.getenv)
 	if err != nil {
 		return err
@@ -360,6 +373,10 @@ func (c Config) callbackURL(path string) string {
 	}
 	return u
 }
+
+// RefundsOn reports whether refunds can be made: the simulator's own, or
+// Daraja's with an initiator.
+func (c Config) RefundsOn() bool { return c.MpesaSimulated() || c.MpesaInitiator != "" }
 
 // ProductionShaped reports whether this configuration reaches real money
 // or people: a shared database, real Daraja credentials or a real SMS

@@ -38,6 +38,9 @@ func openFinance(ctx context.Context, cfg Config, log *slog.Logger, out io.Write
 		return nil, err
 	}
 	pay := payments.New(st, st, mp, payments.Config{Paybill: cfg.MpesaShort, ServiceCode: cfg.ServiceCode, InvoiceTTL: cfg.InvoiceTTL}, log)
+	if cfg.RefundsOn() {
+		pay.EnableRefunds(mp) // requests are queued here; the gateway's worker sends them
+	}
 	return &finance{cfg: cfg, store: st, pay: pay, mpesa: mp, sim: sim, out: out}, nil
 }
 

@@ -136,16 +136,19 @@ const (
 // runs exactly as in production).
 func openMpesa(cfg Config, log *slog.Logger) (*daraja.Client, *darajafake.Fake, error) {
 	dc := daraja.Config{BaseURL: cfg.MpesaBaseURL, ConsumerKey: cfg.MpesaKey, ConsumerSecret: cfg.MpesaSecret,
-		Passkey: cfg.MpesaPasskey, ShortCode: cfg.MpesaShort, CallbackURL: cfg.callbackURL(daraja.STKCallbackPath)}
+		Passkey: cfg.MpesaPasskey, ShortCode: cfg.MpesaShort, CallbackURL: cfg.callbackURL(daraja.STKCallbackPath),
+		Initiator: cfg.MpesaInitiator, SecurityCredential: cfg.MpesaCredential,
+		ReversalResultURL: cfg.callbackURL(daraja.ReversalResultPath), ReversalTimeoutURL: cfg.callbackURL(daraja.ReversalTimeoutPath)}
 	var sim *darajafake.Fake
 	if cfg.MpesaSimulated() {
 		var err error
 		sim, err = darajafake.Start(darajafake.Options{ConsumerKey: simulatorKey, ConsumerSecret: simulatorKey,
-			Passkey: simulatorPasskey, CallbackDelay: 3 * time.Second, Log: log})
+			Passkey: simulatorPasskey, CallbackDelay: 3 * time.Second, Initiator: simulatorKey, Log: log})
 		if err != nil {
 			return nil, nil, fmt.Errorf("start payment simulator: %w", err)
 		}
 		dc.BaseURL, dc.ConsumerKey, dc.ConsumerSecret, dc.Passkey = sim.URL(), simulatorKey, simulatorKey, simulatorPasskey
+		dc.Initiator, dc.SecurityCredential = simulatorKey, simulatorKey
 	}
 	// One kept-alive connection per worker: the default transport keeps
 	// two, so a busy pool would open and close connections all day.
@@ -209,6 +212,9 @@ func newGateway(ctx context.Context, cfg Config, log *slog.Logger) (g *gateway, 
 
 	pay := payments.New(st, st, payments.WithBreaker(mp, breakerFor("daraja")), payments.Config{StkDelay: cfg.StkDelay,
 		QueryAfter: cfg.QueryAfter, InvoiceTTL: cfg.InvoiceTTL, Paybill: cfg.MpesaShort, ServiceCode: cfg.ServiceCode, Workers: cfg.MpesaWorkers}, log)
+	if cfg.RefundsOn() {
+		pay.EnableRefunds(mp)
+	}
 	inbox := messaging.NewInbox(st, messaging.InboxConfig{Paybill: cfg.MpesaShort, ServiceCode: cfg.ServiceCode}, log)
 	ag := &agency{Service: pay, OTP: messaging.NewOTP(st, secret), Notices: messaging.NewNotices(st),
 		Applications: messaging.NewApplications(st, st), catalogReads: st}
@@ -276,6 +282,9 @@ func (g *gateway) start() {
 		wg.Go(func() { g.payments.Run(ctx, 250*time.Millisecond) })
 		wg.Go(func() { g.outbox.Run(ctx, 250*time.Millisecond) })
 		wg.Go(func() { retain(ctx, g.store, g.cfg.Retention, 6*time.Hour, g.log) })
+		if g.cfg.RefundsOn() {
+			wg.Go(func() { g.payments.RunRefunds(ctx, time.Second) })
+		}
 		if g.cfg.PullEvery > 0 {
 			wg.Go(func() { g.payments.RunPull(ctx, g.mpesa, g.cfg.PullEvery, g.cfg.PullWindow) })
 		}

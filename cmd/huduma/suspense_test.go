@@ -221,3 +221,76 @@ func TestMissedConfirmations(t *testing.T) {
 		})
 	}
 }
+
+// refundEnv is a gateway whose fake Daraja does reversals.
+func refundEnv(t *testing.T, backend map[string]string) *payEnv {
+	t.Helper()
+	backend["MPESA_INITIATOR"], backend["MPESA_SECURITY_CREDENTIAL"] = "apiop", "c2VjcmV0LWNyZWRlbnRpYWw="
+	return newPayEnvWith(t, backend, darajafake.Options{CallbackDelay: 200 * time.Millisecond, Initiator: "apiop", SecurityCredential: "c2VjcmV0LWNyZWRlbnRpYWw="})
+}
+
+// waitRefund polls until the payment leaves refunding.
+func (p *payEnv) waitRefund(trans string, within time.Duration) huduma.ReceivedPayment {
+	p.t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		got := p.waitPayment(trans, time.Second)
+		if got.State != huduma.PaymentRefunding {
+			return got
+		}
+		if time.Now().After(deadline) {
+			p.t.Fatalf("payment %s still refunding after %s", trans, within)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestRefunds: a held payment refunded through the reversal API (the
+// result arrives on its token-protected callback) ends refunded and the
+// payer is told; a failing reversal holds the money again with the reason;
+// neither is ever sent twice.
+func TestRefunds(t *testing.T) {
+	for name, backend := range payBackends() {
+		t.Run(name, func(t *testing.T) {
+			p := refundEnv(t, backend(t))
+			ctx := context.Background()
+			for _, trans := range []string{"REFUND0001", "REFUND0002"} {
+				p.fake.AddTransaction(darajafake.Transaction{ID: trans, Account: "my passport", Amount: 700, MSISDN: "254711000333"})
+				p.c2b(trans, "my passport", 700, "254711000333")
+			}
+			p.fake.RefuseReversal("REFUND0002", darajafake.Refusal{Code: "R000002", Desc: "The OriginalTransactionID is invalid."})
+			for _, trans := range []string{"REFUND0001", "REFUND0002"} {
+				if _, err := p.g.payments.RequestRefund(ctx, trans, "test:"+trans, "officer", "paid to no invoice"); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := p.g.payments.RequestRefund(ctx, trans, "test:"+trans, "officer", "paid to no invoice"); err != nil {
+					t.Fatalf("the same request again: %v", err)
+				}
+			}
+			if ok := p.waitRefund("REFUND0001", 8*time.Second); ok.State != huduma.PaymentRefunded || ok.Refunded != 700 {
+				t.Fatalf("refund: %+v", ok)
+			}
+			failed := p.waitRefund("REFUND0002", 8*time.Second)
+			if failed.State != huduma.PaymentSuspense || failed.Reason != huduma.ReasonRefundFailed || !strings.Contains(failed.Note, "invalid") {
+				t.Fatalf("failed refund: %+v", failed)
+			}
+			if n := len(p.fake.Reversals()); n != 2 {
+				t.Fatalf("%d reversals sent, want 2 (one each)", n)
+			}
+			if got := p.texts("+254711000333", huduma.MessagePayment); len(got) != 3 || !strings.Contains(got[2], "has been refunded to your M-Pesa") {
+				t.Fatalf("texts: %q", got)
+			}
+			// A result without the token changes nothing.
+			if code, _ := p.post("/payments/reversal/result", []byte(`{"Result":{"ResultCode":0,"ConversationID":"AG_x"}}`)); code != 403 {
+				t.Fatalf("tokenless result: %d", code)
+			}
+			detail, err := p.g.payments.Payment(ctx, "REFUND0002")
+			if err != nil || len(detail.Refunds) != 1 || detail.Refunds[0].Status != huduma.RefundFailed || detail.Refunds[0].ResultCode != "R000002" {
+				t.Fatalf("refund history %+v %v", detail, err)
+			}
+			if tot := p.balanced(); tot.Refunded != 700 || tot.Suspense != 700 {
+				t.Fatalf("totals %+v", tot)
+			}
+		})
+	}
+}

@@ -20,7 +20,8 @@ import (
 
 // The conservation property: over random sequences of payments (right,
 // short, over, repeated, to paid, expired and unknown accounts, by
-// paybill and by prompt) and of officers applying held money, the store
+// paybill and by prompt), of officers applying held money, and of
+// refunds that succeed or fail, the store
 // does exactly what a model of the accumulate rule predicts, and money in
 // always equals applied + suspense + refunded.
 //
@@ -45,6 +46,8 @@ func (m *modelInvoice) paid() bool { return m.received >= m.total }
 type modelPayment struct {
 	amount, applied, suspense, refunded int64
 	reason                              huduma.SuspenseReason
+	// refunding is the conversation id of the refund on its way, if any.
+	refunding string
 }
 
 // conservation is the model of one worker's sequences and the store.
@@ -60,7 +63,7 @@ type conservation struct {
 	n        int
 	now      func() time.Time
 	// adopted, matched and applies count the rarer paths taken.
-	adopted, matched, applies, ops int
+	adopted, matched, applies, refunds, ops int
 	// totals over the worker's sequences so far
 	in, applied, suspense, refunded int64
 }
@@ -131,6 +134,7 @@ func runConservation(t *testing.T, l *sqlstore.DB) {
 	for _, c := range workers {
 		sum.in, sum.applied, sum.suspense, sum.refunded = sum.in+c.in, sum.applied+c.applied, sum.suspense+c.suspense, sum.refunded+c.refunded
 		sum.ops, sum.adopted, sum.matched, sum.applies = sum.ops+c.ops, sum.adopted+c.adopted, sum.matched+c.matched, sum.applies+c.applies
+		sum.refunds += c.refunds
 	}
 	if problems, err := l.VerifyLedger(ctx); err != nil || len(problems) > 0 {
 		t.Fatalf("seed %d: ledger: %v %v", seed, problems, err)
@@ -141,8 +145,8 @@ func runConservation(t *testing.T, l *sqlstore.DB) {
 		t.Fatalf("seed %d: totals %+v %v, model in %d applied %d suspense %d refunded %d", seed, tot, err, sum.in, sum.applied, sum.suspense, sum.refunded)
 	}
 	testenv.Figure(t, "conservation on %s: %d random sequences, %d operations (%d receipts learned, %d prompts matched to paybill payments, "+
-		"%d officer applies), KES %d in = %d applied + %d held + %d refunded, in %s (seed %d)", l.Backend(), sequences, sum.ops, sum.adopted,
-		sum.matched, sum.applies, tot.In, tot.Applied, tot.Suspense, tot.Refunded, time.Since(start).Round(time.Millisecond), seed)
+		"%d officer applies, %d refund results), KES %d in = %d applied + %d held + %d refunded, in %s (seed %d)", l.Backend(), sequences, sum.ops, sum.adopted,
+		sum.matched, sum.applies, sum.refunds, tot.In, tot.Applied, tot.Suspense, tot.Refunded, time.Since(start).Round(time.Millisecond), seed)
 }
 
 func (c *conservation) newInvoice(ctx context.Context) {
@@ -175,11 +179,75 @@ func (c *conservation) step(ctx context.Context) {
 		c.replay(ctx)
 	case k < 16:
 		c.prompt(ctx)
-	case k < 19:
+	case k < 18:
 		c.apply(ctx)
+	case k < 19:
+		c.refund(ctx)
 	default:
 		c.newInvoice(ctx)
 	}
+}
+
+// refund settles a refund on its way, or asks for one of a held payment
+// (and, half the time, settles it at once): it succeeds or fails at
+// random.
+func (c *conservation) refund(ctx context.Context) {
+	var pending, held []string
+	for _, trans := range c.trans {
+		p := c.payments[trans]
+		switch {
+		case p.refunding != "":
+			pending = append(pending, trans)
+		case p.suspense > 0 && !strings.HasPrefix(trans, huduma.ProvisionalPrefix):
+			held = append(held, trans)
+		}
+	}
+	if len(pending) > 0 {
+		c.settleRefund(ctx, pending[c.r.Intn(len(pending))])
+		return
+	}
+	if len(held) == 0 {
+		c.pay(ctx)
+		return
+	}
+	trans := held[c.r.Intn(len(held))]
+	p := c.payments[trans]
+	f, created, err := c.l.QueueRefund(ctx, huduma.RefundRequest{TransID: trans, Actor: "property"})
+	if err != nil || !created || f.Amount != p.suspense {
+		c.fail("refund %s: %+v %v %v, want KES %d", trans, f, created, err, p.suspense)
+	}
+	if _, won, err := c.l.ClaimRefund(ctx, f.ID); !won || err != nil {
+		c.fail("claim refund %d: %v %v", f.ID, won, err)
+	}
+	c.n++
+	p.refunding = fmt.Sprintf("OC-%d-%d-%d", c.seed%1000, c.seq, c.n)
+	if err := c.l.MarkRefundSent(ctx, f.ID, huduma.ReversalAccepted{OriginatorConversationID: p.refunding}); err != nil {
+		c.fail("refund sent: %v", err)
+	}
+	if c.r.Intn(2) == 0 {
+		c.settleRefund(ctx, trans)
+	}
+}
+
+func (c *conservation) settleRefund(ctx context.Context, trans string) {
+	p := c.payments[trans]
+	res := huduma.ReversalResult{OriginatorConversationID: p.refunding, ResultCode: "0"}
+	want := huduma.OutcomeRefunded
+	if c.r.Intn(3) == 0 {
+		res.ResultCode, want = "R000002", huduma.OutcomeRefundFailed
+	}
+	c.refunds++
+	out, err := c.l.SettleReversal(ctx, res, texts{})
+	if err != nil || out != want {
+		c.fail("refund result for %s: %s %v, want %s", trans, out, err, want)
+	}
+	p.refunding = ""
+	if want == huduma.OutcomeRefundFailed {
+		p.reason = huduma.ReasonRefundFailed
+		return
+	}
+	c.suspense, c.refunded = c.suspense-p.suspense, c.refunded+p.suspense
+	p.refunded, p.suspense = p.refunded+p.suspense, 0
 }
 
 // amountFor picks a payment for inv: exact, short, over, tiny or large.
@@ -402,9 +470,10 @@ func (c *conservation) apply(ctx context.Context) {
 	trans := held[c.r.Intn(len(held))]
 	p := c.payments[trans]
 	got, err := c.l.ApplyPayment(ctx, trans, inv.number, "property", texts{})
-	if inv.paid() || inv.expired {
+	if inv.paid() || inv.expired || p.refunding != "" {
 		if huduma.ErrorCode(err) != huduma.EConflict {
-			c.fail("apply %s to %s (paid %v, expired %v): %+v %v, want a conflict", trans, inv.number, inv.paid(), inv.expired, got, err)
+			c.fail("apply %s to %s (paid %v, expired %v, refunding %v): %+v %v, want a conflict", trans, inv.number, inv.paid(), inv.expired,
+				p.refunding != "", got, err)
 		}
 		return
 	}
@@ -444,8 +513,13 @@ func (c *conservation) check(ctx context.Context) {
 			c.fail("payment %s: %v", trans, err)
 		}
 		state := huduma.PaymentApplied
-		if m.suspense > 0 {
+		switch {
+		case m.refunding != "":
+			state = huduma.PaymentRefunding
+		case m.suspense > 0:
 			state = huduma.PaymentSuspense
+		case m.refunded > 0:
+			state = huduma.PaymentRefunded
 		}
 		if p.Amount != m.amount || p.Applied != m.applied || p.Suspense != m.suspense || p.Refunded != m.refunded || p.State != state ||
 			(m.suspense > 0 && p.Reason != m.reason) {

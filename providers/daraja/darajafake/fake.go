@@ -83,8 +83,8 @@ type Options struct {
 	// PageSize is how many rows a Pull Transactions answer holds (default
 	// 100), so callers' offsets are exercised.
 	PageSize int
-	// Initiator and SecurityCredential are what reversals must carry (an
-	// empty credential accepts any).
+	// Initiator and SecurityCredential are what reversals must carry
+	// (empty: any).
 	Initiator, SecurityCredential string
 	Log                           *slog.Logger
 }

@@ -112,7 +112,8 @@ func (f *Fake) reversalResult(rv Reversal, trans, amount string, refusal Refusal
 		if refusal.Timeout {
 			url = str(rv.Body["QueueTimeOutURL"])
 		}
-	case str(rv.Body["Initiator"]) != f.opts.Initiator || (f.opts.SecurityCredential != "" && str(rv.Body["SecurityCredential"]) != f.opts.SecurityCredential):
+	case f.opts.Initiator != "" && str(rv.Body["Initiator"]) != f.opts.Initiator,
+		f.opts.SecurityCredential != "" && str(rv.Body["SecurityCredential"]) != f.opts.SecurityCredential:
 		code, desc = "2001", "The initiator information is invalid."
 	case orig == nil || amt > orig.Amount:
 		code, desc = "R000002", "The OriginalTransactionID is invalid."
