@@ -1,6 +1,9 @@
 package huduma
 
-import "time"
+import (
+	"encoding/json"
+	"time"
+)
 
 // Every shilling M-Pesa hands us is recorded once, by its M-Pesa
 // transaction id, as a ReceivedPayment, and its amount is split into
@@ -114,6 +117,15 @@ type ReceivedPayment struct {
 // the real M-Pesa receipt is known.
 func (p ReceivedPayment) Provisional() bool {
 	return len(p.TransID) > 4 && p.TransID[:4] == ProvisionalPrefix
+}
+
+// MarshalJSON writes the payment with any phone number the payer typed as
+// the account masked (no page or JSON shows a full number).
+func (p ReceivedPayment) MarshalJSON() ([]byte, error) {
+	type plain ReceivedPayment
+	q := plain(p)
+	q.Account = Redact(q.Account)
+	return json.Marshal(q)
 }
 
 // Settlement says what recording (or applying) a payment did.

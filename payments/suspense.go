@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/huduma-ke/huduma"
 )
@@ -14,6 +15,8 @@ type Suspense interface {
 	PaymentByTrans(ctx context.Context, transID string) (huduma.ReceivedPayment, error)
 	ApplyPayment(ctx context.Context, transID string, number huduma.InvoiceNumber, actor string, t huduma.PaymentTexts) (huduma.Settlement, error)
 	Refunds(ctx context.Context, transID string) ([]huduma.Refund, error)
+	PaymentsBetween(ctx context.Context, from, to time.Time) ([]huduma.ReceivedPayment, error)
+	SettlementReport(ctx context.Context, day time.Time, agency string) ([]huduma.SettlementRow, error)
 }
 
 // EnableRefunds lets RequestRefund and RunRefunds reverse payments
@@ -28,26 +31,20 @@ func (s *Service) ListSuspense(ctx context.Context, f huduma.SuspenseFilter) ([]
 	return s.ledger.Suspense(ctx, f)
 }
 
-// PaymentDetail is a payment with its refunds.
-type PaymentDetail struct {
-	huduma.ReceivedPayment
-	Refunds []huduma.Refund `json:"refunds"`
-}
-
 // Payment returns a payment by its M-Pesa transaction id, with its refunds.
-func (s *Service) Payment(ctx context.Context, transID string) (PaymentDetail, error) {
+func (s *Service) Payment(ctx context.Context, transID string) (huduma.PaymentRecord, error) {
 	p, err := s.ledger.PaymentByTrans(ctx, strings.TrimSpace(transID))
 	if err != nil {
-		return PaymentDetail{}, err
+		return huduma.PaymentRecord{}, err
 	}
 	refunds, err := s.ledger.Refunds(ctx, p.TransID)
 	if err != nil {
-		return PaymentDetail{}, err
+		return huduma.PaymentRecord{}, err
 	}
 	if refunds == nil {
 		refunds = []huduma.Refund{}
 	}
-	return PaymentDetail{ReceivedPayment: p, Refunds: refunds}, nil
+	return huduma.PaymentRecord{ReceivedPayment: p, Refunds: refunds}, nil
 }
 
 // ApplySuspense applies money payment transID holds to an invoice, by the

@@ -16,8 +16,8 @@ import (
 func (p *payEnv) c2b(trans, account string, amount int64, msisdn string) {
 	p.t.Helper()
 	code, body := p.post("/payments/c2b/confirmation?token="+testToken, []byte(fmt.Sprintf(`{"TransactionType":"Pay Bill","TransID":%q,
-		"TransTime":"20261122103000","TransAmount":"%d.00","BusinessShortCode":"174379","BillRefNumber":%q,"MSISDN":%q,"FirstName":"Jane"}`,
-		trans, amount, account, msisdn)))
+		"TransTime":%q,"TransAmount":"%d.00","BusinessShortCode":"174379","BillRefNumber":%q,"MSISDN":%q,"FirstName":"Jane"}`,
+		trans, time.Now().In(huduma.EAT).Format("20060102150405"), amount, account, msisdn)))
 	if code != 200 {
 		p.t.Fatalf("confirmation %s: %d %s", trans, code, body)
 	}
