@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"io/fs"
 	"net/url"
 	"testing"
 
@@ -17,6 +18,21 @@ import (
 // openTest opens a store in a schema of its own, dropped after the test,
 // so tests of several packages can share the database at once.
 func openTest(t testing.TB) *sqlstore.DB {
+	t.Helper()
+	s, err := Open(context.Background(), testSchema(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if err := s.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// testSchema makes a schema of its own for one test, dropped after it,
+// and returns the URL that uses it.
+func testSchema(t testing.TB) string {
 	t.Helper()
 	base := testenv.PostgresURL(t)
 	ctx := context.Background()
@@ -42,15 +58,7 @@ func openTest(t testing.TB) *sqlstore.DB {
 	q := u.Query()
 	q.Set("search_path", schema+",public")
 	u.RawQuery = q.Encode()
-	s, err := Open(ctx, u.String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	if err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	return s
+	return u.String()
 }
 
 func TestConformance(t *testing.T) {
@@ -59,3 +67,31 @@ func TestConformance(t *testing.T) {
 
 func BenchmarkSearch14k(b *testing.B)  { storetest.BenchmarkSearch14k(b, openTest(b)) }
 func BenchmarkSearch140k(b *testing.B) { storetest.BenchmarkSearch140k(b, openTest(b)) }
+
+// TestUpgradeToSuspenseLedger: money recorded before the suspense ledger
+// (migration 0011) is carried into it.
+func TestUpgradeToSuspenseLedger(t *testing.T) {
+	url := testSchema(t)
+	open := func(t *testing.T) *sqlstore.DB {
+		s, err := Open(context.Background(), url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+	storetest.RunUpgrade(t, func(t *testing.T) *sqlstore.DB {
+		files, _ := fs.Sub(migrations, "migrations")
+		old := sqlstore.New(open(t).SQL(), sqlstore.Postgres, storetest.MigrationsBefore(t, files, 11), func() error { return nil })
+		if err := old.Migrate(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		return old
+	}, func(t *testing.T) *sqlstore.DB {
+		s := open(t)
+		if err := s.Migrate(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	})
+}

@@ -429,11 +429,12 @@ func (l *DB) confirmedByPaybill(ctx context.Context, tx *sql.Tx, a huduma.Attemp
 }
 
 // samePhone reports whether a (possibly masked) number M-Pesa sent can be
-// phone: its visible leading and trailing digits agree.
+// phone: its visible leading and trailing digits agree (either unknown:
+// it can).
 func samePhone(masked string, phone huduma.MSISDN) bool {
 	m := strings.ReplaceAll(strings.TrimPrefix(strings.TrimSpace(masked), "+"), " ", "")
-	if m == "" {
-		return true
+	if m == "" || phone == "" {
+		return true // nothing to tell them apart
 	}
 	d := phone.Digits()
 	head, tail, cut := strings.Cut(m, "*")
