@@ -112,6 +112,7 @@ type Fake struct {
 	reversals  []Reversal
 	refusals   map[string]Refusal
 	reversed   map[string]bool
+	receipts   int64
 }
 
 type decided struct {
@@ -143,7 +144,7 @@ func Start(opts Options) (*Fake, error) {
 		opts.PageSize = 100
 	}
 	f := &Fake{opts: opts, ln: ln, results: map[string]decided{}, client: &http.Client{Timeout: 5 * time.Second},
-		registered: map[string]bool{}, refusals: map[string]Refusal{}, reversed: map[string]bool{}}
+		registered: map[string]bool{}, refusals: map[string]Refusal{}, reversed: map[string]bool{}, receipts: time.Now().Unix() % 10_000_000}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /oauth/v1/generate", f.oauth)
 	mux.HandleFunc("POST /mpesa/stkpush/v1/processrequest", f.push)
@@ -341,7 +342,7 @@ func (f *Fake) push(w http.ResponseWriter, r *http.Request) {
 		// Decided (and called back) CallbackDelay after the answer, as the
 		// customer sees the prompt only once Daraja has taken it.
 		f.mu.Lock()
-		d := decided{outcome: out, amount: amount, phone: phone, account: ref, receipt: newReceipt(), at: time.Now(), ready: time.Now().Add(f.opts.CallbackDelay)}
+		d := decided{outcome: out, amount: amount, phone: phone, account: ref, receipt: f.newReceipt(), at: time.Now(), ready: time.Now().Add(f.opts.CallbackDelay)}
 		f.results[checkout] = d
 		if out.Code == "0" && !out.Undecided {
 			amt, _ := strconv.ParseInt(amount, 10, 64)

@@ -3,7 +3,6 @@ package darajafake
 import (
 	"encoding/json"
 	"fmt"
-	"math/rand/v2"
 	"net/http"
 	"sort"
 	"strconv"
@@ -54,14 +53,13 @@ func (f *Fake) Pulls() int {
 	return f.pulls
 }
 
-// newReceipt is a fresh M-Pesa-looking receipt number (10 characters).
-func newReceipt() string {
-	const alnum = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-	b := []byte("SIM0000000")
-	for i := 3; i < len(b); i++ {
-		b[i] = alnum[rand.IntN(len(alnum))]
-	}
-	return string(b)
+// newReceipt is a fresh receipt number: SIM and seven digits, 10
+// characters like M-Pesa's (and what the journey files recognise). They
+// count up from the start time in seconds, so a simulator restarted on
+// the same database does not reuse the last run's. Called with f.mu held.
+func (f *Fake) newReceipt() string {
+	f.receipts++
+	return fmt.Sprintf("SIM%07d", f.receipts%10_000_000)
 }
 
 func (f *Fake) decode(w http.ResponseWriter, r *http.Request) (map[string]any, bool) {

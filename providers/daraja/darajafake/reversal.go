@@ -120,7 +120,7 @@ func (f *Fake) reversalResult(rv Reversal, trans, amount string, refusal Refusal
 	case f.reversed[trans]:
 		code, desc = "R000001", "The transaction has already been reversed."
 	}
-	reversalID := newReceipt()
+	reversalID := f.newReceipt()
 	if code == "0" {
 		f.reversed[trans] = true
 		f.txns = append(f.txns, Transaction{ID: reversalID, At: time.Now(), MSISDN: orig.MSISDN, Account: orig.Account, Amount: amt, Type: "reversal"})
