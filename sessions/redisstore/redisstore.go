@@ -1,5 +1,5 @@
 // Package redisstore keeps USSD sessions in Redis, shared by any number of
-// gateway processes. Each session is a small hash (version + data) with
+// gateway processes. Each session is one string ("<version>:<data>") with
 // the idle TTL; a Lua script does the compare-and-swap on the server, so
 // two racing hops of one session never both apply.
 package redisstore
