@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
 
 	"github.com/huduma-ke/huduma"
 	"github.com/huduma-ke/huduma/gsm7"
@@ -447,27 +447,11 @@ func queryRows(t *testing.T, env map[string]string, q string) []string {
 	t.Helper()
 	ctx := context.Background()
 	var out []string
+	driver, dsn := "sqlite", filepath.Join(env["HUDUMA_DATA_DIR"], "huduma.db")
 	if dbURL := env["DATABASE_URL"]; dbURL != "" {
-		conn, err := pgx.Connect(ctx, dbURL)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer conn.Close(ctx)
-		rows, err := conn.Query(ctx, q)
-		if err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			vals, err := rows.Values()
-			if err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, joinValues(vals))
-		}
-		return out
+		driver, dsn = "pgx", dbURL
 	}
-	db, err := sql.Open("sqlite", filepath.Join(env["HUDUMA_DATA_DIR"], "huduma.db"))
+	db, err := sql.Open(driver, dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
