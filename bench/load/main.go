@@ -394,6 +394,9 @@ func run(o options) error {
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond)) }
 
+// phoneSeq numbers the sessions of the whole run, for their phones.
+var phoneSeq atomic.Int64
+
 // drive runs sessions of sc against t from conc phones until dur or max
 // measured hops, optionally paced by lim.
 func drive(ctx context.Context, client *http.Client, t target, sc scenario, conc int, dur time.Duration, max int64, lim *rate.Limiter) result {
@@ -409,9 +412,11 @@ func drive(ctx context.Context, client *http.Client, t target, sc scenario, conc
 		wg.Go(func() {
 			for n := 0; ctx.Err() == nil; n++ {
 				session := fmt.Sprintf("BENCH_%s_%d_%d", run, w, n)
-				// A phone per session, as in real traffic: back-to-back
-				// sessions from one phone would each get the resume offer.
-				phone := fmt.Sprintf("+25471%07d", (w*100003+n)%10_000_000)
+				// A phone per session across the whole run, as in real
+				// traffic: a phone whose earlier session (in another
+				// scenario, or the warm-up) stopped midway would get the
+				// resume offer, and the journey would go elsewhere.
+				phone := fmt.Sprintf("+25471%07d", phoneSeq.Add(1)%10_000_000)
 				for i, text := range sc.hops(n + w) {
 					if lim != nil && lim.Wait(ctx) != nil {
 						return
