@@ -21,32 +21,66 @@ func septets(r rune) int {
 	return 1
 }
 
-// KeepWords lays s out so that, when it takes more than one SMS part, no
-// word (a run of characters without a space or newline) is cut between
-// two parts: spaces are added before such a word so that it starts the
-// next part. A handset that shows parts one by one, or loses one, then
-// still shows every service code, invoice number and amount whole. Text
-// that fits one SMS, or is not GSM-7, is returned as it is; a word longer
-// than a part cannot be kept whole and is left as it is.
+// KeepWords lays s out so that, when it takes more than one SMS part,
+// nothing is cut between two parts: each line that fits in a part is
+// kept whole (spaces at the end of the line before it push it to the next
+// part), and within a longer line each word (a run of characters without a
+// space) is. A handset that shows parts one by one, or loses one, then
+// still shows every service code, invoice number and amount whole, with
+// its line. Text that fits one SMS, or is not GSM-7, is returned as it
+// is; a word longer than a part cannot be kept whole and is left as it is.
 func KeepWords(s string) string {
 	if n, ok := Septets(s); !ok || n <= SingleSeptets {
 		return s
 	}
 	var b strings.Builder
-	b.Grow(len(s) + 32)
+	b.Grow(len(s) + 64)
 	pos := 0 // septets written so far
-	for i := 0; i < len(s); {
-		if c := s[i]; c == ' ' || c == '\n' {
-			b.WriteByte(c)
+	for i, line := range strings.Split(s, "\n") {
+		w := width(line)
+		if i > 0 {
+			// The line starts after its newline; if it would straddle a
+			// boundary, pad the line before so it starts the next part.
+			if start := (pos + 1) % PartSeptets; w <= PartSeptets && start != 0 && start+w > PartSeptets {
+				pad := PartSeptets - start
+				b.WriteString(strings.Repeat(" ", pad))
+				pos += pad
+			}
+			b.WriteByte('\n')
+			pos++
+		}
+		if pos%PartSeptets+w <= PartSeptets {
+			b.WriteString(line)
+			pos += w
+			continue
+		}
+		pos = keepWordsOfLine(&b, line, pos)
+	}
+	return b.String()
+}
+
+// width is a line's length in septets.
+func width(s string) int {
+	n := 0
+	for _, r := range s {
+		n += septets(r)
+	}
+	return n
+}
+
+// keepWordsOfLine writes line from septet pos on, moving each word that
+// would straddle a boundary to the next part, and returns the new pos.
+func keepWordsOfLine(b *strings.Builder, line string, pos int) int {
+	for i := 0; i < len(line); {
+		if line[i] == ' ' {
+			b.WriteByte(' ')
 			pos++
 			i++
 			continue
 		}
-		// A word: measure it, and move it to the next part if it would
-		// straddle a boundary.
 		j, w := i, 0
-		for j < len(s) && s[j] != ' ' && s[j] != '\n' {
-			r, size := utf8.DecodeRuneInString(s[j:])
+		for j < len(line) && line[j] != ' ' {
+			r, size := utf8.DecodeRuneInString(line[j:])
 			w += septets(r)
 			j += size
 		}
@@ -55,11 +89,11 @@ func KeepWords(s string) string {
 			b.WriteString(strings.Repeat(" ", pad))
 			pos += pad
 		}
-		b.WriteString(s[i:j])
+		b.WriteString(line[i:j])
 		pos += w
 		i = j
 	}
-	return b.String()
+	return pos
 }
 
 // SplitParts cuts s where the network cuts it: one part when it fits one

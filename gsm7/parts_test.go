@@ -1,6 +1,8 @@
 package gsm7
 
 import (
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -99,4 +101,32 @@ func FuzzKeepWords(f *testing.F) {
 		}
 		wordsWhole(t, got)
 	})
+}
+
+// TestKeepWordsKeepsLines: a list line that would straddle a boundary
+// moves whole to the next part, its padding at the end of the line before.
+func TestKeepWordsKeepsLines(t *testing.T) {
+	var lines []string
+	for i := 0; i < 6; i++ {
+		lines = append(lines, fmt.Sprintf("100%d Ordinary passport %d pages KES 4550", i, 30+i))
+	}
+	s := strings.Join(lines, "\n")
+	got := KeepWords(s)
+	parts := SplitParts(got)
+	if len(parts) != 2 {
+		t.Fatalf("%d parts", len(parts))
+	}
+	for _, p := range parts {
+		for _, l := range strings.Split(p, "\n") {
+			if l = strings.TrimSpace(l); l != "" && !slices.Contains(lines, l) {
+				t.Fatalf("a line is cut between parts: %q in %q", l, parts)
+			}
+		}
+	}
+	if !strings.HasPrefix(parts[1], "\n") && !strings.HasPrefix(parts[1], "100") {
+		t.Fatalf("part 2 does not start at a line: %q", parts[1])
+	}
+	if strings.Join(strings.Fields(got), " ") != strings.Join(strings.Fields(s), " ") {
+		t.Fatal("KeepWords changed more than spacing")
+	}
 }

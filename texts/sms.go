@@ -23,8 +23,8 @@ var (
 	appStatusSMS = Text{"Application %s (%s): %s since %s.", "Ombi %s (%s): %s tangu %s."}
 	lateMore     = Text{"Dial %s to continue.", "Piga %s kuendelea."}
 
-	helpSMS = Text{"eCitizen: send STATUS <invoice no.>, APP <application no.>, STOP to end notices. Or dial %s.",
-		"eCitizen: tuma HALI <nambari ya ankara>, OMBI <nambari ya ombi>, SITISHA kusitisha taarifa. Au piga %s."}
+	helpSMS = Text{"eCitizen by SMS: FIND <name>, INFO <code>, INVOICE <code>, PAY <invoice>, STATUS <invoice>, APP <no.>, LANG EN/SW, STOP. Or dial %s.",
+		"eCitizen kwa SMS: TAFUTA <jina>, INFO <nambari>, ANKARA <nambari>, LIPA <ankara>, HALI <ankara>, OMBI <nambari>, LUGHA EN/SW, SITISHA. Au piga %s."}
 	badInvoiceSMS = Text{"That invoice number is not valid. Send STATUS and the 10-digit invoice number.",
 		"Nambari hiyo ya ankara si sahihi. Tuma HALI na nambari ya ankara ya tarakimu 10."}
 	noInvoiceSMS = Text{"No invoice has that number.", "Hakuna ankara yenye nambari hiyo."}
@@ -93,7 +93,8 @@ func LateSMS(lang huduma.Language, serviceCode string, reply huduma.Reply) strin
 	return text
 }
 
-// HelpSMS answers a text Huduma does not understand.
+// HelpSMS answers HELP, and any text Huduma does not understand: every
+// keyword in one SMS.
 func HelpSMS(lang huduma.Language, serviceCode string) string { return helpSMS.F(lang, serviceCode) }
 
 // Replies to the SMS keywords that need no argument.
