@@ -30,8 +30,8 @@ var (
 	noInvoiceSMS = Text{"No invoice has that number.", "Hakuna ankara yenye nambari hiyo."}
 	noAppSMS     = Text{"No application has that number. Send APP and the application number.",
 		"Hakuna ombi lenye nambari hiyo. Tuma OMBI na nambari ya ombi."}
-	stopSMS = Text{"You will no longer get eCitizen notices. Receipts and codes still come. Send START to resume.",
-		"Hutapokea tena taarifa za eCitizen. Risiti na nambari za siri zitaendelea. Tuma ANZA kurejesha."}
+	stopSMS = Text{"You will no longer get eCitizen notices. Answers to your texts, receipts and codes still come. Send START to resume.",
+		"Hutapokea tena taarifa za eCitizen. Majibu ya ujumbe wako, risiti na nambari za siri zitaendelea. Tuma ANZA kurejesha."}
 	startSMS       = Text{"eCitizen notices are on again.", "Taarifa za eCitizen zimerejeshwa."}
 	statusPaidSMS  = Text{"Invoice %s is PAID (KES %d), M-Pesa ref %s.", "Ankara %s IMELIPWA (KES %d), M-Pesa %s."}
 	statusExpSMS   = Text{"Invoice %s has EXPIRED.", "Ankara %s IMEISHA MUDA."}
