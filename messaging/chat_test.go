@@ -21,7 +21,7 @@ import (
 	"github.com/huduma-ke/huduma/store/sqlstore"
 )
 
-func newConversations(t *testing.T) *memstore.Store {
+func newConversations(t testing.TB) *memstore.Store {
 	s := memstore.New()
 	t.Cleanup(func() { s.Close() })
 	return s
@@ -88,7 +88,7 @@ func TestParseText(t *testing.T) {
 // chatEnv is an inbox on a real embedded ledger with the sample catalog,
 // the real payments service and the in-process conversations.
 type chatEnv struct {
-	t     *testing.T
+	t     testing.TB
 	l     *sqlstore.DB
 	st    InboxStore
 	convs *memstore.Store
@@ -96,7 +96,7 @@ type chatEnv struct {
 	ids   int
 }
 
-func newChatEnv(t *testing.T, cfg InboxConfig, wrap func(InboxStore) InboxStore) *chatEnv {
+func newChatEnv(t testing.TB, cfg InboxConfig, wrap func(InboxStore) InboxStore) *chatEnv {
 	t.Helper()
 	ctx := context.Background()
 	l, err := sqlitestore.Open(ctx, filepath.Join(t.TempDir(), "chat.db"))
@@ -152,15 +152,23 @@ func (e *chatEnv) send(phone huduma.MSISDN, text string) string {
 
 func (e *chatEnv) sendID(phone huduma.MSISDN, id, text string) string {
 	e.t.Helper()
-	before := len(e.replies(phone))
+	var last int64
+	if r := e.replies(phone); len(r) > 0 {
+		last = r[len(r)-1].ID
+	}
 	if err := e.in.Receive(context.Background(), id, phone, text); err != nil {
 		e.t.Fatalf("%q: %v", text, err)
 	}
-	got := e.replies(phone)
-	if len(got) != before+1 {
-		e.t.Fatalf("%q: %d new replies, want 1", text, len(got)-before)
+	var got []huduma.Message
+	for _, m := range e.replies(phone) {
+		if m.ID > last {
+			got = append(got, m)
+		}
 	}
-	body := got[len(got)-1].Body
+	if len(got) != 1 {
+		e.t.Fatalf("%q: %d new replies, want 1", text, len(got))
+	}
+	body := got[0].Body
 	checkReply(e.t, text, body)
 	return trimLines(body)
 }
@@ -177,7 +185,7 @@ func trimLines(s string) string {
 
 // checkReply holds a reply to the rules: GSM-7, at most MaxReplyParts,
 // and no word cut between two parts.
-func checkReply(t *testing.T, text, body string) {
+func checkReply(t testing.TB, text, body string) {
 	t.Helper()
 	if !gsm7.Valid(body) || gsm7.SMSParts(body) > MaxReplyParts {
 		t.Fatalf("%q: reply is not GSM-7 in at most %d parts (%d): %q", text, MaxReplyParts, gsm7.SMSParts(body), body)
@@ -556,4 +564,20 @@ func TestEveryReplyFits(t *testing.T) {
 			e.send(phone, text)
 		}
 	}
+}
+
+// FuzzInboxText: whatever a phone texts, in whatever state its
+// conversation is, it gets exactly one reply within the SMS rules.
+func FuzzInboxText(f *testing.F) {
+	for _, s := range []string{"FIND passport", "INVOICE 1001", "12345678", "fnid", "PAY", "LANG SW", "INFO", "1001", "STATUS:1", "", "😀 ☺", "INVOICE 2001 12345678 abc 123"} {
+		f.Add(s)
+	}
+	e := newChatEnv(f, InboxConfig{}, nil)
+	f.Fuzz(func(t *testing.T, text string) {
+		e.t = t
+		got := e.send("+254708374149", text)
+		if strings.TrimSpace(got) == "" {
+			t.Fatalf("%q: an empty reply", text)
+		}
+	})
 }
