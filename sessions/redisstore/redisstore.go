@@ -38,8 +38,9 @@ var _ sessions.Store = (*Store)(nil)
 
 // New wraps an existing client. Keys are "<prefix>s:<key id>" for
 // sessions, "<prefix>last:<phone>" for a phone's latest session,
-// "<prefix>lang" (a hash, one field per phone) for languages and
-// "<prefix>active" for the expiry index.
+// "<prefix>lang" (a hash, one field per phone) for languages,
+// "<prefix>active" for the expiry index and "<prefix>sms:<phone>" for a
+// phone's SMS conversation (conversations.go).
 func New(rdb redis.UniversalClient, prefix string) *Store {
 	return &Store{rdb: rdb, prefix: prefix}
 }
