@@ -36,7 +36,7 @@ build:
 # corpora live in each package's testdata/fuzz; new finds stay in the Go
 # cache until you copy one in with its fix.
 FUZZTIME ?= 5s
-FUZZ_TARGETS = ./gsm7:FuzzFold ./menus:FuzzLayout ./web:FuzzAPIBodies \
+FUZZ_TARGETS = ./gsm7:FuzzFold ./gsm7:FuzzKeepWords ./messaging:FuzzInboxText ./menus:FuzzLayout ./web:FuzzAPIBodies \
 	./providers/africastalking:FuzzDecodeHop ./providers/africastalking:FuzzDecodeEvent \
 	./providers/africastalking:FuzzDecodeDeliveryReport ./providers/africastalking:FuzzDecodeIncomingSMS \
 	./providers/daraja:FuzzDecodeSTKCallback ./providers/daraja:FuzzDecodeC2B \

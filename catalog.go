@@ -3,6 +3,7 @@ package huduma
 import (
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -254,4 +255,49 @@ func (c Catalog) Validate() error {
 		}
 	}
 	return nil
+}
+
+// maxServiceCodeDigits is how long a service code may be (Service.Validate
+// allows 1 to 99999999).
+const maxServiceCodeDigits = 8
+
+// ParseServiceCode reads a service code as a person typed it, on a USSD
+// keypad or in an SMS: 1 to 8 digits, not zero. Every channel reads codes
+// through it, so a code one accepts the others accept too.
+func ParseServiceCode(raw string) (int, error) {
+	s := strings.TrimSpace(raw)
+	if s == "" || len(s) > maxServiceCodeDigits || strings.Trim(s, "0123456789") != "" {
+		return 0, Errorf(EInvalid, "a service code is 1 to %d digits", maxServiceCodeDigits)
+	}
+	code, err := strconv.Atoi(s)
+	if err != nil || code <= 0 {
+		return 0, Errorf(EInvalid, "a service code is 1 to %d digits", maxServiceCodeDigits)
+	}
+	return code, nil
+}
+
+// Search query bounds: shorter queries match too much to be useful,
+// longer ones do not fit a results screen's title.
+const (
+	MinQueryRunes = 2
+	MaxQueryBytes = 40
+)
+
+// SearchQuery cleans what a person typed to search the catalog, on USSD or
+// by SMS: inner runs of spaces become one, and it is cut to MaxQueryBytes
+// (on a character boundary). Fewer than MinQueryRunes characters is an
+// EInvalid error.
+func SearchQuery(raw string) (string, error) {
+	q := strings.Join(strings.Fields(raw), " ")
+	if utf8.RuneCountInString(q) < MinQueryRunes {
+		return "", Errorf(EInvalid, "a search needs at least %d characters", MinQueryRunes)
+	}
+	if len(q) > MaxQueryBytes {
+		cut := MaxQueryBytes
+		for cut > 0 && !utf8.RuneStart(q[cut]) {
+			cut--
+		}
+		q = strings.TrimRight(q[:cut], " ")
+	}
+	return q, nil
 }

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+
+	"github.com/nyaruka/phonenumbers"
 )
 
 func TestParseMSISDN(t *testing.T) {
@@ -111,5 +113,37 @@ func TestErrors(t *testing.T) {
 	}
 	if ErrorCode(errors.New("x")) != EInternal || ErrorMessage(errors.New("secret detail")) != "Internal error." {
 		t.Fatal("internal errors must not leak")
+	}
+}
+
+// TestFastMobileMatchesLibphonenumber: the shortcut for 07XX numbers gives
+// what libphonenumber gives, for every prefix of the range and in both
+// written forms, and leaves everything else to it.
+func TestFastMobileMatchesLibphonenumber(t *testing.T) {
+	for p := 0; p < 1000; p++ {
+		for _, tail := range []string{"000000", "123456", "999999", "504030"} {
+			local := fmt.Sprintf("7%03d%s", p, tail)[:9]
+			for _, raw := range []string{"+254" + local, "0" + local} {
+				fast, ok := fastMobile(raw)
+				if !ok {
+					t.Fatalf("%s: not taken by the shortcut", raw)
+				}
+				num, err := phonenumbers.Parse(raw, "KE")
+				if err != nil || !phonenumbers.IsValidNumber(num) || phonenumbers.GetRegionCodeForNumber(num) != "KE" {
+					t.Fatalf("%s: the shortcut accepts what libphonenumber rejects", raw)
+				}
+				if typ := phonenumbers.GetNumberType(num); typ != phonenumbers.MOBILE && typ != phonenumbers.FIXED_LINE_OR_MOBILE {
+					t.Fatalf("%s: type %v", raw, typ)
+				}
+				if want := MSISDN(phonenumbers.Format(num, phonenumbers.E164)); fast != want {
+					t.Fatalf("%s: shortcut %s, libphonenumber %s", raw, fast, want)
+				}
+			}
+		}
+	}
+	for _, raw := range []string{"+2547123456789", "+254712a45678", "0712 345678", "+254112345678", "0112345678", "712345678", "+2557123456789"} {
+		if _, ok := fastMobile(raw); ok {
+			t.Fatalf("%s taken by the shortcut", raw)
+		}
 	}
 }

@@ -79,6 +79,11 @@ const (
 // Final reports whether no further payment can change the invoice.
 func (s InvoiceStatus) Final() bool { return s == InvoicePaid || s == InvoiceExpired }
 
+// Payable reports whether an invoice can still take a payment (it is not
+// paid and not expired): the rule every channel offers "pay" by. The
+// ledger enforces it again when it queues a prompt.
+func (inv Invoice) Payable() bool { return !inv.Status.Final() }
+
 // Invoice is a request to pay for one service.
 type Invoice struct {
 	Number      InvoiceNumber     `json:"number"`

@@ -152,6 +152,10 @@ type InvoiceRequest struct {
 	Lang   Language
 	// Push asks for an M-Pesa prompt (only Safaricom payers get one).
 	Push bool
+	// SkipInvoiceSMS leaves out the invoice SMS: the caller's own reply
+	// carries the invoice and how to pay it (the SMS channel answering the
+	// text that asked for it), so the phone does not get it twice.
+	SkipInvoiceSMS bool
 	// Key makes the request idempotent (a retried USSD hop, an API
 	// Idempotency-Key); it is already scoped to its caller.
 	Key string

@@ -89,6 +89,9 @@ func parseMSISDN(raw string) (MSISDN, error) {
 	case len(s) == 9 && (s[0] == '7' || s[0] == '1'):
 		s = "0" + s
 	}
+	if m, ok := fastMobile(s); ok {
+		return m, nil
+	}
 	num, err := phonenumbers.Parse(s, "KE")
 	if err != nil {
 		return "", Errorf(EInvalid, "that is not a phone number")
@@ -100,6 +103,27 @@ func parseMSISDN(raw string) (MSISDN, error) {
 		return "", Errorf(EInvalid, "that is not a Kenyan mobile number")
 	}
 	return MSISDN(phonenumbers.Format(num, phonenumbers.E164)), nil
+}
+
+// fastMobile recognises the common forms of a 07XX number, +2547XXXXXXXX
+// and 07XXXXXXXX, without libphonenumber: every number of that range is a
+// valid Kenyan mobile in its metadata (TestFastMobileMatchesLibphonenumber),
+// and a session's first hop is otherwise a tenth of its CPU in the parser.
+func fastMobile(s string) (MSISDN, bool) {
+	switch {
+	case len(s) == 13 && strings.HasPrefix(s, "+2547"):
+		s = s[4:]
+	case len(s) == 10 && strings.HasPrefix(s, "07"):
+		s = s[1:]
+	default:
+		return "", false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return "", false
+		}
+	}
+	return MSISDN("+254" + s), true
 }
 
 // Digits returns the number without "+", as Daraja wants it (2547XXXXXXXX).

@@ -3,7 +3,6 @@ package menus
 import (
 	"fmt"
 	"strconv"
-	"strings"
 
 	"github.com/huduma-ke/huduma"
 	"github.com/huduma-ke/huduma/texts"
@@ -114,12 +113,9 @@ func handleSearch(st *step, in string) (outcome, error) {
 	if in == "0" {
 		return outcome{event: EventBack}, nil
 	}
-	q := strings.Join(strings.Fields(in), " ")
-	if len([]rune(q)) < 2 {
+	q, err := huduma.SearchQuery(in)
+	if err != nil {
 		return invalid(texts.QueryShort.T(st.lang())), nil
-	}
-	if len(q) > 40 {
-		q = q[:40]
 	}
 	found, err := st.search(q)
 	if err != nil {
@@ -153,8 +149,8 @@ func handleCode(st *step, in string) (outcome, error) {
 	if in == "0" {
 		return outcome{event: EventBack}, nil
 	}
-	code, err := strconv.Atoi(in)
-	if err != nil || code <= 0 || len(in) > 8 {
+	code, err := huduma.ParseServiceCode(in)
+	if err != nil {
 		return invalid(texts.CodeDigits.T(st.lang())), nil
 	}
 	if _, err := st.serviceByCode(code); err != nil {

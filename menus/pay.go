@@ -12,11 +12,6 @@ import (
 // Paying for a service, paying, checking and listing invoices, and
 // tracking applications: the states that read the ledger.
 
-// payable reports whether an invoice can still take a payment.
-func payable(inv huduma.Invoice) bool {
-	return inv.Status != huduma.InvoicePaid && inv.Status != huduma.InvoiceExpired
-}
-
 var eat = time.FixedZone("EAT", 3*3600)
 
 func handleInput(st *step, in string) (outcome, error) {
@@ -206,9 +201,9 @@ func handleInvoice(st *step, in string) (outcome, error) {
 		st.intend(Intent{Kind: IntentReceipt, Invoice: inv.Number})
 		s.Done = texts.DoneReceipt.T(s.Lang)
 		return outcome{event: EventFinish}, nil
-	case payable(inv) && in == "1":
+	case inv.Payable() && in == "1":
 		return push(st, st.env.Phone)
-	case payable(inv) && in == "2":
+	case inv.Payable() && in == "2":
 		s.PayFor = StateInvoice
 		return outcome{event: EventPayOther}, nil
 	}
@@ -247,7 +242,7 @@ func invoicePage(st *step) (page, []string, error) {
 		p.options = []option{{"1", texts.SMSReceipt.T(lang)}}
 	case inv.Status == huduma.InvoicePending:
 		p.options = []option{{"1", texts.ResendPrompt.T(lang)}, {"2", texts.PayOtherNumber.T(lang)}}
-	case payable(inv):
+	case inv.Payable():
 		p.options = []option{{"1", texts.PayThisPhone.T(lang)}, {"2", texts.PayOtherNumber.T(lang)}}
 	}
 	return p, nil, nil

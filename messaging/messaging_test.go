@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/huduma-ke/huduma"
+	"github.com/huduma-ke/huduma/payments"
 	"github.com/huduma-ke/huduma/store/sqlitestore"
 	"github.com/huduma-ke/huduma/store/sqlstore"
 )
@@ -247,11 +248,13 @@ func TestOutboxRecordOnlyAndCrash(t *testing.T) {
 }
 
 // TestInboxKeywords: each text in, the reply queued; case, spaces and
-// Kiswahili keywords; one reply per provider id.
+// Kiswahili keywords; one reply per provider id. (The SMS channel's
+// finding, invoicing and paying are chat_test.go's.)
 func TestInboxKeywords(t *testing.T) {
 	l, _ := openLedger(t)
 	// Replies name the configured paybill and USSD code, not e-Citizen's.
-	in := NewInbox(l, InboxConfig{Paybill: "174379", ServiceCode: "*384*22#"}, quiet)
+	in := NewInbox(InboxDeps{Store: l, Catalog: l, Payments: payments.New(l, l, nil, payments.Config{}, quiet), Conversations: newConversations(t)},
+		InboxConfig{Paybill: "174379", ServiceCode: "*384*22#"}, quiet)
 	app, err := l.CreateApplication(context.Background(), huduma.Application{ServiceCode: 1001, ServiceName: "Passport (34 pages)", Phone: phone})
 	if err != nil {
 		t.Fatal(err)
@@ -263,12 +266,13 @@ func TestInboxKeywords(t *testing.T) {
 		t.Fatal(err)
 	}
 	cases := []struct{ text, reply string }{
-		{"HELP", `^eCitizen: send STATUS .*Or dial \*384\*22#\.$`},
+		{"HELP", `^eCitizen by SMS: FIND <name>, .*Or dial \*384\*22#\.$`},
 		{"status " + string(pending.Number), `PENDING\. Pay KES 4600 to Paybill 174379, Account ` + string(pending.Number)},
-		{"  msaada ", `^eCitizen: tuma HALI`},
-		{"", `^eCitizen: send STATUS`},
-		{"hello there", `^eCitizen: send STATUS`},
-		{"STATUS", `not valid`},
+		{"  msaada ", `^eCitizen kwa SMS: TAFUTA`},
+		{"", `^eCitizen by SMS: FIND`},
+		{"what is this", `^eCitizen by SMS: FIND`},
+		{"STATUS", `PENDING`}, // the invoice the phone last asked about
+		{"STATUS 12", `not valid`},
 		{"hali 12345", `^Nambari hiyo ya ankara si sahihi`},
 		{"Status " + string(huduma.NewInvoiceNumber()), `^No invoice has that number`},
 		{"app " + app.Number, `^Application ` + app.Number + ` \(Passport \(34 pages\)\): SUBMITTED since 22/11/2026`},

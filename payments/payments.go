@@ -163,8 +163,11 @@ func (s *Service) CreateInvoice(ctx context.Context, req huduma.InvoiceRequest) 
 	}
 	for try := 0; try < 5; try++ {
 		inv.Number = huduma.NewInvoiceNumber()
-		msg := huduma.Message{To: req.Phone, Kind: huduma.MessageInvoice, Body: s.invoiceText(inv)}
-		out, created, err := s.inv.CreateInvoice(ctx, huduma.InvoiceOrder{Invoice: inv, Key: req.Key, RequestHash: req.RequestHash, Message: &msg, Push: plan})
+		var msg *huduma.Message
+		if !req.SkipInvoiceSMS {
+			msg = &huduma.Message{To: req.Phone, Kind: huduma.MessageInvoice, Body: s.invoiceText(inv)}
+		}
+		out, created, err := s.inv.CreateInvoice(ctx, huduma.InvoiceOrder{Invoice: inv, Key: req.Key, RequestHash: req.RequestHash, Message: msg, Push: plan})
 		if huduma.ErrorCode(err) == huduma.EConflict {
 			continue // number taken: draw another
 		}
@@ -247,7 +250,9 @@ func (s *Service) ResendReceipt(ctx context.Context, number huduma.InvoiceNumber
 }
 
 // SendServiceDetails texts a service's fee and paybill details to phone,
-// once per key (empty: every call).
+// once per key (empty: every call). It answers the caller's own request
+// ("SMS me details"), so it goes as a reply: STOP holds notices, not
+// answers.
 func (s *Service) SendServiceDetails(ctx context.Context, phone huduma.MSISDN, code int, lang huduma.Language, key string) error {
 	sv, err := s.cat.ServiceByCode(ctx, code)
 	if err != nil {
@@ -258,7 +263,7 @@ func (s *Service) SendServiceDetails(ctx context.Context, phone huduma.MSISDN, c
 		return fmt.Errorf("fee bands: %w", err)
 	}
 	body := texts.ServiceDetailsSMS(sv, huduma.ConvenienceFee(bands, sv.Fee), lang, s.cfg.ServiceCode)
-	return s.inv.QueueMessage(ctx, huduma.Message{To: phone, Kind: huduma.MessageNotice, Body: body}, key)
+	return s.inv.QueueMessage(ctx, huduma.Message{To: phone, Kind: huduma.MessageReply, Body: body}, key)
 }
 
 // invoiceText is the invoice SMS: number, service, total, how to pay.

@@ -2,6 +2,8 @@
 // production (any number of gateway processes share it) and in process for
 // the embedded mode. Both implement Store and pass one conformance suite
 // (sessionstest). Records are opaque bytes; the engine owns their shape.
+// Beside the sessions each store keeps one short SMS conversation per
+// phone (Conversations), sharing the phones' languages with the hops.
 //
 // A hop costs one round trip to read (Load) and one to write (Save):
 // whatever else a screen needs about the caller (the language they chose,
@@ -68,8 +70,45 @@ type Write struct {
 	Language string
 }
 
-// Store keeps versioned session records with an idle TTL.
+// Conversation is a phone's SMS conversation as one load reads it.
+type Conversation struct {
+	// Record is the conversation; Version 0 when there is none (never
+	// started, or expired).
+	Record Record
+	// Language is the phone's language, the very value USSD hops read
+	// ("" when it never chose one), whether or not a conversation exists.
+	Language string
+}
+
+// ConversationWrite is one compare-and-swap save of a conversation.
+type ConversationWrite struct {
+	Value []byte
+	// TTL is how long the conversation waits for the next text.
+	TTL time.Duration
+	// Language, when not empty, remembers the phone's language for USSD
+	// and SMS alike, in the same atomic step.
+	Language string
+}
+
+// Conversations keeps one short SMS conversation per phone (what the next
+// text answers, the recent texts already handled), with a TTL, beside the
+// USSD sessions and sharing their phone languages. Conversations are not
+// USSD sessions: Active does not count them.
+type Conversations interface {
+	// LoadConversation returns the phone's conversation and language in
+	// one round trip.
+	LoadConversation(ctx context.Context, phone string) (Conversation, error)
+	// SaveConversation stores w when the current version equals expect
+	// (0: there must be none), with its TTL and language, atomically, and
+	// returns the new version; nothing is written and ErrConflict returned
+	// otherwise.
+	SaveConversation(ctx context.Context, phone string, expect int64, w ConversationWrite) (int64, error)
+}
+
+// Store keeps versioned session records with an idle TTL, and the SMS
+// conversations.
 type Store interface {
+	Conversations
 	// Load returns the session of k and, when it does not exist, the
 	// phone's language and latest session, in one round trip.
 	Load(ctx context.Context, k Key) (Loaded, error)

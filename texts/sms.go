@@ -23,15 +23,15 @@ var (
 	appStatusSMS = Text{"Application %s (%s): %s since %s.", "Ombi %s (%s): %s tangu %s."}
 	lateMore     = Text{"Dial %s to continue.", "Piga %s kuendelea."}
 
-	helpSMS = Text{"eCitizen: send STATUS <invoice no.>, APP <application no.>, STOP to end notices. Or dial %s.",
-		"eCitizen: tuma HALI <nambari ya ankara>, OMBI <nambari ya ombi>, SITISHA kusitisha taarifa. Au piga %s."}
+	helpSMS = Text{"eCitizen by SMS: FIND <name>, INFO <code>, INVOICE <code>, PAY <invoice>, STATUS <invoice>, APP <no.>, LANG EN/SW, STOP. Or dial %s.",
+		"eCitizen kwa SMS: TAFUTA <jina>, INFO <nambari>, ANKARA <nambari>, LIPA <ankara>, HALI <ankara>, OMBI <nambari>, LUGHA EN/SW, SITISHA. Au piga %s."}
 	badInvoiceSMS = Text{"That invoice number is not valid. Send STATUS and the 10-digit invoice number.",
 		"Nambari hiyo ya ankara si sahihi. Tuma HALI na nambari ya ankara ya tarakimu 10."}
 	noInvoiceSMS = Text{"No invoice has that number.", "Hakuna ankara yenye nambari hiyo."}
 	noAppSMS     = Text{"No application has that number. Send APP and the application number.",
 		"Hakuna ombi lenye nambari hiyo. Tuma OMBI na nambari ya ombi."}
-	stopSMS = Text{"You will no longer get eCitizen notices. Receipts and codes still come. Send START to resume.",
-		"Hutapokea tena taarifa za eCitizen. Risiti na nambari za siri zitaendelea. Tuma ANZA kurejesha."}
+	stopSMS = Text{"You will no longer get eCitizen notices. Answers to your texts, receipts and codes still come. Send START to resume.",
+		"Hutapokea tena taarifa za eCitizen. Majibu ya ujumbe wako, risiti na nambari za siri zitaendelea. Tuma ANZA kurejesha."}
 	startSMS       = Text{"eCitizen notices are on again.", "Taarifa za eCitizen zimerejeshwa."}
 	statusPaidSMS  = Text{"Invoice %s is PAID (KES %d), M-Pesa ref %s.", "Ankara %s IMELIPWA (KES %d), M-Pesa %s."}
 	statusExpSMS   = Text{"Invoice %s has EXPIRED.", "Ankara %s IMEISHA MUDA."}
@@ -93,7 +93,8 @@ func LateSMS(lang huduma.Language, serviceCode string, reply huduma.Reply) strin
 	return text
 }
 
-// HelpSMS answers a text Huduma does not understand.
+// HelpSMS answers HELP, and any text Huduma does not understand: every
+// keyword in one SMS.
 func HelpSMS(lang huduma.Language, serviceCode string) string { return helpSMS.F(lang, serviceCode) }
 
 // Replies to the SMS keywords that need no argument.

@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/huduma-ke/huduma"
+	"github.com/huduma-ke/huduma/internal/ratelimit"
 	"github.com/huduma-ke/huduma/providers"
 	"github.com/huduma-ke/huduma/texts"
 )
@@ -95,8 +96,8 @@ type Server struct {
 	deps    Deps
 	log     *slog.Logger
 	metrics *metrics
-	hops    *keyedLimiter
-	api     *keyedLimiter
+	hops    *ratelimit.Keyed
+	api     *ratelimit.Keyed
 	langs   *languageMemo
 }
 
@@ -115,7 +116,7 @@ func New(cfg Config, deps Deps, log *slog.Logger) *Server {
 		cfg.DefaultLanguage = huduma.English
 	}
 	s := &Server{cfg: cfg, deps: deps, log: log.With("comp", "web"), metrics: newMetrics(deps.Active),
-		hops: newKeyedLimiter(cfg.HopsPerMinute, cfg.HopBurst), api: newKeyedLimiter(cfg.APIPerMinute, cfg.APIBurst), langs: newLanguageMemo()}
+		hops: ratelimit.New(cfg.HopsPerMinute, cfg.HopBurst), api: ratelimit.New(cfg.APIPerMinute, cfg.APIBurst), langs: newLanguageMemo()}
 	s.app = fiber.New(fiber.Config{
 		// Immutable copies request values, so nothing we keep aliases a
 		// buffer fasthttp reuses for the next request.

@@ -170,10 +170,20 @@ var scenarios = []scenario{
 	{"search hop (14k catalog)", func(n int) []string {
 		return []string{"", "1", "1*1", "1*1*" + terms[n%len(terms)]}
 	}, func(i int) bool { return i == 3 }},
-	{"journey, 7 hops", func(n int) []string {
+	{"journey, 7 hops", journey(7), func(int) bool { return true }},
+	// The same journey without its last hop, where Huduma writes the
+	// invoice, its SMS and its prompt to Postgres in one transaction (the
+	// references write nothing durable): what the hop path costs alone.
+	{"journey to confirm, 6 hops", journey(6), func(int) bool { return true }},
+}
+
+// journey is the first hops of main menu → search → service → input →
+// confirm.
+func journey(hops int) func(n int) []string {
+	return func(n int) []string {
 		t := terms[n%2] // birth or passport
-		return []string{"", "1", "1*1", "1*1*" + t, "1*1*" + t + "*1", "1*1*" + t + "*1*1", "1*1*" + t + "*1*1*12345678"}
-	}, func(int) bool { return true }},
+		return []string{"", "1", "1*1", "1*1*" + t, "1*1*" + t + "*1", "1*1*" + t + "*1*1", "1*1*" + t + "*1*1*12345678"}[:hops]
+	}
 }
 
 // result is one scenario against one target.
@@ -182,6 +192,9 @@ type result struct {
 	hops, errors     int64
 	elapsed          time.Duration
 	lat              []time.Duration
+	// byHop holds the measured latencies by the hop's place in the
+	// session, sorted: it shows which screen the tail comes from.
+	byHop [][]time.Duration
 }
 
 func (r result) rate() float64 { return float64(r.hops) / r.elapsed.Seconds() }
@@ -295,6 +308,13 @@ func run(o options) error {
 	for _, r := range append(results, fixed, fixedSearch) {
 		fmt.Printf("| %s | %s | %.0f | %s | %s | %s | %d |\n", r.target, r.scenario, r.rate(), ms(r.pct(.5)), ms(r.pct(.99)), ms(r.pct(.999)), r.errors)
 	}
+	fmt.Printf("\n%s, p99 by hop:", fixed.scenario)
+	for i, h := range fixed.byHop {
+		if len(h) > 0 {
+			fmt.Printf(" %d: %s", i+1, ms(h[int(.99*float64(len(h)-1))]))
+		}
+	}
+	fmt.Println()
 	fmt.Println()
 	fmt.Println("| scenario | huduma / limit | huduma / peer |")
 	fmt.Println("|---|---:|---:|")
@@ -349,17 +369,20 @@ func run(o options) error {
 		}
 		fmt.Printf("- [%s] %s\n", mark, what)
 	}
-	j := find("huduma", scenarios[2].name)
+	j, jl := find("huduma", scenarios[2].name), find("limit", scenarios[2].name)
+	m, ml := find("huduma", scenarios[0].name), find("limit", scenarios[0].name)
 	if p := find("peer", scenarios[2].name); p != nil {
-		check(j.rate() >= 3*p.rate(), fmt.Sprintf("journeys ≥ 3× the peer (%.2f×)", j.rate()/p.rate()))
+		check(j.rate() >= 1.2*p.rate(), fmt.Sprintf("journeys ≥ 1.2× the peer (%.2f×)", j.rate()/p.rate()))
+		mp := find("peer", scenarios[0].name)
+		check(m.rate() >= 1.2*mp.rate(), fmt.Sprintf("main menu hops ≥ 1.2× the peer (%.2f×)", m.rate()/mp.rate()))
 	}
-	check(j.rate() >= 0.6*find("limit", scenarios[2].name).rate(), fmt.Sprintf("journeys ≥ 60%% of the limit (%.0f%%)", 100*j.rate()/find("limit", scenarios[2].name).rate()))
-	check(fixed.pct(.99) < 10*time.Millisecond && fixed.rate() >= 0.95*float64(o.fixedRate), fmt.Sprintf("p99 < 10 ms at %d hops/s (p99 %s at %.0f/s)", o.fixedRate, ms(fixed.pct(.99)), fixed.rate()))
+	check(j.rate() >= 0.65*jl.rate(), fmt.Sprintf("journeys ≥ 65%% of the limit (%.0f%%; main menu hops %.0f%%)", 100*j.rate()/jl.rate(), 100*m.rate()/ml.rate()))
+	check(fixed.pct(.99) <= 10*time.Millisecond && fixed.rate() >= 0.95*float64(o.fixedRate), fmt.Sprintf("p99 ≤ 10 ms at %d hops/s (p99 %s at %.0f/s)", o.fixedRate, ms(fixed.pct(.99)), fixed.rate()))
 	check(fixedSearch.pct(.99) < 5*time.Millisecond, fmt.Sprintf("search hop p99 < 5 ms at %d hops/s (%s; %s when saturated)",
 		o.fixedRate, ms(fixedSearch.pct(.99)), ms(find("huduma", scenarios[1].name).pct(.99))))
 	check(float64(sms.total)/sms.elapsed.Seconds() >= 5000 && sms.lost == 0 && sms.dupes == 0, "outbox ≥ 5,000 messages/s, none lost or doubled")
 	if n, _ := memoryPerSession(ctx, rdb, "huduma:s:*"); n > 0 {
-		check(n <= 1024, fmt.Sprintf("≤ 1 KB Redis per session (%.0f B)", n))
+		check(n <= 600, fmt.Sprintf("≤ 600 B Redis per session (%.0f B)", n))
 	}
 	if o.skipPush {
 		return nil
@@ -371,6 +394,9 @@ func run(o options) error {
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond)) }
 
+// phoneSeq numbers the sessions of the whole run, for their phones.
+var phoneSeq atomic.Int64
+
 // drive runs sessions of sc against t from conc phones until dur or max
 // measured hops, optionally paced by lim.
 func drive(ctx context.Context, client *http.Client, t target, sc scenario, conc int, dur time.Duration, max int64, lim *rate.Limiter) result {
@@ -378,6 +404,7 @@ func drive(ctx context.Context, client *http.Client, t target, sc scenario, conc
 	defer cancel()
 	var hops, errs atomic.Int64
 	lats := make([][]time.Duration, conc)
+	byHop := make([][][]time.Duration, conc)
 	run := randHex(4)
 	var wg sync.WaitGroup
 	begin := time.Now()
@@ -385,9 +412,11 @@ func drive(ctx context.Context, client *http.Client, t target, sc scenario, conc
 		wg.Go(func() {
 			for n := 0; ctx.Err() == nil; n++ {
 				session := fmt.Sprintf("BENCH_%s_%d_%d", run, w, n)
-				// A phone per session, as in real traffic: back-to-back
-				// sessions from one phone would each get the resume offer.
-				phone := fmt.Sprintf("+25471%07d", (w*100003+n)%10_000_000)
+				// A phone per session across the whole run, as in real
+				// traffic: a phone whose earlier session (in another
+				// scenario, or the warm-up) stopped midway would get the
+				// resume offer, and the journey would go elsewhere.
+				phone := fmt.Sprintf("+25471%07d", phoneSeq.Add(1)%10_000_000)
 				for i, text := range sc.hops(n + w) {
 					if lim != nil && lim.Wait(ctx) != nil {
 						return
@@ -409,6 +438,10 @@ func drive(ctx context.Context, client *http.Client, t target, sc scenario, conc
 					if sc.measure(i) {
 						hops.Add(1)
 						lats[w] = append(lats[w], took)
+						for len(byHop[w]) <= i {
+							byHop[w] = append(byHop[w], nil)
+						}
+						byHop[w][i] = append(byHop[w][i], took)
 					}
 				}
 			}
@@ -416,10 +449,19 @@ func drive(ctx context.Context, client *http.Client, t target, sc scenario, conc
 	}
 	wg.Wait()
 	r := result{target: t.name, scenario: sc.name, hops: hops.Load(), errors: errs.Load(), elapsed: time.Since(begin)}
-	for _, l := range lats {
+	for w, l := range lats {
 		r.lat = append(r.lat, l...)
+		for i, h := range byHop[w] {
+			for len(r.byHop) <= i {
+				r.byHop = append(r.byHop, nil)
+			}
+			r.byHop[i] = append(r.byHop[i], h...)
+		}
 	}
 	slices.Sort(r.lat)
+	for _, h := range r.byHop {
+		slices.Sort(h)
+	}
 	return r
 }
 

@@ -145,7 +145,7 @@ func TestTextsNameConfiguredCodes(t *testing.T) {
 	if end := e.dial(phone, "1", "3", "4001", "2"); !strings.Contains(end, "sent the service details") {
 		t.Fatalf("sms me details: %s", end)
 	}
-	if m := e.outboxRow(phone, huduma.MessageNotice); !strings.Contains(m.Body, "Dial *384*22# to pay") {
+	if m := e.outboxRow(phone, huduma.MessageReply); !strings.Contains(m.Body, "Dial *384*22# to pay") {
 		t.Fatalf("service details: %q", m.Body)
 	}
 	e.postForm("/sms/africastalking/inbound?token="+testToken, url.Values{"id": {"in-codes"}, "from": {phone}, "to": {"22222"}, "text": {"help"}})

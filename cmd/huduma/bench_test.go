@@ -14,7 +14,9 @@ import (
 
 // benchHops times one hop end to end without HTTP: AT decode → session
 // load → menu step (catalog search on the search hop) → render → session
-// save → AT encode. Each iteration is one hop of a four-hop journey.
+// save → AT encode. Each iteration is one hop of a four-hop journey, each
+// journey from a phone of its own (one phone would get the resume offer
+// on every journey after the first, and go elsewhere).
 func benchHops(b *testing.B, env map[string]string) {
 	cfg, err := loadConfig(func(k string) string { return env[k] })
 	if err != nil {
@@ -32,7 +34,7 @@ func benchHops(b *testing.B, env map[string]string) {
 	i := 0
 	for b.Loop() {
 		form := url.Values{"sessionId": {fmt.Sprintf("ATUid_bench_%s_%d", b.Name(), i/len(texts))}, "serviceCode": {"*2222#"},
-			"phoneNumber": {"+254712345678"}, "networkCode": {"63902"}, "text": {texts[i%len(texts)]}}
+			"phoneNumber": {fmt.Sprintf("+2547%08d", i/len(texts))}, "networkCode": {"63902"}, "text": {texts[i%len(texts)]}}
 		hop, err := at.DecodeHop(providers.Request{Form: form})
 		if err != nil {
 			b.Fatal(err)

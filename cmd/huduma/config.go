@@ -69,6 +69,11 @@ type Config struct {
 	SMS      *messaging.SMSProvider
 	SMSRate  float64
 	SMSRetry time.Duration
+	// SMSTTL is how long an SMS conversation waits for its next text
+	// (HUDUMA_SMS_TTL); SMSInRate caps the texts handled per phone a
+	// minute (HUDUMA_SMS_IN_RATE, 0 = off).
+	SMSTTL    time.Duration
+	SMSInRate float64
 	// Retention is how long personal data outside the financial records
 	// is kept (HUDUMA_RETENTION).
 	Retention time.Duration
@@ -290,6 +295,10 @@ var variables = []variable{
 		return nil
 	}},
 	{"HUDUMA_SMS_RETRY", "5s", "first retry delay of a failed send; doubles each time up to 30 min, 8 tries", dur(func(c *Config) *time.Duration { return &c.SMSRetry }, 10*time.Millisecond, time.Hour)},
+	{"HUDUMA_SMS_TTL", "15m", "how long a question asked by SMS (a missing input, a code) waits for its answer, and a handled text is remembered against the aggregator's retries (10 min … 24 h)",
+		dur(func(c *Config) *time.Duration { return &c.SMSTTL }, 10*time.Minute, 24*time.Hour)},
+	{"HUDUMA_SMS_IN_RATE", "10", "texts per minute per phone the SMS keywords answer (burst 10, per instance); more get one `Too many messages…` reply per 10 minutes and are not acted on (0 = off)",
+		rate(func(c *Config) *float64 { return &c.SMSInRate })},
 	{"HUDUMA_HOP_RATE", "60", "USSD hops per minute per phone (burst 20); more get `END Too many requests…` without touching the session (0 = off)", rate(func(c *Config) *float64 { return &c.HopRate })},
 	{"HUDUMA_API_RATE", "600", "agency API calls per minute per key (burst 100); more get `429` with `Retry-After` (0 = off)", rate(func(c *Config) *float64 { return &c.APIRate })},
 	{"HUDUMA_RETENTION", "2160h", "how long personal data outside the financial records is kept, 90 days by default (see [retention](#privacy-and-retention))",

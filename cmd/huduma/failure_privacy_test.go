@@ -1,17 +1,11 @@
 package main
 
 import (
-	"context"
-	"database/sql"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/jackc/pgx/v5"
-	_ "modernc.org/sqlite"
 )
 
 // testKannelPassword is the Kannel sendsms password the failure tests
@@ -25,46 +19,7 @@ func errorColumns(t *testing.T, env map[string]string) []string {
 	t.Helper()
 	const q = `SELECT last_error FROM outbox WHERE last_error <> '' UNION ALL SELECT last_error FROM jobs WHERE last_error <> ''
 		UNION ALL SELECT result_desc FROM payment_attempts WHERE result_desc <> '' UNION ALL SELECT detail FROM audit_log`
-	var out []string
-	ctx := context.Background()
-	if dbURL := env["DATABASE_URL"]; dbURL != "" {
-		conn, err := pgx.Connect(ctx, dbURL)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer conn.Close(ctx)
-		rows, err := conn.Query(ctx, q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var s string
-			if err := rows.Scan(&s); err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, s)
-		}
-		return out
-	}
-	db, err := sql.Open("sqlite", filepath.Join(env["HUDUMA_DATA_DIR"], "huduma.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	rows, err := db.QueryContext(ctx, q)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, s)
-	}
-	return out
+	return queryRows(t, env, q)
 }
 
 // TestProviderFailuresLeakNothing: with every provider failing (Kannel and

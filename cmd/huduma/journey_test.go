@@ -11,7 +11,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/huduma-ke/huduma/internal/testenv"
@@ -63,31 +62,8 @@ func redisPrefix(t testing.TB) string {
 // URL whose search_path points at it, so parallel test runs never meet.
 func freshSchema(t testing.TB) string {
 	t.Helper()
-	base := testenv.PostgresURL(t)
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	schema := "huduma_journey_" + hex.EncodeToString(b)
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, base)
-	if err != nil {
-		t.Fatalf("connect postgres: %v", err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatalf("create schema: %v", err)
-	}
-	t.Cleanup(func() {
-		c, err := pgx.Connect(context.Background(), base)
-		if err == nil {
-			_, _ = c.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
-			c.Close(context.Background())
-		}
-	})
-	u, _ := url.Parse(base)
-	q := u.Query()
-	q.Set("search_path", schema+",public")
-	u.RawQuery = q.Encode()
-	return u.String()
+	dbURL, _ := testenv.PostgresSchema(t, "huduma_journey_")
+	return dbURL
 }
 
 // startGateway builds a gateway from env (on top of an empty environment)

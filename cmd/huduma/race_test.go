@@ -84,7 +84,7 @@ func TestIdenticalHopsRace(t *testing.T) {
 					}
 				}
 			}
-			if got := len(p.messagesOf(huduma.MSISDN(phone), huduma.MessageNotice)); got != rounds {
+			if got := len(p.messagesOf(huduma.MSISDN(phone), huduma.MessageReply)); got != rounds {
 				t.Fatalf("%d service-detail SMS after %d rounds of %d racing hops, want %d", got, rounds, racers, rounds)
 			}
 

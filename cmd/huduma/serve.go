@@ -157,6 +157,10 @@ func openMpesa(cfg Config, log *slog.Logger) (*daraja.Client, *darajafake.Fake, 
 	return daraja.New(dc, &http.Client{Timeout: 30 * time.Second, Transport: tr}, log), sim, nil
 }
 
+// smsInBurst is how many texts a phone may send at once before
+// HUDUMA_SMS_IN_RATE paces it.
+const smsInBurst = 10
+
 // breakerFor is the circuit breaker every provider gets: five failures
 // in a row stop calls for 30 s.
 func breakerFor(name string) *breaker.Breaker { return breaker.New(name, 5, 30*time.Second) }
@@ -215,7 +219,11 @@ func newGateway(ctx context.Context, cfg Config, log *slog.Logger) (g *gateway, 
 	if cfg.RefundsOn() {
 		pay.EnableRefunds(mp)
 	}
-	inbox := messaging.NewInbox(st, messaging.InboxConfig{Paybill: cfg.MpesaShort, ServiceCode: cfg.ServiceCode}, log)
+	// The SMS channel finds, invoices and pays through the same catalog
+	// and payments service as the USSD screens.
+	inbox := messaging.NewInbox(messaging.InboxDeps{Store: st, Catalog: st, Payments: pay, Conversations: sess},
+		messaging.InboxConfig{Paybill: cfg.MpesaShort, ServiceCode: cfg.ServiceCode, DefaultLanguage: cfg.Language,
+			ConversationTTL: cfg.SMSTTL, PerMinute: cfg.SMSInRate, Burst: smsInBurst}, log)
 	ag := &agency{Service: pay, OTP: messaging.NewOTP(st, secret), Notices: messaging.NewNotices(st),
 		Applications: messaging.NewApplications(st, st), catalogReads: st}
 	var sender messaging.Sender

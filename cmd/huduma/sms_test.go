@@ -226,8 +226,8 @@ func TestSMSInbound(t *testing.T) {
 			cases := []struct{ id, text, reply string }{
 				{"in-2", "STATUS 1234567890", `not valid`},
 				{"in-3", "status 0000000000", `No invoice has that number`},
-				{"in-4", "what is this", `^eCitizen: send STATUS`},
-				{"in-5", "MSAADA", `^eCitizen: tuma HALI`},
+				{"in-4", "what is this", `^eCitizen by SMS: FIND`},
+				{"in-5", "MSAADA", `^eCitizen kwa SMS: TAFUTA`},
 				{"in-6", "App 99", `No application has that number`},
 				{"in-7", "stop", `no longer get eCitizen notices`},
 			}

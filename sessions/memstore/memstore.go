@@ -29,10 +29,12 @@ type Store struct {
 	records map[string]entry
 	latest  map[string]pointer
 	langs   map[string]string
-	warmed  bool
-	now     func() time.Time
-	stop    chan struct{}
-	once    sync.Once
+	// convs are the SMS conversations, by phone.
+	convs  map[string]entry
+	warmed bool
+	now    func() time.Time
+	stop   chan struct{}
+	once   sync.Once
 }
 
 var _ sessions.Store = (*Store)(nil)
@@ -46,7 +48,7 @@ func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = no
 // New returns an empty store that sweeps expired entries every minute
 // until Close.
 func New(opts ...Option) *Store {
-	s := &Store{records: map[string]entry{}, latest: map[string]pointer{}, langs: map[string]string{}, now: time.Now, stop: make(chan struct{})}
+	s := &Store{records: map[string]entry{}, latest: map[string]pointer{}, langs: map[string]string{}, convs: map[string]entry{}, now: time.Now, stop: make(chan struct{})}
 	for _, o := range opts {
 		o(s)
 	}
@@ -67,6 +69,11 @@ func (s *Store) sweep(every time.Duration) {
 			for k, e := range s.records {
 				if !now.Before(e.expires) {
 					delete(s.records, k)
+				}
+			}
+			for k, e := range s.convs {
+				if !now.Before(e.expires) {
+					delete(s.convs, k)
 				}
 			}
 			for k, p := range s.latest {

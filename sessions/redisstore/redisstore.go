@@ -1,5 +1,5 @@
 // Package redisstore keeps USSD sessions in Redis, shared by any number of
-// gateway processes. Each session is a small hash (version + data) with
+// gateway processes. Each session is one string ("<version>:<data>") with
 // the idle TTL; a Lua script does the compare-and-swap on the server, so
 // two racing hops of one session never both apply.
 package redisstore
@@ -38,8 +38,9 @@ var _ sessions.Store = (*Store)(nil)
 
 // New wraps an existing client. Keys are "<prefix>s:<key id>" for
 // sessions, "<prefix>last:<phone>" for a phone's latest session,
-// "<prefix>lang" (a hash, one field per phone) for languages and
-// "<prefix>active" for the expiry index.
+// "<prefix>lang" (a hash, one field per phone) for languages,
+// "<prefix>active" for the expiry index and "<prefix>sms:<phone>" for a
+// phone's SMS conversation (conversations.go).
 func New(rdb redis.UniversalClient, prefix string) *Store {
 	return &Store{rdb: rdb, prefix: prefix}
 }

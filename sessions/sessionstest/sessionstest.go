@@ -1,6 +1,7 @@
 // Package sessionstest is the one conformance suite every sessions.Store
 // must pass: the Redis store against a real server and the in-process
-// store, so the embedded mode behaves exactly like production.
+// store, so the embedded mode behaves exactly like production. It covers
+// the SMS conversations (conversations.go) as well as the USSD sessions.
 package sessionstest
 
 import (
@@ -229,6 +230,7 @@ func Run(t *testing.T, newStore Factory) {
 			t.Fatal("binary value mangled")
 		}
 	})
+	runConversations(t, newStore)
 	t.Run("CancelledContext", func(t *testing.T) {
 		s, _ := newStore(t)
 		cctx, cancel := context.WithCancel(ctx)

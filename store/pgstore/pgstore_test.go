@@ -2,13 +2,8 @@ package pgstore
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"io/fs"
-	"net/url"
 	"testing"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/huduma-ke/huduma/internal/testenv"
 	"github.com/huduma-ke/huduma/store/sqlstore"
@@ -19,46 +14,17 @@ import (
 // so tests of several packages can share the database at once.
 func openTest(t testing.TB) *sqlstore.DB {
 	t.Helper()
-	s, err := Open(context.Background(), testSchema(t))
+	dbURL, _ := testenv.PostgresSchema(t, "huduma_test_")
+	ctx := context.Background()
+	s, err := Open(ctx, dbURL)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	if err := s.Migrate(context.Background()); err != nil {
+	if err := s.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
 	return s
-}
-
-// testSchema makes a schema of its own for one test, dropped after it,
-// and returns the URL that uses it.
-func testSchema(t testing.TB) string {
-	t.Helper()
-	base := testenv.PostgresURL(t)
-	ctx := context.Background()
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	schema := "huduma_test_" + hex.EncodeToString(b)
-	conn, err := pgx.Connect(ctx, base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		c, err := pgx.Connect(context.Background(), base)
-		if err == nil {
-			c.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
-			c.Close(context.Background())
-		}
-	})
-	u, _ := url.Parse(base)
-	q := u.Query()
-	q.Set("search_path", schema+",public")
-	u.RawQuery = q.Encode()
-	return u.String()
 }
 
 func TestConformance(t *testing.T) {
@@ -71,7 +37,7 @@ func BenchmarkSearch140k(b *testing.B) { storetest.BenchmarkSearch140k(b, openTe
 // TestUpgradeToSuspenseLedger: money recorded before the suspense ledger
 // (migration 0011) is carried into it.
 func TestUpgradeToSuspenseLedger(t *testing.T) {
-	url := testSchema(t)
+	url, _ := testenv.PostgresSchema(t, "huduma_test_")
 	open := func(t *testing.T) *sqlstore.DB {
 		s, err := Open(context.Background(), url)
 		if err != nil {

@@ -6,10 +6,7 @@ package schematest
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
-	"net/url"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -70,24 +67,13 @@ func TestSchemasMatch(t *testing.T) {
 		rows.Close()
 	}
 
-	base := testenv.PostgresURL(t)
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	schema := "huduma_schema_" + hex.EncodeToString(b)
-	conn, err := pgx.Connect(ctx, base)
+	dbURL, schema := testenv.PostgresSchema(t, "huduma_schema_")
+	conn, err := pgx.Connect(ctx, testenv.PostgresURL(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
-	u, _ := url.Parse(base)
-	q := u.Query()
-	q.Set("search_path", schema+",public")
-	u.RawQuery = q.Encode()
-	pg, err := pgstore.Open(ctx, u.String())
+	pg, err := pgstore.Open(ctx, dbURL)
 	if err != nil {
 		t.Fatal(err)
 	}

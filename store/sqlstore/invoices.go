@@ -39,6 +39,9 @@ func scanInvoice(r interface{ Scan(...any) error }) (huduma.Invoice, error) {
 	return inv, nil
 }
 
+// errKeySeen rolls back an insert whose idempotency key was taken.
+var errKeySeen = errors.New("idempotency key seen")
+
 // CreateInvoice writes the invoice, its audit row, its SMS and its first
 // prompt in one transaction. It returns the invoice and whether it was
 // created now (false: the key was seen before). A number already taken
@@ -48,12 +51,6 @@ func (l *DB) CreateInvoice(ctx context.Context, n huduma.InvoiceOrder) (huduma.I
 	if inv.Total != inv.Fee+inv.ConvenienceFee || inv.Fee < 0 {
 		return inv, false, huduma.Errorf(huduma.EInvalid, "invoice total does not add up")
 	}
-	if n.Key != "" {
-		existing, err := l.invoiceByKey(ctx, n)
-		if err == nil || !errors.Is(err, sql.ErrNoRows) {
-			return existing, false, err
-		}
-	}
 	fields, err := json.Marshal(inv.Fields)
 	if err != nil {
 		return inv, false, fmt.Errorf("encode invoice fields: %w", err)
@@ -62,32 +59,53 @@ func (l *DB) CreateInvoice(ctx context.Context, n huduma.InvoiceOrder) (huduma.I
 	if n.Key != "" {
 		key = n.Key
 	}
+	// This is the one write on the USSD hop path, so it is kept to as few
+	// round trips as the rules allow: a key seen before is found by the
+	// insert doing nothing (no lookup first), and a new invoice's prompt
+	// skips the checks for earlier prompts (there can be none) and shares
+	// the invoice's audit statement.
+	var seen bool
 	err = l.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO invoices (number, service_code, service_name, phone, fields, fee, convenience_fee, total,
-			status, language, idempotency_key, request_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+		r, err := tx.ExecContext(ctx, `INSERT INTO invoices (number, service_code, service_name, phone, fields, fee, convenience_fee, total,
+			status, language, idempotency_key, request_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+			ON CONFLICT (idempotency_key) DO NOTHING`,
 			string(inv.Number), inv.ServiceCode, inv.ServiceName, string(inv.Phone), string(fields), inv.Fee, inv.ConvenienceFee, inv.Total,
 			string(huduma.InvoicePending), string(inv.Language), key, n.RequestHash, ms(inv.CreatedAt), ms(inv.ExpiresAt))
 		if err != nil {
 			if isUnique(err) {
-				return huduma.Errorf(huduma.EConflict, "invoice number or key already used")
+				return huduma.Errorf(huduma.EConflict, "invoice number already used")
 			}
 			return fmt.Errorf("insert invoice: %w", err)
 		}
-		if err := l.audit(ctx, tx, "invoice", string(inv.Number), "created", map[string]any{"total": inv.Total, "service": inv.ServiceCode}); err != nil {
-			return err
+		if rows, err := r.RowsAffected(); err != nil {
+			return fmt.Errorf("insert invoice: %w", err)
+		} else if rows == 0 {
+			seen = true // the key's invoice exists; roll back and return it
+			return errKeySeen
 		}
+		audits := []auditRow{{"invoice", string(inv.Number), "created", map[string]any{"total": inv.Total, "service": inv.ServiceCode}}}
 		if n.Message != nil {
 			if err := l.queueMessage(ctx, tx, *n.Message, "invoice:"+string(inv.Number)); err != nil {
 				return err
 			}
 		}
 		if n.Push != nil {
-			if _, err := l.queuePush(ctx, tx, inv, n.Push.Payer, n.Push.RunAt, ""); err != nil {
+			a, err := l.insertAttempt(ctx, tx, inv, n.Push.Payer, n.Push.RunAt, "")
+			if err != nil {
 				return err
 			}
+			audits = append(audits, pushAudit(inv.Number, a))
 		}
-		return nil
+		return l.auditRows(ctx, tx, audits...)
 	})
+	if seen {
+		existing, err := l.invoiceByKey(ctx, n)
+		if errors.Is(err, sql.ErrNoRows) {
+			// Only a key whose invoice was deleted since could get here.
+			return inv, false, huduma.Errorf(huduma.EConflict, "idempotency key already used")
+		}
+		return existing, false, err
+	}
 	if err != nil {
 		if huduma.ErrorCode(err) == huduma.EConflict && n.Key != "" {
 			// A racing call with the same key won: return its invoice (or
@@ -199,6 +217,17 @@ func (l *DB) queuePush(ctx context.Context, tx *sql.Tx, inv huduma.Invoice, paye
 		string(inv.Number), ms(now)); err != nil {
 		return huduma.Attempt{}, fmt.Errorf("retire stale prompts: %w", err)
 	}
+	a, err := l.insertAttempt(ctx, tx, inv, payer, runAt, key)
+	if err != nil {
+		return a, err
+	}
+	return a, l.auditRows(ctx, tx, pushAudit(inv.Number, a))
+}
+
+// insertAttempt writes a queued prompt for inv and its push job, without
+// the checks queuePush makes first.
+func (l *DB) insertAttempt(ctx context.Context, tx *sql.Tx, inv huduma.Invoice, payer huduma.MSISDN, runAt time.Time, key string) (huduma.Attempt, error) {
+	now := l.now()
 	// A prompt asks for the balance due: payments accumulate.
 	a := huduma.Attempt{Invoice: inv.Number, Payer: payer, Amount: inv.Due(), Status: huduma.AttemptQueued, CreatedAt: now, UpdatedAt: now}
 	var dedupe any
@@ -209,10 +238,11 @@ func (l *DB) queuePush(ctx context.Context, tx *sql.Tx, inv huduma.Invoice, paye
 		VALUES ($1, $2, $3, 'queued', $4, $5, $5) RETURNING id`, string(inv.Number), string(payer), a.Amount, dedupe, ms(now)).Scan(&a.ID); err != nil {
 		return a, fmt.Errorf("insert attempt: %w", err)
 	}
-	if err := l.enqueue(ctx, tx, huduma.JobPush, huduma.PromptJob{AttemptID: a.ID}, runAt); err != nil {
-		return a, err
-	}
-	return a, l.audit(ctx, tx, "invoice", string(inv.Number), "push_queued", map[string]any{"attempt": a.ID, "payer": payer.Masked()})
+	return a, l.enqueue(ctx, tx, huduma.JobPush, huduma.PromptJob{AttemptID: a.ID}, runAt)
+}
+
+func pushAudit(n huduma.InvoiceNumber, a huduma.Attempt) auditRow {
+	return auditRow{"invoice", string(n), "push_queued", map[string]any{"attempt": a.ID, "payer": a.Payer.Masked()}}
 }
 
 const attemptCols = `id, invoice_number, payer, amount, status, COALESCE(checkout_request_id, ''), merchant_request_id, result_code, result_desc, created_at, updated_at`

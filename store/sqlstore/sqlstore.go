@@ -159,15 +159,37 @@ func (l *DB) lock(ctx context.Context, tx *sql.Tx, name string) error {
 }
 
 func (l *DB) audit(ctx context.Context, tx *sql.Tx, entity, id, action string, detail any) error {
-	var d []byte
-	if detail != nil {
-		var err error
-		if d, err = json.Marshal(detail); err != nil {
-			return fmt.Errorf("encode audit detail: %w", err)
+	return l.auditRows(ctx, tx, auditRow{entity, id, action, detail})
+}
+
+// auditRow is one row of the audit log; detail is stored as JSON.
+type auditRow struct {
+	entity, id, action string
+	detail             any
+}
+
+// auditRows writes rows in one statement (one round trip however many).
+func (l *DB) auditRows(ctx context.Context, tx *sql.Tx, rows ...auditRow) error {
+	var q strings.Builder
+	q.WriteString(`INSERT INTO audit_log (entity, entity_id, action, detail, at) VALUES `)
+	args := make([]any, 0, 5*len(rows))
+	at := ms(l.now())
+	for i, r := range rows {
+		var d []byte
+		if r.detail != nil {
+			var err error
+			if d, err = json.Marshal(r.detail); err != nil {
+				return fmt.Errorf("encode audit detail: %w", err)
+			}
 		}
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		n := len(args)
+		fmt.Fprintf(&q, "($%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5)
+		args = append(args, r.entity, r.id, r.action, string(d), at)
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO audit_log (entity, entity_id, action, detail, at) VALUES ($1, $2, $3, $4, $5)`,
-		entity, id, action, string(d), ms(l.now())); err != nil {
+	if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
 		return fmt.Errorf("write audit row: %w", err)
 	}
 	return nil

@@ -244,6 +244,29 @@ func Run(t *testing.T, open Opener) {
 			t.Fatal("stored an unknown language")
 		}
 	})
+	t.Run("InboundAndItsAnswer", func(t *testing.T) {
+		s := open(t)
+		const phone = huduma.MSISDN("+254712345678")
+		for i, want := range []bool{true, false} {
+			if first, err := s.FirstInbound(ctx, "ATXid_1", phone, "FIND passport"); err != nil || first != want {
+				t.Fatalf("arrival %d: first=%v %v, want %v", i+1, first, err, want)
+			}
+		}
+		if q, err := s.MessageQueued(ctx, "sms:ATXid_1"); err != nil || q {
+			t.Fatalf("answer queued before it was: %v %v", q, err)
+		}
+		if err := s.QueueMessage(ctx, huduma.Message{To: phone, Kind: huduma.MessageReply, Body: "Results"}, "sms:ATXid_1"); err != nil {
+			t.Fatal(err)
+		}
+		if q, err := s.MessageQueued(ctx, "sms:ATXid_1"); err != nil || !q {
+			t.Fatalf("queued answer not found: %v %v", q, err)
+		}
+		for _, other := range []string{"sms:ATXid_2", ""} {
+			if q, _ := s.MessageQueued(ctx, other); q {
+				t.Fatalf("MessageQueued(%q) is true", other)
+			}
+		}
+	})
 	t.Run("Ledger", func(t *testing.T) { runLedger(t, open) })
 	t.Run("Suspense", func(t *testing.T) { runSuspense(t, open) })
 	t.Run("Refunds", func(t *testing.T) { runRefunds(t, open) })

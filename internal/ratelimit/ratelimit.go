@@ -1,4 +1,8 @@
-package web
+// Package ratelimit holds the per-key token buckets the gateway caps
+// callers with: USSD hops and texts per phone, API calls per key. The
+// edge and the SMS inbox share it, so one cap means the same thing on
+// every channel.
+package ratelimit
 
 import (
 	"sync"
@@ -7,11 +11,11 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// keyedLimiter is a token bucket per key (a phone, an API key), held in
-// this process. Each instance limits on its own, so with n instances
+// Keyed is a token bucket per key (a phone, an API key), held in this
+// process. Each instance limits on its own, so with n instances
 // behind a balancer a key gets up to n times the rate; that bounds abuse,
 // which is the point, without a Redis round trip on every hop.
-type keyedLimiter struct {
+type Keyed struct {
 	every rate.Limit
 	burst int
 
@@ -25,13 +29,13 @@ type bucket struct {
 	seen time.Time
 }
 
-// newKeyedLimiter allows perMinute events a minute per key, with burst.
-// perMinute <= 0 turns limiting off.
-func newKeyedLimiter(perMinute float64, burst int) *keyedLimiter {
+// New allows perMinute events a minute per key, with burst. perMinute <= 0
+// turns limiting off (a nil *Keyed allows everything).
+func New(perMinute float64, burst int) *Keyed {
 	if perMinute <= 0 {
 		return nil
 	}
-	return &keyedLimiter{every: rate.Limit(perMinute / 60), burst: max(1, burst), m: map[string]*bucket{}}
+	return &Keyed{every: rate.Limit(perMinute / 60), burst: max(1, burst), m: map[string]*bucket{}}
 }
 
 // idleAfter is when a key's bucket is forgotten (it is full again by then).
@@ -39,7 +43,7 @@ const idleAfter = 10 * time.Minute
 
 // Allow takes one token for key, reporting whether there was one and, if
 // not, how long until there is.
-func (k *keyedLimiter) Allow(key string, now time.Time) (bool, time.Duration) {
+func (k *Keyed) Allow(key string, now time.Time) (bool, time.Duration) {
 	if k == nil {
 		return true, 0
 	}

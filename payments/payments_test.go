@@ -1,0 +1,58 @@
+package payments
+
+import (
+	"context"
+	"log/slog"
+	"path/filepath"
+	"testing"
+
+	"github.com/huduma-ke/huduma"
+	"github.com/huduma-ke/huduma/catalog"
+	"github.com/huduma-ke/huduma/store/sqlitestore"
+)
+
+// TestCreateInvoiceSMS: an invoice comes with its SMS, unless the caller
+// carries it in its own reply (the SMS channel); either way the same
+// validation, fee and key apply.
+func TestCreateInvoiceSMS(t *testing.T) {
+	ctx := context.Background()
+	l, err := sqlitestore.Open(ctx, filepath.Join(t.TempDir(), "h.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	if err := l.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	sample, err := catalog.Sample()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.ImportCatalog(ctx, sample); err != nil {
+		t.Fatal(err)
+	}
+	s := New(l, l, nil, Config{Paybill: "174379"}, slog.New(slog.DiscardHandler))
+	count := func(phone huduma.MSISDN) int {
+		msgs, err := l.Messages(ctx, phone, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(msgs)
+	}
+	const a, b = huduma.MSISDN("+254708374100"), huduma.MSISDN("+254708374111")
+	inv, _, err := s.CreateInvoice(ctx, huduma.InvoiceRequest{ServiceCode: 4001, Phone: a, Fields: map[string]string{"birth_entry": "12345"}, Key: "k1"})
+	if err != nil || inv.Total != 55 || count(a) != 1 {
+		t.Fatalf("with SMS: %+v %v, %d messages", inv, err, count(a))
+	}
+	quiet, _, err := s.CreateInvoice(ctx, huduma.InvoiceRequest{ServiceCode: 4001, Phone: b, Fields: map[string]string{"birth_entry": "12345"}, Key: "k2", SkipInvoiceSMS: true})
+	if err != nil || quiet.Total != 55 || quiet.ConvenienceFee != 5 || count(b) != 0 {
+		t.Fatalf("without SMS: %+v %v, %d messages", quiet, err, count(b))
+	}
+	again, _, err := s.CreateInvoice(ctx, huduma.InvoiceRequest{ServiceCode: 4001, Phone: b, Fields: map[string]string{"birth_entry": "12345"}, Key: "k2", SkipInvoiceSMS: true})
+	if err != nil || again.Number != quiet.Number {
+		t.Fatalf("the same key again: %s %v, want %s", again.Number, err, quiet.Number)
+	}
+	if _, _, err := s.CreateInvoice(ctx, huduma.InvoiceRequest{ServiceCode: 4001, Phone: b, Fields: map[string]string{"birth_entry": "12a"}, Key: "k3", SkipInvoiceSMS: true}); huduma.ErrorCode(err) != huduma.EInvalid {
+		t.Fatalf("a bad input: %v, want invalid", err)
+	}
+}
