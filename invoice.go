@@ -92,10 +92,13 @@ type Invoice struct {
 	Phone       MSISDN            `json:"phone"`
 	Fields      map[string]string `json:"fields,omitempty"`
 	// Fee, ConvenienceFee and Total are whole KES; Total = Fee + ConvenienceFee.
-	Fee            int64         `json:"fee"`
-	ConvenienceFee int64         `json:"convenience_fee"`
-	Total          int64         `json:"total"`
-	Status         InvoiceStatus `json:"status"`
+	Fee            int64 `json:"fee"`
+	ConvenienceFee int64 `json:"convenience_fee"`
+	Total          int64 `json:"total"`
+	// Received is what payments have brought so far (they accumulate; the
+	// invoice is paid when Received reaches Total).
+	Received int64         `json:"received"`
+	Status   InvoiceStatus `json:"status"`
 	// Reason is the result code of the last failed attempt (e.g. "1032").
 	Reason       string     `json:"reason,omitempty"`
 	MpesaReceipt string     `json:"mpesa_receipt,omitempty"`
@@ -104,3 +107,6 @@ type Invoice struct {
 	ExpiresAt    time.Time  `json:"expires_at"`
 	PaidAt       *time.Time `json:"paid_at,omitempty"`
 }
+
+// Due is the balance still to pay (0 once paid).
+func (inv Invoice) Due() int64 { return max(inv.Total-inv.Received, 0) }

@@ -52,6 +52,15 @@ const (
 	// that already settled another invoice. Nothing is marked paid; the
 	// prompt stays in flight, so the status query asks Daraja itself.
 	OutcomeReceiptReused Outcome = "receipt_reused"
+	// OutcomePartial: applied to the invoice, which still has a balance
+	// due (payments accumulate).
+	OutcomePartial Outcome = "partial"
+	// OutcomeOverpaid: the invoice is paid and the rest of the payment is
+	// held in suspense for refund.
+	OutcomeOverpaid Outcome = "overpaid"
+	// OutcomeSuspense: nothing applied; the whole payment is held in
+	// suspense (Settlement.Reason says why).
+	OutcomeSuspense Outcome = "suspense"
 )
 
 // ReceiptFunc builds the receipt SMS for a settled invoice.
@@ -113,12 +122,20 @@ type Sent struct {
 	ProviderID string
 }
 
-// C2BPayment is a paybill payment made by hand, matched to the invoice
-// its account names.
+// C2BPayment is a paybill payment made by hand (or found by the pull
+// worker or in a statement), matched to the invoice its account names.
 type C2BPayment struct {
 	TransID string
+	// Invoice is the invoice number the account parses as ("" if none).
 	Invoice InvoiceNumber
+	// Account is what the payer typed (kept as evidence; "" = Invoice).
+	Account string
 	Amount  int64
-	MSISDN  string
-	PaidAt  time.Time
+	// MSISDN is as M-Pesa sent it, usually masked.
+	MSISDN string
+	// Phone is the payer's full number, when MSISDN was not masked.
+	Phone  MSISDN
+	PaidAt time.Time
+	// Source is how we learned of it (default SourceC2B).
+	Source PaymentSource
 }

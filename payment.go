@@ -77,6 +77,9 @@ const (
 	MessageInvoice MessageKind = "invoice"
 	MessageReply   MessageKind = "reply"
 	MessageNotice  MessageKind = "notice"
+	// MessagePayment tells a payer what happened to their money (a
+	// balance due, money held, a refund): like a receipt, it ignores STOP.
+	MessagePayment MessageKind = "payment"
 )
 
 // Priority orders the outbox: lower is sent first.
@@ -84,7 +87,7 @@ func (k MessageKind) Priority() int {
 	switch k {
 	case MessageOTP:
 		return 0
-	case MessageReceipt:
+	case MessageReceipt, MessagePayment:
 		return 1
 	case MessageInvoice, MessageReply:
 		return 2

@@ -97,6 +97,8 @@ func longCatalog() *fakeCatalog {
 type fakePayments struct {
 	invoices map[huduma.InvoiceNumber]huduma.Invoice
 	pushes   int
+	// partPaid is a pending invoice that received KES 300 of 4,600.
+	partPaid huduma.InvoiceNumber
 }
 
 func newFakePayments() *fakePayments {
@@ -112,12 +114,15 @@ func newFakePayments() *fakePayments {
 		}
 		f.invoices[n] = inv
 	}
+	f.partPaid = huduma.InvoiceNumber("100000009" + string(huduma.DammDigit("100000009")))
+	f.invoices[f.partPaid] = huduma.Invoice{Number: f.partPaid, ServiceName: "Passport", Phone: "+254712345678", Total: 4600, Received: 300,
+		Status: huduma.InvoicePending, CreatedAt: paid.Add(-time.Hour)}
 	return f
 }
 
 func (f *fakePayments) number(st huduma.InvoiceStatus) string {
 	for n, inv := range f.invoices {
-		if inv.Status == st {
+		if inv.Status == st && inv.Received == 0 {
 			return string(n)
 		}
 	}

@@ -234,6 +234,8 @@ func TestPaymentScreens(t *testing.T) {
 		{"unknown invoice", []string{"3", "123456789" + string(huduma.DammDigit("123456789"))}, StateInvoiceNumber, []string{"No invoice has that number."}},
 		{"paid status", []string{"3", pay.number(huduma.InvoicePaid)}, StateInvoice, []string{"PAID 22/11/2026, M-Pesa NLJ7RT61SV", "1. SMS me the receipt"}},
 		{"pending offers resend", []string{"3", pay.number(huduma.InvoicePending)}, StateInvoice, []string{"PENDING", "1. Resend the M-Pesa prompt"}},
+		{"part paid shows the balance", []string{"3", string(pay.partPaid)}, StateInvoice, []string{"KES 4,600", "KES 300 of 4,600 received, KES 4,300 to pay", "1. Resend"}},
+		{"prompt asks for the balance", []string{"2", string(pay.partPaid), "1"}, StateDone, []string{"to pay KES 4,300 for invoice"}},
 		{"failed in words", []string{"3", pay.number(huduma.InvoiceFailed)}, StateInvoice, []string{"FAILED: Wrong M-Pesa PIN"}},
 		{"expired", []string{"3", pay.number(huduma.InvoiceExpired)}, StateInvoice, []string{"EXPIRED"}},
 		{"resend prompt", []string{"2", pay.number(huduma.InvoicePending), "1"}, StateDone, []string{"Check your phone for the M-Pesa prompt to pay KES 123,456"}},

@@ -158,7 +158,7 @@ func push(st *step, payer huduma.MSISDN) (outcome, error) {
 	if err != nil {
 		return outcome{}, fmt.Errorf("load invoice: %w", err)
 	}
-	st.s.Done = texts.DonePush.F(st.lang(), money(inv.Total), inv.Number)
+	st.s.Done = texts.DonePush.F(st.lang(), money(inv.Due()), inv.Number)
 	return outcome{event: EventFinish}, nil
 }
 
@@ -234,6 +234,9 @@ func invoicePage(st *step) (page, []string, error) {
 		status = texts.StatusPending.T(lang)
 	}
 	p := page{header: []string{texts.InvoiceTitle.F(lang, inv.Number), inv.ServiceName, texts.Amount.F(lang, money(inv.Total)), status}, nav: true}
+	if inv.Received > 0 && inv.Due() > 0 {
+		p.header = append(p.header, texts.Balance(inv, lang)) // payments accumulate
+	}
 	switch {
 	case inv.Status == huduma.InvoicePaid:
 		p.options = []option{{"1", texts.SMSReceipt.T(lang)}}

@@ -372,14 +372,14 @@ func (c *chat) pay(raw string) (string, error) {
 		return texts.InvoiceStatusSMS(inv, c.lang, c.i.cfg.Paybill), nil
 	}
 	if !payments.CanPrompt(c.from) {
-		return texts.SMSPayPaybill.F(c.lang, inv.Total, c.i.cfg.Paybill, inv.Number), nil
+		return texts.SMSPayPaybill.F(c.lang, inv.Due(), c.i.cfg.Paybill, inv.Number), nil
 	}
 	err = c.i.pay.RequestPush(c.ctx, number, c.from, c.key+":push")
 	switch huduma.ErrorCode(err) {
 	case "":
-		return texts.SMSPaySent.F(c.lang, inv.Total, inv.Number), nil
+		return texts.SMSPaySent.F(c.lang, inv.Due(), inv.Number), nil
 	case huduma.EInvalid:
-		return texts.SMSPayPaybill.F(c.lang, inv.Total, c.i.cfg.Paybill, inv.Number), nil
+		return texts.SMSPayPaybill.F(c.lang, inv.Due(), c.i.cfg.Paybill, inv.Number), nil
 	case huduma.EConflict:
 		// Paid or expired meanwhile, or a prompt already in flight.
 		if now, err := c.i.pay.Invoice(c.ctx, number); err == nil && !now.Payable() {

@@ -3,6 +3,7 @@ package payments
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/huduma-ke/huduma"
 	"github.com/huduma-ke/huduma/breaker"
@@ -55,3 +56,37 @@ func (g guarded) StkQuery(ctx context.Context, id string) (res huduma.STKResult,
 	err = g.b.Do(func() error { res, err = g.mp.StkQuery(ctx, id); return err }, outage)
 	return res, err
 }
+
+// Puller reads the paybill's transactions from M-Pesa itself (Daraja's
+// Pull Transactions API, protocols.md §3.8): the way to find payments
+// whose confirmation never reached us.
+type Puller interface {
+	// PullTransactions returns the page of transactions completed between
+	// from and to that starts at row offset.
+	PullTransactions(ctx context.Context, from, to time.Time, offset int) (PullPage, error)
+}
+
+// PullPage is one page of pulled transactions.
+type PullPage struct {
+	// Payments are the customer payments on the page.
+	Payments []huduma.PaybillPayment
+	// Rows is how many rows the page had, payments or not: the next page
+	// starts that many rows further.
+	Rows int
+	// Other counts, by type, the rows that are not customer payments.
+	Other map[string]int
+}
+
+// Reverser reverses a payment (Daraja's Transaction Reversal API,
+// protocols.md §3.8): the answer only accepts the request; the outcome
+// comes later on the result callback. It never retries on its own, since
+// a second request could be a second reversal. A failure matches
+// ErrNotSent when the request certainly did not reach M-Pesa (it may be
+// sent later); ErrOutage alone means it may have (never sent again); any
+// other error is a refusal (the refund fails).
+type Reverser interface {
+	Reverse(ctx context.Context, r huduma.ReversalRequest) (huduma.ReversalAccepted, error)
+}
+
+// ErrNotSent marks a request that certainly never reached the provider.
+var ErrNotSent = errors.New("m-pesa: request not sent")

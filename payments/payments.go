@@ -29,8 +29,8 @@ type Invoices interface {
 
 // Settlements is what applying Daraja's answers needs.
 type Settlements interface {
-	SettleSTK(ctx context.Context, res huduma.STKResult, receipt huduma.ReceiptFunc) (huduma.Outcome, error)
-	SettleC2B(ctx context.Context, p huduma.C2BPayment, receipt huduma.ReceiptFunc) (huduma.Outcome, error)
+	SettleSTK(ctx context.Context, res huduma.STKResult, t huduma.PaymentTexts) (huduma.Outcome, error)
+	SettleC2B(ctx context.Context, p huduma.C2BPayment, t huduma.PaymentTexts) (huduma.Settlement, error)
 	RecordCallback(ctx context.Context, kind, reference, outcome string, body []byte) error
 }
 
@@ -45,11 +45,13 @@ type Jobs interface {
 	ExpireDue(ctx context.Context) (int, error)
 }
 
-// Ledger is a store that keeps all three (the store package's DB).
+// Ledger is a store that keeps all of them (the store package's DB).
 type Ledger interface {
 	Invoices
 	Settlements
 	Jobs
+	Suspense
+	Refunds
 }
 
 // Catalog is what invoices need from the catalog.
@@ -86,11 +88,17 @@ type Service struct {
 	inv    Invoices
 	settle Settlements
 	jobs   Jobs
-	cat    Catalog
-	mp     Mpesa
-	cfg    Config
-	log    *slog.Logger
-	now    func() time.Time
+	ledger interface {
+		Suspense
+		Refunds
+	}
+	cat Catalog
+	// reverser refunds payments (nil: refunds are off).
+	reverser Reverser
+	mp       Mpesa
+	cfg      Config
+	log      *slog.Logger
+	now      func() time.Time
 }
 
 // New returns a Service.
@@ -116,7 +124,7 @@ func New(l Ledger, cat Catalog, mp Mpesa, cfg Config, log *slog.Logger) *Service
 	if cfg.ServiceCode == "" {
 		cfg.ServiceCode = "*2222#"
 	}
-	return &Service{inv: l, settle: l, jobs: l, cat: cat, mp: mp, cfg: cfg, log: log.With("comp", "payments"), now: time.Now}
+	return &Service{inv: l, settle: l, jobs: l, ledger: l, cat: cat, mp: mp, cfg: cfg, log: log.With("comp", "payments"), now: time.Now}
 }
 
 // CanPrompt reports whether M-Pesa prompts can reach phone.
@@ -280,7 +288,7 @@ func (s *Service) HandleSTK(ctx context.Context, res huduma.STKResult, raw []byt
 }
 
 func (s *Service) settleSTK(ctx context.Context, res huduma.STKResult, raw []byte) (huduma.Outcome, error) {
-	out, err := s.settle.SettleSTK(ctx, res, s.receipt)
+	out, err := s.settle.SettleSTK(ctx, res, s.texts())
 	if err != nil {
 		return "", fmt.Errorf("settle stk result: %w", err)
 	}
@@ -300,6 +308,12 @@ func (s *Service) settleSTK(ctx context.Context, res huduma.STKResult, raw []byt
 	return out, nil
 }
 
+// RecordNotice keeps a notice Daraja posts that needs no action (the Pull
+// Transactions API's), in the callback log.
+func (s *Service) RecordNotice(ctx context.Context, kind string, raw []byte) error {
+	return s.settle.RecordCallback(ctx, kind, "", "noted", raw)
+}
+
 // RecordRejected keeps a callback that could not be read at all.
 func (s *Service) RecordRejected(ctx context.Context, kind string, raw []byte, why string) error {
 	return s.settle.RecordCallback(ctx, kind, "", "rejected: "+why, raw)
@@ -311,8 +325,10 @@ const (
 	C2BWrongAmount    = "C2B00013"
 )
 
-// ValidateC2B decides whether a paybill payment may go through: the
-// account must be a payable invoice and the amount its exact total. It
+// ValidateC2B decides whether a paybill payment may go through (when
+// Safaricom has turned validation on for the paybill): the account must
+// be a payable invoice and the amount at most its balance due (payments
+// accumulate, so less is a part payment; more would only be refunded). It
 // returns "" to accept or the Daraja rejection code.
 func (s *Service) ValidateC2B(ctx context.Context, p huduma.PaybillPayment) (string, error) {
 	number, err := huduma.ParseInvoiceNumber(p.Account)
@@ -329,24 +345,34 @@ func (s *Service) ValidateC2B(ctx context.Context, p huduma.PaybillPayment) (str
 	if inv.Status == huduma.InvoicePaid || inv.Status == huduma.InvoiceExpired {
 		return C2BUnknownAccount, nil
 	}
-	if p.Amount != inv.Total {
+	if p.Amount < 1 || p.Amount > inv.Due() {
 		return C2BWrongAmount, nil
 	}
 	return "", nil
 }
 
-// ConfirmC2B settles a confirmed paybill payment (idempotent on TransID).
-// Payments that match no payable invoice are recorded for reconciliation.
+// ConfirmC2B records a confirmed paybill payment (idempotent on TransID)
+// and applies it by the accumulate rule; what matches no payable invoice
+// is held in suspense, never dropped.
 func (s *Service) ConfirmC2B(ctx context.Context, p huduma.PaybillPayment, raw []byte) error {
-	out := huduma.OutcomeUnknown
-	if number, err := huduma.ParseInvoiceNumber(p.Account); err == nil {
-		out, err = s.settle.SettleC2B(ctx, huduma.C2BPayment{TransID: p.TransID, Invoice: number, Amount: p.Amount, MSISDN: p.MSISDN, PaidAt: p.At}, s.receipt)
-		if err != nil {
-			return fmt.Errorf("settle c2b: %w", err)
-		}
+	st, err := s.receive(ctx, p, huduma.SourceC2B)
+	if err != nil {
+		return err
 	}
-	if out != huduma.OutcomePaid && out != huduma.OutcomeDuplicate {
-		s.log.WarnContext(ctx, "c2b payment not applied", "trans", p.TransID, "outcome", out)
+	return s.settle.RecordCallback(ctx, "c2b", p.TransID, string(st.Outcome), raw)
+}
+
+// receive records a paybill payment learned from source.
+func (s *Service) receive(ctx context.Context, p huduma.PaybillPayment, source huduma.PaymentSource) (huduma.Settlement, error) {
+	number, _ := huduma.ParseInvoiceNumber(p.Account)
+	st, err := s.settle.SettleC2B(ctx, huduma.C2BPayment{TransID: p.TransID, Invoice: number, Account: p.Account, Amount: p.Amount,
+		MSISDN: p.MSISDN, PaidAt: p.At, Source: source}, s.texts())
+	if err != nil {
+		return st, fmt.Errorf("settle %s payment: %w", source, err)
 	}
-	return s.settle.RecordCallback(ctx, "c2b", p.TransID, string(out), raw)
+	if st.Outcome == huduma.OutcomeSuspense || st.Outcome == huduma.OutcomeOverpaid {
+		s.log.WarnContext(ctx, "paybill payment held in suspense", "trans", p.TransID, "source", source, "outcome", st.Outcome,
+			"reason", st.Reason, "held", st.Suspense)
+	}
+	return st, nil
 }

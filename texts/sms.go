@@ -108,13 +108,16 @@ var (
 
 // InvoiceStatusSMS answers STATUS <invoice>.
 func InvoiceStatusSMS(inv huduma.Invoice, lang huduma.Language, paybill string) string {
-	switch inv.Status {
-	case huduma.InvoicePaid:
+	switch {
+	case inv.Status == huduma.InvoicePaid:
 		return statusPaidSMS.F(lang, inv.Number, inv.Total, inv.MpesaReceipt)
-	case huduma.InvoiceExpired:
+	case inv.Status == huduma.InvoiceExpired:
 		return statusExpSMS.F(lang, inv.Number)
-	case huduma.InvoiceFailed, huduma.InvoiceCancelled:
-		return statusUnpaid.F(lang, inv.Number, huduma.ResultText(inv.Reason, lang), inv.Total, paybill, inv.Number)
+	case inv.Received > 0:
+		// Part paid: the balance, whatever the last prompt did.
+		return gsm7.Fold(partialSMS.F(lang, inv.Number, Balance(inv, lang), paybill, inv.Number))
+	case inv.Status == huduma.InvoiceFailed, inv.Status == huduma.InvoiceCancelled:
+		return statusUnpaid.F(lang, inv.Number, huduma.ResultText(inv.Reason, lang), inv.Due(), paybill, inv.Number)
 	}
-	return statusPendSMS.F(lang, inv.Number, inv.Total, paybill, inv.Number)
+	return statusPendSMS.F(lang, inv.Number, inv.Due(), paybill, inv.Number)
 }

@@ -89,6 +89,9 @@ func (s *Server) MountAPI(a Agency, keys []string) {
 	g.Post("/applications", h.createApplication)
 	g.Get("/applications/:number", h.application)
 	g.Put("/applications/:number", h.updateApplication)
+	if f, ok := a.(Finance); ok {
+		s.mountFinance(g, f) // suspense, refunds and reports (web/suspense.go)
+	}
 	g.Use(func(c *fiber.Ctx) error { return s.fail(c, huduma.Errorf(huduma.ENotFound, "no such API route")) })
 }
 

@@ -162,7 +162,7 @@ func TestMetricsCountHops(t *testing.T) {
 // mounted is documented with its method, and nothing documented is missing.
 func TestOpenAPICoversRoutes(t *testing.T) {
 	s := New(Config{}, Deps{Hops: &fakeHops{}}, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	s.MountAPI(nil, []string{"key-key-key-key-key"})
+	s.MountAPI(&financeAgency{checkAgency: &checkAgency{t: t}}, []string{"key-key-key-key-key"}) // with the finance routes
 	var doc struct {
 		Paths map[string]map[string]json.RawMessage `json:"paths"`
 	}

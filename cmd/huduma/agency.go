@@ -12,6 +12,7 @@ import (
 	"github.com/huduma-ke/huduma"
 	"github.com/huduma-ke/huduma/messaging"
 	"github.com/huduma-ke/huduma/payments"
+	"github.com/huduma-ke/huduma/web"
 )
 
 // agency joins the services behind the agency API and the USSD invoice
@@ -23,6 +24,9 @@ type agency struct {
 	*messaging.Applications
 	catalogReads
 }
+
+// The agency API serves the finance routes only for a web.Finance.
+var _ web.Finance = (*agency)(nil)
 
 // catalogReads is the catalog the agency API searches.
 type catalogReads interface {

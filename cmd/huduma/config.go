@@ -52,12 +52,19 @@ type Config struct {
 	MpesaSecret       string
 	MpesaPasskey      string
 	MpesaShort        string
-	StkDelay          time.Duration
-	QueryAfter        time.Duration
+	// MpesaInitiator and MpesaCredential sign reversals (refunds):
+	// MPESA_INITIATOR and MPESA_SECURITY_CREDENTIAL.
+	MpesaInitiator, MpesaCredential string
+	StkDelay                        time.Duration
+	QueryAfter                      time.Duration
 	// MpesaWorkers is MPESA_WORKERS: how many M-Pesa jobs (prompts and
 	// status queries) run at once on this instance.
 	MpesaWorkers int
-	InvoiceTTL   time.Duration
+	// PullEvery and PullWindow are MPESA_PULL_EVERY and MPESA_PULL_WINDOW:
+	// how often the pull worker reads the trailing window of the
+	// paybill's transactions from Daraja (0: never), and how far back.
+	PullEvery, PullWindow time.Duration
+	InvoiceTTL            time.Duration
 	// SMS is the SMS provider the environment chose (nil: record-only).
 	SMS      *messaging.SMSProvider
 	SMSRate  float64
@@ -259,6 +266,10 @@ var variables = []variable{
 		c.MpesaShort = v
 		return nil
 	}},
+	{"MPESA_INITIATOR", "", "the API operator (initiator) name refunds are made as, with MPESA_SECURITY_CREDENTIAL; without both, refunds are refused (the simulator has its own)",
+		text(func(c *Config) *string { return &c.MpesaInitiator })},
+	{"MPESA_SECURITY_CREDENTIAL", "", "the initiator's password encrypted with Safaricom's certificate, base64, as the Daraja portal makes it (a secret: never logged)",
+		text(func(c *Config) *string { return &c.MpesaCredential })},
 	{"MPESA_STK_DELAY", "2s", "wait after the USSD END before the STK push", dur(func(c *Config) *time.Duration { return &c.StkDelay }, 0, 5*time.Minute)},
 	{"MPESA_QUERY_AFTER", "60s", "ask Daraja's STK query API when no callback came by then (then 20 s, 40 s, … later while undecided, see [below](#prompts-under-load-the-job-worker))",
 		dur(func(c *Config) *time.Duration { return &c.QueryAfter }, time.Second, 24*time.Hour)},
@@ -268,6 +279,14 @@ var variables = []variable{
 		}
 		return nil
 	}},
+	{"MPESA_PULL_EVERY", "15m", "how often the pull worker reads the paybill's recent transactions from Daraja's Pull Transactions API and settles any whose confirmation never arrived (0 = off; see [Money that matches nothing](#money-that-matches-nothing))",
+		func(c *Config, v string) (err error) {
+			if c.PullEvery, err = duration(v, 0, 24*time.Hour); err == nil && c.PullEvery > 0 && c.PullEvery < time.Second {
+				err = fmt.Errorf("want 0 (off) or at least 1s, got %s", c.PullEvery)
+			}
+			return err
+		}},
+	{"MPESA_PULL_WINDOW", "2h", "how far back each pull reads (1 min … 45 h; Daraja keeps 48 h)", dur(func(c *Config) *time.Duration { return &c.PullWindow }, time.Minute, 45*time.Hour)},
 	{"HUDUMA_INVOICE_TTL", "72h", "how long an unpaid invoice stays payable before it expires", dur(func(c *Config) *time.Duration { return &c.InvoiceTTL }, time.Minute, 90*24*time.Hour)},
 	{"HUDUMA_SMS_RATE", "20", "most SMS sent per second through the provider (per instance)", func(c *Config, v string) (err error) {
 		if c.SMSRate, err = strconv.ParseFloat(v, 64); err != nil || c.SMSRate <= 0 || c.SMSRate > 10000 {
@@ -326,6 +345,12 @@ func (c *Config) check() error {
 	if set := countSet(c.MpesaKey, c.MpesaSecret, c.MpesaPasskey); set != 0 && set != 3 {
 		return bad("MPESA_CONSUMER_KEY", "set MPESA_CONSUMER_KEY, MPESA_CONSUMER_SECRET and MPESA_PASSKEY together, or none for the simulator")
 	}
+	if (c.MpesaInitiator == "") != (c.MpesaCredential == "") {
+		return bad("MPESA_INITIATOR", "set MPESA_INITIATOR and MPESA_SECURITY_CREDENTIAL together (refunds need both), or neither")
+	}
+	if c.MpesaInitiator != "" && c.MpesaSimulated() {
+		return bad("MPESA_INITIATOR", "refund credentials without Daraja credentials: set MPESA_CONSUMER_KEY, MPESA_CONSUMER_SECRET and MPESA_PASSKEY too")
+	}
 	sms, err := messaging.SelectSMS(c.getenv)
 	if err != nil {
 		return err
@@ -357,6 +382,10 @@ func (c Config) callbackURL(path string) string {
 	}
 	return u
 }
+
+// RefundsOn reports whether refunds can be made: the simulator's own, or
+// Daraja's with an initiator.
+func (c Config) RefundsOn() bool { return c.MpesaSimulated() || c.MpesaInitiator != "" }
 
 // ProductionShaped reports whether this configuration reaches real money
 // or people: a shared database, real Daraja credentials or a real SMS

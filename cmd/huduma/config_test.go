@@ -49,6 +49,12 @@ func TestLoadConfigRejects(t *testing.T) {
 		{map[string]string{"MPESA_WORKERS": "1"}, "MPESA_WORKERS"},
 		{map[string]string{"MPESA_WORKERS": "many"}, "MPESA_WORKERS"},
 		{map[string]string{"MPESA_WORKERS": "5000"}, "MPESA_WORKERS"},
+		{map[string]string{"MPESA_PULL_EVERY": "500ms"}, "MPESA_PULL_EVERY"},
+		{map[string]string{"MPESA_PULL_EVERY": "2d"}, "MPESA_PULL_EVERY"},
+		{map[string]string{"MPESA_PULL_WINDOW": "48h"}, "MPESA_PULL_WINDOW"},
+		{map[string]string{"MPESA_INITIATOR": "apiop"}, "MPESA_INITIATOR"},
+		{map[string]string{"MPESA_SECURITY_CREDENTIAL": "c2VjcmV0"}, "MPESA_INITIATOR"},
+		{map[string]string{"MPESA_INITIATOR": "apiop", "MPESA_SECURITY_CREDENTIAL": "c2VjcmV0"}, "MPESA_INITIATOR: refund credentials without Daraja"},
 	}
 	for _, tc := range cases {
 		_, err := loadConfig(func(k string) string { return tc.env[k] })

@@ -7,6 +7,10 @@
 //	huduma menus [--format mermaid|dot]
 //	huduma config               print the configuration table (README)
 //	huduma sim [--url URL] [--phone N] [--script FILE]
+//	huduma suspense [list|show|apply|refund] ...  the finance officer's suspense list
+//	huduma report settlement [--date D] [--format csv|json]
+//	huduma reconcile --statement FILE.csv [--apply]
+//	huduma pull [--since 2h] | pull register --nominated PHONE
 //	huduma version
 //
 // All configuration comes from the environment (see README and SPEC §2).
@@ -38,7 +42,7 @@ func main() {
 }
 
 // errUsage marks a command-line mistake.
-var errUsage = errors.New("usage: huduma [serve | migrate | catalog import FILE | catalog export [--format json|csv] | menus [--format mermaid|dot] | config | sim [--url URL] [--phone N] [--script FILE] | version]")
+var errUsage = errors.New("usage: huduma [serve | migrate | catalog import FILE | catalog export [--format json|csv] | menus [--format mermaid|dot] | config | sim [--url URL] [--phone N] [--script FILE] | suspense [list|show TRANS|apply TRANS INVOICE|refund TRANS] | report settlement [--date D] | reconcile --statement FILE.csv [--apply] | pull [--since D] | pull register --nominated PHONE | version]")
 
 // run is the whole program, callable from tests with their own arguments,
 // environment and output.
@@ -61,7 +65,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "help", "--help", "-h":
 		fmt.Fprintln(stdout, errUsage.Error())
 		return nil
-	case "serve", "migrate", "catalog":
+	case "serve", "migrate", "catalog", "pull", "suspense", "report", "reconcile":
 	default:
 		return errUsage
 	}
@@ -84,8 +88,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		defer st.Close()
 		log.Info("migrations applied", "backend", st.Backend())
 		return nil
-	default:
+	case "catalog":
 		return catalogCommand(ctx, cfg, log, args, stdout)
+	default:
+		return financeCommand(ctx, cmd, cfg, log, args, stdout)
 	}
 }
 

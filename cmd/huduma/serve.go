@@ -104,12 +104,15 @@ func openSessions(ctx context.Context, cfg Config) (sessions.Store, string, erro
 // newGateway builds it in order; close takes it down in reverse; the
 // background workers run between start and close.
 type gateway struct {
-	cfg       Config
-	log       *slog.Logger
-	store     *sqlstore.DB
-	sessions  sessions.Store
-	engine    *ussd.Engine
-	payments  *payments.Service
+	cfg      Config
+	log      *slog.Logger
+	store    *sqlstore.DB
+	sessions sessions.Store
+	engine   *ussd.Engine
+	payments *payments.Service
+	// mpesa is the Daraja client (real or the simulator's), which the pull
+	// worker and the refunds also use.
+	mpesa     *daraja.Client
 	outbox    *messaging.Outbox
 	server    *web.Server
 	simulator *darajafake.Fake
@@ -133,16 +136,19 @@ const (
 // runs exactly as in production).
 func openMpesa(cfg Config, log *slog.Logger) (*daraja.Client, *darajafake.Fake, error) {
 	dc := daraja.Config{BaseURL: cfg.MpesaBaseURL, ConsumerKey: cfg.MpesaKey, ConsumerSecret: cfg.MpesaSecret,
-		Passkey: cfg.MpesaPasskey, ShortCode: cfg.MpesaShort, CallbackURL: cfg.callbackURL(daraja.STKCallbackPath)}
+		Passkey: cfg.MpesaPasskey, ShortCode: cfg.MpesaShort, CallbackURL: cfg.callbackURL(daraja.STKCallbackPath),
+		Initiator: cfg.MpesaInitiator, SecurityCredential: cfg.MpesaCredential,
+		ReversalResultURL: cfg.callbackURL(daraja.ReversalResultPath), ReversalTimeoutURL: cfg.callbackURL(daraja.ReversalTimeoutPath)}
 	var sim *darajafake.Fake
 	if cfg.MpesaSimulated() {
 		var err error
 		sim, err = darajafake.Start(darajafake.Options{ConsumerKey: simulatorKey, ConsumerSecret: simulatorKey,
-			Passkey: simulatorPasskey, CallbackDelay: 3 * time.Second, Log: log})
+			Passkey: simulatorPasskey, CallbackDelay: 3 * time.Second, Initiator: simulatorKey, Log: log})
 		if err != nil {
 			return nil, nil, fmt.Errorf("start payment simulator: %w", err)
 		}
 		dc.BaseURL, dc.ConsumerKey, dc.ConsumerSecret, dc.Passkey = sim.URL(), simulatorKey, simulatorKey, simulatorPasskey
+		dc.Initiator, dc.SecurityCredential = simulatorKey, simulatorKey
 	}
 	// One kept-alive connection per worker: the default transport keeps
 	// two, so a busy pool would open and close connections all day.
@@ -210,6 +216,9 @@ func newGateway(ctx context.Context, cfg Config, log *slog.Logger) (g *gateway, 
 
 	pay := payments.New(st, st, payments.WithBreaker(mp, breakerFor("daraja")), payments.Config{StkDelay: cfg.StkDelay,
 		QueryAfter: cfg.QueryAfter, InvoiceTTL: cfg.InvoiceTTL, Paybill: cfg.MpesaShort, ServiceCode: cfg.ServiceCode, Workers: cfg.MpesaWorkers}, log)
+	if cfg.RefundsOn() {
+		pay.EnableRefunds(mp)
+	}
 	// The SMS channel finds, invoices and pays through the same catalog
 	// and payments service as the USSD screens.
 	inbox := messaging.NewInbox(messaging.InboxDeps{Store: st, Catalog: st, Payments: pay, Conversations: sess},
@@ -261,7 +270,7 @@ func newGateway(ctx context.Context, cfg Config, log *slog.Logger) (g *gateway, 
 		log.Warn("CALLBACKS UNAUTHENTICATED: HUDUMA_INSECURE_CALLBACKS=private-network, so anyone who reaches this port can post " +
 			"payment confirmations and delivery reports; set HUDUMA_CALLBACK_TOKEN unless only trusted hosts can reach it")
 	}
-	g.engine, g.payments, g.outbox, g.server = eng, pay, outbox, srv
+	g.engine, g.payments, g.outbox, g.server, g.mpesa = eng, pay, outbox, srv, mp
 	mpesa := "daraja"
 	if sim != nil {
 		mpesa = "simulator"
@@ -270,8 +279,8 @@ func newGateway(ctx context.Context, cfg Config, log *slog.Logger) (g *gateway, 
 	return g, nil
 }
 
-// start runs the background workers (the M-Pesa jobs, the outbox, the
-// retention pass) until close.
+// start runs the background workers (the M-Pesa jobs, the pull worker,
+// the outbox, the retention pass) until close.
 func (g *gateway) start() {
 	ctx, stop := context.WithCancel(context.Background())
 	g.stop, g.done = stop, make(chan struct{})
@@ -281,6 +290,12 @@ func (g *gateway) start() {
 		wg.Go(func() { g.payments.Run(ctx, 250*time.Millisecond) })
 		wg.Go(func() { g.outbox.Run(ctx, 250*time.Millisecond) })
 		wg.Go(func() { retain(ctx, g.store, g.cfg.Retention, 6*time.Hour, g.log) })
+		if g.cfg.RefundsOn() {
+			wg.Go(func() { g.payments.RunRefunds(ctx, time.Second) })
+		}
+		if g.cfg.PullEvery > 0 {
+			wg.Go(func() { g.payments.RunPull(ctx, g.mpesa, g.cfg.PullEvery, g.cfg.PullWindow) })
+		}
 		wg.Wait()
 	}()
 }

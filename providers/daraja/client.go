@@ -92,6 +92,13 @@ type Config struct {
 	ShortCode      string
 	// CallbackURL is where Daraja posts STK results (with our token).
 	CallbackURL string
+	// Initiator and SecurityCredential (the initiator's password encrypted
+	// with Safaricom's certificate, as the Daraja portal makes it) sign
+	// reversals; without them refunds are refused.
+	Initiator, SecurityCredential string
+	// ReversalResultURL and ReversalTimeoutURL are where reversals'
+	// outcomes come (with our token).
+	ReversalResultURL, ReversalTimeoutURL string
 	// Timeout bounds each HTTP call (default 10 s).
 	Timeout time.Duration
 	// MaxRetries bounds retries of throttled or unavailable calls (default 3).

@@ -14,6 +14,8 @@ type Payments interface {
 	ValidateC2B(ctx context.Context, p huduma.PaybillPayment) (string, error)
 	ConfirmC2B(ctx context.Context, p huduma.PaybillPayment, raw []byte) error
 	RecordRejected(ctx context.Context, kind string, raw []byte, why string) error
+	RecordNotice(ctx context.Context, kind string, raw []byte) error
+	HandleReversal(ctx context.Context, res huduma.ReversalResult, raw []byte) error
 }
 
 // Callback paths. They avoid the words Safaricom rejects in URLs (mpesa,
@@ -22,6 +24,10 @@ const (
 	STKCallbackPath   = "/payments/stk/callback"
 	C2BValidationPath = "/payments/c2b/validation"
 	C2BConfirmPath    = "/payments/c2b/confirmation"
+	// PullNoticePath is the CallBackURL the Pull Transactions API is
+	// registered with; Huduma pulls on its own schedule, so what arrives
+	// there is only kept.
+	PullNoticePath = "/payments/pull/notice"
 )
 
 // Routes returns Daraja's callback routes. An unreadable body is recorded
@@ -65,6 +71,14 @@ func Routes(p Payments) []providers.Route {
 			}
 			return providers.Response{Status: http.StatusOK, ContentType: "application/json", Body: C2BAccept()}
 		}},
+		{Method: http.MethodPost, Path: ReversalResultPath, Handle: reversalRoute(p, false, ack, retry, badReq)},
+		{Method: http.MethodPost, Path: ReversalTimeoutPath, Handle: reversalRoute(p, true, ack, retry, badReq)},
+		{Method: http.MethodPost, Path: PullNoticePath, Handle: func(ctx context.Context, r providers.Request) providers.Response {
+			if err := p.RecordNotice(ctx, "pull", r.Body); err != nil {
+				return retry
+			}
+			return ack
+		}},
 		{Method: http.MethodPost, Path: C2BConfirmPath, Handle: func(ctx context.Context, r providers.Request) providers.Response {
 			c, err := DecodeC2B(r.Body)
 			if err != nil {
@@ -75,6 +89,23 @@ func Routes(p Payments) []providers.Route {
 			}
 			return providers.Response{Status: http.StatusOK, ContentType: "application/json", Body: []byte(`{"ResultCode":0,"ResultDesc":"Success"}`)}
 		}},
+	}
+}
+
+// reversalRoute serves a reversal's result; on the timeout path the
+// reversal was not processed, whatever the body says.
+func reversalRoute(p Payments, timedOut bool, ack, retry providers.Response,
+	badReq func(context.Context, string, providers.Request, error) providers.Response) func(context.Context, providers.Request) providers.Response {
+	return func(ctx context.Context, r providers.Request) providers.Response {
+		res, err := DecodeReversalResult(r.Body)
+		if err != nil {
+			return badReq(ctx, "reversal", r, err)
+		}
+		res.TimedOut = timedOut
+		if err := p.HandleReversal(ctx, res, r.Body); err != nil {
+			return retry
+		}
+		return ack
 	}
 }
 

@@ -2,6 +2,7 @@ package pgstore
 
 import (
 	"context"
+	"io/fs"
 	"testing"
 
 	"github.com/huduma-ke/huduma/internal/testenv"
@@ -32,3 +33,31 @@ func TestConformance(t *testing.T) {
 
 func BenchmarkSearch14k(b *testing.B)  { storetest.BenchmarkSearch14k(b, openTest(b)) }
 func BenchmarkSearch140k(b *testing.B) { storetest.BenchmarkSearch140k(b, openTest(b)) }
+
+// TestUpgradeToSuspenseLedger: money recorded before the suspense ledger
+// (migration 0011) is carried into it.
+func TestUpgradeToSuspenseLedger(t *testing.T) {
+	url, _ := testenv.PostgresSchema(t, "huduma_test_")
+	open := func(t *testing.T) *sqlstore.DB {
+		s, err := Open(context.Background(), url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+	storetest.RunUpgrade(t, func(t *testing.T) *sqlstore.DB {
+		files, _ := fs.Sub(migrations, "migrations")
+		old := sqlstore.New(open(t).SQL(), sqlstore.Postgres, storetest.MigrationsBefore(t, files, 11), func() error { return nil })
+		if err := old.Migrate(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		return old
+	}, func(t *testing.T) *sqlstore.DB {
+		s := open(t)
+		if err := s.Migrate(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	})
+}

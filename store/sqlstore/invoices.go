@@ -12,7 +12,7 @@ import (
 	"github.com/huduma-ke/huduma"
 )
 
-const invoiceCols = `number, service_code, service_name, phone, fields, fee, convenience_fee, total, status, reason,
+const invoiceCols = `number, service_code, service_name, phone, fields, fee, convenience_fee, total, amount_received, status, reason,
 	COALESCE(mpesa_receipt, ''), language, created_at, expires_at, paid_at`
 
 func scanInvoice(r interface{ Scan(...any) error }) (huduma.Invoice, error) {
@@ -20,7 +20,7 @@ func scanInvoice(r interface{ Scan(...any) error }) (huduma.Invoice, error) {
 	var number, phone, fields, status, lang string
 	var created, expires int64
 	var paid sql.NullInt64
-	if err := r.Scan(&number, &inv.ServiceCode, &inv.ServiceName, &phone, &fields, &inv.Fee, &inv.ConvenienceFee, &inv.Total,
+	if err := r.Scan(&number, &inv.ServiceCode, &inv.ServiceName, &phone, &fields, &inv.Fee, &inv.ConvenienceFee, &inv.Total, &inv.Received,
 		&status, &inv.Reason, &inv.MpesaReceipt, &lang, &created, &expires, &paid); err != nil {
 		return inv, err
 	}
@@ -228,13 +228,14 @@ func (l *DB) queuePush(ctx context.Context, tx *sql.Tx, inv huduma.Invoice, paye
 // the checks queuePush makes first.
 func (l *DB) insertAttempt(ctx context.Context, tx *sql.Tx, inv huduma.Invoice, payer huduma.MSISDN, runAt time.Time, key string) (huduma.Attempt, error) {
 	now := l.now()
-	a := huduma.Attempt{Invoice: inv.Number, Payer: payer, Amount: inv.Total, Status: huduma.AttemptQueued, CreatedAt: now, UpdatedAt: now}
+	// A prompt asks for the balance due: payments accumulate.
+	a := huduma.Attempt{Invoice: inv.Number, Payer: payer, Amount: inv.Due(), Status: huduma.AttemptQueued, CreatedAt: now, UpdatedAt: now}
 	var dedupe any
 	if key != "" {
 		dedupe = key
 	}
 	if err := tx.QueryRowContext(ctx, `INSERT INTO payment_attempts (invoice_number, payer, amount, status, dedupe_key, created_at, updated_at)
-		VALUES ($1, $2, $3, 'queued', $4, $5, $5) RETURNING id`, string(inv.Number), string(payer), inv.Total, dedupe, ms(now)).Scan(&a.ID); err != nil {
+		VALUES ($1, $2, $3, 'queued', $4, $5, $5) RETURNING id`, string(inv.Number), string(payer), a.Amount, dedupe, ms(now)).Scan(&a.ID); err != nil {
 		return a, fmt.Errorf("insert attempt: %w", err)
 	}
 	return a, l.enqueue(ctx, tx, huduma.JobPush, huduma.PromptJob{AttemptID: a.ID}, runAt)
@@ -306,11 +307,19 @@ func (l *DB) MarkPushRejected(ctx context.Context, id int64, reason string) erro
 }
 
 // SettleSTK applies a final prompt result (from a callback or a query).
-// Success must carry the attempt's exact amount; it marks the invoice paid
-// and queues exactly one receipt. Failure marks the attempt failed and the
-// invoice cancelled (1032) or failed with the code as reason, unless it
-// was paid meanwhile. Repeats change nothing (huduma.OutcomeDuplicate).
-func (l *DB) SettleSTK(ctx context.Context, res huduma.STKResult, receipt huduma.ReceiptFunc) (huduma.Outcome, error) {
+// Success must carry the attempt's exact amount (else
+// huduma.OutcomeMismatch: a forged or garbled callback, recorded and not
+// applied; the pull worker finds the real transaction if there is one).
+// The payment is recorded once by its M-Pesa receipt in the suspense
+// ledger and applied by the accumulate rule, so a prompt for an invoice
+// paid meanwhile is held for refund instead of lost. A query's success
+// carries no receipt: the payment is recorded provisionally and takes its
+// receipt from the callback, the pull worker or a statement, unless a
+// paybill confirmation of it is already recorded, which it then is.
+// Failure marks the attempt failed and the invoice cancelled (1032) or
+// failed with the code as reason, unless it was paid meanwhile. Repeats
+// change nothing (huduma.OutcomeDuplicate).
+func (l *DB) SettleSTK(ctx context.Context, res huduma.STKResult, t huduma.PaymentTexts) (huduma.Outcome, error) {
 	var out huduma.Outcome
 	err := l.tx(ctx, func(tx *sql.Tx) error {
 		a, err := scanAttempt(tx.QueryRowContext(ctx, `SELECT `+attemptCols+` FROM payment_attempts WHERE checkout_request_id = $1`+l.d.ForUpdate, res.CheckoutRequestID))
@@ -323,6 +332,10 @@ func (l *DB) SettleSTK(ctx context.Context, res huduma.STKResult, receipt huduma
 		}
 		if a.Status == huduma.AttemptSucceeded || a.Status == huduma.AttemptFailed {
 			out = huduma.OutcomeDuplicate
+			if a.Status == huduma.AttemptSucceeded && res.ResultCode == "0" && res.Receipt != "" && res.Amount == a.Amount {
+				// The callback after the status query: the receipt at last.
+				return l.receiptForPrompt(ctx, tx, a, res.Receipt)
+			}
 			return nil
 		}
 		now := l.now()
@@ -346,15 +359,38 @@ func (l *DB) SettleSTK(ctx context.Context, res huduma.STKResult, receipt huduma
 			out = huduma.OutcomeMismatch
 			return l.audit(ctx, tx, "invoice", string(a.Invoice), "callback_amount_mismatch", map[string]any{"attempt": a.ID, "amount": res.Amount, "want": a.Amount})
 		}
+		transID := res.Receipt
+		if transID == "" {
+			transID = huduma.ProvisionalPrefix + a.CheckoutRequestID
+		}
+		if err := l.lock(ctx, tx, "payment:"+transID); err != nil {
+			return err
+		}
+		// The invoice is locked before looking for the payment this may
+		// already be: a paybill confirmation or a pull of it, settling at
+		// this moment under the invoice's lock, is then seen.
+		if _, err := l.invoiceForUpdate(ctx, tx, a.Invoice); err != nil {
+			return err
+		}
 		if res.Receipt != "" {
-			var used int
-			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM invoices WHERE mpesa_receipt = $1 AND number <> $2`, res.Receipt, string(a.Invoice)).Scan(&used); err != nil {
-				return fmt.Errorf("check receipt: %w", err)
-			}
-			if used > 0 {
+			seen, err := l.paymentInTx(ctx, tx, `r.trans_id = $1`, res.Receipt)
+			switch {
+			case err == nil && seen.Invoice != a.Invoice:
 				out = huduma.OutcomeReceiptReused
 				return l.audit(ctx, tx, "invoice", string(a.Invoice), "callback_receipt_reused", map[string]any{"attempt": a.ID, "receipt": res.Receipt})
+			case err == nil:
+				// Its paybill confirmation (or the pull worker) came first.
+				out = huduma.OutcomeDuplicate
+				return l.succeedPrompt(ctx, tx, a, seen.ID, res.ResultDesc)
+			case !errors.Is(err, sql.ErrNoRows):
+				return fmt.Errorf("look up payment: %w", err)
 			}
+		} else if id, ok, err := l.confirmedByPaybill(ctx, tx, a); err != nil || ok {
+			out = huduma.OutcomeDuplicate
+			if err != nil {
+				return err
+			}
+			return l.succeedPrompt(ctx, tx, a, id, res.ResultDesc)
 		}
 		otherPayer := res.Phone != "" && strings.TrimPrefix(res.Phone, "+") != a.Payer.Digits()
 		if otherPayer {
@@ -363,96 +399,147 @@ func (l *DB) SettleSTK(ctx context.Context, res huduma.STKResult, receipt huduma
 				return err
 			}
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE payment_attempts SET status = 'succeeded', result_code = '0', result_desc = $2, updated_at = $3 WHERE id = $1`,
-			a.ID, res.ResultDesc, ms(now)); err != nil {
-			return fmt.Errorf("succeed attempt: %w", err)
+		if err := l.succeedPrompt(ctx, tx, a, 0, res.ResultDesc); err != nil {
+			return err
 		}
-		var err2 error
-		out, err2 = l.markPaid(ctx, tx, a.Invoice, res.Receipt, res.PaidAt, "stk", receipt)
+		phone := a.Payer
+		if p := fullPhone(res.Phone); p != "" {
+			phone = p
+		}
+		s, err := l.receive(ctx, tx, incoming{transID: transID, source: huduma.SourceSTK, account: string(a.Invoice), invoice: a.Invoice,
+			amount: res.Amount, msisdn: phone.Digits(), phone: phone, checkout: a.CheckoutRequestID, paidAt: res.PaidAt}, t)
+		out = s.Outcome
 		if out == huduma.OutcomePaid && otherPayer {
 			out = huduma.OutcomeOtherPayer
 		}
-		return err2
+		return err
 	})
 	return out, err
 }
 
-// markPaid settles an invoice inside tx: paid, receipt number, audit row
-// and one receipt SMS (deduplicated by invoice number).
-func (l *DB) markPaid(ctx context.Context, tx *sql.Tx, number huduma.InvoiceNumber, receipt string, paidAt time.Time, source string, msg huduma.ReceiptFunc) (huduma.Outcome, error) {
+// succeedPrompt marks a prompt succeeded and, given a recorded payment
+// (id > 0), links the payment to it.
+func (l *DB) succeedPrompt(ctx context.Context, tx *sql.Tx, a huduma.Attempt, paymentID int64, desc string) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE payment_attempts SET status = 'succeeded', result_code = '0', result_desc = $2, updated_at = $3 WHERE id = $1`,
+		a.ID, desc, ms(l.now())); err != nil {
+		return fmt.Errorf("succeed attempt: %w", err)
+	}
+	if paymentID == 0 {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE received_payments SET checkout_request_id = $2 WHERE id = $1 AND checkout_request_id IS NULL`,
+		paymentID, a.CheckoutRequestID); err != nil {
+		return fmt.Errorf("link payment to prompt: %w", err)
+	}
+	return l.audit(ctx, tx, "invoice", string(a.Invoice), "prompt_matched_payment", map[string]any{"attempt": a.ID, "payment": paymentID})
+}
+
+// confirmedByPaybill finds the payment a prompt's receipt-less success
+// (a status query's) already is: a paybill confirmation or a pulled
+// transaction for the same invoice and amount, recorded since the prompt
+// was made, linked to no prompt, from a number that can be the payer.
+func (l *DB) confirmedByPaybill(ctx context.Context, tx *sql.Tx, a huduma.Attempt) (int64, bool, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT id, msisdn FROM received_payments WHERE invoice_number = $1 AND amount = $2 AND checkout_request_id IS NULL
+		AND trans_id NOT LIKE 'stk:%' AND received_at >= $3 ORDER BY id`, string(a.Invoice), a.Amount, ms(a.CreatedAt))
+	if err != nil {
+		return 0, false, fmt.Errorf("look for the prompt's payment: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var msisdn string
+		if err := rows.Scan(&id, &msisdn); err != nil {
+			return 0, false, fmt.Errorf("look for the prompt's payment: %w", err)
+		}
+		if samePhone(msisdn, a.Payer) {
+			return id, true, nil
+		}
+	}
+	return 0, false, rows.Err()
+}
+
+// samePhone reports whether a (possibly masked) number M-Pesa sent can be
+// phone: its visible leading and trailing digits agree (either unknown:
+// it can).
+func samePhone(masked string, phone huduma.MSISDN) bool {
+	m := strings.ReplaceAll(strings.TrimPrefix(strings.TrimSpace(masked), "+"), " ", "")
+	if m == "" || phone == "" {
+		return true // nothing to tell them apart
+	}
+	d := phone.Digits()
+	head, tail, cut := strings.Cut(m, "*")
+	if !cut {
+		return m == d
+	}
+	tail = strings.TrimLeft(tail, "*")
+	return strings.HasPrefix(d, head) && strings.HasSuffix(d, tail)
+}
+
+// receiptForPrompt gives a prompt's provisional payment its receipt.
+func (l *DB) receiptForPrompt(ctx context.Context, tx *sql.Tx, a huduma.Attempt, receipt string) error {
+	if err := l.lock(ctx, tx, "payment:"+receipt); err != nil {
+		return err
+	}
+	var id int64
+	err := tx.QueryRowContext(ctx, `SELECT id FROM received_payments WHERE trans_id = $1`, huduma.ProvisionalPrefix+a.CheckoutRequestID).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil // it has its receipt already (or another payment was its evidence)
+	}
+	if err != nil {
+		return fmt.Errorf("look up provisional payment: %w", err)
+	}
+	var used int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM received_payments WHERE trans_id = $1`, receipt).Scan(&used); err != nil {
+		return fmt.Errorf("check receipt: %w", err)
+	}
+	if used > 0 {
+		return l.audit(ctx, tx, "invoice", string(a.Invoice), "callback_receipt_reused", map[string]any{"attempt": a.ID, "receipt": receipt})
+	}
+	return l.learnReceipt(ctx, tx, id, huduma.ProvisionalPrefix+a.CheckoutRequestID, receipt, a.Invoice)
+}
+
+// markPaid settles an invoice inside tx once what it received reached
+// its total: paid, the completing payment's receipt, an audit row, the
+// agency's application and one receipt SMS (deduplicated by invoice
+// number). It returns the paid invoice.
+func (l *DB) markPaid(ctx context.Context, tx *sql.Tx, number huduma.InvoiceNumber, receipt string, paidAt time.Time, source string, t huduma.PaymentTexts) (huduma.Invoice, error) {
 	if paidAt.IsZero() {
 		paidAt = l.now()
 	}
 	if receipt != "" {
-		// One M-Pesa receipt settles one invoice. Checked first: a unique
-		// violation would abort the transaction on Postgres.
+		// The invoice shows the receipt that completed it; one receipt can
+		// complete two invoices (the rest of an overpayment applied to
+		// another), and the column is unique, so the second shows none.
 		var used int
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM invoices WHERE mpesa_receipt = $1`, receipt).Scan(&used); err != nil {
-			return "", fmt.Errorf("check receipt: %w", err)
+			return huduma.Invoice{}, fmt.Errorf("check receipt: %w", err)
 		}
 		if used > 0 {
-			return huduma.OutcomeDuplicate, nil
+			receipt = ""
 		}
 	}
-	r, err := tx.ExecContext(ctx, `UPDATE invoices SET status = 'paid', reason = '', mpesa_receipt = NULLIF($2, ''), paid_at = $3
-		WHERE number = $1 AND status <> 'paid'`, string(number), receipt, ms(paidAt))
-	if err != nil {
-		return "", fmt.Errorf("mark invoice paid: %w", err)
-	}
-	if n, _ := r.RowsAffected(); n == 0 {
-		return huduma.OutcomeDuplicate, nil
+	if _, err := tx.ExecContext(ctx, `UPDATE invoices SET status = 'paid', reason = '', mpesa_receipt = NULLIF($2, ''), paid_at = $3
+		WHERE number = $1 AND status <> 'paid'`, string(number), receipt, ms(paidAt)); err != nil {
+		return huduma.Invoice{}, fmt.Errorf("mark invoice paid: %w", err)
 	}
 	inv, err := scanInvoice(tx.QueryRowContext(ctx, `SELECT `+invoiceCols+` FROM invoices WHERE number = $1`, string(number)))
 	if err != nil {
-		return "", fmt.Errorf("reload invoice: %w", err)
+		return inv, fmt.Errorf("reload invoice: %w", err)
 	}
 	if err := l.audit(ctx, tx, "invoice", string(number), "paid", map[string]any{"receipt": receipt, "source": source, "total": inv.Total}); err != nil {
-		return "", err
+		return inv, err
 	}
 	// A paid invoice opens the application the agency will process.
 	if _, err := l.createApplication(ctx, tx, huduma.Application{ServiceCode: inv.ServiceCode, ServiceName: inv.ServiceName,
 		Phone: inv.Phone, Invoice: string(inv.Number)}); err != nil {
-		return "", err
+		return inv, err
 	}
-	if msg != nil {
-		if err := l.queueMessage(ctx, tx, msg(inv), "receipt:"+string(number)); err != nil {
-			return "", err
+	if t != nil {
+		if err := l.queueMessage(ctx, tx, t.Receipt(inv), "receipt:"+string(number)); err != nil {
+			return inv, err
 		}
 	}
-	return huduma.OutcomePaid, nil
-}
-
-// SettleC2B applies a paybill confirmation: idempotent on TransID; the
-// amount must equal the invoice total (else huduma.OutcomeMismatch, recorded).
-func (l *DB) SettleC2B(ctx context.Context, p huduma.C2BPayment, receipt huduma.ReceiptFunc) (huduma.Outcome, error) {
-	var out huduma.Outcome
-	err := l.tx(ctx, func(tx *sql.Tx) error {
-		inv, err := scanInvoice(tx.QueryRowContext(ctx, `SELECT `+invoiceCols+` FROM invoices WHERE number = $1`+l.d.ForUpdate, string(p.Invoice)))
-		if errors.Is(err, sql.ErrNoRows) {
-			out = huduma.OutcomeUnknown
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("load invoice: %w", err)
-		}
-		r, err := tx.ExecContext(ctx, `INSERT INTO c2b_payments (trans_id, invoice_number, amount, msisdn, received_at) VALUES ($1, $2, $3, $4, $5)
-			ON CONFLICT (trans_id) DO NOTHING`, p.TransID, string(p.Invoice), p.Amount, p.MSISDN, ms(l.now()))
-		if err != nil {
-			return fmt.Errorf("record c2b payment: %w", err)
-		}
-		if n, _ := r.RowsAffected(); n == 0 {
-			out = huduma.OutcomeDuplicate
-			return nil
-		}
-		if p.Amount != inv.Total {
-			out = huduma.OutcomeMismatch
-			return l.audit(ctx, tx, "invoice", string(p.Invoice), "c2b_amount_mismatch", map[string]any{"trans": p.TransID, "amount": p.Amount})
-		}
-		var err2 error
-		out, err2 = l.markPaid(ctx, tx, p.Invoice, p.TransID, p.PaidAt, "c2b", receipt)
-		return err2
-	})
-	return out, err
+	return inv, nil
 }
 
 // ExpireDue marks unpaid invoices past their expiry as expired.

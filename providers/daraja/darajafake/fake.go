@@ -80,7 +80,13 @@ type Options struct {
 	// ExpiresInNumber sends expires_in as a JSON number (Daraja's docs)
 	// instead of a string (what Daraja often sends).
 	ExpiresInNumber bool
-	Log             *slog.Logger
+	// PageSize is how many rows a Pull Transactions answer holds (default
+	// 100), so callers' offsets are exercised.
+	PageSize int
+	// Initiator and SecurityCredential are what reversals must carry
+	// (empty: any).
+	Initiator, SecurityCredential string
+	Log                           *slog.Logger
 }
 
 // Fake is a running fake Daraja.
@@ -98,12 +104,23 @@ type Fake struct {
 	faults  []fault
 	seq     int
 	queries int
+	// txns are the paybill's transactions, as the Pull Transactions API
+	// lists them: the prompts paid, and those added by AddTransaction.
+	txns       []Transaction
+	registered map[string]bool
+	pulls      int
+	reversals  []Reversal
+	refusals   map[string]Refusal
+	reversed   map[string]bool
+	receipts   int64
 }
 
 type decided struct {
 	outcome Outcome
 	amount  string
 	phone   string
+	receipt string
+	account string
 	at      time.Time
 	ready   time.Time
 }
@@ -123,11 +140,18 @@ func Start(opts Options) (*Fake, error) {
 	if err != nil {
 		return nil, fmt.Errorf("darajafake listen: %w", err)
 	}
-	f := &Fake{opts: opts, ln: ln, results: map[string]decided{}, client: &http.Client{Timeout: 5 * time.Second}}
+	if opts.PageSize <= 0 {
+		opts.PageSize = 100
+	}
+	f := &Fake{opts: opts, ln: ln, results: map[string]decided{}, client: &http.Client{Timeout: 5 * time.Second},
+		registered: map[string]bool{}, refusals: map[string]Refusal{}, reversed: map[string]bool{}, receipts: time.Now().Unix() % 10_000_000}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /oauth/v1/generate", f.oauth)
 	mux.HandleFunc("POST /mpesa/stkpush/v1/processrequest", f.push)
 	mux.HandleFunc("POST /mpesa/stkpushquery/v1/query", f.query)
+	mux.HandleFunc("POST /pulltransactions/v1/register", f.pullRegister)
+	mux.HandleFunc("POST /pulltransactions/v1/query", f.pullQuery)
+	mux.HandleFunc("POST /mpesa/reversal/v1/request", f.reversal)
 	f.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go f.srv.Serve(ln)
 	return f, nil
@@ -318,7 +342,12 @@ func (f *Fake) push(w http.ResponseWriter, r *http.Request) {
 		// Decided (and called back) CallbackDelay after the answer, as the
 		// customer sees the prompt only once Daraja has taken it.
 		f.mu.Lock()
-		f.results[checkout] = decided{outcome: out, amount: amount, phone: phone, at: time.Now(), ready: time.Now().Add(f.opts.CallbackDelay)}
+		d := decided{outcome: out, amount: amount, phone: phone, account: ref, receipt: f.newReceipt(), at: time.Now(), ready: time.Now().Add(f.opts.CallbackDelay)}
+		f.results[checkout] = d
+		if out.Code == "0" && !out.Undecided {
+			amt, _ := strconv.ParseInt(amount, 10, 64)
+			f.txns = append(f.txns, Transaction{ID: d.receipt, At: d.ready, MSISDN: phone, Account: ref, Amount: amt, Type: "c2b-pay-bill-debit"})
+		}
 		f.mu.Unlock()
 	}
 	if out.PushError {
@@ -333,8 +362,14 @@ func (f *Fake) push(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// CallbackBody builds the Body.stkCallback JSON Daraja would send.
+// CallbackBody builds the Body.stkCallback JSON Daraja would send, with
+// a receipt number made from at.
 func CallbackBody(merchant, checkout string, out Outcome, amount, phone string, at time.Time) []byte {
+	return CallbackBodyWith(merchant, checkout, out, amount, phone, fmt.Sprintf("SIM%07d", at.UnixNano()%10000000), at)
+}
+
+// CallbackBodyWith is CallbackBody with the M-Pesa receipt given.
+func CallbackBodyWith(merchant, checkout string, out Outcome, amount, phone, receipt string, at time.Time) []byte {
 	cb := map[string]any{"MerchantRequestID": merchant, "CheckoutRequestID": checkout, "ResultDesc": out.Desc}
 	code, _ := strconv.Atoi(out.Code)
 	cb["ResultCode"] = code
@@ -343,7 +378,7 @@ func CallbackBody(merchant, checkout string, out Outcome, amount, phone string, 
 		ph, _ := strconv.ParseInt(phone, 10, 64)
 		cb["CallbackMetadata"] = map[string]any{"Item": []map[string]any{
 			{"Name": "Amount", "Value": amt},
-			{"Name": "MpesaReceiptNumber", "Value": fmt.Sprintf("SIM%07d", at.UnixNano()%10000000)},
+			{"Name": "MpesaReceiptNumber", "Value": receipt},
 			{"Name": "Balance"},
 			{"Name": "TransactionDate", "Value": json.Number(at.In(time.FixedZone("EAT", 3*3600)).Format("20060102150405"))},
 			{"Name": "PhoneNumber", "Value": ph},
@@ -358,7 +393,7 @@ func (f *Fake) sendCallback(url, merchant, checkout string) {
 	d := f.results[checkout]
 	f.mu.Unlock()
 	time.Sleep(time.Until(d.ready))
-	body := CallbackBody(merchant, checkout, d.outcome, d.amount, d.phone, time.Now())
+	body := CallbackBodyWith(merchant, checkout, d.outcome, d.amount, d.phone, d.receipt, time.Now())
 	// Daraja retries a callback that fails; so does the fake, a few times.
 	for try := 0; try < 5; try++ {
 		resp, err := f.client.Post(url, "application/json", bytes.NewReader(body))

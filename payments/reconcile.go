@@ -1,0 +1,254 @@
+package payments
+
+import (
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/huduma-ke/huduma"
+)
+
+// Reconciling against the organisation portal's statement (protocols.md
+// §3.8): the statement is M-Pesa's own record of the paybill, so what it
+// shows paid in and our ledger lacks is money we never heard of, and what
+// the ledger has and it lacks is something to look into.
+
+// StatementRow is one line of the portal's statement export.
+type StatementRow struct {
+	// Line is the row's line number in the file (for the officer).
+	Line       int       `json:"line"`
+	Receipt    string    `json:"receipt"`
+	Completed  time.Time `json:"completed"`
+	Details    string    `json:"details,omitempty"`
+	Status     string    `json:"status"`
+	PaidIn     int64     `json:"paid_in"`
+	Withdrawn  int64     `json:"withdrawn"`
+	ReasonType string    `json:"reason_type,omitempty"`
+	// OtherParty is the payer ("2547… - NAME"), masked when read.
+	OtherParty string `json:"other_party,omitempty"`
+	Linked     string `json:"linked,omitempty"`
+	// Account is what the payer typed, any phone number in it masked;
+	// account is as typed, for settling.
+	Account         string `json:"account"`
+	account, msisdn string
+}
+
+// PaymentIn reports whether the row is money paid into the paybill.
+func (r StatementRow) PaymentIn() bool {
+	return r.PaidIn > 0 && (r.Status == "" || strings.EqualFold(r.Status, "Completed"))
+}
+
+// statementColumns are the portal's column names we read.
+var statementColumns = []string{"Receipt No.", "Completion Time", "Details", "Transaction Status", "Paid In", "Withdrawn",
+	"Reason Type", "Other Party Info", "Linked Transaction ID", "A/C No."}
+
+// statementTimes are the layouts the portal writes times in (local, EAT).
+var statementTimes = []string{"2006-01-02 15:04:05", "02-01-2006 15:04:05", "02/01/2006 15:04:05", "2006-01-02T15:04:05",
+	"2006-01-02 15:04", "02-01-2006 15:04", "02/01/2006 15:04"}
+
+// ParseStatement reads the portal's CSV export: any lines before the
+// header (the export's title and period), then a header naming at least
+// Receipt No., Completion Time, Paid In and A/C No., then the rows.
+// Amounts may carry thousands separators; a fraction of a shilling is an
+// error, never rounded. A bad row is an error naming its line.
+func ParseStatement(r io.Reader) ([]StatementRow, error) {
+	cr := csv.NewReader(r)
+	cr.FieldsPerRecord = -1
+	cr.LazyQuotes = true
+	col := map[string]int{}
+	var out []StatementRow
+	for {
+		rec, err := cr.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("statement: %w", err)
+		}
+		line, _ := cr.FieldPos(0)
+		if len(col) == 0 {
+			for i, h := range rec {
+				col[strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")))] = i
+			}
+			if _, ok := col["receipt no."]; !ok {
+				col = map[string]int{} // a title line: the header is further down
+				continue
+			}
+			for _, need := range []string{"receipt no.", "completion time", "paid in", "a/c no."} {
+				if _, ok := col[need]; !ok {
+					return nil, huduma.Errorf(huduma.EInvalid, "statement line %d: the header lacks %q", line, need)
+				}
+			}
+			continue
+		}
+		get := func(name string) string {
+			if i, ok := col[strings.ToLower(name)]; ok && i < len(rec) {
+				return strings.TrimSpace(rec[i])
+			}
+			return ""
+		}
+		row := StatementRow{Line: line, Receipt: get("Receipt No."), Details: get("Details"), Status: get("Transaction Status"),
+			ReasonType: get("Reason Type"), Linked: get("Linked Transaction ID"), account: get("A/C No.")}
+		row.Account = huduma.Redact(row.account)
+		if row.Receipt == "" {
+			continue // a blank or totals line
+		}
+		if row.PaidIn, err = statementAmount(get("Paid In")); err != nil {
+			return nil, huduma.Errorf(huduma.EInvalid, "statement line %d: Paid In: %s", line, err)
+		}
+		if row.Withdrawn, err = statementAmount(get("Withdrawn")); err != nil {
+			return nil, huduma.Errorf(huduma.EInvalid, "statement line %d: Withdrawn: %s", line, err)
+		}
+		when := get("Completion Time")
+		for _, layout := range statementTimes {
+			if t, err := time.ParseInLocation(layout, when, huduma.EAT); err == nil {
+				row.Completed = t.UTC()
+				break
+			}
+		}
+		if row.Completed.IsZero() {
+			return nil, huduma.Errorf(huduma.EInvalid, "statement line %d: Completion Time %q is not a time", line, when)
+		}
+		party := get("Other Party Info")
+		row.msisdn, _, _ = strings.Cut(party, " ")
+		row.OtherParty = huduma.Redact(party)
+		out = append(out, row)
+	}
+	if len(col) == 0 {
+		return nil, huduma.Errorf(huduma.EInvalid, "statement: no header line with %s", strings.Join(statementColumns, ", "))
+	}
+	return out, nil
+}
+
+// statementAmount reads "4,600.00", "-4,600.00" or "" as whole shillings.
+func statementAmount(s string) (int64, error) {
+	s = strings.TrimPrefix(strings.ReplaceAll(strings.TrimSpace(s), ",", ""), "-")
+	if s == "" {
+		return 0, nil
+	}
+	whole, frac, _ := strings.Cut(s, ".")
+	if strings.Trim(frac, "0") != "" {
+		return 0, fmt.Errorf("%q is not whole shillings", s)
+	}
+	n, err := strconv.ParseInt(whole, 10, 64)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("%q is not an amount", s)
+	}
+	return n, nil
+}
+
+// AmountDiff is a payment the statement and the ledger disagree on.
+type AmountDiff struct {
+	Receipt   string `json:"receipt"`
+	Statement int64  `json:"statement"`
+	Ledger    int64  `json:"ledger"`
+}
+
+// ReconcileReport compares a statement with the ledger over its period.
+type ReconcileReport struct {
+	From time.Time `json:"from"`
+	To   time.Time `json:"to"`
+	// Rows is the statement's rows; PaymentsIn the money paid in.
+	Rows       int `json:"rows"`
+	PaymentsIn int `json:"payments_in"`
+	// Missing are payments in the statement but not in the ledger; with
+	// apply, Applied says what settling each did.
+	Missing []StatementRow      `json:"missing"`
+	Applied []huduma.Settlement `json:"applied,omitempty"`
+	// Extra are payments in the ledger, completed in the period, that the
+	// statement lacks (a provisional one counts as found when the
+	// statement has a payment for its invoice and amount).
+	Extra       []huduma.ReceivedPayment `json:"extra"`
+	AmountDiffs []AmountDiff             `json:"amount_differences"`
+}
+
+// Reconcile compares the statement rows with the ledger over the
+// statement's period (from..to, or the rows' own first and last times
+// when zero), and with apply settles each missing payment exactly as its
+// confirmation would have.
+func (s *Service) Reconcile(ctx context.Context, rows []StatementRow, from, to time.Time, apply bool) (ReconcileReport, error) {
+	rep := ReconcileReport{From: from, To: to, Rows: len(rows), Missing: []StatementRow{}, Extra: []huduma.ReceivedPayment{}, AmountDiffs: []AmountDiff{}}
+	var in []StatementRow
+	for _, r := range rows {
+		if !r.PaymentIn() {
+			continue
+		}
+		in = append(in, r)
+		if from.IsZero() && (rep.From.IsZero() || r.Completed.Before(rep.From)) {
+			rep.From = r.Completed
+		}
+		if to.IsZero() && r.Completed.After(rep.To) {
+			rep.To = r.Completed
+		}
+	}
+	rep.PaymentsIn = len(in)
+	if len(in) == 0 {
+		return rep, nil
+	}
+	// Ledger payments a little outside the period are read too: a
+	// payment's time in the ledger can differ from its completion time.
+	ledger, err := s.ledger.PaymentsBetween(ctx, rep.From.Add(-time.Hour), rep.To.Add(time.Hour))
+	if err != nil {
+		return rep, err
+	}
+	byID := map[string]huduma.ReceivedPayment{}
+	for _, p := range ledger {
+		byID[p.TransID] = p
+	}
+	seen := map[string]bool{}
+	for _, r := range in {
+		seen[r.Receipt] = true
+		p, ok := byID[r.Receipt]
+		if !ok {
+			// Outside the widened window, or not there at all.
+			if q, err := s.ledger.PaymentByTrans(ctx, r.Receipt); err == nil {
+				p, ok = q, true
+			} else if huduma.ErrorCode(err) != huduma.ENotFound {
+				return rep, err
+			}
+		}
+		switch {
+		case !ok:
+			rep.Missing = append(rep.Missing, r)
+		case p.Amount != r.PaidIn:
+			rep.AmountDiffs = append(rep.AmountDiffs, AmountDiff{Receipt: r.Receipt, Statement: r.PaidIn, Ledger: p.Amount})
+		}
+	}
+	provisionalFound := map[string]bool{}
+	for _, r := range rep.Missing {
+		provisionalFound[strings.TrimSpace(r.account)+"/"+strconv.FormatInt(r.PaidIn, 10)] = true
+	}
+	for _, p := range ledger {
+		if p.PaidAt.Before(rep.From) || p.PaidAt.After(rep.To) || seen[p.TransID] {
+			continue
+		}
+		if p.Provisional() && provisionalFound[string(p.Invoice)+"/"+strconv.FormatInt(p.Amount, 10)] {
+			continue
+		}
+		rep.Extra = append(rep.Extra, p)
+	}
+	sort.Slice(rep.Extra, func(i, j int) bool { return rep.Extra[i].PaidAt.Before(rep.Extra[j].PaidAt) })
+	if !apply {
+		return rep, nil
+	}
+	for _, r := range rep.Missing {
+		got, err := s.receive(ctx, huduma.PaybillPayment{TransID: r.Receipt, Account: r.account, Amount: r.PaidIn, MSISDN: r.msisdn, At: r.Completed},
+			huduma.SourceStatement)
+		if err != nil {
+			return rep, fmt.Errorf("apply statement line %d: %w", r.Line, err)
+		}
+		rep.Applied = append(rep.Applied, got)
+	}
+	return rep, nil
+}
+
+// SettlementReport is the day's money per agency (huduma.SettlementRow).
+func (s *Service) SettlementReport(ctx context.Context, day time.Time, agency string) ([]huduma.SettlementRow, error) {
+	return s.ledger.SettlementReport(ctx, day, agency)
+}

@@ -1,0 +1,49 @@
+package payments
+
+import (
+	"github.com/huduma-ke/huduma"
+	"github.com/huduma-ke/huduma/texts"
+)
+
+// paymentTexts are the texts settlements queue: the receipt, and what
+// happened to a payment, told to the payer.
+type paymentTexts struct{ s *Service }
+
+func (s *Service) texts() huduma.PaymentTexts { return paymentTexts{s} }
+
+func (t paymentTexts) Receipt(inv huduma.Invoice) huduma.Message { return t.s.receipt(inv) }
+
+// Notice goes to the payer when their number is known in full (a prompt,
+// an unmasked MSISDN), else to the owner of the invoice the payment
+// named; a payment from a masked number for no invoice reaches nobody,
+// and waits on the finance officer's list. It speaks the invoice's
+// language.
+func (t paymentTexts) Notice(n huduma.PaymentNotice) (huduma.Message, bool) {
+	to, lang := n.Payment.Phone, huduma.English
+	if n.Invoice != nil {
+		lang = n.Invoice.Language
+		if to == "" {
+			to = n.Invoice.Phone
+		}
+	}
+	needsInvoice := n.Kind == huduma.NoticePartial || n.Kind == huduma.NoticeOverpaid || n.Kind == huduma.NoticeApplied
+	if to == "" || needsInvoice && n.Invoice == nil {
+		return huduma.Message{}, false
+	}
+	var body string
+	switch n.Kind {
+	case huduma.NoticePartial:
+		body = texts.PartialSMS(*n.Invoice, t.s.cfg.Paybill)
+	case huduma.NoticeOverpaid:
+		body = texts.OverpaidSMS(n.Payment, *n.Invoice, n.Amount)
+	case huduma.NoticeHeld:
+		body = texts.HeldSMS(n.Payment, n.Invoice, lang, t.s.cfg.ServiceCode)
+	case huduma.NoticeApplied:
+		body = texts.AppliedSMS(n.Payment, *n.Invoice, n.Amount)
+	case huduma.NoticeRefunded:
+		body = texts.RefundedSMS(n.Payment, n.Amount, lang)
+	default:
+		return huduma.Message{}, false
+	}
+	return huduma.Message{To: to, Kind: huduma.MessagePayment, Body: body}, true
+}
