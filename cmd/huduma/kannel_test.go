@@ -126,14 +126,22 @@ func TestKannel(t *testing.T) {
 	// SMSC, may come first); the report lands on the message.
 	var status huduma.MessageStatus
 	var reason string
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+	// The deadline is generous: on a loaded machine Kannel's own timers
+	// (its DLR is sent by bearerbox after fakesmsc's) stretch.
+	var lastErr error
+	for deadline := time.Now().Add(25 * time.Second); ; time.Sleep(100 * time.Millisecond) {
 		m := receiptRow(t, p, phone)
-		status, reason, _, _ = p.g.store.MessageStatus(context.Background(), m.ID)
+		st, why, _, err := p.g.store.MessageStatus(context.Background(), m.ID)
+		if err != nil {
+			lastErr = err // e.g. SQLite busy under load: ask again
+		} else {
+			status, reason = st, why
+		}
 		if status == huduma.MsgDelivered {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no delivery report from Kannel on the receipt: %s %q", status, reason)
+			t.Fatalf("no delivery report from Kannel on the receipt: %s %q (last read error: %v)", status, reason, lastErr)
 		}
 	}
 	if !strings.HasPrefix(reason, "kannel 1: delivered to phone") {
