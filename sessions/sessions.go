@@ -112,6 +112,11 @@ type Store interface {
 	// Load returns the session of k and, when it does not exist, the
 	// phone's language and latest session, in one round trip.
 	Load(ctx context.Context, k Key) (Loaded, error)
+	// LoadExisting is Load for a hop that continues a session, which
+	// almost always exists: the same answer, read more cheaply when it
+	// does (Redis: one GET instead of a script), at the cost of a second
+	// round trip when it does not.
+	LoadExisting(ctx context.Context, k Key) (Loaded, error)
 	// Save stores w when the current version equals expect (0: the record
 	// must not exist), with its TTL, pointer and language, all in one
 	// atomic step and round trip, and returns the new version; nothing is

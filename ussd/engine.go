@@ -35,6 +35,7 @@ import (
 // SessionStore is the part of sessions.Store the engine uses.
 type SessionStore interface {
 	Load(ctx context.Context, k sessions.Key) (sessions.Loaded, error)
+	LoadExisting(ctx context.Context, k sessions.Key) (sessions.Loaded, error)
 	Save(ctx context.Context, k sessions.Key, expect int64, w sessions.Write) (int64, error)
 }
 
@@ -120,7 +121,13 @@ func Key(hop huduma.Hop) sessions.Key {
 func (e *Engine) HandleHop(ctx context.Context, hop huduma.Hop) (huduma.Reply, error) {
 	key := Key(hop)
 	for attempt := 0; attempt < maxAttempts; attempt++ {
-		ld, err := e.store.Load(ctx, key)
+		// Only a session's first hop needs what Load brings for a new
+		// session (the phone's language, its unfinished journey).
+		load := e.store.LoadExisting
+		if hop.Start {
+			load = e.store.Load
+		}
+		ld, err := load(ctx, key)
 		if err != nil {
 			return huduma.Reply{}, fmt.Errorf("load session: %w", err)
 		}

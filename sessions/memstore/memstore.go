@@ -115,6 +115,11 @@ func (s *Store) Load(ctx context.Context, k sessions.Key) (sessions.Loaded, erro
 	return out, nil
 }
 
+// LoadExisting implements sessions.Store; in process it is Load.
+func (s *Store) LoadExisting(ctx context.Context, k sessions.Key) (sessions.Loaded, error) {
+	return s.Load(ctx, k)
+}
+
 // Save implements sessions.Store: the compare-and-swap, with the pointer
 // and the language under the same lock.
 func (s *Store) Save(ctx context.Context, k sessions.Key, expect int64, w sessions.Write) (int64, error) {

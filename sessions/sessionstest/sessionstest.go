@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"strconv"
 	"sync"
 	"testing"
@@ -32,9 +33,9 @@ func Run(t *testing.T, newStore Factory) {
 	const ttl = 2 * time.Second
 	t.Run("LoadMissing", func(t *testing.T) {
 		s, _ := newStore(t)
-		got, err := s.Load(ctx, key("nope"))
-		if err != nil || got.Record.Version != 0 || got.Record.Value != nil || got.Language != "" || got.Latest != nil {
-			t.Fatalf("Load missing: %+v %v, want nothing", got, err)
+		got := mustLoad(t, s, key("nope"))
+		if got.Record.Version != 0 || got.Record.Value != nil || got.Language != "" || got.Latest != nil {
+			t.Fatalf("Load missing: %+v, want nothing", got)
 		}
 	})
 	t.Run("CreateAndUpdate", func(t *testing.T) {
@@ -257,6 +258,15 @@ func mustLoad(t *testing.T, s sessions.Store, k sessions.Key) sessions.Loaded {
 	if err != nil {
 		t.Fatalf("Load %s: %v", k.ID(), err)
 	}
+	// Every read of the suite also checks that LoadExisting gives the
+	// same answer, whether the record exists or not.
+	again, err := s.LoadExisting(context.Background(), k)
+	if err != nil {
+		t.Fatalf("LoadExisting %s: %v", k.ID(), err)
+	}
+	if !reflect.DeepEqual(got, again) {
+		t.Fatalf("LoadExisting %s = %+v, Load = %+v", k.ID(), again, got)
+	}
 	return got
 }
 
@@ -264,7 +274,7 @@ func mustLoad(t *testing.T, s sessions.Store, k sessions.Key) sessions.Loaded {
 // hop engine uses.
 func increment(ctx context.Context, s sessions.Store, k sessions.Key, ttl time.Duration) error {
 	for attempt := 0; attempt < 1000; attempt++ {
-		got, err := s.Load(ctx, k)
+		got, err := s.LoadExisting(ctx, k)
 		if err != nil {
 			return err
 		}
