@@ -56,6 +56,7 @@ type options struct {
 	duration                  time.Duration
 	max                       int64
 	conc, services, fixedRate int
+	rounds                    int
 	skipPeer                  bool
 	smsMessages, smsWorkers   int
 	pprof                     string
@@ -87,6 +88,7 @@ func main() {
 	flag.DurationVar(&o.duration, "duration", 10*time.Second, "how long each scenario runs")
 	flag.Int64Var(&o.max, "max", 300000, "at most this many hops per scenario")
 	flag.IntVar(&o.conc, "c", 64, "concurrent virtual phones")
+	flag.IntVar(&o.rounds, "rounds", 4, "rounds each scenario's time is cut into, the targets taking turns")
 	flag.IntVar(&o.services, "services", 14000, "catalog size")
 	flag.IntVar(&o.fixedRate, "rate", 2000, "hops/s for the fixed-rate latency run")
 	flag.BoolVar(&o.skipPeer, "skip-peer", false, "leave out the peer (no node)")
@@ -103,6 +105,10 @@ func main() {
 	flag.BoolVar(&o.pushOnly, "push-only", false, "run only the push-delay scenario")
 	flag.BoolVar(&o.skipPush, "skip-push", false, "leave out the push-delay scenario")
 	flag.Parse()
+	if o.rounds < 1 {
+		fmt.Fprintln(os.Stderr, "load: -rounds must be at least 1")
+		os.Exit(2)
+	}
 	var err error
 	if o.pushUndecided, err = list(*undecided, strconv.Atoi); err != nil {
 		fmt.Fprintln(os.Stderr, "load: -push-undecided:", err)
@@ -197,6 +203,30 @@ type result struct {
 	byHop [][]time.Duration
 }
 
+// merge adds the hops of another run of the same target and scenario.
+func (r result) merge(o result) result {
+	r.target, r.scenario = o.target, o.scenario
+	r.hops += o.hops
+	r.errors += o.errors
+	r.elapsed += o.elapsed
+	r.lat = append(r.lat, o.lat...)
+	for i, h := range o.byHop {
+		for len(r.byHop) <= i {
+			r.byHop = append(r.byHop, nil)
+		}
+		r.byHop[i] = append(r.byHop[i], h...)
+	}
+	return r
+}
+
+// sort orders the latencies for the percentiles.
+func (r result) sort() {
+	slices.Sort(r.lat)
+	for _, h := range r.byHop {
+		slices.Sort(h)
+	}
+}
+
 func (r result) rate() float64 { return float64(r.hops) / r.elapsed.Seconds() }
 
 func (r result) pct(p float64) time.Duration {
@@ -289,12 +319,24 @@ func run(o options) error {
 
 	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConns: 4 * o.conc, MaxIdleConnsPerHost: 4 * o.conc}}
 	var results []result
+	// Each scenario's time is cut into rounds, and the targets take turns
+	// round by round, so a burst of other work on the machine falls on
+	// all of them alike rather than on whichever ran then.
 	for _, sc := range scenarios {
 		for _, t := range targets {
 			drive(ctx, client, t, sc, o.conc, 2*time.Second, 20000, nil) // warm up
-			r := drive(ctx, client, t, sc, o.conc, o.duration, o.max, nil)
+		}
+		byTarget := make([]result, len(targets))
+		for round := 0; round < o.rounds; round++ {
+			for i, t := range targets {
+				r := drive(ctx, client, t, sc, o.conc, o.duration/time.Duration(o.rounds), o.max/int64(o.rounds), nil)
+				byTarget[i] = byTarget[i].merge(r)
+			}
+		}
+		for _, r := range byTarget {
+			r.sort()
 			results = append(results, r)
-			fmt.Fprintf(os.Stderr, "  %-8s %-26s %8.0f hops/s\n", t.name, sc.name, r.rate())
+			fmt.Fprintf(os.Stderr, "  %-8s %-26s %8.0f hops/s\n", r.target, sc.name, r.rate())
 		}
 	}
 	fixed := drive(ctx, client, targets[0], scenarios[2], o.conc, o.duration, o.max, rate.NewLimiter(rate.Limit(o.fixedRate), o.conc))
@@ -458,10 +500,7 @@ func drive(ctx context.Context, client *http.Client, t target, sc scenario, conc
 			r.byHop[i] = append(r.byHop[i], h...)
 		}
 	}
-	slices.Sort(r.lat)
-	for _, h := range r.byHop {
-		slices.Sort(h)
-	}
+	r.sort()
 	return r
 }
 
