@@ -543,11 +543,18 @@ func (l *DB) markPaid(ctx context.Context, tx *sql.Tx, number huduma.InvoiceNumb
 }
 
 // ExpireDue marks unpaid invoices past their expiry as expired.
+//
+// Every instance runs this sweep, and a payment may be settling one of the
+// invoices at the same moment: the candidates are locked in number order
+// and rows another transaction holds are skipped (on Postgres; SQLite has
+// one writer), so two sweeps never deadlock and a paying invoice is left
+// for the next sweep, which finds it paid.
 func (l *DB) ExpireDue(ctx context.Context) (int, error) {
 	var n int
 	err := l.tx(ctx, func(tx *sql.Tx) error {
 		now := ms(l.now())
-		rows, err := tx.QueryContext(ctx, `SELECT number FROM invoices WHERE status IN ('pending', 'failed', 'cancelled') AND expires_at <= $1 LIMIT 500`, now)
+		rows, err := tx.QueryContext(ctx, `SELECT number FROM invoices WHERE status IN ('pending', 'failed', 'cancelled') AND expires_at <= $1
+			ORDER BY number LIMIT 500`+l.d.SkipLocked, now)
 		if err != nil {
 			return fmt.Errorf("find expired invoices: %w", err)
 		}

@@ -3,8 +3,10 @@ package storetest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -328,6 +330,50 @@ func runLedger(t *testing.T, open Opener) {
 		}
 		if _, err := l.QueuePush(ctx, inv.Number, inv.Phone, now, ""); huduma.ErrorCode(err) != huduma.EConflict {
 			t.Fatalf("prompt for an expired invoice: %v", err)
+		}
+	})
+	t.Run("ConcurrentSweepsExpireEachOnce", func(t *testing.T) {
+		// Every instance runs the expiry sweep: sweeps at once must neither
+		// deadlock nor expire (and audit) an invoice twice.
+		base := open(t)
+		now := time.Now()
+		l := base.WithClock(func() time.Time { return now })
+		const due = 120
+		for i := range due {
+			inv := testInvoice(fmt.Sprintf("1002%05d", i), now)
+			if _, _, err := l.CreateInvoice(ctx, huduma.InvoiceOrder{Invoice: inv}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		now = now.Add(2 * time.Hour)
+		var total atomic.Int64
+		var wg sync.WaitGroup
+		errs := make(chan error, 8)
+		for range 8 {
+			wg.Go(func() {
+				for {
+					n, err := l.ExpireDue(ctx)
+					if err != nil {
+						errs <- err
+						return
+					}
+					total.Add(int64(n))
+					if n == 0 {
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Fatalf("sweep: %v", err)
+		}
+		if total.Load() != due {
+			t.Fatalf("sweeps expired %d invoices, want %d", total.Load(), due)
+		}
+		if n, _ := l.ExpireDue(ctx); n != 0 {
+			t.Fatalf("%d left after the sweeps", n)
 		}
 	})
 	t.Run("Retention", func(t *testing.T) {
