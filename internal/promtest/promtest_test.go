@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/huduma-ke/huduma/internal/promapi"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
@@ -29,7 +30,7 @@ func TestScrapeAndQuery(t *testing.T) {
 	}
 	start := time.Now()
 	c.WithLabelValues("a").Add(4)
-	var got []Sample
+	var got []promapi.Sample
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(200 * time.Millisecond) {
 		var err error
 		got, err = p.Query(ctx, `promtest_things_total{kind="a"}`, time.Time{})
@@ -46,7 +47,7 @@ func TestScrapeAndQuery(t *testing.T) {
 	if got[0].Metric["job"] != "huduma" || got[0].Metric["instance"] != target {
 		t.Fatalf("labels %v", got[0].Metric)
 	}
-	rng, err := p.QueryRange(ctx, `promtest_things_total`, start.Add(-3*time.Second), time.Now(), 100*time.Millisecond)
+	rng, err := p.QueryRange(ctx, `promtest_things_total`, start.Add(-3*time.Second), time.Now().Add(time.Second), 100*time.Millisecond) // past the last scrape
 	if err != nil {
 		t.Fatal(err)
 	}
