@@ -80,12 +80,12 @@ func schemaOf(dbURL string) string {
 }
 
 // costReport says what one hop and one journey of a paced run cost.
-// Postgres publishes a backend's row counts within about a second of its
-// transaction, hence the wait before the second sample. Redis serves every
+// Postgres publishes an idle backend's row counts up to 10 s after its
+// last transaction, hence the wait before the second sample. Redis serves every
 // target and anything else on the machine: its figures are an upper bound
 // when other work shares it.
 func costReport(before usage, after func() (usage, error), hops int64, hopsPerJourney int) (string, error) {
-	time.Sleep(1500 * time.Millisecond)
+	time.Sleep(11 * time.Second)
 	a, err := after()
 	if err != nil || hops == 0 {
 		return "", err

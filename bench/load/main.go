@@ -346,7 +346,7 @@ func run(o options) error {
 	}
 	defer pg.Close(ctx)
 	sample := func() (usage, error) { return sampleUsage(ctx, gateway.Process.Pid, rdb, pg, schemaOf(dbURL)) }
-	time.Sleep(1500 * time.Millisecond) // the scenarios' row counts reach the statistics
+	time.Sleep(11 * time.Second) // the scenarios' row counts reach the statistics (see costReport)
 	before, err := sample()
 	if err != nil {
 		return err
