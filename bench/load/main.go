@@ -291,7 +291,8 @@ func run(o options) error {
 	hudumaEnv = append(hudumaEnv, o.extraEnv...)
 	var targets []target
 	addr := freeAddr()
-	stop, err := start(command(o.huduma, append(hudumaEnv, "HUDUMA_ADDR="+addr, "HUDUMA_PUBLIC_URL=http://"+addr), "serve"), "http://"+addr+"/readyz")
+	gateway := command(o.huduma, append(hudumaEnv, "HUDUMA_ADDR="+addr, "HUDUMA_PUBLIC_URL=http://"+addr), "serve")
+	stop, err := start(gateway, "http://"+addr+"/readyz")
 	if err != nil {
 		return fmt.Errorf("start huduma: %w", err)
 	}
@@ -339,7 +340,22 @@ func run(o options) error {
 			fmt.Fprintf(os.Stderr, "  %-8s %-26s %8.0f hops/s\n", r.target, sc.name, r.rate())
 		}
 	}
+	pg, err := pgx.Connect(ctx, o.pgURL)
+	if err != nil {
+		return fmt.Errorf("postgres: %w", err)
+	}
+	defer pg.Close(ctx)
+	sample := func() (usage, error) { return sampleUsage(ctx, gateway.Process.Pid, rdb, pg, schemaOf(dbURL)) }
+	time.Sleep(11 * time.Second) // the scenarios' row counts reach the statistics (see costReport)
+	before, err := sample()
+	if err != nil {
+		return err
+	}
 	fixed := drive(ctx, client, targets[0], scenarios[2], o.conc, o.duration, o.max, rate.NewLimiter(rate.Limit(o.fixedRate), o.conc))
+	cost, err := costReport(before, sample, fixed.hops, len(scenarios[2].hops(0)))
+	if err != nil {
+		return err
+	}
 	fixed.scenario = fmt.Sprintf("journey at %d hops/s", o.fixedRate)
 	// Searches inside the same traffic: one hop in four is a search.
 	fixedSearch := drive(ctx, client, targets[0], scenarios[1], o.conc, o.duration, o.max, rate.NewLimiter(rate.Limit(o.fixedRate), o.conc))
@@ -357,6 +373,8 @@ func run(o options) error {
 		}
 	}
 	fmt.Println()
+	fmt.Println()
+	fmt.Println(cost)
 	fmt.Println()
 	fmt.Println("| scenario | huduma / limit | huduma / peer |")
 	fmt.Println("|---|---:|---:|")
