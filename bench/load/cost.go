@@ -28,8 +28,9 @@ type usage struct {
 // 100 on every architecture Go's linux ports run on.
 const clockTicks = 100
 
-// sampleUsage reads the gateway's CPU from /proc, Redis's from INFO, and
-// the schema's row writes from pg_stat_user_tables.
+// sampleUsage reads the CPU of process pid (the gateway, or the limit)
+// from /proc, Redis's from INFO, and the schema's row writes from
+// pg_stat_user_tables.
 func sampleUsage(ctx context.Context, pid int, rdb *redis.Client, pg *pgx.Conn, schema string) (usage, error) {
 	var u usage
 	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
