@@ -75,6 +75,31 @@ const (
 	JobQuery JobKind = "stk_query"
 )
 
+// JobKinds is the closed set of job kinds (metrics label every kind,
+// and only these).
+func JobKinds() []JobKind { return []JobKind{JobPush, JobQuery, JobReversal} }
+
+// QueueStats is the backlog of the outbox and the job queue, read at
+// metrics scrape time.
+type QueueStats struct {
+	// OutboxDepth counts messages queued and not yet sent.
+	OutboxDepth int64
+	// OutboxOldest is the age of the oldest of them (0 when none).
+	OutboxOldest time.Duration
+	// Jobs holds every kind of JobKinds (zero when none), and any other
+	// kind found in the queue.
+	Jobs map[JobKind]JobStats
+}
+
+// JobStats is one job kind's backlog.
+type JobStats struct {
+	// Depth counts jobs not done.
+	Depth int64
+	// Lag is how late the most overdue due and unclaimed job is (0 when
+	// none is due).
+	Lag time.Duration
+}
+
 // Job is a unit of background work claimed from the queue.
 type Job struct {
 	ID       int64

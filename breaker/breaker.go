@@ -83,15 +83,33 @@ func (b *Breaker) Do(call func() error, failed func(error) bool) error {
 	return err
 }
 
-// State names the breaker's state for metrics and logs.
+// The breaker's states, as State names them.
+const (
+	// Closed: calls go through.
+	Closed = "closed"
+	// HalfOpen: the cooldown is over and the next call, or the one now
+	// under way, is the single trial that decides.
+	HalfOpen = "half-open"
+	// Open: calls fail at once with ErrOpen.
+	Open = "open"
+)
+
+// State names the breaker's state (Closed, HalfOpen, Open) for metrics
+// and logs. After the cooldown it is HalfOpen until the trial's outcome
+// closes or reopens it, whether or not the trial has started.
 func (b *Breaker) State() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	switch {
 	case b.trial:
-		return "half-open"
+		return HalfOpen
+	case b.openTill.IsZero():
+		return Closed
 	case b.now().Before(b.openTill):
-		return "open"
+		return Open
 	}
-	return "closed"
+	return HalfOpen
 }
+
+// Name is the provider the breaker guards.
+func (b *Breaker) Name() string { return b.name }

@@ -58,3 +58,47 @@ func TestBreaker(t *testing.T) {
 		t.Fatal("non-consecutive failures opened the breaker")
 	}
 }
+
+// TestState walks the breaker through closed, open, half-open (before and
+// during the trial) and back, as the metrics gauge reads it.
+func TestState(t *testing.T) {
+	now := time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)
+	b := New("daraja", 2, 30*time.Second)
+	b.now = func() time.Time { return now }
+	down := errors.New("connection refused")
+	if s := b.State(); s != Closed {
+		t.Fatalf("new breaker %s", s)
+	}
+	b.Do(func() error { return down }, nil)
+	if s := b.State(); s != Closed {
+		t.Fatalf("one failure of two: %s", s)
+	}
+	b.Do(func() error { return down }, nil)
+	if s := b.State(); s != Open {
+		t.Fatalf("after two failures: %s", s)
+	}
+	now = now.Add(31 * time.Second)
+	if s := b.State(); s != HalfOpen {
+		t.Fatalf("cooldown over, trial not yet made: %s", s)
+	}
+	var during string
+	if err := b.Do(func() error { during = b.State(); return nil }, nil); err != nil {
+		t.Fatal(err)
+	}
+	if during != HalfOpen {
+		t.Fatalf("during the trial: %s", during)
+	}
+	if s := b.State(); s != Closed {
+		t.Fatalf("after a good trial: %s", s)
+	}
+	b.Do(func() error { return down }, nil)
+	b.Do(func() error { return down }, nil)
+	now = now.Add(31 * time.Second)
+	b.Do(func() error { return down }, nil)
+	if s := b.State(); s != Open {
+		t.Fatalf("after a failed trial: %s", s)
+	}
+	if b.Name() != "daraja" {
+		t.Fatalf("name %q", b.Name())
+	}
+}

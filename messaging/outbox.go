@@ -43,6 +43,7 @@ type Outbox struct {
 	limiter *rate.Limiter
 	log     *slog.Logger
 	now     func() time.Time
+	obs     Observer
 }
 
 // sendLease is how long a claimed message is ours; longer than any send.
@@ -66,7 +67,7 @@ func NewOutbox(st OutboxStore, send Sender, cfg OutboxConfig, log *slog.Logger) 
 		cfg.Batch = 50
 	}
 	return &Outbox{st: st, send: send, cfg: cfg, limiter: rate.NewLimiter(rate.Limit(cfg.Rate), max(1, int(cfg.Rate))),
-		log: log.With("comp", "outbox"), now: time.Now}
+		log: log.With("comp", "outbox"), now: time.Now, obs: nopObserver{}}
 }
 
 // essential messages go even to phones that sent STOP.
@@ -79,6 +80,7 @@ func (o *Outbox) Run(ctx context.Context, poll time.Duration) {
 	for {
 		n, err := o.RunOnce(ctx)
 		if err != nil && ctx.Err() == nil {
+			o.obs.StoreError("outbox")
 			o.log.ErrorContext(ctx, "outbox", "error", err)
 		}
 		if n > 0 && err == nil {
@@ -104,10 +106,16 @@ func (o *Outbox) RunOnce(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	var sent []huduma.Sent
+	var kinds []huduma.MessageKind // of sent, for the observer
 	flush := func() error {
 		// Recorded even while shutting down: AT already has these.
 		err := o.st.MessagesSent(context.WithoutCancel(ctx), sent)
-		sent = sent[:0]
+		if err == nil {
+			for _, k := range kinds {
+				o.obs.SMS(k, SMSSent)
+			}
+		}
+		sent, kinds = sent[:0], kinds[:0]
 		return err
 	}
 	for _, m := range msgs {
@@ -119,7 +127,7 @@ func (o *Outbox) RunOnce(ctx context.Context) (int, error) {
 			return len(msgs), err
 		}
 		if s != nil {
-			sent = append(sent, *s)
+			sent, kinds = append(sent, *s), append(kinds, m.Kind)
 			if len(sent) >= sentFlush {
 				if err := flush(); err != nil {
 					return len(msgs), err
@@ -158,7 +166,7 @@ func (o *Outbox) deliver(ctx context.Context, m huduma.OutMessage) (*huduma.Sent
 	reason = huduma.Redact(reason) // logged below and stored
 	if !retry || m.Attempts >= o.cfg.MaxAttempts {
 		o.log.WarnContext(ctx, "sms failed for good", "message", m.ID, "kind", m.Kind, "attempts", m.Attempts, "reason", reason)
-		return nil, o.st.MessageFinal(ctx, m.ID, huduma.MsgFailed, reason)
+		return nil, o.recorded(m.Kind, SMSFailed, o.st.MessageFinal(ctx, m.ID, huduma.MsgFailed, reason))
 	}
 	if wait <= 0 {
 		wait = o.cfg.Backoff
@@ -168,5 +176,14 @@ func (o *Outbox) deliver(ctx context.Context, m huduma.OutMessage) (*huduma.Sent
 		wait = min(wait, o.cfg.MaxBackoff)
 	}
 	o.log.InfoContext(ctx, "sms send failed; will retry", "message", m.ID, "attempt", m.Attempts, "in", wait, "reason", reason)
-	return nil, o.st.MessageRetry(ctx, m.ID, o.now().Add(wait), reason)
+	return nil, o.recorded(m.Kind, SMSRetried, o.st.MessageRetry(ctx, m.ID, o.now().Add(wait), reason))
+}
+
+// recorded tells the observer of event once the store has it (err nil),
+// and passes err on.
+func (o *Outbox) recorded(kind huduma.MessageKind, event string, err error) error {
+	if err == nil {
+		o.obs.SMS(kind, event)
+	}
+	return err
 }

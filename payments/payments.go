@@ -99,6 +99,7 @@ type Service struct {
 	cfg      Config
 	log      *slog.Logger
 	now      func() time.Time
+	obs      Observer
 }
 
 // New returns a Service.
@@ -124,7 +125,8 @@ func New(l Ledger, cat Catalog, mp Mpesa, cfg Config, log *slog.Logger) *Service
 	if cfg.ServiceCode == "" {
 		cfg.ServiceCode = "*2222#"
 	}
-	return &Service{inv: l, settle: l, jobs: l, ledger: l, cat: cat, mp: mp, cfg: cfg, log: log.With("comp", "payments"), now: time.Now}
+	return &Service{inv: l, settle: l, jobs: l, ledger: l, cat: cat, mp: mp, cfg: cfg, log: log.With("comp", "payments"), now: time.Now,
+		obs: nopObserver{}}
 }
 
 // CanPrompt reports whether M-Pesa prompts can reach phone.
@@ -172,6 +174,7 @@ func (s *Service) CreateInvoice(ctx context.Context, req huduma.InvoiceRequest) 
 			continue // number taken: draw another
 		}
 		if err != nil {
+			s.storeFailed("invoice", err)
 			return huduma.Invoice{}, false, fmt.Errorf("create invoice: %w", err)
 		}
 		if created {
@@ -278,21 +281,28 @@ func (s *Service) receipt(inv huduma.Invoice) huduma.Message {
 	return huduma.Message{To: inv.Phone, Kind: huduma.MessageReceipt, Body: texts.ReceiptSMS(inv, when)}
 }
 
-// HandleSTK applies an STK result (from a callback or a query).
-// Unknown CheckoutRequestIDs and wrong amounts are recorded and ignored;
-// repeats change nothing; success queues exactly one receipt. The raw
-// body is kept in the callback log.
-func (s *Service) HandleSTK(ctx context.Context, res huduma.STKResult, raw []byte) error {
-	_, err := s.settleSTK(ctx, res, raw)
-	return err
+// HandleSTK applies an STK result (from a callback or a query) and
+// returns what it did. Unknown CheckoutRequestIDs and wrong amounts are
+// recorded and ignored; repeats change nothing (huduma.OutcomeDuplicate);
+// success queues exactly one receipt. The raw body is kept in the
+// callback log.
+func (s *Service) HandleSTK(ctx context.Context, res huduma.STKResult, raw []byte) (huduma.Outcome, error) {
+	return s.settleSTK(ctx, res, raw)
 }
 
 func (s *Service) settleSTK(ctx context.Context, res huduma.STKResult, raw []byte) (huduma.Outcome, error) {
 	out, err := s.settle.SettleSTK(ctx, res, s.texts())
 	if err != nil {
+		s.storeFailed("ledger", err)
 		return "", fmt.Errorf("settle stk result: %w", err)
 	}
+	if decided(out) {
+		// Committed (SettleSTK returned): counted once, however often
+		// Daraja repeats it.
+		s.obs.STKResult(res.ResultCode)
+	}
 	if err := s.settle.RecordCallback(ctx, "stk", res.CheckoutRequestID, string(out), raw); err != nil {
+		s.storeFailed("ledger", err)
 		return out, err
 	}
 	switch out {
@@ -354,12 +364,18 @@ func (s *Service) ValidateC2B(ctx context.Context, p huduma.PaybillPayment) (str
 // ConfirmC2B records a confirmed paybill payment (idempotent on TransID)
 // and applies it by the accumulate rule; what matches no payable invoice
 // is held in suspense, never dropped.
-func (s *Service) ConfirmC2B(ctx context.Context, p huduma.PaybillPayment, raw []byte) error {
+// It returns how the ledger settled it (huduma.OutcomeDuplicate for a
+// TransID seen before).
+func (s *Service) ConfirmC2B(ctx context.Context, p huduma.PaybillPayment, raw []byte) (huduma.Outcome, error) {
 	st, err := s.receive(ctx, p, huduma.SourceC2B)
 	if err != nil {
-		return err
+		return "", err
 	}
-	return s.settle.RecordCallback(ctx, "c2b", p.TransID, string(st.Outcome), raw)
+	if err := s.settle.RecordCallback(ctx, "c2b", p.TransID, string(st.Outcome), raw); err != nil {
+		s.storeFailed("ledger", err)
+		return st.Outcome, err
+	}
+	return st.Outcome, nil
 }
 
 // receive records a paybill payment learned from source.
@@ -368,6 +384,7 @@ func (s *Service) receive(ctx context.Context, p huduma.PaybillPayment, source h
 	st, err := s.settle.SettleC2B(ctx, huduma.C2BPayment{TransID: p.TransID, Invoice: number, Account: p.Account, Amount: p.Amount,
 		MSISDN: p.MSISDN, PaidAt: p.At, Source: source}, s.texts())
 	if err != nil {
+		s.storeFailed("ledger", err)
 		return st, fmt.Errorf("settle %s payment: %w", source, err)
 	}
 	if st.Outcome == huduma.OutcomeSuspense || st.Outcome == huduma.OutcomeOverpaid {

@@ -46,10 +46,12 @@ func (s *Service) Run(ctx context.Context, poll time.Duration) {
 	for {
 		n, err := s.dispatch(ctx, p)
 		if err != nil && ctx.Err() == nil {
+			s.storeFailed("jobs", err)
 			s.log.ErrorContext(ctx, "job queue", "error", err)
 		}
 		if time.Since(lastExpiry) > 30*time.Second {
 			if n, err := s.jobs.ExpireDue(ctx); err != nil && ctx.Err() == nil {
+				s.storeFailed("invoice", err)
 				s.log.ErrorContext(ctx, "expire invoices", "error", err)
 			} else if n > 0 {
 				s.log.InfoContext(ctx, "invoices expired", "count", n)
@@ -176,6 +178,7 @@ func (s *Service) runJob(ctx context.Context, j huduma.Job) {
 		err = s.jobs.Retry(ctx, j.ID, retryAt, why, p)
 	}
 	if err != nil {
+		s.storeFailed("jobs", err)
 		s.log.ErrorContext(ctx, "job queue: could not record the job's outcome; it runs again after its lease", "job", j.ID, "kind", j.Kind, "error", err)
 	}
 }
@@ -210,6 +213,7 @@ func (s *Service) push(ctx context.Context, p huduma.PromptJob, tries int) (time
 	cctx, cancel := context.WithTimeout(ctx, darajaTimeout)
 	defer cancel()
 	res, err := s.mp.StkPush(cctx, huduma.STKPush{Phone: a.Payer, Amount: a.Amount, Reference: string(a.Invoice), Description: "eCitizen"})
+	s.obs.STKPush(pushOutcome(err))
 	if err != nil {
 		if retryable(err) && tries < 5 {
 			s.log.WarnContext(ctx, "stk push failed; will retry", "invoice", a.Invoice, "error", err)

@@ -34,7 +34,24 @@ type Response struct {
 	Status      int
 	ContentType string
 	Body        []byte
+	// Reason says, for the callback metrics, what the callback was: one
+	// of the Reason constants. Empty means the status decides: 2xx ok,
+	// 4xx malformed, 5xx error.
+	Reason string
 }
+
+// Callback reasons (Response.Reason). ReasonOK, ReasonUnknown and
+// ReasonDuplicate are accepted callbacks; the others rejected ones.
+const (
+	ReasonOK        = "ok"
+	ReasonMalformed = "malformed"
+	// ReasonUnknown: the callback refers to nothing we have.
+	ReasonUnknown = "unknown"
+	// ReasonDuplicate: a repeat that changed nothing.
+	ReasonDuplicate = "duplicate"
+	// ReasonError: our side failed; the provider will retry.
+	ReasonError = "error"
+)
 
 // USSD is an aggregator's USSD wire format.
 type USSD interface {
@@ -117,6 +134,9 @@ func USSDProviders() []USSD {
 // Route is a callback route a provider package offers (e.g. Daraja's
 // payment callbacks); the edge mounts it behind the callback token.
 type Route struct {
+	// Name is the route's short fixed name in the callback metrics
+	// (stk, c2b_confirmation, sms_delivery, sms_inbound, ...).
+	Name   string
 	Method string
 	Path   string
 	Handle func(ctx context.Context, r Request) Response

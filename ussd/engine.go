@@ -70,6 +70,26 @@ type Engine struct {
 	effects Effects
 	cfg     Config
 	log     *slog.Logger
+	obs     Observer
+}
+
+// Observer hears of session store failures for metrics (package metrics
+// implements it): op is "load" or "save". A lost compare-and-swap race is
+// not a failure.
+type Observer interface {
+	SessionError(op string)
+}
+
+type nopObserver struct{}
+
+func (nopObserver) SessionError(string) {}
+
+// Observe names who hears of session store failures (nil: nobody).
+func (e *Engine) Observe(o Observer) {
+	if o == nil {
+		o = nopObserver{}
+	}
+	e.obs = o
 }
 
 // New returns an Engine.
@@ -80,7 +100,7 @@ func New(store SessionStore, m *menus.Machine, effects Effects, cfg Config, log 
 	if cfg.DefaultLanguage == "" {
 		cfg.DefaultLanguage = huduma.English
 	}
-	return &Engine{store: store, menus: m, effects: effects, cfg: cfg, log: log.With("comp", "ussd")}
+	return &Engine{store: store, menus: m, effects: effects, cfg: cfg, log: log.With("comp", "ussd"), obs: nopObserver{}}
 }
 
 // maxAttempts bounds compare-and-swap retries; racing hops of one session
@@ -129,6 +149,7 @@ func (e *Engine) HandleHop(ctx context.Context, hop huduma.Hop) (huduma.Reply, e
 		}
 		ld, err := load(ctx, key)
 		if err != nil {
+			e.obs.SessionError("load")
 			return huduma.Reply{}, fmt.Errorf("load session: %w", err)
 		}
 		var rec record
@@ -173,6 +194,7 @@ func (e *Engine) HandleHop(ctx context.Context, hop huduma.Hop) (huduma.Reply, e
 			if errors.Is(err, sessions.ErrConflict) {
 				continue // another hop of this session won; its effects are its own
 			}
+			e.obs.SessionError("save")
 			return huduma.Reply{}, fmt.Errorf("save session: %w", err)
 		}
 		return reply, e.run(ctx, hop.MSISDN, rec.Intents)

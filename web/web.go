@@ -18,7 +18,6 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/adaptor"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/huduma-ke/huduma"
 	"github.com/huduma-ke/huduma/internal/ratelimit"
@@ -41,10 +40,25 @@ type Pinger interface {
 	Ping(ctx context.Context) error
 }
 
-// ActiveCounter counts live USSD sessions for the metrics gauge.
-type ActiveCounter interface {
-	Active(ctx context.Context) (int64, error)
+// Metrics records the edge's series and serves every series at
+// GET /metrics (package metrics; the edge never sees Prometheus itself).
+type Metrics interface {
+	// Handler serves the scrape.
+	Handler() http.Handler
+	// Hop counts a USSD hop: the screen shown (a menu state name) and
+	// the outcome (ok, end, invalid_request, error, rate_limited, late).
+	Hop(provider, screen, outcome string, took time.Duration)
+	// Callback counts a provider callback: its route's fixed name, the
+	// outcome (accepted, rejected) and the reason (providers.Reason*, or
+	// unauthorized for a bad token).
+	Callback(route, outcome, reason string)
 }
+
+type nopMetrics struct{}
+
+func (nopMetrics) Handler() http.Handler                     { return http.NotFoundHandler() }
+func (nopMetrics) Hop(string, string, string, time.Duration) {}
+func (nopMetrics) Callback(string, string, string)           {}
 
 // Config holds the edge's settings.
 type Config struct {
@@ -85,8 +99,10 @@ type Deps struct {
 	Late    LateNotifier
 	Hops    HopHandler
 	Events  EventRecorder
-	Active  ActiveCounter
 	Pingers map[string]Pinger
+	// Metrics records hops and callbacks and serves /metrics (nil: none,
+	// and /metrics is not mounted).
+	Metrics Metrics
 }
 
 // Server is the HTTP edge.
@@ -95,7 +111,7 @@ type Server struct {
 	cfg     Config
 	deps    Deps
 	log     *slog.Logger
-	metrics *metrics
+	metrics Metrics
 	hops    *ratelimit.Keyed
 	api     *ratelimit.Keyed
 	langs   *languageMemo
@@ -115,7 +131,7 @@ func New(cfg Config, deps Deps, log *slog.Logger) *Server {
 	if cfg.DefaultLanguage == "" {
 		cfg.DefaultLanguage = huduma.English
 	}
-	s := &Server{cfg: cfg, deps: deps, log: log.With("comp", "web"), metrics: newMetrics(deps.Active),
+	s := &Server{cfg: cfg, deps: deps, log: log.With("comp", "web"), metrics: deps.Metrics,
 		hops: ratelimit.New(cfg.HopsPerMinute, cfg.HopBurst), api: ratelimit.New(cfg.APIPerMinute, cfg.APIBurst), langs: newLanguageMemo()}
 	s.app = fiber.New(fiber.Config{
 		// Immutable copies request values, so nothing we keep aliases a
@@ -131,7 +147,11 @@ func New(cfg Config, deps Deps, log *slog.Logger) *Server {
 	s.app.Use(s.recover)
 	s.app.Get("/healthz", func(c *fiber.Ctx) error { return c.SendString("ok") })
 	s.app.Get("/readyz", s.ready)
-	s.app.Get("/metrics", adaptor.HTTPHandler(promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{})))
+	if s.metrics != nil {
+		s.app.Get("/metrics", adaptor.HTTPHandler(s.metrics.Handler()))
+	} else {
+		s.metrics = nopMetrics{}
+	}
 	if deps.USSD == nil {
 		deps.USSD = providers.USSDProviders()
 	}
@@ -140,11 +160,13 @@ func New(cfg Config, deps Deps, log *slog.Logger) *Server {
 		if m, ok := p.(providers.Methods); ok {
 			methods = m.Methods()
 		}
+		// Hops are counted by hopHandler (the USSD funnel), not as
+		// callbacks.
 		for _, m := range methods {
-			s.Callback(m, "/ussd/"+p.Name(), s.hopHandler(p))
+			s.mount(m, "/ussd/"+p.Name(), "", s.hopHandler(p))
 		}
 		if ev, ok := p.(providers.SessionEvents); ok {
-			s.Callback(http.MethodPost, "/ussd/"+p.Name()+"/events", s.eventHandler(ev))
+			s.mount(http.MethodPost, "/ussd/"+p.Name()+"/events", "", s.eventHandler(ev))
 		}
 	}
 	return s
@@ -162,17 +184,62 @@ func (s *Server) Shutdown(ctx context.Context) error { return s.app.ShutdownWith
 
 // Callback mounts a provider callback route behind the token check. The
 // handler receives the request as plain values with the token removed.
+// Its callbacks are counted under route "other"; Mount names the route.
 func (s *Server) Callback(method, path string, h func(ctx context.Context, r providers.Request) providers.Response) {
+	s.mount(method, path, "other", h)
+}
+
+// Mount mounts a provider's callback route (as Callback), counted in the
+// callback metrics under the route's Name.
+func (s *Server) Mount(r providers.Route) {
+	name := r.Name
+	if name == "" {
+		name = "other"
+	}
+	s.mount(r.Method, r.Path, name, r.Handle)
+}
+
+// mount adds a route behind the token check; a non-empty route counts
+// each callback by outcome and reason.
+func (s *Server) mount(method, path, route string, h func(ctx context.Context, r providers.Request) providers.Response) {
 	s.app.Add(method, path, func(c *fiber.Ctx) error {
 		if !s.tokenOK(c) {
+			if route != "" {
+				s.metrics.Callback(route, "rejected", "unauthorized")
+			}
 			return c.Status(http.StatusForbidden).SendString("forbidden")
 		}
 		resp := h(c.UserContext(), request(c))
+		if route != "" {
+			outcome, reason := callbackVerdict(resp)
+			s.metrics.Callback(route, outcome, reason)
+		}
 		if resp.ContentType != "" {
 			c.Set(fiber.HeaderContentType, resp.ContentType)
 		}
 		return c.Status(resp.Status).Send(resp.Body)
 	})
+}
+
+// callbackVerdict is a callback's outcome and reason for the metrics: the
+// handler's Reason, else what the status says.
+func callbackVerdict(r providers.Response) (outcome, reason string) {
+	reason = r.Reason
+	if reason == "" {
+		switch {
+		case r.Status >= 500:
+			reason = providers.ReasonError
+		case r.Status >= 400:
+			reason = providers.ReasonMalformed
+		default:
+			reason = providers.ReasonOK
+		}
+	}
+	switch reason {
+	case providers.ReasonOK, providers.ReasonUnknown, providers.ReasonDuplicate:
+		return "accepted", reason
+	}
+	return "rejected", reason
 }
 
 func (s *Server) tokenOK(c *fiber.Ctx) bool {
@@ -208,7 +275,7 @@ func (s *Server) hopHandler(p providers.USSD) func(ctx context.Context, r provid
 		start := time.Now()
 		hop, err := p.DecodeHop(r)
 		if err != nil {
-			s.metrics.hop(p.Name(), "", "invalid_request", time.Since(start))
+			s.metrics.Hop(p.Name(), "", "invalid_request", time.Since(start))
 			s.log.InfoContext(ctx, "bad ussd request", "provider", p.Name(), "error", huduma.ErrorMessage(err))
 			return p.EncodeError(err)
 		}
@@ -218,12 +285,12 @@ func (s *Server) hopHandler(p providers.USSD) func(ctx context.Context, r provid
 		if ok, _ := s.hops.Allow(string(hop.MSISDN), start); !ok {
 			// 200 with END, so the aggregator shows the text; the session
 			// store is not touched.
-			s.metrics.hop(p.Name(), "rate_limited", "rate_limited", time.Since(start))
+			s.metrics.Hop(p.Name(), "rate_limited", "rate_limited", time.Since(start))
 			return p.EncodeReply(huduma.Reply{Text: texts.SlowDown.T(lang), End: true, Screen: "rate_limited", Lang: lang})
 		}
 		reply, err, late := s.hopWithDeadline(ctx, hop)
 		if late {
-			s.metrics.hop(p.Name(), "late", "late", time.Since(start))
+			s.metrics.Hop(p.Name(), "late", "late", time.Since(start))
 			return p.EncodeReply(huduma.Reply{Text: texts.Late.T(lang), End: true, Screen: "late", Lang: lang})
 		}
 		outcome := "ok"
@@ -238,7 +305,7 @@ func (s *Server) hopHandler(p providers.USSD) func(ctx context.Context, r provid
 		if reply.Lang != "" {
 			s.langs.put(hop.MSISDN, reply.Lang)
 		}
-		s.metrics.hop(p.Name(), reply.Screen, outcome, time.Since(start))
+		s.metrics.Hop(p.Name(), reply.Screen, outcome, time.Since(start))
 		return p.EncodeReply(reply)
 	}
 }

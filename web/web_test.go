@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/huduma-ke/huduma"
+	"github.com/huduma-ke/huduma/metrics"
 	_ "github.com/huduma-ke/huduma/providers/africastalking"
 )
 
@@ -141,7 +142,7 @@ func TestEdge(t *testing.T) {
 }
 
 func TestMetricsCountHops(t *testing.T) {
-	s := New(Config{}, Deps{Hops: &fakeHops{reply: huduma.Reply{Text: "x", Screen: "main"}}, Events: &fakeEvents{}},
+	s := New(Config{}, Deps{Hops: &fakeHops{reply: huduma.Reply{Text: "x", Screen: "main"}}, Events: &fakeEvents{}, Metrics: metrics.New(metrics.Options{})},
 		slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if _, err := s.App().Test(post("/ussd/africastalking", goodHop), -1); err != nil {
 		t.Fatal(err)

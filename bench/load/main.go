@@ -291,7 +291,8 @@ func run(o options) error {
 	hudumaEnv = append(hudumaEnv, o.extraEnv...)
 	var targets []target
 	addr := freeAddr()
-	stop, err := start(command(o.huduma, append(hudumaEnv, "HUDUMA_ADDR="+addr, "HUDUMA_PUBLIC_URL=http://"+addr), "serve"), "http://"+addr+"/readyz")
+	gateway := command(o.huduma, append(hudumaEnv, "HUDUMA_ADDR="+addr, "HUDUMA_PUBLIC_URL=http://"+addr), "serve")
+	stop, err := start(gateway, "http://"+addr+"/readyz")
 	if err != nil {
 		return fmt.Errorf("start huduma: %w", err)
 	}
@@ -299,7 +300,8 @@ func run(o options) error {
 	targets = append(targets, target{"huduma", "http://" + addr + "/ussd/africastalking?token=" + benchToken, "huduma:s:*"})
 
 	addr = freeAddr()
-	stop, err = start(command(o.limit, nil, addr, o.redisURL), "http://"+addr+"/healthz")
+	limitCmd := command(o.limit, nil, addr, o.redisURL)
+	stop, err = start(limitCmd, "http://"+addr+"/healthz")
 	if err != nil {
 		return fmt.Errorf("start limit: %w", err)
 	}
@@ -339,7 +341,38 @@ func run(o options) error {
 			fmt.Fprintf(os.Stderr, "  %-8s %-26s %8.0f hops/s\n", r.target, sc.name, r.rate())
 		}
 	}
+	pg, err := pgx.Connect(ctx, o.pgURL)
+	if err != nil {
+		return fmt.Errorf("postgres: %w", err)
+	}
+	defer pg.Close(ctx)
+	sample := func() (usage, error) { return sampleUsage(ctx, gateway.Process.Pid, rdb, pg, schemaOf(dbURL)) }
+	time.Sleep(11 * time.Second) // the scenarios' row counts reach the statistics (see costReport)
+	before, err := sample()
+	if err != nil {
+		return err
+	}
 	fixed := drive(ctx, client, targets[0], scenarios[2], o.conc, o.duration, o.max, rate.NewLimiter(rate.Limit(o.fixedRate), o.conc))
+	cost, err := costReport(before, sample, fixed.hops, len(scenarios[2].hops(0)))
+	if err != nil {
+		return err
+	}
+	// The baseline for those costs: the limit paced alike.
+	limitSample := func() (usage, error) { return sampleUsage(ctx, limitCmd.Process.Pid, rdb, pg, schemaOf(dbURL)) }
+	lb, err := limitSample()
+	if err != nil {
+		return err
+	}
+	limitFixed := drive(ctx, client, targets[1], scenarios[2], o.conc, o.duration, o.max, rate.NewLimiter(rate.Limit(o.fixedRate), o.conc))
+	la, err := limitSample()
+	if err != nil {
+		return err
+	}
+	if n := float64(limitFixed.hops); n > 0 {
+		us := func(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) / n }
+		cost += fmt.Sprintf("\nthe limit paced alike (%d hops): CPU %.0f µs per hop, Redis CPU %.0f µs and %.2f commands per hop",
+			limitFixed.hops, us(la.gatewayCPU-lb.gatewayCPU), us(la.redisCPU-lb.redisCPU), float64(la.redisCmds-lb.redisCmds)/n)
+	}
 	fixed.scenario = fmt.Sprintf("journey at %d hops/s", o.fixedRate)
 	// Searches inside the same traffic: one hop in four is a search.
 	fixedSearch := drive(ctx, client, targets[0], scenarios[1], o.conc, o.duration, o.max, rate.NewLimiter(rate.Limit(o.fixedRate), o.conc))
@@ -357,6 +390,8 @@ func run(o options) error {
 		}
 	}
 	fmt.Println()
+	fmt.Println()
+	fmt.Println(cost)
 	fmt.Println()
 	fmt.Println("| scenario | huduma / limit | huduma / peer |")
 	fmt.Println("|---|---:|---:|")

@@ -147,7 +147,19 @@ var variables = []variable{
 			c.Addr = v
 			return nil
 		}},
-	{"HUDUMA_PUBLIC_URL", "http://localhost:8080", "base of the callback URLs handed to providers", httpField(func(c *Config) *string { return &c.PublicURL })},
+	{"HUDUMA_PUBLIC_URL", "", "base of the callback URLs handed to providers (empty: `http://localhost:` and the port of `HUDUMA_ADDR`, right only for a gateway and providers on one host)",
+		func(c *Config, v string) error {
+			if v == "" {
+				// Callbacks to a port nobody listens on are lost in silence:
+				// follow the listen address rather than assume 8080.
+				_, port, err := net.SplitHostPort(c.Addr)
+				if err != nil {
+					return fmt.Errorf("no URL given and HUDUMA_ADDR %q has no port to take: %w", c.Addr, err)
+				}
+				v = "http://localhost:" + port
+			}
+			return httpField(func(c *Config) *string { return &c.PublicURL })(c, v)
+		}},
 	{"HUDUMA_DATA_DIR", "./data", "folder of the embedded database (`huduma.db`)", text(func(c *Config) *string { return &c.DataDir })},
 	{"DATABASE_URL", "", "Postgres URL, e.g. `postgres://user:pass@host/db` (empty: the embedded SQLite); several hosts with `target_session_attrs=read-write` find the primary",
 		func(c *Config, v string) error {

@@ -22,6 +22,22 @@ func TestLoadConfigDefaults(t *testing.T) {
 	}
 }
 
+// TestPublicURLFollowsTheListenPort: with no HUDUMA_PUBLIC_URL the
+// callback URLs name the port the gateway listens on, not always 8080.
+func TestPublicURLFollowsTheListenPort(t *testing.T) {
+	for addr, want := range map[string]string{"": "http://localhost:8080", ":9090": "http://localhost:9090", "0.0.0.0:7001": "http://localhost:7001"} {
+		env := map[string]string{"HUDUMA_ADDR": addr}
+		c, err := loadConfig(func(k string) string { return env[k] })
+		if err != nil || c.PublicURL != want {
+			t.Errorf("HUDUMA_ADDR %q: public URL %q, %v; want %q", addr, c.PublicURL, err, want)
+		}
+	}
+	env := map[string]string{"HUDUMA_ADDR": ":9090", "HUDUMA_PUBLIC_URL": "https://huduma.example.go.ke/"}
+	if c, err := loadConfig(func(k string) string { return env[k] }); err != nil || c.PublicURL != "https://huduma.example.go.ke" {
+		t.Errorf("a given URL is kept (without its trailing slash): %q, %v", c.PublicURL, err)
+	}
+}
+
 func TestLoadConfigRejects(t *testing.T) {
 	cases := []struct {
 		env  map[string]string

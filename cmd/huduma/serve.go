@@ -17,6 +17,7 @@ import (
 	"github.com/huduma-ke/huduma/catalog"
 	"github.com/huduma-ke/huduma/menus"
 	"github.com/huduma-ke/huduma/messaging"
+	"github.com/huduma-ke/huduma/metrics"
 	"github.com/huduma-ke/huduma/payments"
 	"github.com/huduma-ke/huduma/providers"
 	"github.com/huduma-ke/huduma/providers/cgi"
@@ -116,6 +117,8 @@ type gateway struct {
 	outbox    *messaging.Outbox
 	server    *web.Server
 	simulator *darajafake.Fake
+	// metrics is every series, served at /metrics.
+	metrics *metrics.Set
 
 	// closers undo what newGateway opened, last first.
 	closers []func()
@@ -214,7 +217,11 @@ func newGateway(ctx context.Context, cfg Config, log *slog.Logger) (g *gateway, 
 		return nil, err
 	}
 
-	pay := payments.New(st, st, payments.WithBreaker(mp, breakerFor("daraja")), payments.Config{StkDelay: cfg.StkDelay,
+	// Every provider's breaker is read by the huduma_breaker_state gauge.
+	breakers := map[string]metrics.Breaker{}
+	darajaBreaker := breakerFor("daraja")
+	breakers["daraja"] = darajaBreaker
+	pay := payments.New(st, st, payments.WithBreaker(mp, darajaBreaker), payments.Config{StkDelay: cfg.StkDelay,
 		QueryAfter: cfg.QueryAfter, InvoiceTTL: cfg.InvoiceTTL, Paybill: cfg.MpesaShort, ServiceCode: cfg.ServiceCode, Workers: cfg.MpesaWorkers}, log)
 	if cfg.RefundsOn() {
 		pay.EnableRefunds(mp)
@@ -235,12 +242,22 @@ func newGateway(ctx context.Context, cfg Config, log *slog.Logger) (g *gateway, 
 		if err != nil {
 			return nil, err
 		}
-		sender, smsRoutes, smsKind = messaging.WithBreaker(s, breakerFor(cfg.SMS.Name)), routes, cfg.SMS.Name
+		b := breakerFor(cfg.SMS.Name)
+		breakers[cfg.SMS.Name] = b
+		sender, smsRoutes, smsKind = messaging.WithBreaker(s, b), routes, cfg.SMS.Name
 	}
+	// One metrics set hears every package's events; the store tells it
+	// of changes only once they commit.
+	mx := metrics.New(metrics.Options{SMSProvider: smsKind, Active: sess, Queues: st, Breakers: breakers, Log: log.With("comp", "metrics")})
+	st.SetObserver(mx)
+	pay.Observe(mx)
+	g.metrics = mx
 	outbox := messaging.NewOutbox(st, sender, messaging.OutboxConfig{Rate: cfg.SMSRate, Backoff: cfg.SMSRetry}, log)
+	outbox.Observe(mx)
 	m := menus.New(st, ag, menus.Config{ServiceCode: cfg.ServiceCode, Paybill: cfg.MpesaShort})
 	eng := ussd.New(sess, m, hopEffects{pay, st}, ussd.Config{TTL: cfg.SessionTTL, DefaultLanguage: cfg.Language,
 		ServiceCode: cfg.ServiceCode, ResumeWindow: cfg.ResumeWindow}, log)
+	eng.Observe(mx)
 	ussdProviders := providers.USSDProviders()
 	for _, r := range cfg.CGIRoutes {
 		if providers.LookupUSSD(r.Name) != nil {
@@ -254,11 +271,11 @@ func newGateway(ctx context.Context, cfg Config, log *slog.Logger) (g *gateway, 
 		Hops:    eng,
 		Late:    messaging.NewLateTexts(st, cfg.ServiceCode),
 		Events:  st,
-		Active:  sess,
 		Pingers: map[string]web.Pinger{"database": st, "sessions": sess},
+		Metrics: mx,
 	}, log)
 	for _, r := range append(daraja.Routes(pay), smsRoutes...) {
-		srv.Callback(r.Method, r.Path, r.Handle)
+		srv.Mount(r)
 	}
 	srv.MountAPI(ag, cfg.APIKeys)
 	if cfg.SimulatorOn() {

@@ -44,7 +44,7 @@ func init() {
 		Selected: func(getenv func(string) string) bool { return getenv("FAKESMS") == "on" },
 		Check:    func(func(string) string) error { return nil },
 		Open: func(env messaging.Env) (messaging.Sender, []providers.Route, error) {
-			return sender{}, []providers.Route{{Method: http.MethodPost, Path: DeliveryPath, Handle: func(ctx context.Context, r providers.Request) providers.Response {
+			return sender{}, []providers.Route{{Name: "sms_delivery", Method: http.MethodPost, Path: DeliveryPath, Handle: func(ctx context.Context, r providers.Request) providers.Response {
 				state := huduma.MessageStatus(r.Form.Get("state"))
 				if err := env.Reports.Delivered(ctx, r.Form.Get("id"), state, state.Final(), "fake report"); err != nil {
 					return providers.Response{Status: http.StatusInternalServerError}

@@ -73,7 +73,7 @@ func SMSRoutes(h messaging.Reports) []providers.Route {
 		return providers.Response{Status: status, ContentType: "text/plain", Body: []byte(body)}
 	}
 	return []providers.Route{
-		{Method: http.MethodPost, Path: InboundPath, Handle: func(ctx context.Context, r providers.Request) providers.Response {
+		{Name: "sms_inbound", Method: http.MethodPost, Path: InboundPath, Handle: func(ctx context.Context, r providers.Request) providers.Response {
 			in, err := DecodeIncomingSMS(r.Form)
 			if err != nil {
 				return reply(http.StatusBadRequest, err.Error())
@@ -83,7 +83,7 @@ func SMSRoutes(h messaging.Reports) []providers.Route {
 			}
 			return reply(http.StatusOK, "OK")
 		}},
-		{Method: http.MethodPost, Path: DeliveryPath, Handle: func(ctx context.Context, r providers.Request) providers.Response {
+		{Name: "sms_delivery", Method: http.MethodPost, Path: DeliveryPath, Handle: func(ctx context.Context, r providers.Request) providers.Response {
 			d, err := DecodeDeliveryReport(r.Form)
 			if err != nil {
 				return reply(http.StatusBadRequest, err.Error())

@@ -10,9 +10,9 @@ import (
 
 // Payments is what Daraja's callbacks drive (the payments service).
 type Payments interface {
-	HandleSTK(ctx context.Context, res huduma.STKResult, raw []byte) error
+	HandleSTK(ctx context.Context, res huduma.STKResult, raw []byte) (huduma.Outcome, error)
 	ValidateC2B(ctx context.Context, p huduma.PaybillPayment) (string, error)
-	ConfirmC2B(ctx context.Context, p huduma.PaybillPayment, raw []byte) error
+	ConfirmC2B(ctx context.Context, p huduma.PaybillPayment, raw []byte) (huduma.Outcome, error)
 	RecordRejected(ctx context.Context, kind string, raw []byte, why string) error
 	RecordNotice(ctx context.Context, kind string, raw []byte) error
 	HandleReversal(ctx context.Context, res huduma.ReversalResult, raw []byte) error
@@ -36,60 +36,76 @@ const (
 func Routes(p Payments) []providers.Route {
 	ack := providers.Response{Status: http.StatusOK, ContentType: "application/json", Body: Ack()}
 	retry := providers.Response{Status: http.StatusInternalServerError, ContentType: "application/json",
-		Body: []byte(`{"ResultCode":1,"ResultDesc":"Try again"}`)}
+		Body: []byte(`{"ResultCode":1,"ResultDesc":"Try again"}`), Reason: providers.ReasonError}
 	badReq := func(ctx context.Context, kind string, r providers.Request, err error) providers.Response {
 		if rerr := p.RecordRejected(ctx, kind, r.Body, err.Error()); rerr != nil {
 			return retry
 		}
 		return providers.Response{Status: http.StatusBadRequest, ContentType: "application/json",
-			Body: []byte(`{"ResultCode":1,"ResultDesc":"Rejected"}`)}
+			Body: []byte(`{"ResultCode":1,"ResultDesc":"Rejected"}`), Reason: providers.ReasonMalformed}
 	}
 	return []providers.Route{
-		{Method: http.MethodPost, Path: STKCallbackPath, Handle: func(ctx context.Context, r providers.Request) providers.Response {
+		{Name: "stk", Method: http.MethodPost, Path: STKCallbackPath, Handle: func(ctx context.Context, r providers.Request) providers.Response {
 			res, err := DecodeSTKCallback(r.Body)
 			if err != nil {
 				return badReq(ctx, "stk", r, err)
 			}
-			if err := p.HandleSTK(ctx, res, r.Body); err != nil {
+			out, err := p.HandleSTK(ctx, res, r.Body)
+			if err != nil {
 				return retry
 			}
-			return ack
+			return withReason(ack, out)
 		}},
-		{Method: http.MethodPost, Path: C2BValidationPath, Handle: func(ctx context.Context, r providers.Request) providers.Response {
+		{Name: "c2b_validation", Method: http.MethodPost, Path: C2BValidationPath, Handle: func(ctx context.Context, r providers.Request) providers.Response {
 			c, err := DecodeC2B(r.Body)
 			if err != nil {
-				return providers.Response{Status: http.StatusOK, ContentType: "application/json", Body: C2BReject(C2BOther)}
+				return providers.Response{Status: http.StatusOK, ContentType: "application/json", Body: C2BReject(C2BOther), Reason: providers.ReasonMalformed}
 			}
 			code, err := p.ValidateC2B(ctx, c.payment())
 			switch {
 			case err != nil:
 				// Daraja applies the registered default when we fail;
 				// refusing is the safe answer for an unreadable state.
-				return providers.Response{Status: http.StatusOK, ContentType: "application/json", Body: C2BReject(C2BOther)}
+				return providers.Response{Status: http.StatusOK, ContentType: "application/json", Body: C2BReject(C2BOther), Reason: providers.ReasonError}
+			case code == C2BInvalidAccount:
+				return providers.Response{Status: http.StatusOK, ContentType: "application/json", Body: C2BReject(code), Reason: providers.ReasonUnknown}
 			case code != "":
 				return providers.Response{Status: http.StatusOK, ContentType: "application/json", Body: C2BReject(code)}
 			}
 			return providers.Response{Status: http.StatusOK, ContentType: "application/json", Body: C2BAccept()}
 		}},
-		{Method: http.MethodPost, Path: ReversalResultPath, Handle: reversalRoute(p, false, ack, retry, badReq)},
-		{Method: http.MethodPost, Path: ReversalTimeoutPath, Handle: reversalRoute(p, true, ack, retry, badReq)},
-		{Method: http.MethodPost, Path: PullNoticePath, Handle: func(ctx context.Context, r providers.Request) providers.Response {
+		{Name: "reversal", Method: http.MethodPost, Path: ReversalResultPath, Handle: reversalRoute(p, false, ack, retry, badReq)},
+		{Name: "reversal", Method: http.MethodPost, Path: ReversalTimeoutPath, Handle: reversalRoute(p, true, ack, retry, badReq)},
+		{Name: "pull_notice", Method: http.MethodPost, Path: PullNoticePath, Handle: func(ctx context.Context, r providers.Request) providers.Response {
 			if err := p.RecordNotice(ctx, "pull", r.Body); err != nil {
 				return retry
 			}
 			return ack
 		}},
-		{Method: http.MethodPost, Path: C2BConfirmPath, Handle: func(ctx context.Context, r providers.Request) providers.Response {
+		{Name: "c2b_confirmation", Method: http.MethodPost, Path: C2BConfirmPath, Handle: func(ctx context.Context, r providers.Request) providers.Response {
 			c, err := DecodeC2B(r.Body)
 			if err != nil {
 				return badReq(ctx, "c2b", r, err)
 			}
-			if err := p.ConfirmC2B(ctx, c.payment(), r.Body); err != nil {
+			out, err := p.ConfirmC2B(ctx, c.payment(), r.Body)
+			if err != nil {
 				return retry
 			}
-			return providers.Response{Status: http.StatusOK, ContentType: "application/json", Body: []byte(`{"ResultCode":0,"ResultDesc":"Success"}`)}
+			return withReason(providers.Response{Status: http.StatusOK, ContentType: "application/json", Body: []byte(`{"ResultCode":0,"ResultDesc":"Success"}`)}, out)
 		}},
 	}
+}
+
+// withReason names, for the callback metrics, a repeat or a callback
+// about nothing of ours among the acknowledged ones.
+func withReason(r providers.Response, out huduma.Outcome) providers.Response {
+	switch out {
+	case huduma.OutcomeDuplicate:
+		r.Reason = providers.ReasonDuplicate
+	case huduma.OutcomeUnknown:
+		r.Reason = providers.ReasonUnknown
+	}
+	return r
 }
 
 // reversalRoute serves a reversal's result; on the timeout path the

@@ -201,5 +201,5 @@ func Routes(h messaging.Reports) []providers.Route {
 		}
 		return reply(http.StatusOK, "OK")
 	}
-	return []providers.Route{{Method: http.MethodGet, Path: DeliveryPath, Handle: handle}, {Method: http.MethodPost, Path: DeliveryPath, Handle: handle}}
+	return []providers.Route{{Name: "sms_delivery", Method: http.MethodGet, Path: DeliveryPath, Handle: handle}, {Name: "sms_delivery", Method: http.MethodPost, Path: DeliveryPath, Handle: handle}}
 }

@@ -61,3 +61,4 @@ func TestUpgradeToSuspenseLedger(t *testing.T) {
 		return s
 	})
 }
+func BenchmarkPayment(b *testing.B) { storetest.BenchmarkPayment(b, openTest(b)) }

@@ -61,3 +61,4 @@ func openAt(t *testing.T, path string) *sqlstore.DB {
 	t.Cleanup(func() { s.Close() })
 	return s
 }
+func BenchmarkPayment(b *testing.B) { storetest.BenchmarkPayment(b, openTest(b)) }

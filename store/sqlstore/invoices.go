@@ -83,6 +83,7 @@ func (l *DB) CreateInvoice(ctx context.Context, n huduma.InvoiceOrder) (huduma.I
 			seen = true // the key's invoice exists; roll back and return it
 			return errKeySeen
 		}
+		l.onCommit(tx, func(o Observer) { o.InvoiceCreated() })
 		audits := []auditRow{{"invoice", string(inv.Number), "created", map[string]any{"total": inv.Total, "service": inv.ServiceCode}}}
 		if n.Message != nil {
 			if err := l.queueMessage(ctx, tx, *n.Message, "invoice:"+string(inv.Number)); err != nil {
@@ -518,13 +519,20 @@ func (l *DB) markPaid(ctx context.Context, tx *sql.Tx, number huduma.InvoiceNumb
 			receipt = ""
 		}
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE invoices SET status = 'paid', reason = '', mpesa_receipt = NULLIF($2, ''), paid_at = $3
-		WHERE number = $1 AND status <> 'paid'`, string(number), receipt, ms(paidAt)); err != nil {
+	r, err := tx.ExecContext(ctx, `UPDATE invoices SET status = 'paid', reason = '', mpesa_receipt = NULLIF($2, ''), paid_at = $3
+		WHERE number = $1 AND status <> 'paid'`, string(number), receipt, ms(paidAt))
+	if err != nil {
 		return huduma.Invoice{}, fmt.Errorf("mark invoice paid: %w", err)
 	}
 	inv, err := scanInvoice(tx.QueryRowContext(ctx, `SELECT `+invoiceCols+` FROM invoices WHERE number = $1`, string(number)))
 	if err != nil {
 		return inv, fmt.Errorf("reload invoice: %w", err)
+	}
+	if n, err := r.RowsAffected(); err == nil && n > 0 {
+		// M-Pesa's transaction time can be a moment before our own
+		// creation time (clocks differ): never negative.
+		took := max(paidAt.Sub(inv.CreatedAt), 0)
+		l.onCommit(tx, func(o Observer) { o.InvoicePaid(took) })
 	}
 	if err := l.audit(ctx, tx, "invoice", string(number), "paid", map[string]any{"receipt": receipt, "source": source, "total": inv.Total}); err != nil {
 		return inv, err
@@ -577,6 +585,9 @@ func (l *DB) ExpireDue(ctx context.Context) (int, error) {
 			}
 		}
 		n = len(due)
+		if n > 0 {
+			l.onCommit(tx, func(o Observer) { o.InvoicesExpired(n) })
+		}
 		return nil
 	})
 	return n, err

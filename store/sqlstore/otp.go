@@ -45,6 +45,7 @@ func (l *DB) CreateOTP(ctx context.Context, phone huduma.MSISDN, purpose, hash s
 			string(phone), purpose, hash, ms(now.Add(OTPLife)), ms(now)); err != nil {
 			return fmt.Errorf("store otp: %w", err)
 		}
+		l.onCommit(tx, func(o Observer) { o.OTP(OTPSent) })
 		return l.queueMessage(ctx, tx, msg, "")
 	})
 }
@@ -64,19 +65,34 @@ func (l *DB) VerifyOTP(ctx context.Context, phone huduma.MSISDN, purpose string,
 			WHERE phone = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > $3 ORDER BY id DESC LIMIT 1`+l.d.ForUpdate,
 			string(phone), purpose, ms(now)).Scan(&id, &hash, &attempts)
 		if errors.Is(err, sql.ErrNoRows) {
+			// No live code: say expired when the latest one ran out (for
+			// the metrics only; the caller hears "invalid" either way).
+			event := OTPRejected
+			var expired int
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM otp_codes WHERE phone = $1 AND purpose = $2 AND used_at IS NULL AND expires_at <= $3`,
+				string(phone), purpose, ms(now)).Scan(&expired); err == nil && expired > 0 {
+				event = OTPExpired
+			}
+			l.onCommit(tx, func(o Observer) { o.OTP(event) })
 			return nil
 		}
 		if err != nil {
 			return fmt.Errorf("load otp: %w", err)
 		}
 		if attempts >= OTPMaxAttempts {
+			l.onCommit(tx, func(o Observer) { o.OTP(OTPRejected) })
 			return nil
 		}
 		if match(hash) {
 			valid = true
 			_, err = tx.ExecContext(ctx, `UPDATE otp_codes SET used_at = $2, attempts = attempts + 1 WHERE id = $1`, id, ms(now))
+			l.onCommit(tx, func(o Observer) { o.OTP(OTPVerified) })
 		} else {
 			_, err = tx.ExecContext(ctx, `UPDATE otp_codes SET attempts = attempts + 1 WHERE id = $1`, id)
+			l.onCommit(tx, func(o Observer) { o.OTP(OTPRejected) })
+			if attempts+1 >= OTPMaxAttempts {
+				l.onCommit(tx, func(o Observer) { o.OTP(OTPLocked) })
+			}
 		}
 		if err != nil {
 			return fmt.Errorf("update otp: %w", err)

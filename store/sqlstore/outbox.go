@@ -127,7 +127,8 @@ func (l *DB) MessageProvider(ctx context.Context, id int64) (string, error) {
 // matched.
 func (l *DB) ApplyDelivery(ctx context.Context, providerID string, state huduma.MessageStatus, final bool, reason string) (bool, error) {
 	var id int64
-	err := l.db.QueryRowContext(ctx, `SELECT id FROM outbox WHERE provider_message_id = $1`, providerID).Scan(&id)
+	var kind string
+	err := l.db.QueryRowContext(ctx, `SELECT id, kind FROM outbox WHERE provider_message_id = $1`, providerID).Scan(&id, &kind)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}
@@ -137,8 +138,17 @@ func (l *DB) ApplyDelivery(ctx context.Context, providerID string, state huduma.
 	if !final {
 		state = huduma.MsgSent // a non-final report (Buffered, Submitted) keeps it sent
 	}
-	return true, l.setMessage(ctx, id, `UPDATE outbox SET status = $3, last_error = $4, updated_at = $2
-		WHERE id = $1 AND status NOT IN ('delivered', 'failed')`, state, huduma.Redact(reason))
+	// One statement, so committed when it returns; a repeated report of a
+	// final state changes no row and is not counted again.
+	r, err := l.db.ExecContext(ctx, `UPDATE outbox SET status = $3, last_error = $4, updated_at = $2
+		WHERE id = $1 AND status NOT IN ('delivered', 'failed')`, id, ms(l.now()), state, huduma.Redact(reason))
+	if err != nil {
+		return true, fmt.Errorf("update message %d: %w", id, err)
+	}
+	if n, err := r.RowsAffected(); err == nil && n > 0 && final {
+		l.observer().MessageDelivered(huduma.MessageKind(kind), state == huduma.MsgDelivered)
+	}
+	return true, nil
 }
 
 // SetOptOut records STOP (true) or START (false) for a phone.

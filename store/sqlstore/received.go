@@ -166,8 +166,19 @@ func (l *DB) SettleC2B(ctx context.Context, p huduma.C2BPayment, t huduma.Paymen
 	return s, err
 }
 
-// receive records one payment in tx and allocates it (see SettleC2B).
+// receive records one payment in tx and allocates it (see SettleC2B);
+// the observer hears of its outcome once tx commits.
 func (l *DB) receive(ctx context.Context, tx *sql.Tx, in incoming, t huduma.PaymentTexts) (huduma.Settlement, error) {
+	s, err := l.allocate(ctx, tx, in, t)
+	if err == nil && s.Outcome != "" {
+		out := s.Outcome
+		l.onCommit(tx, func(o Observer) { o.PaymentReceived(out) })
+	}
+	return s, err
+}
+
+// allocate is receive without the observer.
+func (l *DB) allocate(ctx context.Context, tx *sql.Tx, in incoming, t huduma.PaymentTexts) (huduma.Settlement, error) {
 	if in.amount <= 0 {
 		return huduma.Settlement{}, huduma.Errorf(huduma.EInvalid, "a payment of KES %d cannot be recorded", in.amount)
 	}
@@ -242,6 +253,7 @@ func (l *DB) receive(ctx context.Context, tx *sql.Tx, in incoming, t huduma.Paym
 		if err := l.move(ctx, tx, p.ID, "received", "suspense", p.Suspense, "", p.Reason, ""); err != nil {
 			return s, err
 		}
+		l.onCommit(tx, func(o Observer) { o.Suspense(SuspenseOpened) })
 	}
 	if p.Applied == 0 {
 		s.Outcome = huduma.OutcomeSuspense

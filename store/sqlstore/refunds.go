@@ -111,6 +111,7 @@ func (l *DB) QueueRefund(ctx context.Context, req huduma.RefundRequest) (huduma.
 			return err
 		}
 		created = true
+		l.onCommit(tx, func(o Observer) { o.Suspense(SuspenseRefundRequested) })
 		return l.audit(ctx, tx, "payment", p.TransID, "refund_requested", map[string]any{"refund": out.ID, "amount": out.Amount, "actor": req.Actor})
 	})
 	return out, created, err
@@ -264,6 +265,11 @@ func (l *DB) endRefund(ctx context.Context, tx *sql.Tx, f huduma.Refund, res hud
 	if err != nil {
 		return fmt.Errorf("load refunded payment: %w", err)
 	}
+	event := SuspenseRefunded
+	if !ok {
+		event = SuspenseRefundFailed
+	}
+	l.onCommit(tx, func(o Observer) { o.Suspense(event) })
 	if !ok {
 		if _, err := tx.ExecContext(ctx, `UPDATE received_payments SET state = 'suspense', reason = 'refund_failed', note = $2, updated_at = $3 WHERE id = $1`,
 			p.ID, clip(desc, 300), now); err != nil {

@@ -74,6 +74,9 @@ type DB struct {
 	now        func() time.Time
 	// cat is the catalog in memory, which hops read (memcatalog).
 	cat *memcatalog.Cache
+	// obsv is who hears of committed changes (metrics), shared with
+	// WithClock copies.
+	obsv *observing
 }
 
 // New returns the store on db in dialect d; migrations holds the
@@ -83,7 +86,8 @@ func New(db *sql.DB, d Dialect, migrations fs.FS, closeFn func() error) *DB {
 	if closeFn == nil {
 		closeFn = db.Close
 	}
-	return &DB{db: db, d: d, migrations: migrations, close: closeFn, now: time.Now, cat: &memcatalog.Cache{}}
+	return &DB{db: db, d: d, migrations: migrations, close: closeFn, now: time.Now, cat: &memcatalog.Cache{},
+		obsv: &observing{obs: nopObserver{}}}
 }
 
 // WithClock replaces time.Now (tests).
@@ -131,12 +135,16 @@ func isUnique(err error) bool {
 	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
 }
 
-// tx runs fn in a transaction, committing when it returns nil.
-func (l *DB) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+// tx runs fn in a transaction, committing when it returns nil. What fn
+// asked to tell the observer (onCommit) is told only after the commit.
+func (l *DB) tx(ctx context.Context, fn func(tx *sql.Tx) error) (err error) {
 	tx, err := l.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
+	l.begin(tx)
+	committed := false
+	defer func() { l.finish(tx, committed) }()
 	defer tx.Rollback()
 	if err := fn(tx); err != nil {
 		return err
@@ -144,6 +152,7 @@ func (l *DB) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
+	committed = true
 	return nil
 }
 
@@ -205,10 +214,14 @@ func (l *DB) queueMessage(ctx context.Context, tx *sql.Tx, m huduma.Message, ded
 	}
 	// ON CONFLICT rather than catching the error: on Postgres a failed
 	// statement aborts the whole transaction.
-	_, err := tx.ExecContext(ctx, `INSERT INTO outbox (recipient, body, kind, priority, next_attempt_at, dedupe_key, parts, created_at, updated_at)
+	r, err := tx.ExecContext(ctx, `INSERT INTO outbox (recipient, body, kind, priority, next_attempt_at, dedupe_key, parts, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) ON CONFLICT (dedupe_key) DO NOTHING`, string(m.To), m.Body, string(m.Kind), m.Kind.Priority(), now, key, gsm7.SMSParts(m.Body), now)
 	if err != nil {
 		return fmt.Errorf("queue message: %w", err)
+	}
+	if n, err := r.RowsAffected(); err == nil && n > 0 {
+		kind := m.Kind
+		l.onCommit(tx, func(o Observer) { o.MessageQueued(kind) })
 	}
 	return nil
 }

@@ -101,6 +101,7 @@ func (l *DB) ApplyPayment(ctx context.Context, transID string, number huduma.Inv
 		if err != nil {
 			return err
 		}
+		l.onCommit(tx, func(o Observer) { o.Suspense(SuspenseApplied) })
 		s = huduma.Settlement{Outcome: huduma.OutcomePartial, Invoice: inv.Number, Applied: amount, Suspense: left}
 		switch {
 		case paid && left > 0:

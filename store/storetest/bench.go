@@ -2,8 +2,11 @@ package storetest
 
 import (
 	"context"
+	"fmt"
 	"testing"
+	"time"
 
+	"github.com/huduma-ke/huduma"
 	"github.com/huduma-ke/huduma/catalog"
 	"github.com/huduma-ke/huduma/store/sqlstore"
 )
@@ -32,5 +35,59 @@ func benchmarkSearch(b *testing.B, s *sqlstore.DB, services int) {
 			b.Fatal(err)
 		}
 		i++
+	}
+}
+
+// BenchmarkPayment times an invoice's whole money path on the given store:
+// created (with its SMS), prompted, the prompt accepted by Daraja, paid by
+// the STK result (receipt SMS, application, audit). On Postgres it also
+// reports the rows the path writes, the figure docs/capacity.md scales to
+// a national peak.
+func BenchmarkPayment(b *testing.B, l *sqlstore.DB) {
+	ctx := context.Background()
+	// One connection: the payments run one after another anyway, and its
+	// backend can be told to publish its row counts (Postgres otherwise
+	// holds them for up to 10 s of idleness).
+	l.SQL().SetMaxOpenConns(1)
+	rows := func() int64 {
+		if l.Backend() != "postgres" {
+			return 0
+		}
+		if _, err := l.SQL().ExecContext(ctx, `SELECT pg_stat_force_next_flush()`); err != nil {
+			b.Fatal(err)
+		}
+		var n int64
+		if err := l.SQL().QueryRowContext(ctx, `SELECT coalesce(sum(n_tup_ins + n_tup_upd + n_tup_del), 0)::bigint FROM pg_stat_user_tables
+			WHERE schemaname = current_schema()`).Scan(&n); err != nil {
+			b.Fatal(err)
+		}
+		return n
+	}
+	before := rows()
+	b.ResetTimer()
+	i := 0
+	for b.Loop() {
+		now := time.Now()
+		inv := testInvoice(fmt.Sprintf("3%08d", i), now)
+		if _, _, err := l.CreateInvoice(ctx, huduma.InvoiceOrder{Invoice: inv}); err != nil {
+			b.Fatal(err)
+		}
+		a, err := l.QueuePush(ctx, inv.Number, inv.Phone, now, "")
+		if err != nil {
+			b.Fatal(err)
+		}
+		checkout := fmt.Sprintf("ws_CO_bench_%d", i)
+		if err := l.MarkPushSent(ctx, a.ID, huduma.STKPushResult{CheckoutRequestID: checkout, MerchantRequestID: "m"}, now); err != nil {
+			b.Fatal(err)
+		}
+		out, err := l.SettleSTK(ctx, huduma.STKResult{CheckoutRequestID: checkout, ResultCode: "0", Amount: inv.Total, Receipt: fmt.Sprintf("B%09d", i)}, receipt)
+		if err != nil || out != huduma.OutcomePaid {
+			b.Fatalf("settle: %s %v", out, err)
+		}
+		i++
+	}
+	b.StopTimer()
+	if l.Backend() == "postgres" && i > 0 {
+		b.ReportMetric(float64(rows()-before)/float64(i), "rows/payment")
 	}
 }
