@@ -1,7 +1,7 @@
 # The README's commands. `make test` is what CI runs (.ci/run).
 GO ?= go
 
-.PHONY: run test vet bench build menus config fuzz
+.PHONY: run test vet bench build menus config fuzz dashboard
 
 run:
 	$(GO) run ./cmd/huduma
@@ -60,3 +60,12 @@ menus:
 config:
 	$(GO) run ./cmd/huduma config > .config.tmp
 	awk '/<!-- config:begin/ { print; while ((getline l < ".config.tmp") > 0) print l; skip = 1; next } /<!-- config:end -->/ { skip = 0 } !skip' README.md > .readme.tmp && mv .readme.tmp README.md && rm -f .config.tmp
+
+# Redraw docs/dashboard.png (the README's screenshot): cmd/huduma's
+# TestDashboardAgainstPrometheus runs a real Prometheus against a gateway
+# through a journey-and-payment run, then draws ops/grafana/huduma.json
+# from that data and screenshots it with headless Chromium. Needs
+# Debian's prometheus and chromium. `go run ./ops/preview -prometheus URL`
+# does the same against any Prometheus.
+dashboard:
+	HUDUMA_DASHBOARD_PNG=docs/dashboard.png $(GO) test -count=1 -run '^TestDashboardAgainstPrometheus$$' -v ./cmd/huduma

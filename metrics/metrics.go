@@ -229,6 +229,15 @@ func (s *Set) zero() {
 	for v := range otpEvents {
 		s.otp.WithLabelValues(v)
 	}
+	// The error counters too: a series born at 1 shows in no rate() or
+	// increase() until its second error, so the dashboard's error panel
+	// would miss the first one.
+	for v := range storeOps {
+		s.storeErrs.WithLabelValues(v)
+	}
+	for v := range sessionOps {
+		s.sessErrs.WithLabelValues(v)
+	}
 }
 
 // Registry is the Set's registry (tests, extra collectors).
