@@ -92,7 +92,7 @@ var (
 	suspenseEvents   = set("opened", "applied", "refund_requested", "refunded", "refund_failed")
 	smsEvents        = set("queued", "sent", "failed", "retried", "delivered", "undelivered")
 	otpEvents        = set("sent", "verified", "rejected", "locked", "expired")
-	storeOps         = set("hop", "invoice", "ledger", "outbox", "jobs", "refunds")
+	storeOps         = set("invoice", "ledger", "outbox", "jobs", "refunds")
 	sessionOps       = set("load", "save")
 	messageKinds     = set(string(huduma.MessageOTP), string(huduma.MessageReceipt), string(huduma.MessageInvoice),
 		string(huduma.MessageReply), string(huduma.MessageNotice), string(huduma.MessagePayment))
