@@ -59,6 +59,10 @@ func Generate(n int, seed int64) huduma.Catalog {
 			CategoryCode: base.Categories[rng.IntN(len(base.Categories))].Code,
 			Fee:          int64(50 * (1 + rng.IntN(200))),
 			Active:       true,
+			// One input, as most real services ask, so a generated
+			// journey runs search → service → input → confirm like the
+			// load run's peer.
+			Inputs: []huduma.Input{{Key: "id_number", LabelEN: "ID number", LabelSW: "Nambari ya kitambulisho", Kind: huduma.KindIDNumber}},
 		})
 	}
 	return c

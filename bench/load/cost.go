@@ -93,8 +93,8 @@ func costReport(before usage, after func() (usage, error), hops int64, hopsPerJo
 	}
 	per := func(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) / float64(hops) }
 	journeys := float64(hops) / float64(hopsPerJourney)
-	return fmt.Sprintf("cost of the paced journey run (%d hops): gateway CPU %.0f µs per hop, Redis CPU %.0f µs and %.2f commands per hop, "+
-		"Postgres %.1f rows written per journey (%d hops, ending in an invoice)\n",
-		hops, per(a.gatewayCPU-before.gatewayCPU), per(a.redisCPU-before.redisCPU), float64(a.redisCmds-before.redisCmds)/float64(hops),
-		float64(a.pgRows-before.pgRows)/journeys, hopsPerJourney), nil
+	return fmt.Sprintf("cost of journeys to an invoice (%d hops, %d a journey, paced): gateway CPU %.0f µs per hop, Redis CPU %.0f µs and %.2f commands per hop, "+
+		"Postgres %.1f rows written per journey",
+		hops, hopsPerJourney, per(a.gatewayCPU-before.gatewayCPU), per(a.redisCPU-before.redisCPU), float64(a.redisCmds-before.redisCmds)/float64(hops),
+		float64(a.pgRows-before.pgRows)/journeys), nil
 }

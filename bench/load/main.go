@@ -163,32 +163,37 @@ type target struct {
 }
 
 // scenario is a session's hops; measure picks which hops are timed.
+// noPeer scenarios go past the peer's journey (it has no invoice to make).
 type scenario struct {
 	name    string
 	hops    func(n int) []string
 	measure func(i int) bool
+	noPeer  bool
 }
 
 var terms = []string{"birth", "passport", "driving", "land", "business", "police", "marriage", "certificate", "licence", "search"}
 
 var scenarios = []scenario{
-	{"main menu hop", func(int) []string { return []string{""} }, func(int) bool { return true }},
+	{"main menu hop", func(int) []string { return []string{""} }, func(int) bool { return true }, false},
 	{"search hop (14k catalog)", func(n int) []string {
 		return []string{"", "1", "1*1", "1*1*" + terms[n%len(terms)]}
-	}, func(i int) bool { return i == 3 }},
-	{"journey, 7 hops", journey(7), func(int) bool { return true }},
-	// The same journey without its last hop, where Huduma writes the
-	// invoice, its SMS and its prompt to Postgres in one transaction (the
-	// references write nothing durable): what the hop path costs alone.
-	{"journey to confirm, 6 hops", journey(6), func(int) bool { return true }},
+	}, func(i int) bool { return i == 3 }, false},
+	// The peer's journey, screen for screen: main menu → find → search →
+	// results → service → input → confirm. Nothing durable is written.
+	{"journey, 7 hops", journey(7), func(int) bool { return true }, false},
+	// One hop more: "Pay from this phone", where Huduma writes the invoice,
+	// its SMS and its prompt to Postgres in one transaction and ends the
+	// session.
+	{"journey to invoice, 8 hops", journey(8), func(int) bool { return true }, true},
 }
 
 // journey is the first hops of main menu → search → service → input →
-// confirm.
+// confirm → pay. The generated catalog's services each ask one ID number.
 func journey(hops int) func(n int) []string {
 	return func(n int) []string {
 		t := terms[n%2] // birth or passport
-		return []string{"", "1", "1*1", "1*1*" + t, "1*1*" + t + "*1", "1*1*" + t + "*1*1", "1*1*" + t + "*1*1*12345678"}[:hops]
+		p := "1*1*" + t + "*1*1*12345678"
+		return []string{"", "1", "1*1", "1*1*" + t, "1*1*" + t + "*1", "1*1*" + t + "*1*1", p, p + "*1"}[:hops]
 	}
 }
 
@@ -325,12 +330,16 @@ func run(o options) error {
 	// round by round, so a burst of other work on the machine falls on
 	// all of them alike rather than on whichever ran then.
 	for _, sc := range scenarios {
-		for _, t := range targets {
+		these := targets
+		if sc.noPeer && len(these) > 2 {
+			these = these[:2]
+		}
+		for _, t := range these {
 			drive(ctx, client, t, sc, o.conc, 2*time.Second, 20000, nil) // warm up
 		}
-		byTarget := make([]result, len(targets))
+		byTarget := make([]result, len(these))
 		for round := 0; round < o.rounds; round++ {
-			for i, t := range targets {
+			for i, t := range these {
 				r := drive(ctx, client, t, sc, o.conc, o.duration/time.Duration(o.rounds), o.max/int64(o.rounds), nil)
 				byTarget[i] = byTarget[i].merge(r)
 			}
@@ -346,24 +355,28 @@ func run(o options) error {
 		return fmt.Errorf("postgres: %w", err)
 	}
 	defer pg.Close(ctx)
+	paced := func() *rate.Limiter { return rate.NewLimiter(rate.Limit(o.fixedRate), o.conc) }
+	fixed := drive(ctx, client, targets[0], scenarios[2], o.conc, o.duration, o.max, paced())
+
+	// What a hop costs, from journeys that end in an invoice, paced alike
+	// on the gateway and on the limit (the baseline).
 	sample := func() (usage, error) { return sampleUsage(ctx, gateway.Process.Pid, rdb, pg, schemaOf(dbURL)) }
 	time.Sleep(11 * time.Second) // the scenarios' row counts reach the statistics (see costReport)
 	before, err := sample()
 	if err != nil {
 		return err
 	}
-	fixed := drive(ctx, client, targets[0], scenarios[2], o.conc, o.duration, o.max, rate.NewLimiter(rate.Limit(o.fixedRate), o.conc))
-	cost, err := costReport(before, sample, fixed.hops, len(scenarios[2].hops(0)))
+	costRun := drive(ctx, client, targets[0], scenarios[3], o.conc, o.duration, o.max, paced())
+	cost, err := costReport(before, sample, costRun.hops, len(scenarios[3].hops(0)))
 	if err != nil {
 		return err
 	}
-	// The baseline for those costs: the limit paced alike.
 	limitSample := func() (usage, error) { return sampleUsage(ctx, limitCmd.Process.Pid, rdb, pg, schemaOf(dbURL)) }
 	lb, err := limitSample()
 	if err != nil {
 		return err
 	}
-	limitFixed := drive(ctx, client, targets[1], scenarios[2], o.conc, o.duration, o.max, rate.NewLimiter(rate.Limit(o.fixedRate), o.conc))
+	limitFixed := drive(ctx, client, targets[1], scenarios[3], o.conc, o.duration, o.max, paced())
 	la, err := limitSample()
 	if err != nil {
 		return err
@@ -375,7 +388,7 @@ func run(o options) error {
 	}
 	fixed.scenario = fmt.Sprintf("journey at %d hops/s", o.fixedRate)
 	// Searches inside the same traffic: one hop in four is a search.
-	fixedSearch := drive(ctx, client, targets[0], scenarios[1], o.conc, o.duration, o.max, rate.NewLimiter(rate.Limit(o.fixedRate), o.conc))
+	fixedSearch := drive(ctx, client, targets[0], scenarios[1], o.conc, o.duration, o.max, paced())
 	fixedSearch.scenario = fmt.Sprintf("search hop, sessions at %d hops/s", o.fixedRate)
 
 	fmt.Println("| target | scenario | hops/s | p50 | p99 | p99.9 | errors |")
