@@ -36,8 +36,11 @@ const (
 	ENotFound     = "not_found"
 	EConflict     = "conflict"
 	EUnauthorized = "unauthorized"
-	ERateLimited  = "rate_limited"
-	EUnavailable  = "unavailable"
+	// EForbidden: a known caller asking for what its key does not cover
+	// (an agency's key and another agency's service, or the finance tools).
+	EForbidden   = "forbidden"
+	ERateLimited = "rate_limited"
+	EUnavailable = "unavailable"
 	// EKeyReused: an idempotency key already used for a different request.
 	EKeyReused = "idempotency_key_reused"
 	EInternal  = "internal"

@@ -2,12 +2,14 @@ package web
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	_ "embed"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"math"
 	"net/http"
 	"strconv"
@@ -41,7 +43,7 @@ var openAPI []byte
 // statusOf maps domain error codes to HTTP statuses, in one place.
 var statusOf = map[string]int{
 	huduma.EInvalid: http.StatusBadRequest, huduma.ENotFound: http.StatusNotFound, huduma.EConflict: http.StatusConflict,
-	huduma.EUnauthorized: http.StatusUnauthorized, huduma.ERateLimited: http.StatusTooManyRequests,
+	huduma.EUnauthorized: http.StatusUnauthorized, huduma.EForbidden: http.StatusForbidden, huduma.ERateLimited: http.StatusTooManyRequests,
 	huduma.EUnavailable: http.StatusServiceUnavailable, huduma.EInternal: http.StatusInternalServerError,
 	huduma.EKeyReused: http.StatusUnprocessableEntity,
 }
@@ -53,9 +55,20 @@ type apiError struct {
 	} `json:"error"`
 }
 
+// APIKey is one bearer key of the agency API. A key with an Agency (its
+// code in the catalog) is that agency's: it creates and reads invoices and
+// applications of the agency's services only, and sees only the agency's
+// settlement report. A key without one is an operator's: every agency,
+// and the suspense and refund tools, which move money that often matches
+// no invoice and so no agency.
+type APIKey struct {
+	Key    string
+	Agency string
+}
+
 // MountAPI serves /api/v1 for agency systems, authorised by keys (bearer
 // tokens). With no keys every call gets 401: the API is off.
-func (s *Server) MountAPI(a Agency, keys []string) {
+func (s *Server) MountAPI(a Agency, keys []APIKey) {
 	s.app.Get("/api/v1/openapi.json", func(c *fiber.Ctx) error {
 		c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
 		return c.Send(openAPI)
@@ -66,9 +79,10 @@ func (s *Server) MountAPI(a Agency, keys []string) {
 		ok = ok && strings.EqualFold(scheme, "Bearer")
 		tok = strings.TrimSpace(tok)
 		for _, k := range keys {
-			if ok && subtle.ConstantTimeCompare([]byte(tok), []byte(k)) == 1 {
-				c.Locals(callerKey{}, keyScope(k))
-				if allowed, wait := s.api.Allow(k, time.Now()); !allowed {
+			if ok && subtle.ConstantTimeCompare([]byte(tok), []byte(k.Key)) == 1 {
+				c.Locals(callerKey{}, keyScope(k.Key))
+				c.Locals(agencyKey{}, k.Agency)
+				if allowed, wait := s.api.Allow(k.Key, time.Now()); !allowed {
 					c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(math.Ceil(wait.Seconds()))))
 					return s.fail(c, huduma.Errorf(huduma.ERateLimited, "too many requests for this API key; retry after %s", wait.Round(time.Second)))
 				}
@@ -189,6 +203,15 @@ func (h *apiHandlers) createInvoice(c *fiber.Ctx) error {
 			return h.s.fail(c, err)
 		}
 	}
+	if callerAgency(c) != "" {
+		sv, err := h.a.ServiceByCode(c.UserContext(), req.ServiceCode)
+		if err != nil {
+			return h.s.fail(c, err)
+		}
+		if err := h.mayOrder(c, sv); err != nil {
+			return h.s.fail(c, err)
+		}
+	}
 	ir := huduma.InvoiceRequest{ServiceCode: req.ServiceCode, Phone: p, Payer: payer, Fields: req.Fields, Lang: lang, Push: req.Push}
 	// A key belongs to the API key that sent it (agency B can never name,
 	// and so read back, agency A's invoice, nor one a USSD session made)
@@ -211,6 +234,45 @@ func (h *apiHandlers) createInvoice(c *fiber.Ctx) error {
 
 // callerKey is the fiber Locals key of the caller's key scope.
 type callerKey struct{}
+
+// agencyKey is the fiber Locals key of the caller's agency ("" for an
+// operator's key).
+type agencyKey struct{}
+
+// callerAgency is the agency the caller's key belongs to, "" for an
+// operator.
+func callerAgency(c *fiber.Ctx) string {
+	a, _ := c.Locals(agencyKey{}).(string)
+	return a
+}
+
+// mayOrder refuses an agency's key a service of another agency (the
+// catalog is public, so saying so reveals nothing).
+func (h *apiHandlers) mayOrder(c *fiber.Ctx, sv huduma.Service) error {
+	if a := callerAgency(c); a != "" && sv.AgencyCode != a {
+		return huduma.Errorf(huduma.EForbidden, "this API key is agency %s's; service %d is agency %s's", a, sv.Code, sv.AgencyCode)
+	}
+	return nil
+}
+
+// sees reports whether the caller may see a record of serviceCode: an
+// agency's key sees its own services' invoices and applications, and
+// another's are answered as not found, so a key cannot even learn that a
+// number exists.
+func (h *apiHandlers) sees(c *fiber.Ctx, serviceCode int) (bool, error) {
+	a := callerAgency(c)
+	if a == "" {
+		return true, nil
+	}
+	sv, err := h.a.ServiceByCode(c.UserContext(), serviceCode)
+	if huduma.ErrorCode(err) == huduma.ENotFound {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return sv.AgencyCode == a, nil
+}
 
 // keyScope names an API key without revealing it: the first 16 hex digits
 // of its SHA-256.
@@ -244,11 +306,24 @@ func (h *apiHandlers) invoice(c *fiber.Ctx) error {
 	if err != nil {
 		return h.s.fail(c, err)
 	}
-	inv, err := h.a.Invoice(c.UserContext(), n)
+	inv, err := h.visibleInvoice(c, n)
 	if err != nil {
 		return h.s.fail(c, err)
 	}
 	return c.JSON(inv)
+}
+
+// visibleInvoice is the invoice, or not found when the caller's agency
+// may not see it.
+func (h *apiHandlers) visibleInvoice(c *fiber.Ctx, n huduma.InvoiceNumber) (huduma.Invoice, error) {
+	inv, err := h.a.Invoice(c.UserContext(), n)
+	if err != nil {
+		return inv, err
+	}
+	if ok, err := h.sees(c, inv.ServiceCode); err != nil || !ok {
+		return huduma.Invoice{}, cmp.Or(err, fmt.Errorf("invoice: %w", huduma.ErrNotFound)) // as if there were none
+	}
+	return inv, nil
 }
 
 func (h *apiHandlers) push(c *fiber.Ctx) error {
@@ -264,7 +339,7 @@ func (h *apiHandlers) push(c *fiber.Ctx) error {
 			return h.s.fail(c, err)
 		}
 	}
-	inv, err := h.a.Invoice(c.UserContext(), n)
+	inv, err := h.visibleInvoice(c, n)
 	if err != nil {
 		return h.s.fail(c, err)
 	}
@@ -354,6 +429,9 @@ func (h *apiHandlers) createApplication(c *fiber.Ctx) error {
 	if err != nil {
 		return h.s.fail(c, err)
 	}
+	if err := h.mayOrder(c, sv); err != nil {
+		return h.s.fail(c, err)
+	}
 	app, err := h.a.CreateApplication(c.UserContext(), huduma.Application{ServiceCode: sv.Code, ServiceName: sv.NameEN, Phone: p, Reference: req.Reference})
 	if err != nil {
 		return h.s.fail(c, err)
@@ -362,11 +440,24 @@ func (h *apiHandlers) createApplication(c *fiber.Ctx) error {
 }
 
 func (h *apiHandlers) application(c *fiber.Ctx) error {
-	a, err := h.a.Application(c.UserContext(), c.Params("number"))
+	a, err := h.visibleApplication(c, c.Params("number"))
 	if err != nil {
 		return h.s.fail(c, err)
 	}
 	return c.JSON(a)
+}
+
+// visibleApplication is the application, or not found when the caller's
+// agency may not see it.
+func (h *apiHandlers) visibleApplication(c *fiber.Ctx, number string) (huduma.Application, error) {
+	a, err := h.a.Application(c.UserContext(), number)
+	if err != nil {
+		return a, err
+	}
+	if ok, err := h.sees(c, a.ServiceCode); err != nil || !ok {
+		return huduma.Application{}, cmp.Or(err, fmt.Errorf("application: %w", huduma.ErrNotFound))
+	}
+	return a, nil
 }
 
 func (h *apiHandlers) updateApplication(c *fiber.Ctx) error {
@@ -379,6 +470,9 @@ func (h *apiHandlers) updateApplication(c *fiber.Ctx) error {
 	}
 	st, err := huduma.ParseApplicationStatus(req.Status)
 	if err != nil {
+		return h.s.fail(c, err)
+	}
+	if _, err := h.visibleApplication(c, c.Params("number")); err != nil {
 		return h.s.fail(c, err)
 	}
 	a, err := h.a.UpdateApplication(c.UserContext(), c.Params("number"), st, req.Note)

@@ -101,7 +101,7 @@ func FuzzAPIBodies(f *testing.F) {
 		r := routes[int(route)%len(routes)]
 		ag := &checkAgency{t: t}
 		s := New(Config{}, Deps{Hops: &fakeHops{}}, slog.New(slog.NewTextHandler(io.Discard, nil)))
-		s.MountAPI(ag, []string{"fuzz-key-fuzz-key-fuzz"})
+		s.MountAPI(ag, []APIKey{{Key: "fuzz-key-fuzz-key-fuzz"}})
 		req := httptest.NewRequest(r.method, r.path, strings.NewReader(body))
 		req.Header.Set("Authorization", "Bearer fuzz-key-fuzz-key-fuzz")
 		req.Header.Set("Content-Type", "application/json")

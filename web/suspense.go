@@ -29,14 +29,26 @@ type financeHandlers struct {
 	f Finance
 }
 
-// mountFinance adds the finance routes to the API group g.
+// mountFinance adds the finance routes to the API group g. Suspense and
+// refunds are an operator's (money in suspense often matches no invoice,
+// so no agency); an agency's key gets its own settlement report only.
 func (s *Server) mountFinance(g fiber.Router, f Finance) {
 	h := &financeHandlers{s: s, f: f}
-	g.Get("/suspense", h.list)
-	g.Get("/payments/:trans", h.payment)
-	g.Post("/payments/:trans/apply", h.apply)
-	g.Post("/payments/:trans/refund", h.refund)
+	g.Get("/suspense", operatorOnly(s), h.list)
+	g.Get("/payments/:trans", operatorOnly(s), h.payment)
+	g.Post("/payments/:trans/apply", operatorOnly(s), h.apply)
+	g.Post("/payments/:trans/refund", operatorOnly(s), h.refund)
 	g.Get("/reports/settlement", h.settlement)
+}
+
+// operatorOnly refuses an agency's key.
+func operatorOnly(s *Server) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		if a := callerAgency(c); a != "" {
+			return s.fail(c, huduma.Errorf(huduma.EForbidden, "this API key is agency %s's; suspense and refunds need an operator's key (one without an agency)", a))
+		}
+		return c.Next()
+	}
 }
 
 // actor names the caller in the journal and audit log: its key's scope.
@@ -159,7 +171,14 @@ func (h *financeHandlers) settlement(c *fiber.Ctx) error {
 	if err != nil {
 		return h.s.fail(c, err)
 	}
-	rows, err := h.f.SettlementReport(c.UserContext(), d, strings.Clone(c.Query("agency")))
+	agency := strings.Clone(strings.TrimSpace(c.Query("agency")))
+	if own := callerAgency(c); own != "" {
+		if agency != "" && agency != own {
+			return h.s.fail(c, huduma.Errorf(huduma.EForbidden, "this API key is agency %s's; it cannot read agency %s's report", own, agency))
+		}
+		agency = own
+	}
+	rows, err := h.f.SettlementReport(c.UserContext(), d, agency)
 	if err != nil {
 		return h.s.fail(c, err)
 	}

@@ -54,7 +54,7 @@ func (f *financeAgency) SettlementReport(_ context.Context, day time.Time, agenc
 func TestFinanceRoutes(t *testing.T) {
 	s := New(Config{}, Deps{Hops: &fakeHops{}}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	f := &financeAgency{checkAgency: &checkAgency{t: t}}
-	s.MountAPI(f, []string{"finance-key-finance-key"})
+	s.MountAPI(f, []APIKey{{Key: "finance-key-finance-key"}})
 	call := func(method, path, body string, hdr ...string) (int, string) {
 		t.Helper()
 		req := httptest.NewRequest(method, path, strings.NewReader(body))

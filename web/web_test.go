@@ -163,7 +163,7 @@ func TestMetricsCountHops(t *testing.T) {
 // mounted is documented with its method, and nothing documented is missing.
 func TestOpenAPICoversRoutes(t *testing.T) {
 	s := New(Config{}, Deps{Hops: &fakeHops{}}, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	s.MountAPI(&financeAgency{checkAgency: &checkAgency{t: t}}, []string{"key-key-key-key-key"}) // with the finance routes
+	s.MountAPI(&financeAgency{checkAgency: &checkAgency{t: t}}, []APIKey{{Key: "key-key-key-key-key"}}) // with the finance routes
 	var doc struct {
 		Paths map[string]map[string]json.RawMessage `json:"paths"`
 	}
@@ -205,7 +205,7 @@ func TestRateLimits(t *testing.T) {
 	hops := &fakeHops{reply: huduma.Reply{Text: "menu", Screen: "main"}}
 	s := New(Config{HopsPerMinute: 60, HopBurst: 3, APIPerMinute: 60, APIBurst: 2}, Deps{Hops: hops, Events: &fakeEvents{}},
 		slog.New(slog.NewTextHandler(io.Discard, nil)))
-	s.MountAPI(&checkAgency{t: t}, []string{"key-one-key-one-key", "key-two-key-two-key"})
+	s.MountAPI(&checkAgency{t: t}, []APIKey{{Key: "key-one-key-one-key"}, {Key: "key-two-key-two-key"}})
 	hop := func(phone string) string {
 		form := url.Values{}
 		for k, v := range goodHop {

@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/huduma-ke/huduma"
 )
@@ -155,5 +157,100 @@ func TestTextsNameConfiguredCodes(t *testing.T) {
 	n, _ := e.order("+254733000007") // Airtel: no prompt, paybill instructions
 	if m := e.outboxRow("+254733000007", huduma.MessageInvoice); !strings.Contains(m.Body, "Paybill 600100, Account "+string(n)) {
 		t.Fatalf("invoice text: %q", m.Body)
+	}
+}
+
+// TestAgencyKeysSeeOnlyTheirAgency: a key written AGENCY:key is that
+// agency's. It orders and reads its own services' invoices and
+// applications; another agency's are refused (ordering) or answered as
+// not found (reading, so a key cannot learn a number exists); suspense
+// and refunds need an operator's key; its settlement report is its own.
+func TestAgencyKeysSeeOnlyTheirAgency(t *testing.T) {
+	const immigration, registrar = "DIS:immigration-api-key-0001", "registrar-api-key-0002"
+	env := map[string]string{"HUDUMA_DATA_DIR": t.TempDir(),
+		"HUDUMA_API_KEYS": testAPIKey + "," + immigration + ",CRS:" + registrar}
+	e := newSMSEnv(t, env)
+	dis, crs := "immigration-api-key-0001", registrar
+	code := func(body map[string]any) string {
+		errBody, _ := body["error"].(map[string]any)
+		s, _ := errBody["code"].(string)
+		return s
+	}
+	number := func(body map[string]any) string {
+		inv, _ := body["invoice"].(map[string]any)
+		n, _ := inv["number"].(string)
+		return n
+	}
+	const birthOrder = `{"service_code":4001,"phone":"0708374105","fields":{"birth_entry":"123456"}}`
+
+	// Each agency orders its own service; neither orders the other's.
+	status, passport := e.api("POST", "/invoices", dis, passportOrder)
+	if status != 201 || number(passport) == "" {
+		t.Fatalf("immigration orders a passport: %d %v", status, passport)
+	}
+	status, birth := e.api("POST", "/invoices", crs, birthOrder)
+	if status != 201 || number(birth) == "" {
+		t.Fatalf("the registrar orders a birth certificate: %d %v", status, birth)
+	}
+	if status, body := e.api("POST", "/invoices", crs, passportOrder); status != 403 || code(body) != huduma.EForbidden {
+		t.Fatalf("the registrar orders a passport: %d %v, want 403", status, body)
+	}
+	if status, body := e.api("POST", "/applications", dis, `{"service_code":4001,"phone":"0708374105","reference":"x"}`); status != 403 {
+		t.Fatalf("immigration opens a birth application: %d %v, want 403", status, body)
+	}
+
+	// Another agency's invoice reads exactly like one that does not exist.
+	_, missing := e.api("GET", "/invoices/100000000"+string(huduma.DammDigit("100000000")), crs, "")
+	for _, path := range []string{"/invoices/" + number(passport), "/invoices/" + number(passport) + "/push"} {
+		method := "GET"
+		if strings.HasSuffix(path, "/push") {
+			method = "POST"
+		}
+		status, body := e.api(method, path, crs, "")
+		if status != 404 || fmt.Sprint(body) != fmt.Sprint(missing) {
+			t.Fatalf("the registrar %s %s: %d %v, want the 404 of a missing invoice %v", method, path, status, body, missing)
+		}
+	}
+	for key, want := range map[string]int{dis: 200, testAPIKey: 200, crs: 404} {
+		if status, _ := e.api("GET", "/invoices/"+number(passport), key, ""); status != want {
+			t.Errorf("read the passport invoice with %.4s…: %d, want %d", key, status, want)
+		}
+	}
+
+	// Money that matches nothing is an operator's.
+	for _, path := range []string{"/suspense", "/payments/NLJ7RT61SV"} {
+		if status, body := e.api("GET", path, dis, ""); status != 403 || code(body) != huduma.EForbidden {
+			t.Fatalf("immigration GET %s: %d %v, want 403", path, status, body)
+		}
+	}
+	if status, body := e.api("POST", "/payments/NLJ7RT61SV/refund", dis, `{}`); status != 403 {
+		t.Fatalf("immigration asks a refund: %d %v, want 403", status, body)
+	}
+	if status, _ := e.api("GET", "/suspense", testAPIKey, ""); status != 200 {
+		t.Fatalf("the operator lists suspense: %d", status)
+	}
+	// Both invoices paid at the paybill, so both agencies have a day.
+	for i, body := range []map[string]any{passport, birth} {
+		inv, _ := body["invoice"].(map[string]any)
+		total, _ := inv["total"].(float64)
+		out, err := e.g.payments.ConfirmC2B(context.Background(), huduma.PaybillPayment{TransID: fmt.Sprintf("AGENCY%04d", i), Account: number(body),
+			Amount: int64(total), MSISDN: "254708374105", At: time.Now()}, nil)
+		if err != nil || out != huduma.OutcomePaid {
+			t.Fatalf("pay %s: %s %v", number(body), out, err)
+		}
+	}
+	today := time.Now().Format("2006-01-02")
+	if status, body := e.api("GET", "/reports/settlement?date="+today+"&agency=CRS", dis, ""); status != 403 {
+		t.Fatalf("immigration reads the registrar's report: %d %v, want 403", status, body)
+	}
+	status, report := e.api("GET", "/reports/settlement?date="+today, dis, "")
+	if status != 200 {
+		t.Fatalf("immigration's own report: %d %v", status, report)
+	}
+	if s := fmt.Sprint(report); strings.Contains(s, "CRS") || !strings.Contains(s, "DIS") {
+		t.Fatalf("immigration's report shows other agencies or not its own: %v", report)
+	}
+	if _, all := e.api("GET", "/reports/settlement?date="+today, testAPIKey, ""); !strings.Contains(fmt.Sprint(all), "CRS") || !strings.Contains(fmt.Sprint(all), "DIS") {
+		t.Fatalf("the operator's report lacks an agency: %v", all)
 	}
 }

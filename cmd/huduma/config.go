@@ -14,6 +14,7 @@ import (
 	"github.com/huduma-ke/huduma/messaging"
 	"github.com/huduma-ke/huduma/providers/cgi"
 	"github.com/huduma-ke/huduma/sessions/redisstore"
+	"github.com/huduma-ke/huduma/web"
 )
 
 // Config is every setting Huduma reads, all from the environment (SPEC §2),
@@ -43,7 +44,7 @@ type Config struct {
 	// operator's explicit statement that only trusted hosts reach this
 	// port, so a production-shaped gateway may run without a token.
 	InsecureCallbacks bool
-	APIKeys           []string
+	APIKeys           []web.APIKey
 	OTPSecret         string
 	Language          huduma.Language
 	Simulator         string
@@ -97,6 +98,7 @@ func (c Config) MpesaSimulated() bool { return c.MpesaKey == "" }
 var (
 	serviceCodeRE = regexp.MustCompile(`^\*[0-9]+(\*[0-9]+)*#$`)
 	shortCodeRE   = regexp.MustCompile(`^[0-9]{5,7}$`)
+	agencyCodeRE  = regexp.MustCompile(`^[A-Z0-9_-]{1,16}$`)
 	redisPrefixRE = regexp.MustCompile(`^[A-Za-z0-9_.:-]{0,63}:$`)
 )
 
@@ -225,18 +227,27 @@ var variables = []variable{
 			}
 			return nil
 		}},
-	{"HUDUMA_API_KEYS", "", "comma-separated bearer keys for `/api/v1` (16+ characters each; none: the API is off)", func(c *Config, v string) error {
-		for _, k := range strings.Split(v, ",") {
-			if k = strings.TrimSpace(k); k == "" {
-				continue
+	{"HUDUMA_API_KEYS", "", "comma-separated bearer keys for `/api/v1` (16+ characters each; none: the API is off); `AGENCY:key` makes a key that agency's only (its services' invoices and applications, its settlement report), a key without one is an operator's (every agency, suspense and refunds)",
+		func(c *Config, v string) error {
+			for _, k := range strings.Split(v, ",") {
+				if k = strings.TrimSpace(k); k == "" {
+					continue
+				}
+				var key web.APIKey
+				if agency, rest, ok := strings.Cut(k, ":"); ok {
+					if !agencyCodeRE.MatchString(agency) {
+						return fmt.Errorf("%q before the colon is not an agency code (capitals, digits, - or _, up to 16)", agency)
+					}
+					key.Agency, k = agency, rest
+				}
+				if len(k) < 16 {
+					return fmt.Errorf("every key needs at least 16 characters")
+				}
+				key.Key = k
+				c.APIKeys = append(c.APIKeys, key)
 			}
-			if len(k) < 16 {
-				return fmt.Errorf("every key needs at least 16 characters")
-			}
-			c.APIKeys = append(c.APIKeys, k)
-		}
-		return nil
-	}},
+			return nil
+		}},
 	{"HUDUMA_OTP_SECRET", "", "HMAC key for OTP hashes (16+ characters); required with Postgres (every instance must share it), generated in the data dir when embedded",
 		func(c *Config, v string) error {
 			if v != "" && len(v) < 16 {

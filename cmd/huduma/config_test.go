@@ -55,6 +55,8 @@ func TestLoadConfigRejects(t *testing.T) {
 		{map[string]string{"HUDUMA_SERVICE_CODE": "2222"}, "HUDUMA_SERVICE_CODE"},
 		{map[string]string{"HUDUMA_CALLBACK_TOKEN": "short"}, "HUDUMA_CALLBACK_TOKEN"},
 		{map[string]string{"HUDUMA_API_KEYS": "abc"}, "HUDUMA_API_KEYS"},
+		{map[string]string{"HUDUMA_API_KEYS": "dis:key-aaaaaaaaaaaaaaaa"}, "HUDUMA_API_KEYS: \"dis\" before the colon"},
+		{map[string]string{"HUDUMA_API_KEYS": "DIS:short"}, "HUDUMA_API_KEYS: every key"},
 		{map[string]string{"MPESA_CONSUMER_KEY": "k"}, "MPESA_CONSUMER_KEY"},
 		{map[string]string{"MPESA_SHORTCODE": "12ab"}, "MPESA_SHORTCODE"},
 		{map[string]string{"MPESA_STK_DELAY": "-1s"}, "MPESA_STK_DELAY"},
@@ -90,7 +92,7 @@ func TestLoadConfigProduction(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Embedded() || c.SimulatorOn() || len(c.APIKeys) != 2 || c.SessionTTL != 120*time.Second {
+	if c.Embedded() || c.SimulatorOn() || len(c.APIKeys) != 2 || c.APIKeys[0].Agency != "" || c.SessionTTL != 120*time.Second {
 		t.Fatalf("production config wrong: %+v", c)
 	}
 }
