@@ -6,7 +6,9 @@ import (
 	"io/fs"
 	"net/http"
 	"regexp"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/filesystem"
@@ -22,6 +24,22 @@ var simulatorFiles embed.FS
 type Inbox interface {
 	Messages(ctx context.Context, to huduma.MSISDN, limit int) ([]huduma.Message, error)
 }
+
+// Texter takes an SMS a person sent to the service (the SMS channel's
+// inbox): the web phone's "send an SMS" runs through it, as a provider's
+// inbound route does.
+type Texter interface {
+	Receive(ctx context.Context, id string, from huduma.MSISDN, text string) error
+}
+
+// SimulatorSMSPath is the web phone's route for texting the service.
+const SimulatorSMSPath = "/simulator/sms"
+
+// maxSimulatorSMS bounds a simulated text: six concatenated parts, more
+// than any keyword needs.
+const maxSimulatorSMS = 918
+
+var simulatorSMSID = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 
 // SimulatorConfig is what the web phone needs to know about its gateway.
 type SimulatorConfig struct {
@@ -40,12 +58,13 @@ type SimulatorConfig struct {
 // page.
 const SimulatorUSSDPath = "/simulator/ussd"
 
-// MountSimulator serves the web feature phone at /simulator, its hop route
-// and the SMS inbox it shows. None of them reveals the callback token.
-// Anyone who can open them can act as the aggregator for any phone and
-// read any phone's texts, so cmd/huduma mounts them only in demo mode or
-// when the operator asks, on loopback unless told otherwise.
-func (s *Server) MountSimulator(cfg SimulatorConfig, inbox Inbox) {
+// MountSimulator serves the web feature phone at /simulator, its hop route,
+// the SMS inbox it shows and, with texts, its route for texting the
+// service. None of them reveals the callback token. Anyone who can open
+// them can act as the aggregator for any phone and read any phone's texts,
+// so cmd/huduma mounts them only in demo mode or when the operator asks,
+// on loopback unless told otherwise.
+func (s *Server) MountSimulator(cfg SimulatorConfig, inbox Inbox, texts Texter) {
 	if cfg.Provider == "" {
 		cfg.Provider = "africastalking"
 	}
@@ -63,9 +82,42 @@ func (s *Server) MountSimulator(cfg SimulatorConfig, inbox Inbox) {
 		c.Set(fiber.HeaderContentType, resp.ContentType)
 		return c.Status(resp.Status).Send(resp.Body)
 	})
+	smsURL := ""
+	if texts != nil {
+		smsURL = SimulatorSMSPath
+		// The id comes from the page, one per text, so a resent request is
+		// the same text and the inbox answers it once.
+		s.app.Post(SimulatorSMSPath, func(c *fiber.Ctx) error {
+			var req struct {
+				ID    string `json:"id"`
+				Phone string `json:"phone"`
+				Text  string `json:"text"`
+			}
+			if err := decode(c, &req); err != nil {
+				return s.fail(c, err)
+			}
+			from, err := huduma.ParseMSISDN(req.Phone)
+			if err != nil {
+				return s.fail(c, huduma.Errorf(huduma.EInvalid, "phone: %s", huduma.ErrorMessage(err)))
+			}
+			switch text := strings.TrimSpace(req.Text); {
+			case !simulatorSMSID.MatchString(req.ID):
+				return s.fail(c, huduma.Errorf(huduma.EInvalid, "id: 1 to 64 letters, digits, - or _, one per text"))
+			case text == "":
+				return s.fail(c, huduma.Errorf(huduma.EInvalid, "text: write something to send"))
+			case utf8.RuneCountInString(text) > maxSimulatorSMS:
+				return s.fail(c, huduma.Errorf(huduma.EInvalid, "text: at most %d characters", maxSimulatorSMS))
+			default:
+				if err := texts.Receive(c.UserContext(), "sim-"+req.ID, from, text); err != nil {
+					return s.fail(c, err)
+				}
+			}
+			return c.Status(http.StatusAccepted).JSON(fiber.Map{"status": "received"})
+		})
+	}
 	s.app.Get("/simulator/config.json", func(c *fiber.Ctx) error {
 		c.Set(fiber.HeaderCacheControl, "no-store")
-		return c.JSON(fiber.Map{"service_code": cfg.ServiceCode, "ussd_url": SimulatorUSSDPath, "inbox_url": "/simulator/inbox"})
+		return c.JSON(fiber.Map{"service_code": cfg.ServiceCode, "ussd_url": SimulatorUSSDPath, "inbox_url": "/simulator/inbox", "sms_url": smsURL})
 	})
 	s.app.Get("/simulator/inbox", func(c *fiber.Ctx) error {
 		phone, err := huduma.ParseMSISDN(c.Query("phone"))

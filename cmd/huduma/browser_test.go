@@ -130,6 +130,16 @@ func TestBrowserSimulator(t *testing.T) {
 	waitText("#inbox", `PAID: eCitizen invoice `+invoice+`, Birth certificate, KES 55\. M-Pesa ref SIM`, 30*time.Second)
 	waitText("#inbox", `eCitizen invoice `+invoice+`: Birth certificate\. Total KES 55`, time.Second)
 
+	// Texting the service from the same page: the SMS channel answers in
+	// the inbox.
+	if err := chromedp.Do(ctx, chromedp.WaitVisible("#sms-text"), chromedp.SendKeys("#sms-text", "FIND passport"), chromedp.Click("#sms-send")); err != nil {
+		t.Fatal(err)
+	}
+	waitText("#inbox", `Ordinary passport`, 10*time.Second)
+	if v, err := chromedp.Run(ctx, chromedp.Value("#sms-text")); err != nil || v != "" {
+		t.Fatalf("the SMS box after sending: %q %v", v, err)
+	}
+
 	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Fatal(err)

@@ -279,7 +279,7 @@ func newGateway(ctx context.Context, cfg Config, log *slog.Logger) (g *gateway, 
 	}
 	srv.MountAPI(ag, cfg.APIKeys)
 	if cfg.SimulatorOn() {
-		srv.MountSimulator(web.SimulatorConfig{ServiceCode: cfg.ServiceCode, ShowCodes: cfg.Demo()}, st)
+		srv.MountSimulator(web.SimulatorConfig{ServiceCode: cfg.ServiceCode, ShowCodes: cfg.Demo()}, st, inbox)
 		log.Warn("SIMULATOR ON: anyone who can open /simulator can act as the aggregator for any phone and read any phone's texts; "+
 			"it must never face the internet (HUDUMA_SIMULATOR=off turns it off)", "addr", cfg.Addr, "one_time_codes_shown", cfg.Demo())
 	}

@@ -105,6 +105,22 @@
   }));
   phone.addEventListener('change', () => { lastInbox = ''; pollInbox(); });
 
+  // Texting the service: one id per text, so a resent request is answered
+  // once, as a provider's retried delivery would be.
+  const smsForm = $('sms-form'), smsText = $('sms-text');
+  smsForm.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const text = smsText.value.trim();
+    if (!text || !cfg.sms_url) return;
+    const id = 'S' + Date.now().toString(36) + Math.random().toString(36).slice(2, 8);
+    try {
+      const resp = await fetch(cfg.sms_url, { method: 'POST', headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ id, phone: phone.value.trim(), text }) });
+      if (resp.ok) smsText.value = '';
+    } catch (err) { /* the person can press Send again */ }
+    pollInbox();
+  });
+
   // The inbox: what the outbox holds for this phone, newest first.
   let lastInbox = '';
   async function pollInbox() {
@@ -149,6 +165,7 @@
   fetch('/simulator/config.json').then((r) => r.json()).then((c) => {
     cfg = c;
     dial.value = c.service_code;
+    smsForm.hidden = !c.sms_url;
   }).catch(() => {}).finally(() => { idle('Ready'); pollInbox(); });
   tick();
   setInterval(tick, 10000);
