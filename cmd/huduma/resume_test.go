@@ -17,7 +17,10 @@ func randomPhone(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return fmt.Sprintf("+25471%07d", n.Int64()%10_000_000)
+	// Never ending 00–09: the Daraja fake and the payment simulator give
+	// those endings their special outcomes (cancelled, undecided…), and a
+	// test that pays must not fail one time in eleven.
+	return fmt.Sprintf("+25471%05d%02d", n.Int64()%100_000, 10+n.Int64()/100_000%90)
 }
 
 // ussdClient dials one gateway over AT's wire format.
