@@ -166,6 +166,60 @@ type ReconcileReport struct {
 	// statement has a payment for its invoice and amount).
 	Extra       []huduma.ReceivedPayment `json:"extra"`
 	AmountDiffs []AmountDiff             `json:"amount_differences"`
+	// Reversals counts the statement's reversals: money paid back out,
+	// whose Linked Transaction ID names the payment reversed.
+	Reversals int `json:"reversals"`
+	// UnknownReversals are reversals of payments the ledger has not
+	// refunded (or does not know): M-Pesa paid the money back, by a refund
+	// made at the portal or one whose result never reached us, so what the
+	// ledger still counts as applied or held is gone. RefundDiffs are
+	// payments whose reversals add up to another amount than the ledger
+	// refunded (Statement: the reversals, Ledger: the refunded amount).
+	UnknownReversals []StatementRow `json:"unknown_reversals"`
+	RefundDiffs      []AmountDiff   `json:"refund_differences"`
+}
+
+// Reversal reports whether the row pays a payment back: money out, linked
+// to the payment, and named a reversal by its details or reason (a
+// transfer to the bank is money out too, but reverses nothing).
+func (r StatementRow) Reversal() bool {
+	named := strings.Contains(strings.ToLower(r.Details), "revers") || strings.Contains(strings.ToLower(r.ReasonType), "revers")
+	return r.Withdrawn > 0 && r.Linked != "" && named && (r.Status == "" || strings.EqualFold(r.Status, "Completed"))
+}
+
+// reversals checks the statement's reversals against the ledger's
+// refunds, payment by payment.
+func (s *Service) reversals(ctx context.Context, rows []StatementRow, rep *ReconcileReport) error {
+	out := map[string]int64{}
+	var order []string
+	first := map[string]StatementRow{}
+	for _, r := range rows {
+		if !r.Reversal() {
+			continue
+		}
+		rep.Reversals++
+		if _, ok := out[r.Linked]; !ok {
+			order = append(order, r.Linked)
+			first[r.Linked] = r
+		}
+		out[r.Linked] += r.Withdrawn
+	}
+	for _, trans := range order {
+		p, err := s.ledger.PaymentByTrans(ctx, trans)
+		switch {
+		case huduma.ErrorCode(err) == huduma.ENotFound || (err == nil && p.Refunded == 0):
+			for _, r := range rows {
+				if r.Reversal() && r.Linked == trans {
+					rep.UnknownReversals = append(rep.UnknownReversals, r)
+				}
+			}
+		case err != nil:
+			return fmt.Errorf("reversal of %s (statement line %d): %w", trans, first[trans].Line, err)
+		case p.Refunded != out[trans]:
+			rep.RefundDiffs = append(rep.RefundDiffs, AmountDiff{Receipt: trans, Statement: out[trans], Ledger: p.Refunded})
+		}
+	}
+	return nil
 }
 
 // Reconcile compares the statement rows with the ledger over the
@@ -173,7 +227,11 @@ type ReconcileReport struct {
 // when zero), and with apply settles each missing payment exactly as its
 // confirmation would have.
 func (s *Service) Reconcile(ctx context.Context, rows []StatementRow, from, to time.Time, apply bool) (ReconcileReport, error) {
-	rep := ReconcileReport{From: from, To: to, Rows: len(rows), Missing: []StatementRow{}, Extra: []huduma.ReceivedPayment{}, AmountDiffs: []AmountDiff{}}
+	rep := ReconcileReport{From: from, To: to, Rows: len(rows), Missing: []StatementRow{}, Extra: []huduma.ReceivedPayment{}, AmountDiffs: []AmountDiff{},
+		UnknownReversals: []StatementRow{}, RefundDiffs: []AmountDiff{}}
+	if err := s.reversals(ctx, rows, &rep); err != nil {
+		return rep, err
+	}
 	var in []StatementRow
 	for _, r := range rows {
 		if !r.PaymentIn() {

@@ -175,6 +175,34 @@ func TestOperatorTools(t *testing.T) {
 			if out, err := p.huduma("report", "settlement", "--date", today); err != nil || !strings.Contains(out, today+",DIS,0,0,0,0,2000,") {
 				t.Fatalf("huduma report: %s %v", out, err)
 			}
+			// The statement's reversals against the ledger's refunds: the
+			// refund of HELD000003 is there and matches; HELD000002 was
+			// applied, never refunded here, yet the statement paid it back.
+			reconcile := func(rev1 string) payments.ReconcileReport {
+				t.Helper()
+				at := time.Now().In(huduma.EAT).Format("02-01-2006 15:04:05")
+				csv := "Receipt No.,Completion Time,Details,Transaction Status,Paid In,Withdrawn,Reason Type,Linked Transaction ID,A/C No.\n" +
+					"REV0000001," + at + ",Reversal of HELD000003,Completed,,\"-" + rev1 + "\",Reversal,HELD000003,\n" +
+					"REV0000002," + at + ",Reversal of HELD000002,Completed,,-1000.00,Reversal,HELD000002,\n" +
+					"BANK000001," + at + ",Funds transfer to bank,Completed,,-50000.00,Organization Settlement,HELD000001,\n"
+				file := filepath.Join(t.TempDir(), "statement.csv")
+				if err := os.WriteFile(file, []byte(csv), 0o600); err != nil {
+					t.Fatal(err)
+				}
+				out, err := p.huduma("reconcile", "--statement", file)
+				var rep payments.ReconcileReport
+				if err != nil || json.Unmarshal([]byte(out), &rep) != nil {
+					t.Fatalf("reconcile: %v %s", err, out)
+				}
+				return rep
+			}
+			if rep := reconcile("1,000.00"); rep.Reversals != 2 || len(rep.UnknownReversals) != 1 || rep.UnknownReversals[0].Receipt != "REV0000002" ||
+				len(rep.RefundDiffs) != 0 {
+				t.Fatalf("reversals: %+v", rep)
+			}
+			if rep := reconcile("900.00"); len(rep.RefundDiffs) != 1 || rep.RefundDiffs[0] != (payments.AmountDiff{Receipt: "HELD000003", Statement: 900, Ledger: 1000}) {
+				t.Fatalf("a reversal of another amount: %+v", rep)
+			}
 			p.balanced()
 		})
 	}
@@ -224,7 +252,8 @@ func TestReconcileStatement(t *testing.T) {
 			read()
 			if rep.Rows != 4 || rep.PaymentsIn != 3 || len(rep.Missing) != 1 || rep.Missing[0].Receipt != "STMTMISS01" || rep.Missing[0].PaidIn != 4600 ||
 				len(rep.Extra) != 1 || rep.Extra[0].TransID != "NOTINSTMT1" ||
-				len(rep.AmountDiffs) != 1 || rep.AmountDiffs[0] != (payments.AmountDiff{Receipt: "STMTDIFF01", Statement: 550, Ledger: 500}) {
+				len(rep.AmountDiffs) != 1 || rep.AmountDiffs[0] != (payments.AmountDiff{Receipt: "STMTDIFF01", Statement: 550, Ledger: 500}) ||
+				rep.Reversals != 1 || len(rep.UnknownReversals) != 1 || rep.UnknownReversals[0].Receipt != "STMTREV001" || len(rep.RefundDiffs) != 0 {
 				t.Fatalf("report %+v", rep)
 			}
 			if strings.Contains(fmt.Sprint(rep.Missing), "254733000004") {
