@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/huduma-ke/huduma"
 )
@@ -51,7 +53,10 @@ func DecodeSTKCallback(body []byte) (huduma.STKResult, error) {
 	}
 	res := huduma.STKResult{CheckoutRequestID: cb.CheckoutRequestID, ResultCode: code, ResultDesc: cb.ResultDesc}
 	for _, it := range cb.Metadata.Items {
-		v := strings.Trim(string(bytes.TrimSpace(it.Value)), `"`)
+		v, err := scalar(it.Value)
+		if err != nil {
+			return huduma.STKResult{}, fmt.Errorf("stk callback %s: %w", it.Name, err)
+		}
 		switch it.Name {
 		case "Amount":
 			amt, err := WholeShillings(v)
@@ -60,6 +65,9 @@ func DecodeSTKCallback(body []byte) (huduma.STKResult, error) {
 			}
 			res.Amount = amt
 		case "MpesaReceiptNumber":
+			if !receiptRE.MatchString(v) {
+				return huduma.STKResult{}, fmt.Errorf("stk callback MpesaReceiptNumber %q is not an M-Pesa receipt", v)
+			}
 			res.Receipt = v
 		case "PhoneNumber":
 			res.Phone = v
@@ -73,6 +81,34 @@ func DecodeSTKCallback(body []byte) (huduma.STKResult, error) {
 		return huduma.STKResult{}, fmt.Errorf("successful stk callback lacks Amount or MpesaReceiptNumber")
 	}
 	return res, nil
+}
+
+// receiptRE is an M-Pesa receipt number: letters and digits ("NLJ7RT61SV").
+// It is shown to payers and stored as the invoice's proof, so nothing else
+// is taken.
+var receiptRE = regexp.MustCompile(`^[A-Za-z0-9]{1,32}$`)
+
+// scalar is a metadata value as text: a JSON string decoded (escapes and
+// all), a number as written, "" for a missing or null value.
+func scalar(raw json.RawMessage) (string, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return "", nil
+	}
+	if raw[0] == '"' {
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return "", err
+		}
+		if !utf8.ValidString(s) || strings.ContainsRune(s, utf8.RuneError) {
+			return "", fmt.Errorf("not valid text")
+		}
+		return strings.TrimSpace(s), nil
+	}
+	if raw[0] == '{' || raw[0] == '[' {
+		return "", fmt.Errorf("an object or list where a value belongs")
+	}
+	return string(raw), nil
 }
 
 // WholeShillings parses "10", "10.00" or "10.0" as 10 and refuses "10.50":
@@ -122,12 +158,19 @@ func DecodeC2B(body []byte) (C2B, error) {
 	if p.TransID == "" || len(p.TransID) > 40 {
 		return C2B{}, fmt.Errorf("c2b payload lacks TransID")
 	}
-	amt, err := WholeShillings(strings.Trim(string(p.TransAmount), `"`))
+	var vals [3]string
+	for i, raw := range []json.RawMessage{p.TransAmount, p.BusinessShortCode, p.MSISDN} {
+		var err error
+		if vals[i], err = scalar(raw); err != nil {
+			return C2B{}, fmt.Errorf("c2b %s: %w", [...]string{"TransAmount", "BusinessShortCode", "MSISDN"}[i], err)
+		}
+	}
+	amt, err := WholeShillings(vals[0])
 	if err != nil {
 		return C2B{}, fmt.Errorf("c2b TransAmount: %w", err)
 	}
 	c := C2B{TransID: p.TransID, Amount: amt, BillRefNumber: strings.TrimSpace(p.BillRefNumber),
-		BusinessShortCode: strings.Trim(string(p.BusinessShortCode), `"`), MSISDN: strings.Trim(string(p.MSISDN), `"`), FirstName: p.FirstName}
+		BusinessShortCode: vals[1], MSISDN: vals[2], FirstName: p.FirstName}
 	if t, err := time.ParseInLocation("20060102150405", p.TransTime, nairobi); err == nil {
 		c.TransTime = t.UTC()
 	}

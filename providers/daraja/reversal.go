@@ -137,7 +137,11 @@ func DecodeReversalResult(body []byte) (huduma.ReversalResult, error) {
 	}
 	for _, it := range items {
 		if it.Key == "OriginalTransactionID" {
-			res.OriginalTransID = strings.Trim(string(it.Value), `"`)
+			v, err := scalar(it.Value)
+			if err != nil {
+				return res, fmt.Errorf("reversal result OriginalTransactionID: %w", err)
+			}
+			res.OriginalTransID = v
 		}
 	}
 	return res, nil
