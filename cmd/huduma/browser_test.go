@@ -50,7 +50,7 @@ func chromium(t *testing.T) string {
 // artifacts/simulator.png.
 func TestBrowserSimulator(t *testing.T) {
 	exe := chromium(t)
-	addr := freePort(t)
+	addr := testenv.FreeAddr(t)
 	p := &payEnv{t: t, base: "http://" + addr, env: map[string]string{
 		"HUDUMA_DATA_DIR": t.TempDir(), "HUDUMA_ADDR": addr, "HUDUMA_PUBLIC_URL": "http://" + addr,
 		"HUDUMA_CALLBACK_TOKEN": testToken, "MPESA_STK_DELAY": "300ms", "HUDUMA_SIMULATOR": "on",

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/huduma-ke/huduma/internal/testenv"
 )
 
 // testKannelPassword is the Kannel sendsms password the failure tests
@@ -28,7 +30,7 @@ func errorColumns(t *testing.T, env map[string]string) []string {
 // logs or stores about the failures holds a URL query, a credential, a
 // message text or a full phone number.
 func TestProviderFailuresLeakNothing(t *testing.T) {
-	closed := "http://" + freePort(t) // nothing listens there
+	closed := "http://" + testenv.FreeAddr(t) // nothing listens there
 	echo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r.ParseForm()
 		w.WriteHeader(http.StatusInternalServerError)

@@ -55,7 +55,7 @@ func startRedisHA(t *testing.T) *redisHA {
 		}
 	}
 	h := &redisHA{t: t, dir: t.TempDir()}
-	h.primaryAddr, h.replicaAddr = freePort(t), freePort(t)
+	h.primaryAddr, h.replicaAddr = testenv.FreeAddr(t), testenv.FreeAddr(t)
 	_, primaryPort, _ := net.SplitHostPort(h.primaryAddr)
 	server := func(name, addr string, extra ...string) *exec.Cmd {
 		_, port, _ := net.SplitHostPort(addr)
@@ -81,7 +81,7 @@ func startRedisHA(t *testing.T) *redisHA {
 		return ""
 	})
 	for i := range 3 {
-		addr := freePort(t)
+		addr := testenv.FreeAddr(t)
 		_, port, _ := net.SplitHostPort(addr)
 		// Each Sentinel rewrites its own file (its id, the peers it met).
 		conf := filepath.Join(h.dir, fmt.Sprintf("sentinel%d.conf", i))
@@ -470,7 +470,7 @@ func TestPostgresMultiHost(t *testing.T) {
 	}
 	carried.Store(0)
 
-	p := newPayEnv(t, map[string]string{"DATABASE_URL": withHosts(freePort(t), standby, primary), "HUDUMA_OTP_SECRET": "multihost-test-otp-secret",
+	p := newPayEnv(t, map[string]string{"DATABASE_URL": withHosts(testenv.FreeAddr(t), standby, primary), "HUDUMA_OTP_SECRET": "multihost-test-otp-secret",
 		"HUDUMA_DATA_DIR": t.TempDir()})
 	phone := huduma.MSISDN(randomPhone(t))
 	n, _ := p.order(string(phone))

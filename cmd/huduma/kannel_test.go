@@ -28,7 +28,7 @@ func kannelBoxes(t *testing.T) (string, *syncBuffer) {
 			testenv.Missing(t, name+" is not installed (apt install kannel kannel-extras)")
 		}
 	}
-	port := func() string { _, p, _ := net.SplitHostPort(freePort(t)); return p }
+	port := func() string { _, p, _ := net.SplitHostPort(testenv.FreeAddr(t)); return p }
 	admin, box, smsc, sendsms := port(), port(), port(), port()
 	dir := t.TempDir()
 	conf := filepath.Join(dir, "kannel.conf")

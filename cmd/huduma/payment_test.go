@@ -49,7 +49,7 @@ func newPayEnvWith(t *testing.T, backend map[string]string, opts darajafake.Opti
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { fake.Close() })
-	addr := freePort(t)
+	addr := testenv.FreeAddr(t)
 	env := map[string]string{"HUDUMA_ADDR": addr, "HUDUMA_PUBLIC_URL": "http://" + addr, "HUDUMA_CALLBACK_TOKEN": testToken,
 		"MPESA_BASE_URL": fake.URL(), "MPESA_CONSUMER_KEY": "key", "MPESA_CONSUMER_SECRET": "secret", "MPESA_PASSKEY": testPasskey,
 		"MPESA_STK_DELAY": stkDelay.String(), "MPESA_QUERY_AFTER": "1s"}
@@ -359,7 +359,7 @@ func TestRestartBetweenEndAndPush(t *testing.T) {
 // the built-in simulator takes the push and calls our own callback route,
 // and the last two digits of the phone pick the outcome.
 func TestSimulatorDefault(t *testing.T) {
-	addr := freePort(t)
+	addr := testenv.FreeAddr(t)
 	p := &payEnv{t: t, base: "http://" + addr, env: map[string]string{"HUDUMA_DATA_DIR": t.TempDir(), "HUDUMA_ADDR": addr,
 		"HUDUMA_PUBLIC_URL": "http://" + addr, "HUDUMA_CALLBACK_TOKEN": testToken, "MPESA_STK_DELAY": "100ms"}}
 	p.start()

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -47,16 +46,6 @@ func binary(t *testing.T) string {
 	return binPath
 }
 
-func freePort(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
 // process is a gateway running as its own OS process.
 type process struct {
 	cmd  *exec.Cmd
@@ -69,7 +58,7 @@ func startProcess(t *testing.T, env map[string]string) *process {
 	t.Helper()
 	addr := env["HUDUMA_ADDR"]
 	if addr == "" {
-		addr = freePort(t)
+		addr = testenv.FreeAddr(t)
 	}
 	cmd := exec.Command(binary(t), "serve")
 	cmd.Env = []string{"HUDUMA_ADDR=" + addr, "PATH=" + os.Getenv("PATH"), "HUDUMA_LOG_LEVEL=debug"}

@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/huduma-ke/huduma/internal/testenv"
 )
 
 // TestSimulatorDefaults: the web phone is on by default only in pure demo
@@ -84,7 +86,7 @@ func TestProductionShapeNeedsToken(t *testing.T) {
 // simulator on: no page or JSON it can read holds the token, a key or a
 // one-time code, and its phone works without ever seeing the token.
 func TestStrangerFindsNoSecret(t *testing.T) {
-	addr := freePort(t)
+	addr := testenv.FreeAddr(t)
 	p := &payEnv{t: t, base: "http://" + addr, env: map[string]string{"HUDUMA_DATA_DIR": t.TempDir(), "HUDUMA_ADDR": addr,
 		"HUDUMA_PUBLIC_URL": "http://" + addr, "HUDUMA_CALLBACK_TOKEN": testToken, "HUDUMA_API_KEYS": testAPIKey,
 		"HUDUMA_SIMULATOR": "on", "MPESA_STK_DELAY": "100ms"}}

@@ -9,13 +9,15 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/huduma-ke/huduma/internal/testenv"
 )
 
 // TestSimScript replays the shipped pay journey with `huduma sim --script`
 // against an embedded gateway (M-Pesa simulator, record-only SMS), then
 // checks that a journey that goes differently exits with an error.
 func TestSimScript(t *testing.T) {
-	addr := freePort(t)
+	addr := testenv.FreeAddr(t)
 	p := &payEnv{t: t, base: "http://" + addr, env: map[string]string{
 		"HUDUMA_DATA_DIR": t.TempDir(), "HUDUMA_ADDR": addr, "HUDUMA_PUBLIC_URL": "http://" + addr,
 		"HUDUMA_CALLBACK_TOKEN": testToken, "MPESA_STK_DELAY": "300ms", "HUDUMA_RESUME_WINDOW": "0", "HUDUMA_SIMULATOR": "on",
@@ -75,7 +77,7 @@ func TestSimulatorSwitch(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			addr := freePort(t)
+			addr := testenv.FreeAddr(t)
 			env := tc.env(t)
 			env["HUDUMA_ADDR"], env["HUDUMA_PUBLIC_URL"] = addr, "http://"+addr
 			p := &payEnv{t: t, base: "http://" + addr, env: env}

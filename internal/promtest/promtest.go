@@ -9,7 +9,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -95,7 +94,7 @@ scrape_configs:
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	addr := freeAddr(t)
+	addr := testenv.FreeAddr(t)
 	s := &Server{Client: promapi.Client{URL: "http://" + addr}, logs: &syncBuffer{}, done: make(chan error, 1)}
 	s.cmd = exec.Command(exe,
 		"--config.file="+cfgPath,
@@ -133,16 +132,6 @@ scrape_configs:
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-}
-
-func freeAddr(t testing.TB) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }
 
 // WaitScraped polls until every target has been scraped successfully at

@@ -95,3 +95,15 @@ func Figure(t testing.TB, format string, args ...any) {
 		t.Errorf("TEST_FIGURES: %v", err)
 	}
 }
+
+// FreeAddr is a loopback host:port nothing listens on right now, for a
+// server a test starts.
+func FreeAddr(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
