@@ -54,15 +54,17 @@ func (s *Service) RequestRefund(ctx context.Context, transID, key, actor, remark
 	return f, nil
 }
 
-// HandleReversal applies a reversal's result (or queue timeout) and
-// keeps the raw body in the callback log.
-func (s *Service) HandleReversal(ctx context.Context, res huduma.ReversalResult, raw []byte) error {
+// HandleReversal applies a reversal's result (or queue timeout), keeps the
+// raw body in the callback log, and says what it did: a repeat is
+// huduma.OutcomeDuplicate and a result for no refund of ours
+// huduma.OutcomeUnknown, which the callback metrics count apart.
+func (s *Service) HandleReversal(ctx context.Context, res huduma.ReversalResult, raw []byte) (huduma.Outcome, error) {
 	out, err := s.ledger.SettleReversal(ctx, res, s.texts())
 	if err != nil {
-		return fmt.Errorf("settle reversal: %w", err)
+		return "", fmt.Errorf("settle reversal: %w", err)
 	}
 	if err := s.settle.RecordCallback(ctx, "reversal", res.OriginatorConversationID, string(out), raw); err != nil {
-		return err
+		return "", err
 	}
 	switch out {
 	case huduma.OutcomeRefundFailed:
@@ -72,7 +74,7 @@ func (s *Service) HandleReversal(ctx context.Context, res huduma.ReversalResult,
 	case huduma.OutcomeRefunded:
 		s.log.InfoContext(ctx, "refund done", "conversation", res.ConversationID)
 	}
-	return nil
+	return out, nil
 }
 
 // RunRefunds sends queued refunds to Daraja until ctx ends, polling the

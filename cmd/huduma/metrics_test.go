@@ -116,6 +116,14 @@ func TestMetricsEndToEnd(t *testing.T) {
 			if code, _ := p.post(daraja.STKCallbackPath+"?token=wrong", []byte(`{}`)); code != http.StatusForbidden {
 				t.Fatalf("bad-token callback: %d", code)
 			}
+			// A reversal result for no refund of ours, twice: acknowledged
+			// (Daraja must stop sending it) and counted as unknown both times.
+			stray := []byte(`{"Result":{"ResultType":0,"ResultCode":0,"ResultDesc":"done","OriginatorConversationID":"stray-1","ConversationID":"AG_stray","TransactionID":"RX00000001"}}`)
+			for range 2 {
+				if code, body := p.post(daraja.ReversalResultPath+"?token="+testToken, stray); code != http.StatusOK {
+					t.Fatalf("stray reversal result: %d %s", code, body)
+				}
+			}
 
 			fams := p.scrape()
 			checks := []struct {
@@ -164,10 +172,14 @@ func TestMetricsEndToEnd(t *testing.T) {
 				{"huduma_c2b_payments_total", map[string]string{"outcome": "applied"}, 1},
 				{"huduma_breaker_state", map[string]string{"provider": "daraja"}, 0},
 				{"huduma_sms_total", map[string]string{"kind": "receipt", "event": "queued"}, 1},
+				{"huduma_callbacks_total", map[string]string{"route": "reversal", "outcome": "accepted", "reason": "unknown"}, 2},
 			} {
 				if got := sample(fams, c.name, c.labels); got != c.want {
 					t.Errorf("%s%v = %v, want %v", c.name, c.labels, got, c.want)
 				}
+			}
+			if got := sample(fams, "huduma_callbacks_total", map[string]string{"route": "reversal", "reason": "ok"}); got > 0 {
+				t.Errorf("stray reversal results counted as ok: %v", got)
 			}
 			// The funnel names the screens reached.
 			screens := map[string]bool{}

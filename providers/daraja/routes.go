@@ -15,7 +15,7 @@ type Payments interface {
 	ConfirmC2B(ctx context.Context, p huduma.PaybillPayment, raw []byte) (huduma.Outcome, error)
 	RecordRejected(ctx context.Context, kind string, raw []byte, why string) error
 	RecordNotice(ctx context.Context, kind string, raw []byte) error
-	HandleReversal(ctx context.Context, res huduma.ReversalResult, raw []byte) error
+	HandleReversal(ctx context.Context, res huduma.ReversalResult, raw []byte) (huduma.Outcome, error)
 }
 
 // Callback paths. They avoid the words Safaricom rejects in URLs (mpesa,
@@ -118,10 +118,11 @@ func reversalRoute(p Payments, timedOut bool, ack, retry providers.Response,
 			return badReq(ctx, "reversal", r, err)
 		}
 		res.TimedOut = timedOut
-		if err := p.HandleReversal(ctx, res, r.Body); err != nil {
+		out, err := p.HandleReversal(ctx, res, r.Body)
+		if err != nil {
 			return retry
 		}
-		return ack
+		return withReason(ack, out)
 	}
 }
 
