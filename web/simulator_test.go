@@ -14,7 +14,9 @@ import (
 
 type fakeInbox struct{}
 
-func (fakeInbox) Messages(context.Context, huduma.MSISDN, int) ([]huduma.Message, error) { return nil, nil }
+func (fakeInbox) Messages(context.Context, huduma.MSISDN, int) ([]huduma.Message, error) {
+	return nil, nil
+}
 
 type recordTexts struct {
 	got []string
