@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -12,12 +11,11 @@ import (
 	"time"
 
 	"github.com/huduma-ke/huduma"
-	"github.com/huduma-ke/huduma/catalog"
 	"github.com/huduma-ke/huduma/gsm7"
 	"github.com/huduma-ke/huduma/payments"
 	"github.com/huduma-ke/huduma/sessions"
 	"github.com/huduma-ke/huduma/sessions/memstore"
-	"github.com/huduma-ke/huduma/store/sqlitestore"
+	"github.com/huduma-ke/huduma/store/sqlitestore/sqlitetest"
 	"github.com/huduma-ke/huduma/store/sqlstore"
 )
 
@@ -98,22 +96,7 @@ type chatEnv struct {
 
 func newChatEnv(t testing.TB, cfg InboxConfig, wrap func(InboxStore) InboxStore) *chatEnv {
 	t.Helper()
-	ctx := context.Background()
-	l, err := sqlitestore.Open(ctx, filepath.Join(t.TempDir(), "chat.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	if err := l.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	sample, err := catalog.Sample()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := l.ImportCatalog(ctx, sample); err != nil {
-		t.Fatal(err)
-	}
+	l := sqlitetest.OpenWithSample(t)
 	var st InboxStore = l
 	if wrap != nil {
 		st = wrap(l)

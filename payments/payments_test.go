@@ -3,12 +3,10 @@ package payments
 import (
 	"context"
 	"log/slog"
-	"path/filepath"
 	"testing"
 
 	"github.com/huduma-ke/huduma"
-	"github.com/huduma-ke/huduma/catalog"
-	"github.com/huduma-ke/huduma/store/sqlitestore"
+	"github.com/huduma-ke/huduma/store/sqlitestore/sqlitetest"
 )
 
 // TestCreateInvoiceSMS: an invoice comes with its SMS, unless the caller
@@ -16,21 +14,7 @@ import (
 // validation, fee and key apply.
 func TestCreateInvoiceSMS(t *testing.T) {
 	ctx := context.Background()
-	l, err := sqlitestore.Open(ctx, filepath.Join(t.TempDir(), "h.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	if err := l.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	sample, err := catalog.Sample()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := l.ImportCatalog(ctx, sample); err != nil {
-		t.Fatal(err)
-	}
+	l := sqlitetest.OpenWithSample(t)
 	s := New(l, l, nil, Config{Paybill: "174379"}, slog.New(slog.DiscardHandler))
 	count := func(phone huduma.MSISDN) int {
 		msgs, err := l.Messages(ctx, phone, 10)

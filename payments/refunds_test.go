@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/huduma-ke/huduma"
-	"github.com/huduma-ke/huduma/store/sqlitestore"
+	"github.com/huduma-ke/huduma/store/sqlitestore/sqlitetest"
 	"github.com/huduma-ke/huduma/store/sqlstore"
 )
 
@@ -34,20 +34,6 @@ func (r *scriptedReverser) Reverse(_ context.Context, req huduma.ReversalRequest
 		return huduma.ReversalAccepted{}, err
 	}
 	return huduma.ReversalAccepted{ConversationID: fmt.Sprintf("AG_%s_%d", req.TransID, r.calls)}, nil
-}
-
-func refundStore(t *testing.T) *sqlstore.DB {
-	t.Helper()
-	ctx := context.Background()
-	st, err := sqlitestore.Open(ctx, t.TempDir()+"/r.db")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	return st
 }
 
 // runDue claims and runs the due reversal jobs once.
@@ -84,7 +70,7 @@ func TestRefundWorker(t *testing.T) {
 		{"refused", []error{errors.New("daraja: HTTP 400 400.002.02: Bad Request - Invalid Initiator")}, 1, huduma.RefundFailed, huduma.PaymentSuspense},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			st := refundStore(t)
+			st := sqlitetest.Open(t)
 			s := New(st, nil, nil, Config{}, slog.New(slog.DiscardHandler))
 			if _, err := s.RequestRefund(ctx, "X1", "", "officer", ""); huduma.ErrorCode(err) != huduma.EUnavailable {
 				t.Fatalf("refund without an initiator: %v", err)

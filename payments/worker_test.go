@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/huduma-ke/huduma"
-	"github.com/huduma-ke/huduma/store/sqlitestore"
+	"github.com/huduma-ke/huduma/store/sqlitestore/sqlitetest"
 )
 
 // TestQuerySchedule: after the first query (MPESA_QUERY_AFTER) an
@@ -88,15 +88,7 @@ func (m *slowMpesa) pushedAt(ref huduma.InvoiceNumber) (time.Time, bool) {
 // more than half the workers.
 func TestPushesNotStarvedBySlowQueries(t *testing.T) {
 	ctx := context.Background()
-	st, err := sqlitestore.Open(ctx, t.TempDir()+"/w.db")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	if err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	l := st
+	l := sqlitetest.Open(t)
 	now := time.Now()
 	invoice := func(n int) huduma.Invoice {
 		body := fmt.Sprintf("%09d", 100000000+n)

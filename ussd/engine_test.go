@@ -11,10 +11,9 @@ import (
 	"testing"
 
 	"github.com/huduma-ke/huduma"
-	"github.com/huduma-ke/huduma/catalog"
 	"github.com/huduma-ke/huduma/menus"
 	"github.com/huduma-ke/huduma/sessions/memstore"
-	"github.com/huduma-ke/huduma/store/sqlitestore"
+	"github.com/huduma-ke/huduma/store/sqlitestore/sqlitetest"
 )
 
 // recordedEffects keeps what the engine asked for, by key, the way the
@@ -55,19 +54,7 @@ func newEngine(t *testing.T) *Engine {
 
 func newEngineWith(t *testing.T) (*Engine, *recordedEffects) {
 	t.Helper()
-	ctx := context.Background()
-	st, err := sqlitestore.Open(ctx, t.TempDir()+"/e.db")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	c, _ := catalog.Sample()
-	if _, err := st.ImportCatalog(ctx, c); err != nil {
-		t.Fatal(err)
-	}
+	st := sqlitetest.OpenWithSample(t)
 	sess := memstore.New()
 	t.Cleanup(func() { sess.Close() })
 	fx := &recordedEffects{}
