@@ -147,3 +147,16 @@ func TestFastMobileMatchesLibphonenumber(t *testing.T) {
 		}
 	}
 }
+
+func TestWholeShillings(t *testing.T) {
+	for in, want := range map[string]int64{"10": 10, " 10.00 ": 10, "10.0": 10, "0": 0} {
+		if got, err := WholeShillings(in); err != nil || got != want {
+			t.Errorf("%q: %d %v, want %d", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"10.50", "-1", "", "1e3", "1,000"} {
+		if got, err := WholeShillings(in); err == nil {
+			t.Errorf("%q: %d accepted", in, got)
+		}
+	}
+}

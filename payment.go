@@ -1,6 +1,11 @@
 package huduma
 
-import "time"
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
 
 // AttemptStatus is where one M-Pesa prompt (STK push) is.
 type AttemptStatus string
@@ -223,4 +228,21 @@ type AppEvent struct {
 	Status ApplicationStatus `json:"status"`
 	Note   string            `json:"note,omitempty"`
 	At     time.Time         `json:"at"`
+}
+
+// WholeShillings parses "10", "10.00" or "10.0" as 10 and refuses "10.50":
+// Huduma's money is whole shillings, and a fraction means something is off,
+// so it is an error, never rounded. Providers' amounts (Daraja's callbacks
+// and pulls, the portal's statement) all come through it.
+func WholeShillings(s string) (int64, error) {
+	s = strings.TrimSpace(s)
+	whole, frac, _ := strings.Cut(s, ".")
+	if strings.Trim(frac, "0") != "" {
+		return 0, fmt.Errorf("%q is not whole shillings", s)
+	}
+	n, err := strconv.ParseInt(whole, 10, 64)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("%q is not an amount", s)
+	}
+	return n, nil
 }

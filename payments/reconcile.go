@@ -132,15 +132,7 @@ func statementAmount(s string) (int64, error) {
 	if s == "" {
 		return 0, nil
 	}
-	whole, frac, _ := strings.Cut(s, ".")
-	if strings.Trim(frac, "0") != "" {
-		return 0, fmt.Errorf("%q is not whole shillings", s)
-	}
-	n, err := strconv.ParseInt(whole, 10, 64)
-	if err != nil || n < 0 {
-		return 0, fmt.Errorf("%q is not an amount", s)
-	}
-	return n, nil
+	return huduma.WholeShillings(s)
 }
 
 // AmountDiff is a payment the statement and the ledger disagree on.

@@ -59,7 +59,7 @@ func DecodeSTKCallback(body []byte) (huduma.STKResult, error) {
 		}
 		switch it.Name {
 		case "Amount":
-			amt, err := WholeShillings(v)
+			amt, err := huduma.WholeShillings(v)
 			if err != nil {
 				return huduma.STKResult{}, fmt.Errorf("stk callback Amount: %w", err)
 			}
@@ -111,21 +111,6 @@ func scalar(raw json.RawMessage) (string, error) {
 	return string(raw), nil
 }
 
-// WholeShillings parses "10", "10.00" or "10.0" as 10 and refuses "10.50":
-// Huduma's money is whole shillings, and a fraction means something is off.
-func WholeShillings(s string) (int64, error) {
-	s = strings.TrimSpace(s)
-	whole, frac, _ := strings.Cut(s, ".")
-	if strings.Trim(frac, "0") != "" {
-		return 0, fmt.Errorf("%q is not whole shillings", s)
-	}
-	n, err := strconv.ParseInt(whole, 10, 64)
-	if err != nil || n < 0 {
-		return 0, fmt.Errorf("%q is not an amount", s)
-	}
-	return n, nil
-}
-
 // C2B is a paybill payment as Daraja's validation and confirmation
 // callbacks describe it. MSISDN arrives masked ("2547 ***** 126").
 type C2B struct {
@@ -165,7 +150,7 @@ func DecodeC2B(body []byte) (C2B, error) {
 			return C2B{}, fmt.Errorf("c2b %s: %w", [...]string{"TransAmount", "BusinessShortCode", "MSISDN"}[i], err)
 		}
 	}
-	amt, err := WholeShillings(vals[0])
+	amt, err := huduma.WholeShillings(vals[0])
 	if err != nil {
 		return C2B{}, fmt.Errorf("c2b TransAmount: %w", err)
 	}

@@ -144,7 +144,7 @@ func (r pullRow) payment() (huduma.PaybillPayment, string, error) {
 	if r.TransactionID == "" || len(r.TransactionID) > 40 {
 		return huduma.PaybillPayment{}, kind, fmt.Errorf("daraja pull: %w: a row without transactionId", ErrUnavailable)
 	}
-	amt, err := WholeShillings(strings.ReplaceAll(strings.Trim(string(r.Amount), `"`), ",", ""))
+	amt, err := huduma.WholeShillings(strings.ReplaceAll(strings.Trim(string(r.Amount), `"`), ",", ""))
 	if err != nil {
 		// A fraction or garbage is never rounded into the ledger.
 		return huduma.PaybillPayment{}, kind, fmt.Errorf("daraja pull: transaction %s amount: %w", r.TransactionID, err)
