@@ -182,33 +182,32 @@ func (r StatementRow) Reversal() bool {
 // reversals checks the statement's reversals against the ledger's
 // refunds, payment by payment.
 func (s *Service) reversals(ctx context.Context, rows []StatementRow, rep *ReconcileReport) error {
-	out := map[string]int64{}
+	byPayment := map[string][]StatementRow{}
 	var order []string
-	first := map[string]StatementRow{}
 	for _, r := range rows {
 		if !r.Reversal() {
 			continue
 		}
 		rep.Reversals++
-		if _, ok := out[r.Linked]; !ok {
+		if byPayment[r.Linked] == nil {
 			order = append(order, r.Linked)
-			first[r.Linked] = r
 		}
-		out[r.Linked] += r.Withdrawn
+		byPayment[r.Linked] = append(byPayment[r.Linked], r)
 	}
 	for _, trans := range order {
+		revs := byPayment[trans]
+		var out int64
+		for _, r := range revs {
+			out += r.Withdrawn
+		}
 		p, err := s.ledger.PaymentByTrans(ctx, trans)
 		switch {
 		case huduma.ErrorCode(err) == huduma.ENotFound || (err == nil && p.Refunded == 0):
-			for _, r := range rows {
-				if r.Reversal() && r.Linked == trans {
-					rep.UnknownReversals = append(rep.UnknownReversals, r)
-				}
-			}
+			rep.UnknownReversals = append(rep.UnknownReversals, revs...)
 		case err != nil:
-			return fmt.Errorf("reversal of %s (statement line %d): %w", trans, first[trans].Line, err)
-		case p.Refunded != out[trans]:
-			rep.RefundDiffs = append(rep.RefundDiffs, AmountDiff{Receipt: trans, Statement: out[trans], Ledger: p.Refunded})
+			return fmt.Errorf("reversal of %s (statement line %d): %w", trans, revs[0].Line, err)
+		case p.Refunded != out:
+			rep.RefundDiffs = append(rep.RefundDiffs, AmountDiff{Receipt: trans, Statement: out, Ledger: p.Refunded})
 		}
 	}
 	return nil
