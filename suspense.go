@@ -107,7 +107,10 @@ type ReceivedPayment struct {
 	Payer string `json:"payer,omitempty"`
 	// Phone is the payer's full number when known (an STK payer, an
 	// unmasked MSISDN); only texts use it, never a page or log.
-	Phone         MSISDN     `json:"-"`
+	Phone MSISDN `json:"-"`
+	// Checkout is the CheckoutRequestID of the prompt the payment settled
+	// ("" when it was made by hand).
+	Checkout      string     `json:"-"`
 	PaidAt        time.Time  `json:"paid_at"`
 	ReceivedAt    time.Time  `json:"received_at"`
 	SuspenseSince *time.Time `json:"suspense_since,omitempty"`
