@@ -224,7 +224,7 @@ func TestSTKResultRules(t *testing.T) {
 			event: stk("0", 550, "R1"), want: paidWith("outcome paid", "metric payment_received paid")},
 		{name: "success from another phone is flagged", state: huduma.LedgerState{Attempt: sent, Invoice: pending},
 			event: func() huduma.STKResultEvent { e := stk("0", 550, "R1"); e.Result.Phone = other.Digits(); return e }(),
-			want: paidWith("outcome paid_other_payer", "metric payment_received paid", "audit invoice 1234567890 callback_payer_mismatch")},
+			want:  paidWith("outcome paid_other_payer", "metric payment_received paid", "audit invoice 1234567890 callback_payer_mismatch")},
 		{name: "success on a part-paid invoice pays the rest", state: huduma.LedgerState{Attempt: &huduma.Attempt{ID: 7, Invoice: number, Payer: owner,
 			Amount: 300, Status: huduma.AttemptSent, CheckoutRequestID: "ws_CO_1"}, Invoice: invoice(550, 250, huduma.InvoicePending)},
 			event: stk("0", 300, "R1"), want: []string{"outcome paid", "attempt 7 succeeded 0", "invoice 1234567890 paid received=550 reason= receipt=R1",
