@@ -260,9 +260,11 @@ type AuditEntry struct {
 	At     time.Time
 }
 
-// Audit returns an entity's audit trail, oldest first.
+// Audit returns an entity's audit trail, oldest first; a payment's takes
+// in the rows about the invoices it paid too.
 func (l *DB) Audit(ctx context.Context, entity, id string) ([]AuditEntry, error) {
-	rows, err := l.db.QueryContext(ctx, `SELECT action, detail, at FROM audit_log WHERE entity = $1 AND entity_id = $2 ORDER BY id`, entity, id)
+	rows, err := l.db.QueryContext(ctx, `SELECT action, detail, at FROM audit_log WHERE entity = $1 AND entity_id = $2
+		OR $1 = 'payment' AND trans_id = $2 AND entity <> 'payment' ORDER BY id`, entity, id)
 	if err != nil {
 		return nil, fmt.Errorf("read audit: %w", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/huduma-ke/huduma"
+	"github.com/huduma-ke/huduma/internal/moneyprop"
 	"github.com/huduma-ke/huduma/store/sqlstore"
 )
 
@@ -440,4 +441,13 @@ func runSuspense(t *testing.T, open Opener) {
 		}
 	})
 	t.Run("ConservationOverRandomSequences", func(t *testing.T) { runConservation(t, open(t)) })
+	t.Run("ConservationThroughPlans", func(t *testing.T) {
+		l := open(t)
+		clock := moneyprop.NewClock(time.Now())
+		workers := 4
+		if l.Backend() == "sqlite" {
+			workers = 1 // one connection: workers would only queue
+		}
+		moneyprop.Run(t, l.WithClock(clock.Tick), clock, moneyprop.Options{Name: l.Backend(), Sequences: 2000, Workers: workers, NewInvoice: invoiceOf})
+	})
 }
