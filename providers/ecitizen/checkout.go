@@ -287,7 +287,7 @@ func (c *Client) answerMessage(body []byte, sent [][2]string) string {
 		}
 	}
 	if i := strings.IndexAny(msg, "{[<"); i >= 0 {
-		msg = strings.TrimRight(strings.TrimSpace(msg[:i]), "%:=(") + " [request echo removed]"
+		msg = strings.TrimSpace(strings.TrimRight(msg[:i], "%:=( ")) + " [request echo removed]"
 	}
 	secrets := []string{c.cfg.APIKey, c.cfg.Secret}
 	for _, f := range sent {
