@@ -309,6 +309,22 @@ func TestConfigCheck(t *testing.T) {
 	}
 }
 
+func TestConfigHidesSecrets(t *testing.T) {
+	c := testConfig("https://payments.example/PaymentAPI/iframev2.1.php")
+	var logged strings.Builder
+	slog.New(slog.NewTextHandler(&logged, nil)).Info("config", "ecitizen", c)
+	for _, out := range []string{fmt.Sprint(c), fmt.Sprintf("%+v", c), fmt.Sprintf("%v", &c), logged.String()} {
+		for _, secret := range []string{"KEY1", "SECRET1", "tok-123456789"} {
+			if strings.Contains(out, secret) {
+				t.Errorf("%q reveals %q", out, secret)
+			}
+		}
+		if !strings.Contains(out, "CLIENT1") || !strings.Contains(out, "payments.example") {
+			t.Errorf("%q says too little", out)
+		}
+	}
+}
+
 // waitFor polls cond until it holds or 5 s pass.
 func waitFor(t *testing.T, cond func() bool, what string) {
 	t.Helper()

@@ -14,9 +14,12 @@ package ecitizen
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/huduma-ke/huduma"
 )
 
 // MaxAmount is the largest amount, in whole shillings, a bill may ask for
@@ -156,6 +159,22 @@ func httpURL(s string) bool {
 	u, err := url.Parse(s)
 	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }
+
+// String describes the configuration without its secrets, so a
+// configuration printed by mistake reveals nothing.
+func (c Config) String() string {
+	set := func(s string) string {
+		if s == "" {
+			return "unset"
+		}
+		return "set"
+	}
+	return fmt.Sprintf("ecitizen.Config{URL: %s, ClientID: %s, APIKey: %s, Secret: %s, NotificationURL: %s, HashEncoding: %v, JSONRequest: %v}",
+		huduma.Redact(c.URL), c.ClientID, set(c.APIKey), set(c.Secret), huduma.Redact(c.NotificationURL), c.HashEncoding, c.JSONRequest)
+}
+
+// LogValue is String for log/slog.
+func (c Config) LogValue() slog.Value { return slog.StringValue(c.String()) }
 
 // Signer returns the signer for this configuration.
 func (c Config) Signer() Signer {
