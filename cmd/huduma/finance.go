@@ -313,5 +313,6 @@ func (f *finance) pullCommand(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	return f.json(map[string]any{"rows": rep.Rows, "payments": rep.Payments, "missed": rep.Missed(), "outcomes": rep.Outcomes, "other": rep.Other})
+	return f.json(map[string]any{"rows": rep.Rows, "payments": rep.Payments, "missed": rep.Missed(), "outcomes": rep.Outcomes, "other": rep.Other,
+		"refused": rep.Refused})
 }
