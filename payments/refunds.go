@@ -34,7 +34,7 @@ func (s *Service) RequestRefund(ctx context.Context, transID, key, actor, remark
 	if s.reverser == nil {
 		return huduma.Refund{}, huduma.Errorf(huduma.EUnavailable, "refunds are not configured: set MPESA_INITIATOR and MPESA_SECURITY_CREDENTIAL")
 	}
-	transID, remarks = strings.TrimSpace(transID), strings.TrimSpace(remarks)
+	transID, remarks = huduma.NormalizeTransID(transID), strings.TrimSpace(remarks)
 	if transID == "" {
 		return huduma.Refund{}, huduma.Errorf(huduma.EInvalid, "name the payment (its M-Pesa transaction id)")
 	}

@@ -39,7 +39,7 @@ func (l *DB) Refund(ctx context.Context, id int64) (huduma.Refund, error) {
 
 // Refunds lists a payment's refunds, oldest first.
 func (l *DB) Refunds(ctx context.Context, transID string) ([]huduma.Refund, error) {
-	rows, err := l.db.QueryContext(ctx, `SELECT `+refundCols+refundFrom+` WHERE r.trans_id = $1 ORDER BY f.id`, transID)
+	rows, err := l.db.QueryContext(ctx, `SELECT `+refundCols+refundFrom+` WHERE r.trans_id = $1 ORDER BY f.id`, huduma.NormalizeTransID(transID))
 	if err != nil {
 		return nil, fmt.Errorf("list refunds: %w", err)
 	}
@@ -64,6 +64,7 @@ func (l *DB) Refunds(ctx context.Context, transID string) ([]huduma.Refund, erro
 func (l *DB) QueueRefund(ctx context.Context, req huduma.RefundRequest) (huduma.Refund, bool, error) {
 	var out huduma.Refund
 	created := false
+	req.TransID = huduma.NormalizeTransID(req.TransID)
 	err := l.tx(ctx, func(tx *sql.Tx) error {
 		if err := l.lock(ctx, tx, "payment:"+req.TransID); err != nil {
 			return err
@@ -243,7 +244,7 @@ func (l *DB) refundForResult(ctx context.Context, tx *sql.Tx, res huduma.Reversa
 	// The request's answer never reached us: the refund on its way for
 	// the payment the result names.
 	return scanRefund(tx.QueryRowContext(ctx, `SELECT `+refundCols+refundFrom+` WHERE r.trans_id = $1 AND f.status IN ('sending', 'sent')`+l.d.ForUpdate,
-		res.OriginalTransID))
+		huduma.NormalizeTransID(res.OriginalTransID)))
 }
 
 // endRefund records a refund's outcome in tx and moves its payment.

@@ -439,5 +439,6 @@ func runSuspense(t *testing.T, open Opener) {
 			t.Fatalf("totals %+v", tot)
 		}
 	})
+	t.Run("HostileInputs", func(t *testing.T) { runHostile(t, open(t)) })
 	t.Run("ConservationOverRandomSequences", func(t *testing.T) { runConservation(t, open(t)) })
 }
