@@ -68,7 +68,10 @@ func (s *Service) HandleReversal(ctx context.Context, res huduma.ReversalResult,
 	}
 	switch out {
 	case huduma.OutcomeRefundFailed:
-		s.log.WarnContext(ctx, "refund failed; the money is held again", "conversation", res.ConversationID, "code", res.ResultCode, "timed_out", res.TimedOut)
+		s.log.WarnContext(ctx, "refund failed; the money is held again", "conversation", res.ConversationID, "code", res.ResultCode)
+	case huduma.OutcomeRefundTimedOut:
+		s.log.WarnContext(ctx, "refund timed out in Daraja's queue; it stays refunding until its result (check the portal)",
+			"conversation", res.ConversationID, "code", res.ResultCode)
 	case huduma.OutcomeUnknown:
 		s.log.WarnContext(ctx, "reversal result for no refund of ours; recorded", "conversation", res.ConversationID)
 	case huduma.OutcomeRefunded:
