@@ -12,7 +12,8 @@ import (
 )
 
 // TestLateRefundSuccessAfterTimeout: a reversal that times out in
-// Daraja's queue (its result arrives on the timeout route) leaves the
+// Daraja's queue (its result arrives on the timeout route; two officers
+// asked at once, and made one refund) leaves the
 // payment refunding; refund requests racing each other over the API are
 // all refused while it is unresolved; the success that M-Pesa reports
 // later on the result route is applied, once (the money was sent), with
@@ -27,8 +28,19 @@ func TestLateRefundSuccessAfterTimeout(t *testing.T) {
 			p.fake.AddTransaction(darajafake.Transaction{ID: trans, Account: "my passport", Amount: 900, MSISDN: "254711000777"})
 			p.c2b(trans, "my passport", 900, "254711000777")
 			p.fake.RefuseReversal(trans, darajafake.Refusal{Code: "1", Desc: "The request timed out in the queue.", Timeout: true})
-			if code, body := p.api("POST", "/payments/"+trans+"/refund", `{"remarks":"paid to no invoice"}`, "Idempotency-Key", "first"); code != 202 {
-				t.Fatalf("refund: %d %s", code, body)
+			// Two officers ask at once: one refund.
+			var wg sync.WaitGroup
+			first := make(chan int, 2)
+			for i := 0; i < 2; i++ {
+				wg.Go(func() {
+					code, _ := p.api("POST", "/payments/"+trans+"/refund", `{"remarks":"paid to no invoice"}`, "Idempotency-Key", fmt.Sprintf("first-%d", i))
+					first <- code
+				})
+			}
+			wg.Wait()
+			close(first)
+			if a, b := <-first, <-first; a+b != 202+409 {
+				t.Fatalf("two refund requests at once: %d and %d, want one 202 and one 409", a, b)
 			}
 			// Wait for the timeout to be recorded.
 			deadline := time.Now().Add(8 * time.Second)
@@ -47,7 +59,6 @@ func TestLateRefundSuccessAfterTimeout(t *testing.T) {
 			}
 			// Officers asking again, at once: the first refund is
 			// unresolved, so every one is refused.
-			var wg sync.WaitGroup
 			codes := make(chan int, 8)
 			for i := 0; i < 8; i++ {
 				wg.Go(func() {
