@@ -3,6 +3,8 @@ package huduma
 import (
 	"errors"
 	"fmt"
+	"math"
+	"strings"
 	"testing"
 
 	"github.com/nyaruka/phonenumbers"
@@ -154,9 +156,67 @@ func TestWholeShillings(t *testing.T) {
 			t.Errorf("%q: %d %v, want %d", in, got, err, want)
 		}
 	}
-	for _, in := range []string{"10.50", "-1", "", "1e3", "1,000"} {
+	for _, in := range []string{"10.50", "-1", "", "1e3", "1,000", "-0", "-0.00", "+5", ".00", "9223372036854775808", "1 000"} {
 		if got, err := WholeShillings(in); err == nil {
 			t.Errorf("%q: %d accepted", in, got)
+		}
+	}
+}
+
+// TestPaymentAmount: one M-Pesa payment is KES 1 to MaxPayment; zero in
+// any spelling, a sign, and amounts no M-Pesa payment can carry (up to
+// the largest int64) are refused as invalid.
+func TestPaymentAmount(t *testing.T) {
+	for in, want := range map[string]int64{"1": 1, "4600.00": 4600, "250000": MaxPayment} {
+		if got, err := PaymentAmount(in); err != nil || got != want {
+			t.Errorf("%q: %d %v, want %d", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"0", "00", "-0", "0.00", "-5", "250001", "9223372036854775807", "9223372036854775808"} {
+		if got, err := PaymentAmount(in); err == nil {
+			t.Errorf("%q: %d accepted", in, got)
+		}
+	}
+	if err := CheckPayment(math.MaxInt64); ErrorCode(err) != EInvalid {
+		t.Errorf("CheckPayment(MaxInt64) = %v", err)
+	}
+}
+
+// TestTransIDs: an M-Pesa id is one id in any case; a provisional id
+// keeps Daraja's case; anything but letters and digits is refused.
+func TestTransIDs(t *testing.T) {
+	for in, want := range map[string]string{"rktqdm7w6s": "RKTQDM7W6S", " RkTqDm7W6s ": "RKTQDM7W6S", "stk:ws_CO_191220191020363925": "stk:ws_CO_191220191020363925"} {
+		if got := NormalizeTransID(in); got != want {
+			t.Errorf("NormalizeTransID(%q) = %q, want %q", in, got, want)
+		}
+	}
+	if got, err := ParseTransID("rktqdm7w6s"); err != nil || got != "RKTQDM7W6S" {
+		t.Errorf("ParseTransID: %q %v", got, err)
+	}
+	for _, in := range []string{"", " ", "RKT-QDM7W6S", "RKT\x00QDM", "stk:ws_CO_1", strings.Repeat("A", 33), "RKTQDM7W6\u00c9"} {
+		if got, err := ParseTransID(in); ErrorCode(err) != EInvalid {
+			t.Errorf("ParseTransID(%q) = %q %v, want invalid", in, got, err)
+		}
+	}
+}
+
+// TestCleanText: NUL, terminal escapes and broken bytes are replaced
+// visibly; line breaks stay in a text and become spaces in a line.
+func TestCleanText(t *testing.T) {
+	for _, tc := range []struct{ in, text, line string }{
+		{"plain", "plain", "plain"},
+		{"HELP\x00me", "HELP\ufffdme", "HELP\ufffdme"},
+		{"JANE \x1b[2J\x1b]0;pwned\x07DOE", "JANE \ufffd[2J\ufffd]0;pwned\ufffdDOE", "JANE \ufffd[2J\ufffd]0;pwned\ufffdDOE"},
+		{"a\u009bb\x7fc", "a\ufffdb\ufffdc", "a\ufffdb\ufffdc"},
+		{"two\nlines\tand tab", "two\nlines\tand tab", "two lines and tab"},
+		{"bad \xff byte", "bad \ufffd byte", "bad \ufffd byte"},
+		{"Malipo ✓ é", "Malipo ✓ é", "Malipo ✓ é"},
+	} {
+		if got := CleanText(tc.in); got != tc.text {
+			t.Errorf("CleanText(%q) = %q, want %q", tc.in, got, tc.text)
+		}
+		if got := CleanLine(tc.in); got != tc.line {
+			t.Errorf("CleanLine(%q) = %q, want %q", tc.in, got, tc.line)
 		}
 	}
 }

@@ -10,6 +10,14 @@ import "time"
 // accepted it) → succeeded | failed. A failed refund puts the money back
 // in suspense with the reason; a refund whose request may or may not have
 // reached Daraja stays sending, and is never sent again on its own.
+//
+// Until it succeeds or fails a refund is unresolved (queued, sending or
+// sent), and so is its payment (refunding): nothing else is done with the
+// money, neither a second refund nor an apply. A result on the queue
+// timeout URL does not resolve it: Daraja may still carry the reversal
+// out and say so later, so the refund stays as it was (the timeout is
+// kept as its result so far), and its success, whenever it comes, moves the money
+// to refunded exactly as an on-time one would.
 
 // RefundStatus is where a refund is.
 type RefundStatus string
@@ -27,6 +35,9 @@ const (
 const (
 	OutcomeRefunded     Outcome = "refunded"
 	OutcomeRefundFailed Outcome = "refund_failed"
+	// OutcomeRefundTimedOut: the reversal timed out in Daraja's queue. It
+	// is recorded and the refund stays on its way: its result may follow.
+	OutcomeRefundTimedOut Outcome = "refund_timed_out"
 )
 
 // JobReversal sends a queued refund to Daraja.
@@ -89,6 +100,7 @@ type ReversalResult struct {
 	ResultDesc string
 	// OriginalTransID is the payment reversed, when the result names it.
 	OriginalTransID string
-	// TimedOut: the result came on the queue-timeout URL (not processed).
+	// TimedOut: the result came on the queue-timeout URL: not processed
+	// yet, which is no answer (a result may still follow).
 	TimedOut bool
 }

@@ -143,6 +143,10 @@ const maxSaves = 8
 // the steps above). An error means nothing is lost by delivering the
 // text again.
 func (i *Inbox) Receive(ctx context.Context, id string, from huduma.MSISDN, text string) error {
+	// A text (or a provider's id) with a NUL byte, which Postgres refuses,
+	// or terminal escapes is kept and answered with them replaced: refused
+	// by the store instead, it would be delivered again without end.
+	id, text = huduma.CleanLine(id), huduma.CleanText(text)
 	first, err := i.st.FirstInbound(ctx, id, from, text)
 	if err != nil {
 		return err

@@ -75,6 +75,10 @@ type PullPage struct {
 	Rows int
 	// Other counts, by type, the rows that are not customer payments.
 	Other map[string]int
+	// Refused says, for each customer-payment row that cannot be an
+	// M-Pesa payment (no id, a fraction, zero, more than MaxPayment), why
+	// it was left out.
+	Refused []string
 }
 
 // Reverser reverses a payment (Daraja's Transaction Reversal API,

@@ -22,6 +22,9 @@ type PullReport struct {
 	Outcomes map[huduma.Outcome]int
 	// Other counts rows that were not payments, by type.
 	Other map[string]int
+	// Refused is how many payment rows could not be M-Pesa payments and
+	// were left out (each is logged with its reason).
+	Refused int
 }
 
 // Missed is how many payments the pull settled that no callback had.
@@ -46,6 +49,10 @@ func (s *Service) PullOnce(ctx context.Context, p Puller, from, to time.Time) (P
 		rep.Rows += pg.Rows
 		for kind, n := range pg.Other {
 			rep.Other[kind] += n
+		}
+		for _, why := range pg.Refused {
+			rep.Refused++
+			s.log.WarnContext(ctx, "pull left out a row that cannot be an M-Pesa payment; check it in the portal", "why", why)
 		}
 		for _, pay := range pg.Payments {
 			st, err := s.receive(ctx, pay, huduma.SourcePull)

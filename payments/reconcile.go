@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -56,7 +57,12 @@ var statementTimes = []string{"2006-01-02 15:04:05", "02-01-2006 15:04:05", "02/
 // header (the export's title and period), then a header naming at least
 // Receipt No., Completion Time, Paid In and A/C No., then the rows.
 // Amounts may carry thousands separators; a fraction of a shilling is an
-// error, never rounded. A bad row is an error naming its line.
+// error, never rounded. Paid In is never negative and at most one M-Pesa
+// payment (huduma.MaxPayment); Withdrawn may be written negative, as the
+// portal does. Receipts are M-Pesa ids (letters and digits, kept upper
+// case); every text is cleaned of control characters (huduma.CleanLine),
+// so nothing in the file reaches the ledger or a terminal raw. A bad row
+// is an error naming its line.
 func ParseStatement(r io.Reader) ([]StatementRow, error) {
 	cr := csv.NewReader(r)
 	cr.FieldsPerRecord = -1
@@ -89,20 +95,33 @@ func ParseStatement(r io.Reader) ([]StatementRow, error) {
 		}
 		get := func(name string) string {
 			if i, ok := col[strings.ToLower(name)]; ok && i < len(rec) {
-				return strings.TrimSpace(rec[i])
+				return huduma.CleanLine(strings.TrimSpace(rec[i]))
 			}
 			return ""
 		}
-		row := StatementRow{Line: line, Receipt: get("Receipt No."), Details: get("Details"), Status: get("Transaction Status"),
-			ReasonType: get("Reason Type"), Linked: get("Linked Transaction ID"), account: get("A/C No.")}
+		row := StatementRow{Line: line, Details: get("Details"), Status: get("Transaction Status"),
+			ReasonType: get("Reason Type"), Linked: huduma.NormalizeTransID(get("Linked Transaction ID")), account: get("A/C No.")}
 		row.Account = huduma.Redact(row.account)
-		if row.Receipt == "" {
+		receipt := get("Receipt No.")
+		if receipt == "" {
 			continue // a blank or totals line
 		}
-		if row.PaidIn, err = statementAmount(get("Paid In")); err != nil {
+		if row.Receipt, err = huduma.ParseTransID(receipt); err != nil {
+			return nil, huduma.Errorf(huduma.EInvalid, "statement line %d: Receipt No.: %s", line, huduma.ErrorMessage(err))
+		}
+		paidIn := get("Paid In")
+		if strings.HasPrefix(paidIn, "-") {
+			return nil, huduma.Errorf(huduma.EInvalid, "statement line %d: Paid In %q is negative: money paid out is in Withdrawn", line, paidIn)
+		}
+		if row.PaidIn, err = statementAmount(paidIn); err != nil {
 			return nil, huduma.Errorf(huduma.EInvalid, "statement line %d: Paid In: %s", line, err)
 		}
-		if row.Withdrawn, err = statementAmount(get("Withdrawn")); err != nil {
+		if row.PaidIn > 0 {
+			if err := huduma.CheckPayment(row.PaidIn); err != nil {
+				return nil, huduma.Errorf(huduma.EInvalid, "statement line %d: Paid In: %s", line, huduma.ErrorMessage(err))
+			}
+		}
+		if row.Withdrawn, err = statementAmount(strings.TrimPrefix(get("Withdrawn"), "-")); err != nil {
 			return nil, huduma.Errorf(huduma.EInvalid, "statement line %d: Withdrawn: %s", line, err)
 		}
 		when := get("Completion Time")
@@ -126,9 +145,10 @@ func ParseStatement(r io.Reader) ([]StatementRow, error) {
 	return out, nil
 }
 
-// statementAmount reads "4,600.00", "-4,600.00" or "" as whole shillings.
+// statementAmount reads "4,600.00" or "" as whole shillings (a sign is
+// an error: the caller decides what a minus means).
 func statementAmount(s string) (int64, error) {
-	s = strings.TrimPrefix(strings.ReplaceAll(strings.TrimSpace(s), ",", ""), "-")
+	s = strings.ReplaceAll(strings.TrimSpace(s), ",", "")
 	if s == "" {
 		return 0, nil
 	}
@@ -198,7 +218,10 @@ func (s *Service) reversals(ctx context.Context, rows []StatementRow, rep *Recon
 		revs := byPayment[trans]
 		var out int64
 		for _, r := range revs {
-			out += r.Withdrawn
+			// Saturates instead of wrapping: reversals adding up past what
+			// an int64 holds are reported as the most it holds, never as a
+			// small or negative sum that could pass for the refund.
+			out = addSat(out, r.Withdrawn)
 		}
 		p, err := s.ledger.PaymentByTrans(ctx, trans)
 		switch {
@@ -211,6 +234,14 @@ func (s *Service) reversals(ctx context.Context, rows []StatementRow, rep *Recon
 		}
 	}
 	return nil
+}
+
+// addSat is a+b for amounts that are not negative, at most math.MaxInt64.
+func addSat(a, b int64) int64 {
+	if a > math.MaxInt64-b {
+		return math.MaxInt64
+	}
+	return a + b
 }
 
 // Reconcile compares the statement rows with the ledger over the

@@ -34,7 +34,7 @@ func (s *Service) RequestRefund(ctx context.Context, transID, key, actor, remark
 	if s.reverser == nil {
 		return huduma.Refund{}, huduma.Errorf(huduma.EUnavailable, "refunds are not configured: set MPESA_INITIATOR and MPESA_SECURITY_CREDENTIAL")
 	}
-	transID, remarks = strings.TrimSpace(transID), strings.TrimSpace(remarks)
+	transID, remarks = huduma.NormalizeTransID(transID), strings.TrimSpace(remarks)
 	if transID == "" {
 		return huduma.Refund{}, huduma.Errorf(huduma.EInvalid, "name the payment (its M-Pesa transaction id)")
 	}
@@ -68,7 +68,10 @@ func (s *Service) HandleReversal(ctx context.Context, res huduma.ReversalResult,
 	}
 	switch out {
 	case huduma.OutcomeRefundFailed:
-		s.log.WarnContext(ctx, "refund failed; the money is held again", "conversation", res.ConversationID, "code", res.ResultCode, "timed_out", res.TimedOut)
+		s.log.WarnContext(ctx, "refund failed; the money is held again", "conversation", res.ConversationID, "code", res.ResultCode)
+	case huduma.OutcomeRefundTimedOut:
+		s.log.WarnContext(ctx, "refund timed out in Daraja's queue; it stays refunding until its result (check the portal)",
+			"conversation", res.ConversationID, "code", res.ResultCode)
 	case huduma.OutcomeUnknown:
 		s.log.WarnContext(ctx, "reversal result for no refund of ours; recorded", "conversation", res.ConversationID)
 	case huduma.OutcomeRefunded:

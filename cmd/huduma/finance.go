@@ -167,7 +167,7 @@ func (f *finance) suspenseCommand(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		key := fmt.Sprintf("cli:%s:refund:%d", fs.Arg(0), len(refunds.Refunds))
+		key := fmt.Sprintf("cli:%s:refund:%d", refunds.TransID, len(refunds.Refunds))
 		r, err := f.pay.RequestRefund(ctx, fs.Arg(0), key, actor, remarks)
 		if err != nil {
 			return err
@@ -189,12 +189,17 @@ func printSuspense(w io.Writer, items []huduma.ReceivedPayment) error {
 			since = p.SuspenseSince.In(huduma.EAT).Format("2006-01-02 15:04")
 		}
 		held += p.Suspense
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t%q\t%s\t%s\t%s\n", since, p.TransID, p.Reason, p.Suspense, p.Amount, p.State, huduma.Redact(p.Account),
-			p.Invoice, p.Agency, p.Payer)
+		// Every text is one clean line: a payer's name or number as M-Pesa
+		// or a statement sent it may carry terminal escapes or tabs.
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t%q\t%s\t%s\t%s\n", since, cell(p.TransID), cell(string(p.Reason)), p.Suspense, p.Amount,
+			cell(string(p.State)), huduma.Redact(p.Account), cell(string(p.Invoice)), cell(p.Agency), cell(p.Payer))
 	}
 	fmt.Fprintf(tw, "%d items\t\t\t%d\t\t\t\t\t\t\n", len(items), held)
 	return tw.Flush()
 }
+
+// cell is text fit for one cell of a terminal table.
+func cell(s string) string { return huduma.CleanLine(s) }
 
 // reportCommand runs `huduma report settlement [--date YYYY-MM-DD]
 // [--agency CODE] [--format csv|json]` (default: yesterday, EAT, CSV).
@@ -313,5 +318,6 @@ func (f *finance) pullCommand(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	return f.json(map[string]any{"rows": rep.Rows, "payments": rep.Payments, "missed": rep.Missed(), "outcomes": rep.Outcomes, "other": rep.Other})
+	return f.json(map[string]any{"rows": rep.Rows, "payments": rep.Payments, "missed": rep.Missed(), "outcomes": rep.Outcomes, "other": rep.Other,
+		"refused": rep.Refused})
 }

@@ -59,18 +59,19 @@ func DecodeSTKCallback(body []byte) (huduma.STKResult, error) {
 		}
 		switch it.Name {
 		case "Amount":
-			amt, err := huduma.WholeShillings(v)
+			amt, err := huduma.PaymentAmount(v)
 			if err != nil {
 				return huduma.STKResult{}, fmt.Errorf("stk callback Amount: %w", err)
 			}
 			res.Amount = amt
 		case "MpesaReceiptNumber":
-			if !receiptRE.MatchString(v) {
-				return huduma.STKResult{}, fmt.Errorf("stk callback MpesaReceiptNumber %q is not an M-Pesa receipt", v)
+			receipt := huduma.NormalizeTransID(v)
+			if !receiptRE.MatchString(receipt) {
+				return huduma.STKResult{}, fmt.Errorf("stk callback MpesaReceiptNumber %q is not an M-Pesa receipt", huduma.CleanLine(v))
 			}
-			res.Receipt = v
+			res.Receipt = receipt
 		case "PhoneNumber":
-			res.Phone = v
+			res.Phone = huduma.CleanLine(v)
 		case "TransactionDate":
 			if t, err := time.ParseInLocation("20060102150405", v, nairobi); err == nil {
 				res.PaidAt = t.UTC()
@@ -82,11 +83,6 @@ func DecodeSTKCallback(body []byte) (huduma.STKResult, error) {
 	}
 	return res, nil
 }
-
-// receiptRE is an M-Pesa receipt number: letters and digits ("NLJ7RT61SV").
-// It is shown to payers and stored as the invoice's proof, so nothing else
-// is taken.
-var receiptRE = regexp.MustCompile(`^[A-Za-z0-9]{1,32}$`)
 
 // scalar is a metadata value as text: a JSON string decoded (escapes and
 // all), a number as written, "" for a missing or null value.
@@ -110,6 +106,11 @@ func scalar(raw json.RawMessage) (string, error) {
 	}
 	return string(raw), nil
 }
+
+// receiptRE is an M-Pesa receipt number as the ledger keeps it: upper-case
+// letters and digits ("NLJ7RT61SV"; huduma.NormalizeTransID). It is shown
+// to payers and stored as the invoice's proof, so nothing else is taken.
+var receiptRE = regexp.MustCompile(`^[A-Z0-9]{1,32}$`)
 
 // C2B is a paybill payment as Daraja's validation and confirmation
 // callbacks describe it. MSISDN arrives masked ("2547 ***** 126").
@@ -140,8 +141,11 @@ func DecodeC2B(body []byte) (C2B, error) {
 	if err := json.Unmarshal(body, &p); err != nil {
 		return C2B{}, fmt.Errorf("c2b payload is not JSON: %w", err)
 	}
-	if p.TransID == "" || len(p.TransID) > 40 {
-		return C2B{}, fmt.Errorf("c2b payload lacks TransID")
+	// The id, like an STK receipt, is shown to payers and is the
+	// payment's key in the ledger: M-Pesa's letters and digits, upper case.
+	id, err := huduma.ParseTransID(p.TransID)
+	if err != nil {
+		return C2B{}, fmt.Errorf("c2b TransID: %w", err)
 	}
 	var vals [3]string
 	for i, raw := range []json.RawMessage{p.TransAmount, p.BusinessShortCode, p.MSISDN} {
@@ -150,12 +154,17 @@ func DecodeC2B(body []byte) (C2B, error) {
 			return C2B{}, fmt.Errorf("c2b %s: %w", [...]string{"TransAmount", "BusinessShortCode", "MSISDN"}[i], err)
 		}
 	}
-	amt, err := huduma.WholeShillings(vals[0])
+	// Zero ("0", "00", "-0") or more than one M-Pesa payment carries is
+	// refused here, answered 400 and kept in the callback log: accepted,
+	// the ledger would refuse it and Daraja retry it without end.
+	amt, err := huduma.PaymentAmount(vals[0])
 	if err != nil {
 		return C2B{}, fmt.Errorf("c2b TransAmount: %w", err)
 	}
-	c := C2B{TransID: p.TransID, Amount: amt, BillRefNumber: strings.TrimSpace(p.BillRefNumber),
-		BusinessShortCode: vals[1], MSISDN: vals[2], FirstName: p.FirstName}
+	// What the payer typed is kept and shown to officers: no NUL (which
+	// Postgres refuses) and no terminal escapes.
+	c := C2B{TransID: id, Amount: amt, BillRefNumber: huduma.CleanLine(strings.TrimSpace(p.BillRefNumber)),
+		BusinessShortCode: huduma.CleanLine(vals[1]), MSISDN: huduma.CleanLine(vals[2]), FirstName: huduma.CleanLine(p.FirstName)}
 	if t, err := time.ParseInLocation("20060102150405", p.TransTime, nairobi); err == nil {
 		c.TransTime = t.UTC()
 	}

@@ -261,6 +261,12 @@ func TestDecodeSTKCallback(t *testing.T) {
 		{"no body", `{}`, huduma.STKResult{}, "CheckoutRequestID"},
 		{"success without receipt", `{"Body":{"stkCallback":{"CheckoutRequestID":"ws_CO_1","ResultCode":0}}}`, huduma.STKResult{}, "lacks Amount"},
 		{"huge", `{"Body":"` + strings.Repeat("x", 20000) + `"}`, huduma.STKResult{}, "larger than"},
+		{"receipt in lower case", strings.Replace(ok, "NLJ7RT61SV", "nlj7rt61sv", 1), huduma.STKResult{CheckoutRequestID: "ws_CO_191220191020363925", ResultCode: "0",
+			ResultDesc: "The service request is processed successfully.", Receipt: "NLJ7RT61SV", Amount: 1, Phone: "254708374149",
+			PaidAt: time.Date(2019, 12, 19, 7, 21, 15, 0, time.UTC)}, ""},
+		{"zero amount", strings.Replace(ok, "1.00", "0", 1), huduma.STKResult{}, "not an M-Pesa payment"},
+		{"int64's largest", strings.Replace(ok, "1.00", "9223372036854775807", 1), huduma.STKResult{}, "not an M-Pesa payment"},
+		{"above the ceiling", strings.Replace(ok, "1.00", "250001", 1), huduma.STKResult{}, "not an M-Pesa payment"},
 	}
 	for _, tc := range cases {
 		got, err := daraja.DecodeSTKCallback([]byte(tc.body))
@@ -283,10 +289,23 @@ func TestC2B(t *testing.T) {
 	if err != nil || p.TransID != "RKTQDM7W6S" || p.Amount != 10 || p.BillRefNumber != "1234567890" || p.MSISDN != "25470****149" {
 		t.Fatalf("c2b = %+v %v", p, err)
 	}
-	for _, bad := range []string{`{}`, `{"TransID":"X","TransAmount":"10.5"}`, `nope`, `{"TransID":"X","TransAmount":"-3"}`} {
-		if _, err := daraja.DecodeC2B([]byte(bad)); err == nil {
-			t.Errorf("accepted %s", bad)
+	for _, bad := range []string{`{}`, `{"TransID":"X","TransAmount":"10.5"}`, `nope`, `{"TransID":"X","TransAmount":"-3"}`,
+		// Zero in every spelling and amounts no M-Pesa payment carries:
+		// refused here, so the ledger never refuses a confirmation that
+		// Daraja would then retry without end.
+		`{"TransID":"X","TransAmount":"0"}`, `{"TransID":"X","TransAmount":"00"}`, `{"TransID":"X","TransAmount":"-0"}`, `{"TransID":"X","TransAmount":0}`,
+		`{"TransID":"X","TransAmount":"9223372036854775807"}`, `{"TransID":"X","TransAmount":"250001.00"}`,
+		`{"TransID":"RKT-QDM7W6S","TransAmount":"10"}`, `{"TransID":"RKT\u0000QDM","TransAmount":"10"}`} {
+		if c, err := daraja.DecodeC2B([]byte(bad)); err == nil {
+			t.Errorf("accepted %s: %+v", bad, c)
 		}
+	}
+	// The id in any case is the one id; NUL and terminal escapes in what
+	// the payer typed are replaced visibly.
+	p, err = daraja.DecodeC2B([]byte(`{"TransID":" rktqdm7w6s ","TransAmount":"250000.00","BillRefNumber":"12345\u000067890","MSISDN":"2547 ***** 126",
+		"FirstName":"\u001b[2JJOHN"}`))
+	if err != nil || p.TransID != "RKTQDM7W6S" || p.Amount != huduma.MaxPayment || p.BillRefNumber != "12345\ufffd67890" || p.FirstName != "\ufffd[2JJOHN" {
+		t.Fatalf("normalised c2b = %+v %v", p, err)
 	}
 	if string(daraja.C2BReject(daraja.C2BInvalidAccount)) != `{"ResultCode":"C2B00012","ResultDesc":"Rejected"}` {
 		t.Error("reject body")

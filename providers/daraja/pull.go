@@ -91,15 +91,21 @@ func (c *Client) PullTransactions(ctx context.Context, from, to time.Time, offse
 	}
 	page := payments.PullPage{Rows: len(rows)}
 	for _, r := range rows {
-		p, kind, err := r.payment()
-		if err != nil {
-			return payments.PullPage{}, err
-		}
+		kind := huduma.CleanLine(strings.ToLower(strings.TrimSpace(r.TransactionType)))
 		if !strings.HasPrefix(kind, "c2b") {
 			if page.Other == nil {
 				page.Other = map[string]int{}
 			}
 			page.Other[kind]++
+			continue
+		}
+		p, err := r.payment()
+		if err != nil {
+			// One row that cannot be a payment (no id, a fraction, zero,
+			// more than M-Pesa carries) is left out and reported, never
+			// rounded into the ledger; failing the page instead would
+			// stop every pull at this row until it left the window.
+			page.Refused = append(page.Refused, err.Error())
 			continue
 		}
 		page.Payments = append(page.Payments, p)
@@ -139,23 +145,22 @@ func pullRows(raw json.RawMessage) ([]pullRow, error) {
 	return flat, nil
 }
 
-func (r pullRow) payment() (huduma.PaybillPayment, string, error) {
-	kind := strings.ToLower(strings.TrimSpace(r.TransactionType))
-	if r.TransactionID == "" || len(r.TransactionID) > 40 {
-		return huduma.PaybillPayment{}, kind, fmt.Errorf("daraja pull: %w: a row without transactionId", ErrUnavailable)
-	}
-	amt, err := huduma.WholeShillings(strings.ReplaceAll(strings.Trim(string(r.Amount), `"`), ",", ""))
+func (r pullRow) payment() (huduma.PaybillPayment, error) {
+	id, err := huduma.ParseTransID(r.TransactionID)
 	if err != nil {
-		// A fraction or garbage is never rounded into the ledger.
-		return huduma.PaybillPayment{}, kind, fmt.Errorf("daraja pull: transaction %s amount: %w", r.TransactionID, err)
+		return huduma.PaybillPayment{}, fmt.Errorf("a row's transactionId: %w", err)
 	}
-	p := huduma.PaybillPayment{TransID: r.TransactionID, Account: strings.TrimSpace(r.BillReference), Amount: amt,
-		MSISDN: strings.Trim(string(bytes.TrimSpace(r.MSISDN)), `"`)}
+	amt, err := huduma.PaymentAmount(strings.ReplaceAll(strings.Trim(string(r.Amount), `"`), ",", ""))
+	if err != nil {
+		return huduma.PaybillPayment{}, fmt.Errorf("transaction %s amount: %w", id, err)
+	}
+	p := huduma.PaybillPayment{TransID: id, Account: huduma.CleanLine(strings.TrimSpace(r.BillReference)), Amount: amt,
+		MSISDN: huduma.CleanLine(strings.Trim(string(bytes.TrimSpace(r.MSISDN)), `"`))}
 	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.000Z0700", "2006-01-02T15:04:05"} {
 		if t, err := time.Parse(layout, r.TrxDate); err == nil {
 			p.At = t.UTC()
 			break
 		}
 	}
-	return p, kind, nil
+	return p, nil
 }

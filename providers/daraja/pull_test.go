@@ -95,7 +95,17 @@ func TestPullAnswers(t *testing.T) {
 			"transactiontype":"c2b-buy-goods-debit","billreference":"x","amount":"168.00"}]]}`, "A2:168:x:254708374149"},
 		{"nothing", `{"ResponseCode":"1001","ResponseMessage":"No records","Response":[[]]}`, ""},
 		{"failure", `{"ResponseCode":"500","ResponseMessage":"failed"}`, "error"},
-		{"a fraction is never rounded", `{"ResponseCode":"1000","Response":[[{"transactionId":"A3","transactiontype":"c2b-pay-bill-debit","amount":"10.50"}]]}`, "error"},
+		// A row that cannot be a payment is left out and reported, never
+		// rounded; the page's other rows still count.
+		{"a fraction is never rounded", `{"ResponseCode":"1000","Response":[[{"transactionId":"A3","transactiontype":"c2b-pay-bill-debit","amount":"10.50"}]]}`, "refused 1"},
+		{"zero, minus zero, int64's largest, above M-Pesa's ceiling, a bad id; one good row", `{"ResponseCode":"1000","Response":[[
+			{"transactionId":"Z1","transactiontype":"c2b-pay-bill-debit","amount":"0"},
+			{"transactionId":"Z2","transactiontype":"c2b-pay-bill-debit","amount":"-0.00"},
+			{"transactionId":"Z3","transactiontype":"c2b-pay-bill-debit","amount":"9223372036854775807"},
+			{"transactionId":"Z4","transactiontype":"c2b-pay-bill-debit","amount":"250,001.00"},
+			{"transactionId":"Z5-<x>","transactiontype":"c2b-pay-bill-debit","amount":"10"},
+			{"transactionId":"rktqdm7w6s","transactiontype":"c2b-pay-bill-debit","billreference":"12\u0000\u001b[2J","msisdn":"2547****149","amount":"250,000.00"},
+			{"transactionId":"R1","transactiontype":"reversal","amount":"-9223372036854775807"}]]}`, "RKTQDM7W6S:250000:12\ufffd\ufffd[2J:2547****149 refused 5"},
 	} {
 		answer = tc.answer
 		page, err := c.PullTransactions(context.Background(), at.Add(-2*time.Hour), at, 5)
@@ -103,7 +113,10 @@ func TestPullAnswers(t *testing.T) {
 		for _, p := range page.Payments {
 			out = append(out, fmt.Sprintf("%s:%d:%s:%s", p.TransID, p.Amount, p.Account, p.MSISDN))
 		}
-		if got := strings.Join(out, ","); (err != nil) != (tc.want == "error") || err == nil && got != tc.want {
+		if len(page.Refused) > 0 {
+			out = append(out, fmt.Sprintf("refused %d", len(page.Refused)))
+		}
+		if got := strings.Join(out, " "); (err != nil) != (tc.want == "error") || err == nil && got != tc.want {
 			t.Errorf("%s: %q %v, want %q", tc.name, got, err, tc.want)
 		}
 	}

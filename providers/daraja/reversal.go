@@ -141,7 +141,7 @@ func DecodeReversalResult(body []byte) (huduma.ReversalResult, error) {
 			if err != nil {
 				return res, fmt.Errorf("reversal result OriginalTransactionID: %w", err)
 			}
-			res.OriginalTransID = v
+			res.OriginalTransID = huduma.NormalizeTransID(huduma.CleanLine(v))
 		}
 	}
 	return res, nil

@@ -322,6 +322,7 @@ func (l *DB) MarkPushRejected(ctx context.Context, id int64, reason string) erro
 // change nothing (huduma.OutcomeDuplicate).
 func (l *DB) SettleSTK(ctx context.Context, res huduma.STKResult, t huduma.PaymentTexts) (huduma.Outcome, error) {
 	var out huduma.Outcome
+	res.Receipt = huduma.NormalizeTransID(res.Receipt)
 	err := l.tx(ctx, func(tx *sql.Tx) error {
 		a, err := scanAttempt(tx.QueryRowContext(ctx, `SELECT `+attemptCols+` FROM payment_attempts WHERE checkout_request_id = $1`+l.d.ForUpdate, res.CheckoutRequestID))
 		if errors.Is(err, sql.ErrNoRows) {

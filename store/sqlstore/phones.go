@@ -57,7 +57,10 @@ func (l *DB) RecordSessionEvent(ctx context.Context, e huduma.SessionEvent) erro
 	if _, err := l.db.ExecContext(ctx, `INSERT INTO ussd_session_events
 		(provider, session_id, msisdn, status, input, last_response, hops, duration_ms, error_message, at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (provider, session_id) DO NOTHING`,
-		e.Provider, e.SessionID, string(e.MSISDN), e.Status, e.Input, e.LastResponse, e.Hops, e.DurationMS, e.ErrorMessage, ms(e.At)); err != nil {
+		// Aggregators' text, kept as text every backend stores (no NUL,
+		// which Postgres refuses) and safe to show.
+		huduma.CleanLine(e.Provider), huduma.CleanLine(e.SessionID), string(e.MSISDN), huduma.CleanLine(e.Status), huduma.CleanLine(e.Input),
+		huduma.CleanText(e.LastResponse), e.Hops, e.DurationMS, huduma.CleanText(e.ErrorMessage), ms(e.At)); err != nil {
 		return fmt.Errorf("record session event: %w", err)
 	}
 	return nil

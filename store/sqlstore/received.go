@@ -84,7 +84,7 @@ func fullPhone(raw string) huduma.MSISDN {
 
 // PaymentByTrans returns a received payment by its M-Pesa transaction id.
 func (l *DB) PaymentByTrans(ctx context.Context, transID string) (huduma.ReceivedPayment, error) {
-	p, err := scanPayment(l.db.QueryRowContext(ctx, `SELECT `+paymentCols+paymentFrom+` WHERE r.trans_id = $1`, transID))
+	p, err := scanPayment(l.db.QueryRowContext(ctx, `SELECT `+paymentCols+paymentFrom+` WHERE r.trans_id = $1`, huduma.NormalizeTransID(transID)))
 	if err != nil {
 		return p, notFound("payment", err)
 	}
@@ -143,7 +143,7 @@ func (l *DB) notify(ctx context.Context, tx *sql.Tx, t huduma.PaymentTexts, n hu
 // what happened. A TransID seen before changes nothing
 // (huduma.OutcomeDuplicate).
 func (l *DB) SettleC2B(ctx context.Context, p huduma.C2BPayment, t huduma.PaymentTexts) (huduma.Settlement, error) {
-	in := incoming{transID: strings.TrimSpace(p.TransID), source: p.Source, account: p.Account, invoice: p.Invoice, amount: p.Amount,
+	in := incoming{transID: huduma.NormalizeTransID(p.TransID), source: p.Source, account: p.Account, invoice: p.Invoice, amount: p.Amount,
 		msisdn: p.MSISDN, phone: p.Phone, paidAt: p.PaidAt}
 	if in.source == "" {
 		in.source = huduma.SourceC2B
@@ -179,8 +179,10 @@ func (l *DB) receive(ctx context.Context, tx *sql.Tx, in incoming, t huduma.Paym
 
 // allocate is receive without the observer.
 func (l *DB) allocate(ctx context.Context, tx *sql.Tx, in incoming, t huduma.PaymentTexts) (huduma.Settlement, error) {
-	if in.amount <= 0 {
-		return huduma.Settlement{}, huduma.Errorf(huduma.EInvalid, "a payment of KES %d cannot be recorded", in.amount)
+	// Every entry refuses such amounts first; this is the ledger's own
+	// guard, which also keeps every sum of amounts far from overflowing.
+	if err := huduma.CheckPayment(in.amount); err != nil {
+		return huduma.Settlement{}, err
 	}
 	if err := l.lock(ctx, tx, "payment:"+in.transID); err != nil {
 		return huduma.Settlement{}, err
@@ -360,8 +362,11 @@ func (l *DB) learnReceipt(ctx context.Context, tx *sql.Tx, id int64, old, receip
 	return l.audit(ctx, tx, "payment", receipt, "receipt_learned", map[string]any{"was": old, "invoice": invoice})
 }
 
-// clip bounds text from outside (an account typed on a phone).
+// clip bounds text from outside (an account typed on a phone) and makes
+// it one clean line (huduma.CleanLine): no NUL, which Postgres refuses in
+// text, and no terminal escapes for an officer's screen.
 func clip(s string, n int) string {
+	s = huduma.CleanLine(s)
 	if len(s) > n {
 		return strings.ToValidUTF8(s[:n], "")
 	}

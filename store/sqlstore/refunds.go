@@ -39,7 +39,7 @@ func (l *DB) Refund(ctx context.Context, id int64) (huduma.Refund, error) {
 
 // Refunds lists a payment's refunds, oldest first.
 func (l *DB) Refunds(ctx context.Context, transID string) ([]huduma.Refund, error) {
-	rows, err := l.db.QueryContext(ctx, `SELECT `+refundCols+refundFrom+` WHERE r.trans_id = $1 ORDER BY f.id`, transID)
+	rows, err := l.db.QueryContext(ctx, `SELECT `+refundCols+refundFrom+` WHERE r.trans_id = $1 ORDER BY f.id`, huduma.NormalizeTransID(transID))
 	if err != nil {
 		return nil, fmt.Errorf("list refunds: %w", err)
 	}
@@ -64,6 +64,7 @@ func (l *DB) Refunds(ctx context.Context, transID string) ([]huduma.Refund, erro
 func (l *DB) QueueRefund(ctx context.Context, req huduma.RefundRequest) (huduma.Refund, bool, error) {
 	var out huduma.Refund
 	created := false
+	req.TransID = huduma.NormalizeTransID(req.TransID)
 	err := l.tx(ctx, func(tx *sql.Tx) error {
 		if err := l.lock(ctx, tx, "payment:"+req.TransID); err != nil {
 			return err
@@ -192,12 +193,16 @@ func (l *DB) FailRefund(ctx context.Context, id int64, code, desc string) error 
 }
 
 // SettleReversal applies a reversal's result: success moves the held
-// money to refunded and texts the payer; anything else (a failure, a
-// queue timeout) ends the refund failed and holds the money again with
-// the reason. The refund is found by Daraja's conversation ids or, when
-// its request's answer was lost, by the payment it reverses. A repeat
-// changes nothing (huduma.OutcomeDuplicate); a result for no refund of
-// ours is huduma.OutcomeUnknown.
+// money to refunded and texts the payer; a failure ends the refund failed
+// and holds the money again with the reason. A queue timeout is no
+// answer (huduma.OutcomeRefundTimedOut): it is kept on the refund, which
+// stays unresolved and its payment refunding, so no second refund or apply can
+// take the money while Daraja may still reverse it, and a result that
+// follows, success or failure, settles it as if on time. The refund is
+// found by Daraja's conversation ids or, when its request's answer was
+// lost, by the payment it reverses. A repeat changes nothing
+// (huduma.OutcomeDuplicate); a result for no refund of ours is
+// huduma.OutcomeUnknown.
 func (l *DB) SettleReversal(ctx context.Context, res huduma.ReversalResult, t huduma.PaymentTexts) (huduma.Outcome, error) {
 	var out huduma.Outcome
 	err := l.tx(ctx, func(tx *sql.Tx) error {
@@ -216,13 +221,38 @@ func (l *DB) SettleReversal(ctx context.Context, res huduma.ReversalResult, t hu
 		if err := l.lock(ctx, tx, "payment:"+f.TransID); err != nil {
 			return err
 		}
+		if res.TimedOut {
+			out = huduma.OutcomeRefundTimedOut
+			if f.ResultCode != "" {
+				out = huduma.OutcomeDuplicate // the timeout came before
+				return nil
+			}
+			return l.refundTimedOut(ctx, tx, f, res)
+		}
 		out = huduma.OutcomeRefundFailed
-		if res.ResultCode == "0" && !res.TimedOut {
+		if res.ResultCode == "0" {
 			out = huduma.OutcomeRefunded
 		}
 		return l.endRefund(ctx, tx, f, res, t)
 	})
 	return out, err
+}
+
+// refundTimedOut keeps a queue timeout on refund f as its result so far;
+// its status (sending or sent) and its payment stay as they are. Only an
+// unresolved refund with a timeout has a result code (endRefund writes
+// the others'), which is how a repeat is told.
+func (l *DB) refundTimedOut(ctx context.Context, tx *sql.Tx, f huduma.Refund, res huduma.ReversalResult) error {
+	code := res.ResultCode
+	if code == "" {
+		code = "timeout"
+	}
+	desc := "timed out in Daraja's queue; it may still be done: " + huduma.Redact(res.ResultDesc)
+	if _, err := tx.ExecContext(ctx, `UPDATE refunds SET result_code = $2, result_desc = $3, updated_at = $4 WHERE id = $1`,
+		f.ID, clip(code, 20), clip(desc, 300), ms(l.now())); err != nil {
+		return fmt.Errorf("record refund timeout: %w", err)
+	}
+	return l.audit(ctx, tx, "payment", f.TransID, "refund_timed_out", map[string]any{"refund": f.ID, "code": res.ResultCode, "desc": desc})
 }
 
 // refundForResult finds (and locks) the refund a result is about.
@@ -243,19 +273,17 @@ func (l *DB) refundForResult(ctx context.Context, tx *sql.Tx, res huduma.Reversa
 	// The request's answer never reached us: the refund on its way for
 	// the payment the result names.
 	return scanRefund(tx.QueryRowContext(ctx, `SELECT `+refundCols+refundFrom+` WHERE r.trans_id = $1 AND f.status IN ('sending', 'sent')`+l.d.ForUpdate,
-		res.OriginalTransID))
+		huduma.NormalizeTransID(res.OriginalTransID)))
 }
 
 // endRefund records a refund's outcome in tx and moves its payment.
 func (l *DB) endRefund(ctx context.Context, tx *sql.Tx, f huduma.Refund, res huduma.ReversalResult, t huduma.PaymentTexts) error {
 	now := ms(l.now())
 	desc := huduma.Redact(res.ResultDesc)
-	ok := res.ResultCode == "0" && !res.TimedOut
+	ok := res.ResultCode == "0"
 	status := huduma.RefundFailed
 	if ok {
 		status = huduma.RefundSucceeded
-	} else if res.TimedOut {
-		desc = "timed out in Daraja's queue: " + desc
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE refunds SET status = $2, result_code = $3, result_desc = $4, updated_at = $5 WHERE id = $1`,
 		f.ID, string(status), clip(res.ResultCode, 20), clip(desc, 300), now); err != nil {
@@ -278,7 +306,9 @@ func (l *DB) endRefund(ctx context.Context, tx *sql.Tx, f huduma.Refund, res hud
 		return l.audit(ctx, tx, "payment", f.TransID, "refund_failed", map[string]any{"refund": f.ID, "code": res.ResultCode, "desc": desc})
 	}
 	// The refund took what the payment held when it was asked for; the
-	// payment held exactly that since (refunding blocks every other move).
+	// payment held exactly that since (refunding blocks every other move,
+	// and a queue timeout moved nothing), so a late success after a
+	// timeout moves it exactly as an on-time one.
 	if _, err := tx.ExecContext(ctx, `UPDATE received_payments SET suspense = suspense - $2, refunded = refunded + $2,
 		state = CASE WHEN suspense - $2 > 0 THEN 'suspense' ELSE 'refunded' END, suspense_since = CASE WHEN suspense - $2 > 0 THEN suspense_since END,
 		updated_at = $3 WHERE id = $1`, p.ID, f.Amount, now); err != nil {

@@ -288,8 +288,11 @@ func (l *DB) RecordCallback(ctx context.Context, kind, reference, outcome string
 	if len(body) > 16<<10 {
 		body = body[:16<<10]
 	}
+	// The body is kept as it came, but as text every backend stores:
+	// Postgres refuses a NUL byte, and a callback must never fail (and be
+	// retried without end) for one.
 	if _, err := l.db.ExecContext(ctx, `INSERT INTO payment_callbacks (kind, reference, outcome, body, received_at) VALUES ($1, $2, $3, $4, $5)`,
-		kind, reference, outcome, strings.ToValidUTF8(string(body), "?"), ms(l.now())); err != nil {
+		clip(kind, 40), clip(reference, 200), clip(outcome, 400), strings.ReplaceAll(strings.ToValidUTF8(string(body), "?"), "\x00", "?"), ms(l.now())); err != nil {
 		return fmt.Errorf("record callback: %w", err)
 	}
 	return nil

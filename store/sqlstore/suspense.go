@@ -51,6 +51,7 @@ func (l *DB) Suspense(ctx context.Context, f huduma.SuspenseFilter) ([]huduma.Re
 // officer, for the journal and the audit log.
 func (l *DB) ApplyPayment(ctx context.Context, transID string, number huduma.InvoiceNumber, actor string, t huduma.PaymentTexts) (huduma.Settlement, error) {
 	var s huduma.Settlement
+	transID = huduma.NormalizeTransID(transID)
 	err := l.tx(ctx, func(tx *sql.Tx) error {
 		if err := l.lock(ctx, tx, "payment:"+transID); err != nil {
 			return err

@@ -124,13 +124,20 @@ func runRefunds(t *testing.T, open Opener) {
 			t.Fatalf("refund %+v", got)
 		}
 		// Held again, it can be refunded again: this time it times out in
-		// Daraja's queue, then Daraja refuses it outright.
+		// Daraja's queue (no answer: still refunding), then its result says
+		// it failed after all; then Daraja refuses a third outright.
 		refundSent(t, l, "RX1", "x2")
-		if out, _ := l.SettleReversal(ctx, huduma.ReversalResult{ConversationID: "AG_x2", ResultCode: "0", TimedOut: true}, texts{}); out != huduma.OutcomeRefundFailed {
+		if out, _ := l.SettleReversal(ctx, huduma.ReversalResult{ConversationID: "AG_x2", ResultCode: "1", TimedOut: true}, texts{}); out != huduma.OutcomeRefundTimedOut {
 			t.Fatalf("timeout: %s", out)
 		}
-		if p := mustPayment(t, l, "RX1"); p.State != huduma.PaymentSuspense || !strings.Contains(p.Note, "timed out") {
+		if p := mustPayment(t, l, "RX1"); p.State != huduma.PaymentRefunding {
 			t.Fatalf("after timeout %+v", p)
+		}
+		if out, _ := l.SettleReversal(ctx, huduma.ReversalResult{ConversationID: "AG_x2", ResultCode: "R000001", ResultDesc: "Not done"}, texts{}); out != huduma.OutcomeRefundFailed {
+			t.Fatalf("failure after the timeout: %s", out)
+		}
+		if p := mustPayment(t, l, "RX1"); p.State != huduma.PaymentSuspense || p.Note != "Not done" {
+			t.Fatalf("after the failure %+v", p)
 		}
 		f3, _, _ := l.QueueRefund(ctx, huduma.RefundRequest{TransID: "RX1"})
 		l.ClaimRefund(ctx, f3.ID)
@@ -144,6 +151,97 @@ func runRefunds(t *testing.T, open Opener) {
 			t.Fatalf("a failed refund texted the payer: %q", bodies)
 		}
 		if tot := balanced(t, l); tot.Suspense != 700 || tot.Refunded != 0 {
+			t.Fatalf("totals %+v", tot)
+		}
+	})
+	t.Run("LateSuccessAfterATimeoutIsApplied", func(t *testing.T) {
+		l := open(t)
+		hold(t, l, "RT1", 700)
+		f := refundSent(t, l, "RT1", "t1")
+		timeout := huduma.ReversalResult{ConversationID: "AG_t1", OriginatorConversationID: "OC_t1", ResultCode: "1", ResultDesc: "Request timed out", TimedOut: true}
+		for i, want := range []huduma.Outcome{huduma.OutcomeRefundTimedOut, huduma.OutcomeDuplicate} {
+			if out, err := l.SettleReversal(ctx, timeout, texts{}); out != want || err != nil {
+				t.Fatalf("timeout #%d: %s %v, want %s", i, out, err, want)
+			}
+		}
+		// Unresolved: the money may be on its way to the payer, so neither
+		// a second refund nor an apply may take it, however many ask at once.
+		if p := mustPayment(t, l, "RT1"); p.State != huduma.PaymentRefunding || p.Suspense != 700 || p.Refunded != 0 {
+			t.Fatalf("after the timeout: %+v", p)
+		}
+		inv := testInvoice("400000021", time.Now())
+		l.CreateInvoice(ctx, huduma.InvoiceOrder{Invoice: inv})
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		var made []string
+		for i := 0; i < 8; i++ {
+			wg.Go(func() {
+				g, created, err := l.QueueRefund(ctx, huduma.RefundRequest{TransID: "RT1", Key: fmt.Sprintf("again%d", i)})
+				_, aerr := l.ApplyPayment(ctx, "RT1", inv.Number, "officer", texts{})
+				mu.Lock()
+				defer mu.Unlock()
+				if created || huduma.ErrorCode(err) != huduma.EConflict {
+					made = append(made, fmt.Sprintf("refund %+v %v", g, err))
+				}
+				if huduma.ErrorCode(aerr) != huduma.EConflict {
+					made = append(made, fmt.Sprintf("apply %v", aerr))
+				}
+			})
+		}
+		wg.Wait()
+		if len(made) > 0 {
+			t.Fatalf("the money of a timed-out refund was taken again: %v", made)
+		}
+		if got, _ := l.Refund(ctx, f.ID); got.Status != huduma.RefundSent || got.ResultCode != "1" || !strings.Contains(got.ResultDesc, "timed out") {
+			t.Fatalf("timed-out refund %+v", got)
+		}
+		// M-Pesa did reverse it after all: applied once, with its journal,
+		// audit row and text; a repeat is a repeat.
+		success := huduma.ReversalResult{ConversationID: "AG_t1", OriginatorConversationID: "OC_t1", ResultCode: "0", ResultDesc: "done"}
+		for i, want := range []huduma.Outcome{huduma.OutcomeRefunded, huduma.OutcomeDuplicate} {
+			if out, err := l.SettleReversal(ctx, success, texts{}); out != want || err != nil {
+				t.Fatalf("late success #%d: %s %v, want %s", i, out, err, want)
+			}
+		}
+		if out, _ := l.SettleReversal(ctx, timeout, texts{}); out != huduma.OutcomeDuplicate {
+			t.Fatalf("a timeout after the success: %s", out)
+		}
+		if p := mustPayment(t, l, "RT1"); p.State != huduma.PaymentRefunded || p.Refunded != 700 || p.Suspense != 0 {
+			t.Fatalf("after the late success: %+v", p)
+		}
+		if got, _ := l.Refund(ctx, f.ID); got.Status != huduma.RefundSucceeded || got.ResultCode != "0" {
+			t.Fatalf("refund %+v", got)
+		}
+		if bodies := payBodies(t, l, "+254712000333"); strings.Join(bodies, "|") != "held RT1 700|refunded RT1 700" {
+			t.Fatalf("texts %q", bodies)
+		}
+		var actions []string
+		trail, _ := l.Audit(ctx, "payment", "RT1")
+		for _, e := range trail {
+			actions = append(actions, e.Action)
+		}
+		if strings.Join(actions, ",") != "received,refund_requested,refund_sending,refund_sent,refund_timed_out,refunded" {
+			t.Fatalf("audit %v", actions)
+		}
+		if tot := balanced(t, l); tot.Refunded != 700 || tot.Suspense != 0 || tot.Applied != 0 {
+			t.Fatalf("totals %+v", tot)
+		}
+		// The request's answer lost and the timeout naming only the
+		// payment: the same, found by the payment.
+		hold(t, l, "RT2", 300)
+		g, _, _ := l.QueueRefund(ctx, huduma.RefundRequest{TransID: "RT2"})
+		l.ClaimRefund(ctx, g.ID)
+		l.MarkRefundUnknown(ctx, g.ID, "timeout")
+		if out, _ := l.SettleReversal(ctx, huduma.ReversalResult{ConversationID: "AG_unseen2", ResultCode: "1", TimedOut: true, OriginalTransID: "RT2"}, texts{}); out != huduma.OutcomeRefundTimedOut {
+			t.Fatalf("timeout found by the payment: %s", out)
+		}
+		if _, won, _ := l.ClaimRefund(ctx, g.ID); won {
+			t.Fatal("a timed-out refund was claimed to be sent again")
+		}
+		if out, _ := l.SettleReversal(ctx, huduma.ReversalResult{ConversationID: "AG_unseen2", ResultCode: "0", OriginalTransID: "RT2"}, texts{}); out != huduma.OutcomeRefunded {
+			t.Fatalf("late success found by the payment: %s", out)
+		}
+		if tot := balanced(t, l); tot.Refunded != 1000 {
 			t.Fatalf("totals %+v", tot)
 		}
 	})

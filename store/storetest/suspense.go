@@ -440,6 +440,67 @@ func runSuspense(t *testing.T, open Opener) {
 			t.Fatalf("totals %+v", tot)
 		}
 	})
+	t.Run("ReceiptAdoptedOnlyForTheSameAmount", func(t *testing.T) {
+		l := open(t)
+		prompt := func(number, checkout string) huduma.Invoice {
+			t.Helper()
+			inv := create(t, l, testInvoice(number, time.Now()))
+			a, err := l.QueuePush(ctx, inv.Number, inv.Phone, time.Now(), "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			l.MarkPushSent(ctx, a.ID, huduma.STKPushResult{CheckoutRequestID: checkout}, time.Now())
+			// The status query settles it: paid, no receipt yet.
+			if out, err := l.SettleSTK(ctx, huduma.STKResult{CheckoutRequestID: checkout, ResultCode: "0", Amount: 4600}, texts{}); out != huduma.OutcomePaid || err != nil {
+				t.Fatalf("query success: %s %v", out, err)
+			}
+			return inv
+		}
+		// A late callback with another amount (forged or garbled) does not
+		// give the prompt's payment its receipt; the true one does.
+		inv := prompt("300000061", "ws_CO_61")
+		if out, err := l.SettleSTK(ctx, huduma.STKResult{CheckoutRequestID: "ws_CO_61", ResultCode: "0", Amount: 1, Receipt: "FORGED61"}, texts{}); err != nil || out == huduma.OutcomePaid {
+			t.Fatalf("late callback of KES 1: %s %v", out, err)
+		}
+		if _, err := l.PaymentByTrans(ctx, "FORGED61"); huduma.ErrorCode(err) != huduma.ENotFound {
+			t.Fatalf("a callback of another amount named the prompt's payment: %v", err)
+		}
+		if p := mustPayment(t, l, "stk:ws_CO_61"); p.Amount != 4600 || !p.Provisional() {
+			t.Fatalf("provisional payment %+v", p)
+		}
+		if got, _ := l.Invoice(ctx, inv.Number); got.MpesaReceipt != "" {
+			t.Fatalf("invoice took the receipt of a callback of another amount: %+v", got)
+		}
+		l.SettleSTK(ctx, huduma.STKResult{CheckoutRequestID: "ws_CO_61", ResultCode: "0", Amount: 4600, Receipt: "TRUE61"}, texts{})
+		if p := mustPayment(t, l, "TRUE61"); p.Invoice != inv.Number || p.Amount != 4600 {
+			t.Fatalf("the true callback's receipt: %+v", p)
+		}
+		// A paybill payment (or a pull) for the same invoice from the same
+		// number but of another amount is a payment of its own, held as
+		// the invoice is paid; the prompt's payment keeps waiting for its
+		// receipt, which one of the right amount brings.
+		inv2 := prompt("300000062", "ws_CO_62")
+		s := c2b(t, l, "OTHER62", string(inv2.Number), 100, "2547 ***** 678")
+		if s.Outcome != huduma.OutcomeSuspense || s.Reason != huduma.ReasonInvoicePaid || s.Suspense != 100 {
+			t.Fatalf("paybill payment of another amount: %+v", s)
+		}
+		if p := mustPayment(t, l, "OTHER62"); p.Amount != 100 || p.Provisional() {
+			t.Fatalf("%+v", p)
+		}
+		if p := mustPayment(t, l, "stk:ws_CO_62"); p.Amount != 4600 {
+			t.Fatalf("provisional payment %+v", p)
+		}
+		if s := c2b(t, l, "RCPT62", string(inv2.Number), 4600, "2547 ***** 678"); s.Outcome != huduma.OutcomeDuplicate {
+			t.Fatalf("the prompt's own receipt: %+v", s)
+		}
+		if got, _ := l.Invoice(ctx, inv2.Number); got.MpesaReceipt != "RCPT62" {
+			t.Fatalf("invoice receipt %q", got.MpesaReceipt)
+		}
+		if tot := balanced(t, l); tot.Payments != 3 || tot.In != 2*4600+100 || tot.Suspense != 100 {
+			t.Fatalf("totals %+v", tot)
+		}
+	})
+	t.Run("HostileInputs", func(t *testing.T) { runHostile(t, open(t)) })
 	t.Run("ConservationOverRandomSequences", func(t *testing.T) { runConservation(t, open(t)) })
 	t.Run("ConservationThroughPlans", func(t *testing.T) {
 		l := open(t)
