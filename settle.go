@@ -51,7 +51,8 @@ import (
 //	reversal result              refund already ended                 duplicate
 //	reversal result, code 0      refund on its way                    refunded: held money out, payer texted
 //	reversal result, code ≠ 0    refund on its way                    refund_failed: money held again
-//	or queue timeout
+//	reversal queue timeout       refund on its way                    refund_timed_out: kept on the refund, which
+//	                                                                  stays on its way (a later result settles it)
 //	refund refused at request    refund on its way                    refund_failed: money held again
 //	expiry                       invoice payable and past its expiry  expired
 //	expiry                       otherwise                            nothing changes
@@ -128,8 +129,8 @@ func (e STKResultEvent) Key() LedgerKey {
 }
 
 func (e STKResultEvent) transID() string {
-	if e.Result.Receipt != "" {
-		return e.Result.Receipt
+	if r := NormalizeTransID(e.Result.Receipt); r != "" {
+		return r
 	}
 	return ProvisionalPrefix + e.Result.CheckoutRequestID
 }
@@ -142,7 +143,7 @@ type PaymentEvent struct {
 
 // Key loads the payment's transaction and the invoice its account names.
 func (e PaymentEvent) Key() LedgerKey {
-	return LedgerKey{TransID: e.Payment.TransID, Invoice: e.Payment.Invoice}
+	return LedgerKey{TransID: NormalizeTransID(e.Payment.TransID), Invoice: e.Payment.Invoice}
 }
 
 // ApplyEvent is a finance officer applying held money to an invoice.
@@ -153,7 +154,9 @@ type ApplyEvent struct {
 }
 
 // Key loads the payment and the invoice.
-func (e ApplyEvent) Key() LedgerKey { return LedgerKey{TransID: e.TransID, Invoice: e.Invoice} }
+func (e ApplyEvent) Key() LedgerKey {
+	return LedgerKey{TransID: NormalizeTransID(e.TransID), Invoice: e.Invoice}
+}
 
 // RefundRequestEvent asks to refund a payment's held money.
 type RefundRequestEvent struct {
@@ -162,7 +165,7 @@ type RefundRequestEvent struct {
 
 // Key loads the payment and the refund the key made, if any.
 func (e RefundRequestEvent) Key() LedgerKey {
-	return LedgerKey{TransID: e.Request.TransID, RefundKey: e.Request.Key}
+	return LedgerKey{TransID: NormalizeTransID(e.Request.TransID), RefundKey: e.Request.Key}
 }
 
 // RefundRefusedEvent is M-Pesa refusing a reversal request outright.
@@ -184,6 +187,7 @@ type ReversalEvent struct {
 // Key loads the refund the result names, its payment and its invoice.
 func (e ReversalEvent) Key() LedgerKey {
 	r := e.Result
+	r.OriginalTransID = NormalizeTransID(r.OriginalTransID)
 	return LedgerKey{Reversal: &r, PaymentInvoice: true}
 }
 
@@ -327,11 +331,6 @@ type LedgerEvent struct {
 	Took time.Duration
 }
 
-// MaxAmount is the largest payment the ledger records: far above any
-// M-Pesa transaction (KES 250,000 at most), and small enough that no sum
-// over the ledger can overflow.
-const MaxAmount = 1_000_000_000
-
 // Settle decides what event does to the ledger given the state loaded
 // for it; texts renders the texts it queues. A refusal (an officer's
 // apply that cannot be made, a refund that cannot be asked for, a payment
@@ -395,6 +394,7 @@ func (s *settling) notice(n PaymentNotice, dedupe string) {
 // stk applies a prompt's result.
 func (s *settling) stk(e STKResultEvent) error {
 	res, a := e.Result, s.st.Attempt
+	res.Receipt = NormalizeTransID(res.Receipt)
 	if a == nil {
 		s.plan.Outcome = OutcomeUnknown
 		return nil
@@ -539,7 +539,7 @@ type incoming struct {
 
 // payment records a paybill payment once by its transaction id.
 func (s *settling) payment(p C2BPayment) error {
-	in := incoming{transID: strings.TrimSpace(p.TransID), source: p.Source, account: p.Account, invoice: p.Invoice, amount: p.Amount,
+	in := incoming{transID: NormalizeTransID(p.TransID), source: p.Source, account: p.Account, invoice: p.Invoice, amount: p.Amount,
 		msisdn: p.MSISDN, phone: p.Phone, paidAt: p.PaidAt}
 	if in.source == "" {
 		in.source = SourceC2B
@@ -553,8 +553,8 @@ func (s *settling) payment(p C2BPayment) error {
 	if in.transID == "" || len(in.transID) > 64 || strings.HasPrefix(in.transID, ProvisionalPrefix) {
 		return Errorf(EInvalid, "a payment needs its M-Pesa transaction id")
 	}
-	if in.amount <= 0 || in.amount > MaxAmount {
-		return Errorf(EInvalid, "a payment of KES %d cannot be recorded", in.amount)
+	if err := CheckPayment(in.amount); err != nil {
+		return err
 	}
 	s.receive(in)
 	return nil
@@ -749,6 +749,7 @@ func (s *settling) apply(e ApplyEvent) error {
 
 // refundRequest records a refund of all the money a payment holds.
 func (s *settling) refundRequest(req RefundRequest) error {
+	req.TransID = NormalizeTransID(req.TransID)
 	if f := s.st.Refund; f != nil {
 		if f.TransID != req.TransID {
 			return Errorf(EKeyReused, "this Idempotency-Key was already used to refund another payment")
@@ -811,20 +812,43 @@ func (s *settling) reversal(res ReversalResult) error {
 		s.plan.Outcome = OutcomeDuplicate
 		return nil
 	}
+	if res.TimedOut {
+		s.refundTimedOut(*f, res)
+		return nil
+	}
 	s.endRefund(*f, res)
 	return nil
+}
+
+// refundTimedOut keeps a queue timeout on refund f as its result so far:
+// no answer, so the refund stays on its way and its payment refunding
+// (no second refund or apply can take money M-Pesa may still reverse),
+// and the result that follows settles it as if on time. Only an
+// unresolved refund with a timeout has a result code, which is how a
+// repeat is told.
+func (s *settling) refundTimedOut(f Refund, res ReversalResult) {
+	if f.ResultCode != "" {
+		s.plan.Outcome = OutcomeDuplicate
+		return
+	}
+	s.plan.Outcome = OutcomeRefundTimedOut
+	code := res.ResultCode
+	if code == "" {
+		code = "timeout"
+	}
+	desc := "timed out in Daraja's queue; it may still be done: " + Redact(res.ResultDesc)
+	s.plan.Refund = &RefundChange{ID: f.ID, Status: f.Status, ResultCode: clipText(code, 20), ResultDesc: clipText(desc, 300)}
+	s.audit("payment", f.TransID, "refund_timed_out", f.TransID, map[string]any{"refund": f.ID, "code": res.ResultCode, "desc": desc})
 }
 
 // endRefund records a refund's outcome and moves its payment's money:
 // out to the payer on success, held again otherwise.
 func (s *settling) endRefund(f Refund, res ReversalResult) {
 	desc := Redact(res.ResultDesc)
-	ok := res.ResultCode == "0" && !res.TimedOut
+	ok := res.ResultCode == "0"
 	status := RefundFailed
 	if ok {
 		status = RefundSucceeded
-	} else if res.TimedOut {
-		desc = "timed out in Daraja's queue: " + desc
 	}
 	s.plan.Refund = &RefundChange{ID: f.ID, Status: status, ResultCode: clipText(res.ResultCode, 20), ResultDesc: clipText(desc, 300)}
 	p := s.st.Payment
@@ -919,8 +943,10 @@ func SamePhone(masked string, phone MSISDN) bool {
 	return strings.HasPrefix(d, head) && strings.HasSuffix(d, tail)
 }
 
-// clipText bounds text from outside (an account typed on a phone).
+// clipText bounds text from outside (an account typed on a phone) and
+// makes it one clean line (CleanLine).
 func clipText(s string, n int) string {
+	s = CleanLine(s)
 	if len(s) > n {
 		return strings.ToValidUTF8(s[:n], "")
 	}

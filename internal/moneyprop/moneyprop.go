@@ -79,8 +79,11 @@ func (m *modelInvoice) paid() bool { return m.received >= m.total }
 type modelPayment struct {
 	amount, applied, suspense, refunded int64
 	reason                              huduma.SuspenseReason
-	// refunding is the conversation id of the refund on its way, if any.
+	// refunding is the conversation id of the refund on its way, if any;
+	// timedOut, that its result came on the queue-timeout URL (not an
+	// answer: the refund is still on its way).
 	refunding string
+	timedOut  bool
 }
 
 // conservation is the model of one worker's sequences and the store.
@@ -280,7 +283,15 @@ func (c *conservation) settleRefund(ctx context.Context, trans string) {
 	p := c.payments[trans]
 	res := huduma.ReversalResult{OriginatorConversationID: p.refunding, ResultCode: "0"}
 	want := huduma.OutcomeRefunded
-	if c.r.Intn(3) == 0 {
+	switch {
+	case c.r.Intn(3) == 0:
+		// A queue timeout (again, once it came): nothing moves; a later
+		// result, success included, still settles the refund.
+		res.ResultCode, res.TimedOut, want = "1", true, huduma.OutcomeRefundTimedOut
+		if p.timedOut {
+			want = huduma.OutcomeDuplicate
+		}
+	case c.r.Intn(3) == 0:
 		res.ResultCode, want = "R000002", huduma.OutcomeRefundFailed
 	}
 	c.refunds++
@@ -288,7 +299,11 @@ func (c *conservation) settleRefund(ctx context.Context, trans string) {
 	if out := plan.Outcome; err != nil || out != want {
 		c.fail("refund result for %s: %s %v, want %s", trans, out, err, want)
 	}
-	p.refunding = ""
+	if res.TimedOut {
+		p.timedOut = true
+		return
+	}
+	p.refunding, p.timedOut = "", false
 	if want == huduma.OutcomeRefundFailed {
 		p.reason = huduma.ReasonRefundFailed
 		return
