@@ -16,7 +16,9 @@
 //
 // All configuration comes from the environment (see README and SPEC §2).
 // With nothing set it runs embedded: SQLite under ./data, in-process
-// sessions, the payment simulator and a record-only SMS outbox.
+// sessions, the payment simulator and a record-only SMS outbox. Once
+// anything is configured, the simulator and the record-only outbox must
+// be chosen by name (HUDUMA_PAYMENTS, HUDUMA_SMS).
 package main
 
 import (
