@@ -66,6 +66,7 @@ func newPayEnvWith(t *testing.T, backend map[string]string, opts darajafake.Opti
 
 func (p *payEnv) start() {
 	p.t.Helper()
+	simulatedOnPurpose(p.env)
 	cfg, err := loadConfig(func(k string) string { return p.env[k] })
 	if err != nil {
 		p.t.Fatal(err)

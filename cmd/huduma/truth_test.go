@@ -156,7 +156,7 @@ type placeholders struct {
 
 var (
 	tenDigits   = regexp.MustCompile(`\b[0-9]{10}\b`)
-	simReceipt  = regexp.MustCompile(`\bSIM[0-9]{7}\b`)
+	simReceipt  = regexp.MustCompile(`\bSIM(ULATED)?[0-9]{7}\b`)
 	dateOrTime  = regexp.MustCompile(`\b[0-9]{2}/[0-9]{2}/[0-9]{4}( [0-9]{2}:[0-9]{2})?\b`)
 	placeholder = regexp.MustCompile(`\{[nr][0-9]+\}`)
 )

@@ -87,7 +87,17 @@ type Options struct {
 	// (empty: any).
 	Initiator, SecurityCredential string
 	Log                           *slog.Logger
+	// Simulator marks every receipt number this fake issues as
+	// simulated (SimulatedPrefix and seven digits), for the gateway's
+	// payment simulator: the receipt a payer reads then says SIMULATED
+	// wherever it is shown, and no real receipt (ten characters) can be
+	// taken for one.
+	Simulator bool
 }
+
+// SimulatedPrefix starts every receipt the payment simulator issues
+// (Options.Simulator).
+const SimulatedPrefix = "SIMULATED"
 
 // Fake is a running fake Daraja.
 type Fake struct {
