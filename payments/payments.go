@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/huduma-ke/huduma"
@@ -125,6 +126,11 @@ type Service struct {
 	// lease is how long a claimed prompt or query job stays ours without
 	// a renewal (promptLease; tests shorten it).
 	lease time.Duration
+	// unrecorded holds, by attempt id, the pushes Daraja accepted that
+	// the store refused to record (an unrecorded value), for when the
+	// job's own record fails too and it comes back without them in its
+	// payload: this process then still retries only the record.
+	unrecorded sync.Map
 }
 
 // New returns a Service.

@@ -295,7 +295,12 @@ func (s *Service) push(ctx context.Context, j huduma.Job, p *huduma.PromptJob) s
 		return step{at: s.now().Add(backoff(time.Second, j.Attempts)), why: err.Error()}
 	}
 	if a.Status != huduma.AttemptQueued {
+		s.unrecorded.Delete(a.ID)
 		return step{}
+	}
+	if v, ok := s.unrecorded.Load(a.ID); ok && p.Accepted == nil {
+		u := v.(unrecorded)
+		p.Accepted, p.Tries = &u.res, max(p.Tries, u.tries)
 	}
 	if p.Accepted != nil {
 		return s.recordPush(ctx, p, a, *p.Accepted)
@@ -363,20 +368,30 @@ func (s *Service) giveUp(ctx context.Context, j huduma.Job, p *huduma.PromptJob,
 	return step{}
 }
 
+// unrecorded is a push Daraja accepted that the store has not recorded,
+// and how often recording it failed.
+type unrecorded struct {
+	res   huduma.STKPushResult
+	tries int
+}
+
 // recordPush records a prompt Daraja accepted. When the store refuses,
-// the job keeps Daraja's answer in its payload and its later runs retry
-// only the record, never the push (a second push would be a second prompt
-// on the payer's phone), recordTries times in all with growing waits.
-// Then it stops and logs why.
+// the job keeps Daraja's answer in its payload (and this process in
+// Service.unrecorded) and its later runs retry only the record, never the
+// push (a second push would be a second prompt on the payer's phone),
+// recordTries times in all with growing waits. Then it stops and logs
+// why.
 func (s *Service) recordPush(ctx context.Context, p *huduma.PromptJob, a huduma.Attempt, res huduma.STKPushResult) step {
 	err := s.jobs.MarkPushSent(ctx, a.ID, res, s.now().Add(s.cfg.QueryAfter))
 	if err == nil {
+		s.unrecorded.Delete(a.ID)
 		s.log.InfoContext(ctx, "stk push sent", "invoice", a.Invoice, "checkout", res.CheckoutRequestID)
 		return step{}
 	}
 	s.storeFailed("ledger", err)
 	p.Accepted = &res
 	p.Tries++
+	s.unrecorded.Store(a.ID, unrecorded{res: res, tries: p.Tries})
 	if p.Tries >= recordTries {
 		s.log.ErrorContext(ctx, "stk push accepted by Daraja but the store refused to record it; stopped trying, and no new prompt is sent. "+
 			"Its callback will be logged as for an unknown checkout; a payment made on it is found by the pull worker (MPESA_PULL_EVERY) or the statement",
