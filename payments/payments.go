@@ -135,6 +135,25 @@ type Service struct {
 
 // New returns a Service.
 func New(l Ledger, cat Catalog, mp Mpesa, cfg Config, log *slog.Logger) *Service {
+	cfg = cfg.withDefaults()
+	return &Service{inv: l, settle: l, jobs: l, ledger: l, cat: cat, mp: mp, cfg: cfg, log: log.With("comp", "payments"), now: time.Now,
+		obs: nopObserver{}, lease: promptLease}
+}
+
+// Scaled returns c, its unset fields at their defaults, with the waits a
+// prompt's fate hangs on (StkDelay, QueryAfter, QueryBackoff, PushBackoff,
+// PushWindow) multiplied by f: a test runs an outage's minutes in seconds
+// with every ratio between them as in production.
+func (cfg Config) Scaled(f float64) Config {
+	cfg = cfg.withDefaults()
+	scale := func(d time.Duration) time.Duration { return time.Duration(float64(d) * f) }
+	cfg.StkDelay, cfg.QueryAfter, cfg.QueryBackoff = scale(cfg.StkDelay), scale(cfg.QueryAfter), scale(cfg.QueryBackoff)
+	cfg.PushBackoff, cfg.PushWindow = scale(cfg.PushBackoff), scale(cfg.PushWindow)
+	return cfg
+}
+
+// withDefaults fills the unset fields.
+func (cfg Config) withDefaults() Config {
 	if cfg.QueryAfter <= 0 {
 		cfg.QueryAfter = 60 * time.Second
 	}
@@ -162,8 +181,7 @@ func New(l Ledger, cat Catalog, mp Mpesa, cfg Config, log *slog.Logger) *Service
 	if cfg.ServiceCode == "" {
 		cfg.ServiceCode = "*2222#"
 	}
-	return &Service{inv: l, settle: l, jobs: l, ledger: l, cat: cat, mp: mp, cfg: cfg, log: log.With("comp", "payments"), now: time.Now,
-		obs: nopObserver{}, lease: promptLease}
+	return cfg
 }
 
 // CanPrompt reports whether M-Pesa prompts can reach phone.
