@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/huduma-ke/huduma"
+	"github.com/huduma-ke/huduma/breaker"
 	"github.com/huduma-ke/huduma/store/sqlitestore/sqlitetest"
 )
 
@@ -158,5 +159,50 @@ func TestOutboxStopsWhenItsLeaseLapses(t *testing.T) {
 	o2.now = c.now
 	if n, err := o2.RunOnce(context.Background()); err != nil || n != 2 || len(next.sent) != 2 {
 		t.Fatalf("the rest: %d claimed, sent %v (%v)", n, next.sent, err)
+	}
+}
+
+// downSender fails every send while down says so (a provider outage),
+// and accepts it otherwise.
+type downSender struct {
+	down func() bool
+	sent []string
+}
+
+func (s *downSender) Send(_ context.Context, _ huduma.MSISDN, text string) (string, error) {
+	if s.down() {
+		return "", Retryable("HTTP 503")
+	}
+	s.sent = append(s.sent, text)
+	return "PID-" + text, nil
+}
+
+// TestOutboxWaitsOutAnOutage: through a 10-minute provider outage, the
+// sends the circuit breaker holds back spend no try, so no message fails
+// for good (8 tries would last about 4 minutes); each goes once when the
+// provider is back.
+func TestOutboxWaitsOutAnOutage(t *testing.T) {
+	l, c := openLedger(t)
+	start := c.now()
+	for i := 0; i < 3; i++ {
+		queue(t, l, huduma.MessageReceipt, fmt.Sprintf("receipt %d", i))
+	}
+	at := &downSender{down: func() bool { return c.now().Before(start.Add(10 * time.Minute)) }}
+	o := NewOutbox(l, WithBreaker(at, breaker.New("at", 5, 30*time.Second).WithClock(c.now)), OutboxConfig{Rate: 1000}, quiet)
+	o.now = c.now
+	for i := 0; i < 900 && len(at.sent) < 3; i++ { // 15 minutes
+		if _, err := o.RunOnce(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		c.add(time.Second)
+	}
+	msgs, _ := l.Messages(context.Background(), phone, 10)
+	for _, m := range msgs {
+		if st, reason, attempts := status(t, l, m.ID); st != huduma.MsgSent {
+			t.Errorf("%q is %s after %d tries (%s), want sent", m.Body, st, attempts, reason)
+		}
+	}
+	if len(at.sent) != 3 {
+		t.Fatalf("sent %v after the outage, want each of the 3 once", at.sent)
 	}
 }

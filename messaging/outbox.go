@@ -14,6 +14,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/huduma-ke/huduma"
+	"github.com/huduma-ke/huduma/breaker"
 )
 
 // OutboxStore is the part of the ledger the outbox worker uses.
@@ -22,6 +23,9 @@ type OutboxStore interface {
 	MessagesSent(ctx context.Context, sent []huduma.Sent) error
 	MessageFinal(ctx context.Context, id int64, status huduma.MessageStatus, reason string) error
 	MessageRetry(ctx context.Context, id int64, at time.Time, reason string) error
+	// MessagePostpone is MessageRetry without counting the claim as a
+	// try: nothing reached the provider.
+	MessagePostpone(ctx context.Context, id int64, at time.Time, reason string) error
 	OptedOut(ctx context.Context, phone huduma.MSISDN) (bool, error)
 	// RenewMessages extends the leases of claimed messages still being
 	// sent.
@@ -197,6 +201,12 @@ func (o *Outbox) deliver(ctx context.Context, m huduma.OutMessage) (*huduma.Sent
 	}
 	retry, wait, reason := verdict(err)
 	reason = huduma.Redact(reason) // logged below and stored
+	if errors.Is(err, breaker.ErrOpen) {
+		// The breaker held the send back: nothing reached the provider, so
+		// the message waits for it without spending one of its tries, and
+		// an outage alone never fails a message for good.
+		return nil, o.recorded(m.Kind, SMSRetried, o.st.MessagePostpone(ctx, m.ID, o.now().Add(max(wait, time.Second)), reason))
+	}
 	if !retry || m.Attempts >= o.cfg.MaxAttempts {
 		o.log.WarnContext(ctx, "sms failed for good", "message", m.ID, "kind", m.Kind, "attempts", m.Attempts, "reason", reason)
 		return nil, o.recorded(m.Kind, SMSFailed, o.st.MessageFinal(ctx, m.ID, huduma.MsgFailed, reason))

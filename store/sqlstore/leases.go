@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/huduma-ke/huduma"
 )
 
 // Leases. A worker claims jobs and outbox messages for a short lease and
@@ -44,6 +46,15 @@ func (l *DB) RenewMessages(ctx context.Context, ids []int64, lease time.Duration
 	}
 	n, _ := r.RowsAffected()
 	return int(n), nil
+}
+
+// MessagePostpone puts a claimed message back to be sent at at without
+// counting the claim as a try: for a send that never reached the provider
+// (its circuit breaker held it back), so an outage alone never uses up a
+// message's tries. The reason is redacted as for MessageRetry.
+func (l *DB) MessagePostpone(ctx context.Context, id int64, at time.Time, reason string) error {
+	return l.setMessage(ctx, id, `UPDATE outbox SET status = 'queued', next_attempt_at = $3, last_error = $4, updated_at = $2,
+		attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END WHERE id = $1 AND status = 'sending'`, ms(at), huduma.Redact(reason))
 }
 
 // idList is "$first, $first+1, …" for ids, and ids as arguments.

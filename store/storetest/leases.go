@@ -38,6 +38,31 @@ func runLeases(t *testing.T, open Opener) {
 			t.Fatalf("after the postponement: %+v %v, want the job on its first try again", again, err)
 		}
 	})
+	t.Run("MessagePostponeSpendsNoTry", func(t *testing.T) {
+		now := time.Now()
+		l := open(t).WithClock(func() time.Time { return now })
+		if err := l.QueueMessage(ctx, huduma.Message{To: "+254712345678", Kind: huduma.MessageReceipt, Body: "paid"}, ""); err != nil {
+			t.Fatal(err)
+		}
+		msgs, err := l.ClaimMessages(ctx, 10, 10*time.Second)
+		if err != nil || len(msgs) != 1 || msgs[0].Attempts != 1 {
+			t.Fatalf("claim: %+v %v", msgs, err)
+		}
+		if err := l.MessagePostpone(ctx, msgs[0].ID, now.Add(30*time.Second), "circuit open for +254712345678"); err != nil {
+			t.Fatal(err)
+		}
+		status, reason, attempts, err := l.MessageStatus(ctx, msgs[0].ID)
+		if err != nil || status != huduma.MsgQueued || attempts != 0 || strings.Contains(reason, "712345678") {
+			t.Fatalf("postponed: %s %q %d %v, want queued, no try spent, the reason redacted", status, reason, attempts, err)
+		}
+		if got, _ := l.ClaimMessages(ctx, 10, 10*time.Second); len(got) != 0 {
+			t.Fatal("a postponed message went before its time")
+		}
+		now = now.Add(31 * time.Second)
+		if got, _ := l.ClaimMessages(ctx, 10, 10*time.Second); len(got) != 1 || got[0].Attempts != 1 {
+			t.Fatalf("after the postponement: %+v, want the message on its first try again", got)
+		}
+	})
 	t.Run("RenewJobs", func(t *testing.T) {
 		now := time.Now()
 		l := open(t).WithClock(func() time.Time { return now })
