@@ -95,7 +95,8 @@ func (o *Outbox) Run(ctx context.Context, poll time.Duration) {
 	defer t.Stop()
 	for {
 		n, err := o.RunOnce(ctx)
-		if err != nil && ctx.Err() == nil {
+		// A lost lease is already counted and logged by its renewals.
+		if err != nil && ctx.Err() == nil && !errors.Is(err, errLeaseLost) {
 			o.obs.StoreError("outbox")
 			o.log.ErrorContext(ctx, "outbox", "error", err)
 		}

@@ -121,8 +121,9 @@ func (s *Service) keepLeases(p *pool, stop <-chan struct{}) {
 }
 
 // pool counts the jobs running now, so a round claims no more jobs than
-// there are free workers (a claimed job never waits, so its lease only
-// has to outlast the job itself) and queries never fill the pool.
+// there are free workers (a claimed job never waits for a worker, so its
+// lease is renewed from the moment it is claimed) and queries never fill
+// the pool.
 type pool struct {
 	size, maxQueries int
 	// freed wakes the dispatcher when a job finishes.
