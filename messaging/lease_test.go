@@ -73,7 +73,7 @@ func TestOutboxKeepsItsLeaseWhileSending(t *testing.T) {
 	}
 	slow := &gatedSender{open: make(chan struct{}), sent: map[string]int{}}
 	o := NewOutbox(l, slow, OutboxConfig{Rate: 1000}, quiet)
-	o.lease = 2 * time.Second
+	o.lease = 3 * time.Second
 	ran := make(chan error, 1)
 	go func() { _, err := o.RunOnce(context.Background()); ran <- err }()
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
@@ -86,7 +86,7 @@ func TestOutboxKeepsItsLeaseWhileSending(t *testing.T) {
 	}
 	other := &scriptSender{}
 	second := NewOutbox(l, other, OutboxConfig{Rate: 1000}, quiet)
-	for end := time.Now().Add(3 * o.lease); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+	for end := time.Now().Add(2 * o.lease); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
 		if _, err := second.RunOnce(context.Background()); err != nil {
 			t.Fatal(err)
 		}

@@ -90,7 +90,7 @@ func TestRunningJobKeepsItsLease(t *testing.T) {
 	}
 	slow := &heldDaraja{release: make(chan struct{})}
 	s := New(l, nil, slow, Config{}, slog.New(slog.DiscardHandler))
-	s.lease = 2 * time.Second
+	s.lease = 3 * time.Second
 	rctx, stop := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() { defer close(done); s.Run(rctx, 20*time.Millisecond) }()
@@ -101,8 +101,8 @@ func TestRunningJobKeepsItsLease(t *testing.T) {
 			t.Fatal("the worker never called Daraja")
 		}
 	}
-	// Three leases long, another worker keeps finding the job taken.
-	for end := time.Now().Add(3 * s.lease); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+	// Two leases long, another worker keeps finding the job taken.
+	for end := time.Now().Add(2 * s.lease); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
 		if jobs, err := l.Claim(ctx, 10, time.Minute, huduma.JobPush); err != nil || len(jobs) != 0 {
 			t.Fatalf("another worker claimed a running job (%d, %v)", len(jobs), err)
 		}

@@ -47,7 +47,7 @@ func TestKill9(t *testing.T) {
 	}
 	defer at.Close()
 	dbURL := freshSchema(t)
-	const stkDelay = 4 * time.Second
+	const stkDelay = 6 * time.Second
 	env := map[string]string{"DATABASE_URL": dbURL, "REDIS_URL": testenv.RedisURL(t), "HUDUMA_REDIS_PREFIX": redisPrefix(t), "HUDUMA_OTP_SECRET": "kill-test-otp-secret",
 		"HUDUMA_CALLBACK_TOKEN": testToken, "MPESA_BASE_URL": dara.URL(), "MPESA_CONSUMER_KEY": "key", "MPESA_CONSUMER_SECRET": "secret",
 		"MPESA_PASSKEY": testPasskey, "MPESA_STK_DELAY": stkDelay.String(), "MPESA_QUERY_AFTER": "30s",
