@@ -96,6 +96,21 @@ type Config struct {
 	MetricsAddr string
 	// getenv reads the environment, for the SMS provider's own variables.
 	getenv func(string) string
+	// timeScale, when set (by tests, never from the environment),
+	// multiplies the fixed waits of the M-Pesa path (the breaker's
+	// cooldown, the Daraja client's and the job worker's retry pacing,
+	// the prompt window, the query schedule, MPESA_STK_DELAY and
+	// MPESA_QUERY_AFTER), so a test runs an outage's minutes in seconds
+	// with the same ratios between them.
+	timeScale float64
+}
+
+// scaled is d multiplied by the time scale (tests only).
+func (c Config) scaled(d time.Duration) time.Duration {
+	if c.timeScale <= 0 {
+		return d
+	}
+	return time.Duration(float64(d) * c.timeScale)
 }
 
 // Embedded reports whether the database is the embedded SQLite file.

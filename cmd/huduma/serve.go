@@ -154,6 +154,7 @@ func openMpesa(cfg Config, log *slog.Logger) (*daraja.Client, *darajafake.Fake, 
 		dc.BaseURL, dc.ConsumerKey, dc.ConsumerSecret, dc.Passkey = sim.URL(), simulatorKey, simulatorKey, simulatorPasskey
 		dc.Initiator, dc.SecurityCredential = simulatorKey, simulatorKey
 	}
+	dc.Backoff = cfg.scaled(darajaBackoff)
 	// One kept-alive connection per worker: the default transport keeps
 	// two, so a busy pool would open and close connections all day.
 	tr := http.DefaultTransport.(*http.Transport).Clone()
@@ -165,9 +166,18 @@ func openMpesa(cfg Config, log *slog.Logger) (*daraja.Client, *darajafake.Fake, 
 // HUDUMA_SMS_IN_RATE paces it.
 const smsInBurst = 10
 
+// darajaBackoff is the Daraja client's first wait before retrying an
+// outage itself (doubled for each of its three retries).
+const darajaBackoff = 500 * time.Millisecond
+
+// breakerCooldown is how long a provider's breaker stays open.
+const breakerCooldown = 30 * time.Second
+
 // breakerFor is the circuit breaker every provider gets: five failures
-// in a row stop calls for 30 s.
-func breakerFor(name string) *breaker.Breaker { return breaker.New(name, 5, 30*time.Second) }
+// in a row stop calls for breakerCooldown.
+func breakerFor(name string, cfg Config) *breaker.Breaker {
+	return breaker.New(name, 5, cfg.scaled(breakerCooldown))
+}
 
 // newGateway opens the backends and builds the services and the HTTP
 // server, in order; on an error it closes what it opened, in reverse.
@@ -221,10 +231,14 @@ func newGateway(ctx context.Context, cfg Config, log *slog.Logger) (*gateway, er
 
 	// Every provider's breaker is read by the huduma_breaker_state gauge.
 	breakers := map[string]metrics.Breaker{}
-	darajaBreaker := breakerFor("daraja")
+	darajaBreaker := breakerFor("daraja", cfg)
 	breakers["daraja"] = darajaBreaker
-	pay := payments.New(st, st, payments.WithBreaker(mp, darajaBreaker), payments.Config{StkDelay: cfg.StkDelay,
-		QueryAfter: cfg.QueryAfter, InvoiceTTL: cfg.InvoiceTTL, Paybill: cfg.MpesaShort, ServiceCode: cfg.ServiceCode, Workers: cfg.MpesaWorkers}, log)
+	payCfg := payments.Config{StkDelay: cfg.StkDelay, QueryAfter: cfg.QueryAfter, InvoiceTTL: cfg.InvoiceTTL, Paybill: cfg.MpesaShort,
+		ServiceCode: cfg.ServiceCode, Workers: cfg.MpesaWorkers}
+	if cfg.timeScale > 0 {
+		payCfg = payCfg.Scaled(cfg.timeScale)
+	}
+	pay := payments.New(st, st, payments.WithBreaker(mp, darajaBreaker), payCfg, log)
 	if cfg.RefundsOn() {
 		pay.EnableRefunds(mp)
 	}
@@ -244,7 +258,7 @@ func newGateway(ctx context.Context, cfg Config, log *slog.Logger) (*gateway, er
 		if err != nil {
 			return nil, err
 		}
-		b := breakerFor(cfg.SMS.Name)
+		b := breakerFor(cfg.SMS.Name, cfg)
 		breakers[cfg.SMS.Name] = b
 		sender, smsRoutes, smsKind = messaging.WithBreaker(s, b), routes, cfg.SMS.Name
 	}
