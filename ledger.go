@@ -111,7 +111,16 @@ type Job struct {
 // PromptJob is the payload of push and query jobs.
 type PromptJob struct {
 	AttemptID int64 `json:"attempt_id"`
-	Tries     int   `json:"tries,omitempty"`
+	// Tries counts the status queries made (a query job), or the failed
+	// records of a push Daraja accepted (a push job with Accepted).
+	Tries int `json:"tries,omitempty"`
+	// Accepted is Daraja's answer to a push the store could not record:
+	// the job's later runs only retry the record, never the push, since a
+	// second push would be a second prompt on the payer's phone.
+	Accepted *STKPushResult `json:"accepted,omitempty"`
+	// GiveUp is why the job gave the prompt up when the store could not
+	// record that: its later runs only retry the record.
+	GiveUp string `json:"give_up,omitempty"`
 }
 
 // MessageStatus is where an outbox message is. A message is claimed as

@@ -11,14 +11,18 @@ import (
 type AttemptStatus string
 
 // Attempt states: queued (job waiting for MPESA_STK_DELAY) → sent (Daraja
-// accepted it) → succeeded | failed; rejected when Daraja refused the push;
-// stale when it never got a final answer and a new prompt replaced it.
+// accepted it) → succeeded | failed; rejected when the invoice was paid or
+// expired before the push; unsent when the prompt will never come (Daraja
+// refused it, an outage outlasted its tries, or it would have come too
+// late) and the payer was texted how to pay instead; stale when it never
+// got a final answer and a new prompt replaced it.
 const (
 	AttemptQueued    AttemptStatus = "queued"
 	AttemptSent      AttemptStatus = "sent"
 	AttemptSucceeded AttemptStatus = "succeeded"
 	AttemptFailed    AttemptStatus = "failed"
 	AttemptRejected  AttemptStatus = "rejected"
+	AttemptUnsent    AttemptStatus = "unsent"
 	AttemptStale     AttemptStatus = "stale"
 )
 

@@ -48,6 +48,16 @@ func New(name string, failures int, cooldown time.Duration) *Breaker {
 	return &Breaker{name: name, failures: max(1, failures), cooldown: cooldown, now: time.Now}
 }
 
+// WithClock makes the breaker read the time from now instead of
+// time.Now, so a simulation can run an outage's minutes in milliseconds.
+// It returns b.
+func (b *Breaker) WithClock(now func() time.Time) *Breaker {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.now = now
+	return b
+}
+
 // Do runs call unless the breaker is open. failed decides which errors
 // count against the provider (a rejected phone number is not an outage);
 // nil means every error does.

@@ -6,12 +6,15 @@ package messaging
 
 import (
 	"context"
+	"errors"
 	"log/slog"
+	"sync"
 	"time"
 
 	"golang.org/x/time/rate"
 
 	"github.com/huduma-ke/huduma"
+	"github.com/huduma-ke/huduma/breaker"
 )
 
 // OutboxStore is the part of the ledger the outbox worker uses.
@@ -20,7 +23,13 @@ type OutboxStore interface {
 	MessagesSent(ctx context.Context, sent []huduma.Sent) error
 	MessageFinal(ctx context.Context, id int64, status huduma.MessageStatus, reason string) error
 	MessageRetry(ctx context.Context, id int64, at time.Time, reason string) error
+	// MessagePostpone is MessageRetry without counting the claim as a
+	// try: nothing reached the provider.
+	MessagePostpone(ctx context.Context, id int64, at time.Time, reason string) error
 	OptedOut(ctx context.Context, phone huduma.MSISDN) (bool, error)
+	// RenewMessages extends the leases of claimed messages still being
+	// sent.
+	RenewMessages(ctx context.Context, ids []int64, lease time.Duration) (int, error)
 }
 
 // OutboxConfig tunes the worker.
@@ -44,10 +53,17 @@ type Outbox struct {
 	log     *slog.Logger
 	now     func() time.Time
 	obs     Observer
+	// lease is how long a claimed message stays ours without a renewal
+	// (sendLease; tests shorten it).
+	lease time.Duration
 }
 
-// sendLease is how long a claimed message is ours; longer than any send.
-const sendLease = 2 * time.Minute
+// sendLease is how long a claimed message is ours without a renewal. The
+// worker renews its batch's leases every quarter lease while it sends, so
+// a batch may take as long as the provider needs, and the messages of a
+// worker that died are claimed again within sendLease: seconds, not
+// minutes.
+const sendLease = 10 * time.Second
 
 // NewOutbox returns a worker.
 func NewOutbox(st OutboxStore, send Sender, cfg OutboxConfig, log *slog.Logger) *Outbox {
@@ -67,7 +83,7 @@ func NewOutbox(st OutboxStore, send Sender, cfg OutboxConfig, log *slog.Logger) 
 		cfg.Batch = 50
 	}
 	return &Outbox{st: st, send: send, cfg: cfg, limiter: rate.NewLimiter(rate.Limit(cfg.Rate), max(1, int(cfg.Rate))),
-		log: log.With("comp", "outbox"), now: time.Now, obs: nopObserver{}}
+		log: log.With("comp", "outbox"), now: time.Now, obs: nopObserver{}, lease: sendLease}
 }
 
 // essential messages go even to phones that sent STOP.
@@ -79,7 +95,8 @@ func (o *Outbox) Run(ctx context.Context, poll time.Duration) {
 	defer t.Stop()
 	for {
 		n, err := o.RunOnce(ctx)
-		if err != nil && ctx.Err() == nil {
+		// A lost lease is already counted and logged by its renewals.
+		if err != nil && ctx.Err() == nil && !errors.Is(err, errLeaseLost) {
 			o.obs.StoreError("outbox")
 			o.log.ErrorContext(ctx, "outbox", "error", err)
 		}
@@ -100,11 +117,24 @@ func (o *Outbox) Run(ctx context.Context, poll time.Duration) {
 const sentFlush = 20
 
 // RunOnce claims one batch and sends it, returning how many were handled.
+// The batch's leases are renewed while it is sent; should the renewals
+// fail until the lease may have run out (another worker may have claimed
+// the rest), the batch stops before its next send.
 func (o *Outbox) RunOnce(ctx context.Context) (int, error) {
-	msgs, err := o.st.ClaimMessages(ctx, o.cfg.Batch, sendLease)
+	claimedAt := o.now()
+	msgs, err := o.st.ClaimMessages(ctx, o.cfg.Batch, o.lease)
 	if err != nil {
 		return 0, err
 	}
+	if len(msgs) == 0 {
+		return 0, nil
+	}
+	ids := make([]int64, len(msgs))
+	for i, m := range msgs {
+		ids[i] = m.ID
+	}
+	lease := o.keepLease(ids, claimedAt)
+	defer lease.stop()
 	var sent []huduma.Sent
 	var kinds []huduma.MessageKind // of sent, for the observer
 	flush := func() error {
@@ -118,7 +148,15 @@ func (o *Outbox) RunOnce(ctx context.Context) (int, error) {
 		sent, kinds = sent[:0], kinds[:0]
 		return err
 	}
-	for _, m := range msgs {
+	for i, m := range msgs {
+		if !lease.held() {
+			o.log.WarnContext(ctx, "outbox: could not renew the batch's leases in time; leaving the rest to be claimed again",
+				"unsent", len(msgs)-i)
+			if err := flush(); err != nil {
+				return len(msgs), err
+			}
+			return len(msgs), errLeaseLost
+		}
 		s, err := o.deliver(ctx, m)
 		if err != nil {
 			if ferr := flush(); ferr != nil {
@@ -164,6 +202,12 @@ func (o *Outbox) deliver(ctx context.Context, m huduma.OutMessage) (*huduma.Sent
 	}
 	retry, wait, reason := verdict(err)
 	reason = huduma.Redact(reason) // logged below and stored
+	if errors.Is(err, breaker.ErrOpen) {
+		// The breaker held the send back: nothing reached the provider, so
+		// the message waits for it without spending one of its tries, and
+		// an outage alone never fails a message for good.
+		return nil, o.recorded(m.Kind, SMSRetried, o.st.MessagePostpone(ctx, m.ID, o.now().Add(max(wait, time.Second)), reason))
+	}
 	if !retry || m.Attempts >= o.cfg.MaxAttempts {
 		o.log.WarnContext(ctx, "sms failed for good", "message", m.ID, "kind", m.Kind, "attempts", m.Attempts, "reason", reason)
 		return nil, o.recorded(m.Kind, SMSFailed, o.st.MessageFinal(ctx, m.ID, huduma.MsgFailed, reason))
@@ -186,4 +230,61 @@ func (o *Outbox) recorded(kind huduma.MessageKind, event string, err error) erro
 		o.obs.SMS(kind, event)
 	}
 	return err
+}
+
+// errLeaseLost: a batch stopped because its leases could not be renewed.
+var errLeaseLost = errors.New("outbox: batch leases not renewed in time")
+
+// batchLease renews a claimed batch's leases in the background and knows
+// until when they are surely ours.
+type batchLease struct {
+	mu    sync.Mutex
+	until time.Time
+	now   func() time.Time
+	quit  chan struct{}
+	done  chan struct{}
+}
+
+// keepLease renews the leases of ids, claimed at claimedAt, every quarter
+// lease until stop.
+func (o *Outbox) keepLease(ids []int64, claimedAt time.Time) *batchLease {
+	b := &batchLease{until: claimedAt.Add(o.lease), now: o.now, quit: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(b.done)
+		t := time.NewTicker(o.lease / 4)
+		defer t.Stop()
+		for {
+			select {
+			case <-b.quit:
+				return
+			case <-t.C:
+			}
+			at := o.now()
+			ctx, cancel := context.WithTimeout(context.Background(), o.lease/4)
+			_, err := o.st.RenewMessages(ctx, ids, o.lease)
+			cancel()
+			if err != nil {
+				o.obs.StoreError("outbox")
+				o.log.Error("outbox: could not renew the leases of the batch being sent", "messages", len(ids), "error", err)
+				continue
+			}
+			b.mu.Lock()
+			b.until = at.Add(o.lease)
+			b.mu.Unlock()
+		}
+	}()
+	return b
+}
+
+// held reports whether the batch's leases are surely still ours.
+func (b *batchLease) held() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.now().Before(b.until)
+}
+
+// stop ends the renewals.
+func (b *batchLease) stop() {
+	close(b.quit)
+	<-b.done
 }

@@ -75,7 +75,8 @@ func verdict(err error) (retry bool, after time.Duration, reason string) {
 // WithBreaker puts a circuit breaker around s: retryable and throttled
 // failures count towards opening it (a number the provider refuses does
 // not), and while it is open a send fails at once as throttled until the
-// cooldown ends, so the outbox waits instead of piling up calls.
+// cooldown ends (and matches breaker.ErrOpen), so the outbox waits,
+// spending no try, instead of piling up calls.
 func WithBreaker(s Sender, b *breaker.Breaker) Sender { return guarded{s, b} }
 
 type guarded struct {
@@ -90,7 +91,9 @@ func (g guarded) Send(ctx context.Context, to huduma.MSISDN, text string) (id st
 	})
 	var open *breaker.OpenError
 	if errors.As(err, &open) {
-		return "", Throttled(open.Retry+time.Second, err.Error())
+		// Still an *OpenError underneath: the outbox then knows nothing
+		// reached the provider and spends no try on it.
+		return "", fmt.Errorf("%w: %w", Throttled(open.Retry+time.Second, err.Error()), open)
 	}
 	return id, err
 }

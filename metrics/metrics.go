@@ -58,6 +58,10 @@ type Options struct {
 	Queues QueueReader
 	// Breakers feeds huduma_breaker_state, by provider name.
 	Breakers map[string]Breaker
+	// Simulated names what the gateway fakes ("payments": the M-Pesa
+	// simulator; "sms": the record-only outbox): huduma_simulated is 1
+	// for those and 0 for the other.
+	Simulated []string
 	// Log reports a gauge's failed read (once per scrape).
 	Log *slog.Logger
 }
@@ -86,7 +90,7 @@ type Set struct {
 var (
 	hopOutcomes      = set("ok", "end", "invalid_request", "error", "rate_limited", "late")
 	stkPushOutcomes  = set("accepted", "refused", "error")
-	callbackRoutes   = set("stk", "c2b_validation", "c2b_confirmation", "reversal", "pull_notice", "sms_delivery", "sms_inbound")
+	callbackRoutes   = set("stk", "c2b_validation", "c2b_confirmation", "reversal", "pull_notice", "sms_delivery", "sms_inbound", "ussd", "ussd_events")
 	callbackOutcomes = set("accepted", "rejected")
 	callbackReasons  = set("ok", "unauthorized", "malformed", "unknown", "duplicate", "error")
 	suspenseEvents   = set("opened", "applied", "refund_requested", "refunded", "refund_failed")
@@ -94,6 +98,7 @@ var (
 	otpEvents        = set("sent", "verified", "rejected", "locked", "expired")
 	storeOps         = set("invoice", "ledger", "outbox", "jobs", "refunds")
 	sessionOps       = set("load", "save")
+	simulatedThings  = set("payments", "sms")
 	messageKinds     = set(string(huduma.MessageOTP), string(huduma.MessageReceipt), string(huduma.MessageInvoice),
 		string(huduma.MessageReply), string(huduma.MessageNotice), string(huduma.MessagePayment))
 )
@@ -205,6 +210,17 @@ func New(o Options) *Set {
 	if len(o.Breakers) > 0 {
 		s.reg.MustRegister(&breakerCollector{b: o.Breakers})
 	}
+	simulated := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "huduma_simulated",
+		Help: "1 when this gateway fakes the thing named: payments (the M-Pesa simulator, no money moves) or sms (record-only, no text is sent); else 0.",
+	}, []string{"what"})
+	for v := range simulatedThings {
+		simulated.WithLabelValues(v).Set(0)
+	}
+	for _, v := range o.Simulated {
+		simulated.WithLabelValues(closed(simulatedThings, v)).Set(1)
+	}
+	s.reg.MustRegister(simulated)
 	return s
 }
 

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/huduma-ke/huduma"
@@ -43,6 +44,14 @@ type Jobs interface {
 	MarkPushSent(ctx context.Context, id int64, res huduma.STKPushResult, queryAt time.Time) error
 	MarkPushRejected(ctx context.Context, id int64, reason string) error
 	ExpireDue(ctx context.Context) (int, error)
+	// Postpone puts a claimed job back without counting the claim as a
+	// try; RenewJobs extends the leases of jobs still running.
+	Postpone(ctx context.Context, id int64, runAt time.Time, reason string) error
+	RenewJobs(ctx context.Context, ids []int64, lease time.Duration) (int, error)
+	// GiveUpPush ends a queued prompt that will not be sent and queues
+	// msg, which tells the payer how to pay instead, in one transaction,
+	// once per attempt; false: the attempt had already moved on.
+	GiveUpPush(ctx context.Context, id int64, reason string, msg huduma.Message) (bool, error)
 }
 
 // Ledger is a store that keeps all of them (the store package's DB).
@@ -75,6 +84,20 @@ type Config struct {
 	// Workers is how many jobs run at once (MPESA_WORKERS, default 16, at
 	// least 2); status queries may take at most half of them.
 	Workers int
+	// PushBackoff is the wait after a push failed for an outage, doubled
+	// after each later try (default 2 s: 4, 8, 16, 32 s after tries 1-4;
+	// the fifth gives up). It is also how soon a job the circuit breaker
+	// held back while its one trial call is under way looks again.
+	PushBackoff time.Duration
+	// PushWindow is how long after it fell due (StkDelay after the order)
+	// a queued prompt may still go (default huduma.PromptLife, 3
+	// minutes). Past it the prompt is not sent and the payer is texted
+	// how to pay instead: the caller was told "check your phone" and has
+	// stopped waiting for a prompt by then, and from about then on the
+	// ledger lets a new prompt replace the queued one (from the status
+	// screen), so a late push could cross it and put two prompts on the
+	// phone.
+	PushWindow time.Duration
 	// InvoiceTTL is how long an unpaid invoice stays payable.
 	InvoiceTTL time.Duration
 	// Paybill is the paybill number shown in texts (MPESA_SHORTCODE).
@@ -100,10 +123,37 @@ type Service struct {
 	log      *slog.Logger
 	now      func() time.Time
 	obs      Observer
+	// lease is how long a claimed prompt or query job stays ours without
+	// a renewal (promptLease; tests shorten it).
+	lease time.Duration
+	// unrecorded holds, by attempt id, the pushes Daraja accepted that
+	// the store refused to record (an unrecorded value), for when the
+	// job's own record fails too and it comes back without them in its
+	// payload: this process then still retries only the record.
+	unrecorded sync.Map
 }
 
 // New returns a Service.
 func New(l Ledger, cat Catalog, mp Mpesa, cfg Config, log *slog.Logger) *Service {
+	cfg = cfg.withDefaults()
+	return &Service{inv: l, settle: l, jobs: l, ledger: l, cat: cat, mp: mp, cfg: cfg, log: log.With("comp", "payments"), now: time.Now,
+		obs: nopObserver{}, lease: promptLease}
+}
+
+// Scaled returns c, its unset fields at their defaults, with the waits a
+// prompt's fate hangs on (StkDelay, QueryAfter, QueryBackoff, PushBackoff,
+// PushWindow) multiplied by f: a test runs an outage's minutes in seconds
+// with every ratio between them as in production.
+func (cfg Config) Scaled(f float64) Config {
+	cfg = cfg.withDefaults()
+	scale := func(d time.Duration) time.Duration { return time.Duration(float64(d) * f) }
+	cfg.StkDelay, cfg.QueryAfter, cfg.QueryBackoff = scale(cfg.StkDelay), scale(cfg.QueryAfter), scale(cfg.QueryBackoff)
+	cfg.PushBackoff, cfg.PushWindow = scale(cfg.PushBackoff), scale(cfg.PushWindow)
+	return cfg
+}
+
+// withDefaults fills the unset fields.
+func (cfg Config) withDefaults() Config {
 	if cfg.QueryAfter <= 0 {
 		cfg.QueryAfter = 60 * time.Second
 	}
@@ -116,6 +166,12 @@ func New(l Ledger, cat Catalog, mp Mpesa, cfg Config, log *slog.Logger) *Service
 	if cfg.Workers <= 0 {
 		cfg.Workers = 16
 	}
+	if cfg.PushBackoff <= 0 {
+		cfg.PushBackoff = 2 * time.Second
+	}
+	if cfg.PushWindow <= 0 {
+		cfg.PushWindow = huduma.PromptLife
+	}
 	if cfg.InvoiceTTL <= 0 {
 		cfg.InvoiceTTL = 72 * time.Hour
 	}
@@ -125,8 +181,7 @@ func New(l Ledger, cat Catalog, mp Mpesa, cfg Config, log *slog.Logger) *Service
 	if cfg.ServiceCode == "" {
 		cfg.ServiceCode = "*2222#"
 	}
-	return &Service{inv: l, settle: l, jobs: l, ledger: l, cat: cat, mp: mp, cfg: cfg, log: log.With("comp", "payments"), now: time.Now,
-		obs: nopObserver{}}
+	return cfg
 }
 
 // CanPrompt reports whether M-Pesa prompts can reach phone.

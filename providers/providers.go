@@ -62,7 +62,9 @@ type USSD interface {
 	DecodeHop(r Request) (huduma.Hop, error)
 	// EncodeReply renders a screen in the aggregator's format.
 	EncodeReply(reply huduma.Reply) Response
-	// EncodeError answers a request that could not be decoded.
+	// EncodeError answers a request that could not be decoded, so that
+	// the subscriber sees a last screen that says so (for the text
+	// aggregators, 200 and an END).
 	EncodeError(err error) Response
 }
 
@@ -100,10 +102,13 @@ func ConEnd(reply huduma.Reply) Response {
 }
 
 // ConEndRefusal answers a request those aggregators sent that could not
-// be read: 400 (they end the session on any 4xx), with an END a person
-// could read if it is shown.
+// be read: 200 with an END, so the subscriber reads our words. Africa's
+// Talking ends the session on any 4xx or a body without CON/END, and
+// what the phone shows then is not documented (assumed: the network's
+// generic failure, or nothing), so a 4xx would leave the caller
+// guessing. The reason goes to the log, not to the caller.
 func ConEndRefusal() Response {
-	return Response{Status: http.StatusBadRequest, ContentType: "text/plain", Body: []byte("END Sorry, we could not read that request.")}
+	return Response{Status: http.StatusOK, ContentType: "text/plain", Body: []byte("END Sorry, we could not read that request.")}
 }
 
 // LookupUSSD returns the provider registered under name, or nil.

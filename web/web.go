@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"sort"
@@ -82,6 +83,12 @@ type Config struct {
 	// DefaultLanguage is what the edge's own replies (busy, late, slow
 	// down) are in for a phone it has not served yet.
 	DefaultLanguage huduma.Language
+	// Simulated names what the gateway fakes ("payments", "sms"), which
+	// /readyz shows so nobody takes a simulated gateway for a real one.
+	Simulated []string
+	// MetricsElsewhere leaves /metrics off this server (404): it is
+	// served on a listener of its own (HUDUMA_METRICS_ADDR).
+	MetricsElsewhere bool
 }
 
 // LateNotifier texts a caller the screen a hop produced after its
@@ -115,6 +122,13 @@ type Server struct {
 	hops    *ratelimit.Keyed
 	api     *ratelimit.Keyed
 	langs   *languageMemo
+	// hopRoutes are the mounted USSD hop paths, so a request the
+	// framework refuses before any handler (a body too large) is still
+	// answered in the aggregator's format.
+	hopRoutes map[string]providers.USSD
+	// refusals paces the log of callbacks refused for their token.
+	refusals *refusalLog
+	now      func() time.Time
 }
 
 // New builds the server and mounts every registered USSD provider.
@@ -132,7 +146,8 @@ func New(cfg Config, deps Deps, log *slog.Logger) *Server {
 		cfg.DefaultLanguage = huduma.English
 	}
 	s := &Server{cfg: cfg, deps: deps, log: log.With("comp", "web"), metrics: deps.Metrics,
-		hops: ratelimit.New(cfg.HopsPerMinute, cfg.HopBurst), api: ratelimit.New(cfg.APIPerMinute, cfg.APIBurst), langs: newLanguageMemo()}
+		hops: ratelimit.New(cfg.HopsPerMinute, cfg.HopBurst), api: ratelimit.New(cfg.APIPerMinute, cfg.APIBurst), langs: newLanguageMemo(),
+		hopRoutes: map[string]providers.USSD{}, refusals: newRefusalLog(time.Minute, 4096), now: time.Now}
 	s.app = fiber.New(fiber.Config{
 		// Immutable copies request values, so nothing we keep aliases a
 		// buffer fasthttp reuses for the next request.
@@ -147,9 +162,10 @@ func New(cfg Config, deps Deps, log *slog.Logger) *Server {
 	s.app.Use(s.recover)
 	s.app.Get("/healthz", func(c *fiber.Ctx) error { return c.SendString("ok") })
 	s.app.Get("/readyz", s.ready)
-	if s.metrics != nil {
+	if s.metrics != nil && !cfg.MetricsElsewhere {
 		s.app.Get("/metrics", adaptor.HTTPHandler(s.metrics.Handler()))
-	} else {
+	}
+	if s.metrics == nil {
 		s.metrics = nopMetrics{}
 	}
 	if deps.USSD == nil {
@@ -160,13 +176,14 @@ func New(cfg Config, deps Deps, log *slog.Logger) *Server {
 		if m, ok := p.(providers.Methods); ok {
 			methods = m.Methods()
 		}
-		// Hops are counted by hopHandler (the USSD funnel), not as
-		// callbacks.
+		// Hops are counted by hopHandler (the USSD funnel); as callbacks
+		// only when refused for their token.
 		for _, m := range methods {
-			s.mount(m, "/ussd/"+p.Name(), "", s.hopHandler(p))
+			s.mount(m, "/ussd/"+p.Name(), routeUSSD, false, s.hopHandler(p))
 		}
+		s.hopRoutes["/ussd/"+p.Name()] = p
 		if ev, ok := p.(providers.SessionEvents); ok {
-			s.mount(http.MethodPost, "/ussd/"+p.Name()+"/events", "", s.eventHandler(ev))
+			s.mount(http.MethodPost, "/ussd/"+p.Name()+"/events", routeUSSDEvents, true, s.eventHandler(ev))
 		}
 	}
 	return s
@@ -178,6 +195,9 @@ func (s *Server) App() *fiber.App { return s.app }
 // Listen serves on addr until Shutdown.
 func (s *Server) Listen(addr string) error { return s.app.Listen(addr) }
 
+// Serve serves on a bound listener until Shutdown.
+func (s *Server) Serve(ln net.Listener) error { return s.app.Listener(ln) }
+
 // Shutdown stops accepting connections and waits for in-flight requests
 // until ctx ends.
 func (s *Server) Shutdown(ctx context.Context) error { return s.app.ShutdownWithContext(ctx) }
@@ -186,7 +206,7 @@ func (s *Server) Shutdown(ctx context.Context) error { return s.app.ShutdownWith
 // handler receives the request as plain values with the token removed.
 // Its callbacks are counted under route "other"; Mount names the route.
 func (s *Server) Callback(method, path string, h func(ctx context.Context, r providers.Request) providers.Response) {
-	s.mount(method, path, "other", h)
+	s.mount(method, path, "other", true, h)
 }
 
 // Mount mounts a provider's callback route (as Callback), counted in the
@@ -196,29 +216,39 @@ func (s *Server) Mount(r providers.Route) {
 	if name == "" {
 		name = "other"
 	}
-	s.mount(r.Method, r.Path, name, r.Handle)
+	s.mount(r.Method, r.Path, name, true, r.Handle)
 }
 
-// mount adds a route behind the token check; a non-empty route counts
-// each callback by outcome and reason.
-func (s *Server) mount(method, path, route string, h func(ctx context.Context, r providers.Request) providers.Response) {
+// The callback metrics' route names of the USSD routes, whose hops are
+// counted as callbacks only when refused for their token.
+const (
+	routeUSSD       = "ussd"
+	routeUSSDEvents = "ussd_events"
+)
+
+// mount adds a route behind the token check. Every refusal is counted
+// under route; counted also counts each accepted callback by outcome
+// and reason.
+func (s *Server) mount(method, path, route string, counted bool, h func(ctx context.Context, r providers.Request) providers.Response) {
 	s.app.Add(method, path, func(c *fiber.Ctx) error {
 		if !s.tokenOK(c) {
-			if route != "" {
-				s.metrics.Callback(route, "rejected", "unauthorized")
-			}
-			return c.Status(http.StatusForbidden).SendString("forbidden")
+			return s.refuse(c, route, path)
 		}
 		resp := h(c.UserContext(), request(c))
-		if route != "" {
+		if counted {
 			outcome, reason := callbackVerdict(resp)
 			s.metrics.Callback(route, outcome, reason)
 		}
-		if resp.ContentType != "" {
-			c.Set(fiber.HeaderContentType, resp.ContentType)
-		}
-		return c.Status(resp.Status).Send(resp.Body)
+		return write(c, resp)
 	})
+}
+
+// write sends a provider's response.
+func write(c *fiber.Ctx, resp providers.Response) error {
+	if resp.ContentType != "" {
+		c.Set(fiber.HeaderContentType, resp.ContentType)
+	}
+	return c.Status(resp.Status).Send(resp.Body)
 }
 
 // callbackVerdict is a callback's outcome and reason for the metrics: the
@@ -250,6 +280,40 @@ func (s *Server) tokenOK(c *fiber.Ctx) bool {
 	return subtle.ConstantTimeCompare([]byte(got), []byte(s.cfg.CallbackToken)) == 1
 }
 
+// refuse answers a callback whose token is wrong or missing: 403,
+// counted as rejected/unauthorized, and logged once per route and
+// source a minute (with how many were refused quietly since), so an
+// aggregator's engineer who registered the wrong URL can see why
+// without a flood of lines. The log names the route's pattern, never
+// the URL as sent, so neither the token nor anything else in the query
+// reaches it.
+func (s *Server) refuse(c *fiber.Ctx, route, path string) error {
+	s.metrics.Callback(route, "rejected", "unauthorized")
+	source := c.IP()
+	if ok, quiet := s.refusals.allow(path, source, s.now()); ok {
+		s.log.Warn("callback refused: wrong or missing token; the URL registered with the provider must end in ?token=<HUDUMA_CALLBACK_TOKEN>",
+			"route", path, "method", c.Method(), "source", source, "reason", tokenProblem(c), "refused_quietly_since", quiet)
+	}
+	return c.Status(http.StatusForbidden).SendString("forbidden")
+}
+
+// tokenProblem says what was wrong with a refused request's token,
+// without its value.
+func tokenProblem(c *fiber.Ctx) string {
+	if c.Context().QueryArgs().Has("token") {
+		if c.Query("token") == "" {
+			return "empty token"
+		}
+		return "wrong token"
+	}
+	for _, h := range []string{fiber.HeaderAuthorization, "X-Token", "X-Callback-Token", "Token"} {
+		if c.Get(h) != "" {
+			return "no token in the URL (a " + h + " header came instead; the token goes in the query string)"
+		}
+	}
+	return "no token in the URL"
+}
+
 // request copies a fiber request into plain values.
 func request(c *fiber.Ctx) providers.Request {
 	r := providers.Request{Method: c.Method(), Query: url.Values{}, Form: url.Values{}, Header: http.Header{}}
@@ -275,9 +339,7 @@ func (s *Server) hopHandler(p providers.USSD) func(ctx context.Context, r provid
 		start := time.Now()
 		hop, err := p.DecodeHop(r)
 		if err != nil {
-			s.metrics.Hop(p.Name(), "", "invalid_request", time.Since(start))
-			s.log.InfoContext(ctx, "bad ussd request", "provider", p.Name(), "error", huduma.ErrorMessage(err))
-			return p.EncodeError(err)
+			return s.unreadableHop(ctx, p, err, start)
 		}
 		// The edge's own replies are in the language the phone last used
 		// here; the session store is not read for them.
@@ -308,6 +370,15 @@ func (s *Server) hopHandler(p providers.USSD) func(ctx context.Context, r provid
 		s.metrics.Hop(p.Name(), reply.Screen, outcome, time.Since(start))
 		return p.EncodeReply(reply)
 	}
+}
+
+// unreadableHop answers a hop that cannot be read in the provider's
+// format (for the text aggregators, 200 with an END the subscriber
+// sees), logs why and counts it as invalid_request.
+func (s *Server) unreadableHop(ctx context.Context, p providers.USSD, err error, start time.Time) providers.Response {
+	s.metrics.Hop(p.Name(), "", "invalid_request", time.Since(start))
+	s.log.InfoContext(ctx, "bad ussd request", "provider", p.Name(), "error", huduma.ErrorMessage(err))
+	return p.EncodeError(err)
 }
 
 type hopResult struct {
@@ -397,7 +468,11 @@ func (s *Server) ready(c *fiber.Ctx) error {
 			s.log.Warn("readiness check failed", "backend", n, "error", err)
 		}
 	}
-	body, _ := json.Marshal(map[string]any{"ready": code == http.StatusOK, "checks": status})
+	answer := map[string]any{"ready": code == http.StatusOK, "checks": status}
+	if len(s.cfg.Simulated) > 0 {
+		answer["simulated"] = s.cfg.Simulated
+	}
+	body, _ := json.Marshal(answer)
 	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
 	return c.Status(code).Send(body)
 }
@@ -413,11 +488,19 @@ func (s *Server) recover(c *fiber.Ctx) (err error) {
 }
 
 // errorHandler answers framework errors (unknown route, body too large)
-// with the status and a short plain message.
+// with the status and a short plain message; a USSD hop the framework
+// could not read is answered as any unreadable hop is.
 func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
 	code := http.StatusInternalServerError
 	if e, ok := err.(*fiber.Error); ok {
 		code = e.Code
+	}
+	if p := s.hopRoutes[strings.TrimRight(c.Path(), "/")]; p != nil && code >= 400 && code < 500 && code != http.StatusNotFound && code != http.StatusMethodNotAllowed {
+		if !s.tokenOK(c) {
+			return s.refuse(c, routeUSSD, "/ussd/"+p.Name())
+		}
+		resp := s.unreadableHop(c.UserContext(), p, huduma.Errorf(huduma.EInvalid, "%s", strings.ToLower(http.StatusText(code))), time.Now())
+		return write(c, resp)
 	}
 	return c.Status(code).SendString(http.StatusText(code))
 }

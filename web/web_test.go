@@ -87,8 +87,8 @@ func TestEdge(t *testing.T) {
 		{label: "missing token", hops: &fakeHops{}, req: post("/ussd/africastalking", goodHop), status: 403, body: "forbidden"},
 		{label: "wrong token", hops: &fakeHops{}, req: post("/ussd/africastalking?token=nope", goodHop), status: 403, body: "forbidden"},
 		{label: "bad form", hops: &fakeHops{}, req: post("/ussd/africastalking?token="+token, url.Values{"text": {"1"}}),
-			status: 400, body: "END Sorry, we could not read that request."},
-		{label: "5000-char text", hops: &fakeHops{}, req: post("/ussd/africastalking?token="+token, long), status: 400, body: "END "},
+			status: 200, body: "END Sorry, we could not read that request."},
+		{label: "5000-char text", hops: &fakeHops{}, req: post("/ussd/africastalking?token="+token, long), status: 200, body: "END Sorry, we could not read that request."},
 		{label: "domain error", hops: &fakeHops{err: errors.New("redis down")}, req: post("/ussd/africastalking?token="+token, goodHop),
 			status: 200, body: "END Sorry, the service is busy. Please try again.", called: 1},
 		{label: "domain panic", hops: &fakeHops{panic: true}, req: post("/ussd/africastalking?token="+token, goodHop),
@@ -106,7 +106,7 @@ func TestEdge(t *testing.T) {
 		{label: "not ready", hops: &fakeHops{}, pingErr: errors.New("down"), req: httptest.NewRequest("GET", "/readyz", nil),
 			status: 503, body: `"database":"unavailable"`},
 		{label: "unknown route", hops: &fakeHops{}, req: httptest.NewRequest("GET", "/nope", nil), status: 404},
-		{label: "body too large", hops: &fakeHops{}, req: post("/ussd/africastalking?token="+token, url.Values{"x": {strings.Repeat("a", 70000)}}), status: 413},
+		{label: "body too large, not a hop", hops: &fakeHops{}, req: post("/ussd/africastalking/events?token="+token, url.Values{"x": {strings.Repeat("a", 70000)}}), status: 413},
 	}
 	for _, tc := range cases {
 		t.Run(tc.label, func(t *testing.T) {

@@ -286,7 +286,10 @@ func run(o options) error {
 	}
 	hudumaEnv := []string{"DATABASE_URL=" + dbURL, "REDIS_URL=" + o.redisURL, "HUDUMA_OTP_SECRET=bench-otp-secret-0123456789",
 		"HUDUMA_HOP_RATE=0", "HUDUMA_LOG_LEVEL=error", "HUDUMA_SIMULATOR=off", "MPESA_STK_DELAY=5m",
-		"HUDUMA_CALLBACK_TOKEN=" + benchToken}
+		"HUDUMA_CALLBACK_TOKEN=" + benchToken,
+		// No Daraja or SMS credentials here: a production-shaped gateway
+		// must say so, or it refuses to start.
+		"HUDUMA_PAYMENTS=simulator", "HUDUMA_SMS=record-only"}
 	if out, err := command(o.huduma, hudumaEnv, "catalog", "import", catFile).CombinedOutput(); err != nil {
 		return fmt.Errorf("import catalog: %v\n%s", err, out)
 	}

@@ -84,7 +84,7 @@ func pushDelayRun(ctx context.Context, o options, undecided int, answer time.Dur
 	addr := freeAddr()
 	env := append([]string{"DATABASE_URL=" + dbURL, "REDIS_URL=" + o.redisURL, "HUDUMA_OTP_SECRET=bench-otp-secret-0123456789",
 		"HUDUMA_HOP_RATE=0", "HUDUMA_LOG_LEVEL=error", "HUDUMA_SIMULATOR=off", "HUDUMA_CALLBACK_TOKEN=" + pushBenchToken,
-		"HUDUMA_ADDR=" + addr, "HUDUMA_PUBLIC_URL=http://" + addr, "MPESA_BASE_URL=" + fake.URL(), "MPESA_CONSUMER_KEY=" + pushBenchKey,
+		"HUDUMA_ADDR=" + addr, "HUDUMA_PUBLIC_URL=http://" + addr, "HUDUMA_SMS=record-only", "MPESA_BASE_URL=" + fake.URL(), "MPESA_CONSUMER_KEY=" + pushBenchKey,
 		"MPESA_CONSUMER_SECRET=" + pushBenchKey, "MPESA_PASSKEY=" + pushBenchPasskey, "MPESA_STK_DELAY=" + pushStkDelay.String(),
 		// Redis is shared with the other scenarios, whose phones may have
 		// left journeys midway: no resume offer in the way of this one.

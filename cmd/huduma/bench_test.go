@@ -18,6 +18,7 @@ import (
 // journey from a phone of its own (one phone would get the resume offer
 // on every journey after the first, and go elsewhere).
 func benchHops(b *testing.B, env map[string]string) {
+	simulatedOnPurpose(env)
 	cfg, err := loadConfig(func(k string) string { return env[k] })
 	if err != nil {
 		b.Fatal(err)

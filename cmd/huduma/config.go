@@ -85,8 +85,32 @@ type Config struct {
 	// PprofAddr, when set, serves net/http/pprof there (HUDUMA_PPROF);
 	// loopback only, for profiling under load.
 	PprofAddr string
+	// Payments is HUDUMA_PAYMENTS: "simulator" when the operator chose
+	// the payment simulator, else empty.
+	Payments string
+	// SMSMode is HUDUMA_SMS: "record-only" when the operator chose the
+	// record-only outbox, else empty.
+	SMSMode string
+	// MetricsAddr is HUDUMA_METRICS_ADDR: when set, /metrics is served
+	// there, on a listener of its own, and not on Addr.
+	MetricsAddr string
 	// getenv reads the environment, for the SMS provider's own variables.
 	getenv func(string) string
+	// timeScale, when set (by tests, never from the environment),
+	// multiplies the fixed waits of the M-Pesa path (the breaker's
+	// cooldown, the Daraja client's and the job worker's retry pacing,
+	// the prompt window, the query schedule, MPESA_STK_DELAY and
+	// MPESA_QUERY_AFTER), so a test runs an outage's minutes in seconds
+	// with the same ratios between them.
+	timeScale float64
+}
+
+// scaled is d multiplied by the time scale (tests only).
+func (c Config) scaled(d time.Duration) time.Duration {
+	if c.timeScale <= 0 {
+		return d
+	}
+	return time.Duration(float64(d) * c.timeScale)
 }
 
 // Embedded reports whether the database is the embedded SQLite file.
@@ -262,12 +286,28 @@ var variables = []variable{
 		}
 		return nil
 	}},
-	{"HUDUMA_SIMULATOR", "", "`on`/`off`: the web phone and inbox. On by default only in pure demo mode (embedded, no token, keys or credentials); see [Security](#security)",
+	{"HUDUMA_SIMULATOR", "", "`on`/`off`: the web phone and inbox. On by default only in pure demo mode (embedded, in-process sessions, no token, keys, secret or credentials); see [Security](#security)",
 		func(c *Config, v string) error {
 			if v != "" && v != "on" && v != "off" {
 				return fmt.Errorf("want on or off")
 			}
 			c.Simulator = v
+			return nil
+		}},
+	{"HUDUMA_PAYMENTS", "", "`simulator`: take payments with the built-in M-Pesa simulator (no money moves; every simulated receipt says SIMULATED). A production-shaped gateway (a database or Redis URL, a token, API keys, an OTP secret or any provider credential) without Daraja credentials refuses to start unless this says so; logged as a warning at every start, shown by `/readyz` and `huduma_simulated`",
+		func(c *Config, v string) error {
+			if v != "" && v != "simulator" {
+				return fmt.Errorf("the only accepted value is simulator (leave empty for Daraja, or the simulator in pure demo mode), got %q", v)
+			}
+			c.Payments = v
+			return nil
+		}},
+	{"HUDUMA_SMS", "", "`record-only`: store outgoing SMS without sending them. A production-shaped gateway without an SMS provider refuses to start unless this says so; logged as a warning at every start, shown by `/readyz` and `huduma_simulated`",
+		func(c *Config, v string) error {
+			if v != "" && v != "record-only" {
+				return fmt.Errorf("the only accepted value is record-only (leave empty for the configured SMS provider, or record-only in pure demo mode), got %q", v)
+			}
+			c.SMSMode = v
 			return nil
 		}},
 	{"HUDUMA_LOG_LEVEL", "info", "`debug`, `info`, `warn`, `error`", func(c *Config, v string) error {
@@ -278,8 +318,18 @@ var variables = []variable{
 		}
 		return fmt.Errorf("want debug, info, warn or error")
 	}},
+	{"HUDUMA_METRICS_ADDR", "", "`host:port` of a listener of its own for `/metrics`, which then leaves the main port (404 there); the production setting, on an internal address, so business volumes are not on the callback port (empty: `/metrics` on `HUDUMA_ADDR`)",
+		func(c *Config, v string) error {
+			if v != "" {
+				if _, port, err := net.SplitHostPort(v); err != nil || port == "" {
+					return fmt.Errorf("want host:port such as 10.0.0.5:9102 or :9102, got %q", v)
+				}
+			}
+			c.MetricsAddr = v
+			return nil
+		}},
 	{"MPESA_BASE_URL", "https://sandbox.safaricom.co.ke", "Daraja base URL", httpField(func(c *Config) *string { return &c.MpesaBaseURL })},
-	{"MPESA_CONSUMER_KEY", "", "Daraja consumer key (with MPESA_CONSUMER_SECRET and MPESA_PASSKEY; none of the three: the payment simulator)", text(func(c *Config) *string { return &c.MpesaKey })},
+	{"MPESA_CONSUMER_KEY", "", "Daraja consumer key (with MPESA_CONSUMER_SECRET and MPESA_PASSKEY; none of the three: the payment simulator, in pure demo mode or with `HUDUMA_PAYMENTS=simulator`)", text(func(c *Config) *string { return &c.MpesaKey })},
 	{"MPESA_CONSUMER_SECRET", "", "Daraja consumer secret", text(func(c *Config) *string { return &c.MpesaSecret })},
 	{"MPESA_PASSKEY", "", "Daraja passkey of the shortcode", text(func(c *Config) *string { return &c.MpesaPasskey })},
 	{"MPESA_SHORTCODE", "174379", "paybill (222222 in production)", func(c *Config, v string) error {
@@ -387,6 +437,15 @@ func (c *Config) check() error {
 	if c.InsecureCallbacks && c.CallbackTok != "" {
 		return bad("HUDUMA_INSECURE_CALLBACKS", "set either HUDUMA_CALLBACK_TOKEN or HUDUMA_INSECURE_CALLBACKS, not both")
 	}
+	if err := c.checkSimulated(); err != nil {
+		return err
+	}
+	if c.MetricsAddr != "" {
+		_, mainPort, _ := net.SplitHostPort(c.Addr)
+		if _, port, _ := net.SplitHostPort(c.MetricsAddr); port == mainPort {
+			return bad("HUDUMA_METRICS_ADDR", "port %s is HUDUMA_ADDR's; give /metrics a port of its own", port)
+		}
+	}
 	if c.SimulatorOn() {
 		// The web phone acts as the aggregator and shows any number's SMS:
 		// unless the operator named a host, serve it on loopback only.
@@ -395,6 +454,76 @@ func (c *Config) check() error {
 		}
 	}
 	return nil
+}
+
+// checkSimulated refuses simulated money or texts outside pure demo mode
+// unless the operator chose them by name (HUDUMA_PAYMENTS=simulator,
+// HUDUMA_SMS=record-only), and the choice beside real credentials.
+func (c *Config) checkSimulated() error {
+	shaped := strings.Join(c.shapedBy(), ", ")
+	if c.Payments == "simulator" && !c.MpesaSimulated() {
+		return fmt.Errorf("config: HUDUMA_PAYMENTS: simulator is set beside Daraja credentials (MPESA_CONSUMER_KEY, MPESA_CONSUMER_SECRET, MPESA_PASSKEY): remove one or the other")
+	}
+	if c.Payments == "" && c.MpesaSimulated() && shaped != "" {
+		return fmt.Errorf("config: MPESA_CONSUMER_KEY: this gateway is production-shaped (%s set) but has no M-Pesa credentials, "+
+			"so its payments would be simulated and no money would move: set MPESA_CONSUMER_KEY, MPESA_CONSUMER_SECRET and MPESA_PASSKEY, "+
+			"or HUDUMA_PAYMENTS=simulator to take simulated payments on purpose", shaped)
+	}
+	if c.SMSMode == "record-only" && c.SMS != nil {
+		return fmt.Errorf("config: HUDUMA_SMS: record-only is set beside the SMS provider %s: remove one or the other", c.SMS.Name)
+	}
+	if c.SMSMode == "" && c.SMS == nil && shaped != "" {
+		var choices []string
+		for _, p := range messaging.SMSProviders() {
+			if len(p.Vars) == 0 {
+				continue
+			}
+			names := make([]string, len(p.Vars))
+			for i, v := range p.Vars {
+				names[i] = v.Name
+			}
+			choices = append(choices, p.Name+": "+strings.Join(names, ", "))
+		}
+		return fmt.Errorf("config: HUDUMA_SMS: this gateway is production-shaped (%s set) but has no SMS provider, "+
+			"so its texts would be recorded and never sent: configure one (%s), or set HUDUMA_SMS=record-only to record them on purpose",
+			shaped, strings.Join(choices, "; "))
+	}
+	return nil
+}
+
+// shapedBy names the variables that make this configuration more than
+// pure demo mode: a shared backend, a secret, or a real credential.
+func (c Config) shapedBy() []string {
+	var by []string
+	for _, v := range []struct {
+		name string
+		set  bool
+	}{
+		{"DATABASE_URL", !c.Embedded()}, {"REDIS_URL", c.RedisURL != ""}, {"HUDUMA_CALLBACK_TOKEN", c.CallbackTok != ""},
+		{"HUDUMA_INSECURE_CALLBACKS", c.InsecureCallbacks}, {"HUDUMA_API_KEYS", len(c.APIKeys) > 0},
+		{"HUDUMA_OTP_SECRET", c.OTPSecret != ""}, {"MPESA_CONSUMER_KEY", !c.MpesaSimulated()},
+	} {
+		if v.set {
+			by = append(by, v.name)
+		}
+	}
+	if c.SMS != nil {
+		by = append(by, "the "+c.SMS.Name+" SMS provider's variables")
+	}
+	return by
+}
+
+// Simulated names what this gateway fakes: "payments" (the M-Pesa
+// simulator) and "sms" (the record-only outbox).
+func (c Config) Simulated() []string {
+	var fake []string
+	if c.MpesaSimulated() {
+		fake = append(fake, "payments")
+	}
+	if c.SMS == nil {
+		fake = append(fake, "sms")
+	}
+	return fake
 }
 
 // callbackURL is the public URL of a callback path, with the token.
@@ -417,12 +546,11 @@ func (c Config) ProductionShaped() bool {
 	return !c.Embedded() || !c.MpesaSimulated() || c.SMS != nil
 }
 
-// Demo reports pure demo mode: embedded, and no secret or credential of
-// any kind configured. Only then does the simulator's inbox show one-time
-// passwords in clear.
-func (c Config) Demo() bool {
-	return c.Embedded() && !c.ProductionShaped() && c.CallbackTok == "" && len(c.APIKeys) == 0 && c.OTPSecret == ""
-}
+// Demo reports pure demo mode: embedded, in-process sessions, and no
+// secret or credential of any kind configured. Only then does the
+// simulator's inbox show one-time passwords in clear, and only then are
+// payments and SMS simulated without being asked for.
+func (c Config) Demo() bool { return len(c.shapedBy()) == 0 }
 
 // SimulatorOn reports whether the web phone and inbox are served: on by
 // default only in pure demo mode (embedded, nothing configured); off as

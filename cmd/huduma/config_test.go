@@ -87,6 +87,7 @@ func TestLoadConfigProduction(t *testing.T) {
 		"DATABASE_URL": "postgres://u@h/db", "REDIS_URL": "redis://h:6379/0",
 		"HUDUMA_OTP_SECRET": "0123456789abcdef", "HUDUMA_API_KEYS": " key-aaaaaaaaaaaaaaaa , key-bbbbbbbbbbbbbbbb ",
 		"HUDUMA_SESSION_TTL": "120", "HUDUMA_CALLBACK_TOKEN": "callback-token-0123456789",
+		"HUDUMA_PAYMENTS": "simulator", "HUDUMA_SMS": "record-only",
 	}
 	c, err := loadConfig(func(k string) string { return env[k] })
 	if err != nil {
@@ -102,7 +103,8 @@ func TestLoadConfigProduction(t *testing.T) {
 func TestLoadConfigSentinel(t *testing.T) {
 	for _, u := range []string{"redis+sentinel://10.0.0.1:26379,10.0.0.2:26379,10.0.0.3:26379/huduma",
 		"rediss+sentinel://:pw@s1,s2/huduma/1?sentinel_password=sp"} {
-		c, err := loadConfig(func(k string) string { return map[string]string{"REDIS_URL": u}[k] })
+		env := map[string]string{"REDIS_URL": u, "HUDUMA_PAYMENTS": "simulator", "HUDUMA_SMS": "record-only"}
+		c, err := loadConfig(func(k string) string { return env[k] })
 		if err != nil || c.RedisURL != u {
 			t.Errorf("%s: %v (RedisURL %q)", u, err, c.RedisURL)
 		}

@@ -70,6 +70,7 @@ func freshSchema(t testing.TB) string {
 // and returns a function that posts one AT USSD hop.
 func startGateway(t *testing.T, env map[string]string) (*gateway, func(form url.Values) (int, string)) {
 	t.Helper()
+	simulatedOnPurpose(env)
 	cfg, err := loadConfig(func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatal(err)

@@ -7,6 +7,7 @@
 //	huduma menus [--format mermaid|dot]
 //	huduma config               print the configuration table (README)
 //	huduma sim [--url URL] [--phone N] [--script FILE]
+//	huduma health [--url URL]   is the running gateway ready? (the image's HEALTHCHECK)
 //	huduma suspense [list|show|apply|refund] ...  the finance officer's suspense list
 //	huduma report settlement [--date D] [--format csv|json]
 //	huduma reconcile --statement FILE.csv [--apply]
@@ -15,7 +16,9 @@
 //
 // All configuration comes from the environment (see README and SPEC §2).
 // With nothing set it runs embedded: SQLite under ./data, in-process
-// sessions, the payment simulator and a record-only SMS outbox.
+// sessions, the payment simulator and a record-only SMS outbox. Once
+// anything is configured, the simulator and the record-only outbox must
+// be chosen by name (HUDUMA_PAYMENTS, HUDUMA_SMS).
 package main
 
 import (
@@ -42,7 +45,7 @@ func main() {
 }
 
 // errUsage marks a command-line mistake.
-var errUsage = errors.New("usage: huduma [serve | migrate | catalog import FILE | catalog export [--format json|csv] | menus [--format mermaid|dot] | config | sim [--url URL] [--phone N] [--script FILE] | suspense [list|show TRANS|apply TRANS INVOICE|refund TRANS] | report settlement [--date D] | reconcile --statement FILE.csv [--apply] | pull [--since D] | pull register --nominated PHONE | version]")
+var errUsage = errors.New("usage: huduma [serve | migrate | catalog import FILE | catalog export [--format json|csv] | menus [--format mermaid|dot] | config | sim [--url URL] [--phone N] [--script FILE] | health [--url URL] | suspense [list|show TRANS|apply TRANS INVOICE|refund TRANS] | report settlement [--date D] | reconcile --statement FILE.csv [--apply] | pull [--since D] | pull register --nominated PHONE | version]")
 
 // run is the whole program, callable from tests with their own arguments,
 // environment and output.
@@ -62,6 +65,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return nil
 	case "sim":
 		return simCommand(ctx, args, getenv, os.Stdin, stdout, stderr)
+	case "health":
+		return healthCommand(ctx, args, getenv, stdout)
 	case "help", "--help", "-h":
 		fmt.Fprintln(stdout, errUsage.Error())
 		return nil

@@ -32,6 +32,9 @@ type payEnv struct {
 	g      *gateway
 	base   string
 	cancel context.CancelFunc
+	// tune, when set, adjusts the loaded configuration before the
+	// gateway is built (what the environment cannot set).
+	tune func(*Config)
 }
 
 func newPayEnv(t *testing.T, backend map[string]string) *payEnv {
@@ -42,6 +45,12 @@ func newPayEnv(t *testing.T, backend map[string]string) *payEnv {
 // newPayEnvWith is newPayEnv with a fake Daraja tuned by opts (its
 // credentials are set here).
 func newPayEnvWith(t *testing.T, backend map[string]string, opts darajafake.Options) *payEnv {
+	t.Helper()
+	return newPayEnvTuned(t, backend, opts, nil)
+}
+
+// newPayEnvTuned is newPayEnvWith with tune applied to the configuration.
+func newPayEnvTuned(t *testing.T, backend map[string]string, opts darajafake.Options, tune func(*Config)) *payEnv {
 	t.Helper()
 	opts.ConsumerKey, opts.ConsumerSecret, opts.Passkey = "key", "secret", testPasskey
 	fake, err := darajafake.Start(opts)
@@ -59,16 +68,20 @@ func newPayEnvWith(t *testing.T, backend map[string]string, opts darajafake.Opti
 	for k, v := range backend {
 		env[k] = v
 	}
-	p := &payEnv{t: t, env: env, fake: fake, base: "http://" + addr}
+	p := &payEnv{t: t, env: env, fake: fake, base: "http://" + addr, tune: tune}
 	p.start()
 	return p
 }
 
 func (p *payEnv) start() {
 	p.t.Helper()
+	simulatedOnPurpose(p.env)
 	cfg, err := loadConfig(func(k string) string { return p.env[k] })
 	if err != nil {
 		p.t.Fatal(err)
+	}
+	if p.tune != nil {
+		p.tune(&cfg)
 	}
 	g, err := newGateway(context.Background(), cfg, testLogger())
 	if err != nil {

@@ -60,6 +60,7 @@ func startProcess(t *testing.T, env map[string]string) *process {
 	if addr == "" {
 		addr = testenv.FreeAddr(t)
 	}
+	simulatedOnPurpose(env)
 	cmd := exec.Command(binary(t), "serve")
 	cmd.Env = []string{"HUDUMA_ADDR=" + addr, "PATH=" + os.Getenv("PATH"), "HUDUMA_LOG_LEVEL=debug"}
 	if env["HUDUMA_PUBLIC_URL"] == "" {

@@ -112,7 +112,21 @@ func TestPushOnTimeUnderLoad(t *testing.T) {
 					t.Fatalf("%d queries for %d undecided prompts", p.fake.Queries(), len(undecided))
 				}
 			}
-			time.Sleep(500 * time.Millisecond)
+			// Count once every query job is back to wait for its next
+			// turn (none due, none running), not after a fixed sleep.
+			for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+				var busy int
+				if err := p.g.store.SQL().QueryRowContext(context.Background(), `SELECT count(*) FROM jobs WHERE kind = 'stk_query' AND done_at IS NULL
+					AND (locked_until IS NOT NULL OR run_at <= $1)`, time.Now().UnixMilli()).Scan(&busy); err != nil {
+					t.Fatal(err)
+				}
+				if busy == 0 {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("%d query jobs still due or running", busy)
+				}
+			}
 			if q := p.fake.Queries(); q != len(undecided) {
 				t.Fatalf("%d status queries for %d undecided prompts, want one each", q, len(undecided))
 			}

@@ -107,7 +107,7 @@ func TestIdenticalHopsRace(t *testing.T) {
 			if n, _ := p.g.store.PendingJobs(context.Background(), huduma.JobPush); n > 1 {
 				t.Fatalf("%d prompts queued, want 1", n)
 			}
-			time.Sleep(stkDelay + 300*time.Millisecond)
+			p.drain()
 			if got := len(p.pushesFor(invs[0].Number)); got != 1 {
 				t.Fatalf("%d prompts reached Daraja, want 1", got)
 			}

@@ -35,6 +35,7 @@ func TestSimulatorDefaults(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			simulatedOnPurpose(tc.env)
 			c, err := loadConfig(func(k string) string { return tc.env[k] })
 			if err != nil {
 				t.Fatal(err)

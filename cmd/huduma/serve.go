@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	_ "net/http/pprof"
 	"os"
@@ -146,13 +147,14 @@ func openMpesa(cfg Config, log *slog.Logger) (*daraja.Client, *darajafake.Fake, 
 	if cfg.MpesaSimulated() {
 		var err error
 		sim, err = darajafake.Start(darajafake.Options{ConsumerKey: simulatorKey, ConsumerSecret: simulatorKey,
-			Passkey: simulatorPasskey, CallbackDelay: 3 * time.Second, Initiator: simulatorKey, Log: log})
+			Passkey: simulatorPasskey, CallbackDelay: 3 * time.Second, Initiator: simulatorKey, Log: log, Simulator: true})
 		if err != nil {
 			return nil, nil, fmt.Errorf("start payment simulator: %w", err)
 		}
 		dc.BaseURL, dc.ConsumerKey, dc.ConsumerSecret, dc.Passkey = sim.URL(), simulatorKey, simulatorKey, simulatorPasskey
 		dc.Initiator, dc.SecurityCredential = simulatorKey, simulatorKey
 	}
+	dc.Backoff = cfg.scaled(darajaBackoff)
 	// One kept-alive connection per worker: the default transport keeps
 	// two, so a busy pool would open and close connections all day.
 	tr := http.DefaultTransport.(*http.Transport).Clone()
@@ -164,19 +166,29 @@ func openMpesa(cfg Config, log *slog.Logger) (*daraja.Client, *darajafake.Fake, 
 // HUDUMA_SMS_IN_RATE paces it.
 const smsInBurst = 10
 
+// darajaBackoff is the Daraja client's first wait before retrying an
+// outage itself (doubled for each of its three retries).
+const darajaBackoff = 500 * time.Millisecond
+
+// breakerCooldown is how long a provider's breaker stays open.
+const breakerCooldown = 30 * time.Second
+
 // breakerFor is the circuit breaker every provider gets: five failures
-// in a row stop calls for 30 s.
-func breakerFor(name string) *breaker.Breaker { return breaker.New(name, 5, 30*time.Second) }
+// in a row stop calls for breakerCooldown.
+func breakerFor(name string, cfg Config) *breaker.Breaker {
+	return breaker.New(name, 5, cfg.scaled(breakerCooldown))
+}
 
 // newGateway opens the backends and builds the services and the HTTP
 // server, in order; on an error it closes what it opened, in reverse.
 // Nothing runs in the background until start.
-func newGateway(ctx context.Context, cfg Config, log *slog.Logger) (g *gateway, err error) {
-	g = &gateway{cfg: cfg, log: log}
+func newGateway(ctx context.Context, cfg Config, log *slog.Logger) (*gateway, error) {
+	g := &gateway{cfg: cfg, log: log}
+	// Not a named result: `return nil, err` would nil it before this ran.
+	built := false
 	defer func() {
-		if err != nil {
+		if !built {
 			g.closeAll()
-			g = nil
 		}
 	}()
 	st, err := openStore(ctx, cfg, log)
@@ -219,10 +231,14 @@ func newGateway(ctx context.Context, cfg Config, log *slog.Logger) (g *gateway, 
 
 	// Every provider's breaker is read by the huduma_breaker_state gauge.
 	breakers := map[string]metrics.Breaker{}
-	darajaBreaker := breakerFor("daraja")
+	darajaBreaker := breakerFor("daraja", cfg)
 	breakers["daraja"] = darajaBreaker
-	pay := payments.New(st, st, payments.WithBreaker(mp, darajaBreaker), payments.Config{StkDelay: cfg.StkDelay,
-		QueryAfter: cfg.QueryAfter, InvoiceTTL: cfg.InvoiceTTL, Paybill: cfg.MpesaShort, ServiceCode: cfg.ServiceCode, Workers: cfg.MpesaWorkers}, log)
+	payCfg := payments.Config{StkDelay: cfg.StkDelay, QueryAfter: cfg.QueryAfter, InvoiceTTL: cfg.InvoiceTTL, Paybill: cfg.MpesaShort,
+		ServiceCode: cfg.ServiceCode, Workers: cfg.MpesaWorkers}
+	if cfg.timeScale > 0 {
+		payCfg = payCfg.Scaled(cfg.timeScale)
+	}
+	pay := payments.New(st, st, payments.WithBreaker(mp, darajaBreaker), payCfg, log)
 	if cfg.RefundsOn() {
 		pay.EnableRefunds(mp)
 	}
@@ -242,13 +258,14 @@ func newGateway(ctx context.Context, cfg Config, log *slog.Logger) (g *gateway, 
 		if err != nil {
 			return nil, err
 		}
-		b := breakerFor(cfg.SMS.Name)
+		b := breakerFor(cfg.SMS.Name, cfg)
 		breakers[cfg.SMS.Name] = b
 		sender, smsRoutes, smsKind = messaging.WithBreaker(s, b), routes, cfg.SMS.Name
 	}
 	// One metrics set hears every package's events; the store tells it
 	// of changes only once they commit.
-	mx := metrics.New(metrics.Options{SMSProvider: smsKind, Active: sess, Queues: st, Breakers: breakers, Log: log.With("comp", "metrics")})
+	mx := metrics.New(metrics.Options{SMSProvider: smsKind, Active: sess, Queues: st, Breakers: breakers, Simulated: cfg.Simulated(),
+		Log: log.With("comp", "metrics")})
 	st.SetObserver(mx)
 	pay.Observe(mx)
 	g.metrics = mx
@@ -266,7 +283,8 @@ func newGateway(ctx context.Context, cfg Config, log *slog.Logger) (g *gateway, 
 		ussdProviders = append(ussdProviders, cgi.New(r))
 	}
 	srv := web.New(web.Config{CallbackToken: cfg.CallbackTok, HopTimeout: cfg.HopDeadline, HopsPerMinute: cfg.HopRate, HopBurst: 20,
-		APIPerMinute: cfg.APIRate, APIBurst: 100, DefaultLanguage: cfg.Language}, web.Deps{
+		APIPerMinute: cfg.APIRate, APIBurst: 100, DefaultLanguage: cfg.Language, Simulated: cfg.Simulated(),
+		MetricsElsewhere: cfg.MetricsAddr != ""}, web.Deps{
 		USSD:    ussdProviders,
 		Hops:    eng,
 		Late:    messaging.NewLateTexts(st, cfg.ServiceCode),
@@ -283,6 +301,14 @@ func newGateway(ctx context.Context, cfg Config, log *slog.Logger) (g *gateway, 
 		log.Warn("SIMULATOR ON: anyone who can open /simulator can act as the aggregator for any phone and read any phone's texts; "+
 			"it must never face the internet (HUDUMA_SIMULATOR=off turns it off)", "addr", cfg.Addr, "one_time_codes_shown", cfg.Demo())
 	}
+	if cfg.Payments == "simulator" {
+		log.Warn("PAYMENTS SIMULATED: HUDUMA_PAYMENTS=simulator, so M-Pesa prompts go to the built-in simulator and no money moves; " +
+			"every simulated receipt says SIMULATED. Set MPESA_CONSUMER_KEY, MPESA_CONSUMER_SECRET and MPESA_PASSKEY (and unset HUDUMA_PAYMENTS) to take real payments")
+	}
+	if cfg.SMSMode == "record-only" {
+		log.Warn("SMS RECORD-ONLY: HUDUMA_SMS=record-only, so texts (receipts, one-time codes, replies) are stored and never sent to a phone; " +
+			"configure an SMS provider (and unset HUDUMA_SMS) to send them")
+	}
 	if cfg.InsecureCallbacks {
 		log.Warn("CALLBACKS UNAUTHENTICATED: HUDUMA_INSECURE_CALLBACKS=private-network, so anyone who reaches this port can post " +
 			"payment confirmations and delivery reports; set HUDUMA_CALLBACK_TOKEN unless only trusted hosts can reach it")
@@ -293,7 +319,40 @@ func newGateway(ctx context.Context, cfg Config, log *slog.Logger) (g *gateway, 
 		mpesa = "simulator"
 	}
 	log.Info("backends ready", "database", st.Backend(), "sessions", sessKind, "mpesa", mpesa, "sms", smsKind, "api", len(cfg.APIKeys) > 0, "simulator", cfg.SimulatorOn())
+	built = true
 	return g, nil
+}
+
+// listeners are the gateway's bound ports: the main one, and /metrics's
+// own when HUDUMA_METRICS_ADDR is set (else nil).
+type listeners struct {
+	main, metrics net.Listener
+}
+
+// listen binds the gateway's ports before anything is served, so a port
+// in use stops the start with an error naming the variable, and
+// "serving" is logged only once connections can be taken.
+func listen(cfg Config) (listeners, error) {
+	var ls listeners
+	var err error
+	if ls.main, err = net.Listen("tcp", cfg.Addr); err != nil {
+		return ls, fmt.Errorf("HUDUMA_ADDR: listen on %s: %w", cfg.Addr, err)
+	}
+	if cfg.MetricsAddr != "" {
+		if ls.metrics, err = net.Listen("tcp", cfg.MetricsAddr); err != nil {
+			ls.main.Close()
+			return ls, fmt.Errorf("HUDUMA_METRICS_ADDR: listen on %s: %w", cfg.MetricsAddr, err)
+		}
+	}
+	return ls, nil
+}
+
+// metricsServer serves /metrics alone, for the listener of its own.
+func metricsServer(h http.Handler) *http.Server {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", h)
+	return &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
+		WriteTimeout: 30 * time.Second, IdleTimeout: 60 * time.Second}
 }
 
 // start runs the background workers (the M-Pesa jobs, the pull worker,
@@ -370,6 +429,10 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return err
 	}
 	defer g.close()
+	ls, err := listen(cfg)
+	if err != nil {
+		return err
+	}
 	g.start()
 	if cfg.PprofAddr != "" {
 		// net/http/pprof registers on the default mux; it is served only
@@ -377,17 +440,34 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		go func() { log.Warn("pprof listener stopped", "error", http.ListenAndServe(cfg.PprofAddr, nil)) }()
 		log.Info("pprof on", "addr", cfg.PprofAddr)
 	}
-	errc := make(chan error, 1)
-	go func() { errc <- g.server.Listen(cfg.Addr) }()
-	log.Info("huduma serving", "addr", cfg.Addr, "version", version, "public_url", cfg.PublicURL)
+	errc := make(chan error, 2)
+	go func() {
+		if err := g.server.Serve(ls.main); err != nil {
+			errc <- fmt.Errorf("serve on %s: %w", cfg.Addr, err)
+		}
+	}()
+	var ms *http.Server
+	if ls.metrics != nil {
+		ms = metricsServer(g.metrics.Handler())
+		go func() {
+			if err := ms.Serve(ls.metrics); !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("serve /metrics on %s: %w", cfg.MetricsAddr, err)
+			}
+		}()
+	}
+	log.Info("huduma serving", "addr", ls.main.Addr().String(), "metrics_addr", cfg.MetricsAddr, "version", version, "public_url", cfg.PublicURL)
 	select {
 	case err := <-errc:
-		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+		return err
 	case <-ctx.Done():
 	}
 	log.Info("shutting down: finishing in-flight requests")
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
+	if ms != nil {
+		// Scrapes are short: stop them first, so the grace goes to hops.
+		_ = ms.Shutdown(sctx)
+	}
 	if err := g.server.Shutdown(sctx); err != nil && !errors.Is(err, context.Canceled) {
 		return fmt.Errorf("shutdown: %w", err)
 	}

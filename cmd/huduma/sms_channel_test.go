@@ -70,7 +70,7 @@ func TestSMSDuplicateInboundRace(t *testing.T) {
 
 			raceInbound(t, p, racers, "race-pay", phone, "PAY "+string(n))
 			p.waitStatus(n, huduma.InvoicePaid, 10*time.Second)
-			time.Sleep(stkDelay) // a second prompt, if there were one, would reach Daraja by now
+			p.drain() // a second prompt, if there were one, has reached Daraja now
 			if got := len(p.pushesFor(n)); got != 1 {
 				t.Fatalf("%d prompts from one PAY text delivered %d times, want 1", got, racers)
 			}

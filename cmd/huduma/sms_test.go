@@ -69,9 +69,9 @@ func (e *smsEnv) waitSent(phone string, match *regexp.Regexp, within time.Durati
 	}
 }
 
-// settle lets the outbox run a few more rounds, so a duplicate send, if
-// there were one, would have happened.
-func (e *smsEnv) settle() { time.Sleep(700 * time.Millisecond) }
+// settle waits until the gateway has drained its prompts and texts, so a
+// duplicate send, if there were one, would have happened.
+func (e *smsEnv) settle() { e.drain() }
 
 // api calls the agency API with key ("" for none) and decodes the JSON.
 func (e *smsEnv) api(method, path, key, body string) (int, map[string]any) {

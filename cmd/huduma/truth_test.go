@@ -156,7 +156,7 @@ type placeholders struct {
 
 var (
 	tenDigits   = regexp.MustCompile(`\b[0-9]{10}\b`)
-	simReceipt  = regexp.MustCompile(`\bSIM[0-9]{7}\b`)
+	simReceipt  = regexp.MustCompile(`\bSIM(ULATED)?[0-9]{7}\b`)
 	dateOrTime  = regexp.MustCompile(`\b[0-9]{2}/[0-9]{2}/[0-9]{4}( [0-9]{2}:[0-9]{2})?\b`)
 	placeholder = regexp.MustCompile(`\{[nr][0-9]+\}`)
 )
@@ -463,13 +463,14 @@ func (j *journey) smsReplies(i int, phone huduma.MSISDN, after int64) string {
 	return strings.Join(bodies, "\n--\n")
 }
 
-// settledCount waits (up to 5 s) for count to reach want, then a moment
-// more, so that a duplicate, if there were one, would show.
+// settledCount waits (up to 5 s) for count to reach want, then for the
+// gateway to drain its prompts and texts, so that a duplicate, if there
+// were one, would show.
 func (j *journey) settledCount(count func() int, want int) int {
 	for deadline := time.Now().Add(5 * time.Second); count() < want && time.Now().Before(deadline); {
 		time.Sleep(50 * time.Millisecond)
 	}
-	time.Sleep(stkDelay / 2)
+	j.env.drain()
 	return count()
 }
 

@@ -85,9 +85,9 @@ func (USSD) EncodeReply(reply huduma.Reply) providers.Response {
 	return providers.ConEnd(reply)
 }
 
-// EncodeError implements providers.USSD. AT ends a session on any 40x, so
-// a request we cannot read gets 400 with an END body a person could read
-// if AT shows it.
+// EncodeError implements providers.USSD. AT ends a session on any 40x
+// without showing our text, so a request we cannot read gets 200 with
+// an END body the subscriber reads.
 func (USSD) EncodeError(err error) providers.Response {
 	return providers.ConEndRefusal()
 }

@@ -55,7 +55,7 @@ func TestEncode(t *testing.T) {
 		{Reply: huduma.Reply{Text: "Thank you", End: true}, Status: 200, ContentType: "text/plain", Body: "END Thank you"},
 	})
 	r := USSD{}.EncodeError(huduma.Errorf(huduma.EInvalid, "x"))
-	if r.Status != 400 || !strings.HasPrefix(string(r.Body), "END ") {
+	if r.Status != 200 || r.ContentType != "text/plain" || string(r.Body) != "END Sorry, we could not read that request." {
 		t.Errorf("EncodeError = %d %q", r.Status, r.Body)
 	}
 }

@@ -30,7 +30,7 @@ func TestWire(t *testing.T) {
 		return providertest.HopCase{Label: label, Request: req, Want: want}
 	}
 	refused := func(label string, req providers.Request, err string) providertest.HopCase {
-		return providertest.HopCase{Label: label, Request: req, Err: err, Status: 400}
+		return providertest.HopCase{Label: label, Request: req, Err: err}
 	}
 	t.Run("jaza", func(t *testing.T) {
 		providertest.RunHops(t, New(jaza), []providertest.HopCase{

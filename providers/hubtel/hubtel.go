@@ -128,10 +128,11 @@ func (USSD) EncodeReply(reply huduma.Reply) providers.Response {
 }
 
 // EncodeError implements providers.USSD: a released or timed-out session
-// is acknowledged; anything unreadable gets 400 with a Release.
+// is acknowledged; anything unreadable gets a Release with our words,
+// as 200 so the aggregator shows them rather than its own error.
 func (USSD) EncodeError(err error) providers.Response {
 	if errors.Is(err, ErrClosed) {
 		return encode(http.StatusOK, "Release", "")
 	}
-	return encode(http.StatusBadRequest, "Release", "Sorry, we could not read that request.")
+	return encode(http.StatusOK, "Release", "Sorry, we could not read that request.")
 }

@@ -294,8 +294,9 @@ func (l *DB) MarkPushSent(ctx context.Context, id int64, res huduma.STKPushResul
 	})
 }
 
-// MarkPushRejected records that Daraja refused the prompt outright, with
-// the reason redacted.
+// MarkPushRejected records that a queued prompt was not sent because its
+// invoice was paid or expired first, with the reason redacted. (A prompt
+// given up for any other reason texts its payer: GiveUpPush.)
 func (l *DB) MarkPushRejected(ctx context.Context, id int64, reason string) error {
 	reason = huduma.Redact(reason)
 	return l.tx(ctx, func(tx *sql.Tx) error {

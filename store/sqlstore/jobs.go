@@ -115,6 +115,20 @@ func (l *DB) Retry(ctx context.Context, id int64, runAt time.Time, reason string
 	return nil
 }
 
+// Postpone puts a claimed job back to run at runAt without counting the
+// claim as a try: for a job that could not even be tried (the provider's
+// circuit breaker held the call back), so waiting out an outage never
+// spends the tries a job has for real failures. The reason is redacted as
+// for Retry.
+func (l *DB) Postpone(ctx context.Context, id int64, runAt time.Time, reason string) error {
+	if _, err := l.db.ExecContext(ctx, `UPDATE jobs SET run_at = $2, locked_until = NULL, last_error = $3,
+		attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END WHERE id = $1 AND done_at IS NULL`,
+		id, ms(runAt), huduma.Redact(reason)); err != nil {
+		return fmt.Errorf("postpone job: %w", err)
+	}
+	return nil
+}
+
 // PendingJobs counts jobs not yet done (tests, metrics).
 func (l *DB) PendingJobs(ctx context.Context, kind huduma.JobKind) (int, error) {
 	var n int

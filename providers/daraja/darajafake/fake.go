@@ -87,7 +87,17 @@ type Options struct {
 	// (empty: any).
 	Initiator, SecurityCredential string
 	Log                           *slog.Logger
+	// Simulator marks every receipt number this fake issues as
+	// simulated (SimulatedPrefix and seven digits), for the gateway's
+	// payment simulator: the receipt a payer reads then says SIMULATED
+	// wherever it is shown, and no real receipt (ten characters) can be
+	// taken for one.
+	Simulator bool
 }
+
+// SimulatedPrefix starts every receipt the payment simulator issues
+// (Options.Simulator).
+const SimulatedPrefix = "SIMULATED"
 
 // Fake is a running fake Daraja.
 type Fake struct {
@@ -102,6 +112,8 @@ type Fake struct {
 	pushes  []Push
 	results map[string]decided
 	faults  []fault
+	// down, while set, answers every API call (Down).
+	down    *fault
 	seq     int
 	queries int
 	// txns are the paybill's transactions, as the Pull Transactions API
@@ -194,6 +206,22 @@ func (f *Fake) Fail(n, status int, body string) {
 	}
 }
 
+// Down makes every API call (push or query) answer status with body until
+// Up: an outage of a length the test decides, as opposed to Fail's count
+// of calls. A push answered so is not received (Pushes leaves it out).
+func (f *Fake) Down(status int, body string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.down = &fault{status: status, body: body}
+}
+
+// Up ends the outage Down began.
+func (f *Fake) Up() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.down = nil
+}
+
 // Hang makes the next API call wait d before answering (timeouts).
 func (f *Fake) Hang(d time.Duration) {
 	f.mu.Lock()
@@ -231,7 +259,10 @@ func (f *Fake) oauth(w http.ResponseWriter, r *http.Request) {
 func (f *Fake) gate(w http.ResponseWriter, r *http.Request) bool {
 	f.mu.Lock()
 	var ft *fault
-	if len(f.faults) > 0 {
+	if f.down != nil {
+		x := *f.down
+		ft = &x
+	} else if len(f.faults) > 0 {
 		x := f.faults[0]
 		f.faults = f.faults[1:]
 		ft = &x

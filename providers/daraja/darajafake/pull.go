@@ -54,12 +54,17 @@ func (f *Fake) Pulls() int {
 }
 
 // newReceipt is a fresh receipt number: SIM and seven digits, 10
-// characters like M-Pesa's (and what the journey files recognise). They
-// count up from the start time in seconds, so a simulator restarted on
-// the same database does not reuse the last run's. Called with f.mu held.
+// characters like M-Pesa's, or SIMULATED and seven digits for the
+// payment simulator (what the journey files recognise). They count up
+// from the start time in seconds, so a simulator restarted on the same
+// database does not reuse the last run's. Called with f.mu held.
 func (f *Fake) newReceipt() string {
 	f.receipts++
-	return fmt.Sprintf("SIM%07d", f.receipts%10_000_000)
+	prefix := "SIM"
+	if f.opts.Simulator {
+		prefix = SimulatedPrefix
+	}
+	return fmt.Sprintf("%s%07d", prefix, f.receipts%10_000_000)
 }
 
 func (f *Fake) decode(w http.ResponseWriter, r *http.Request) (map[string]any, bool) {
