@@ -246,6 +246,9 @@ func newGateway(ctx context.Context, cfg Config, log *slog.Logger) (g *gateway, 
 		breakers[cfg.SMS.Name] = b
 		sender, smsRoutes, smsKind = messaging.WithBreaker(s, b), routes, cfg.SMS.Name
 	}
+	// One-time codes wait in the outbox sealed; only the way out opens them.
+	seal := messaging.NewSealer(secret)
+	sender = messaging.Unsealing(sender, seal)
 	// One metrics set hears every package's events; the store tells it
 	// of changes only once they commit.
 	mx := metrics.New(metrics.Options{SMSProvider: smsKind, Active: sess, Queues: st, Breakers: breakers, Log: log.With("comp", "metrics")})
@@ -279,7 +282,7 @@ func newGateway(ctx context.Context, cfg Config, log *slog.Logger) (g *gateway, 
 	}
 	srv.MountAPI(ag, cfg.APIKeys)
 	if cfg.SimulatorOn() {
-		srv.MountSimulator(web.SimulatorConfig{ServiceCode: cfg.ServiceCode, ShowCodes: cfg.Demo()}, st, inbox)
+		srv.MountSimulator(web.SimulatorConfig{ServiceCode: cfg.ServiceCode, ShowCodes: cfg.Demo(), Open: seal.Open}, st, inbox)
 		log.Warn("SIMULATOR ON: anyone who can open /simulator can act as the aggregator for any phone and read any phone's texts; "+
 			"it must never face the internet (HUDUMA_SIMULATOR=off turns it off)", "addr", cfg.Addr, "one_time_codes_shown", cfg.Demo())
 	}

@@ -271,6 +271,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Suspense", func(t *testing.T) { runSuspense(t, open) })
 	t.Run("Refunds", func(t *testing.T) { runRefunds(t, open) })
 	t.Run("Observe", func(t *testing.T) { runObserve(t, open) })
+	t.Run("Privacy", func(t *testing.T) { runPrivacy(t, open) })
 	t.Run("PurgeSessionEvents", func(t *testing.T) {
 		s := open(t)
 		now := time.Now()
