@@ -197,7 +197,8 @@ func handleInvoice(st *step, in string) (outcome, error) {
 		return outcome{}, fmt.Errorf("load invoice: %w", err)
 	}
 	switch {
-	case inv.Status == huduma.InvoicePaid && in == "1":
+	case inv.Status == huduma.InvoicePaid && in == "1" && inv.Phone == st.env.Phone:
+		// A copy of the receipt goes only to the invoice's own phone.
 		st.intend(Intent{Kind: IntentReceipt, Invoice: inv.Number})
 		s.Done = texts.DoneReceipt.T(s.Lang)
 		return outcome{event: EventFinish}, nil
@@ -216,6 +217,33 @@ func invoicePage(st *step) (page, []string, error) {
 		return page{}, nil, fmt.Errorf("load invoice: %w", err)
 	}
 	lang := st.lang()
+	// Anyone may look up an invoice by its number, to pay it; another
+	// phone's invoice shows only what is public: its service, amount,
+	// status and balance, never the M-Pesa receipt, the payer's outcome
+	// (a wrong PIN, an empty account) or the offer of a receipt.
+	own := inv.Phone == st.env.Phone
+	status := texts.StatusWord[inv.Status].T(lang)
+	if own {
+		status = ownStatus(inv, lang)
+	}
+	p := page{header: []string{texts.InvoiceTitle.F(lang, inv.Number), inv.ServiceName, texts.Amount.F(lang, money(inv.Total)), status}, nav: true}
+	if inv.Received > 0 && inv.Due() > 0 {
+		p.header = append(p.header, texts.Balance(inv, lang)) // payments accumulate
+	}
+	switch {
+	case inv.Status == huduma.InvoicePaid && own:
+		p.options = []option{{"1", texts.SMSReceipt.T(lang)}}
+	case inv.Status == huduma.InvoicePending && own:
+		p.options = []option{{"1", texts.ResendPrompt.T(lang)}, {"2", texts.PayOtherNumber.T(lang)}}
+	case inv.Payable():
+		p.options = []option{{"1", texts.PayThisPhone.T(lang)}, {"2", texts.PayOtherNumber.T(lang)}}
+	}
+	return p, nil, nil
+}
+
+// ownStatus is the status line the invoice's own phone sees: the M-Pesa
+// receipt and date of a paid invoice, the reason of a failed one.
+func ownStatus(inv huduma.Invoice, lang huduma.Language) string {
 	var status string
 	switch inv.Status {
 	case huduma.InvoicePaid:
@@ -233,19 +261,7 @@ func invoicePage(st *step) (page, []string, error) {
 	default:
 		status = texts.StatusPending.T(lang)
 	}
-	p := page{header: []string{texts.InvoiceTitle.F(lang, inv.Number), inv.ServiceName, texts.Amount.F(lang, money(inv.Total)), status}, nav: true}
-	if inv.Received > 0 && inv.Due() > 0 {
-		p.header = append(p.header, texts.Balance(inv, lang)) // payments accumulate
-	}
-	switch {
-	case inv.Status == huduma.InvoicePaid:
-		p.options = []option{{"1", texts.SMSReceipt.T(lang)}}
-	case inv.Status == huduma.InvoicePending:
-		p.options = []option{{"1", texts.ResendPrompt.T(lang)}, {"2", texts.PayOtherNumber.T(lang)}}
-	case inv.Payable():
-		p.options = []option{{"1", texts.PayThisPhone.T(lang)}, {"2", texts.PayOtherNumber.T(lang)}}
-	}
-	return p, nil, nil
+	return status
 }
 
 // handleMyInvoices is handleList over the phone's invoices.

@@ -238,18 +238,21 @@ func (s *Service) RequestPush(ctx context.Context, number huduma.InvoiceNumber, 
 }
 
 // ResendReceipt texts a paid invoice's receipt again to phone, once per
-// key (empty: every call).
+// key (empty: every call). A receipt names the M-Pesa payment, so a copy
+// goes only to the invoice's own phone: another phone is refused
+// (EForbidden) and nothing is sent.
 func (s *Service) ResendReceipt(ctx context.Context, number huduma.InvoiceNumber, phone huduma.MSISDN, key string) error {
 	inv, err := s.inv.Invoice(ctx, number)
 	if err != nil {
 		return err
 	}
+	if inv.Phone != phone {
+		return huduma.Errorf(huduma.EForbidden, "a receipt goes only to the invoice's own phone")
+	}
 	if inv.Status != huduma.InvoicePaid {
 		return huduma.Errorf(huduma.EConflict, "invoice %s is not paid", number)
 	}
-	m := s.receipt(inv)
-	m.To = phone
-	return s.inv.QueueMessage(ctx, m, key)
+	return s.inv.QueueMessage(ctx, s.receipt(inv), key)
 }
 
 // SendServiceDetails texts a service's fee and paybill details to phone,
