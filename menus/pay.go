@@ -100,8 +100,13 @@ func order(st *step, payer huduma.MSISDN) (outcome, error) {
 	s := st.s
 	inv, prompted, err := st.m.pay.CreateInvoice(st.ctx, huduma.InvoiceRequest{ServiceCode: s.Service, Phone: st.env.Phone, Payer: payer,
 		Fields: s.Values, Lang: s.Lang, Push: true, Key: st.env.Key + ":invoice"})
-	if huduma.ErrorCode(err) == huduma.EInvalid {
+	switch huduma.ErrorCode(err) {
+	case huduma.EInvalid:
 		return invalid(huduma.ErrorMessage(err)), nil
+	case huduma.ERateLimited:
+		// The other number has had its fill of strangers' prompts; no
+		// invoice was made, so another number (or later) can still do.
+		return invalid(texts.PromptCapped.T(s.Lang)), nil
 	}
 	if err != nil {
 		return outcome{}, fmt.Errorf("create invoice: %w", err)
@@ -136,14 +141,22 @@ func otherPhonePage(st *step) (page, []string, error) {
 }
 
 // push asks for a prompt on an existing invoice. Whether one was queued
-// decides the screen, so it is queued now, under the hop's key.
+// decides the screen, so it is queued now, under the hop's key. A prompt
+// to this phone is its own request; one to another number is a
+// stranger's, which that number may have had enough of this hour.
 func push(st *step, payer huduma.MSISDN) (outcome, error) {
 	number := huduma.InvoiceNumber(st.s.Invoice)
-	err := st.m.pay.RequestPush(st.ctx, number, payer, st.env.Key+":push")
+	request := st.m.pay.RequestPush
+	if payer == st.env.Phone {
+		request = st.m.pay.RequestPushByPayer
+	}
+	err := request(st.ctx, number, payer, st.env.Key+":push")
 	switch huduma.ErrorCode(err) {
 	case "":
 	case huduma.EInvalid:
 		return invalid(texts.NotSafaricom.T(st.lang())), nil
+	case huduma.ERateLimited:
+		return invalid(texts.PromptCapped.T(st.lang())), nil
 	case huduma.EConflict:
 		st.invoice = nil // it may have been paid meanwhile
 		inv, ierr := st.loadInvoice(number)

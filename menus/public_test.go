@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/huduma-ke/huduma"
+	"github.com/huduma-ke/huduma/texts"
 )
 
 // TestAnotherPhonesInvoiceShowsOnlyWhatIsPublic: looked up from another
@@ -83,4 +84,31 @@ func driveAs(t *testing.T, m *Machine, phone huduma.MSISDN, lang huduma.Language
 		all = append(all, intents...)
 	}
 	return s, r, all
+}
+
+// TestPromptCapRefusal: "Pay from another number" to a number that has
+// had its fill of strangers' prompts this hour re-shows the number screen
+// with the reason, in both languages, and makes nothing; this phone's own
+// request for a prompt is never refused.
+func TestPromptCapRefusal(t *testing.T) {
+	pay := newFakePayments()
+	pay.capped = "+254722000999"
+	m := New(longCatalog(), pay, Config{})
+	pending := pay.number(huduma.InvoicePending)
+	for _, lang := range []huduma.Language{huduma.English, huduma.Kiswahili} {
+		for _, path := range [][]string{{"1", "3", "42", "1", "2", "0722000999"}, {"2", pending, "2", "0722 000 999"}} {
+			s, r, _ := driveAs(t, m, "+254712345678", lang, path...)
+			checkScreen(t, strings.Join(path, "*"), r)
+			if s.State != StateOtherPhone || !strings.Contains(r.Text, texts.PromptCapped.T(lang)) {
+				t.Errorf("%v (%s): state %s, screen:\n%s", path, lang, s.State, r.Text)
+			}
+		}
+	}
+	if pay.pushes != 0 {
+		t.Fatalf("%d prompts queued to the capped number", pay.pushes)
+	}
+	s, r, _ := driveAs(t, m, pay.capped, huduma.English, "2", pending, "1")
+	if s.State != StateDone || pay.byPayer != 1 || pay.pushes != 1 {
+		t.Fatalf("the capped phone's own request: state %s, %d asked by the payer, %d pushes:\n%s", s.State, pay.byPayer, pay.pushes, r.Text)
+	}
 }

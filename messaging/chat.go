@@ -380,6 +380,11 @@ func (c *chat) pay(raw string) (string, error) {
 		return texts.SMSPaySent.F(c.lang, inv.Due(), inv.Number), nil
 	case huduma.EInvalid:
 		return texts.SMSPayPaybill.F(c.lang, inv.Due(), c.i.cfg.Paybill, inv.Number), nil
+	case huduma.ERateLimited:
+		// Someone else's invoice, and this phone has had its fill of
+		// such prompts this hour: an SMS sender's number is not proof
+		// enough that the phone itself asked.
+		return texts.SMSPayCapped.F(c.lang, inv.Due(), c.i.cfg.Paybill, inv.Number), nil
 	case huduma.EConflict:
 		// Paid or expired meanwhile, or a prompt already in flight.
 		if now, err := c.i.pay.Invoice(c.ctx, number); err == nil && !now.Payable() {

@@ -60,3 +60,39 @@ func TestStatusOfAnotherPhonesInvoice(t *testing.T) {
 		}
 	}
 }
+
+// TestPayForOthersIsCapped: PAY for someone else's invoice prompts the
+// sender, but a phone gets only so many such prompts an hour; beyond that
+// PAY says so and how to pay by paybill, in the sender's language, and
+// queues nothing. PAY for the sender's own invoice is never capped.
+func TestPayForOthersIsCapped(t *testing.T) {
+	e := newChatEnv(t, InboxConfig{}, nil)
+	e.l.SetPromptCap(1)
+	const owner, other = huduma.MSISDN("+254708374152"), huduma.MSISDN("+254708374153")
+	number := func(from huduma.MSISDN, text string) string {
+		m := invoiceNo.FindStringSubmatch(e.send(from, text))
+		if m == nil {
+			t.Fatalf("%q made no invoice", text)
+		}
+		return m[1]
+	}
+	first, second := number(owner, "INVOICE 4001 12345"), number(owner, "INVOICE 4001 54321")
+	if got := e.send(other, "PAY "+first); !strings.HasPrefix(got, "Check your phone: an M-Pesa prompt for KES 55") {
+		t.Fatalf("the first PAY for another's invoice: %q", got)
+	}
+	for text, want := range map[string]string{
+		"PAY " + second:  "This phone has had too many M-Pesa prompts for others' invoices this hour. Pay KES 55 by M-Pesa Paybill 174379, Account " + second + ", or try later.",
+		"LIPA " + second: "Simu hii imepokea maombi mengi ya M-Pesa ya ankara za wengine saa hii. Lipa KES 55 kwa M-Pesa Paybill 174379, Akaunti " + second + ", au jaribu baadaye.",
+	} {
+		if got := e.send(other, text); got != want {
+			t.Errorf("%q: %q, want %q", text, got, want)
+		}
+	}
+	if jobs := e.pushJobs(); jobs != 1 {
+		t.Fatalf("%d prompts queued, want 1", jobs)
+	}
+	own := number(other, "INVOICE 4001 11111")
+	if got := e.send(other, "PAY "+own); !strings.HasPrefix(got, "Check your phone: an M-Pesa prompt for KES 55 (invoice "+own+")") {
+		t.Fatalf("PAY for the sender's own invoice: %q", got)
+	}
+}

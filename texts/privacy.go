@@ -13,6 +13,15 @@ import (
 var (
 	statusPaidPublic   = Text{"Invoice %s is PAID (KES %d).", "Ankara %s IMELIPWA (KES %d)."}
 	statusUnpaidPublic = Text{"Invoice %s is NOT PAID. Pay KES %d to Paybill %s, Account %s.", "Ankara %s HAIJALIPWA. Lipa KES %d kwa Paybill %s, Akaunti %s."}
+
+	// PromptCapped refuses "Pay from another number" (USSD) to a phone
+	// that has had too many prompts from others this hour.
+	PromptCapped = Text{"That number has had too many M-Pesa prompts from others this hour. Try later, or another number.",
+		"Nambari hiyo imepokea maombi mengi ya M-Pesa kutoka kwa wengine saa hii. Jaribu baadaye, au nambari nyingine."}
+	// SMSPayCapped refuses PAY for someone else's invoice when the
+	// sender's phone has had too many such prompts this hour.
+	SMSPayCapped = Text{"This phone has had too many M-Pesa prompts for others' invoices this hour. Pay KES %d by M-Pesa Paybill %s, Account %s, or try later.",
+		"Simu hii imepokea maombi mengi ya M-Pesa ya ankara za wengine saa hii. Lipa KES %d kwa M-Pesa Paybill %s, Akaunti %s, au jaribu baadaye."}
 )
 
 // PublicStatusSMS answers STATUS (or a PAY that cannot prompt) about an

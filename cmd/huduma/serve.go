@@ -185,6 +185,7 @@ func newGateway(ctx context.Context, cfg Config, log *slog.Logger) (g *gateway, 
 	}
 	g.store = st
 	g.closers = append(g.closers, func() { st.Close() })
+	st.SetPromptCap(cfg.PromptCap)
 	if err := loadSampleIfEmpty(ctx, st, log); err != nil {
 		return nil, err
 	}

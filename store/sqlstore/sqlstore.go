@@ -77,6 +77,9 @@ type DB struct {
 	// obsv is who hears of committed changes (metrics), shared with
 	// WithClock copies.
 	obsv *observing
+	// promptCap is how many prompts a phone may get from strangers an
+	// hour (SetPromptCap; 0: no cap).
+	promptCap int
 }
 
 // New returns the store on db in dialect d; migrations holds the
