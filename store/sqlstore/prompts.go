@@ -25,8 +25,9 @@ func (l *DB) SetPromptCap(n int) { l.promptCap = max(n, 0) }
 // capStrangerPrompts refuses a stranger's prompt to payer once payer has
 // had the cap's worth in the window (ERateLimited). The payer's lock makes
 // the count and the insert that follows one step, so concurrent requests
-// from anywhere cannot all pass; the lock is the last one a transaction
-// takes, after its invoice's, so it never waits in a cycle.
+// from anywhere cannot all pass. A transaction takes it after its
+// invoice's lock and takes no other phone's, so two prompts never wait on
+// each other in a cycle.
 func (l *DB) capStrangerPrompts(ctx context.Context, tx *sql.Tx, payer huduma.MSISDN, stranger bool) error {
 	limit := l.promptCap
 	if !stranger || limit <= 0 {
