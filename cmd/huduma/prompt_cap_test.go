@@ -41,6 +41,7 @@ func TestPromptCapAcrossInstances(t *testing.T) {
 	var mu sync.Mutex
 	statuses := map[int]int{}
 	var refusal string
+	var refused []string // invoices whose prompt was refused: none in flight
 	start := make(chan struct{})
 	for i, n := range numbers {
 		env := []*payEnv{a, b}[i%2]
@@ -51,7 +52,7 @@ func TestPromptCapAcrossInstances(t *testing.T) {
 			defer mu.Unlock()
 			statuses[code]++
 			if code == http.StatusTooManyRequests {
-				refusal = body
+				refusal, refused = body, append(refused, n)
 			}
 		})
 	}
@@ -69,13 +70,13 @@ func TestPromptCapAcrossInstances(t *testing.T) {
 		t.Fatalf("prompts stored for the target: %v, want 3", rows)
 	}
 	// On USSD, "Pay from another number" says why and makes nothing ...
-	screen := b.dial("+254711000001", "2", numbers[1], "2", "0708374170")
+	screen := b.dial("+254711000001", "2", refused[0], "2", "0708374170")
 	if !strings.HasPrefix(screen, "CON That number has had too many M-Pesa prompts from others this hour.") {
 		t.Fatalf("pay from another number over the cap: %q", screen)
 	}
 	// ... while the target paying someone's invoice from its own phone,
 	// and its own invoice, still get their prompts.
-	if screen := a.dial(target, "2", numbers[1], "1"); !strings.HasPrefix(screen, "END Check your phone for the M-Pesa prompt") {
+	if screen := a.dial(target, "2", refused[1], "1"); !strings.HasPrefix(screen, "END Check your phone for the M-Pesa prompt") {
 		t.Fatalf("the target's own request: %q", screen)
 	}
 	if n, _ := a.order(target); n == "" {
