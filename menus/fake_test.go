@@ -97,6 +97,10 @@ func longCatalog() *fakeCatalog {
 type fakePayments struct {
 	invoices map[huduma.InvoiceNumber]huduma.Invoice
 	pushes   int
+	// capped is a phone that has had its fill of strangers' prompts;
+	// byPayer counts the prompts asked for by their payer.
+	capped  huduma.MSISDN
+	byPayer int
 	// partPaid is a pending invoice that received KES 300 of 4,600.
 	partPaid huduma.InvoiceNumber
 }
@@ -130,6 +134,9 @@ func (f *fakePayments) number(st huduma.InvoiceStatus) string {
 }
 
 func (f *fakePayments) CreateInvoice(_ context.Context, req huduma.InvoiceRequest) (huduma.Invoice, bool, error) {
+	if req.Payer == f.capped && req.Payer != req.Phone {
+		return huduma.Invoice{}, false, huduma.Errorf(huduma.ERateLimited, "capped")
+	}
 	inv := huduma.Invoice{Number: "1234567890", Total: 4600, Status: huduma.InvoicePending, Phone: req.Phone}
 	return inv, req.Payer.Network() == huduma.Safaricom, nil
 }
@@ -141,7 +148,18 @@ func (f *fakePayments) Invoice(_ context.Context, n huduma.InvoiceNumber) (hudum
 	return huduma.Invoice{}, huduma.ErrNotFound
 }
 
+func (f *fakePayments) RequestPushByPayer(ctx context.Context, n huduma.InvoiceNumber, payer huduma.MSISDN, key string) error {
+	f.byPayer++
+	capped := f.capped
+	f.capped = ""
+	defer func() { f.capped = capped }()
+	return f.RequestPush(ctx, n, payer, key)
+}
+
 func (f *fakePayments) RequestPush(_ context.Context, n huduma.InvoiceNumber, payer huduma.MSISDN, key string) error {
+	if payer == f.capped && payer != f.invoices[n].Phone {
+		return huduma.Errorf(huduma.ERateLimited, "capped")
+	}
 	if payer.Network() != huduma.Safaricom {
 		return huduma.Errorf(huduma.EInvalid, "safaricom only")
 	}

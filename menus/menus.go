@@ -43,8 +43,13 @@ type Payments interface {
 	// CreateInvoice makes the invoice (with its SMS and prompt) once per
 	// req.Key.
 	CreateInvoice(ctx context.Context, req huduma.InvoiceRequest) (huduma.Invoice, bool, error)
-	// RequestPush queues a prompt once per key.
+	// RequestPush queues a prompt once per key; to another phone than
+	// the invoice's it may be refused (ERateLimited: that phone has had
+	// too many prompts from others this hour).
 	RequestPush(ctx context.Context, number huduma.InvoiceNumber, payer huduma.MSISDN, key string) error
+	// RequestPushByPayer queues a prompt to the session's own phone, which
+	// asked for it: never refused by that cap.
+	RequestPushByPayer(ctx context.Context, number huduma.InvoiceNumber, payer huduma.MSISDN, key string) error
 	Invoice(ctx context.Context, number huduma.InvoiceNumber) (huduma.Invoice, error)
 	InvoicesByPhone(ctx context.Context, phone huduma.MSISDN, offset, limit int) ([]huduma.Invoice, error)
 	Application(ctx context.Context, number string) (huduma.Application, error)

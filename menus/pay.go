@@ -100,8 +100,13 @@ func order(st *step, payer huduma.MSISDN) (outcome, error) {
 	s := st.s
 	inv, prompted, err := st.m.pay.CreateInvoice(st.ctx, huduma.InvoiceRequest{ServiceCode: s.Service, Phone: st.env.Phone, Payer: payer,
 		Fields: s.Values, Lang: s.Lang, Push: true, Key: st.env.Key + ":invoice"})
-	if huduma.ErrorCode(err) == huduma.EInvalid {
+	switch huduma.ErrorCode(err) {
+	case huduma.EInvalid:
 		return invalid(huduma.ErrorMessage(err)), nil
+	case huduma.ERateLimited:
+		// The other number has had its fill of strangers' prompts; no
+		// invoice was made, so another number (or later) can still do.
+		return invalid(texts.PromptCapped.T(s.Lang)), nil
 	}
 	if err != nil {
 		return outcome{}, fmt.Errorf("create invoice: %w", err)
@@ -136,14 +141,22 @@ func otherPhonePage(st *step) (page, []string, error) {
 }
 
 // push asks for a prompt on an existing invoice. Whether one was queued
-// decides the screen, so it is queued now, under the hop's key.
+// decides the screen, so it is queued now, under the hop's key. A prompt
+// to this phone is its own request; one to another number is a
+// stranger's, which that number may have had enough of this hour.
 func push(st *step, payer huduma.MSISDN) (outcome, error) {
 	number := huduma.InvoiceNumber(st.s.Invoice)
-	err := st.m.pay.RequestPush(st.ctx, number, payer, st.env.Key+":push")
+	request := st.m.pay.RequestPush
+	if payer == st.env.Phone {
+		request = st.m.pay.RequestPushByPayer
+	}
+	err := request(st.ctx, number, payer, st.env.Key+":push")
 	switch huduma.ErrorCode(err) {
 	case "":
 	case huduma.EInvalid:
 		return invalid(texts.NotSafaricom.T(st.lang())), nil
+	case huduma.ERateLimited:
+		return invalid(texts.PromptCapped.T(st.lang())), nil
 	case huduma.EConflict:
 		st.invoice = nil // it may have been paid meanwhile
 		inv, ierr := st.loadInvoice(number)
@@ -197,7 +210,8 @@ func handleInvoice(st *step, in string) (outcome, error) {
 		return outcome{}, fmt.Errorf("load invoice: %w", err)
 	}
 	switch {
-	case inv.Status == huduma.InvoicePaid && in == "1":
+	case inv.Status == huduma.InvoicePaid && in == "1" && inv.Phone == st.env.Phone:
+		// A copy of the receipt goes only to the invoice's own phone.
 		st.intend(Intent{Kind: IntentReceipt, Invoice: inv.Number})
 		s.Done = texts.DoneReceipt.T(s.Lang)
 		return outcome{event: EventFinish}, nil
@@ -216,6 +230,33 @@ func invoicePage(st *step) (page, []string, error) {
 		return page{}, nil, fmt.Errorf("load invoice: %w", err)
 	}
 	lang := st.lang()
+	// Anyone may look up an invoice by its number, to pay it; another
+	// phone's invoice shows only what is public: its service, amount,
+	// status and balance, never the M-Pesa receipt, the payer's outcome
+	// (a wrong PIN, an empty account) or the offer of a receipt.
+	own := inv.Phone == st.env.Phone
+	status := texts.StatusWord[inv.Status].T(lang)
+	if own {
+		status = ownStatus(inv, lang)
+	}
+	p := page{header: []string{texts.InvoiceTitle.F(lang, inv.Number), inv.ServiceName, texts.Amount.F(lang, money(inv.Total)), status}, nav: true}
+	if inv.Received > 0 && inv.Due() > 0 {
+		p.header = append(p.header, texts.Balance(inv, lang)) // payments accumulate
+	}
+	switch {
+	case inv.Status == huduma.InvoicePaid && own:
+		p.options = []option{{"1", texts.SMSReceipt.T(lang)}}
+	case inv.Status == huduma.InvoicePending && own:
+		p.options = []option{{"1", texts.ResendPrompt.T(lang)}, {"2", texts.PayOtherNumber.T(lang)}}
+	case inv.Payable():
+		p.options = []option{{"1", texts.PayThisPhone.T(lang)}, {"2", texts.PayOtherNumber.T(lang)}}
+	}
+	return p, nil, nil
+}
+
+// ownStatus is the status line the invoice's own phone sees: the M-Pesa
+// receipt and date of a paid invoice, the reason of a failed one.
+func ownStatus(inv huduma.Invoice, lang huduma.Language) string {
 	var status string
 	switch inv.Status {
 	case huduma.InvoicePaid:
@@ -233,19 +274,7 @@ func invoicePage(st *step) (page, []string, error) {
 	default:
 		status = texts.StatusPending.T(lang)
 	}
-	p := page{header: []string{texts.InvoiceTitle.F(lang, inv.Number), inv.ServiceName, texts.Amount.F(lang, money(inv.Total)), status}, nav: true}
-	if inv.Received > 0 && inv.Due() > 0 {
-		p.header = append(p.header, texts.Balance(inv, lang)) // payments accumulate
-	}
-	switch {
-	case inv.Status == huduma.InvoicePaid:
-		p.options = []option{{"1", texts.SMSReceipt.T(lang)}}
-	case inv.Status == huduma.InvoicePending:
-		p.options = []option{{"1", texts.ResendPrompt.T(lang)}, {"2", texts.PayOtherNumber.T(lang)}}
-	case inv.Payable():
-		p.options = []option{{"1", texts.PayThisPhone.T(lang)}, {"2", texts.PayOtherNumber.T(lang)}}
-	}
-	return p, nil, nil
+	return status
 }
 
 // handleMyInvoices is handleList over the phone's invoices.

@@ -369,7 +369,7 @@ func (c *chat) pay(raw string) (string, error) {
 	}
 	c.conv.Invoice = number
 	if !inv.Payable() {
-		return texts.InvoiceStatusSMS(inv, c.lang, c.i.cfg.Paybill), nil
+		return c.statusText(inv), nil
 	}
 	if !payments.CanPrompt(c.from) {
 		return texts.SMSPayPaybill.F(c.lang, inv.Due(), c.i.cfg.Paybill, inv.Number), nil
@@ -380,10 +380,15 @@ func (c *chat) pay(raw string) (string, error) {
 		return texts.SMSPaySent.F(c.lang, inv.Due(), inv.Number), nil
 	case huduma.EInvalid:
 		return texts.SMSPayPaybill.F(c.lang, inv.Due(), c.i.cfg.Paybill, inv.Number), nil
+	case huduma.ERateLimited:
+		// Someone else's invoice, and this phone has had its fill of
+		// such prompts this hour: an SMS sender's number is not proof
+		// enough that the phone itself asked.
+		return texts.SMSPayCapped.F(c.lang, inv.Due(), c.i.cfg.Paybill, inv.Number), nil
 	case huduma.EConflict:
 		// Paid or expired meanwhile, or a prompt already in flight.
 		if now, err := c.i.pay.Invoice(c.ctx, number); err == nil && !now.Payable() {
-			return texts.InvoiceStatusSMS(now, c.lang, c.i.cfg.Paybill), nil
+			return c.statusText(now), nil
 		}
 		return texts.SMSPayInFlight.F(c.lang, inv.Number), nil
 	}
@@ -407,7 +412,17 @@ func (c *chat) status(raw string) (string, error) {
 		return "", fmt.Errorf("status keyword: %w", err)
 	}
 	c.conv.Invoice = number
-	return texts.InvoiceStatusSMS(inv, c.lang, c.i.cfg.Paybill), nil
+	return c.statusText(inv), nil
+}
+
+// statusText is an invoice's state for the sender: in full (with the
+// M-Pesa receipt, or why a prompt failed) when the invoice is the
+// sender's own, and only what is public when it is another phone's.
+func (c *chat) statusText(inv huduma.Invoice) string {
+	if inv.Phone != c.from {
+		return texts.PublicStatusSMS(inv, c.lang, c.i.cfg.Paybill)
+	}
+	return texts.InvoiceStatusSMS(inv, c.lang, c.i.cfg.Paybill)
 }
 
 // application answers APP: the application's latest status.

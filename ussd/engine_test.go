@@ -71,6 +71,9 @@ func (payments) CreateInvoice(context.Context, huduma.InvoiceRequest) (huduma.In
 func (payments) RequestPush(context.Context, huduma.InvoiceNumber, huduma.MSISDN, string) error {
 	return errors.New("no prompts here")
 }
+func (payments) RequestPushByPayer(context.Context, huduma.InvoiceNumber, huduma.MSISDN, string) error {
+	return errors.New("no prompts here")
+}
 func (payments) Invoice(context.Context, huduma.InvoiceNumber) (huduma.Invoice, error) {
 	return huduma.Invoice{}, huduma.ErrNotFound
 }

@@ -86,8 +86,8 @@ func (c *Client) Reverse(ctx context.Context, r huduma.ReversalRequest) (huduma.
 	default:
 		return huduma.ReversalAccepted{}, huduma.RedactedError(err, c.cfg.SecurityCredential)
 	}
-	if code := strings.Trim(string(out.ResponseCode), `"`); code != "0" || out.ConversationID == "" && out.OriginatorConversationID == "" {
-		return huduma.ReversalAccepted{}, &APIError{Status: 200, Code: huduma.Redact(code), Message: huduma.Redact(out.ResponseDescription), kind: ErrBadRequest}
+	if rc := strings.Trim(string(out.ResponseCode), `"`); rc != "0" || out.ConversationID == "" && out.OriginatorConversationID == "" {
+		return huduma.ReversalAccepted{}, &APIError{Status: 200, Code: code(rc), Message: c.words(out.ResponseDescription), kind: ErrBadRequest}
 	}
 	return huduma.ReversalAccepted{ConversationID: out.ConversationID, OriginatorConversationID: out.OriginatorConversationID}, nil
 }

@@ -15,6 +15,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -131,22 +132,55 @@ func (c *Client) Send(ctx context.Context, to huduma.MSISDN, text string) (strin
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		// Go's error names the whole URL: password, number and text.
-		return "", messaging.Retryable("kannel: " + huduma.Redact(err.Error(), c.cfg.Password, text))
+		// Go's error names the whole URL: password, number, text and the
+		// dlr-url with our token. Only the kind of failure is kept.
+		return "", messaging.Retryable("kannel: " + huduma.NetFailure(err))
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
-	body := huduma.Redact(strings.TrimSpace(string(b)), c.cfg.Password, text)
+	reason := fmt.Sprintf("kannel %d: %s", resp.StatusCode, answer(string(b)))
 	switch {
 	case resp.StatusCode == http.StatusAccepted || resp.StatusCode == http.StatusOK:
 		// "0: Accepted for delivery" or "3: Queued for later delivery".
 		return id, nil
 	case resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests:
-		return "", messaging.Retryable(fmt.Sprintf("kannel %d: %s", resp.StatusCode, body))
+		return "", messaging.Retryable(reason)
 	}
 	// 400 missing/invalid parameters, 403 authorisation failed: fixing
 	// them takes an operator, not a retry.
-	return "", messaging.Permanent(fmt.Sprintf("kannel %d: %s", resp.StatusCode, body))
+	return "", messaging.Permanent(reason)
+}
+
+// sendsmsAnswers are the sentences smsbox's sendsms answers with (Kannel
+// 1.4). Several quote a value of our request back (a refused dlr-url
+// holds our callback token, a refused receiver the phone number); the
+// value is never kept (huduma.KnownSentence).
+var sendsmsAnswers = []string{
+	"Accepted for delivery", "Queued for later delivery", "Sent.", "Sending failed.", "Authorization failed for sendsms",
+	"Missing receiver number, rejected", "Missing receiver(s) number(s), rejected", "Empty receiver number not allowed, rejected",
+	"Sender missing and no global set, rejected", "Not routable. Do not try again.",
+	"Number(s) has/have been denied by white- and/or black-lists.", "Unsupported content-type, rejected",
+	"Charset or body misformed, rejected", "UDH field is too long, rejected", "UDH field misformed, rejected",
+	"Account field misformed or too long, rejected", "DLR-URL field misformed, rejected", "DLR-Mask field misformed, rejected",
+	"MClass field misformed, rejected", "Alt-DCS field misformed, rejected", "Coding field misformed, rejected",
+	"Compress field misformed, rejected", "Validity field misformed, rejected", "Deferred field misformed, rejected",
+	"Priority field misformed, rejected", "PID field misformed, rejected", "RPI field misformed, rejected", "MWI field misformed, rejected",
+	"Tried to change dlr_url to '%s', denied.", "Tried to change receiver to '%s', denied.", "Tried to change sender to '%s', denied.",
+	"Tried to change SMSC to '%s', denied.", "Tried to change account to '%s', denied.", "Tried to change billing info to '%s', denied.",
+	"Tried to change validity to '%d', denied.", "Tried to change deferred to '%d', denied.", "Tried to change dlr_mask to '%d', denied.",
+	"Tried to change priority to '%d', denied.", "Tried to set UDH field, denied.", "Tried to set MClass field, denied.",
+	"Tried to set PID field, denied.", "Tried to set RPI field, denied.", "Tried to set Alt-DCS field, denied.",
+	"Tried to set MWI field, denied.", "Tried to set Coding field, denied.", "Tried to set Compress field, denied.",
+	"Tried to set Meta-Data field, denied.", "No reply sent, denied.", "Unknown request.", "Incomplete request.",
+}
+
+// answer is what of a sendsms answer may be kept: Kannel's own sentence,
+// or a fixed phrase for anything else (a proxy's page, an echo).
+func answer(body string) string {
+	if s := huduma.KnownSentence(body, sendsmsAnswers...); s != "" {
+		return s
+	}
+	return "answer not shown (not one of Kannel's sendsms answers)"
 }
 
 func newID() (string, error) {
@@ -175,6 +209,29 @@ func MapDLR(code int) (huduma.MessageStatus, bool, string) {
 	return huduma.MsgSent, false, "unknown report code " + strconv.Itoa(code)
 }
 
+var (
+	ackRE     = regexp.MustCompile(`^(N?ACK)(/(0x[0-9A-Fa-f]{1,8}))?(/|$)`)
+	receiptRE = regexp.MustCompile(`\bstat:([A-Z]{5,8})\b(?:.*\berr:([0-9A-Za-z]{1,3})\b)?`)
+)
+
+// smscAnswer keeps what of the SMSC's answer (Kannel's %A) is a code: the
+// ACK or NACK and its error number, or an SMPP delivery receipt's stat and
+// err fields. The rest is dropped: a receipt carries the first characters
+// of the message text ("text:Your eCitizen code…") and a NACK may carry
+// free words.
+func smscAnswer(a string) string {
+	if m := ackRE.FindStringSubmatch(a); m != nil {
+		return m[1] + "/" + m[3]
+	}
+	if m := receiptRE.FindStringSubmatch(a); m != nil {
+		if m[2] != "" {
+			return "stat:" + m[1] + " err:" + m[2]
+		}
+		return "stat:" + m[1]
+	}
+	return ""
+}
+
 // DeliveryPath is our report route.
 const DeliveryPath = "/sms/kannel/delivery"
 
@@ -193,7 +250,7 @@ func Routes(h messaging.Reports) []providers.Route {
 		}
 		state, final, words := MapDLR(code)
 		reason := fmt.Sprintf("kannel %d: %s", code, words)
-		if a := r.Query.Get("answer"); a != "" && len(a) <= 200 {
+		if a := smscAnswer(r.Query.Get("answer")); a != "" {
 			reason += " (" + a + ")"
 		}
 		if err := h.Delivered(ctx, id, state, final, reason); err != nil {
