@@ -254,11 +254,15 @@ func (m *Machine) Step(ctx context.Context, s *Session, env Env, input string) (
 	if out.event == EventHome {
 		*s = Session{State: StateMain, Lang: s.Lang}
 	}
-	msg := out.reason
+	msg, keep := out.reason, 0
+	if out.event == EventInvalid {
+		// The same screen again: the items it showed stay on it.
+		keep = len(s.Items)
+	}
 	if msg == "" {
 		msg = out.note
 	}
-	r, err := st.render(msg)
+	r, err := st.renderKeeping(msg, keep)
 	return r, st.intents, err
 }
 
@@ -346,7 +350,11 @@ func (st *step) loadApplication(number string) (huduma.Application, error) {
 // render draws the screen of the session's state, with msg (a refusal
 // reason or a note) as its first line, and records the list entries it
 // showed.
-func (st *step) render(msg string) (huduma.Reply, error) {
+func (st *step) render(msg string) (huduma.Reply, error) { return st.renderKeeping(msg, 0) }
+
+// renderKeeping is render showing at least keep list items (those of the
+// screen being shown again).
+func (st *step) renderKeeping(msg string, keep int) (huduma.Reply, error) {
 	def, ok := stateByName[st.s.State]
 	if !ok || def.page == nil {
 		return huduma.Reply{}, fmt.Errorf("no screen for state %q", st.s.State)
@@ -355,8 +363,14 @@ func (st *step) render(msg string) (huduma.Reply, error) {
 	if err != nil {
 		return huduma.Reply{}, err
 	}
-	p.reason = msg
+	p.reason, p.keep = msg, keep
 	out := layout(p, st.s.Lang)
+	if out.more && msg == texts.NoMore.T(st.s.Lang) {
+		// The list grew since the screen was drawn (a new invoice): it
+		// has more now, so saying it has none would be untrue.
+		p.reason = ""
+		out = layout(p, st.s.Lang)
+	}
 	if keys != nil {
 		st.s.Items, st.s.More = keys[:out.shown], out.more
 	} else {
