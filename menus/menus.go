@@ -22,6 +22,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/huduma-ke/huduma"
 	"github.com/huduma-ke/huduma/texts"
@@ -58,6 +59,9 @@ type Config struct {
 	SearchLimit int
 	// Paybill is the paybill number shown for paying by hand.
 	Paybill string
+	// Now is the clock inputs are checked against (a date of birth is
+	// not after today); time.Now when nil.
+	Now func() time.Time
 }
 
 // Machine runs the journey for any number of sessions; it keeps no state
@@ -79,6 +83,9 @@ func New(cat Catalog, pay Payments, cfg Config) *Machine {
 	}
 	if cfg.Paybill == "" {
 		cfg.Paybill = "222222"
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
 	return &Machine{cat: cat, pay: pay, cfg: cfg}
 }

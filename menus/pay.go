@@ -31,9 +31,9 @@ func handleInput(st *step, in string) (outcome, error) {
 		return outcome{event: EventInputsDone}, nil
 	}
 	decl := sv.Inputs[s.Field]
-	v, err := decl.Normalize(in)
+	v, err := decl.Normalize(in, st.m.cfg.Now())
 	if err != nil {
-		return invalid(texts.NoInputValue.F(s.Lang, decl.Label(s.Lang))), nil
+		return invalid(texts.InputRefused(huduma.InputProblemOf(err), decl.Label(s.Lang), s.Lang)), nil
 	}
 	if s.Values == nil {
 		s.Values = map[string]string{}

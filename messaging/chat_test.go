@@ -243,7 +243,7 @@ func TestSMSChannel(t *testing.T) {
 	e.send(saf, "INFO 1001")
 	for _, c := range []struct{ text, want string }{
 		{"INVOICE", "Ordinary passport 34 pages: send your ID number."},
-		{"12x", "That ID number is not valid. Send your ID number again."},
+		{"12x", "That ID number is not valid. Use the 7 or 8 digits on your ID card. Send your ID number again."},
 		{"12345678", "Ordinary passport 34 pages: send your Date of birth DDMMYYYY."},
 	} {
 		if got := e.send(saf, c.text); got != c.want {
@@ -297,7 +297,7 @@ func TestSMSChannel(t *testing.T) {
 	if got := e.send(saf, "INVOICE 1001 12345678"); got != "Ordinary passport 34 pages: send your Date of birth DDMMYYYY." {
 		t.Fatalf("one of two inputs inline: %q", got)
 	}
-	if got := e.send(saf, "INVOICE 1001 1234 01011990"); got != "That ID number is not valid. Send your ID number again." {
+	if got := e.send(saf, "INVOICE 1001 1234 01011990"); got != "That ID number is not valid. Use the 7 or 8 digits on your ID card. Send your ID number again." {
 		t.Fatalf("a bad inline input: %q", got)
 	}
 	e.send(saf, "HELP")
@@ -326,6 +326,31 @@ func TestSMSChannel(t *testing.T) {
 
 // TestSMSChannelOtherNetwork: M-Pesa prompts reach Safaricom numbers
 // only; an Airtel sender is told the paybill instead, and no prompt goes.
+// TestSMSInputsMeanWhatTheySay: INVOICE checks each value for what it
+// means with the validator the USSD screens and the API use: a date of
+// birth that is no calendar day, or not yet, is refused and asked again
+// with what to send, in the phone's language, and no invoice is made.
+func TestSMSInputsMeanWhatTheySay(t *testing.T) {
+	e := newChatEnv(t, InboxConfig{}, nil)
+	const saf = huduma.MSISDN("+254708374150")
+	for _, c := range []struct{ text, want string }{
+		{"INVOICE 1001 12345678 31021990", "That Date of birth DDMMYYYY is not valid. Use a real date as DDMMYYYY, e.g. 01011990. Send your Date of birth DDMMYYYY again."},
+		{"12345678", "That Date of birth DDMMYYYY is not valid. Use a real date as DDMMYYYY, e.g. 01011990. Send your Date of birth DDMMYYYY again."},
+		{"01012999", "That Date of birth DDMMYYYY is not valid. The date cannot be in the future. Send your Date of birth DDMMYYYY again."},
+		{"01011850", "That Date of birth DDMMYYYY is not valid. The date cannot be over 120 years ago. Send your Date of birth DDMMYYYY again."},
+		{"INVOICE 1001 123456 01011990", "That ID number is not valid. Use the 7 or 8 digits on your ID card. Send your ID number again."},
+		{"LUGHA SW", "eCitizen itakuandikia kwa Kiswahili sasa, kwa SMS na kwenye *2222#."},
+		{"ANKARA 1001 12345678 31021990", "Tarehe ya kuzaliwa DDMMYYYY si sahihi. Tumia tarehe halisi kama DDMMYYYY, k.m. 01011990. Tuma Tarehe ya kuzaliwa DDMMYYYY tena."},
+	} {
+		if got := e.send(saf, c.text); got != c.want {
+			t.Errorf("%q: %q, want %q", c.text, got, c.want)
+		}
+	}
+	if invs := e.invoices(saf); len(invs) != 0 {
+		t.Fatalf("refused values made invoices: %+v", invs)
+	}
+}
+
 func TestSMSChannelOtherNetwork(t *testing.T) {
 	e := newChatEnv(t, InboxConfig{}, nil)
 	const airtel = huduma.MSISDN("+254733123456")

@@ -74,7 +74,6 @@ var (
 	AlreadyPaid    = Text{"This invoice is already paid.", "Ankara hii imeshalipwa."}
 	MyTitle        = Text{"My invoices", "Ankara zangu"}
 	NoInvoices     = Text{"You have no invoices yet.", "Huna ankara bado."}
-	NoInputValue   = Text{"%s is not valid. Try again.", "%s si sahihi. Jaribu tena."}
 	StatusWord     = map[huduma.InvoiceStatus]Text{
 		huduma.InvoicePaid: {"PAID", "IMELIPWA"}, huduma.InvoicePending: {"PENDING", "INASUBIRI"},
 		huduma.InvoiceFailed: {"FAILED", "IMESHINDIKANA"}, huduma.InvoiceCancelled: {"CANCELLED", "IMEGHAIRIWA"},
