@@ -217,7 +217,7 @@ func (c *chat) find(raw string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("search services: %w", err)
 	}
-	shown := texts.Clip(q, 20)
+	shown := texts.Clip(huduma.KeyWords(q), 20) // the words searched for
 	if len(found) == 0 {
 		return texts.SMSFindNone.F(c.lang, shown), nil
 	}
