@@ -48,3 +48,38 @@ func TestInputsAreCheckedForMeaning(t *testing.T) {
 		}
 	}
 }
+
+// TestTrackingInKiswahili: the Track screen and a paid invoice's screen
+// name the service in the caller's language (the catalog's name, not the
+// one the record kept) and the application to track; a service the
+// catalog no longer has keeps the name its record kept.
+func TestTrackingInKiswahili(t *testing.T) {
+	pay := newFakePayments()
+	paid := pay.invoices[huduma.InvoiceNumber(pay.number(huduma.InvoicePaid))]
+	paid.ServiceCode = 1001
+	pay.invoices[paid.Number] = paid
+	m := New(longCatalog(), pay, Config{})
+	for _, c := range []struct {
+		inputs []string
+		has    []string
+	}{
+		{[]string{"5", "5550001112"}, []string{"Ombi 5550001112", "Huduma ya pasipoti 1-1", "TAYARI KUCHUKULIWA tangu 21/11/2026"}},
+		{[]string{"5", string(paid.Number)}, []string{"Ombi 5550001112", "Huduma ya pasipoti 1-1"}},
+		{[]string{"3", string(paid.Number)}, []string{"Huduma ya pasipoti 1-1", "IMELIPWA 22/11/2026", "Ombi 5550001112"}},
+		{[]string{"5"}, []string{"Weka nambari ya ombi, au ya ankara uliyolipa"}},
+	} {
+		_, r := drive(t, m, huduma.Kiswahili, c.inputs...)
+		for _, want := range c.has {
+			if !strings.Contains(r.Text, want) {
+				t.Errorf("%v: screen lacks %q:\n%s", c.inputs, want, r.Text)
+			}
+		}
+		checkScreen(t, strings.Join(c.inputs, "*"), r)
+	}
+	// Withdrawn from the catalog: the name the invoice kept.
+	paid.ServiceCode = 99999
+	pay.invoices[paid.Number] = paid
+	if _, r := drive(t, m, huduma.Kiswahili, "3", string(paid.Number)); !strings.Contains(r.Text, "Passport service with an exceptionally") {
+		t.Errorf("a withdrawn service lost its name:\n%s", r.Text)
+	}
+}

@@ -48,7 +48,9 @@ type Payments interface {
 	RequestPush(ctx context.Context, number huduma.InvoiceNumber, payer huduma.MSISDN, key string) error
 	Invoice(ctx context.Context, number huduma.InvoiceNumber) (huduma.Invoice, error)
 	InvoicesByPhone(ctx context.Context, phone huduma.MSISDN, offset, limit int) ([]huduma.Invoice, error)
-	Application(ctx context.Context, number string) (huduma.Application, error)
+	// TrackApplication finds an application by its number or by the
+	// number of the invoice that opened it, phone's own first.
+	TrackApplication(ctx context.Context, number string, phone huduma.MSISDN) (huduma.Application, error)
 }
 
 // Config holds what the menus show that is not catalog data.
@@ -341,17 +343,30 @@ func (st *step) loadInvoice(number huduma.InvoiceNumber) (huduma.Invoice, error)
 	return inv, nil
 }
 
-// loadApplication fetches an application once per step.
+// loadApplication fetches the application number means (its own, or
+// its invoice's) once per step.
 func (st *step) loadApplication(number string) (huduma.Application, error) {
-	if st.app != nil && st.app.Number == number {
+	if st.app != nil && (st.app.Number == number || st.app.Invoice == number) {
 		return *st.app, nil
 	}
-	a, err := st.m.pay.Application(st.ctx, number)
+	a, err := st.m.pay.TrackApplication(st.ctx, number, st.env.Phone)
 	if err != nil {
 		return huduma.Application{}, err
 	}
 	st.app = &a
 	return a, nil
+}
+
+// serviceName is the catalog's name of service code in the session's
+// language, or stored (the name a record kept, in the language it was
+// made in) when the catalog cannot say: a withdrawn service still has
+// its invoices and applications.
+func (st *step) serviceName(code int, stored string) string {
+	sv, err := st.serviceByCode(code)
+	if err != nil {
+		return stored
+	}
+	return sv.Name(st.lang())
 }
 
 // render draws the screen of the session's state, with msg (a refusal

@@ -416,19 +416,21 @@ func (c *chat) status(raw string) (string, error) {
 	return texts.InvoiceStatusSMS(inv, c.lang, c.i.cfg.Paybill), nil
 }
 
-// application answers APP: the application's latest status.
+// application answers APP: the latest status of the application number
+// names, its own or its invoice's, with the service named in the reply's
+// language.
 func (c *chat) application(number string) (string, error) {
 	if number == "" || len(number) > 20 {
 		return texts.NoAppSMS.T(c.lang), nil
 	}
-	a, err := c.i.st.Application(c.ctx, number)
+	a, err := c.i.st.TrackApplication(c.ctx, number, c.from)
 	if huduma.ErrorCode(err) == huduma.ENotFound {
 		return texts.NoAppSMS.T(c.lang), nil
 	}
 	if err != nil {
 		return "", fmt.Errorf("app keyword: %w", err)
 	}
-	return texts.AppStatusSMS(a, c.lang), nil
+	return texts.AppStatusSMS(a, serviceName(c.ctx, c.i.cat, a.ServiceCode, a.ServiceName, c.lang), c.lang), nil
 }
 
 // chooseLanguage answers LANG: the phone's language for SMS and USSD alike,

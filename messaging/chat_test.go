@@ -351,6 +351,70 @@ func TestSMSInputsMeanWhatTheySay(t *testing.T) {
 	}
 }
 
+// TestTrackingBySMS: APP and OMBI take the application's number or the
+// number of the invoice that opened it; STATUS of a paid invoice names
+// its application; the reply and the status-change notice name the
+// service in the phone's language, whatever language the record kept.
+func TestTrackingBySMS(t *testing.T) {
+	e := newChatEnv(t, InboxConfig{}, nil)
+	ctx := context.Background()
+	const en, sw = huduma.MSISDN("+254708374151"), huduma.MSISDN("+254708374152")
+	paid := func(phone huduma.MSISDN, trans string) (huduma.Invoice, huduma.Application) {
+		t.Helper()
+		now := time.Now()
+		inv := huduma.Invoice{Number: huduma.NewInvoiceNumber(), ServiceCode: 1001, ServiceName: "Ordinary passport 34 pages", Phone: phone,
+			Fee: 4550, ConvenienceFee: 50, Total: 4600, Language: huduma.English, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+		if _, _, err := e.l.CreateInvoice(ctx, huduma.InvoiceOrder{Invoice: inv}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.l.SettleC2B(ctx, huduma.C2BPayment{TransID: trans, Invoice: inv.Number, Amount: inv.Total}, nil); err != nil {
+			t.Fatal(err)
+		}
+		app, err := e.l.ApplicationForInvoice(ctx, inv.Number)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return inv, app
+	}
+	inv, app := paid(en, "TRK1")
+	since := app.UpdatedAt.In(huduma.EAT).Format("02/01/2006")
+	for _, c := range []struct{ text, want string }{
+		{"APP " + app.Number, "Application " + app.Number + " (Ordinary passport 34 pages): SUBMITTED since " + since + "."},
+		{"APP " + string(inv.Number), "Application " + app.Number + " (Ordinary passport 34 pages): SUBMITTED since " + since + "."},
+		{"STATUS " + string(inv.Number), "Invoice " + string(inv.Number) + " is PAID (KES 4600), M-Pesa ref TRK1. Application " + app.Number + "."},
+		{"APP 12", "No application has that number. Send APP and the application number, or the invoice number you paid."},
+	} {
+		if got := e.send(en, c.text); got != c.want {
+			t.Errorf("%q: %q, want %q", c.text, got, c.want)
+		}
+	}
+	swInv, swApp := paid(sw, "TRK2")
+	since = swApp.UpdatedAt.In(huduma.EAT).Format("02/01/2006")
+	e.send(sw, "LUGHA SW")
+	for _, c := range []struct{ text, want string }{
+		{"OMBI " + string(swInv.Number), "Ombi " + swApp.Number + " (Pasipoti ya kawaida kurasa 34): IMEWASILISHWA tangu " + since + "."},
+		{"APP " + swApp.Number, "Ombi " + swApp.Number + " (Pasipoti ya kawaida kurasa 34): IMEWASILISHWA tangu " + since + "."},
+	} {
+		if got := e.send(sw, c.text); got != c.want {
+			t.Errorf("%q: %q, want %q", c.text, got, c.want)
+		}
+	}
+	// The agency moves it on: the notice speaks Kiswahili, the service's
+	// name included.
+	if err := e.l.SetLanguage(ctx, sw, huduma.Kiswahili); err != nil {
+		t.Fatal(err)
+	}
+	moved, err := NewApplications(e.l, e.l, e.l).UpdateApplication(ctx, swApp.Number, huduma.AppReady, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	since = moved.UpdatedAt.In(huduma.EAT).Format("02/01/2006")
+	msgs, _ := e.l.Messages(ctx, sw, 20)
+	if len(msgs) == 0 || msgs[0].Kind != huduma.MessageNotice || msgs[0].Body != "Ombi "+swApp.Number+" (Pasipoti ya kawaida kurasa 34): TAYARI KUCHUKULIWA tangu "+since+"." {
+		t.Fatalf("status notice %+v", msgs)
+	}
+}
+
 func TestSMSChannelOtherNetwork(t *testing.T) {
 	e := newChatEnv(t, InboxConfig{}, nil)
 	const airtel = huduma.MSISDN("+254733123456")

@@ -80,7 +80,7 @@ var (
 		huduma.InvoiceExpired: {"EXPIRED", "IMEISHA MUDA"},
 	}
 
-	TrackPrompt = Text{"Enter the application number", "Weka nambari ya ombi"}
+	TrackPrompt = Text{"Enter the application number, or the invoice number you paid", "Weka nambari ya ombi, au ya ankara uliyolipa"}
 	NoApp       = Text{"No application has that number.", "Hakuna ombi lenye nambari hiyo."}
 	AppTitle    = Text{"Application %s", "Ombi %s"}
 	AppStatus   = Text{"%s since %s", "%s tangu %s"}
