@@ -374,8 +374,8 @@ func (st *step) serviceName(code int, stored string) string {
 // showed.
 func (st *step) render(msg string) (huduma.Reply, error) { return st.renderKeeping(msg, 0) }
 
-// renderKeeping is render showing at least keep list items (those of the
-// screen being shown again).
+// renderKeeping is render showing exactly keep list items, those of the
+// screen a refusal shows again (0: as many as fit).
 func (st *step) renderKeeping(msg string, keep int) (huduma.Reply, error) {
 	def, ok := stateByName[st.s.State]
 	if !ok || def.page == nil {

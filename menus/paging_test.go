@@ -110,6 +110,9 @@ func TestPagingTellsTheTruth(t *testing.T) {
 								if first != reason && (roomy || cut) {
 									t.Fatalf("%s: %s gave the reason %q, want %q:\n%s", where, bad, first, reason, r2.Text)
 								}
+								if first != reason && r2.Text != r.Text {
+									t.Fatalf("%s: %s left the reason out but changed the screen:\n%s\n---\n%s", where, bad, r.Text, r2.Text)
+								}
 								offersAgain := strings.Contains(r2.Text, "\n98. ")
 								if offersAgain != s.More || again.More != s.More || !slices.Equal(again.Items, shown) {
 									t.Fatalf("%s: %s gave another screen (items %v, were %v):\n%s\n---\n%s", where, bad, again.Items, shown, r.Text, r2.Text)

@@ -1,6 +1,7 @@
 package menus
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 
@@ -45,14 +46,16 @@ type laidOut struct {
 
 // layout fits p into huduma.MaxScreen characters. It keeps whole list items
 // (never splitting one across pages), offers 98. More when items remain,
-// drops 00. Home before dropping items (never below p.keep), and shortens
-// the longest header line, then the reason, as a last resort.
+// drops 00. Home before dropping items, and shortens the longest header
+// line, then the reason, as a last resort. With p.keep it shows exactly
+// that many items, those of the screen a refusal shows again.
 func layout(p page, lang huduma.Language) laidOut {
 	reason := gsm7.Fold(p.reason)
 	header := make([]string, len(p.header))
 	for i, h := range p.header {
 		header[i] = gsm7.Fold(h)
 	}
+	full := slices.Clone(header)
 	items := make([]string, len(p.items))
 	for i, it := range p.items {
 		items[i] = truncate(gsm7.Fold(it), maxItem)
@@ -131,9 +134,9 @@ func layout(p page, lang huduma.Language) laidOut {
 			header = header[:len(header)-1]
 		case reason != "" && same:
 			// The same screen unexplained, rather than a reason cut short;
-			// its title is back.
+			// its title is back as it was.
 			reason = ""
-			header = header[:len(p.header)]
+			header = slices.Clone(full)
 		case len(reason) > 12:
 			reason = truncate(reason, len(reason)-max(3, len(reason)/4))
 		default:
