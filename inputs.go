@@ -28,7 +28,7 @@ import (
 //     today and at most MaxDateAge before it, in East Africa Time. The
 //     catalog's dates are dates of birth and of past events.
 //   - phone: a Kenyan mobile number written any usual way, kept in E.164
-//     (+2547…), the same rule as every phone number Huduma reads.
+//     (+254…), the same rule as every phone number Huduma reads.
 //   - number: digits, 1 to 20; text: up to 40 letters, digits, spaces and
 //     . , ' / -.
 //
@@ -88,7 +88,7 @@ var ruleText = map[InputProblem]string{
 	InputNotPlate:  "must be a Kenyan registration like KDA 001B",
 	InputNotDate:   "must be a real date written DDMMYYYY, e.g. 01011990",
 	InputFuture:    "cannot be in the future",
-	InputTooOld:    "cannot be more than 120 years ago",
+	InputTooOld:    "cannot be more than " + strconv.Itoa(MaxDateAge) + " years ago",
 	InputNotMobile: "must be a Kenyan mobile number, e.g. 0712345678",
 }
 
