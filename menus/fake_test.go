@@ -114,7 +114,7 @@ func newFakePayments() *fakePayments {
 		inv := huduma.Invoice{Number: n, ServiceName: "Passport service with an exceptionally long descriptive name that no screen could hold",
 			Phone: "+254712345678", Total: 123456, Status: st, Reason: "2001", CreatedAt: paid.Add(time.Duration(i) * time.Minute)}
 		if st == huduma.InvoicePaid {
-			inv.MpesaReceipt, inv.PaidAt = "NLJ7RT61SV", &paid
+			inv.MpesaReceipt, inv.PaidAt, inv.Application = "NLJ7RT61SV", &paid, "5550001112"
 		}
 		f.invoices[n] = inv
 	}
@@ -182,11 +182,15 @@ func (f *fakePayments) InvoicesByPhone(_ context.Context, _ huduma.MSISDN, offse
 	return all[offset:min(len(all), offset+limit)], nil
 }
 
-func (f *fakePayments) Application(_ context.Context, number string) (huduma.Application, error) {
-	if number != "5550001112" {
+// TrackApplication knows application 5550001112, which the paid invoice
+// opened, by either number.
+func (f *fakePayments) TrackApplication(_ context.Context, number string, _ huduma.MSISDN) (huduma.Application, error) {
+	paid := f.number(huduma.InvoicePaid)
+	if number != "5550001112" && number != paid {
 		return huduma.Application{}, huduma.ErrNotFound
 	}
-	return huduma.Application{Number: number, ServiceName: "Passport service with an exceptionally long descriptive name that no screen could hold",
-		Status: huduma.AppReady, Note: "Collect at Nyayo House, counter 14, with your old passport and ID card",
+	return huduma.Application{Number: "5550001112", ServiceCode: 1001, Invoice: paid,
+		ServiceName: "Passport service with an exceptionally long descriptive name that no screen could hold",
+		Status:      huduma.AppReady, Note: "Collect at Nyayo House, counter 14, with your old passport and ID card",
 		UpdatedAt: time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC)}, nil
 }

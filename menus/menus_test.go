@@ -244,6 +244,8 @@ func TestPaymentScreens(t *testing.T) {
 		{"my invoices newest first", []string{"4"}, StateMyInvoices, []string{"1. " + pay.number(huduma.InvoiceExpired), "EXPIRED"}},
 		{"open from list and back", []string{"4", "1", "0"}, StateMyInvoices, []string{"My invoices"}},
 		{"track application", []string{"5", "5550001112"}, StateApplication, []string{"Application 5550001112", "READY FOR COLLECTION since 21/11/2026", "Collect at"}},
+		{"track by the invoice paid", []string{"5", pay.number(huduma.InvoicePaid)}, StateApplication, []string{"Application 5550001112", "READY FOR COLLECTION"}},
+		{"paid status names the application", []string{"3", pay.number(huduma.InvoicePaid)}, StateInvoice, []string{"PAID 22/11/2026", "Application 5550001112", "1. SMS me the receipt"}},
 		{"unknown application", []string{"5", "42"}, StateTrackNumber, []string{"No application has that number."}},
 	}
 	for _, tc := range cases {

@@ -31,9 +31,9 @@ func handleInput(st *step, in string) (outcome, error) {
 		return outcome{event: EventInputsDone}, nil
 	}
 	decl := sv.Inputs[s.Field]
-	v, err := decl.Normalize(in)
+	v, err := decl.Normalize(in, st.m.cfg.Now())
 	if err != nil {
-		return invalid(texts.NoInputValue.F(s.Lang, decl.Label(s.Lang))), nil
+		return invalid(texts.InputRefused(huduma.InputProblemOf(err), decl.Label(s.Lang), s.Lang)), nil
 	}
 	if s.Values == nil {
 		s.Values = map[string]string{}
@@ -239,9 +239,12 @@ func invoicePage(st *step) (page, []string, error) {
 	if own {
 		status = ownStatus(inv, lang)
 	}
-	p := page{header: []string{texts.InvoiceTitle.F(lang, inv.Number), inv.ServiceName, texts.Amount.F(lang, money(inv.Total)), status}, nav: true}
+	p := page{header: []string{texts.InvoiceTitle.F(lang, inv.Number), st.serviceName(inv.ServiceCode, inv.ServiceName), texts.Amount.F(lang, money(inv.Total)), status}, nav: true}
 	if inv.Received > 0 && inv.Due() > 0 {
 		p.header = append(p.header, texts.Balance(inv, lang)) // payments accumulate
+	}
+	if inv.Status == huduma.InvoicePaid && inv.Application != "" && own {
+		p.header = append(p.header, texts.AppTitle.F(lang, inv.Application)) // what to track
 	}
 	switch {
 	case inv.Status == huduma.InvoicePaid && own:
@@ -313,13 +316,14 @@ func handleTrack(st *step, in string) (outcome, error) {
 	if len(in) > 20 {
 		return invalid(texts.NoApp.T(st.lang())), nil
 	}
-	if _, err := st.loadApplication(in); err != nil {
+	a, err := st.loadApplication(in)
+	if err != nil {
 		if huduma.ErrorCode(err) == huduma.ENotFound {
 			return invalid(texts.NoApp.T(st.lang())), nil
 		}
 		return outcome{}, fmt.Errorf("load application: %w", err)
 	}
-	st.s.Invoice = in
+	st.s.Invoice = a.Number // an invoice number typed finds its application
 	return outcome{event: EventOpenApp}, nil
 }
 
@@ -340,7 +344,8 @@ func applicationPage(st *step) (page, []string, error) {
 		return page{}, nil, fmt.Errorf("load application: %w", err)
 	}
 	lang := st.lang()
-	lines := []string{texts.AppTitle.F(lang, a.Number), a.ServiceName, texts.AppStatus.F(lang, a.Status.Word(lang), a.UpdatedAt.In(eat).Format("02/01/2006"))}
+	lines := []string{texts.AppTitle.F(lang, a.Number), st.serviceName(a.ServiceCode, a.ServiceName),
+		texts.AppStatus.F(lang, a.Status.Word(lang), a.UpdatedAt.In(eat).Format("02/01/2006"))}
 	if a.Note != "" {
 		lines = append(lines, a.Note)
 	}

@@ -243,7 +243,7 @@ func TestSMSChannel(t *testing.T) {
 	e.send(saf, "INFO 1001")
 	for _, c := range []struct{ text, want string }{
 		{"INVOICE", "Ordinary passport 34 pages: send your ID number."},
-		{"12x", "That ID number is not valid. Send your ID number again."},
+		{"12x", "That ID number is not valid. Use the 7 or 8 digits on your ID card. Send your ID number again."},
 		{"12345678", "Ordinary passport 34 pages: send your Date of birth DDMMYYYY."},
 	} {
 		if got := e.send(saf, c.text); got != c.want {
@@ -297,7 +297,7 @@ func TestSMSChannel(t *testing.T) {
 	if got := e.send(saf, "INVOICE 1001 12345678"); got != "Ordinary passport 34 pages: send your Date of birth DDMMYYYY." {
 		t.Fatalf("one of two inputs inline: %q", got)
 	}
-	if got := e.send(saf, "INVOICE 1001 1234 01011990"); got != "That ID number is not valid. Send your ID number again." {
+	if got := e.send(saf, "INVOICE 1001 1234 01011990"); got != "That ID number is not valid. Use the 7 or 8 digits on your ID card. Send your ID number again." {
 		t.Fatalf("a bad inline input: %q", got)
 	}
 	e.send(saf, "HELP")
@@ -326,6 +326,95 @@ func TestSMSChannel(t *testing.T) {
 
 // TestSMSChannelOtherNetwork: M-Pesa prompts reach Safaricom numbers
 // only; an Airtel sender is told the paybill instead, and no prompt goes.
+// TestSMSInputsMeanWhatTheySay: INVOICE checks each value for what it
+// means with the validator the USSD screens and the API use: a date of
+// birth that is no calendar day, or not yet, is refused and asked again
+// with what to send, in the phone's language, and no invoice is made.
+func TestSMSInputsMeanWhatTheySay(t *testing.T) {
+	e := newChatEnv(t, InboxConfig{}, nil)
+	const saf = huduma.MSISDN("+254708374150")
+	for _, c := range []struct{ text, want string }{
+		{"INVOICE 1001 12345678 31021990", "That Date of birth DDMMYYYY is not valid. Use a real date as DDMMYYYY, e.g. 01011990. Send your Date of birth DDMMYYYY again."},
+		{"12345678", "That Date of birth DDMMYYYY is not valid. Use a real date as DDMMYYYY, e.g. 01011990. Send your Date of birth DDMMYYYY again."},
+		{"01012999", "That Date of birth DDMMYYYY is not valid. The date cannot be in the future. Send your Date of birth DDMMYYYY again."},
+		{"01011850", "That Date of birth DDMMYYYY is not valid. The date cannot be over 120 years ago. Send your Date of birth DDMMYYYY again."},
+		{"INVOICE 1001 123456 01011990", "That ID number is not valid. Use the 7 or 8 digits on your ID card. Send your ID number again."},
+		{"LUGHA SW", "eCitizen itakuandikia kwa Kiswahili sasa, kwa SMS na kwenye *2222#."},
+		{"ANKARA 1001 12345678 31021990", "Tarehe ya kuzaliwa DDMMYYYY si sahihi. Tumia tarehe halisi kama DDMMYYYY, k.m. 01011990. Tuma Tarehe ya kuzaliwa DDMMYYYY tena."},
+	} {
+		if got := e.send(saf, c.text); got != c.want {
+			t.Errorf("%q: %q, want %q", c.text, got, c.want)
+		}
+	}
+	if invs := e.invoices(saf); len(invs) != 0 {
+		t.Fatalf("refused values made invoices: %+v", invs)
+	}
+}
+
+// TestTrackingBySMS: APP and OMBI take the application's number or the
+// number of the invoice that opened it; STATUS of a paid invoice names
+// its application; the reply and the status-change notice name the
+// service in the phone's language, whatever language the record kept.
+func TestTrackingBySMS(t *testing.T) {
+	e := newChatEnv(t, InboxConfig{}, nil)
+	ctx := context.Background()
+	const en, sw = huduma.MSISDN("+254708374151"), huduma.MSISDN("+254708374152")
+	paid := func(phone huduma.MSISDN, trans string) (huduma.Invoice, huduma.Application) {
+		t.Helper()
+		now := time.Now()
+		inv := huduma.Invoice{Number: huduma.NewInvoiceNumber(), ServiceCode: 1001, ServiceName: "Ordinary passport 34 pages", Phone: phone,
+			Fee: 4550, ConvenienceFee: 50, Total: 4600, Language: huduma.English, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+		if _, _, err := e.l.CreateInvoice(ctx, huduma.InvoiceOrder{Invoice: inv}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.l.SettleC2B(ctx, huduma.C2BPayment{TransID: trans, Invoice: inv.Number, Amount: inv.Total}, nil); err != nil {
+			t.Fatal(err)
+		}
+		app, err := e.l.ApplicationForInvoice(ctx, inv.Number)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return inv, app
+	}
+	inv, app := paid(en, "TRK1")
+	since := app.UpdatedAt.In(huduma.EAT).Format("02/01/2006")
+	for _, c := range []struct{ text, want string }{
+		{"APP " + app.Number, "Application " + app.Number + " (Ordinary passport 34 pages): SUBMITTED since " + since + "."},
+		{"APP " + string(inv.Number), "Application " + app.Number + " (Ordinary passport 34 pages): SUBMITTED since " + since + "."},
+		{"STATUS " + string(inv.Number), "Invoice " + string(inv.Number) + " is PAID (KES 4600), M-Pesa ref TRK1. Application " + app.Number + "."},
+		{"APP 12", "No application has that number. Send APP and the application number, or the invoice number you paid."},
+	} {
+		if got := e.send(en, c.text); got != c.want {
+			t.Errorf("%q: %q, want %q", c.text, got, c.want)
+		}
+	}
+	swInv, swApp := paid(sw, "TRK2")
+	since = swApp.UpdatedAt.In(huduma.EAT).Format("02/01/2006")
+	e.send(sw, "LUGHA SW")
+	for _, c := range []struct{ text, want string }{
+		{"OMBI " + string(swInv.Number), "Ombi " + swApp.Number + " (Pasipoti ya kawaida kurasa 34): IMEWASILISHWA tangu " + since + "."},
+		{"APP " + swApp.Number, "Ombi " + swApp.Number + " (Pasipoti ya kawaida kurasa 34): IMEWASILISHWA tangu " + since + "."},
+	} {
+		if got := e.send(sw, c.text); got != c.want {
+			t.Errorf("%q: %q, want %q", c.text, got, c.want)
+		}
+	}
+	// The agency moves it on: the notice speaks Kiswahili, the service's
+	// name included.
+	if err := e.l.SetLanguage(ctx, sw, huduma.Kiswahili); err != nil {
+		t.Fatal(err)
+	}
+	moved, err := NewApplications(e.l, e.l, e.l).UpdateApplication(ctx, swApp.Number, huduma.AppReady, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	since = moved.UpdatedAt.In(huduma.EAT).Format("02/01/2006")
+	msgs, _ := e.l.Messages(ctx, sw, 20)
+	if len(msgs) == 0 || msgs[0].Kind != huduma.MessageNotice || msgs[0].Body != "Ombi "+swApp.Number+" (Pasipoti ya kawaida kurasa 34): TAYARI KUCHUKULIWA tangu "+since+"." {
+		t.Fatalf("status notice %+v", msgs)
+	}
+}
+
 func TestSMSChannelOtherNetwork(t *testing.T) {
 	e := newChatEnv(t, InboxConfig{}, nil)
 	const airtel = huduma.MSISDN("+254733123456")

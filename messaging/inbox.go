@@ -48,7 +48,9 @@ type InboxStore interface {
 	// SetLanguage keeps the durable copy of the phone's language (the
 	// session store holds the copy hops and texts read).
 	SetLanguage(ctx context.Context, phone huduma.MSISDN, lang huduma.Language) error
-	Application(ctx context.Context, number string) (huduma.Application, error)
+	// TrackApplication finds an application by its number or by the
+	// number of the invoice that opened it, phone's own first.
+	TrackApplication(ctx context.Context, number string, phone huduma.MSISDN) (huduma.Application, error)
 	ApplyDelivery(ctx context.Context, providerID string, state huduma.MessageStatus, final bool, reason string) (bool, error)
 }
 

@@ -196,7 +196,7 @@ func (s *Service) CreateInvoice(ctx context.Context, req huduma.InvoiceRequest) 
 	if err != nil {
 		return huduma.Invoice{}, false, fmt.Errorf("invoice service: %w", err)
 	}
-	fields, err := validateFields(sv, req.Fields)
+	fields, err := validateFields(sv, req.Fields, s.now())
 	if err != nil {
 		return huduma.Invoice{}, false, err
 	}
@@ -241,12 +241,15 @@ func (s *Service) CreateInvoice(ctx context.Context, req huduma.InvoiceRequest) 
 	return huduma.Invoice{}, false, fmt.Errorf("create invoice: no free invoice number after 5 draws")
 }
 
-func validateFields(sv huduma.Service, in map[string]string) (map[string]string, error) {
+// validateFields checks the values an invoice request carries against the
+// service's declared inputs, with the same validator as the USSD and SMS
+// channels.
+func validateFields(sv huduma.Service, in map[string]string, now time.Time) (map[string]string, error) {
 	declared := map[string]bool{}
 	out := map[string]string{}
 	for _, d := range sv.Inputs {
 		declared[d.Key] = true
-		v, err := d.Normalize(in[d.Key])
+		v, err := d.Normalize(in[d.Key], now)
 		if err != nil {
 			return nil, huduma.Errorf(huduma.EInvalid, "%s", huduma.ErrorMessage(err))
 		}

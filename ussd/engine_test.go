@@ -80,7 +80,7 @@ func (payments) Invoice(context.Context, huduma.InvoiceNumber) (huduma.Invoice, 
 func (payments) InvoicesByPhone(context.Context, huduma.MSISDN, int, int) ([]huduma.Invoice, error) {
 	return nil, nil
 }
-func (payments) Application(context.Context, string) (huduma.Application, error) {
+func (payments) TrackApplication(context.Context, string, huduma.MSISDN) (huduma.Application, error) {
 	return huduma.Application{}, huduma.ErrNotFound
 }
 

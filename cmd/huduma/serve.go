@@ -249,7 +249,7 @@ func newGateway(ctx context.Context, cfg Config, log *slog.Logger) (*gateway, er
 		messaging.InboxConfig{Paybill: cfg.MpesaShort, ServiceCode: cfg.ServiceCode, DefaultLanguage: cfg.Language,
 			ConversationTTL: cfg.SMSTTL, PerMinute: cfg.SMSInRate, Burst: smsInBurst}, log)
 	ag := &agency{Service: pay, OTP: messaging.NewOTP(st, secret), Notices: messaging.NewNotices(st),
-		Applications: messaging.NewApplications(st, st), catalogReads: st}
+		Applications: messaging.NewApplications(st, st, st), catalogReads: st}
 	var sender messaging.Sender
 	var smsRoutes []providers.Route
 	smsKind := "record-only"

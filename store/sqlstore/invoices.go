@@ -150,12 +150,17 @@ type scanFunc func(dest ...any) error
 
 func (f scanFunc) Scan(dest ...any) error { return f(dest...) }
 
-// Invoice returns an invoice by number.
+// Invoice returns an invoice by number, with the number of the
+// application it opened once paid.
 func (l *DB) Invoice(ctx context.Context, number huduma.InvoiceNumber) (huduma.Invoice, error) {
-	inv, err := scanInvoice(l.db.QueryRowContext(ctx, `SELECT `+invoiceCols+` FROM invoices WHERE number = $1`, string(number)))
+	var app string
+	row := l.db.QueryRowContext(ctx, `SELECT `+invoiceCols+`, COALESCE((SELECT a.number FROM applications a WHERE a.invoice_number = invoices.number), '')
+		FROM invoices WHERE number = $1`, string(number))
+	inv, err := scanInvoice(scanFunc(func(dest ...any) error { return row.Scan(append(dest, &app)...) }))
 	if err != nil {
 		return inv, notFound("invoice", err)
 	}
+	inv.Application = app
 	return inv, nil
 }
 
@@ -531,8 +536,8 @@ func (l *DB) receiptForPrompt(ctx context.Context, tx *sql.Tx, a huduma.Attempt,
 
 // markPaid settles an invoice inside tx once what it received reached
 // its total: paid, the completing payment's receipt, an audit row, the
-// agency's application and one receipt SMS (deduplicated by invoice
-// number). It returns the paid invoice.
+// agency's application and one receipt SMS naming it (deduplicated by
+// invoice number). It returns the paid invoice, with its application.
 func (l *DB) markPaid(ctx context.Context, tx *sql.Tx, number huduma.InvoiceNumber, receipt string, paidAt time.Time, source string, t huduma.PaymentTexts) (huduma.Invoice, error) {
 	if paidAt.IsZero() {
 		paidAt = l.now()
@@ -567,11 +572,14 @@ func (l *DB) markPaid(ctx context.Context, tx *sql.Tx, number huduma.InvoiceNumb
 	if err := l.audit(ctx, tx, "invoice", string(number), "paid", map[string]any{"receipt": receipt, "source": source, "total": inv.Total}); err != nil {
 		return inv, err
 	}
-	// A paid invoice opens the application the agency will process.
-	if _, err := l.createApplication(ctx, tx, huduma.Application{ServiceCode: inv.ServiceCode, ServiceName: inv.ServiceName,
-		Phone: inv.Phone, Invoice: string(inv.Number)}); err != nil {
+	// A paid invoice opens the application the agency will process; the
+	// receipt says its number, so the payer can track it.
+	app, err := l.createApplication(ctx, tx, huduma.Application{ServiceCode: inv.ServiceCode, ServiceName: inv.ServiceName,
+		Phone: inv.Phone, Invoice: string(inv.Number)})
+	if err != nil {
 		return inv, err
 	}
+	inv.Application = app
 	if t != nil {
 		if err := l.queueMessage(ctx, tx, t.Receipt(inv), "receipt:"+string(number)); err != nil {
 			return inv, err

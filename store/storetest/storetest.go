@@ -268,6 +268,7 @@ func Run(t *testing.T, open Opener) {
 		}
 	})
 	t.Run("Ledger", func(t *testing.T) { runLedger(t, open) })
+	t.Run("Applications", func(t *testing.T) { runApplications(t, open) })
 	t.Run("Suspense", func(t *testing.T) { runSuspense(t, open) })
 	t.Run("Refunds", func(t *testing.T) { runRefunds(t, open) })
 	t.Run("Observe", func(t *testing.T) { runObserve(t, open) })
