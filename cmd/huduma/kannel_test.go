@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
@@ -248,7 +249,15 @@ func TestKannel(t *testing.T) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no delivery report from Kannel on the receipt: %s %q (last read error: %v)", status, reason, lastErr)
+			log, _ := os.ReadFile(k.smsboxLog)
+			var calls []string
+			for _, l := range strings.Split(string(log), "\n") {
+				if strings.Contains(l, kannel.DeliveryPath) || strings.Contains(l, "Status line") {
+					calls = append(calls, l)
+				}
+			}
+			t.Fatalf("no delivery report from Kannel on the receipt: %s %q (last read error: %v); smsbox's report calls:\n%s",
+				status, reason, lastErr, strings.Join(calls, "\n"))
 		}
 	}
 	if !strings.HasPrefix(reason, "kannel 1: delivered to phone") {
@@ -268,6 +277,10 @@ func TestKannel(t *testing.T) {
 	}
 	if code, _ := p.getPath("/sms/kannel/delivery?token=" + testToken + "&id=x&status=nope"); code != 400 {
 		t.Fatalf("garbage report: %d", code)
+	}
+	// A report for an id not (yet) written down is asked for again.
+	if code, _ := p.getPath("/sms/kannel/delivery?token=" + testToken + "&id=K000000000000000000000000&status=1"); code != 503 {
+		t.Fatalf("a report for an unknown id: %d, want 503", code)
 	}
 
 	kannelTexts(t, p, k)
@@ -301,9 +314,11 @@ func kannelTexts(t *testing.T, p *payEnv, k *kannelRig) {
 	// tries again (the same URL, so the same id) until it is back.
 	p.stop()
 	k.text("254708374120", "STOP")
+	var stopURL string
 	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
 		log, _ := os.ReadFile(k.smsboxLog)
-		if regexp.MustCompile(`Retrying request <[^>]*text=STOP[&>]`).Match(log) {
+		if m := regexp.MustCompile(`Retrying request <([^>]*text=STOP[^>]*)>`).FindSubmatch(log); m != nil {
+			stopURL = string(m[1])
 			break
 		}
 		if time.Now().After(deadline) {
@@ -314,6 +329,22 @@ func kannelTexts(t *testing.T, p *payEnv, k *kannelRig) {
 	k.waitFor(phone, "You will no longer get eCitizen notices.", 30*time.Second)
 	if out, err := p.g.store.OptedOut(context.Background(), phone); err != nil || !out {
 		t.Fatalf("after STOP through Kannel: opted out %v (%v)", out, err)
+	}
+
+	// Kannel delivering the STOP once more (the URL it retried, its id
+	// and all) changes nothing: the reply is queued before the 200, and
+	// there is no second one.
+	before, err := p.g.store.Messages(context.Background(), phone, 50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Get(stopURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if after, err := p.g.store.Messages(context.Background(), phone, 50); err != nil || resp.StatusCode != 200 || len(after) != len(before) {
+		t.Fatalf("STOP delivered again: %d, %d messages after %d (%v)", resp.StatusCode, len(after), len(before), err)
 	}
 
 	// Every message for the phone reached the SMSC once, in as many parts

@@ -8,6 +8,7 @@ package fakesms
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -51,7 +52,7 @@ func init() {
 		Open: func(env messaging.Env) (messaging.Sender, []providers.Route, error) {
 			return sender{}, []providers.Route{{Name: "sms_delivery", Method: http.MethodPost, Path: DeliveryPath, Handle: func(ctx context.Context, r providers.Request) providers.Response {
 				state := huduma.MessageStatus(r.Form.Get("state"))
-				if err := env.Reports.Delivered(ctx, r.Form.Get("id"), state, state.Final(), "fake report"); err != nil {
+				if err := env.Reports.Delivered(ctx, r.Form.Get("id"), state, state.Final(), "fake report"); err != nil && !errors.Is(err, messaging.ErrUnknownMessage) {
 					return providers.Response{Status: http.StatusInternalServerError}
 				}
 				return providers.Response{Status: http.StatusOK, ContentType: "text/plain", Body: []byte("OK")}

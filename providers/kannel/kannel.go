@@ -212,7 +212,11 @@ func DecodeReport(q url.Values) (Report, error) {
 
 // Routes returns the delivery-report route (GET, as Kannel calls it, and
 // POST). A report that cannot be read gets 400; a failure to store it
-// 500, so Kannel retries.
+// 500, so Kannel retries. So does a report for an id we do not have: the
+// ids are ours, made before the send, and Kannel's SMSC may report
+// before the outbox has written down the send it reports on (the fake
+// SMSC does so at once); smsbox's retry (http-request-retry) then finds
+// it. The callback metrics count it as unknown, not as a failure.
 func Routes(h messaging.Reports) []providers.Route {
 	handle := func(ctx context.Context, r providers.Request) providers.Response {
 		reply := func(status int, body string) providers.Response {
@@ -222,7 +226,11 @@ func Routes(h messaging.Reports) []providers.Route {
 		if err != nil {
 			return reply(http.StatusBadRequest, err.Error())
 		}
-		if err := h.Delivered(ctx, d.ID, d.State, d.Final, d.Reason); err != nil {
+		if err := h.Delivered(ctx, d.ID, d.State, d.Final, d.Reason); errors.Is(err, messaging.ErrUnknownMessage) {
+			resp := reply(http.StatusServiceUnavailable, "not known yet; try again")
+			resp.Reason = providers.ReasonUnknown
+			return resp
+		} else if err != nil {
 			return reply(http.StatusInternalServerError, "try again")
 		}
 		return reply(http.StatusOK, "OK")

@@ -123,3 +123,22 @@ func TestInbound(t *testing.T) {
 		t.Fatalf("answer %d %q, want 200 and an empty body", resp.Status, resp.Body)
 	}
 }
+
+// unknownReports knows no message.
+type unknownReports struct{ *providertest.Reports }
+
+func (unknownReports) Delivered(context.Context, string, huduma.MessageStatus, bool, string) error {
+	return messaging.ErrUnknownMessage
+}
+
+// TestReportAheadOfItsSend: a report for an id the outbox does not have
+// yet (the SMSC reported before the send was written down) is refused
+// with 503, so smsbox asks again, and counted as unknown, not as an
+// error.
+func TestReportAheadOfItsSend(t *testing.T) {
+	q, _ := url.ParseQuery("id=K0123456789abcdef01234567&status=1")
+	resp := Routes(unknownReports{&providertest.Reports{}})[0].Handle(context.Background(), providers.Request{Method: http.MethodGet, Query: q})
+	if resp.Status != http.StatusServiceUnavailable || resp.Reason != providers.ReasonUnknown {
+		t.Fatalf("answered %d (%q), want 503 counted as unknown", resp.Status, resp.Reason)
+	}
+}
