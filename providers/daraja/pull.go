@@ -69,13 +69,27 @@ func (c *Client) PullTransactions(ctx context.Context, from, to time.Time, offse
 	}
 	body := map[string]any{"ShortCode": c.cfg.ShortCode, "StartDate": from.In(nairobi).Format(pullDateLayout),
 		"EndDate": to.In(nairobi).Format(pullDateLayout), "OffSetValue": strconv.Itoa(offset)}
+	var raw json.RawMessage
+	if err := c.call(ctx, "/pulltransactions/v1/query", body, &raw); err != nil {
+		return payments.PullPage{}, err
+	}
+	return DecodePullReply(raw)
+}
+
+// DecodePullReply reads a page of the Pull Transactions API's answer:
+// ResponseCode 1000 with the rows, 1001 for none; anything else is an
+// outage. Customer payments (types starting "c2b") come back as payments
+// in whole shillings; any other row is only counted. A row without a
+// transaction id or with an amount that is not whole shillings fails the
+// page, so nothing is settled from a half-read answer.
+func DecodePullReply(body []byte) (payments.PullPage, error) {
 	var out struct {
 		ResponseCode    json.RawMessage `json:"ResponseCode"`
 		ResponseMessage string          `json:"ResponseMessage"`
 		Response        json.RawMessage `json:"Response"`
 	}
-	if err := c.call(ctx, "/pulltransactions/v1/query", body, &out); err != nil {
-		return payments.PullPage{}, err
+	if err := json.Unmarshal(body, &out); err != nil {
+		return payments.PullPage{}, fmt.Errorf("daraja pull: %w: unreadable answer", ErrUnavailable)
 	}
 	code := strings.Trim(string(out.ResponseCode), `"`)
 	switch code {
@@ -141,7 +155,7 @@ func pullRows(raw json.RawMessage) ([]pullRow, error) {
 
 func (r pullRow) payment() (huduma.PaybillPayment, string, error) {
 	kind := strings.ToLower(strings.TrimSpace(r.TransactionType))
-	if r.TransactionID == "" || len(r.TransactionID) > 40 {
+	if r.TransactionID == "" || len(r.TransactionID) > 40 || strings.ContainsRune(r.TransactionID, 0) {
 		return huduma.PaybillPayment{}, kind, fmt.Errorf("daraja pull: %w: a row without transactionId", ErrUnavailable)
 	}
 	amt, err := huduma.WholeShillings(strings.ReplaceAll(strings.Trim(string(r.Amount), `"`), ",", ""))
@@ -149,8 +163,15 @@ func (r pullRow) payment() (huduma.PaybillPayment, string, error) {
 		// A fraction or garbage is never rounded into the ledger.
 		return huduma.PaybillPayment{}, kind, fmt.Errorf("daraja pull: transaction %s amount: %w", r.TransactionID, err)
 	}
-	p := huduma.PaybillPayment{TransID: r.TransactionID, Account: strings.TrimSpace(r.BillReference), Amount: amt,
-		MSISDN: strings.Trim(string(bytes.TrimSpace(r.MSISDN)), `"`)}
+	// The number is a string or a bare number; anything else (or text
+	// that is not UTF-8) is left unknown rather than failing the page. A
+	// NUL, which the database refuses, is dropped.
+	msisdn, err := scalar(r.MSISDN)
+	if err != nil {
+		msisdn = ""
+	}
+	p := huduma.PaybillPayment{TransID: r.TransactionID, Account: strings.TrimSpace(strings.ReplaceAll(r.BillReference, "\x00", "")), Amount: amt,
+		MSISDN: strings.ReplaceAll(msisdn, "\x00", "")}
 	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.000Z0700", "2006-01-02T15:04:05"} {
 		if t, err := time.Parse(layout, r.TrxDate); err == nil {
 			p.At = t.UTC()

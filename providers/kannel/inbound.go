@@ -68,6 +68,8 @@ func DecodeIncoming(q url.Values) (Incoming, error) {
 	if err != nil {
 		return Incoming{}, err
 	}
+	// A NUL means nothing in a text, and the database refuses it.
+	text = strings.ReplaceAll(text, "\x00", "")
 	if len(text) > maxText {
 		return Incoming{}, fmt.Errorf("text is longer than %d bytes", maxText)
 	}

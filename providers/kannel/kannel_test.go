@@ -101,6 +101,7 @@ func TestInbound(t *testing.T) {
 		{Label: "a surrogate pair", Method: http.MethodGet, Path: InboundPath, Request: get(base + "text=%D8%3D%DE%00&coding=2&charset=UTF-16BE"), Status: 200, Inbound: in("\U0001F600")},
 		{Label: "an older Kannel's Latin-1", Method: http.MethodGet, Path: InboundPath, Request: get(base + "text=caf%E9&coding=0&charset=ISO-8859-1"), Status: 200, Inbound: in("caf\u00e9")},
 		{Label: "no coding or charset: UTF-8", Method: http.MethodGet, Path: InboundPath, Request: get(base + "text=STOP"), Status: 200, Inbound: in("STOP")},
+		{Label: "a NUL is dropped", Method: http.MethodGet, Path: InboundPath, Request: get(base + "text=%00S%00T%00O%00P%00%00&coding=2&charset=UTF-16BE"), Status: 200, Inbound: in("STOP")},
 		{Label: "an empty text is still a text", Method: http.MethodGet, Path: InboundPath, Request: get(base + "text=&coding=0&charset=UTF-8"), Status: 200, Inbound: in("")},
 		{Label: "a national number", Method: http.MethodGet, Path: InboundPath, Request: get("id=" + uuid + "&from=0712345678&text=HELP"), Status: 200, Inbound: in("HELP")},
 		// Refused, reported nowhere.
