@@ -23,16 +23,18 @@ import (
 // %I is the message's id (a UUID Kannel gives every message it takes in),
 // %p the sender, %b the text as it came (%a would squeeze its spaces), %c
 // its coding (0 GSM-7, 1 8-bit data, 2 UCS-2) and %C the charset %b is
-// in: Kannel 1.4.5 hands GSM-7 texts over as UTF-8 and UCS-2 ones as
-// UTF-16BE bytes (what the Debian package does, seen in TestKannel, not a
-// documented promise; ISO-8859-1, which older Kannels used, is read too).
+// in. Debian's Kannel 1.4.5 hands GSM-7 texts over as UTF-8 and UCS-2
+// ones as UTF-16BE bytes: that is what its smsbox sent when fakesmsc
+// injected both (TestInbound's cases are those requests), not a
+// documented promise; ISO-8859-1, should a Kannel hand that over, is read
+// too.
 //
 // The answer is sent through our outbox, never as the HTTP body: the
 // sms-service must say max-messages = 0 so that smsbox sends nothing of
 // its own (no empty reply, no "Could not fetch content" after a failure),
-// and smsbox's http-request-retry makes it ask again after a 5xx. smsbox
-// retries the same URL, so the id, and with it the inbox's dedupe key,
-// is the same on every retry.
+// and smsbox's http-request-retry makes it ask again after any answer but
+// 200 or 202, or none. smsbox retries the same URL, so the id, and with it
+// the inbox's dedupe key, is the same on every retry.
 
 // InboundPath is the route Kannel's get-url calls.
 const InboundPath = "/sms/kannel/inbound"
