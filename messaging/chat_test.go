@@ -17,6 +17,7 @@ import (
 	"github.com/huduma-ke/huduma/sessions/memstore"
 	"github.com/huduma-ke/huduma/store/sqlitestore/sqlitetest"
 	"github.com/huduma-ke/huduma/store/sqlstore"
+	"github.com/huduma-ke/huduma/texts"
 )
 
 func newConversations(t testing.TB) *memstore.Store {
@@ -622,6 +623,171 @@ func TestSMSChannelRateCap(t *testing.T) {
 	}
 	if got := e.send(other, "HELP"); !strings.HasPrefix(got, "eCitizen by SMS") {
 		t.Fatalf("another phone: %q", got)
+	}
+}
+
+// TestSMSChannelCapSparesStopAndHelp: a phone over its cap still gets
+// STOP honoured and HELP answered, in every form the inbox reads them
+// (any case, glued, Kiswahili, the greetings), and a slip of STOP is
+// answered with the help text, which says how to stop; the cap still
+// holds back everything else.
+func TestSMSChannelCapSparesStopAndHelp(t *testing.T) {
+	e := newChatEnv(t, InboxConfig{PerMinute: 1, Burst: 2}, nil)
+	ctx := context.Background()
+	phones := 0
+	// overCap returns a new phone that has used its burst and been told
+	// to slow down.
+	overCap := func() huduma.MSISDN {
+		phones++
+		p := huduma.MSISDN(fmt.Sprintf("+2547083742%02d", phones))
+		for k := 0; k < 3; k++ {
+			if err := e.in.Receive(ctx, fmt.Sprintf("use-%s-%d", p, k), p, "FIND birth"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if r := e.replies(p); len(r) != 3 || !strings.HasPrefix(r[2].Body, "Too many messages") {
+			t.Fatalf("%s is not over its cap: %v", p, r)
+		}
+		return p
+	}
+	// last is the phone's newest reply after sending text.
+	last := func(p huduma.MSISDN, text string) string {
+		t.Helper()
+		if err := e.in.Receive(ctx, "x-"+string(p)+"-"+text, p, text); err != nil {
+			t.Fatalf("%q: %v", text, err)
+		}
+		r := e.replies(p)
+		return r[len(r)-1].Body
+	}
+	stopEN, stopSW := texts.StopSMS.T(huduma.English), texts.StopSMS.T(huduma.Kiswahili)
+	helpEN, helpSW := texts.HelpSMS(huduma.English, "*2222#"), texts.HelpSMS(huduma.Kiswahili, "*2222#")
+	for _, c := range []struct {
+		text, reply string
+		optedOut    bool
+	}{
+		{"STOP", stopEN, true},
+		{"stop", stopEN, true},
+		{"  Stop. ", stopEN, true},
+		{"STOP!", stopEN, true},
+		{"STOP:all", stopEN, true},
+		{"SITISHA", stopSW, true},
+		{"sitisha tafadhali", stopSW, true},
+		{"STPO", helpEN, false},
+		{"SOTP", helpEN, false},
+		{"STOPP", helpEN, false},
+		{"SITSHA", helpEN, false},
+		{"HELP", helpEN, false},
+		{"help me", helpEN, false},
+		{"hlep", helpEN, false},
+		{"MSAADA", helpSW, false},
+		{"msada", helpSW, false},
+		{"Hi", helpEN, false},
+		{"HALO", helpSW, false},
+	} {
+		p := overCap()
+		if got := last(p, c.text); got != c.reply {
+			t.Errorf("%q over the cap: %q, want %q", c.text, got, c.reply)
+		}
+		if out, err := e.l.OptedOut(ctx, p); err != nil || out != c.optedOut {
+			t.Errorf("%q over the cap: opted out %v (%v), want %v", c.text, out, err, c.optedOut)
+		}
+	}
+	// The exemptions take nothing from the cap, and the cap still holds.
+	p := overCap()
+	for k := 0; k < 5; k++ {
+		last(p, fmt.Sprintf("HELP %d", k))
+	}
+	before := len(e.replies(p))
+	for _, text := range []string{"FIND passport", "START", "INVOICE 4001 12345", "STATUS", "LANG SW", "passport"} {
+		if err := e.in.Receive(ctx, "held-"+text, p, text); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if r := e.replies(p); len(r) != before || len(e.invoices(p)) != 0 {
+		t.Fatalf("over the cap, other texts were answered: %d replies after %d, %d invoices", len(r), before, len(e.invoices(p)))
+	}
+}
+
+// failReplies fails queueing the reply to one text a number of times, as
+// a database blip would, so the aggregator delivers the text again.
+type failReplies struct {
+	InboxStore
+	mu    sync.Mutex
+	key   string
+	fails int
+}
+
+func (f *failReplies) QueueMessage(ctx context.Context, m huduma.Message, dedupe string) error {
+	f.mu.Lock()
+	fail := dedupe == f.key && f.fails > 0
+	if fail {
+		f.fails--
+	}
+	f.mu.Unlock()
+	if fail {
+		return errors.New("connection reset")
+	}
+	return f.InboxStore.QueueMessage(ctx, m, dedupe)
+}
+
+// TestSMSChannelCapCountsATextOnce: the deliveries of one text, however
+// many (retries after a failure, or at once), take one place under the
+// cap: the text is answered, never told to slow down for its own
+// repeats, and the phone's next text still fits.
+func TestSMSChannelCapCountsATextOnce(t *testing.T) {
+	const p = huduma.MSISDN("+254708374250")
+	var fr *failReplies
+	e := newChatEnv(t, InboxConfig{PerMinute: 1, Burst: 2}, func(s InboxStore) InboxStore {
+		fr = &failReplies{InboxStore: s, key: "sms:" + string(p) + ":t-1", fails: 4}
+		return fr
+	})
+	ctx := context.Background()
+	for k := 0; k < 4; k++ {
+		if err := e.in.Receive(ctx, "t-1", p, "FIND birth"); err == nil {
+			t.Fatalf("delivery %d: the failed reply was not reported", k+1)
+		}
+	}
+	if err := e.in.Receive(ctx, "t-1", p, "FIND birth"); err != nil {
+		t.Fatal(err)
+	}
+	if r := e.replies(p); len(r) != 1 || !strings.HasPrefix(r[0].Body, "Results for 'birth'") {
+		t.Fatalf("after five deliveries of one text: %v", r)
+	}
+	if got := e.send(p, "INFO 4001"); !strings.HasPrefix(got, "Birth certificate (code 4001)") {
+		t.Fatalf("the second text within the burst: %q", got)
+	}
+	if err := e.in.Receive(ctx, "t-3", p, "INFO 1001"); err != nil {
+		t.Fatal(err)
+	}
+	if r := e.replies(p); len(r) != 3 || !strings.HasPrefix(r[2].Body, "Too many messages") {
+		t.Fatalf("the third text, beyond the burst of 2: %v", r)
+	}
+
+	// Twelve deliveries of one text at once, from a phone with room for
+	// one: one answer, and no "too many" for the repeats.
+	const q = huduma.MSISDN("+254708374251")
+	e2 := newChatEnv(t, InboxConfig{PerMinute: 1, Burst: 1}, nil)
+	var wg sync.WaitGroup
+	errs := make(chan error, 12)
+	for k := 0; k < 12; k++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs <- e2.in.Receive(ctx, "burst-1", q, "FIND passport")
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil && !strings.Contains(err.Error(), "conflicting updates") {
+			t.Fatal(err)
+		}
+	}
+	if err := e2.in.Receive(ctx, "burst-1", q, "FIND passport"); err != nil {
+		t.Fatal(err)
+	}
+	if r := e2.replies(q); len(r) != 1 || !strings.HasPrefix(r[0].Body, "Results for 'passport'") {
+		t.Fatalf("twelve deliveries of one text at once: %d replies %v", len(r), r)
 	}
 }
 

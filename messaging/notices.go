@@ -38,18 +38,24 @@ type Notices struct{ q Queue }
 // NewNotices returns a notice sender on q.
 func NewNotices(q Queue) *Notices { return &Notices{q: q} }
 
+// MaxNoticeParts is the most SMS parts an agency's notice may take: 612
+// characters once folded to GSM-7 (153 a part).
+const MaxNoticeParts = 4
+
 // SendMessage queues text as a notice to to, folded to GSM-7 and trimmed
-// (what is checked is what is sent); at most 640 characters (4 parts).
-// It returns how many SMS parts the text takes.
+// (what is checked and counted is what is sent), in at most
+// MaxNoticeParts parts. It returns how many parts the provider will bill.
 func (n *Notices) SendMessage(ctx context.Context, to huduma.MSISDN, text string) (int, error) {
 	text = strings.TrimSpace(gsm7.Fold(text))
-	if text == "" || len(text) > 640 {
-		return 0, huduma.Errorf(huduma.EInvalid, "text is required and at most 640 characters (4 SMS parts)")
+	parts := gsm7.SMSParts(text)
+	if text == "" || parts > MaxNoticeParts {
+		return 0, huduma.Errorf(huduma.EInvalid, "text is required and at most %d SMS parts (%d characters after folding to GSM-7); this one takes %d",
+			MaxNoticeParts, MaxNoticeParts*gsm7.PartSeptets, parts)
 	}
 	if err := n.q.QueueMessage(ctx, huduma.Message{To: to, Kind: huduma.MessageNotice, Body: text}, ""); err != nil {
 		return 0, err
 	}
-	return gsm7.SMSParts(text), nil
+	return parts, nil
 }
 
 // LateTexts texts the screen of a USSD hop that finished after its

@@ -1,6 +1,8 @@
 // Package kannel sends SMS through Kannel's sendsms HTTP interface, for
 // operators who reach their SMSCs over their own SMPP links through
-// Kannel, and maps Kannel's delivery reports back onto the outbox.
+// Kannel, maps Kannel's delivery reports back onto the outbox, and hands
+// the texts people send to the short code, which Kannel's sms-service
+// passes on through its get-url, to the inbox (inbound.go).
 //
 // Kannel's sendsms answers 202 "0: Accepted for delivery" (or "3: Queued
 // for later delivery") with no message id, so the client makes its own id
@@ -11,6 +13,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -19,6 +22,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/huduma-ke/huduma"
 	"github.com/huduma-ke/huduma/messaging"
@@ -61,13 +65,13 @@ func check(getenv func(string) string) error {
 	return nil
 }
 
-// open returns the client and its delivery route.
+// open returns the client, its delivery route and the inbound route.
 func open(env messaging.Env) (messaging.Sender, []providers.Route, error) {
 	get := func(k string) string { return strings.TrimSpace(env.Getenv(k)) }
 	u := get("KANNEL_SENDSMS_URL")
 	c := NewClient(Config{SendSMSURL: u, Username: get("KANNEL_USERNAME"), Password: get("KANNEL_PASSWORD"), From: get("KANNEL_FROM"),
 		DLRURL: env.CallbackURL(DeliveryPath)}, env.HTTP)
-	return c, Routes(env.Reports), nil
+	return c, append(Routes(env.Reports), InboundRoutes(env.Reports)...), nil
 }
 
 // Config is a Kannel sendsms user and where reports should go.
@@ -235,25 +239,57 @@ func smscAnswer(a string) string {
 // DeliveryPath is our report route.
 const DeliveryPath = "/sms/kannel/delivery"
 
+// Report is one delivery report as Kannel's dlr-url hands it over: our
+// message id, Kannel's code (%d) mapped onto the message, and a reason
+// with the SMSC's answer (%A) in it.
+type Report struct {
+	ID     string
+	Code   int
+	State  huduma.MessageStatus
+	Final  bool
+	Reason string
+}
+
+// DecodeReport reads the query of a dlr-url call. The id must be one we
+// could have made and the status a number; the SMSC's answer is kept
+// (redacted, valid UTF-8, bounded) in the reason.
+func DecodeReport(q url.Values) (Report, error) {
+	id := q.Get("id")
+	code, err := strconv.Atoi(q.Get("status"))
+	if id == "" || len(id) > 64 || !utf8.ValidString(id) || strings.ContainsRune(id, 0) || err != nil {
+		return Report{}, errors.New("id and a numeric status are required")
+	}
+	state, final, words := MapDLR(code)
+	reason := fmt.Sprintf("kannel %d: %s", code, words)
+	// Only the answer's structure is kept (an ACK/NACK code, a receipt's
+	// stat and err): an SMPP receipt quotes the message's first words.
+	if a := smscAnswer(q.Get("answer")); a != "" {
+		reason += " (" + a + ")"
+	}
+	return Report{ID: strings.Clone(id), Code: code, State: state, Final: final, Reason: reason}, nil
+}
+
 // Routes returns the delivery-report route (GET, as Kannel calls it, and
 // POST). A report that cannot be read gets 400; a failure to store it
-// 500, so Kannel retries.
+// 500, so Kannel retries. So does a report for an id we do not have: the
+// ids are ours, made before the send, and Kannel's SMSC may report
+// before the outbox has written down the send it reports on (the fake
+// SMSC does so at once); smsbox's retry (http-request-retry) then finds
+// it. The callback metrics count it as unknown, not as a failure.
 func Routes(h messaging.Reports) []providers.Route {
 	handle := func(ctx context.Context, r providers.Request) providers.Response {
 		reply := func(status int, body string) providers.Response {
 			return providers.Response{Status: status, ContentType: "text/plain", Body: []byte(body)}
 		}
-		id := r.Query.Get("id")
-		code, err := strconv.Atoi(r.Query.Get("status"))
-		if id == "" || len(id) > 64 || err != nil {
-			return reply(http.StatusBadRequest, "id and a numeric status are required")
+		d, err := DecodeReport(r.Query)
+		if err != nil {
+			return reply(http.StatusBadRequest, err.Error())
 		}
-		state, final, words := MapDLR(code)
-		reason := fmt.Sprintf("kannel %d: %s", code, words)
-		if a := smscAnswer(r.Query.Get("answer")); a != "" {
-			reason += " (" + a + ")"
-		}
-		if err := h.Delivered(ctx, id, state, final, reason); err != nil {
+		if err := h.Delivered(ctx, d.ID, d.State, d.Final, d.Reason); errors.Is(err, messaging.ErrUnknownMessage) {
+			resp := reply(http.StatusServiceUnavailable, "not known yet; try again")
+			resp.Reason = providers.ReasonUnknown
+			return resp
+		} else if err != nil {
 			return reply(http.StatusInternalServerError, "try again")
 		}
 		return reply(http.StatusOK, "OK")

@@ -1,6 +1,7 @@
 package kannel
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strings"
@@ -87,5 +88,80 @@ func TestReports(t *testing.T) {
 			Delivery: &providertest.Delivery{ProviderID: "K1", State: huduma.MsgFailed, Final: true, Reason: "kannel 2: not delivered to phone"}},
 		{Label: "no id", Method: http.MethodGet, Path: DeliveryPath, Request: get("status=1"), Status: 400},
 		{Label: "status not a number", Method: http.MethodGet, Path: DeliveryPath, Request: get("id=K1&status=one"), Status: 400},
+		{Label: "an id that is not UTF-8", Method: http.MethodGet, Path: DeliveryPath, Request: get("id=K%FF&status=1"), Status: 400},
+		// The SMSC's answer is stored: kept valid text, and a number it
+		// echoes is masked.
+		{Label: "an answer that is not UTF-8", Method: http.MethodGet, Path: DeliveryPath, Request: get("id=K1&status=2&answer=NACK%2F%FF%00"), Status: 200,
+			Delivery: &providertest.Delivery{ProviderID: "K1", State: huduma.MsgFailed, Final: true, Reason: "kannel 2: not delivered to phone (NACK/?)"}},
+		{Label: "an answer naming the phone", Method: http.MethodGet, Path: DeliveryPath, Request: get("id=K1&status=16&answer=NACK%2F0x0b%2FInvalid+destination+254712345678"), Status: 200,
+			Delivery: &providertest.Delivery{ProviderID: "K1", State: huduma.MsgFailed, Final: true, Reason: "kannel 16: rejected by SMSC (NACK/0x0b/Invalid destination 2547*****678)"}},
 	})
+}
+
+// TestInbound: texts to the short code as Kannel's sms-service get-url
+// delivers them (id=%I&from=%p&text=%b&coding=%c&charset=%C), in each
+// coding; what cannot be read is refused and reported nowhere.
+func TestInbound(t *testing.T) {
+	get := func(q string) providers.Request {
+		v, err := url.ParseQuery(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return providers.Request{Method: http.MethodGet, Query: v}
+	}
+	const uuid = "a3802498-bee4-4fa9-b2c9-a81a04871598"
+	in := func(text string) *providertest.Inbound {
+		return &providertest.Inbound{ID: "kannel:" + uuid, From: "+254712345678", Text: text}
+	}
+	base := "id=" + uuid + "&from=%2B254712345678&"
+	providertest.RunCallbacks(t, InboundRoutes, []providertest.CallbackCase{
+		// What Kannel 1.4.5 sends (captured from the real smsbox).
+		{Label: "GSM-7 text, spaces as sent", Method: http.MethodGet, Path: InboundPath, Request: get(base + "text=FIND+++pasport&coding=0&charset=UTF-8"), Status: 200,
+			Inbound: in("FIND   pasport")},
+		{Label: "accents arrive as UTF-8", Method: http.MethodGet, Path: InboundPath, Request: get(base + "text=caf%C3%A9&coding=0&charset=UTF-8"), Status: 200, Inbound: in("caf\u00e9")},
+		{Label: "UCS-2 as UTF-16BE", Method: http.MethodGet, Path: InboundPath, Request: get(base + "text=%00H%00I%00+%06E&coding=2&charset=UTF-16BE"), Status: 200, Inbound: in("HI \u0645")},
+		{Label: "a surrogate pair", Method: http.MethodGet, Path: InboundPath, Request: get(base + "text=%D8%3D%DE%00&coding=2&charset=UTF-16BE"), Status: 200, Inbound: in("\U0001F600")},
+		{Label: "an older Kannel's Latin-1", Method: http.MethodGet, Path: InboundPath, Request: get(base + "text=caf%E9&coding=0&charset=ISO-8859-1"), Status: 200, Inbound: in("caf\u00e9")},
+		{Label: "no coding or charset: UTF-8", Method: http.MethodGet, Path: InboundPath, Request: get(base + "text=STOP"), Status: 200, Inbound: in("STOP")},
+		{Label: "a NUL is dropped", Method: http.MethodGet, Path: InboundPath, Request: get(base + "text=%00S%00T%00O%00P%00%00&coding=2&charset=UTF-16BE"), Status: 200, Inbound: in("STOP")},
+		{Label: "an empty text is still a text", Method: http.MethodGet, Path: InboundPath, Request: get(base + "text=&coding=0&charset=UTF-8"), Status: 200, Inbound: in("")},
+		{Label: "a national number", Method: http.MethodGet, Path: InboundPath, Request: get("id=" + uuid + "&from=0712345678&text=HELP"), Status: 200, Inbound: in("HELP")},
+		// Refused, reported nowhere.
+		{Label: "no id", Method: http.MethodGet, Path: InboundPath, Request: get("from=%2B254712345678&text=HELP"), Status: 400},
+		{Label: "the escape left unsubstituted", Method: http.MethodGet, Path: InboundPath, Request: get("id=%25I&from=%2B254712345678&text=HELP"), Status: 400},
+		{Label: "an id too long", Method: http.MethodGet, Path: InboundPath, Request: get("id=" + strings.Repeat("x", 65) + "&from=%2B254712345678&text=HELP"), Status: 400},
+		{Label: "no sender", Method: http.MethodGet, Path: InboundPath, Request: get("id=" + uuid + "&text=HELP"), Status: 400},
+		{Label: "not a Kenyan mobile", Method: http.MethodGet, Path: InboundPath, Request: get("id=" + uuid + "&from=22222&text=HELP"), Status: 400},
+		{Label: "no text field (a get-url without %b)", Method: http.MethodGet, Path: InboundPath, Request: get("id=" + uuid + "&from=%2B254712345678"), Status: 400},
+		{Label: "8-bit data", Method: http.MethodGet, Path: InboundPath, Request: get(base + "text=%01%02&coding=1&charset=binary"), Status: 400},
+		{Label: "UTF-8 that is not", Method: http.MethodGet, Path: InboundPath, Request: get(base + "text=%FF%FE&coding=0&charset=UTF-8"), Status: 400},
+		{Label: "UTF-16BE of an odd length", Method: http.MethodGet, Path: InboundPath, Request: get(base + "text=%00H%00&coding=2&charset=UTF-16BE"), Status: 400},
+		{Label: "a lone surrogate", Method: http.MethodGet, Path: InboundPath, Request: get(base + "text=%D8%3D%00H&coding=2&charset=UTF-16BE"), Status: 400},
+		{Label: "an unknown charset", Method: http.MethodGet, Path: InboundPath, Request: get(base + "text=HELP&charset=EBCDIC"), Status: 400},
+		{Label: "too long", Method: http.MethodGet, Path: InboundPath, Request: get(base + "text=" + strings.Repeat("a", 1601)), Status: 400},
+	})
+	// Kannel sends nothing of its own in answer: the body is empty.
+	rep := &providertest.Reports{}
+	if resp := InboundRoutes(rep)[0].Handle(context.Background(), get(base+"text=HELP")); resp.Status != 200 || len(resp.Body) != 0 {
+		t.Fatalf("answer %d %q, want 200 and an empty body", resp.Status, resp.Body)
+	}
+}
+
+// unknownReports knows no message.
+type unknownReports struct{ *providertest.Reports }
+
+func (unknownReports) Delivered(context.Context, string, huduma.MessageStatus, bool, string) error {
+	return messaging.ErrUnknownMessage
+}
+
+// TestReportAheadOfItsSend: a report for an id the outbox does not have
+// yet (the SMSC reported before the send was written down) is refused
+// with 503, so smsbox asks again, and counted as unknown, not as an
+// error.
+func TestReportAheadOfItsSend(t *testing.T) {
+	q, _ := url.ParseQuery("id=K0123456789abcdef01234567&status=1")
+	resp := Routes(unknownReports{&providertest.Reports{}})[0].Handle(context.Background(), providers.Request{Method: http.MethodGet, Query: q})
+	if resp.Status != http.StatusServiceUnavailable || resp.Reason != providers.ReasonUnknown {
+		t.Fatalf("answered %d (%q), want 503 counted as unknown", resp.Status, resp.Reason)
+	}
 }
