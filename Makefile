@@ -8,15 +8,18 @@ run:
 
 # Vet, then every test (integration tests use the local Postgres and Redis;
 # they skip loudly when those are absent, and fail when CI is set), then
-# each benchmark once so they keep compiling and working. go test shows
-# nothing of a passing package, so figures the tests measured (the
+# the packages whose code runs concurrently again under the race detector,
+# then each benchmark once so they keep compiling and working. go test
+# shows nothing of a passing package, so figures the tests measured (the
 # Sentinel failover's, say) are collected in a file and printed after.
 TEST_FIGURES ?= $(CURDIR)/.test-figures
+RACE_PACKAGES = ./sessions/... ./ussd/... ./messaging/... ./payments/... ./store/...
 test:
 	$(GO) vet ./...
 	@rm -f $(TEST_FIGURES)
 	TEST_FIGURES=$(TEST_FIGURES) $(GO) test -count=1 -timeout 20m ./...
 	@if [ -s $(TEST_FIGURES) ]; then echo "test figures:"; sed 's/^/  /' $(TEST_FIGURES); fi
+	$(GO) test -race -count=1 -timeout 30m $(RACE_PACKAGES)
 	$(GO) test -count=1 -run '^$$' -bench . -benchtime 1x ./...
 
 # The Go benchmarks, then the load run (bench/load): Huduma against the
@@ -39,8 +42,11 @@ FUZZTIME ?= 5s
 FUZZ_TARGETS = ./gsm7:FuzzFold ./gsm7:FuzzKeepWords ./messaging:FuzzInboxText ./menus:FuzzLayout ./web:FuzzAPIBodies \
 	./providers/africastalking:FuzzDecodeHop ./providers/africastalking:FuzzDecodeEvent \
 	./providers/africastalking:FuzzDecodeDeliveryReport ./providers/africastalking:FuzzDecodeIncomingSMS \
+	./providers/hubtel:FuzzDecodeHop ./providers/cgi:FuzzDecodeHop \
+	./providers/kannel:FuzzDecodeReport ./providers/kannel:FuzzDecodeIncoming \
 	./providers/daraja:FuzzDecodeSTKCallback ./providers/daraja:FuzzDecodeC2B \
-	./store/trigram:FuzzSearchMatchesReference
+	./providers/daraja:FuzzDecodeReversalResult ./providers/daraja:FuzzDecodePullReply \
+	./payments:FuzzParseStatement ./store/trigram:FuzzSearchMatchesReference
 # .ci/fuzz fails on any finding; a bare "context deadline exceeded" with
 # nothing found (a Go 1.26 coordinator race) is tried again.
 fuzz:

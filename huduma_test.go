@@ -86,28 +86,6 @@ func TestConvenienceFee(t *testing.T) {
 	}
 }
 
-func TestInputs(t *testing.T) {
-	cases := []struct {
-		in    Input
-		value string
-		want  string
-		ok    bool
-	}{
-		{Input{Key: "id", LabelEN: "ID", Kind: KindIDNumber}, " 1234 5678 ", "12345678", true},
-		{Input{Key: "id", LabelEN: "ID", Kind: KindIDNumber}, "12a45678", "", false},
-		{Input{Key: "p", LabelEN: "Plate", Kind: KindVehicle}, "kcb 123a", "KCB123A", true},
-		{Input{Key: "p", LabelEN: "Plate", Kind: KindVehicle}, "XYZ", "", false},
-		{Input{Key: "k", LabelEN: "PIN", Kind: KindText, Pattern: `^[AP][0-9]{9}[A-Z]$`}, "A123456789B", "A123456789B", true},
-		{Input{Key: "t", LabelEN: "Name", Kind: KindText}, "\xff", "", false},
-	}
-	for _, c := range cases {
-		got, err := c.in.Normalize(c.value)
-		if (err == nil) != c.ok || got != c.want {
-			t.Errorf("%s.Normalize(%q) = %q %v", c.in.Kind, c.value, got, err)
-		}
-	}
-}
-
 func TestErrors(t *testing.T) {
 	err := fmt.Errorf("lookup: %w", Errorf(ENotFound, "service 9 not found"))
 	if !errors.Is(err, ErrNotFound) || ErrorCode(err) != ENotFound || ErrorMessage(err) != "service 9 not found" {

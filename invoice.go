@@ -106,6 +106,10 @@ type Invoice struct {
 	CreatedAt    time.Time  `json:"created_at"`
 	ExpiresAt    time.Time  `json:"expires_at"`
 	PaidAt       *time.Time `json:"paid_at,omitempty"`
+	// Application is the number of the application a paid invoice opened,
+	// so a receipt or status can say what to track. Reads by number fill
+	// it in; it is empty before the invoice is paid.
+	Application string `json:"application,omitempty"`
 }
 
 // Due is the balance still to pay (0 once paid).

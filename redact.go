@@ -1,9 +1,15 @@
 package huduma
 
 import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"net"
 	"net/url"
 	"regexp"
 	"strings"
+	"syscall"
 )
 
 // Provider errors end up in log lines and in tables (an outbox message's
@@ -83,3 +89,110 @@ type redactedError struct {
 
 func (e *redactedError) Error() string { return e.text }
 func (e *redactedError) Unwrap() error { return e.err }
+
+// A provider's answer to a failed request may be an echo of the request:
+// Kannel quotes a refused dlr-url (with our callback token) or receiver, a
+// proxy's error page repeats the URL, an API names the phone it refused,
+// each in whatever encoding it likes. Guessing every encoding of every
+// secret cannot be complete, so what is kept of an answer is chosen by its
+// structure instead: the provider's fixed sentences (KnownSentence), a
+// message that can only be words (ProviderWords), or the kind of a
+// transport failure (NetFailure); never the free text around them.
+
+// KnownSentence returns the sentence of known that the first line of text
+// starts with (after an optional numeric code such as Kannel's "3: "), and
+// "" when there is none. A known sentence may hold one %s or %d where the
+// provider quotes a value of ours; that value is replaced by "…". Whatever
+// follows the sentence is dropped.
+func KnownSentence(text string, known ...string) string {
+	line, _, _ := strings.Cut(strings.TrimSpace(text), "\n")
+	line = strings.TrimSpace(line)
+	if code, rest, ok := strings.Cut(line, ": "); ok && len(code) <= 3 && strings.Trim(code, "0123456789") == "" {
+		line = rest
+	}
+	for _, k := range known {
+		before, after, quoted := cutVerb(k)
+		if !quoted {
+			if strings.HasPrefix(line, k) {
+				return k
+			}
+			continue
+		}
+		if strings.HasPrefix(line, before) && strings.Contains(line[len(before):], after) {
+			return before + "…" + after
+		}
+	}
+	return ""
+}
+
+// cutVerb splits a sentence template at its %s or %d.
+func cutVerb(k string) (before, after string, ok bool) {
+	for _, verb := range []string{"%s", "%d"} {
+		if before, after, ok = strings.Cut(k, verb); ok {
+			return before, after, true
+		}
+	}
+	return k, "", false
+}
+
+// maxWords bounds a provider message kept by ProviderWords.
+const maxWords = 160
+
+// ProviderWords returns msg when it can be nothing but a provider's own
+// words ("Bad Request - Invalid PhoneNumber", "Request cancelled by
+// user"): at most 160 bytes of ASCII letters, spaces and sentence
+// punctuation, and none of secrets. Anything with a digit, a URL, an
+// encoded value or one of secrets could be an echo of our request (a
+// phone, an amount, a callback URL with its token, a password), so it
+// gives "" instead.
+func ProviderWords(msg string, secrets ...string) string {
+	msg = strings.TrimSpace(msg)
+	if msg == "" || len(msg) > maxWords {
+		return ""
+	}
+	for _, r := range msg {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r == ' ':
+		case strings.ContainsRune(".,;:!'()[]_-", r):
+		default:
+			return ""
+		}
+	}
+	for _, s := range secrets {
+		if len(s) >= 4 && strings.Contains(strings.ToLower(msg), strings.ToLower(s)) {
+			return ""
+		}
+	}
+	return msg
+}
+
+// NetFailure names a failed HTTP call by its kind only ("timed out",
+// "connection refused", ...). Go's error text names the request's whole
+// URL, which for a GET-style provider carries the password, the recipient,
+// the text and our callback URL with its token; none of that is needed to
+// know what went wrong.
+func NetFailure(err error) string {
+	var dns *net.DNSError
+	var netErr net.Error
+	var tlsErr *tls.CertificateVerificationError
+	var header tls.RecordHeaderError
+	switch {
+	case err == nil:
+		return ""
+	case errors.Is(err, context.Canceled):
+		return "cancelled"
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &netErr) && netErr.Timeout():
+		return "timed out"
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "connection refused"
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
+		return "connection reset"
+	case errors.As(err, &dns):
+		return "host not found"
+	case errors.As(err, &tlsErr), errors.As(err, &header):
+		return "TLS handshake failed"
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return "connection closed before an answer"
+	}
+	return "connection failed"
+}

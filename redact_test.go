@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/url"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -52,5 +55,57 @@ func TestRedactedErrorKeepsTheChain(t *testing.T) {
 	}
 	if RedactedError(nil) != nil || RedactError(nil) != "" {
 		t.Fatal("nil must stay nil")
+	}
+}
+
+func TestKnownSentence(t *testing.T) {
+	known := []string{"Accepted for delivery", "Tried to change dlr_url to '%s', denied.", "Number(s) denied."}
+	for _, tc := range []struct{ in, want string }{
+		{"0: Accepted for delivery", "Accepted for delivery"},
+		{"Tried to change dlr_url to 'https://h/p?token=abc%26x', denied.", "Tried to change dlr_url to '…', denied."},
+		{"Number(s) denied. Denied receivers are: +254712345678", "Number(s) denied."},
+		{"refused: Accepted for delivery", ""},
+		{"Tried to change dlr_url to 'x'", ""},
+		{"", ""},
+	} {
+		if got := KnownSentence(tc.in, known...); got != tc.want {
+			t.Errorf("KnownSentence(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestProviderWords(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"Bad Request - Invalid PhoneNumber", "Bad Request - Invalid PhoneNumber"},
+		{"[STK_CB - ]DS timeout user cannot be reached", "[STK_CB - ]DS timeout user cannot be reached"},
+		{"Internal error for 254712000207", ""},
+		{"Bad Request - Invalid CallBackURL: https://h/payments/stk/callback?token=x", ""},
+		{"Invalid CallBackURL http%3A%2F%2Fh", ""},
+		{"Invalid token abcdefghijklmnopq", ""}, // a letters-only secret, named below
+		{strings.Repeat("word ", 40), ""},
+	} {
+		if got := ProviderWords(tc.in, "abcdefghijklmnopq"); got != tc.want {
+			t.Errorf("ProviderWords(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestNetFailure(t *testing.T) {
+	wrap := func(err error) error {
+		return &url.Error{Op: "Get", URL: "http://h/cgi-bin/sendsms?password=pw&to=%2B254712345678&text=Your+code+is+123456", Err: err}
+	}
+	for _, tc := range []struct {
+		err  error
+		want string
+	}{
+		{wrap(&net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}), "connection refused"},
+		{wrap(context.DeadlineExceeded), "timed out"},
+		{wrap(&net.DNSError{Err: "no such host", Name: "h"}), "host not found"},
+		{wrap(io.EOF), "connection closed before an answer"},
+		{wrap(errors.New("something else")), "connection failed"},
+	} {
+		if got := NetFailure(tc.err); got != tc.want {
+			t.Errorf("NetFailure(%v) = %q, want %q", tc.err, got, tc.want)
+		}
 	}
 }

@@ -102,27 +102,8 @@ func Valid(s string) bool {
 	return ok
 }
 
-// SMSParts returns how many SMS parts s needs: 160 septets in one part,
-// 153 per part when concatenated; text that is not GSM-7 goes as UCS-2
-// (70 in one part, 67 per part).
+// SMSParts returns how many SMS parts s takes, and so how many the
+// provider bills: the parts SplitParts cuts it into.
 func SMSParts(s string) int {
-	n, ok := Septets(s)
-	single, multi := 160, 153
-	if !ok {
-		n = 0
-		for _, r := range s {
-			n++
-			if r > 0xFFFF {
-				n++ // surrogate pair
-			}
-		}
-		single, multi = 70, 67
-	}
-	switch {
-	case n == 0:
-		return 1
-	case n <= single:
-		return 1
-	}
-	return (n + multi - 1) / multi
+	return len(SplitParts(s))
 }

@@ -64,10 +64,43 @@ func TestSMSParts(t *testing.T) {
 		{strings.Repeat("{", 81), 2},
 		{strings.Repeat("\u0645", 70), 1},
 		{strings.Repeat("\u0645", 71), 2},
+		// GSM-7: 153 per part once concatenated.
+		{strings.Repeat("a", 459), 3},
+		{strings.Repeat("a", 460), 4},
+		{strings.Repeat("a", 612), 4},
+		{strings.Repeat("a", 613), 5},
+		// Each extension character (the euro sign and ^{}\[~]|) is an escape
+		// and a septet: two.
+		{strings.Repeat("a", 158) + "\u20ac", 1},
+		{strings.Repeat("a", 159) + "\u20ac", 2},
+		{"^{}\\[~]|\u20ac" + strings.Repeat("a", 142), 1},
+		{"^{}\\[~]|\u20ac" + strings.Repeat("a", 143), 2},
+		// An escape is never split from its septet: when one would end a
+		// part, the pair opens the next, so the part holds 152.
+		{strings.Repeat("a", 152) + "{" + strings.Repeat("b", 151), 2},
+		{strings.Repeat("a", 152) + "{" + strings.Repeat("b", 152), 3},
+		{strings.Repeat("a", 152) + "[" + strings.Repeat("b", 151) + "]" + strings.Repeat("c", 151), 3},
+		{strings.Repeat("a", 152) + "[" + strings.Repeat("b", 151) + "]" + strings.Repeat("c", 152), 4},
+		// Accented letters in the GSM-7 table cost one septet; one outside
+		// it turns the whole text into UCS-2: 70 units alone, 67 per part.
+		{strings.Repeat("\u00e9", 160), 1},
+		{strings.Repeat("a", 69) + "\u0107", 1},
+		{strings.Repeat("a", 70) + "\u0107", 2},
+		{strings.Repeat("\u0645", 134), 2},
+		{strings.Repeat("\u0645", 135), 3},
+		// A character outside the BMP takes two UTF-16 units, never split
+		// between parts.
+		{strings.Repeat("\U0001F600", 35), 1},
+		{strings.Repeat("\u0645", 69) + "\U0001F600", 2},
+		{strings.Repeat("\u0645", 66) + "\U0001F600" + strings.Repeat("\u0645", 65), 2},
+		{strings.Repeat("\u0645", 66) + "\U0001F600" + strings.Repeat("\u0645", 66), 3},
 	}
 	for _, c := range cases {
 		if got := SMSParts(c.in); got != c.want {
-			t.Errorf("SMSParts(len %d) = %d, want %d", len(c.in), got, c.want)
+			t.Errorf("SMSParts(%d bytes: %.12q…) = %d, want %d", len(c.in), c.in, got, c.want)
+		}
+		if got := len(SplitParts(c.in)); got != c.want {
+			t.Errorf("SplitParts(%d bytes: %.12q…) cuts %d parts, want %d", len(c.in), c.in, got, c.want)
 		}
 	}
 }

@@ -5,12 +5,15 @@ import (
 	"unicode/utf8"
 )
 
-// The sizes of an SMS in GSM-7 septets: one part holds 160; a message
+// The sizes of an SMS. In GSM-7 one part holds 160 septets; a message
 // that needs more is sent as parts of 153 each (the other 7 carry the
-// concatenation header).
+// concatenation header). Text with any character outside GSM-7 goes as
+// UCS-2 (UTF-16 on today's networks): 70 units alone, 67 per part.
 const (
 	SingleSeptets = 160
 	PartSeptets   = 153
+	SingleUCS2    = 70
+	PartUCS2      = 67
 )
 
 // septets is the cost of one rune in GSM-7 (2 for the extension table).
@@ -97,23 +100,44 @@ func keepWordsOfLine(b *strings.Builder, line string, pos int) int {
 }
 
 // SplitParts cuts s where the network cuts it: one part when it fits one
-// SMS, else parts of PartSeptets septets (an extension character is never
-// split from its escape). It is what a handset that cannot join parts
-// shows, one part at a time; tests use it to check what each part holds.
-// Text that is not GSM-7 comes back as one part.
+// SMS, else parts of PartSeptets septets (PartUCS2 UTF-16 units for text
+// that is not GSM-7). A character is never split between parts: an
+// extension character stays with its escape (3GPP TS 23.038 forbids a
+// part ending in one), and a character outside the BMP keeps both halves
+// of its surrogate pair (what handsets and SMSCs do, assumed of every
+// provider), so a part may hold one less. It is what a handset that
+// cannot join parts shows, one part at a time; tests use it to check what
+// each part holds, and SMSParts counts its parts.
 func SplitParts(s string) []string {
-	if n, ok := Septets(s); !ok || n <= SingleSeptets {
+	cost, single, part := septets, SingleSeptets, PartSeptets
+	if !Valid(s) {
+		cost, single, part = utf16Units, SingleUCS2, PartUCS2
+	}
+	total := 0
+	for _, r := range s {
+		total += cost(r)
+	}
+	if total <= single {
 		return []string{s}
 	}
 	var parts []string
 	start, used := 0, 0
 	for i, r := range s {
-		c := septets(r)
-		if used+c > PartSeptets {
+		c := cost(r)
+		if used+c > part {
 			parts = append(parts, s[start:i])
 			start, used = i, 0
 		}
 		used += c
 	}
 	return append(parts, s[start:])
+}
+
+// utf16Units is the cost of one rune in UCS-2/UTF-16: 2 for a surrogate
+// pair.
+func utf16Units(r rune) int {
+	if r > 0xFFFF {
+		return 2
+	}
+	return 1
 }

@@ -97,6 +97,10 @@ func longCatalog() *fakeCatalog {
 type fakePayments struct {
 	invoices map[huduma.InvoiceNumber]huduma.Invoice
 	pushes   int
+	// capped is a phone that has had its fill of strangers' prompts;
+	// byPayer counts the prompts asked for by their payer.
+	capped  huduma.MSISDN
+	byPayer int
 	// partPaid is a pending invoice that received KES 300 of 4,600.
 	partPaid huduma.InvoiceNumber
 }
@@ -110,7 +114,7 @@ func newFakePayments() *fakePayments {
 		inv := huduma.Invoice{Number: n, ServiceName: "Passport service with an exceptionally long descriptive name that no screen could hold",
 			Phone: "+254712345678", Total: 123456, Status: st, Reason: "2001", CreatedAt: paid.Add(time.Duration(i) * time.Minute)}
 		if st == huduma.InvoicePaid {
-			inv.MpesaReceipt, inv.PaidAt = "NLJ7RT61SV", &paid
+			inv.MpesaReceipt, inv.PaidAt, inv.Application = "NLJ7RT61SV", &paid, "5550001112"
 		}
 		f.invoices[n] = inv
 	}
@@ -130,6 +134,9 @@ func (f *fakePayments) number(st huduma.InvoiceStatus) string {
 }
 
 func (f *fakePayments) CreateInvoice(_ context.Context, req huduma.InvoiceRequest) (huduma.Invoice, bool, error) {
+	if req.Payer == f.capped && req.Payer != req.Phone {
+		return huduma.Invoice{}, false, huduma.Errorf(huduma.ERateLimited, "capped")
+	}
 	inv := huduma.Invoice{Number: "1234567890", Total: 4600, Status: huduma.InvoicePending, Phone: req.Phone}
 	return inv, req.Payer.Network() == huduma.Safaricom, nil
 }
@@ -141,7 +148,18 @@ func (f *fakePayments) Invoice(_ context.Context, n huduma.InvoiceNumber) (hudum
 	return huduma.Invoice{}, huduma.ErrNotFound
 }
 
+func (f *fakePayments) RequestPushByPayer(ctx context.Context, n huduma.InvoiceNumber, payer huduma.MSISDN, key string) error {
+	f.byPayer++
+	capped := f.capped
+	f.capped = ""
+	defer func() { f.capped = capped }()
+	return f.RequestPush(ctx, n, payer, key)
+}
+
 func (f *fakePayments) RequestPush(_ context.Context, n huduma.InvoiceNumber, payer huduma.MSISDN, key string) error {
+	if payer == f.capped && payer != f.invoices[n].Phone {
+		return huduma.Errorf(huduma.ERateLimited, "capped")
+	}
 	if payer.Network() != huduma.Safaricom {
 		return huduma.Errorf(huduma.EInvalid, "safaricom only")
 	}
@@ -164,11 +182,15 @@ func (f *fakePayments) InvoicesByPhone(_ context.Context, _ huduma.MSISDN, offse
 	return all[offset:min(len(all), offset+limit)], nil
 }
 
-func (f *fakePayments) Application(_ context.Context, number string) (huduma.Application, error) {
-	if number != "5550001112" {
+// TrackApplication knows application 5550001112, which the paid invoice
+// opened, by either number.
+func (f *fakePayments) TrackApplication(_ context.Context, number string, _ huduma.MSISDN) (huduma.Application, error) {
+	paid := f.number(huduma.InvoicePaid)
+	if number != "5550001112" && number != paid {
 		return huduma.Application{}, huduma.ErrNotFound
 	}
-	return huduma.Application{Number: number, ServiceName: "Passport service with an exceptionally long descriptive name that no screen could hold",
-		Status: huduma.AppReady, Note: "Collect at Nyayo House, counter 14, with your old passport and ID card",
+	return huduma.Application{Number: "5550001112", ServiceCode: 1001, Invoice: paid,
+		ServiceName: "Passport service with an exceptionally long descriptive name that no screen could hold",
+		Status:      huduma.AppReady, Note: "Collect at Nyayo House, counter 14, with your old passport and ID card",
 		UpdatedAt: time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC)}, nil
 }

@@ -140,7 +140,9 @@ func resultsPage(st *step) (page, []string, error) {
 	from := min(st.s.Offset, len(found))
 	to := min(from+pageSize, len(found))
 	p, keys := serviceList(found[from:to], st.lang())
-	p.header = []string{texts.ResultsTitle.F(st.lang(), truncate(st.s.Query, 20))}
+	// Titled by the words searched for: "I need a passport" found
+	// passports.
+	p.header = []string{texts.ResultsTitle.F(st.lang(), truncate(huduma.KeyWords(st.s.Query), 20))}
 	p.moreBeyond = to < len(found)
 	return p, keys, nil
 }

@@ -35,7 +35,7 @@ func FuzzLayout(f *testing.F) {
 		if !utf8.ValidString(out.text) || !gsm7.Valid(out.text) {
 			t.Fatalf("not GSM-7: %q", out.text)
 		}
-		if n := len([]rune(out.text)); n > huduma.MaxScreen {
+		if n, _ := gsm7.Septets(out.text); n > screenSeptets {
 			t.Fatalf("%d characters: %q", n, out.text)
 		}
 		if out.shown < 0 || out.shown > len(p.items) {

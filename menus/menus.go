@@ -22,6 +22,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/huduma-ke/huduma"
 	"github.com/huduma-ke/huduma/texts"
@@ -43,11 +44,18 @@ type Payments interface {
 	// CreateInvoice makes the invoice (with its SMS and prompt) once per
 	// req.Key.
 	CreateInvoice(ctx context.Context, req huduma.InvoiceRequest) (huduma.Invoice, bool, error)
-	// RequestPush queues a prompt once per key.
+	// RequestPush queues a prompt once per key; to another phone than
+	// the invoice's it may be refused (ERateLimited: that phone has had
+	// too many prompts from others this hour).
 	RequestPush(ctx context.Context, number huduma.InvoiceNumber, payer huduma.MSISDN, key string) error
+	// RequestPushByPayer queues a prompt to the session's own phone, which
+	// asked for it: never refused by that cap.
+	RequestPushByPayer(ctx context.Context, number huduma.InvoiceNumber, payer huduma.MSISDN, key string) error
 	Invoice(ctx context.Context, number huduma.InvoiceNumber) (huduma.Invoice, error)
 	InvoicesByPhone(ctx context.Context, phone huduma.MSISDN, offset, limit int) ([]huduma.Invoice, error)
-	Application(ctx context.Context, number string) (huduma.Application, error)
+	// TrackApplication finds an application by its number or by the
+	// number of the invoice that opened it, phone's own first.
+	TrackApplication(ctx context.Context, number string, phone huduma.MSISDN) (huduma.Application, error)
 }
 
 // Config holds what the menus show that is not catalog data.
@@ -58,6 +66,9 @@ type Config struct {
 	SearchLimit int
 	// Paybill is the paybill number shown for paying by hand.
 	Paybill string
+	// Now is the clock inputs are checked against (a date of birth is
+	// not after today); time.Now when nil.
+	Now func() time.Time
 }
 
 // Machine runs the journey for any number of sessions; it keeps no state
@@ -79,6 +90,9 @@ func New(cat Catalog, pay Payments, cfg Config) *Machine {
 	}
 	if cfg.Paybill == "" {
 		cfg.Paybill = "222222"
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
 	return &Machine{cat: cat, pay: pay, cfg: cfg}
 }
@@ -254,11 +268,15 @@ func (m *Machine) Step(ctx context.Context, s *Session, env Env, input string) (
 	if out.event == EventHome {
 		*s = Session{State: StateMain, Lang: s.Lang}
 	}
-	msg := out.reason
+	msg, keep := out.reason, 0
+	if out.event == EventInvalid {
+		// The same screen again: the items it showed stay on it.
+		keep = len(s.Items)
+	}
 	if msg == "" {
 		msg = out.note
 	}
-	r, err := st.render(msg)
+	r, err := st.renderKeeping(msg, keep)
 	return r, st.intents, err
 }
 
@@ -330,12 +348,13 @@ func (st *step) loadInvoice(number huduma.InvoiceNumber) (huduma.Invoice, error)
 	return inv, nil
 }
 
-// loadApplication fetches an application once per step.
+// loadApplication fetches the application number means (its own, or
+// its invoice's) once per step.
 func (st *step) loadApplication(number string) (huduma.Application, error) {
-	if st.app != nil && st.app.Number == number {
+	if st.app != nil && (st.app.Number == number || st.app.Invoice == number) {
 		return *st.app, nil
 	}
-	a, err := st.m.pay.Application(st.ctx, number)
+	a, err := st.m.pay.TrackApplication(st.ctx, number, st.env.Phone)
 	if err != nil {
 		return huduma.Application{}, err
 	}
@@ -343,10 +362,26 @@ func (st *step) loadApplication(number string) (huduma.Application, error) {
 	return a, nil
 }
 
+// serviceName is the catalog's name of service code in the session's
+// language, or stored (the name a record kept, in the language it was
+// made in) when the catalog cannot say: a withdrawn service still has
+// its invoices and applications.
+func (st *step) serviceName(code int, stored string) string {
+	sv, err := st.serviceByCode(code)
+	if err != nil {
+		return stored
+	}
+	return sv.Name(st.lang())
+}
+
 // render draws the screen of the session's state, with msg (a refusal
 // reason or a note) as its first line, and records the list entries it
 // showed.
-func (st *step) render(msg string) (huduma.Reply, error) {
+func (st *step) render(msg string) (huduma.Reply, error) { return st.renderKeeping(msg, 0) }
+
+// renderKeeping is render showing exactly keep list items, those of the
+// screen a refusal shows again (0: as many as fit).
+func (st *step) renderKeeping(msg string, keep int) (huduma.Reply, error) {
 	def, ok := stateByName[st.s.State]
 	if !ok || def.page == nil {
 		return huduma.Reply{}, fmt.Errorf("no screen for state %q", st.s.State)
@@ -355,8 +390,14 @@ func (st *step) render(msg string) (huduma.Reply, error) {
 	if err != nil {
 		return huduma.Reply{}, err
 	}
-	p.reason = msg
+	p.reason, p.keep = msg, keep
 	out := layout(p, st.s.Lang)
+	if out.more && msg == texts.NoMore.T(st.s.Lang) {
+		// The list grew since the screen was drawn (a new invoice): it
+		// has more now, so saying it has none would be untrue.
+		p.reason = ""
+		out = layout(p, st.s.Lang)
+	}
 	if keys != nil {
 		st.s.Items, st.s.More = keys[:out.shown], out.more
 	} else {

@@ -31,9 +31,9 @@ func handleInput(st *step, in string) (outcome, error) {
 		return outcome{event: EventInputsDone}, nil
 	}
 	decl := sv.Inputs[s.Field]
-	v, err := decl.Normalize(in)
+	v, err := decl.Normalize(in, st.m.cfg.Now())
 	if err != nil {
-		return invalid(texts.NoInputValue.F(s.Lang, decl.Label(s.Lang))), nil
+		return invalid(texts.InputRefused(huduma.InputProblemOf(err), decl.Label(s.Lang), s.Lang)), nil
 	}
 	if s.Values == nil {
 		s.Values = map[string]string{}
@@ -100,8 +100,13 @@ func order(st *step, payer huduma.MSISDN) (outcome, error) {
 	s := st.s
 	inv, prompted, err := st.m.pay.CreateInvoice(st.ctx, huduma.InvoiceRequest{ServiceCode: s.Service, Phone: st.env.Phone, Payer: payer,
 		Fields: s.Values, Lang: s.Lang, Push: true, Key: st.env.Key + ":invoice"})
-	if huduma.ErrorCode(err) == huduma.EInvalid {
+	switch huduma.ErrorCode(err) {
+	case huduma.EInvalid:
 		return invalid(huduma.ErrorMessage(err)), nil
+	case huduma.ERateLimited:
+		// The other number has had its fill of strangers' prompts; no
+		// invoice was made, so another number (or later) can still do.
+		return invalid(texts.PromptCapped.T(s.Lang)), nil
 	}
 	if err != nil {
 		return outcome{}, fmt.Errorf("create invoice: %w", err)
@@ -136,14 +141,22 @@ func otherPhonePage(st *step) (page, []string, error) {
 }
 
 // push asks for a prompt on an existing invoice. Whether one was queued
-// decides the screen, so it is queued now, under the hop's key.
+// decides the screen, so it is queued now, under the hop's key. A prompt
+// to this phone is its own request; one to another number is a
+// stranger's, which that number may have had enough of this hour.
 func push(st *step, payer huduma.MSISDN) (outcome, error) {
 	number := huduma.InvoiceNumber(st.s.Invoice)
-	err := st.m.pay.RequestPush(st.ctx, number, payer, st.env.Key+":push")
+	request := st.m.pay.RequestPush
+	if payer == st.env.Phone {
+		request = st.m.pay.RequestPushByPayer
+	}
+	err := request(st.ctx, number, payer, st.env.Key+":push")
 	switch huduma.ErrorCode(err) {
 	case "":
 	case huduma.EInvalid:
 		return invalid(texts.NotSafaricom.T(st.lang())), nil
+	case huduma.ERateLimited:
+		return invalid(texts.PromptCapped.T(st.lang())), nil
 	case huduma.EConflict:
 		st.invoice = nil // it may have been paid meanwhile
 		inv, ierr := st.loadInvoice(number)
@@ -197,7 +210,8 @@ func handleInvoice(st *step, in string) (outcome, error) {
 		return outcome{}, fmt.Errorf("load invoice: %w", err)
 	}
 	switch {
-	case inv.Status == huduma.InvoicePaid && in == "1":
+	case inv.Status == huduma.InvoicePaid && in == "1" && inv.Phone == st.env.Phone:
+		// A copy of the receipt goes only to the invoice's own phone.
 		st.intend(Intent{Kind: IntentReceipt, Invoice: inv.Number})
 		s.Done = texts.DoneReceipt.T(s.Lang)
 		return outcome{event: EventFinish}, nil
@@ -216,6 +230,36 @@ func invoicePage(st *step) (page, []string, error) {
 		return page{}, nil, fmt.Errorf("load invoice: %w", err)
 	}
 	lang := st.lang()
+	// Anyone may look up an invoice by its number, to pay it; another
+	// phone's invoice shows only what is public: its service, amount,
+	// status and balance, never the M-Pesa receipt, the payer's outcome
+	// (a wrong PIN, an empty account) or the offer of a receipt.
+	own := inv.Phone == st.env.Phone
+	status := texts.StatusWord[inv.Status].T(lang)
+	if own {
+		status = ownStatus(inv, lang)
+	}
+	p := page{header: []string{texts.InvoiceTitle.F(lang, inv.Number), st.serviceName(inv.ServiceCode, inv.ServiceName), texts.Amount.F(lang, money(inv.Total)), status}, nav: true}
+	if inv.Received > 0 && inv.Due() > 0 {
+		p.header = append(p.header, texts.Balance(inv, lang)) // payments accumulate
+	}
+	if inv.Status == huduma.InvoicePaid && inv.Application != "" && own {
+		p.header = append(p.header, texts.AppTitle.F(lang, inv.Application)) // what to track
+	}
+	switch {
+	case inv.Status == huduma.InvoicePaid && own:
+		p.options = []option{{"1", texts.SMSReceipt.T(lang)}}
+	case inv.Status == huduma.InvoicePending && own:
+		p.options = []option{{"1", texts.ResendPrompt.T(lang)}, {"2", texts.PayOtherNumber.T(lang)}}
+	case inv.Payable():
+		p.options = []option{{"1", texts.PayThisPhone.T(lang)}, {"2", texts.PayOtherNumber.T(lang)}}
+	}
+	return p, nil, nil
+}
+
+// ownStatus is the status line the invoice's own phone sees: the M-Pesa
+// receipt and date of a paid invoice, the reason of a failed one.
+func ownStatus(inv huduma.Invoice, lang huduma.Language) string {
 	var status string
 	switch inv.Status {
 	case huduma.InvoicePaid:
@@ -233,19 +277,7 @@ func invoicePage(st *step) (page, []string, error) {
 	default:
 		status = texts.StatusPending.T(lang)
 	}
-	p := page{header: []string{texts.InvoiceTitle.F(lang, inv.Number), inv.ServiceName, texts.Amount.F(lang, money(inv.Total)), status}, nav: true}
-	if inv.Received > 0 && inv.Due() > 0 {
-		p.header = append(p.header, texts.Balance(inv, lang)) // payments accumulate
-	}
-	switch {
-	case inv.Status == huduma.InvoicePaid:
-		p.options = []option{{"1", texts.SMSReceipt.T(lang)}}
-	case inv.Status == huduma.InvoicePending:
-		p.options = []option{{"1", texts.ResendPrompt.T(lang)}, {"2", texts.PayOtherNumber.T(lang)}}
-	case inv.Payable():
-		p.options = []option{{"1", texts.PayThisPhone.T(lang)}, {"2", texts.PayOtherNumber.T(lang)}}
-	}
-	return p, nil, nil
+	return status
 }
 
 // handleMyInvoices is handleList over the phone's invoices.
@@ -284,13 +316,14 @@ func handleTrack(st *step, in string) (outcome, error) {
 	if len(in) > 20 {
 		return invalid(texts.NoApp.T(st.lang())), nil
 	}
-	if _, err := st.loadApplication(in); err != nil {
+	a, err := st.loadApplication(in)
+	if err != nil {
 		if huduma.ErrorCode(err) == huduma.ENotFound {
 			return invalid(texts.NoApp.T(st.lang())), nil
 		}
 		return outcome{}, fmt.Errorf("load application: %w", err)
 	}
-	st.s.Invoice = in
+	st.s.Invoice = a.Number // an invoice number typed finds its application
 	return outcome{event: EventOpenApp}, nil
 }
 
@@ -311,7 +344,8 @@ func applicationPage(st *step) (page, []string, error) {
 		return page{}, nil, fmt.Errorf("load application: %w", err)
 	}
 	lang := st.lang()
-	lines := []string{texts.AppTitle.F(lang, a.Number), a.ServiceName, texts.AppStatus.F(lang, a.Status.Word(lang), a.UpdatedAt.In(eat).Format("02/01/2006"))}
+	lines := []string{texts.AppTitle.F(lang, a.Number), st.serviceName(a.ServiceCode, a.ServiceName),
+		texts.AppStatus.F(lang, a.Status.Word(lang), a.UpdatedAt.In(eat).Format("02/01/2006"))}
 	if a.Note != "" {
 		lines = append(lines, a.Note)
 	}

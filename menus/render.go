@@ -1,6 +1,7 @@
 package menus
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 
@@ -27,7 +28,11 @@ type page struct {
 	nav bool
 	// moreBeyond says the list continues past the given items.
 	moreBeyond bool
-	end        bool
+	// keep is how many list items the page must show however little room
+	// the reason leaves: a refusal re-shows the same screen, so the items
+	// on it (and whether 98 is offered) stay as they were.
+	keep int
+	end  bool
 }
 
 // laidOut is a page fitted to the screen.
@@ -42,13 +47,15 @@ type laidOut struct {
 // layout fits p into huduma.MaxScreen characters. It keeps whole list items
 // (never splitting one across pages), offers 98. More when items remain,
 // drops 00. Home before dropping items, and shortens the longest header
-// line as a last resort.
+// line, then the reason, as a last resort. With p.keep it shows exactly
+// that many items, those of the screen a refusal shows again.
 func layout(p page, lang huduma.Language) laidOut {
 	reason := gsm7.Fold(p.reason)
 	header := make([]string, len(p.header))
 	for i, h := range p.header {
 		header[i] = gsm7.Fold(h)
 	}
+	full := slices.Clone(header)
 	items := make([]string, len(p.items))
 	for i, it := range p.items {
 		items[i] = truncate(gsm7.Fold(it), maxItem)
@@ -88,12 +95,16 @@ func layout(p page, lang huduma.Language) laidOut {
 		}
 		return b.String()
 	}
-	minItems := 0
-	if len(items) > 0 {
-		minItems = 1
+	// A refused input shows exactly the items shown before (same), any
+	// other screen as many as fit, at least one.
+	minItems, maxItems := min(1, len(items)), len(items)
+	same := p.keep > 0 && len(items) > 0
+	if same {
+		minItems = min(p.keep, len(items))
+		maxItems = minItems
 	}
 	for {
-		for k := len(items); k >= minItems; k-- {
+		for k := maxItems; k >= minItems; k-- {
 			more := k < len(items) || p.moreBeyond
 			for _, home := range []bool{true, false} {
 				if !p.nav && !home {
@@ -106,7 +117,10 @@ func layout(p page, lang huduma.Language) laidOut {
 		}
 		// Nothing fits: shorten the longest header line (or the reason)
 		// and try again. Lines never drop below 12 characters, and the
-		// fixed parts are short, so this terminates.
+		// fixed parts are short, so this terminates. Items kept for a
+		// refusal come first, then its reason: a list's title gives way
+		// to the reason, and a reason that still does not fit whole is
+		// left out rather than show another screen.
 		longest, at := 0, -1
 		for i, h := range header {
 			if len(h) > longest {
@@ -116,12 +130,20 @@ func layout(p page, lang huduma.Language) laidOut {
 		switch {
 		case at >= 0 && longest > 12:
 			header[at] = truncate(header[at], longest-max(3, longest/4))
+		case reason != "" && same && len(header) > 0:
+			header = header[:len(header)-1]
+		case reason != "" && same:
+			// The same screen unexplained, rather than a reason cut short;
+			// its title is back as it was.
+			reason = ""
+			header = slices.Clone(full)
 		case len(reason) > 12:
 			reason = truncate(reason, len(reason)-max(3, len(reason)/4))
 		default:
 			// Only pathological option labels remain; cut the whole text.
-			s := build(minItems, p.moreBeyond, false)
-			return laidOut{text: truncate(s, huduma.MaxScreen), shown: minItems, more: p.moreBeyond}
+			more := minItems < len(items) || p.moreBeyond
+			s := build(minItems, more, false)
+			return laidOut{text: truncate(s, huduma.MaxScreen), shown: minItems, more: more}
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/huduma-ke/huduma"
 	"github.com/huduma-ke/huduma/gsm7"
@@ -156,7 +157,7 @@ func (c *chat) reply(words []string) (string, error) {
 			values = map[string]string{}
 		}
 		field := min(c.conv.Field, len(sv.Inputs))
-		next, bad := takeInputs(sv.Inputs[field:], words, values)
+		next, bad := takeInputs(sv.Inputs[field:], words, values, c.i.now())
 		return c.collect(sv, values, field+next, bad)
 	case askPayNumber:
 		return c.pay(strings.Join(words, ""))
@@ -216,7 +217,7 @@ func (c *chat) find(raw string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("search services: %w", err)
 	}
-	shown := texts.Clip(q, 20)
+	shown := texts.Clip(huduma.KeyWords(q), 20) // the words searched for
 	if len(found) == 0 {
 		return texts.SMSFindNone.F(c.lang, shown), nil
 	}
@@ -277,51 +278,56 @@ func (c *chat) invoice(args []string) (string, error) {
 		return "", err
 	}
 	values := map[string]string{}
-	next, bad := takeInputs(sv.Inputs, args, values)
+	next, bad := takeInputs(sv.Inputs, args, values, c.i.now())
 	return c.collect(sv, values, next, bad)
 }
 
 // takeInputs reads inline values for decls, in order, into values: each
 // takes the fewest words that its input accepts (an ID number one, a
 // plate "KCA 123A" two), the last takes all the words left. It returns
-// how many inputs it filled and whether it stopped at a value the input
-// refuses (not merely at the end of the words).
-func takeInputs(decls []huduma.Input, words []string, values map[string]string) (int, bool) {
+// how many inputs it filled and, when it stopped at a value the input
+// refuses (not merely at the end of the words), why.
+func takeInputs(decls []huduma.Input, words []string, values map[string]string, now time.Time) (int, huduma.InputProblem) {
 	k := 0
 	for f, d := range decls {
 		if k >= len(words) {
-			return f, false
+			return f, ""
 		}
 		if f == len(decls)-1 {
-			v, err := d.Normalize(strings.Join(words[k:], " "))
+			v, err := d.Normalize(strings.Join(words[k:], " "), now)
 			if err != nil {
-				return f, true
+				return f, huduma.InputProblemOf(err)
 			}
 			values[d.Key] = v
-			return len(decls), false
+			return len(decls), ""
 		}
+		var refused error
 		took := false
 		for n := 1; k+n <= len(words) && !took; n++ {
-			if v, err := d.Normalize(strings.Join(words[k:k+n], " ")); err == nil {
+			v, err := d.Normalize(strings.Join(words[k:k+n], " "), now)
+			if err == nil {
 				values[d.Key], k, took = v, k+n, true
+			} else if n == 1 {
+				refused = err // the reason given is the one-word value's
 			}
 		}
 		if !took {
-			return f, true
+			return f, huduma.InputProblemOf(refused)
 		}
 	}
-	return len(decls), false
+	return len(decls), ""
 }
 
 // collect asks for the first input still missing (saying why, when the
-// value given was refused), or makes the invoice when none is.
-func (c *chat) collect(sv huduma.Service, values map[string]string, field int, bad bool) (string, error) {
+// value given was refused, and what to send instead), or makes the
+// invoice when none is.
+func (c *chat) collect(sv huduma.Service, values map[string]string, field int, refused huduma.InputProblem) (string, error) {
 	if field < len(sv.Inputs) {
 		c.ask(askInput)
 		c.conv.Service, c.conv.Field, c.conv.Values = sv.Code, field, values
 		label := sv.Inputs[field].Label(c.lang)
-		if bad {
-			return texts.SMSBadInput.F(c.lang, label, label), nil
+		if refused != "" {
+			return texts.SMSInputRefused(refused, label, c.lang), nil
 		}
 		return texts.SMSAskInput.F(c.lang, texts.Clip(sv.Name(c.lang), nameRoom), label), nil
 	}
@@ -369,7 +375,7 @@ func (c *chat) pay(raw string) (string, error) {
 	}
 	c.conv.Invoice = number
 	if !inv.Payable() {
-		return texts.InvoiceStatusSMS(inv, c.lang, c.i.cfg.Paybill), nil
+		return c.statusText(inv), nil
 	}
 	if !payments.CanPrompt(c.from) {
 		return texts.SMSPayPaybill.F(c.lang, inv.Due(), c.i.cfg.Paybill, inv.Number), nil
@@ -380,10 +386,15 @@ func (c *chat) pay(raw string) (string, error) {
 		return texts.SMSPaySent.F(c.lang, inv.Due(), inv.Number), nil
 	case huduma.EInvalid:
 		return texts.SMSPayPaybill.F(c.lang, inv.Due(), c.i.cfg.Paybill, inv.Number), nil
+	case huduma.ERateLimited:
+		// Someone else's invoice, and this phone has had its fill of
+		// such prompts this hour: an SMS sender's number is not proof
+		// enough that the phone itself asked.
+		return texts.SMSPayCapped.F(c.lang, inv.Due(), c.i.cfg.Paybill, inv.Number), nil
 	case huduma.EConflict:
 		// Paid or expired meanwhile, or a prompt already in flight.
 		if now, err := c.i.pay.Invoice(c.ctx, number); err == nil && !now.Payable() {
-			return texts.InvoiceStatusSMS(now, c.lang, c.i.cfg.Paybill), nil
+			return c.statusText(now), nil
 		}
 		return texts.SMSPayInFlight.F(c.lang, inv.Number), nil
 	}
@@ -407,22 +418,34 @@ func (c *chat) status(raw string) (string, error) {
 		return "", fmt.Errorf("status keyword: %w", err)
 	}
 	c.conv.Invoice = number
-	return texts.InvoiceStatusSMS(inv, c.lang, c.i.cfg.Paybill), nil
+	return c.statusText(inv), nil
 }
 
-// application answers APP: the application's latest status.
+// statusText is an invoice's state for the sender: in full (with the
+// M-Pesa receipt, or why a prompt failed) when the invoice is the
+// sender's own, and only what is public when it is another phone's.
+func (c *chat) statusText(inv huduma.Invoice) string {
+	if inv.Phone != c.from {
+		return texts.PublicStatusSMS(inv, c.lang, c.i.cfg.Paybill)
+	}
+	return texts.InvoiceStatusSMS(inv, c.lang, c.i.cfg.Paybill)
+}
+
+// application answers APP: the latest status of the application number
+// names, its own or its invoice's, with the service named in the reply's
+// language.
 func (c *chat) application(number string) (string, error) {
 	if number == "" || len(number) > 20 {
 		return texts.NoAppSMS.T(c.lang), nil
 	}
-	a, err := c.i.st.Application(c.ctx, number)
+	a, err := c.i.st.TrackApplication(c.ctx, number, c.from)
 	if huduma.ErrorCode(err) == huduma.ENotFound {
 		return texts.NoAppSMS.T(c.lang), nil
 	}
 	if err != nil {
 		return "", fmt.Errorf("app keyword: %w", err)
 	}
-	return texts.AppStatusSMS(a, c.lang), nil
+	return texts.AppStatusSMS(a, serviceName(c.ctx, c.i.cat, a.ServiceCode, a.ServiceName, c.lang), c.lang), nil
 }
 
 // chooseLanguage answers LANG: the phone's language for SMS and USSD alike,

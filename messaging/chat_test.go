@@ -17,6 +17,7 @@ import (
 	"github.com/huduma-ke/huduma/sessions/memstore"
 	"github.com/huduma-ke/huduma/store/sqlitestore/sqlitetest"
 	"github.com/huduma-ke/huduma/store/sqlstore"
+	"github.com/huduma-ke/huduma/texts"
 )
 
 func newConversations(t testing.TB) *memstore.Store {
@@ -243,7 +244,7 @@ func TestSMSChannel(t *testing.T) {
 	e.send(saf, "INFO 1001")
 	for _, c := range []struct{ text, want string }{
 		{"INVOICE", "Ordinary passport 34 pages: send your ID number."},
-		{"12x", "That ID number is not valid. Send your ID number again."},
+		{"12x", "That ID number is not valid. Use the 7 or 8 digits on your ID card. Send your ID number again."},
 		{"12345678", "Ordinary passport 34 pages: send your Date of birth DDMMYYYY."},
 	} {
 		if got := e.send(saf, c.text); got != c.want {
@@ -297,7 +298,7 @@ func TestSMSChannel(t *testing.T) {
 	if got := e.send(saf, "INVOICE 1001 12345678"); got != "Ordinary passport 34 pages: send your Date of birth DDMMYYYY." {
 		t.Fatalf("one of two inputs inline: %q", got)
 	}
-	if got := e.send(saf, "INVOICE 1001 1234 01011990"); got != "That ID number is not valid. Send your ID number again." {
+	if got := e.send(saf, "INVOICE 1001 1234 01011990"); got != "That ID number is not valid. Use the 7 or 8 digits on your ID card. Send your ID number again." {
 		t.Fatalf("a bad inline input: %q", got)
 	}
 	e.send(saf, "HELP")
@@ -326,6 +327,95 @@ func TestSMSChannel(t *testing.T) {
 
 // TestSMSChannelOtherNetwork: M-Pesa prompts reach Safaricom numbers
 // only; an Airtel sender is told the paybill instead, and no prompt goes.
+// TestSMSInputsMeanWhatTheySay: INVOICE checks each value for what it
+// means with the validator the USSD screens and the API use: a date of
+// birth that is no calendar day, or not yet, is refused and asked again
+// with what to send, in the phone's language, and no invoice is made.
+func TestSMSInputsMeanWhatTheySay(t *testing.T) {
+	e := newChatEnv(t, InboxConfig{}, nil)
+	const saf = huduma.MSISDN("+254708374150")
+	for _, c := range []struct{ text, want string }{
+		{"INVOICE 1001 12345678 31021990", "That Date of birth DDMMYYYY is not valid. Use a real date as DDMMYYYY, e.g. 01011990. Send your Date of birth DDMMYYYY again."},
+		{"12345678", "That Date of birth DDMMYYYY is not valid. Use a real date as DDMMYYYY, e.g. 01011990. Send your Date of birth DDMMYYYY again."},
+		{"01012999", "That Date of birth DDMMYYYY is not valid. The date cannot be in the future. Send your Date of birth DDMMYYYY again."},
+		{"01011850", "That Date of birth DDMMYYYY is not valid. The date cannot be over 120 years ago. Send your Date of birth DDMMYYYY again."},
+		{"INVOICE 1001 123456 01011990", "That ID number is not valid. Use the 7 or 8 digits on your ID card. Send your ID number again."},
+		{"LUGHA SW", "eCitizen itakuandikia kwa Kiswahili sasa, kwa SMS na kwenye *2222#."},
+		{"ANKARA 1001 12345678 31021990", "Tarehe ya kuzaliwa DDMMYYYY si sahihi. Tumia tarehe halisi kama DDMMYYYY, k.m. 01011990. Tuma Tarehe ya kuzaliwa DDMMYYYY tena."},
+	} {
+		if got := e.send(saf, c.text); got != c.want {
+			t.Errorf("%q: %q, want %q", c.text, got, c.want)
+		}
+	}
+	if invs := e.invoices(saf); len(invs) != 0 {
+		t.Fatalf("refused values made invoices: %+v", invs)
+	}
+}
+
+// TestTrackingBySMS: APP and OMBI take the application's number or the
+// number of the invoice that opened it; STATUS of a paid invoice names
+// its application; the reply and the status-change notice name the
+// service in the phone's language, whatever language the record kept.
+func TestTrackingBySMS(t *testing.T) {
+	e := newChatEnv(t, InboxConfig{}, nil)
+	ctx := context.Background()
+	const en, sw = huduma.MSISDN("+254708374151"), huduma.MSISDN("+254708374152")
+	paid := func(phone huduma.MSISDN, trans string) (huduma.Invoice, huduma.Application) {
+		t.Helper()
+		now := time.Now()
+		inv := huduma.Invoice{Number: huduma.NewInvoiceNumber(), ServiceCode: 1001, ServiceName: "Ordinary passport 34 pages", Phone: phone,
+			Fee: 4550, ConvenienceFee: 50, Total: 4600, Language: huduma.English, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+		if _, _, err := e.l.CreateInvoice(ctx, huduma.InvoiceOrder{Invoice: inv}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.l.SettleC2B(ctx, huduma.C2BPayment{TransID: trans, Invoice: inv.Number, Amount: inv.Total}, nil); err != nil {
+			t.Fatal(err)
+		}
+		app, err := e.l.ApplicationForInvoice(ctx, inv.Number)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return inv, app
+	}
+	inv, app := paid(en, "TRK1")
+	since := app.UpdatedAt.In(huduma.EAT).Format("02/01/2006")
+	for _, c := range []struct{ text, want string }{
+		{"APP " + app.Number, "Application " + app.Number + " (Ordinary passport 34 pages): SUBMITTED since " + since + "."},
+		{"APP " + string(inv.Number), "Application " + app.Number + " (Ordinary passport 34 pages): SUBMITTED since " + since + "."},
+		{"STATUS " + string(inv.Number), "Invoice " + string(inv.Number) + " is PAID (KES 4600), M-Pesa ref TRK1. Application " + app.Number + "."},
+		{"APP 12", "No application has that number. Send APP and the application number, or the invoice number you paid."},
+	} {
+		if got := e.send(en, c.text); got != c.want {
+			t.Errorf("%q: %q, want %q", c.text, got, c.want)
+		}
+	}
+	swInv, swApp := paid(sw, "TRK2")
+	since = swApp.UpdatedAt.In(huduma.EAT).Format("02/01/2006")
+	e.send(sw, "LUGHA SW")
+	for _, c := range []struct{ text, want string }{
+		{"OMBI " + string(swInv.Number), "Ombi " + swApp.Number + " (Pasipoti ya kawaida kurasa 34): IMEWASILISHWA tangu " + since + "."},
+		{"APP " + swApp.Number, "Ombi " + swApp.Number + " (Pasipoti ya kawaida kurasa 34): IMEWASILISHWA tangu " + since + "."},
+	} {
+		if got := e.send(sw, c.text); got != c.want {
+			t.Errorf("%q: %q, want %q", c.text, got, c.want)
+		}
+	}
+	// The agency moves it on: the notice speaks Kiswahili, the service's
+	// name included.
+	if err := e.l.SetLanguage(ctx, sw, huduma.Kiswahili); err != nil {
+		t.Fatal(err)
+	}
+	moved, err := NewApplications(e.l, e.l, e.l).UpdateApplication(ctx, swApp.Number, huduma.AppReady, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	since = moved.UpdatedAt.In(huduma.EAT).Format("02/01/2006")
+	msgs, _ := e.l.Messages(ctx, sw, 20)
+	if len(msgs) == 0 || msgs[0].Kind != huduma.MessageNotice || msgs[0].Body != "Ombi "+swApp.Number+" (Pasipoti ya kawaida kurasa 34): TAYARI KUCHUKULIWA tangu "+since+"." {
+		t.Fatalf("status notice %+v", msgs)
+	}
+}
+
 func TestSMSChannelOtherNetwork(t *testing.T) {
 	e := newChatEnv(t, InboxConfig{}, nil)
 	const airtel = huduma.MSISDN("+254733123456")
@@ -533,6 +623,171 @@ func TestSMSChannelRateCap(t *testing.T) {
 	}
 	if got := e.send(other, "HELP"); !strings.HasPrefix(got, "eCitizen by SMS") {
 		t.Fatalf("another phone: %q", got)
+	}
+}
+
+// TestSMSChannelCapSparesStopAndHelp: a phone over its cap still gets
+// STOP honoured and HELP answered, in every form the inbox reads them
+// (any case, glued, Kiswahili, the greetings), and a slip of STOP is
+// answered with the help text, which says how to stop; the cap still
+// holds back everything else.
+func TestSMSChannelCapSparesStopAndHelp(t *testing.T) {
+	e := newChatEnv(t, InboxConfig{PerMinute: 1, Burst: 2}, nil)
+	ctx := context.Background()
+	phones := 0
+	// overCap returns a new phone that has used its burst and been told
+	// to slow down.
+	overCap := func() huduma.MSISDN {
+		phones++
+		p := huduma.MSISDN(fmt.Sprintf("+2547083742%02d", phones))
+		for k := 0; k < 3; k++ {
+			if err := e.in.Receive(ctx, fmt.Sprintf("use-%s-%d", p, k), p, "FIND birth"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if r := e.replies(p); len(r) != 3 || !strings.HasPrefix(r[2].Body, "Too many messages") {
+			t.Fatalf("%s is not over its cap: %v", p, r)
+		}
+		return p
+	}
+	// last is the phone's newest reply after sending text.
+	last := func(p huduma.MSISDN, text string) string {
+		t.Helper()
+		if err := e.in.Receive(ctx, "x-"+string(p)+"-"+text, p, text); err != nil {
+			t.Fatalf("%q: %v", text, err)
+		}
+		r := e.replies(p)
+		return r[len(r)-1].Body
+	}
+	stopEN, stopSW := texts.StopSMS.T(huduma.English), texts.StopSMS.T(huduma.Kiswahili)
+	helpEN, helpSW := texts.HelpSMS(huduma.English, "*2222#"), texts.HelpSMS(huduma.Kiswahili, "*2222#")
+	for _, c := range []struct {
+		text, reply string
+		optedOut    bool
+	}{
+		{"STOP", stopEN, true},
+		{"stop", stopEN, true},
+		{"  Stop. ", stopEN, true},
+		{"STOP!", stopEN, true},
+		{"STOP:all", stopEN, true},
+		{"SITISHA", stopSW, true},
+		{"sitisha tafadhali", stopSW, true},
+		{"STPO", helpEN, false},
+		{"SOTP", helpEN, false},
+		{"STOPP", helpEN, false},
+		{"SITSHA", helpEN, false},
+		{"HELP", helpEN, false},
+		{"help me", helpEN, false},
+		{"hlep", helpEN, false},
+		{"MSAADA", helpSW, false},
+		{"msada", helpSW, false},
+		{"Hi", helpEN, false},
+		{"HALO", helpSW, false},
+	} {
+		p := overCap()
+		if got := last(p, c.text); got != c.reply {
+			t.Errorf("%q over the cap: %q, want %q", c.text, got, c.reply)
+		}
+		if out, err := e.l.OptedOut(ctx, p); err != nil || out != c.optedOut {
+			t.Errorf("%q over the cap: opted out %v (%v), want %v", c.text, out, err, c.optedOut)
+		}
+	}
+	// The exemptions take nothing from the cap, and the cap still holds.
+	p := overCap()
+	for k := 0; k < 5; k++ {
+		last(p, fmt.Sprintf("HELP %d", k))
+	}
+	before := len(e.replies(p))
+	for _, text := range []string{"FIND passport", "START", "INVOICE 4001 12345", "STATUS", "LANG SW", "passport"} {
+		if err := e.in.Receive(ctx, "held-"+text, p, text); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if r := e.replies(p); len(r) != before || len(e.invoices(p)) != 0 {
+		t.Fatalf("over the cap, other texts were answered: %d replies after %d, %d invoices", len(r), before, len(e.invoices(p)))
+	}
+}
+
+// failReplies fails queueing the reply to one text a number of times, as
+// a database blip would, so the aggregator delivers the text again.
+type failReplies struct {
+	InboxStore
+	mu    sync.Mutex
+	key   string
+	fails int
+}
+
+func (f *failReplies) QueueMessage(ctx context.Context, m huduma.Message, dedupe string) error {
+	f.mu.Lock()
+	fail := dedupe == f.key && f.fails > 0
+	if fail {
+		f.fails--
+	}
+	f.mu.Unlock()
+	if fail {
+		return errors.New("connection reset")
+	}
+	return f.InboxStore.QueueMessage(ctx, m, dedupe)
+}
+
+// TestSMSChannelCapCountsATextOnce: the deliveries of one text, however
+// many (retries after a failure, or at once), take one place under the
+// cap: the text is answered, never told to slow down for its own
+// repeats, and the phone's next text still fits.
+func TestSMSChannelCapCountsATextOnce(t *testing.T) {
+	const p = huduma.MSISDN("+254708374250")
+	var fr *failReplies
+	e := newChatEnv(t, InboxConfig{PerMinute: 1, Burst: 2}, func(s InboxStore) InboxStore {
+		fr = &failReplies{InboxStore: s, key: "sms:" + string(p) + ":t-1", fails: 4}
+		return fr
+	})
+	ctx := context.Background()
+	for k := 0; k < 4; k++ {
+		if err := e.in.Receive(ctx, "t-1", p, "FIND birth"); err == nil {
+			t.Fatalf("delivery %d: the failed reply was not reported", k+1)
+		}
+	}
+	if err := e.in.Receive(ctx, "t-1", p, "FIND birth"); err != nil {
+		t.Fatal(err)
+	}
+	if r := e.replies(p); len(r) != 1 || !strings.HasPrefix(r[0].Body, "Results for 'birth'") {
+		t.Fatalf("after five deliveries of one text: %v", r)
+	}
+	if got := e.send(p, "INFO 4001"); !strings.HasPrefix(got, "Birth certificate (code 4001)") {
+		t.Fatalf("the second text within the burst: %q", got)
+	}
+	if err := e.in.Receive(ctx, "t-3", p, "INFO 1001"); err != nil {
+		t.Fatal(err)
+	}
+	if r := e.replies(p); len(r) != 3 || !strings.HasPrefix(r[2].Body, "Too many messages") {
+		t.Fatalf("the third text, beyond the burst of 2: %v", r)
+	}
+
+	// Twelve deliveries of one text at once, from a phone with room for
+	// one: one answer, and no "too many" for the repeats.
+	const q = huduma.MSISDN("+254708374251")
+	e2 := newChatEnv(t, InboxConfig{PerMinute: 1, Burst: 1}, nil)
+	var wg sync.WaitGroup
+	errs := make(chan error, 12)
+	for k := 0; k < 12; k++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs <- e2.in.Receive(ctx, "burst-1", q, "FIND passport")
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil && !strings.Contains(err.Error(), "conflicting updates") {
+			t.Fatal(err)
+		}
+	}
+	if err := e2.in.Receive(ctx, "burst-1", q, "FIND passport"); err != nil {
+		t.Fatal(err)
+	}
+	if r := e2.replies(q); len(r) != 1 || !strings.HasPrefix(r[0].Body, "Results for 'passport'") {
+		t.Fatalf("twelve deliveries of one text at once: %d replies %v", len(r), r)
 	}
 }
 

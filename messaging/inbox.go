@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/huduma-ke/huduma"
@@ -28,7 +29,9 @@ import (
 //  1. its id is recorded (FirstInbound); a repeat whose reply is already
 //     queued changes nothing;
 //  2. the phone's conversation is loaded; a repeat it has handled gets
-//     the recorded outcome again;
+//     the recorded outcome again; a phone over its cap is told to slow
+//     down (each text counts once, whatever its deliveries; STOP and
+//     HELP are never held back);
 //  3. the reply is decided; effects the reply shows (an invoice, a
 //     prompt) are made now, idempotently under keys of this text;
 //  4. the conversation is saved with a compare-and-swap (a racing
@@ -48,7 +51,9 @@ type InboxStore interface {
 	// SetLanguage keeps the durable copy of the phone's language (the
 	// session store holds the copy hops and texts read).
 	SetLanguage(ctx context.Context, phone huduma.MSISDN, lang huduma.Language) error
-	Application(ctx context.Context, number string) (huduma.Application, error)
+	// TrackApplication finds an application by its number or by the
+	// number of the invoice that opened it, phone's own first.
+	TrackApplication(ctx context.Context, number string, phone huduma.MSISDN) (huduma.Application, error)
 	ApplyDelivery(ctx context.Context, providerID string, state huduma.MessageStatus, final bool, reason string) (bool, error)
 }
 
@@ -97,7 +102,9 @@ type InboxConfig struct {
 	ConversationTTL time.Duration
 	// PerMinute caps the texts handled per phone (HUDUMA_SMS_IN_RATE, 0 =
 	// no cap), with Burst at once; more get one "slow down" reply per
-	// SlowDownWindow and are otherwise dropped.
+	// SlowDownWindow and are otherwise dropped. A text counts once however
+	// often it is delivered, and STOP and HELP are never capped
+	// (capExempt).
 	PerMinute float64
 	Burst     int
 }
@@ -158,9 +165,6 @@ func (i *Inbox) Receive(ctx context.Context, id string, from huduma.MSISDN, text
 			return err
 		}
 	}
-	if ok, _ := i.limit.Allow(string(from), i.now()); !ok {
-		return i.slowDown(ctx, from)
-	}
 	for attempt := 0; attempt < maxSaves; attempt++ {
 		loaded, err := i.convs.LoadConversation(ctx, string(from))
 		if err != nil {
@@ -177,6 +181,11 @@ func (i *Inbox) Receive(ctx context.Context, id string, from huduma.MSISDN, text
 		}
 		if h, ok := conv.done(id); ok {
 			return i.finish(ctx, from, key, h)
+		}
+		// The cap counts each text once, by its id, however often it is
+		// delivered (retries after a failure, repeats at once).
+		if !capExempt(text, conv.Ask != askNothing) && !i.limit.AllowOnce(string(from), id, i.now()) {
+			return i.slowDown(ctx, from, loaded.Language)
 		}
 		c := &chat{i: i, ctx: ctx, from: from, key: key, conv: &conv, chosen: chosenLanguage(loaded.Language)}
 		reply, err := c.answer(text)
@@ -234,14 +243,40 @@ func (i *Inbox) finish(ctx context.Context, from huduma.MSISDN, key string, h ha
 	return i.st.QueueMessage(ctx, huduma.Message{To: from, Kind: huduma.MessageReply, Body: h.Reply}, key)
 }
 
-// slowDown tells a phone over its cap to wait, once per SlowDownWindow
-// (the dedupe key holds across instances), in its language.
-func (i *Inbox) slowDown(ctx context.Context, from huduma.MSISDN) error {
-	lang := i.cfg.DefaultLanguage
-	if loaded, err := i.convs.LoadConversation(ctx, string(from)); err == nil {
-		if l := chosenLanguage(loaded.Language); l != "" {
-			lang = l
+// capExempt reports whether the per-phone cap lets text through without
+// counting it: STOP in every form the inbox reads as STOP (any case,
+// glued to what follows, SITISHA) and HELP with its greetings. Both
+// change nothing but the opt-out and cost one reply, so a phone over its
+// cap can always opt out, and always learn how. With no question pending,
+// slips of STOP are spared too: STOP is never guessed, so a slip gets the
+// help text, which says how to stop. While a question waits, a slip would
+// be read as its answer (an input, a search), so then it counts.
+func capExempt(text string, pending bool) bool {
+	p := parseText(text, pending)
+	if p.kw != nil {
+		return p.kw.cmd == cmdStop || p.kw.cmd == cmdHelp
+	}
+	if pending || len(p.words) == 0 {
+		return false
+	}
+	whole := strings.ToUpper(p.words[0])
+	head, _ := splitHead(p.words[0])
+	head = strings.ToUpper(head)
+	for _, w := range []string{"STOP", "SITISHA"} {
+		if n := slips(w); distance(whole, w, n) <= n || distance(head, w, n) <= n {
+			return true
 		}
+	}
+	return false
+}
+
+// slowDown tells a phone over its cap to wait, once per SlowDownWindow
+// (the dedupe key holds across instances), in its language (stored, as
+// the conversation was loaded with).
+func (i *Inbox) slowDown(ctx context.Context, from huduma.MSISDN, stored string) error {
+	lang := i.cfg.DefaultLanguage
+	if l := chosenLanguage(stored); l != "" {
+		lang = l
 	}
 	window := i.now().UnixMilli() / SlowDownWindow.Milliseconds()
 	i.log.InfoContext(ctx, "sms over the per-phone cap; not answered", "phone", from.Masked())
@@ -249,11 +284,19 @@ func (i *Inbox) slowDown(ctx context.Context, from huduma.MSISDN) error {
 		"sms-slow:"+string(from)+":"+strconv.FormatInt(window, 10))
 }
 
-// Delivered applies a delivery report; unknown ids are ignored (logged).
+// ErrUnknownMessage is a delivery report for a provider id the outbox
+// does not have: never ours, purged, or (when the provider reports
+// before the send's record is written) not yet. Each provider's route
+// decides which it can be.
+var ErrUnknownMessage = errors.New("sms: delivery report for a message not known")
+
+// Delivered applies a delivery report; for an unknown id it changes
+// nothing, logs, and returns ErrUnknownMessage.
 func (i *Inbox) Delivered(ctx context.Context, providerID string, state huduma.MessageStatus, final bool, reason string) error {
 	found, err := i.st.ApplyDelivery(ctx, providerID, state, final, reason)
 	if err == nil && !found {
 		i.log.InfoContext(ctx, "delivery report for an unknown message", "provider_id", providerID)
+		return ErrUnknownMessage
 	}
 	return err
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/huduma-ke/huduma"
+	"github.com/huduma-ke/huduma/gsm7"
 	"github.com/huduma-ke/huduma/payments"
 	"github.com/huduma-ke/huduma/store/sqlitestore/sqlitetest"
 	"github.com/huduma-ke/huduma/store/sqlstore"
@@ -302,55 +303,110 @@ var codeInSMS = regexp.MustCompile(`code is (\d{6})\.`)
 // and that only a keyed hash is stored.
 func TestOTPLifecycle(t *testing.T) {
 	l, c := openLedger(t)
-	otp := NewOTP(l, []byte("unit-test-otp-secret-0123456789"))
+	secret := []byte("unit-test-otp-secret-0123456789")
+	otp := NewOTP(l, secret)
 	ctx := context.Background()
+	login := huduma.OTPScope{Phone: phone, Purpose: "login"}
 	lastCode := func() string {
 		msgs, _ := l.Messages(ctx, phone, 1)
-		m := codeInSMS.FindStringSubmatch(msgs[0].Body)
-		if m == nil || msgs[0].Kind != huduma.MessageOTP {
-			t.Fatalf("no code in %+v", msgs[0])
+		if codeInSMS.MatchString(msgs[0].Body) || !Sealed(msgs[0].Body) {
+			t.Fatalf("the code is readable in the outbox: %q", msgs[0].Body)
+		}
+		text, err := NewSealer(secret).Open(msgs[0].Body)
+		m := codeInSMS.FindStringSubmatch(text)
+		if err != nil || m == nil || msgs[0].Kind != huduma.MessageOTP {
+			t.Fatalf("no code in %+v (%q, %v)", msgs[0], text, err)
 		}
 		return m[1]
 	}
-	if err := otp.SendOTP(ctx, phone, "Login"); huduma.ErrorCode(err) != huduma.EInvalid {
+	if err := otp.SendOTP(ctx, "", phone, "Login"); huduma.ErrorCode(err) != huduma.EInvalid {
 		t.Fatalf("bad purpose: %v", err)
 	}
-	if err := otp.SendOTP(ctx, phone, "login"); err != nil {
+	if err := otp.SendOTP(ctx, "", phone, "login"); err != nil {
 		t.Fatal(err)
 	}
 	code := lastCode()
-	if h := otp.hash(phone, "login", code); strings.Contains(h, code) || len(h) != 64 {
+	if h := otp.hash(login, code); strings.Contains(h, code) || len(h) != 64 {
 		t.Fatalf("hash %q", h)
 	}
-	if otp.hash(phone, "login", code) == NewOTP(l, []byte("another-secret-entirely-000000")).hash(phone, "login", code) {
+	if otp.hash(login, code) == NewOTP(l, []byte("another-secret-entirely-000000")).hash(login, code) {
 		t.Fatal("the hash does not depend on the secret")
 	}
 	// A new code retires the old one.
 	c.add(time.Minute)
-	if err := otp.SendOTP(ctx, phone, "login"); err != nil {
+	if err := otp.SendOTP(ctx, "", phone, "login"); err != nil {
 		t.Fatal(err)
 	}
 	fresh := lastCode()
-	if ok, _ := otp.VerifyOTP(ctx, phone, "login", code); ok && code != fresh {
+	if ok, _ := otp.VerifyOTP(ctx, "", phone, "login", code); ok && code != fresh {
 		t.Fatal("a retired code passed")
 	}
 	// Expiry: five minutes.
 	c.add(5*time.Minute + time.Second)
-	if ok, _ := otp.VerifyOTP(ctx, phone, "login", fresh); ok {
+	if ok, _ := otp.VerifyOTP(ctx, "", phone, "login", fresh); ok {
 		t.Fatal("an expired code passed")
 	}
 	// Malformed guesses use attempts like any other.
 	c.add(10 * time.Minute) // out of the send window
-	if err := otp.SendOTP(ctx, phone, "login"); err != nil {
+	if err := otp.SendOTP(ctx, "", phone, "login"); err != nil {
 		t.Fatal(err)
 	}
 	code = lastCode()
 	for _, g := range []string{"", "12", "abcdef", "1234567", "12345"} {
-		if ok, err := otp.VerifyOTP(ctx, phone, "login", g); ok || err != nil {
+		if ok, err := otp.VerifyOTP(ctx, "", phone, "login", g); ok || err != nil {
 			t.Fatalf("%q: %v %v", g, ok, err)
 		}
 	}
-	if ok, _ := otp.VerifyOTP(ctx, phone, "login", code); ok {
+	if ok, _ := otp.VerifyOTP(ctx, "", phone, "login", code); ok {
 		t.Fatal("the right code passed after five malformed guesses")
+	}
+}
+
+// TestNoticeLimitInParts: an agency's notice is limited in SMS parts, the
+// unit the provider bills, and the parts it reports are those of the text
+// as sent (folded to GSM-7).
+func TestNoticeLimitInParts(t *testing.T) {
+	l, _ := openLedger(t)
+	n := NewNotices(l)
+	ctx := context.Background()
+	const to = huduma.MSISDN("+254708374107")
+	for _, c := range []struct {
+		label, text string
+		parts       int // 0: refused
+	}{
+		{"one part", strings.Repeat("a", 160), 1},
+		{"161 characters", strings.Repeat("a", 161), 2},
+		{"two parts full", strings.Repeat("a", 306), 2},
+		{"four parts full", strings.Repeat("a", 612), 4},
+		{"one character into a fifth part", strings.Repeat("a", 613), 0},
+		{"640 characters are five parts", strings.Repeat("a", 640), 0},
+		{"padding is trimmed before counting", "  " + strings.Repeat("a", 612) + " \n", 4},
+		// Folding happens first: the euro sign goes as EUR, brackets as
+		// parentheses, so each costs what it costs once sent.
+		{"folded euro signs", strings.Repeat("\u20ac", 51), 1},
+		{"folded euro signs, one more", strings.Repeat("\u20ac", 54), 2},
+		{"brackets fold to one septet", strings.Repeat("[", 160), 1},
+		{"an emoji is dropped, not UCS-2", strings.Repeat("a", 160) + "\U0001F600", 1},
+		{"nothing left after folding", "\U0001F600", 0},
+	} {
+		got, err := n.SendMessage(ctx, to, c.text)
+		switch {
+		case c.parts == 0 && (err == nil || huduma.ErrorCode(err) != huduma.EInvalid):
+			t.Errorf("%s: %d parts, %v; want refused as invalid", c.label, got, err)
+		case c.parts != 0 && (err != nil || got != c.parts):
+			t.Errorf("%s: %d parts, %v; want %d", c.label, got, err, c.parts)
+		}
+	}
+	msgs, err := l.Messages(ctx, to, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range msgs {
+		if m.Parts != gsm7.SMSParts(m.Body) || m.Parts > MaxNoticeParts {
+			t.Errorf("outbox row of %d characters records %d parts", len(m.Body), m.Parts)
+		}
+	}
+	if len(msgs) != 9 {
+		t.Errorf("%d notices queued, want the 9 accepted", len(msgs))
 	}
 }

@@ -38,18 +38,24 @@ type Notices struct{ q Queue }
 // NewNotices returns a notice sender on q.
 func NewNotices(q Queue) *Notices { return &Notices{q: q} }
 
+// MaxNoticeParts is the most SMS parts an agency's notice may take: 612
+// characters once folded to GSM-7 (153 a part).
+const MaxNoticeParts = 4
+
 // SendMessage queues text as a notice to to, folded to GSM-7 and trimmed
-// (what is checked is what is sent); at most 640 characters (4 parts).
-// It returns how many SMS parts the text takes.
+// (what is checked and counted is what is sent), in at most
+// MaxNoticeParts parts. It returns how many parts the provider will bill.
 func (n *Notices) SendMessage(ctx context.Context, to huduma.MSISDN, text string) (int, error) {
 	text = strings.TrimSpace(gsm7.Fold(text))
-	if text == "" || len(text) > 640 {
-		return 0, huduma.Errorf(huduma.EInvalid, "text is required and at most 640 characters (4 SMS parts)")
+	parts := gsm7.SMSParts(text)
+	if text == "" || parts > MaxNoticeParts {
+		return 0, huduma.Errorf(huduma.EInvalid, "text is required and at most %d SMS parts (%d characters after folding to GSM-7); this one takes %d",
+			MaxNoticeParts, MaxNoticeParts*gsm7.PartSeptets, parts)
 	}
 	if err := n.q.QueueMessage(ctx, huduma.Message{To: to, Kind: huduma.MessageNotice, Body: text}, ""); err != nil {
 		return 0, err
 	}
-	return gsm7.SMSParts(text), nil
+	return parts, nil
 }
 
 // LateTexts texts the screen of a USSD hop that finished after its
@@ -82,7 +88,25 @@ func (l *LateTexts) Late(ctx context.Context, hop huduma.Hop, reply huduma.Reply
 type AppStore interface {
 	CreateApplication(ctx context.Context, a huduma.Application) (huduma.Application, error)
 	Application(ctx context.Context, number string) (huduma.Application, error)
+	TrackApplication(ctx context.Context, number string, phone huduma.MSISDN) (huduma.Application, error)
 	UpdateApplication(ctx context.Context, number string, status huduma.ApplicationStatus, note string, msg func(huduma.Application) huduma.Message) (huduma.Application, error)
+}
+
+// Services names services: the catalog, which has each in English and
+// Kiswahili.
+type Services interface {
+	ServiceByCode(ctx context.Context, code int) (huduma.Service, error)
+}
+
+// serviceName is the catalog's name of service code in lang, or stored
+// (the name a record kept, in the language it was made in) when the
+// catalog cannot say: a withdrawn service still has its applications.
+func serviceName(ctx context.Context, cat Services, code int, stored string, lang huduma.Language) string {
+	sv, err := cat.ServiceByCode(ctx, code)
+	if err != nil {
+		return stored
+	}
+	return sv.Name(lang)
 }
 
 // Applications follows applications through their states and texts the
@@ -90,11 +114,13 @@ type AppStore interface {
 type Applications struct {
 	st    AppStore
 	langs Languages
+	cat   Services
 }
 
-// NewApplications returns the applications service.
-func NewApplications(st AppStore, langs Languages) *Applications {
-	return &Applications{st: st, langs: langs}
+// NewApplications returns the applications service; cat names the
+// services in the applicant's language.
+func NewApplications(st AppStore, langs Languages, cat Services) *Applications {
+	return &Applications{st: st, langs: langs, cat: cat}
 }
 
 // CreateApplication adds a submitted application.
@@ -110,10 +136,18 @@ func (a *Applications) Application(ctx context.Context, number string) (huduma.A
 	return a.st.Application(ctx, number)
 }
 
+// TrackApplication returns the application a person means by number: its
+// own number or its invoice's (phone's own first), for the USSD Track
+// screen.
+func (a *Applications) TrackApplication(ctx context.Context, number string, phone huduma.MSISDN) (huduma.Application, error) {
+	return a.st.TrackApplication(ctx, number, phone)
+}
+
 // UpdateApplication changes the status and texts the applicant, in the
-// applicant's chosen language. The language is read before the store's
-// transaction: the message callback runs inside it, and on the embedded
-// database (one connection) a second query there would wait forever.
+// applicant's chosen language, naming the service in it. The language and
+// the name are read before the store's transaction: the message callback
+// runs inside it, and on the embedded database (one connection) a second
+// query there would wait forever.
 func (a *Applications) UpdateApplication(ctx context.Context, number string, status huduma.ApplicationStatus, note string) (huduma.Application, error) {
 	if len(note) > 200 {
 		return huduma.Application{}, huduma.Errorf(huduma.EInvalid, "note is at most 200 characters")
@@ -123,8 +157,9 @@ func (a *Applications) UpdateApplication(ctx context.Context, number string, sta
 		return huduma.Application{}, err
 	}
 	lang := callerLanguage(ctx, a.langs, cur.Phone)
+	name := serviceName(ctx, a.cat, cur.ServiceCode, cur.ServiceName, lang)
 	app, err := a.st.UpdateApplication(ctx, number, status, note, func(app huduma.Application) huduma.Message {
-		return huduma.Message{To: app.Phone, Kind: huduma.MessageNotice, Body: texts.AppStatusSMS(app, lang)}
+		return huduma.Message{To: app.Phone, Kind: huduma.MessageNotice, Body: texts.AppStatusSMS(app, name, lang)}
 	})
 	if err != nil {
 		return app, fmt.Errorf("update application: %w", err)

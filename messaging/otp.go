@@ -11,37 +11,49 @@ import (
 	"regexp"
 
 	"github.com/huduma-ke/huduma"
+	"github.com/huduma-ke/huduma/gsm7"
 	"github.com/huduma-ke/huduma/texts"
 )
 
 // OTPStore is the part of the ledger OTPs use.
 type OTPStore interface {
-	CreateOTP(ctx context.Context, phone huduma.MSISDN, purpose, hash string, msg huduma.Message) error
-	VerifyOTP(ctx context.Context, phone huduma.MSISDN, purpose string, match func(hash string) bool) (bool, error)
+	CreateOTP(ctx context.Context, scope huduma.OTPScope, hash string, msg huduma.Message) error
+	VerifyOTP(ctx context.Context, scope huduma.OTPScope, match func(hash string) bool) (bool, error)
 }
 
-// OTP issues and checks one-time passwords. Codes are never stored: only
-// an HMAC of phone, purpose and code keyed by HUDUMA_OTP_SECRET, so a
-// database leak does not leak codes.
+// OTP issues and checks one-time passwords. Codes are never stored
+// readable: the code row keeps only an HMAC of its scope and code keyed by
+// HUDUMA_OTP_SECRET, and its SMS waits in the outbox sealed (Sealer), so
+// a database leak does not leak codes.
 type OTP struct {
 	st     OTPStore
 	secret []byte
+	seal   *Sealer
 }
 
 // NewOTP returns an OTP service keyed by secret.
-func NewOTP(st OTPStore, secret []byte) *OTP { return &OTP{st: st, secret: secret} }
+func NewOTP(st OTPStore, secret []byte) *OTP {
+	return &OTP{st: st, secret: secret, seal: NewSealer(secret)}
+}
 
 var purposeRE = regexp.MustCompile(`^[a-z0-9_.-]{1,32}$`)
 
-func (o *OTP) hash(phone huduma.MSISDN, purpose, code string) string {
+// hash keys a code to its whole scope. An operator's scope hashes as
+// codes did before agencies had their own, so codes issued just before an
+// upgrade still verify.
+func (o *OTP) hash(scope huduma.OTPScope, code string) string {
 	m := hmac.New(sha256.New, o.secret)
-	fmt.Fprintf(m, "%s\x00%s\x00%s", phone, purpose, code)
+	if scope.Agency != "" {
+		fmt.Fprintf(m, "%s\x00", scope.Agency)
+	}
+	fmt.Fprintf(m, "%s\x00%s\x00%s", scope.Phone, scope.Purpose, code)
 	return hex.EncodeToString(m.Sum(nil))
 }
 
-// SendOTP texts a fresh 6-digit code for purpose (5 minutes, single use).
-// More than 3 codes to one phone in 10 minutes is ERateLimited.
-func (o *OTP) SendOTP(ctx context.Context, phone huduma.MSISDN, purpose string) error {
+// SendOTP texts a fresh 6-digit code for scope (5 minutes, single use).
+// More than 3 codes to one phone in one agency's name in 10 minutes is
+// ERateLimited.
+func (o *OTP) SendOTP(ctx context.Context, agency string, phone huduma.MSISDN, purpose string) error {
 	if !purposeRE.MatchString(purpose) {
 		return huduma.Errorf(huduma.EInvalid, "purpose must be 1-32 lower-case letters, digits, '.', '_' or '-'")
 	}
@@ -50,24 +62,32 @@ func (o *OTP) SendOTP(ctx context.Context, phone huduma.MSISDN, purpose string) 
 		return fmt.Errorf("draw otp: %w", err)
 	}
 	code := fmt.Sprintf("%06d", n.Int64())
-	msg := huduma.Message{To: phone, Kind: huduma.MessageOTP, Body: texts.OTPSMS(code, huduma.English)}
-	return o.st.CreateOTP(ctx, phone, purpose, o.hash(phone, purpose, code), msg)
+	text := texts.OTPSMS(code, huduma.English)
+	body, err := o.seal.Seal(text)
+	if err != nil {
+		return err
+	}
+	scope := huduma.OTPScope{Agency: agency, Phone: phone, Purpose: purpose}
+	msg := huduma.Message{To: phone, Kind: huduma.MessageOTP, Body: body, Parts: gsm7.SMSParts(text)}
+	return o.st.CreateOTP(ctx, scope, o.hash(scope, code), msg)
 }
 
 var codeRE = regexp.MustCompile(`^[0-9]{6}$`)
 
-// VerifyOTP reports whether code is the phone's live code for purpose. The
-// hashes are compared in constant time; a wrong code uses one of five
-// attempts; a right one is spent.
-func (o *OTP) VerifyOTP(ctx context.Context, phone huduma.MSISDN, purpose, code string) (bool, error) {
+// VerifyOTP reports whether code is the live code of the agency's scope
+// for phone and purpose. The hashes are compared in constant time; a
+// wrong code uses one of five attempts of that scope's code only; a right
+// one is spent.
+func (o *OTP) VerifyOTP(ctx context.Context, agency string, phone huduma.MSISDN, purpose, code string) (bool, error) {
 	if !purposeRE.MatchString(purpose) {
 		return false, huduma.Errorf(huduma.EInvalid, "purpose must be 1-32 lower-case letters, digits, '.', '_' or '-'")
 	}
-	want := o.hash(phone, purpose, code)
+	scope := huduma.OTPScope{Agency: agency, Phone: phone, Purpose: purpose}
+	want := o.hash(scope, code)
 	if !codeRE.MatchString(code) {
 		want = "" // still spend an attempt: guessing malformed codes is guessing
 	}
-	return o.st.VerifyOTP(ctx, phone, purpose, func(hash string) bool {
+	return o.st.VerifyOTP(ctx, scope, func(hash string) bool {
 		return hmac.Equal([]byte(hash), []byte(want))
 	})
 }

@@ -90,7 +90,10 @@ func TestRunningJobKeepsItsLease(t *testing.T) {
 	}
 	slow := &heldDaraja{release: make(chan struct{})}
 	s := New(l, nil, slow, Config{}, slog.New(slog.DiscardHandler))
-	s.lease = 3 * time.Second
+	// Renewed every quarter lease: 6 s leaves a busy CI machine (the
+	// claims below share SQLite's one connection with the renewals) 4.5 s
+	// to get a renewal in.
+	s.lease = 6 * time.Second
 	rctx, stop := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() { defer close(done); s.Run(rctx, 20*time.Millisecond) }()

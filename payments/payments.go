@@ -25,6 +25,7 @@ type Invoices interface {
 	Invoice(ctx context.Context, number huduma.InvoiceNumber) (huduma.Invoice, error)
 	InvoicesByPhone(ctx context.Context, phone huduma.MSISDN, offset, limit int) ([]huduma.Invoice, error)
 	QueuePush(ctx context.Context, number huduma.InvoiceNumber, payer huduma.MSISDN, runAt time.Time, key string) (huduma.Attempt, error)
+	QueuePushByPayer(ctx context.Context, number huduma.InvoiceNumber, payer huduma.MSISDN, runAt time.Time, key string) (huduma.Attempt, error)
 	QueueMessage(ctx context.Context, m huduma.Message, dedupe string) error
 }
 
@@ -195,7 +196,7 @@ func (s *Service) CreateInvoice(ctx context.Context, req huduma.InvoiceRequest) 
 	if err != nil {
 		return huduma.Invoice{}, false, fmt.Errorf("invoice service: %w", err)
 	}
-	fields, err := validateFields(sv, req.Fields)
+	fields, err := validateFields(sv, req.Fields, s.now())
 	if err != nil {
 		return huduma.Invoice{}, false, err
 	}
@@ -240,12 +241,15 @@ func (s *Service) CreateInvoice(ctx context.Context, req huduma.InvoiceRequest) 
 	return huduma.Invoice{}, false, fmt.Errorf("create invoice: no free invoice number after 5 draws")
 }
 
-func validateFields(sv huduma.Service, in map[string]string) (map[string]string, error) {
+// validateFields checks the values an invoice request carries against the
+// service's declared inputs, with the same validator as the USSD and SMS
+// channels.
+func validateFields(sv huduma.Service, in map[string]string, now time.Time) (map[string]string, error) {
 	declared := map[string]bool{}
 	out := map[string]string{}
 	for _, d := range sv.Inputs {
 		declared[d.Key] = true
-		v, err := d.Normalize(in[d.Key])
+		v, err := d.Normalize(in[d.Key], now)
 		if err != nil {
 			return nil, huduma.Errorf(huduma.EInvalid, "%s", huduma.ErrorMessage(err))
 		}
@@ -281,30 +285,48 @@ func (s *Service) InvoicesByPhone(ctx context.Context, phone huduma.MSISDN, offs
 // now (the caller is usually still in a USSD session). It refuses
 // non-Safaricom payers (EInvalid), paid or expired invoices and invoices
 // with a prompt in flight (EConflict). A non-empty key makes it
-// idempotent: the same key again is the prompt already queued.
+// idempotent: the same key again is the prompt already queued. A prompt
+// to another phone than the invoice's counts as a stranger's, and a phone
+// that has had HUDUMA_PROMPT_CAP of those in the last hour is refused
+// (ERateLimited).
 func (s *Service) RequestPush(ctx context.Context, number huduma.InvoiceNumber, payer huduma.MSISDN, key string) error {
+	return s.requestPush(ctx, number, payer, key, s.inv.QueuePush)
+}
+
+// RequestPushByPayer is RequestPush for a prompt the payer asked for from
+// the phone it goes to, in a USSD session (the network vouches for the
+// session's number): never a stranger's, so never refused by the cap.
+func (s *Service) RequestPushByPayer(ctx context.Context, number huduma.InvoiceNumber, payer huduma.MSISDN, key string) error {
+	return s.requestPush(ctx, number, payer, key, s.inv.QueuePushByPayer)
+}
+
+func (s *Service) requestPush(ctx context.Context, number huduma.InvoiceNumber, payer huduma.MSISDN, key string,
+	queue func(context.Context, huduma.InvoiceNumber, huduma.MSISDN, time.Time, string) (huduma.Attempt, error)) error {
 	if !CanPrompt(payer) {
 		return huduma.Errorf(huduma.EInvalid, "M-Pesa prompts go only to Safaricom numbers")
 	}
-	if _, err := s.inv.QueuePush(ctx, number, payer, s.now().Add(s.cfg.StkDelay), key); err != nil {
+	if _, err := queue(ctx, number, payer, s.now().Add(s.cfg.StkDelay), key); err != nil {
 		return fmt.Errorf("queue prompt: %w", err)
 	}
 	return nil
 }
 
 // ResendReceipt texts a paid invoice's receipt again to phone, once per
-// key (empty: every call).
+// key (empty: every call). A receipt names the M-Pesa payment, so a copy
+// goes only to the invoice's own phone: another phone is refused
+// (EForbidden) and nothing is sent.
 func (s *Service) ResendReceipt(ctx context.Context, number huduma.InvoiceNumber, phone huduma.MSISDN, key string) error {
 	inv, err := s.inv.Invoice(ctx, number)
 	if err != nil {
 		return err
 	}
+	if inv.Phone != phone {
+		return huduma.Errorf(huduma.EForbidden, "a receipt goes only to the invoice's own phone")
+	}
 	if inv.Status != huduma.InvoicePaid {
 		return huduma.Errorf(huduma.EConflict, "invoice %s is not paid", number)
 	}
-	m := s.receipt(inv)
-	m.To = phone
-	return s.inv.QueueMessage(ctx, m, key)
+	return s.inv.QueueMessage(ctx, s.receipt(inv), key)
 }
 
 // SendServiceDetails texts a service's fee and paybill details to phone,

@@ -40,3 +40,35 @@ func TestCreateInvoiceSMS(t *testing.T) {
 		t.Fatalf("a bad input: %v, want invalid", err)
 	}
 }
+
+// TestReceiptCopiesGoOnlyToTheInvoicesPhone: asked from another phone, a
+// receipt copy is refused and nothing is queued; the invoice's own phone
+// gets it.
+func TestReceiptCopiesGoOnlyToTheInvoicesPhone(t *testing.T) {
+	ctx := context.Background()
+	l := sqlitetest.OpenWithSample(t)
+	s := New(l, l, nil, Config{Paybill: "174379"}, slog.New(slog.DiscardHandler))
+	const owner, other = huduma.MSISDN("+254708374100"), huduma.MSISDN("+254708374111")
+	inv, _, err := s.CreateInvoice(ctx, huduma.InvoiceRequest{ServiceCode: 4001, Phone: owner, Fields: map[string]string{"birth_entry": "12345"},
+		SkipInvoiceSMS: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ConfirmC2B(ctx, huduma.PaybillPayment{TransID: "RKTQDM7W6S", Account: string(inv.Number), Amount: inv.Total,
+		MSISDN: owner.Digits(), At: inv.CreatedAt}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ResendReceipt(ctx, inv.Number, other, "copy-1"); huduma.ErrorCode(err) != huduma.EForbidden {
+		t.Fatalf("a copy to another phone: %v, want forbidden", err)
+	}
+	if msgs, _ := l.Messages(ctx, other, 10); len(msgs) != 0 {
+		t.Fatalf("another phone got %q", msgs[0].Body)
+	}
+	if err := s.ResendReceipt(ctx, inv.Number, owner, "copy-2"); err != nil {
+		t.Fatal(err)
+	}
+	msgs, _ := l.Messages(ctx, owner, 10)
+	if len(msgs) != 2 || msgs[0].Kind != huduma.MessageReceipt || msgs[1].Kind != huduma.MessageReceipt {
+		t.Fatalf("the owner's texts: %+v", msgs)
+	}
+}

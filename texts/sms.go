@@ -16,6 +16,8 @@ var (
 		"Ankara ya eCitizen %s: %s. Jumla KES %d. Lipa kwa M-Pesa Paybill %s, Akaunti %s."}
 	receiptSMS = Text{"PAID: eCitizen invoice %s, %s, KES %d. M-Pesa ref %s on %s. Thank you.",
 		"IMELIPWA: ankara ya eCitizen %s, %s, KES %d. M-Pesa %s tarehe %s. Asante."}
+	receiptAppSMS = Text{"PAID: eCitizen invoice %s, %s, KES %d. M-Pesa ref %s on %s. Track it as application %s.",
+		"IMELIPWA: ankara ya eCitizen %s, %s, KES %d. M-Pesa %s tarehe %s. Fuatilia ombi %s."}
 	receiptConfirmed = Text{"confirmed", "imethibitishwa"}
 	detailsSMS       = Text{"%s (code %d): fee KES %d, total KES %d incl. KES %d convenience fee. Dial %s to pay.",
 		"%s (nambari %d): ada KES %d, jumla KES %d pamoja na ada ya KES %d. Piga %s kulipa."}
@@ -28,12 +30,13 @@ var (
 	badInvoiceSMS = Text{"That invoice number is not valid. Send STATUS and the 10-digit invoice number.",
 		"Nambari hiyo ya ankara si sahihi. Tuma HALI na nambari ya ankara ya tarakimu 10."}
 	noInvoiceSMS = Text{"No invoice has that number.", "Hakuna ankara yenye nambari hiyo."}
-	noAppSMS     = Text{"No application has that number. Send APP and the application number.",
-		"Hakuna ombi lenye nambari hiyo. Tuma OMBI na nambari ya ombi."}
+	noAppSMS     = Text{"No application has that number. Send APP and the application number, or the invoice number you paid.",
+		"Hakuna ombi lenye nambari hiyo. Tuma OMBI na nambari ya ombi, au ya ankara uliyolipa."}
 	stopSMS = Text{"You will no longer get eCitizen notices. Answers to your texts, receipts and codes still come. Send START to resume.",
 		"Hutapokea tena taarifa za eCitizen. Majibu ya ujumbe wako, risiti na nambari za siri zitaendelea. Tuma ANZA kurejesha."}
 	startSMS       = Text{"eCitizen notices are on again.", "Taarifa za eCitizen zimerejeshwa."}
 	statusPaidSMS  = Text{"Invoice %s is PAID (KES %d), M-Pesa ref %s.", "Ankara %s IMELIPWA (KES %d), M-Pesa %s."}
+	statusAppSMS   = Text{" Application %s.", " Ombi %s."}
 	statusExpSMS   = Text{"Invoice %s has EXPIRED.", "Ankara %s IMEISHA MUDA."}
 	statusUnpaid   = Text{"Invoice %s is NOT PAID: %s. Pay KES %d to Paybill %s, Account %s.", "Ankara %s HAIJALIPWA: %s. Lipa KES %d kwa Paybill %s, Akaunti %s."}
 	statusPendSMS  = Text{"Invoice %s is PENDING. Pay KES %d to Paybill %s, Account %s.", "Ankara %s INASUBIRI. Lipa KES %d kwa Paybill %s, Akaunti %s."}
@@ -57,13 +60,27 @@ func InvoiceSMS(inv huduma.Invoice, paybill string) string {
 }
 
 // ReceiptSMS is the receipt (invoice, service, amount, M-Pesa receipt,
-// date), kept within one 160-character SMS.
+// date and the application the payment opened, to track), kept within
+// one 160-character SMS: the service's name gives way first.
 func ReceiptSMS(inv huduma.Invoice, when time.Time) string {
 	ref := inv.MpesaReceipt
 	if ref == "" {
 		ref = receiptConfirmed.T(inv.Language)
 	}
-	return gsm7.Fold(receiptSMS.F(inv.Language, inv.Number, Clip(inv.ServiceName, 40), inv.Total, ref, when.In(eat).Format("02/01/2006 15:04")))
+	date := when.In(eat).Format("02/01/2006 15:04")
+	body := func(name string) string {
+		if inv.Application == "" {
+			return gsm7.Fold(receiptSMS.F(inv.Language, inv.Number, name, inv.Total, ref, date))
+		}
+		return gsm7.Fold(receiptAppSMS.F(inv.Language, inv.Number, name, inv.Total, ref, date, inv.Application))
+	}
+	name := Clip(inv.ServiceName, 40)
+	s := body(name)
+	for n, _ := gsm7.Septets(s); n > 160 && len(name) > 12; n, _ = gsm7.Septets(s) {
+		name = Clip(name, max(len(name)-(n-160), 12))
+		s = body(name)
+	}
+	return s
 }
 
 // ServiceDetailsSMS is a service's fee and how to pay, for "SMS me details".
@@ -74,9 +91,10 @@ func ServiceDetailsSMS(sv huduma.Service, conv int64, lang huduma.Language, serv
 // OTPSMS is a one-time code's text.
 func OTPSMS(code string, lang huduma.Language) string { return otpSMS.F(lang, code, otpLifeMinutes) }
 
-// AppStatusSMS is an application's latest status and date.
-func AppStatusSMS(a huduma.Application, lang huduma.Language) string {
-	s := appStatusSMS.F(lang, a.Number, Clip(a.ServiceName, 40), a.Status.Word(lang), a.UpdatedAt.In(eat).Format("02/01/2006"))
+// AppStatusSMS is an application's latest status and date; service is
+// the service's name in lang.
+func AppStatusSMS(a huduma.Application, service string, lang huduma.Language) string {
+	s := appStatusSMS.F(lang, a.Number, Clip(service, 40), a.Status.Word(lang), a.UpdatedAt.In(eat).Format("02/01/2006"))
 	if a.Note != "" {
 		s += " " + Clip(a.Note, 60)
 	}
@@ -109,6 +127,8 @@ var (
 // InvoiceStatusSMS answers STATUS <invoice>.
 func InvoiceStatusSMS(inv huduma.Invoice, lang huduma.Language, paybill string) string {
 	switch {
+	case inv.Status == huduma.InvoicePaid && inv.Application != "":
+		return statusPaidSMS.F(lang, inv.Number, inv.Total, inv.MpesaReceipt) + statusAppSMS.F(lang, inv.Application)
 	case inv.Status == huduma.InvoicePaid:
 		return statusPaidSMS.F(lang, inv.Number, inv.Total, inv.MpesaReceipt)
 	case inv.Status == huduma.InvoiceExpired:

@@ -20,7 +20,6 @@ var (
 	SMSInfoNext = Text{"To pay send: INVOICE %d%s", "Kulipa tuma: ANKARA %d%s"}
 
 	SMSAskInput = Text{"%s: send your %s.", "%s: tuma %s."}
-	SMSBadInput = Text{"That %s is not valid. Send your %s again.", "%s si sahihi. Tuma %s tena."}
 	SMSInvoice  = Text{"Invoice %s: %s, KES %d. Send PAY %s for an M-Pesa prompt, or pay Paybill %s, Account %s.",
 		"Ankara %s: %s, KES %d. Tuma LIPA %s upate ombi la M-Pesa, au lipa Paybill %s, Akaunti %s."}
 	SMSInvoicePaybill = Text{"Invoice %s: %s, KES %d. Pay by M-Pesa Paybill %s, Account %s.",

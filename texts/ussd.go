@@ -74,14 +74,13 @@ var (
 	AlreadyPaid    = Text{"This invoice is already paid.", "Ankara hii imeshalipwa."}
 	MyTitle        = Text{"My invoices", "Ankara zangu"}
 	NoInvoices     = Text{"You have no invoices yet.", "Huna ankara bado."}
-	NoInputValue   = Text{"%s is not valid. Try again.", "%s si sahihi. Jaribu tena."}
 	StatusWord     = map[huduma.InvoiceStatus]Text{
 		huduma.InvoicePaid: {"PAID", "IMELIPWA"}, huduma.InvoicePending: {"PENDING", "INASUBIRI"},
 		huduma.InvoiceFailed: {"FAILED", "IMESHINDIKANA"}, huduma.InvoiceCancelled: {"CANCELLED", "IMEGHAIRIWA"},
 		huduma.InvoiceExpired: {"EXPIRED", "IMEISHA MUDA"},
 	}
 
-	TrackPrompt = Text{"Enter the application number", "Weka nambari ya ombi"}
+	TrackPrompt = Text{"Enter the application number, or the invoice number you paid", "Weka nambari ya ombi, au ya ankara uliyolipa"}
 	NoApp       = Text{"No application has that number.", "Hakuna ombi lenye nambari hiyo."}
 	AppTitle    = Text{"Application %s", "Ombi %s"}
 	AppStatus   = Text{"%s since %s", "%s tangu %s"}

@@ -71,13 +71,16 @@ func (payments) CreateInvoice(context.Context, huduma.InvoiceRequest) (huduma.In
 func (payments) RequestPush(context.Context, huduma.InvoiceNumber, huduma.MSISDN, string) error {
 	return errors.New("no prompts here")
 }
+func (payments) RequestPushByPayer(context.Context, huduma.InvoiceNumber, huduma.MSISDN, string) error {
+	return errors.New("no prompts here")
+}
 func (payments) Invoice(context.Context, huduma.InvoiceNumber) (huduma.Invoice, error) {
 	return huduma.Invoice{}, huduma.ErrNotFound
 }
 func (payments) InvoicesByPhone(context.Context, huduma.MSISDN, int, int) ([]huduma.Invoice, error) {
 	return nil, nil
 }
-func (payments) Application(context.Context, string) (huduma.Application, error) {
+func (payments) TrackApplication(context.Context, string, huduma.MSISDN) (huduma.Application, error) {
 	return huduma.Application{}, huduma.ErrNotFound
 }
 

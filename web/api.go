@@ -30,8 +30,11 @@ type Agency interface {
 	RequestPush(ctx context.Context, number huduma.InvoiceNumber, payer huduma.MSISDN, key string) error
 	// SendMessage queues a notice and says how many SMS parts it takes.
 	SendMessage(ctx context.Context, to huduma.MSISDN, text string) (int, error)
-	SendOTP(ctx context.Context, phone huduma.MSISDN, purpose string) error
-	VerifyOTP(ctx context.Context, phone huduma.MSISDN, purpose, code string) (bool, error)
+	// SendOTP and VerifyOTP work in the caller's agency's name ("" for an
+	// operator's key): a code is only ever verified, spent or locked by
+	// requests in the name it was sent in.
+	SendOTP(ctx context.Context, agency string, phone huduma.MSISDN, purpose string) error
+	VerifyOTP(ctx context.Context, agency string, phone huduma.MSISDN, purpose, code string) (bool, error)
 	CreateApplication(ctx context.Context, a huduma.Application) (huduma.Application, error)
 	Application(ctx context.Context, number string) (huduma.Application, error)
 	UpdateApplication(ctx context.Context, number string, status huduma.ApplicationStatus, note string) (huduma.Application, error)
@@ -386,7 +389,7 @@ func (h *apiHandlers) sendOTP(c *fiber.Ctx) error {
 	if err != nil {
 		return h.s.fail(c, err)
 	}
-	if err := h.a.SendOTP(c.UserContext(), p, req.Purpose); err != nil {
+	if err := h.a.SendOTP(c.UserContext(), callerAgency(c), p, req.Purpose); err != nil {
 		return h.s.fail(c, err)
 	}
 	return c.Status(http.StatusAccepted).JSON(fiber.Map{"status": "sent"})
@@ -405,7 +408,7 @@ func (h *apiHandlers) verifyOTP(c *fiber.Ctx) error {
 	if err != nil {
 		return h.s.fail(c, err)
 	}
-	ok, err := h.a.VerifyOTP(c.UserContext(), p, req.Purpose, req.Code)
+	ok, err := h.a.VerifyOTP(c.UserContext(), callerAgency(c), p, req.Purpose, req.Code)
 	if err != nil {
 		return h.s.fail(c, err)
 	}

@@ -56,11 +56,11 @@ func (a *checkAgency) SendMessage(_ context.Context, to huduma.MSISDN, text stri
 	a.phone(to)
 	return 1, nil
 }
-func (a *checkAgency) SendOTP(_ context.Context, p huduma.MSISDN, _ string) error {
+func (a *checkAgency) SendOTP(_ context.Context, _ string, p huduma.MSISDN, _ string) error {
 	a.phone(p)
 	return nil
 }
-func (a *checkAgency) VerifyOTP(_ context.Context, p huduma.MSISDN, _, _ string) (bool, error) {
+func (a *checkAgency) VerifyOTP(_ context.Context, _ string, p huduma.MSISDN, _, _ string) (bool, error) {
 	a.phone(p)
 	return false, nil
 }

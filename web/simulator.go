@@ -50,6 +50,9 @@ type SimulatorConfig struct {
 	// ShowCodes shows one-time passwords in the inbox in clear. Only pure
 	// demo mode (nothing configured) sets it; otherwise codes are masked.
 	ShowCodes bool
+	// Open opens a one-time code's sealed text (nil: such texts show as
+	// sealed). The outbox never holds a code readable.
+	Open func(body string) (string, error)
 }
 
 // SimulatorUSSDPath is the web phone's own hop route. It runs the same
@@ -139,8 +142,8 @@ func (s *Server) MountSimulator(cfg SimulatorConfig, inbox Inbox, texts Texter) 
 		out := make([]item, 0, len(msgs))
 		for _, m := range msgs {
 			body := m.Body
-			if m.Kind == huduma.MessageOTP && !cfg.ShowCodes {
-				body = MaskCodes(body)
+			if m.Kind == huduma.MessageOTP {
+				body = otpText(cfg, body)
 			}
 			out = append(out, item{m.ID, string(m.Kind), string(m.Status), m.Parts, body, m.CreatedAt})
 		}
@@ -148,6 +151,21 @@ func (s *Server) MountSimulator(cfg SimulatorConfig, inbox Inbox, texts Texter) 
 		return c.JSON(fiber.Map{"phone": phone, "messages": out})
 	})
 	s.app.Use("/simulator", filesystem.New(filesystem.Config{Root: http.FS(static), Index: "index.html"}))
+}
+
+// otpText is what the inbox shows of a one-time code's stored text: the
+// text opened, with its code masked outside pure demo mode; a text that
+// is gone (huduma.OTPRemoved) or cannot be opened as it is stored.
+func otpText(cfg SimulatorConfig, body string) string {
+	if cfg.Open != nil {
+		if text, err := cfg.Open(body); err == nil {
+			body = text
+		}
+	}
+	if !cfg.ShowCodes {
+		body = MaskCodes(body)
+	}
+	return body
 }
 
 var codeDigits = regexp.MustCompile(`[0-9]{4,}`)

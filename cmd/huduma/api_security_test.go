@@ -111,15 +111,17 @@ func TestOTPSendCapUnderRace(t *testing.T) {
 // Bearer scheme and form media types are case-insensitive.
 func TestAPIEdgeRules(t *testing.T) {
 	e := newSMSEnv(t, map[string]string{"HUDUMA_DATA_DIR": t.TempDir()})
-	padded := "   " + strings.Repeat("a", 640) + "   \n"
-	if code, body := e.api("POST", "/messages", testAPIKey, `{"to":"0708374106","text":"`+strings.ReplaceAll(padded, "\n", `\n`)+`"}`); code != 202 {
-		t.Fatalf("640 characters with padding: %d %v", code, body)
+	// The limit is four SMS parts (612 characters), counted on the text
+	// as sent.
+	padded := "   " + strings.Repeat("a", 612) + "   \n"
+	if code, body := e.api("POST", "/messages", testAPIKey, `{"to":"0708374106","text":"`+strings.ReplaceAll(padded, "\n", `\n`)+`"}`); code != 202 || body["parts"] != float64(4) {
+		t.Fatalf("612 characters with padding: %d %v, want 202 and 4 parts", code, body)
 	}
-	if m := e.outboxRow("+254708374106", huduma.MessageNotice); m.Body != strings.Repeat("a", 640) {
-		t.Fatalf("the outbox holds %d bytes, want the 640 trimmed ones", len(m.Body))
+	if m := e.outboxRow("+254708374106", huduma.MessageNotice); m.Body != strings.Repeat("a", 612) {
+		t.Fatalf("the outbox holds %d bytes, want the 612 trimmed ones", len(m.Body))
 	}
-	if code, _ := e.api("POST", "/messages", testAPIKey, `{"to":"0708374106","text":"`+strings.Repeat("b", 641)+`"}`); code != 400 {
-		t.Fatalf("641 characters: %d, want 400", code)
+	if code, _ := e.api("POST", "/messages", testAPIKey, `{"to":"0708374106","text":"`+strings.Repeat("b", 613)+`"}`); code != 400 {
+		t.Fatalf("613 characters (5 parts): %d, want 400", code)
 	}
 	for _, scheme := range []string{"bearer", "BEARER", "Bearer"} {
 		if code, body := e.apiWith("GET", "/services/1001", "", map[string]string{"Authorization": scheme + " " + testAPIKey}); code != 200 {

@@ -94,6 +94,9 @@ type Config struct {
 	// MetricsAddr is HUDUMA_METRICS_ADDR: when set, /metrics is served
 	// there, on a listener of its own, and not on Addr.
 	MetricsAddr string
+	// PromptCap is HUDUMA_PROMPT_CAP: M-Pesa prompts one phone may get
+	// from others in an hour, across instances (0: off, demo only).
+	PromptCap int
 	// getenv reads the environment, for the SMS provider's own variables.
 	getenv func(string) string
 	// timeScale, when set (by tests, never from the environment),
@@ -374,6 +377,13 @@ var variables = []variable{
 		rate(func(c *Config) *float64 { return &c.SMSInRate })},
 	{"HUDUMA_HOP_RATE", "60", "USSD hops per minute per phone (burst 20); more get `END Too many requests…` without touching the session (0 = off)", rate(func(c *Config) *float64 { return &c.HopRate })},
 	{"HUDUMA_API_RATE", "600", "agency API calls per minute per key (burst 100); more get `429` with `Retry-After` (0 = off)", rate(func(c *Config) *float64 { return &c.APIRate })},
+	{"HUDUMA_PROMPT_CAP", "3", "M-Pesa prompts one phone may get in an hour from others (`Pay from another number`, `PAY` for someone else's invoice, an agency pushing to another payer), counted in the database across instances; prompts for its own invoices or asked for on its own USSD session never count. More are refused with a reason (0 = off, refused once the gateway is production-shaped)",
+		func(c *Config, v string) (err error) {
+			if c.PromptCap, err = strconv.Atoi(v); err != nil || c.PromptCap < 0 || c.PromptCap > 1000 {
+				return fmt.Errorf("want a number of prompts an hour from 0 (off) to 1000, got %q", v)
+			}
+			return nil
+		}},
 	{"HUDUMA_RETENTION", "2160h", "how long personal data outside the financial records is kept, 90 days by default (see [retention](#privacy-and-retention))",
 		dur(func(c *Config) *time.Duration { return &c.Retention }, 24*time.Hour, 10*365*24*time.Hour)},
 	{"HUDUMA_PPROF", "", "a loopback `host:port` to serve Go's profiler on (off when empty)", func(c *Config, v string) error {
@@ -433,6 +443,10 @@ func (c *Config) check() error {
 		return bad("HUDUMA_CALLBACK_TOKEN", "required when DATABASE_URL or real M-Pesa or SMS credentials are set: without it anyone who reaches "+
 			"this port can post a payment confirmation; set a secret of 16+ characters (or HUDUMA_INSECURE_CALLBACKS=private-network "+
 			"if only trusted hosts can reach the gateway)")
+	}
+	if c.PromptCap == 0 && c.ProductionShaped() {
+		return bad("HUDUMA_PROMPT_CAP", "0 (no cap) is for demos and tests: a production-shaped gateway must cap the M-Pesa prompts others can "+
+			"send one phone; set 1 to 1000 (default 3)")
 	}
 	if c.InsecureCallbacks && c.CallbackTok != "" {
 		return bad("HUDUMA_INSECURE_CALLBACKS", "set either HUDUMA_CALLBACK_TOKEN or HUDUMA_INSECURE_CALLBACKS, not both")

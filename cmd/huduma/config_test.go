@@ -73,6 +73,10 @@ func TestLoadConfigRejects(t *testing.T) {
 		{map[string]string{"MPESA_INITIATOR": "apiop"}, "MPESA_INITIATOR"},
 		{map[string]string{"MPESA_SECURITY_CREDENTIAL": "c2VjcmV0"}, "MPESA_INITIATOR"},
 		{map[string]string{"MPESA_INITIATOR": "apiop", "MPESA_SECURITY_CREDENTIAL": "c2VjcmV0"}, "MPESA_INITIATOR: refund credentials without Daraja"},
+		{map[string]string{"HUDUMA_PROMPT_CAP": "-1"}, "HUDUMA_PROMPT_CAP"},
+		{map[string]string{"HUDUMA_PROMPT_CAP": "few"}, "HUDUMA_PROMPT_CAP"},
+		{map[string]string{"HUDUMA_PROMPT_CAP": "0", "DATABASE_URL": "postgres://u@h/db", "HUDUMA_OTP_SECRET": "0123456789abcdef",
+			"HUDUMA_CALLBACK_TOKEN": "callback-token-0123456789"}, "HUDUMA_PROMPT_CAP: 0 (no cap) is for demos"},
 	}
 	for _, tc := range cases {
 		_, err := loadConfig(func(k string) string { return tc.env[k] })
@@ -93,8 +97,12 @@ func TestLoadConfigProduction(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Embedded() || c.SimulatorOn() || len(c.APIKeys) != 2 || c.APIKeys[0].Agency != "" || c.SessionTTL != 120*time.Second {
+	if c.Embedded() || c.SimulatorOn() || len(c.APIKeys) != 2 || c.APIKeys[0].Agency != "" || c.SessionTTL != 120*time.Second || c.PromptCap != 3 {
 		t.Fatalf("production config wrong: %+v", c)
+	}
+	// The prompt cap may be off only where nothing real is reached.
+	if c, err := loadConfig(func(k string) string { return map[string]string{"HUDUMA_PROMPT_CAP": "0"}[k] }); err != nil || c.PromptCap != 0 {
+		t.Fatalf("the demo without a prompt cap: %+v %v", c.PromptCap, err)
 	}
 }
 

@@ -1,13 +1,17 @@
 package main
 
 import (
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/huduma-ke/huduma/internal/testenv"
+	"github.com/huduma-ke/huduma/providers/providertest"
 )
 
 // testKannelPassword is the Kannel sendsms password the failure tests
@@ -24,25 +28,49 @@ func errorColumns(t *testing.T, env map[string]string) []string {
 	return queryRows(t, env, q)
 }
 
+// echoEncodings are the ways the echoing providers below write back the
+// request they got (a query or a form, percent-encoded as it arrived).
+var echoEncodings = []func(raw string) string{
+	func(raw string) string { v, _ := url.QueryUnescape(raw); return v }, // decoded
+	func(raw string) string { return raw },                               // as sent, '+' for spaces
+	func(raw string) string { return strings.ReplaceAll(raw, "+", "%20") },
+	url.QueryEscape, // double-encoded
+}
+
+// echoServer answers every request by quoting all of it back (the query,
+// the form, the headers' URL), in turn in each encoding, alternately as a
+// 400 and a 500, as a provider or a proxy in front of it might.
+func echoServer(t *testing.T) *httptest.Server {
+	var n atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		i := n.Add(1)
+		b, _ := io.ReadAll(r.Body)
+		enc := echoEncodings[int(i)%len(echoEncodings)]
+		w.WriteHeader([]int{http.StatusBadRequest, http.StatusInternalServerError}[i%2])
+		w.Write([]byte("upstream refused " + enc(r.URL.RequestURI()) + " " + enc(string(b)) + " see http://proxy.example/err?key=" + testATKey))
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
 // TestProviderFailuresLeakNothing: with every provider failing (Kannel and
-// Daraja unreachable; Africa's Talking and Daraja answering 500 with
-// bodies that echo the phone number and the text), nothing the gateway
-// logs or stores about the failures holds a URL query, a credential, a
-// message text or a full phone number.
+// Daraja unreachable; Kannel, Africa's Talking and Daraja answering 4xx
+// and 5xx with bodies that echo the whole request, in every encoding),
+// nothing the gateway logs or stores about the failures holds a URL
+// query, a credential, the callback token or the dlr-url it guards, a
+// message text or a phone number, in any encoding.
 func TestProviderFailuresLeakNothing(t *testing.T) {
 	closed := "http://" + testenv.FreeAddr(t) // nothing listens there
-	echo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r.ParseForm()
-		w.WriteHeader(http.StatusInternalServerError)
-		w.Write([]byte("upstream failed for " + r.Form.Get("to") + ": " + r.Form.Get("message") + " see http://at.example/err?key=" + testATKey))
-	}))
-	defer echo.Close()
+	echo := echoServer(t)
 	shapes := map[string]func(p map[string]string){
 		"kannel and daraja unreachable": func(e map[string]string) {
 			e["KANNEL_SENDSMS_URL"], e["KANNEL_USERNAME"], e["KANNEL_PASSWORD"] = closed+"/cgi-bin/sendsms", "huduma", testKannelPassword
 			e["MPESA_BASE_URL"] = closed
 		},
-		"africa's talking and daraja failing": func(e map[string]string) {
+		"kannel echoing the request and daraja failing": func(e map[string]string) {
+			e["KANNEL_SENDSMS_URL"], e["KANNEL_USERNAME"], e["KANNEL_PASSWORD"] = echo.URL+"/cgi-bin/sendsms", "huduma", testKannelPassword
+		},
+		"africa's talking echoing the request and daraja failing": func(e map[string]string) {
 			e["AT_USERNAME"], e["AT_API_KEY"], e["AT_SMS_URL"] = "sandbox", testATKey, echo.URL
 		},
 	}
@@ -54,7 +82,8 @@ func TestProviderFailuresLeakNothing(t *testing.T) {
 				apply(env)
 				p := newPayEnv(t, env)
 				if env["MPESA_BASE_URL"] != closed {
-					p.fake.Fail(100, 500, `{"requestId":"x","errorCode":"500.003.1001","errorMessage":"Internal error for 254712000207"}`)
+					cb := url.QueryEscape(p.env["HUDUMA_PUBLIC_URL"] + "/payments/stk/callback?token=" + testToken)
+					p.fake.Fail(100, 500, `{"requestId":"x","errorCode":"500.003.1001","errorMessage":"Internal error for 254712000207 at `+cb+`"}`)
 				}
 				logsBefore := len(logSink.String())
 				const phone = "+254712000207"
@@ -87,9 +116,13 @@ func TestProviderFailuresLeakNothing(t *testing.T) {
 					if bad := scanLogs(where.text); len(bad) > 0 {
 						t.Errorf("%s leak: %q", where.what, bad)
 					}
-					for _, s := range []string{"message=", "text=", "password=", "eCitizen code", testKannelPassword} {
-						if strings.Contains(where.text, s) {
-							t.Errorf("%s carry %q", where.what, s)
+					for _, s := range []string{"message=", "text=", "password=", "dlr-url", "sms/kannel/delivery", "payments/stk/callback",
+						"eCitizen code", "eCitizen invoice", "expires in", "Paybill", testKannelPassword, testATKey, testToken,
+						phone, phone[1:], "0" + phone[4:], phone[4:]} {
+						for _, e := range providertest.Encodings(s) {
+							if strings.Contains(where.text, e) {
+								t.Errorf("%s carry %q", where.what, e)
+							}
 						}
 					}
 				}

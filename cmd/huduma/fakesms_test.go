@@ -2,13 +2,16 @@ package main
 
 import (
 	"context"
+	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/huduma-ke/huduma"
 	"github.com/huduma-ke/huduma/internal/fakesms" // the one wiring line the new provider needs
+	"github.com/huduma-ke/huduma/messaging"
 )
 
 // TestAddingAnSMSProvider: a provider in a package of its own, added to
@@ -43,8 +46,70 @@ func TestAddingAnSMSProvider(t *testing.T) {
 	if got != huduma.MsgDelivered {
 		t.Fatalf("the invoice SMS is %q after the report, want delivered", got)
 	}
+	// A text to the short code through the new provider's inbound route
+	// is answered through it.
+	if code, _ := p.postForm(fakesms.InboundPath+"?token="+testToken, url.Values{"id": {"in-1"}, "from": {phone}, "text": {"STATUS " + string(n)}}); code != 200 {
+		t.Fatalf("inbound text: %d", code)
+	}
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		var answered bool
+		for _, s := range fakesms.Messages() {
+			answered = answered || (s.To == phone && strings.HasPrefix(s.Text, "Invoice "+string(n)+" is "))
+		}
+		if answered {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the STATUS text was never answered through the new provider")
+		}
+	}
 	other := newPayEnv(t, map[string]string{"HUDUMA_DATA_DIR": t.TempDir()})
 	if code, _ := other.postForm(fakesms.DeliveryPath+"?token="+testToken, url.Values{"id": {"F1"}, "state": {"delivered"}}); code != 404 {
 		t.Fatalf("the route of a provider not configured answered %d, want 404", code)
+	}
+}
+
+// TestEverySMSProviderHearsTexts: every SMS provider the gateway can be
+// built with has a route for texts to the short code (so the SMS
+// keywords work whichever one is chosen), and the README's table of SMS
+// providers names it.
+func TestEverySMSProviderHearsTexts(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	section := string(readme)
+	if i := strings.Index(section, "### SMS providers"); i >= 0 {
+		section = section[i:]
+		if j := strings.Index(section[4:], "\n### "); j >= 0 {
+			section = section[:j+4]
+		}
+	} else {
+		t.Fatal("the README has no SMS providers section")
+	}
+	for _, sp := range messaging.SMSProviders() {
+		_, routes, err := sp.Open(messaging.Env{Getenv: func(string) string { return "" }, CallbackURL: func(p string) string { return "http://gw" + p },
+			HTTP: http.DefaultClient, Reports: nil})
+		if err != nil {
+			t.Fatalf("%s: open: %v", sp.Name, err)
+		}
+		var inbound []string
+		for _, r := range routes {
+			if r.Name == "sms_inbound" {
+				inbound = append(inbound, r.Method+" "+r.Path)
+			}
+		}
+		if len(inbound) == 0 {
+			t.Errorf("%s has no inbound route: texts to the short code go nowhere when it is the SMS provider", sp.Name)
+			continue
+		}
+		if sp.Name == "fakesms" {
+			continue // in this test binary only
+		}
+		for _, r := range inbound {
+			if !strings.Contains(section, "`"+r+"`") {
+				t.Errorf("the README's SMS providers table does not name %s's inbound route `%s`", sp.Name, r)
+			}
+		}
 	}
 }

@@ -59,6 +59,9 @@ func newPayEnvTuned(t *testing.T, backend map[string]string, opts darajafake.Opt
 	}
 	t.Cleanup(func() { fake.Close() })
 	addr := testenv.FreeAddr(t)
+	if a := backend["HUDUMA_ADDR"]; a != "" {
+		addr = a // named before the gateway starts, for a caller configured first (Kannel's get-url)
+	}
 	env := map[string]string{"HUDUMA_ADDR": addr, "HUDUMA_PUBLIC_URL": "http://" + addr, "HUDUMA_CALLBACK_TOKEN": testToken,
 		"MPESA_BASE_URL": fake.URL(), "MPESA_CONSUMER_KEY": "key", "MPESA_CONSUMER_SECRET": "secret", "MPESA_PASSKEY": testPasskey,
 		"MPESA_STK_DELAY": stkDelay.String(), "MPESA_QUERY_AFTER": "1s"}

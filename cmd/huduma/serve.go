@@ -197,6 +197,7 @@ func newGateway(ctx context.Context, cfg Config, log *slog.Logger) (*gateway, er
 	}
 	g.store = st
 	g.closers = append(g.closers, func() { st.Close() })
+	st.SetPromptCap(cfg.PromptCap)
 	if err := loadSampleIfEmpty(ctx, st, log); err != nil {
 		return nil, err
 	}
@@ -248,7 +249,7 @@ func newGateway(ctx context.Context, cfg Config, log *slog.Logger) (*gateway, er
 		messaging.InboxConfig{Paybill: cfg.MpesaShort, ServiceCode: cfg.ServiceCode, DefaultLanguage: cfg.Language,
 			ConversationTTL: cfg.SMSTTL, PerMinute: cfg.SMSInRate, Burst: smsInBurst}, log)
 	ag := &agency{Service: pay, OTP: messaging.NewOTP(st, secret), Notices: messaging.NewNotices(st),
-		Applications: messaging.NewApplications(st, st), catalogReads: st}
+		Applications: messaging.NewApplications(st, st, st), catalogReads: st}
 	var sender messaging.Sender
 	var smsRoutes []providers.Route
 	smsKind := "record-only"
@@ -262,6 +263,9 @@ func newGateway(ctx context.Context, cfg Config, log *slog.Logger) (*gateway, er
 		breakers[cfg.SMS.Name] = b
 		sender, smsRoutes, smsKind = messaging.WithBreaker(s, b), routes, cfg.SMS.Name
 	}
+	// One-time codes wait in the outbox sealed; only the way out opens them.
+	seal := messaging.NewSealer(secret)
+	sender = messaging.Unsealing(sender, seal)
 	// One metrics set hears every package's events; the store tells it
 	// of changes only once they commit.
 	mx := metrics.New(metrics.Options{SMSProvider: smsKind, Active: sess, Queues: st, Breakers: breakers, Simulated: cfg.Simulated(),
@@ -297,7 +301,7 @@ func newGateway(ctx context.Context, cfg Config, log *slog.Logger) (*gateway, er
 	}
 	srv.MountAPI(ag, cfg.APIKeys)
 	if cfg.SimulatorOn() {
-		srv.MountSimulator(web.SimulatorConfig{ServiceCode: cfg.ServiceCode, ShowCodes: cfg.Demo()}, st, inbox)
+		srv.MountSimulator(web.SimulatorConfig{ServiceCode: cfg.ServiceCode, ShowCodes: cfg.Demo(), Open: seal.Open}, st, inbox)
 		log.Warn("SIMULATOR ON: anyone who can open /simulator can act as the aggregator for any phone and read any phone's texts; "+
 			"it must never face the internet (HUDUMA_SIMULATOR=off turns it off)", "addr", cfg.Addr, "one_time_codes_shown", cfg.Demo())
 	}

@@ -296,7 +296,9 @@ func (j *journey) hop(i int, r hopRequest) int {
 	if content == reply {
 		j.t.Fatalf("%s:%d: reply lacks CON/END: %q", filepath.Base(j.path), i+1, reply)
 	}
-	if k, ok := gsm7.Septets(content); k > huduma.MaxScreen || !ok {
+	// 182 GSM-7 characters, the network's page, by the number: not
+	// huduma.MaxScreen, which the screens are made to fit.
+	if k, ok := gsm7.Septets(content); k > 182 || !ok {
 		j.t.Fatalf("%s:%d: screen breaks the page rules (%d septets):\n%s", filepath.Base(j.path), i+1, k, reply)
 	}
 	return j.check(i, "reply", reply)

@@ -27,6 +27,9 @@ type Keyed struct {
 type bucket struct {
 	lim  *rate.Limiter
 	seen time.Time
+	// events are AllowOnce's answers by event, oldest first in order.
+	events map[string]bool
+	order  []string
 }
 
 // New allows perMinute events a minute per key, with burst. perMinute <= 0
@@ -49,6 +52,46 @@ func (k *Keyed) Allow(key string, now time.Time) (bool, time.Duration) {
 	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
+	return k.bucket(key, now).take(now)
+}
+
+// maxEvents is how many of a key's events AllowOnce remembers. A caller's
+// duplicates arrive within minutes of the original, among a handful of
+// its other events.
+const maxEvents = 64
+
+// AllowOnce is Allow for an event that may arrive more than once (a text
+// the aggregator delivers again, or twice at once): the first arrival of
+// event under key takes a token, and every later one gets the same answer
+// without taking another, so duplicates neither use up the key's
+// allowance nor get refused for their own repeats. Answers are kept with
+// the key's bucket, for its last maxEvents events.
+func (k *Keyed) AllowOnce(key, event string, now time.Time) bool {
+	if k == nil {
+		return true
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	b := k.bucket(key, now)
+	if ok, seen := b.events[event]; seen {
+		return ok
+	}
+	ok, _ := b.take(now)
+	if b.events == nil {
+		b.events = map[string]bool{}
+	}
+	if len(b.order) == maxEvents {
+		delete(b.events, b.order[0])
+		b.order = append(b.order[:0], b.order[1:]...)
+	}
+	b.events[event] = ok
+	b.order = append(b.order, event)
+	return ok
+}
+
+// bucket returns key's bucket, made full when new; now and then it
+// forgets the buckets idle long enough to be full again. k.mu is held.
+func (k *Keyed) bucket(key string, now time.Time) *bucket {
 	k.calls++
 	if k.calls%4096 == 0 {
 		for key, b := range k.m {
@@ -63,6 +106,11 @@ func (k *Keyed) Allow(key string, now time.Time) (bool, time.Duration) {
 		k.m[key] = b
 	}
 	b.seen = now
+	return b
+}
+
+// take takes one token from b if it has one. The Keyed's mu is held.
+func (b *bucket) take(now time.Time) (bool, time.Duration) {
 	r := b.lim.ReserveN(now, 1)
 	if d := r.DelayFrom(now); d > 0 {
 		r.CancelAt(now)

@@ -88,7 +88,7 @@ func (c *SMSClient) Send(ctx context.Context, to huduma.MSISDN, text string) (Se
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded;charset=utf-8") // as the official SDKs send it
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return SendResult{}, messaging.Retryable("africastalking: " + huduma.Redact(err.Error(), c.cfg.APIKey, text))
+		return SendResult{}, messaging.Retryable("africastalking: " + huduma.NetFailure(err))
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
@@ -96,9 +96,9 @@ func (c *SMSClient) Send(ctx context.Context, to huduma.MSISDN, text string) (Se
 	case resp.StatusCode == http.StatusTooManyRequests:
 		return SendResult{}, messaging.Throttled(retryAfter(resp.Header.Get("Retry-After")), "africastalking: 429 rate limited")
 	case resp.StatusCode >= 500:
-		return SendResult{}, messaging.Retryable(fmt.Sprintf("africastalking: %d %s", resp.StatusCode, huduma.Redact(strings.TrimSpace(string(body)), c.cfg.APIKey, text)))
+		return SendResult{}, messaging.Retryable(fmt.Sprintf("africastalking: %d %s", resp.StatusCode, errorAnswer(body, "server error")))
 	case resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusOK:
-		return SendResult{}, messaging.Permanent(fmt.Sprintf("africastalking: %d %s", resp.StatusCode, huduma.Redact(clip(string(body), 200), c.cfg.APIKey, text)))
+		return SendResult{}, messaging.Permanent(fmt.Sprintf("africastalking: %d %s", resp.StatusCode, errorAnswer(body, "request refused")))
 	}
 	var out struct {
 		Data struct {
@@ -113,7 +113,8 @@ func (c *SMSClient) Send(ctx context.Context, to huduma.MSISDN, text string) (Se
 		} `json:"SMSMessageData"`
 	}
 	if err := json.Unmarshal(body, &out); err != nil || len(out.Data.Recipients) == 0 {
-		return SendResult{}, messaging.Retryable(fmt.Sprintf("africastalking: %d unreadable answer: %s", resp.StatusCode, huduma.Redact(clip(string(body), 100), c.cfg.APIKey, text)))
+		// Not AT's answer (a proxy's page, an echo of the form): not kept.
+		return SendResult{}, messaging.Retryable(fmt.Sprintf("africastalking: %d unreadable answer", resp.StatusCode))
 	}
 	r := out.Data.Recipients[0]
 	res := SendResult{MessageID: r.MessageID, Status: r.Status, StatusCode: r.StatusCode, Cost: r.Cost}
@@ -123,11 +124,27 @@ func (c *SMSClient) Send(ctx context.Context, to huduma.MSISDN, text string) (Se
 	case r.StatusCode == 500 || r.StatusCode == 501:
 		return res, messaging.Retryable(fmt.Sprintf("africastalking: %d %s", r.StatusCode, recipientCodes[r.StatusCode]))
 	}
+	// The code's name, never AT's free status text (or the number field).
 	reason := recipientCodes[r.StatusCode]
 	if reason == "" {
-		reason = r.Status
+		reason = "unknown recipient status"
 	}
-	return res, messaging.Permanent(fmt.Sprintf("africastalking: %d %s", r.StatusCode, huduma.Redact(reason)))
+	return res, messaging.Permanent(fmt.Sprintf("africastalking: %d %s", r.StatusCode, reason))
+}
+
+// errorSentences are the plain-text error answers AT's messaging API gives
+// that are worth an operator's reading; whatever follows one (the field or
+// number it names) is not kept.
+var errorSentences = []string{"The supplied authentication is invalid", "Request is missing required form field", "Invalid Sender Id",
+	"Insufficient balance", "Too Many Requests", "Internal Server Error", "Service Unavailable"}
+
+// errorAnswer is what of an error answer may be kept: one of AT's known
+// sentences, or else the fixed phrase.
+func errorAnswer(body []byte, phrase string) string {
+	if s := huduma.KnownSentence(string(body), errorSentences...); s != "" {
+		return s
+	}
+	return phrase
 }
 
 // retryAfter reads Retry-After as seconds or an HTTP date (default 30 s).

@@ -2,6 +2,7 @@ package africastalking
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -93,7 +94,9 @@ func SMSRoutes(h messaging.Reports) []providers.Route {
 			if !known {
 				reason = "unknown status " + d.Status
 			}
-			if err := h.Delivered(ctx, d.ID, state, final, reason); err != nil {
+			// An id we do not have gets 200 too: AT's ids are its own, so
+			// retrying would not make it ours.
+			if err := h.Delivered(ctx, d.ID, state, final, reason); err != nil && !errors.Is(err, messaging.ErrUnknownMessage) {
 				return reply(http.StatusInternalServerError, "try again")
 			}
 			return reply(http.StatusOK, "OK")

@@ -50,7 +50,12 @@ func TestSMSSendWire(t *testing.T) {
 		{Label: "recipient gateway error", Status: 201, Body: answer(500, "InternalServerError"), WantKind: messaging.ErrRetryable},
 		{Label: "server error echoing the message", Status: 500, Body: "failed for +254712345678: " + providertest.SendText, WantKind: messaging.ErrRetryable},
 		{Label: "throttled", Status: 429, Header: http.Header{"Retry-After": {"7"}}, WantKind: messaging.ErrThrottled, WantAfter: 7 * time.Second},
-		{Label: "bad api key", Status: 401, Body: "The supplied authentication is invalid", WantKind: messaging.ErrPermanent},
+		{Label: "bad api key", Status: 401, Body: "The supplied authentication is invalid", WantKind: messaging.ErrPermanent,
+			WantReason: "401 The supplied authentication is invalid"},
+		{Label: "a missing field named", Status: 400, Body: "Request is missing required form field 'to' for " + string(providertest.SendTo),
+			WantKind: messaging.ErrPermanent, WantReason: "400 Request is missing required form field"},
+		{Label: "an unknown recipient status keeps no words", Status: 201, Body: answer(499, "Refused "+string(providertest.SendTo)),
+			WantKind: messaging.ErrPermanent, WantReason: "499 unknown recipient status"},
 		{Label: "unreadable answer", Status: 201, Body: "<html>", WantKind: messaging.ErrRetryable},
 	})
 }

@@ -149,7 +149,7 @@ func (u USSD) DecodeHop(r providers.Request) (huduma.Hop, error) {
 // "%2A415%23" already decoded.
 func ussdCode(c string) string {
 	c = strings.Trim(strings.TrimSpace(c), "*#")
-	if c == "" || len(c) > 40 {
+	if c == "" || len(c) > 40 || !utf8.ValidString(c) {
 		return ""
 	}
 	return "*" + c + "#"

@@ -15,6 +15,8 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -116,6 +118,8 @@ type Client struct {
 	cfg  Config
 	http *http.Client
 	log  *slog.Logger
+	// secrets are values of ours no kept answer may hold (ourSecrets).
+	secrets []string
 
 	mu      sync.Mutex
 	token   string
@@ -148,7 +152,7 @@ func New(cfg Config, hc *http.Client, log *slog.Logger) *Client {
 		hc = &http.Client{}
 	}
 	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
-	return &Client{cfg: cfg, http: hc, log: log.With("comp", "daraja")}
+	return &Client{cfg: cfg, http: hc, log: log.With("comp", "daraja"), secrets: ourSecrets(cfg)}
 }
 
 // refreshEarly renews the token this long before Daraja says it expires.
@@ -177,7 +181,7 @@ func (c *Client) accessToken(ctx context.Context, force bool, stale string) (str
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	if resp.StatusCode != http.StatusOK {
-		return "", apiError(resp.StatusCode, body)
+		return "", c.apiError(resp.StatusCode, body)
 	}
 	var tok struct {
 		AccessToken string          `json:"access_token"`
@@ -196,14 +200,13 @@ func (c *Client) accessToken(ctx context.Context, force bool, stale string) (str
 }
 
 // apiError maps an error answer to its sentinel.
-func apiError(status int, body []byte) error {
+func (c *Client) apiError(status int, body []byte) error {
 	var e struct {
 		ErrorCode    string `json:"errorCode"`
 		ErrorMessage string `json:"errorMessage"`
 	}
 	_ = json.Unmarshal(body, &e)
-	// The message is Daraja's, but it may echo what we sent (a phone).
-	ae := &APIError{Status: status, Code: huduma.Redact(e.ErrorCode), Message: huduma.Redact(e.ErrorMessage)}
+	ae := &APIError{Status: status, Code: code(e.ErrorCode), Message: c.words(e.ErrorMessage)}
 	msg := strings.ToLower(e.ErrorMessage)
 	switch {
 	case e.ErrorCode == "404.001.03" || e.ErrorCode == "400.003.01" || status == http.StatusUnauthorized:
@@ -286,7 +289,7 @@ func (c *Client) post(ctx context.Context, path, token string, raw []byte, out a
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	if resp.StatusCode != http.StatusOK {
-		return apiError(resp.StatusCode, body)
+		return c.apiError(resp.StatusCode, body)
 	}
 	if err := json.Unmarshal(body, out); err != nil {
 		return fmt.Errorf("daraja %s: %w: unreadable answer", path, ErrUnavailable)
@@ -342,7 +345,7 @@ func (c *Client) StkPush(ctx context.Context, p huduma.STKPush) (huduma.STKPushR
 		return huduma.STKPushResult{}, err
 	}
 	if out.ResponseCode != "0" || out.CheckoutRequestID == "" {
-		return huduma.STKPushResult{}, &APIError{Status: 200, Code: out.ResponseCode, Message: out.ResponseDescription, kind: ErrBadRequest}
+		return huduma.STKPushResult{}, &APIError{Status: 200, Code: code(out.ResponseCode), Message: c.words(out.ResponseDescription), kind: ErrBadRequest}
 	}
 	return huduma.STKPushResult{CheckoutRequestID: out.CheckoutRequestID, MerchantRequestID: out.MerchantRequestID}, nil
 }
@@ -375,5 +378,48 @@ func (c *Client) StkQuery(ctx context.Context, checkoutID string) (huduma.STKRes
 	if code == stillProcessingCode || undecided(strings.ToLower(out.ResultDesc)) {
 		return pending, nil
 	}
-	return huduma.STKResult{CheckoutRequestID: checkoutID, ResultCode: code, ResultDesc: out.ResultDesc}, nil
+	return huduma.STKResult{CheckoutRequestID: checkoutID, ResultCode: code, ResultDesc: c.words(out.ResultDesc)}, nil
+}
+
+// Daraja's answers are stored (an attempt's result, a job's last error)
+// and logged, and an error answer may echo what we sent: the phone, the
+// amount, the account, our callback URL with its token, the password. So
+// only what Daraja's format defines as its own is kept, by its shape: an
+// error code of Daraja's form, and a message that is only words.
+
+var codeRE = regexp.MustCompile(`^([0-9]{1,4}|[0-9]{3}\.[0-9]{3}(\.[0-9]{1,4})?)$`)
+
+// code is a Daraja error or response code ("400.002.02", "1032"), or "?"
+// for anything else.
+func code(s string) string {
+	if codeRE.MatchString(s) {
+		return s
+	}
+	return "?"
+}
+
+// words is a Daraja message when it is only words (huduma.ProviderWords),
+// else a fixed phrase.
+func (c *Client) words(msg string) string {
+	if w := huduma.ProviderWords(msg, c.secrets...); w != "" {
+		return w
+	}
+	if strings.TrimSpace(msg) == "" {
+		return ""
+	}
+	return "(message not shown: it may quote the request)"
+}
+
+// ourSecrets are the values of ours an answer must never be kept with:
+// the credentials and the callback URLs' query values (the token).
+func ourSecrets(cfg Config) []string {
+	out := []string{cfg.ConsumerKey, cfg.ConsumerSecret, cfg.Passkey, cfg.SecurityCredential}
+	for _, raw := range []string{cfg.CallbackURL, cfg.ReversalResultURL, cfg.ReversalTimeoutURL} {
+		if u, err := url.Parse(raw); err == nil {
+			for _, vs := range u.Query() {
+				out = append(out, vs...)
+			}
+		}
+	}
+	return out
 }

@@ -69,13 +69,27 @@ func (c *Client) PullTransactions(ctx context.Context, from, to time.Time, offse
 	}
 	body := map[string]any{"ShortCode": c.cfg.ShortCode, "StartDate": from.In(nairobi).Format(pullDateLayout),
 		"EndDate": to.In(nairobi).Format(pullDateLayout), "OffSetValue": strconv.Itoa(offset)}
+	var raw json.RawMessage
+	if err := c.call(ctx, "/pulltransactions/v1/query", body, &raw); err != nil {
+		return payments.PullPage{}, err
+	}
+	return DecodePullReply(raw)
+}
+
+// DecodePullReply reads a page of the Pull Transactions API's answer:
+// ResponseCode 1000 with the rows, 1001 for none; anything else is an
+// outage. Customer payments (types starting "c2b") come back as payments
+// in whole shillings; any other row is only counted. A payment row that
+// cannot be one (no id, a fraction, zero, more than M-Pesa carries) is
+// left out and reported in Refused, never rounded into the ledger.
+func DecodePullReply(body []byte) (payments.PullPage, error) {
 	var out struct {
 		ResponseCode    json.RawMessage `json:"ResponseCode"`
 		ResponseMessage string          `json:"ResponseMessage"`
 		Response        json.RawMessage `json:"Response"`
 	}
-	if err := c.call(ctx, "/pulltransactions/v1/query", body, &out); err != nil {
-		return payments.PullPage{}, err
+	if err := json.Unmarshal(body, &out); err != nil {
+		return payments.PullPage{}, fmt.Errorf("daraja pull: %w: unreadable answer", ErrUnavailable)
 	}
 	code := strings.Trim(string(out.ResponseCode), `"`)
 	switch code {
@@ -154,8 +168,14 @@ func (r pullRow) payment() (huduma.PaybillPayment, error) {
 	if err != nil {
 		return huduma.PaybillPayment{}, fmt.Errorf("transaction %s amount: %w", id, err)
 	}
+	// The number is a string or a bare number; anything else (or text
+	// that is not UTF-8) is left unknown rather than failing the page.
+	msisdn, err := scalar(r.MSISDN)
+	if err != nil {
+		msisdn = ""
+	}
 	p := huduma.PaybillPayment{TransID: id, Account: huduma.CleanLine(strings.TrimSpace(r.BillReference)), Amount: amt,
-		MSISDN: huduma.CleanLine(strings.Trim(string(bytes.TrimSpace(r.MSISDN)), `"`))}
+		MSISDN: huduma.CleanLine(msisdn)}
 	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.000Z0700", "2006-01-02T15:04:05"} {
 		if t, err := time.Parse(layout, r.TrxDate); err == nil {
 			p.At = t.UTC()

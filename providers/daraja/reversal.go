@@ -1,7 +1,6 @@
 package daraja
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -86,8 +85,8 @@ func (c *Client) Reverse(ctx context.Context, r huduma.ReversalRequest) (huduma.
 	default:
 		return huduma.ReversalAccepted{}, huduma.RedactedError(err, c.cfg.SecurityCredential)
 	}
-	if code := strings.Trim(string(out.ResponseCode), `"`); code != "0" || out.ConversationID == "" && out.OriginatorConversationID == "" {
-		return huduma.ReversalAccepted{}, &APIError{Status: 200, Code: huduma.Redact(code), Message: huduma.Redact(out.ResponseDescription), kind: ErrBadRequest}
+	if rc := strings.Trim(string(out.ResponseCode), `"`); rc != "0" || out.ConversationID == "" && out.OriginatorConversationID == "" {
+		return huduma.ReversalAccepted{}, &APIError{Status: 200, Code: code(rc), Message: c.words(out.ResponseDescription), kind: ErrBadRequest}
 	}
 	return huduma.ReversalAccepted{ConversationID: out.ConversationID, OriginatorConversationID: out.OriginatorConversationID}, nil
 }
@@ -118,11 +117,16 @@ func DecodeReversalResult(body []byte) (huduma.ReversalResult, error) {
 	if r == nil || r.OriginatorConversationID == "" && r.ConversationID == "" {
 		return huduma.ReversalResult{}, fmt.Errorf("reversal result lacks Result.OriginatorConversationID and ConversationID")
 	}
-	code := strings.Trim(string(bytes.TrimSpace(r.ResultCode)), `"`)
-	if code == "" || len(code) > 20 {
+	if strings.ContainsRune(r.OriginatorConversationID+r.ConversationID, 0) {
+		// The database refuses a NUL: better refused now than on every retry.
+		return huduma.ReversalResult{}, fmt.Errorf("reversal result's conversation ids hold a NUL")
+	}
+	code, err := scalar(r.ResultCode)
+	if err != nil || code == "" || len(code) > 20 || strings.ContainsRune(code, 0) {
 		return huduma.ReversalResult{}, fmt.Errorf("reversal result lacks a ResultCode")
 	}
-	res := huduma.ReversalResult{ConversationID: r.ConversationID, OriginatorConversationID: r.OriginatorConversationID, ResultCode: code, ResultDesc: r.ResultDesc}
+	res := huduma.ReversalResult{ConversationID: r.ConversationID, OriginatorConversationID: r.OriginatorConversationID, ResultCode: code,
+		ResultDesc: strings.ReplaceAll(r.ResultDesc, "\x00", "")}
 	// ResultParameter is a list of {Key, Value}, or one object alone.
 	type kv struct {
 		Key   string          `json:"Key"`
@@ -138,6 +142,9 @@ func DecodeReversalResult(body []byte) (huduma.ReversalResult, error) {
 	for _, it := range items {
 		if it.Key == "OriginalTransactionID" {
 			v, err := scalar(it.Value)
+			if err == nil && strings.ContainsRune(v, 0) {
+				err = errors.New("a NUL in it")
+			}
 			if err != nil {
 				return res, fmt.Errorf("reversal result OriginalTransactionID: %w", err)
 			}

@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -147,6 +148,25 @@ func RunSends(t *testing.T, open func(baseURL string) messaging.Sender, secrets 
 			checkSend(t, tc, id, err, secrets)
 		})
 	}
+	// A provider may answer an error by echoing the request it got: every
+	// value we sent, in whatever encoding it chose. None of it may reach
+	// the failure's reason, whatever the encoding and the status.
+	for _, enc := range echoEncodings {
+		for _, status := range []int{http.StatusOK, http.StatusBadRequest, http.StatusForbidden, http.StatusInternalServerError, http.StatusServiceUnavailable} {
+			t.Run("provider echoes the request "+enc.name+" in a "+strconv.Itoa(status)+" (every provider)", func(t *testing.T) {
+				srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					b, _ := io.ReadAll(r.Body)
+					w.WriteHeader(status)
+					io.WriteString(w, "refused: "+enc.echo(r.URL.RawQuery)+"\n"+enc.echo(string(b)))
+				}))
+				defer srv.Close()
+				_, err := open(srv.URL).Send(context.Background(), SendTo, SendText)
+				if err != nil {
+					AssertRedacted(t, err.Error(), secrets...)
+				}
+			})
+		}
+	}
 	t.Run("provider unreachable (every provider)", func(t *testing.T) {
 		ln := httptest.NewServer(http.NotFoundHandler())
 		base := ln.URL
@@ -184,14 +204,62 @@ func checkSend(t *testing.T, tc SendCase, id string, err error, secrets []string
 }
 
 // AssertRedacted fails when text carries a secret, the sent message text
-// (its code) or the full phone number.
+// (its code, or any of its words run together) or the phone number in any
+// of its forms, each in any encoding a provider might echo it in: as sent,
+// percent-encoded with '+' or "%20" for spaces, or encoded twice.
 func AssertRedacted(t *testing.T, text string, secrets ...string) {
 	t.Helper()
-	for _, s := range append(secrets, "493817", SendTo.Digits()[3:], url.QueryEscape(SendText)) {
-		if s != "" && strings.Contains(text, s) {
-			t.Fatalf("%q carries %q", text, s)
+	d := SendTo.Digits()
+	values := append([]string{"493817", "eCitizen code", "expires in", SendText, string(SendTo), d, "0" + d[3:], d[3:]}, secrets...)
+	for _, v := range values {
+		for _, s := range Encodings(v) {
+			if s != "" && strings.Contains(text, s) {
+				t.Fatalf("%q carries %q", text, s)
+			}
 		}
 	}
+}
+
+// Encodings returns s as a provider might echo it: as it is, and
+// percent-encoded (spaces as '+' and as "%20", with and without '/' and
+// ':' escaped) once and twice.
+func Encodings(s string) []string {
+	once := []string{s, url.QueryEscape(s), strings.ReplaceAll(url.QueryEscape(s), "+", "%20"), url.PathEscape(s)}
+	out := once
+	for _, e := range once[1:] {
+		out = append(out, url.QueryEscape(e), url.PathEscape(e))
+	}
+	return out
+}
+
+// echoEncodings are the ways the echoing provider writes back what it got
+// (a query string or a form body, as it arrived percent-encoded).
+var echoEncodings = []struct {
+	name string
+	echo func(raw string) string
+}{
+	{"decoded", func(raw string) string { return eachValue(raw, func(k, v string) string { return k + "=" + v }) }},
+	{"as sent", func(raw string) string { return raw }},
+	{"percent-encoded with %20", func(raw string) string {
+		return eachValue(raw, func(k, v string) string { return k + "=" + strings.ReplaceAll(url.QueryEscape(v), "+", "%20") })
+	}},
+	{"percent-encoded with +", func(raw string) string {
+		return eachValue(raw, func(k, v string) string { return k + "=" + url.QueryEscape(v) })
+	}},
+	{"double-encoded", func(raw string) string { return url.QueryEscape(raw) }},
+}
+
+// eachValue rewrites each field of a percent-encoded query with f, in
+// order, joined by spaces.
+func eachValue(raw string, f func(k, v string) string) string {
+	var out []string
+	for _, kv := range strings.Split(raw, "&") {
+		k, v, _ := strings.Cut(kv, "=")
+		k, _ = url.QueryUnescape(k)
+		v, _ = url.QueryUnescape(v)
+		out = append(out, f(k, v))
+	}
+	return strings.Join(out, " ")
 }
 
 // Reports records what a provider's callbacks reported.

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 
 	"github.com/huduma-ke/huduma"
@@ -20,19 +21,20 @@ func scanApp(r interface{ Scan(...any) error }) (huduma.Application, error) {
 }
 
 // createApplication adds a submitted application in tx under a fresh
-// 10-digit check-digit number. With an invoice it is at most one per
-// invoice (a repeat returns "").
+// 10-digit check-digit number and returns the number. With an invoice it
+// is at most one per invoice (a repeat returns the one it has).
 func (l *DB) createApplication(ctx context.Context, tx *sql.Tx, a huduma.Application) (string, error) {
 	now := ms(l.now())
 	var inv any
 	if a.Invoice != "" {
 		inv = a.Invoice
-		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM applications WHERE invoice_number = $1`, a.Invoice).Scan(&n); err != nil {
-			return "", fmt.Errorf("check application: %w", err)
+		var have string
+		err := tx.QueryRowContext(ctx, `SELECT number FROM applications WHERE invoice_number = $1`, a.Invoice).Scan(&have)
+		if err == nil {
+			return have, nil
 		}
-		if n > 0 {
-			return "", nil
+		if !errors.Is(err, sql.ErrNoRows) {
+			return "", fmt.Errorf("check application: %w", err)
 		}
 	}
 	for try := 0; try < 5; try++ {
@@ -90,6 +92,21 @@ func (l *DB) Application(ctx context.Context, number string) (huduma.Application
 		a.History = append(a.History, e)
 	}
 	return a, rows.Err()
+}
+
+// TrackApplication returns the application a person means by number: the
+// application with that number or the one the invoice with that number
+// opened. Both are 10-digit numbers drawn alike, so one can be both; then
+// the one of phone (the person asking) wins, else the application's own
+// number.
+func (l *DB) TrackApplication(ctx context.Context, number string, phone huduma.MSISDN) (huduma.Application, error) {
+	var found string
+	err := l.db.QueryRowContext(ctx, `SELECT number FROM applications WHERE number = $1 OR invoice_number = $1
+		ORDER BY CASE WHEN phone = $2 THEN 0 ELSE 1 END, CASE WHEN number = $1 THEN 0 ELSE 1 END LIMIT 1`, number, string(phone)).Scan(&found)
+	if err != nil {
+		return huduma.Application{}, notFound("application", err)
+	}
+	return l.Application(ctx, found)
 }
 
 // ApplicationForInvoice returns the application a paid invoice opened.

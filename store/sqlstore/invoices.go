@@ -91,7 +91,13 @@ func (l *DB) CreateInvoice(ctx context.Context, n huduma.InvoiceOrder) (huduma.I
 			}
 		}
 		if n.Push != nil {
-			a, err := l.insertAttempt(ctx, tx, inv, n.Push.Payer, n.Push.RunAt, "")
+			// Whoever asks for an invoice asks for its prompt: a prompt
+			// to another phone than the invoice's is a stranger's.
+			stranger := n.Push.Payer != inv.Phone
+			if err := l.capStrangerPrompts(ctx, tx, n.Push.Payer, stranger); err != nil {
+				return err
+			}
+			a, err := l.insertAttempt(ctx, tx, inv, n.Push.Payer, n.Push.RunAt, "", stranger)
 			if err != nil {
 				return err
 			}
@@ -144,12 +150,17 @@ type scanFunc func(dest ...any) error
 
 func (f scanFunc) Scan(dest ...any) error { return f(dest...) }
 
-// Invoice returns an invoice by number.
+// Invoice returns an invoice by number, with the number of the
+// application it opened once paid.
 func (l *DB) Invoice(ctx context.Context, number huduma.InvoiceNumber) (huduma.Invoice, error) {
-	inv, err := scanInvoice(l.db.QueryRowContext(ctx, `SELECT `+invoiceCols+` FROM invoices WHERE number = $1`, string(number)))
+	var app string
+	row := l.db.QueryRowContext(ctx, `SELECT `+invoiceCols+`, COALESCE((SELECT a.number FROM applications a WHERE a.invoice_number = invoices.number), '')
+		FROM invoices WHERE number = $1`, string(number))
+	inv, err := scanInvoice(scanFunc(func(dest ...any) error { return row.Scan(append(dest, &app)...) }))
 	if err != nil {
 		return inv, notFound("invoice", err)
 	}
+	inv.Application = app
 	return inv, nil
 }
 
@@ -176,8 +187,22 @@ func (l *DB) InvoicesByPhone(ctx context.Context, phone huduma.MSISDN, offset, l
 // or expired invoice and an invoice with a prompt still in flight
 // (EConflict), so there is at most one prompt at a time and a paid invoice
 // is never pushed again. A non-empty key makes it idempotent: a second
-// call with the key returns the prompt the first one queued.
+// call with the key returns the prompt the first one queued. A prompt to
+// another phone than the invoice's is a stranger's, and capped
+// (SetPromptCap); QueuePushByPayer is for a prompt its payer asked for.
 func (l *DB) QueuePush(ctx context.Context, number huduma.InvoiceNumber, payer huduma.MSISDN, runAt time.Time, key string) (huduma.Attempt, error) {
+	return l.queuePushFor(ctx, number, payer, runAt, key, false)
+}
+
+// QueuePushByPayer is QueuePush for a prompt the payer asked for from the
+// phone it goes to, on a channel the network vouches for (a USSD
+// session): it is nobody's stranger prompt, so it is neither refused by
+// the cap nor counted in it.
+func (l *DB) QueuePushByPayer(ctx context.Context, number huduma.InvoiceNumber, payer huduma.MSISDN, runAt time.Time, key string) (huduma.Attempt, error) {
+	return l.queuePushFor(ctx, number, payer, runAt, key, true)
+}
+
+func (l *DB) queuePushFor(ctx context.Context, number huduma.InvoiceNumber, payer huduma.MSISDN, runAt time.Time, key string, byPayer bool) (huduma.Attempt, error) {
 	var a huduma.Attempt
 	err := l.tx(ctx, func(tx *sql.Tx) error {
 		// The invoice's lock orders racing requests; the key is checked
@@ -192,13 +217,13 @@ func (l *DB) QueuePush(ctx context.Context, number huduma.InvoiceNumber, payer h
 				return err
 			}
 		}
-		a, err = l.queuePush(ctx, tx, inv, payer, runAt, key)
+		a, err = l.queuePush(ctx, tx, inv, payer, runAt, key, !byPayer && payer != inv.Phone)
 		return err
 	})
 	return a, err
 }
 
-func (l *DB) queuePush(ctx context.Context, tx *sql.Tx, inv huduma.Invoice, payer huduma.MSISDN, runAt time.Time, key string) (huduma.Attempt, error) {
+func (l *DB) queuePush(ctx context.Context, tx *sql.Tx, inv huduma.Invoice, payer huduma.MSISDN, runAt time.Time, key string, stranger bool) (huduma.Attempt, error) {
 	if inv.Status == huduma.InvoicePaid {
 		return huduma.Attempt{}, huduma.Errorf(huduma.EConflict, "invoice %s is already paid", inv.Number)
 	}
@@ -214,11 +239,14 @@ func (l *DB) queuePush(ctx context.Context, tx *sql.Tx, inv huduma.Invoice, paye
 	if inflight > 0 {
 		return huduma.Attempt{}, huduma.Errorf(huduma.EConflict, "a prompt for invoice %s is already on its way", inv.Number)
 	}
+	if err := l.capStrangerPrompts(ctx, tx, payer, stranger); err != nil {
+		return huduma.Attempt{}, err
+	}
 	if _, err := tx.ExecContext(ctx, `UPDATE payment_attempts SET status = 'stale', updated_at = $2 WHERE invoice_number = $1 AND status IN ('queued', 'sent')`,
 		string(inv.Number), ms(now)); err != nil {
 		return huduma.Attempt{}, fmt.Errorf("retire stale prompts: %w", err)
 	}
-	a, err := l.insertAttempt(ctx, tx, inv, payer, runAt, key)
+	a, err := l.insertAttempt(ctx, tx, inv, payer, runAt, key, stranger)
 	if err != nil {
 		return a, err
 	}
@@ -226,8 +254,9 @@ func (l *DB) queuePush(ctx context.Context, tx *sql.Tx, inv huduma.Invoice, paye
 }
 
 // insertAttempt writes a queued prompt for inv and its push job, without
-// the checks queuePush makes first.
-func (l *DB) insertAttempt(ctx context.Context, tx *sql.Tx, inv huduma.Invoice, payer huduma.MSISDN, runAt time.Time, key string) (huduma.Attempt, error) {
+// the checks queuePush makes first; stranger marks a prompt the cap
+// counts.
+func (l *DB) insertAttempt(ctx context.Context, tx *sql.Tx, inv huduma.Invoice, payer huduma.MSISDN, runAt time.Time, key string, stranger bool) (huduma.Attempt, error) {
 	now := l.now()
 	// A prompt asks for the balance due: payments accumulate.
 	a := huduma.Attempt{Invoice: inv.Number, Payer: payer, Amount: inv.Due(), Status: huduma.AttemptQueued, CreatedAt: now, UpdatedAt: now}
@@ -235,8 +264,12 @@ func (l *DB) insertAttempt(ctx context.Context, tx *sql.Tx, inv huduma.Invoice, 
 	if key != "" {
 		dedupe = key
 	}
-	if err := tx.QueryRowContext(ctx, `INSERT INTO payment_attempts (invoice_number, payer, amount, status, dedupe_key, created_at, updated_at)
-		VALUES ($1, $2, $3, 'queued', $4, $5, $5) RETURNING id`, string(inv.Number), string(payer), a.Amount, dedupe, ms(now)).Scan(&a.ID); err != nil {
+	flag := 0
+	if stranger {
+		flag = 1
+	}
+	if err := tx.QueryRowContext(ctx, `INSERT INTO payment_attempts (invoice_number, payer, amount, status, dedupe_key, stranger, created_at, updated_at)
+		VALUES ($1, $2, $3, 'queued', $4, $5, $6, $6) RETURNING id`, string(inv.Number), string(payer), a.Amount, dedupe, flag, ms(now)).Scan(&a.ID); err != nil {
 		return a, fmt.Errorf("insert attempt: %w", err)
 	}
 	return a, l.enqueue(ctx, tx, huduma.JobPush, huduma.PromptJob{AttemptID: a.ID}, runAt)
@@ -503,8 +536,8 @@ func (l *DB) receiptForPrompt(ctx context.Context, tx *sql.Tx, a huduma.Attempt,
 
 // markPaid settles an invoice inside tx once what it received reached
 // its total: paid, the completing payment's receipt, an audit row, the
-// agency's application and one receipt SMS (deduplicated by invoice
-// number). It returns the paid invoice.
+// agency's application and one receipt SMS naming it (deduplicated by
+// invoice number). It returns the paid invoice, with its application.
 func (l *DB) markPaid(ctx context.Context, tx *sql.Tx, number huduma.InvoiceNumber, receipt string, paidAt time.Time, source string, t huduma.PaymentTexts) (huduma.Invoice, error) {
 	if paidAt.IsZero() {
 		paidAt = l.now()
@@ -539,11 +572,14 @@ func (l *DB) markPaid(ctx context.Context, tx *sql.Tx, number huduma.InvoiceNumb
 	if err := l.audit(ctx, tx, "invoice", string(number), "paid", map[string]any{"receipt": receipt, "source": source, "total": inv.Total}); err != nil {
 		return inv, err
 	}
-	// A paid invoice opens the application the agency will process.
-	if _, err := l.createApplication(ctx, tx, huduma.Application{ServiceCode: inv.ServiceCode, ServiceName: inv.ServiceName,
-		Phone: inv.Phone, Invoice: string(inv.Number)}); err != nil {
+	// A paid invoice opens the application the agency will process; the
+	// receipt says its number, so the payer can track it.
+	app, err := l.createApplication(ctx, tx, huduma.Application{ServiceCode: inv.ServiceCode, ServiceName: inv.ServiceName,
+		Phone: inv.Phone, Invoice: string(inv.Number)})
+	if err != nil {
 		return inv, err
 	}
+	inv.Application = app
 	if t != nil {
 		if err := l.queueMessage(ctx, tx, t.Receipt(inv), "receipt:"+string(number)); err != nil {
 			return inv, err

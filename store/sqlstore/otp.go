@@ -19,30 +19,33 @@ const (
 )
 
 // CreateOTP stores a code's hash and queues its SMS in one transaction,
-// retiring earlier codes for the same phone and purpose. More than
-// OTPMaxSends in OTPSendWindow is refused with ERateLimited. The phone's
-// lock makes the count and the insert one step, so concurrent senders
-// cannot all pass the cap.
-func (l *DB) CreateOTP(ctx context.Context, phone huduma.MSISDN, purpose, hash string, msg huduma.Message) error {
+// retiring earlier codes of the same scope (agency, phone and purpose).
+// More than OTPMaxSends codes in OTPSendWindow to one phone in one
+// agency's name (any purpose, so cycling purposes does not lift the cap)
+// is refused with ERateLimited; other agencies' sends do not count. The
+// lock on the agency and phone makes the count and the insert one step,
+// so concurrent senders cannot all pass the cap.
+func (l *DB) CreateOTP(ctx context.Context, scope huduma.OTPScope, hash string, msg huduma.Message) error {
+	phone := scope.Phone
 	return l.tx(ctx, func(tx *sql.Tx) error {
-		if err := l.lock(ctx, tx, "otp:"+string(phone)); err != nil {
+		if err := l.lock(ctx, tx, "otp:"+scope.Agency+":"+string(phone)); err != nil {
 			return err
 		}
 		now := l.now()
 		var sends int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM otp_codes WHERE phone = $1 AND created_at > $2`,
-			string(phone), ms(now.Add(-OTPSendWindow))).Scan(&sends); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM otp_codes WHERE agency = $1 AND phone = $2 AND created_at > $3`,
+			scope.Agency, string(phone), ms(now.Add(-OTPSendWindow))).Scan(&sends); err != nil {
 			return fmt.Errorf("count otp sends: %w", err)
 		}
 		if sends >= OTPMaxSends {
 			return huduma.Errorf(huduma.ERateLimited, "too many codes sent to this phone; try again in 10 minutes")
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE otp_codes SET used_at = $3 WHERE phone = $1 AND purpose = $2 AND used_at IS NULL`,
-			string(phone), purpose, ms(now)); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE otp_codes SET used_at = $4 WHERE agency = $1 AND phone = $2 AND purpose = $3 AND used_at IS NULL`,
+			scope.Agency, string(phone), scope.Purpose, ms(now)); err != nil {
 			return fmt.Errorf("retire old codes: %w", err)
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO otp_codes (phone, purpose, hash, expires_at, created_at) VALUES ($1, $2, $3, $4, $5)`,
-			string(phone), purpose, hash, ms(now.Add(OTPLife)), ms(now)); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO otp_codes (agency, phone, purpose, hash, expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+			scope.Agency, string(phone), scope.Purpose, hash, ms(now.Add(OTPLife)), ms(now)); err != nil {
 			return fmt.Errorf("store otp: %w", err)
 		}
 		l.onCommit(tx, func(o Observer) { o.OTP(OTPSent) })
@@ -50,11 +53,13 @@ func (l *DB) CreateOTP(ctx context.Context, phone huduma.MSISDN, purpose, hash s
 	})
 }
 
-// VerifyOTP checks a code against the phone's live code for purpose with
-// match (which compares hashes in constant time). A wrong code uses one of
+// VerifyOTP checks a code against the live code of scope with match
+// (which compares hashes in constant time). A wrong code uses one of
 // OTPMaxAttempts; a right one is spent. Unknown, expired, spent or locked
-// codes are simply invalid.
-func (l *DB) VerifyOTP(ctx context.Context, phone huduma.MSISDN, purpose string, match func(hash string) bool) (bool, error) {
+// codes are simply invalid. Only the scope's own code is looked at: a
+// guess in another agency's name never touches it.
+func (l *DB) VerifyOTP(ctx context.Context, scope huduma.OTPScope, match func(hash string) bool) (bool, error) {
+	phone, purpose := scope.Phone, scope.Purpose
 	valid := false
 	err := l.tx(ctx, func(tx *sql.Tx) error {
 		now := l.now()
@@ -62,15 +67,15 @@ func (l *DB) VerifyOTP(ctx context.Context, phone huduma.MSISDN, purpose string,
 		var hash string
 		var attempts int
 		err := tx.QueryRowContext(ctx, `SELECT id, hash, attempts FROM otp_codes
-			WHERE phone = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > $3 ORDER BY id DESC LIMIT 1`+l.d.ForUpdate,
-			string(phone), purpose, ms(now)).Scan(&id, &hash, &attempts)
+			WHERE agency = $1 AND phone = $2 AND purpose = $3 AND used_at IS NULL AND expires_at > $4 ORDER BY id DESC LIMIT 1`+l.d.ForUpdate,
+			scope.Agency, string(phone), purpose, ms(now)).Scan(&id, &hash, &attempts)
 		if errors.Is(err, sql.ErrNoRows) {
 			// No live code: say expired when the latest one ran out (for
 			// the metrics only; the caller hears "invalid" either way).
 			event := OTPRejected
 			var expired int
-			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM otp_codes WHERE phone = $1 AND purpose = $2 AND used_at IS NULL AND expires_at <= $3`,
-				string(phone), purpose, ms(now)).Scan(&expired); err == nil && expired > 0 {
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM otp_codes WHERE agency = $1 AND phone = $2 AND purpose = $3 AND used_at IS NULL AND expires_at <= $4`,
+				scope.Agency, string(phone), purpose, ms(now)).Scan(&expired); err == nil && expired > 0 {
 				event = OTPExpired
 			}
 			l.onCommit(tx, func(o Observer) { o.OTP(event) })

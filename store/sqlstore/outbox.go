@@ -82,7 +82,9 @@ func (l *DB) MessagesSent(ctx context.Context, sent []huduma.Sent) error {
 		fmt.Fprintf(&b, "(CAST($%d AS bigint), CAST($%d AS text))", len(args)+1, len(args)+2)
 		args = append(args, s.ID, s.ProviderID)
 	}
-	_, err := l.db.ExecContext(ctx, `UPDATE outbox SET status = 'sent', provider_message_id = v.column2, last_error = '', updated_at = $1
+	// An OTP's text has done its work once the provider has it.
+	_, err := l.db.ExecContext(ctx, `UPDATE outbox SET status = 'sent', provider_message_id = v.column2, last_error = '', updated_at = $1,
+		body = CASE WHEN kind = 'otp' THEN '`+huduma.OTPRemoved+`' ELSE body END
 		FROM (VALUES `+b.String()+`) AS v WHERE outbox.id = v.column1`, args...)
 	if err != nil {
 		return fmt.Errorf("record %d sent messages: %w", len(sent), err)
@@ -92,9 +94,13 @@ func (l *DB) MessagesSent(ctx context.Context, sent []huduma.Sent) error {
 
 // MessageFinal ends a message without a provider (recorded, opted_out) or
 // with a permanent failure and its reason. Reasons are stored redacted:
-// a provider's error may carry a URL with secrets or a phone number.
+// a provider's error may carry a URL with secrets or a phone number. An
+// OTP that will never be sent loses its text like a sent one; a recorded
+// one (the record-only outbox, which sends nothing) keeps its sealed text
+// for the demo's inbox until retention.
 func (l *DB) MessageFinal(ctx context.Context, id int64, status huduma.MessageStatus, reason string) error {
-	return l.setMessage(ctx, id, `UPDATE outbox SET status = $3, last_error = $4, updated_at = $2 WHERE id = $1`, status, huduma.Redact(reason))
+	return l.setMessage(ctx, id, `UPDATE outbox SET status = $3, last_error = $4, updated_at = $2,
+		body = CASE WHEN kind = 'otp' AND $3 <> 'recorded' THEN '`+huduma.OTPRemoved+`' ELSE body END WHERE id = $1`, status, huduma.Redact(reason))
 }
 
 // MessageRetry puts a message back to be sent at at, with the reason

@@ -77,6 +77,9 @@ type DB struct {
 	// obsv is who hears of committed changes (metrics), shared with
 	// WithClock copies.
 	obsv *observing
+	// promptCap is how many prompts a phone may get from strangers an
+	// hour (SetPromptCap; 0: no cap).
+	promptCap int
 }
 
 // New returns the store on db in dialect d; migrations holds the
@@ -212,10 +215,15 @@ func (l *DB) queueMessage(ctx context.Context, tx *sql.Tx, m huduma.Message, ded
 	if dedupe != "" {
 		key = dedupe
 	}
+	// A sealed text (an OTP's) says how many parts its clear text takes.
+	parts := m.Parts
+	if parts <= 0 {
+		parts = gsm7.SMSParts(m.Body)
+	}
 	// ON CONFLICT rather than catching the error: on Postgres a failed
 	// statement aborts the whole transaction.
 	r, err := tx.ExecContext(ctx, `INSERT INTO outbox (recipient, body, kind, priority, next_attempt_at, dedupe_key, parts, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) ON CONFLICT (dedupe_key) DO NOTHING`, string(m.To), m.Body, string(m.Kind), m.Kind.Priority(), now, key, gsm7.SMSParts(m.Body), now)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) ON CONFLICT (dedupe_key) DO NOTHING`, string(m.To), m.Body, string(m.Kind), m.Kind.Priority(), now, key, parts, now)
 	if err != nil {
 		return fmt.Errorf("queue message: %w", err)
 	}

@@ -389,7 +389,7 @@ func runLedger(t *testing.T, open Opener) {
 		}
 		l.QueueMessage(ctx, huduma.Message{To: phone, Kind: huduma.MessageNotice, Body: "old but never sent"}, "")
 		l.FirstInbound(ctx, "in-old", phone, "STATUS 1")
-		l.CreateOTP(ctx, phone, "login", "hash", huduma.Message{To: phone, Kind: huduma.MessageOTP, Body: "code"})
+		l.CreateOTP(ctx, huduma.OTPScope{Phone: phone, Purpose: "login"}, "hash", huduma.Message{To: phone, Kind: huduma.MessageOTP, Body: "code"})
 		now = time.Now()
 		l.QueueMessage(ctx, huduma.Message{To: phone, Kind: huduma.MessageNotice, Body: "new"}, "")
 		p, err := l.Purge(ctx, now.Add(-90*24*time.Hour))

@@ -130,7 +130,7 @@ func runObserve(t *testing.T, open Opener) {
 		r := newRecorder()
 		l.SetObserver(r)
 		phone := huduma.MSISDN("+254712345678")
-		if err := l.CreateOTP(ctx, phone, "login", "right", huduma.Message{To: phone, Kind: huduma.MessageOTP, Body: "code"}); err != nil {
+		if err := l.CreateOTP(ctx, huduma.OTPScope{Phone: phone, Purpose: "login"}, "right", huduma.Message{To: phone, Kind: huduma.MessageOTP, Body: "code"}); err != nil {
 			t.Fatal(err)
 		}
 		want(t, r, "otp_sent", 1)
@@ -138,31 +138,31 @@ func runObserve(t *testing.T, open Opener) {
 		match := func(h string) bool { return h == "right" }
 		wrong := func(string) bool { return false }
 		for i := 0; i < 5; i++ {
-			if ok, err := l.VerifyOTP(ctx, phone, "login", wrong); ok || err != nil {
+			if ok, err := l.VerifyOTP(ctx, huduma.OTPScope{Phone: phone, Purpose: "login"}, wrong); ok || err != nil {
 				t.Fatalf("wrong code %d: %v %v", i, ok, err)
 			}
 		}
 		want(t, r, "otp_rejected", 5)
 		want(t, r, "otp_locked", 1)
-		if ok, _ := l.VerifyOTP(ctx, phone, "login", match); ok {
+		if ok, _ := l.VerifyOTP(ctx, huduma.OTPScope{Phone: phone, Purpose: "login"}, match); ok {
 			t.Fatal("a locked code verified")
 		}
 		want(t, r, "otp_rejected", 6)
 		want(t, r, "otp_locked", 1)
 
-		if err := l.CreateOTP(ctx, phone, "pay", "right", huduma.Message{To: phone, Kind: huduma.MessageOTP, Body: "code"}); err != nil {
+		if err := l.CreateOTP(ctx, huduma.OTPScope{Phone: phone, Purpose: "pay"}, "right", huduma.Message{To: phone, Kind: huduma.MessageOTP, Body: "code"}); err != nil {
 			t.Fatal(err)
 		}
-		if ok, err := l.VerifyOTP(ctx, phone, "pay", match); !ok || err != nil {
+		if ok, err := l.VerifyOTP(ctx, huduma.OTPScope{Phone: phone, Purpose: "pay"}, match); !ok || err != nil {
 			t.Fatalf("right code: %v %v", ok, err)
 		}
 		want(t, r, "otp_verified", 1)
 
-		if err := l.CreateOTP(ctx, phone, "late", "right", huduma.Message{To: phone, Kind: huduma.MessageOTP, Body: "code"}); err != nil {
+		if err := l.CreateOTP(ctx, huduma.OTPScope{Phone: phone, Purpose: "late"}, "right", huduma.Message{To: phone, Kind: huduma.MessageOTP, Body: "code"}); err != nil {
 			t.Fatal(err)
 		}
 		later := l.WithClock(func() time.Time { return time.Now().Add(10 * time.Minute) })
-		if ok, _ := later.VerifyOTP(ctx, phone, "late", match); ok {
+		if ok, _ := later.VerifyOTP(ctx, huduma.OTPScope{Phone: phone, Purpose: "late"}, match); ok {
 			t.Fatal("an expired code verified")
 		}
 		want(t, r, "otp_expired", 1)

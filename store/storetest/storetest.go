@@ -268,10 +268,12 @@ func Run(t *testing.T, open Opener) {
 		}
 	})
 	t.Run("Ledger", func(t *testing.T) { runLedger(t, open) })
+	t.Run("Applications", func(t *testing.T) { runApplications(t, open) })
 	t.Run("Suspense", func(t *testing.T) { runSuspense(t, open) })
 	t.Run("Refunds", func(t *testing.T) { runRefunds(t, open) })
 	t.Run("Observe", func(t *testing.T) { runObserve(t, open) })
 	t.Run("Leases", func(t *testing.T) { runLeases(t, open) })
+	t.Run("Privacy", func(t *testing.T) { runPrivacy(t, open) })
 	t.Run("PurgeSessionEvents", func(t *testing.T) {
 		s := open(t)
 		now := time.Now()

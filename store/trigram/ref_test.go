@@ -3,6 +3,8 @@ package trigram
 // The index as it was before the word-mask rewrite, kept verbatim but for
 // names (and no pooling) as the reference the new one must agree with to
 // the bit: same services, order and scores (TestSearchMatchesReference).
+// One addition: a query leaves out its stop words as the index does
+// (refMeaningful), so the two agree on sentences too.
 
 import (
 	"sort"
@@ -80,9 +82,25 @@ type refQuery struct {
 	All refSet
 }
 
+// refMeaningful is q normalised without its stop words, or with all of
+// them when it has nothing else.
+func refMeaningful(q string) string {
+	all := strings.Fields(refNormalize(q))
+	var kept []string
+	for _, w := range all {
+		if !huduma.StopWord(w) {
+			kept = append(kept, w)
+		}
+	}
+	if len(kept) == 0 {
+		kept = all
+	}
+	return strings.Join(kept, " ")
+}
+
 // refPrepareQuery splits q for scoring.
 func refPrepareQuery(q string) refQuery {
-	n := refPrepare(q)
+	n := refPrepare(refMeaningful(q))
 	all := refSet{}
 	for _, s := range n.sets {
 		for g := range s {

@@ -30,6 +30,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/huduma-ke/huduma"
 	"golang.org/x/text/unicode/norm"
 )
 
@@ -170,12 +171,20 @@ type query struct {
 	atEnd  []int32 // word j's numbers are at[atEnd[j-1]:atEnd[j]]
 }
 
-// prepare normalises q and numbers its trigrams. It returns false when q
-// has no words.
+// prepare normalises q and numbers its trigrams. Words that carry no
+// meaning (huduma.StopWord: "I need a", "jinsi ya") are left out, unless
+// q has no other word. It returns false when q has no words.
 func (q *query) prepare(s string) bool {
 	q.text = appendNormalized(q.text[:0], &q.nfd, s)
 	q.words, q.seq, q.grams, q.at, q.atEnd = q.words[:0], q.seq[:0], q.grams[:0], q.at[:0], q.atEnd[:0]
+	meaningful := false
+	for w, rest := nextWord(q.text); len(w) > 0 && !meaningful; w, rest = nextWord(rest) {
+		meaningful = !huduma.StopWord(string(w))
+	}
 	for w, rest := nextWord(q.text); len(w) > 0; w, rest = nextWord(rest) {
+		if meaningful && huduma.StopWord(string(w)) {
+			continue
+		}
 		j := 0
 		for j < len(q.words) && string(q.words[j]) != string(w) {
 			j++
