@@ -56,6 +56,24 @@ import (
 //	refund refused at request    refund on its way                    refund_failed: money held again
 //	expiry                       invoice payable and past its expiry  expired
 //	expiry                       otherwise                            nothing changes
+//	new invoice                  its key made one before              that invoice again (refused: another request's)
+//	new invoice                  a stranger's prompt over the cap     refused (rate limited), nothing written
+//	new invoice                  otherwise                            created, with its text and first prompt
+//	prompt asked for             its key queued one before            that prompt again
+//	prompt asked for             invoice paid, expired or past expiry refused (conflict)
+//	prompt asked for             a prompt in flight, younger than     refused (conflict)
+//	                             PromptLife
+//	prompt asked for             a stranger's, over the cap           refused (rate limited)
+//	prompt asked for             otherwise                            queued for the balance due; older prompts
+//	                                                                  still in flight become stale
+//	prompt accepted by M-Pesa    prompt queued                        sent, with its status query scheduled
+//	prompt not sent              prompt queued                        unsent, the payer texted how to pay instead
+//	                                                                  (rejected, untexted, when the invoice was
+//	                                                                  paid or expired first)
+//	prompt accepted / not sent   prompt no longer queued              nothing changes
+//	refund claimed / unclaimed   refund queued / sending              sending / queued (only one claimer wins)
+//	refund accepted by M-Pesa    refund sending                       sent, with M-Pesa's conversation ids
+//	refund outcome unknown       refund sending                       stays sending, never sent again
 
 // LedgerKey names what an event needs loaded and locked. Locks are taken
 // in one order, so two settlements never wait on each other in a circle:
@@ -80,6 +98,19 @@ type LedgerKey struct {
 	// PaymentInvoice: load the invoice of the payment TransID names
 	// (refunds tell the payer in the invoice's language).
 	PaymentInvoice bool
+	// AttemptID loads a prompt by its id, and its invoice.
+	AttemptID int64
+	// RefundID loads a refund by its id (locked).
+	RefundID int64
+	// PromptKey loads the prompt a prompt request's key queued, if any;
+	// InFlight loads the invoice's prompts still in flight.
+	PromptKey string
+	InFlight  bool
+	// InvoiceKey loads the invoice an idempotency key made, if any.
+	InvoiceKey string
+	// PromptsTo counts the prompts strangers had queued to this phone in
+	// the last PromptCapWindow, under a lock on the phone.
+	PromptsTo MSISDN
 }
 
 // LedgerState is what the store loaded and locked for an event.
@@ -96,8 +127,9 @@ type LedgerState struct {
 	Invoice *Invoice
 	// InvoicePayments are the payments already recorded for Invoice.
 	InvoicePayments []ReceivedPayment
-	// HasApplication: Invoice already opened its application.
-	HasApplication bool
+	// Application is the number of the application Invoice opened, ""
+	// before it is paid.
+	Application string
 	// Refund is the refund Key.RefundKey or Key.Reversal's conversation
 	// ids name (nil: none).
 	Refund *Refund
@@ -107,14 +139,101 @@ type LedgerState struct {
 	// NewApplication is a fresh application number, for the plan to use
 	// when it opens one (the store draws it and retries on a clash).
 	NewApplication string
+	// InFlight are Invoice's prompts still queued or sent.
+	InFlight []Attempt
+	// KeyPrompt is the prompt Key.PromptKey queued before (nil: none).
+	KeyPrompt *Attempt
+	// KeyInvoice is the invoice Key.InvoiceKey made before (nil: none),
+	// and KeyInvoiceHash the request it was made for.
+	KeyInvoice     *Invoice
+	KeyInvoiceHash string
+	// StrangerPrompts counts the prompts strangers queued to
+	// Key.PromptsTo in the last PromptCapWindow.
+	StrangerPrompts int
 }
 
-// MoneyEvent is one of STKResultEvent, PaymentEvent, ApplyEvent,
-// RefundRequestEvent, RefundRefusedEvent, ReversalEvent and ExpireEvent.
+// PromptCapWindow is how far back the prompts a phone got from strangers
+// are counted against the cap.
+const PromptCapWindow = time.Hour
+
+// MoneyEvent is one of InvoiceEvent, PromptEvent, PushAcceptedEvent,
+// PushNotSentEvent, STKResultEvent, PaymentEvent, ApplyEvent,
+// RefundRequestEvent, RefundStepEvent, RefundRefusedEvent,
+// ReversalEvent and ExpireEvent.
 type MoneyEvent interface {
 	// Key says what the store must load and lock for the event.
 	Key() LedgerKey
 }
+
+// InvoiceEvent creates an invoice, with its text and first prompt.
+type InvoiceEvent struct {
+	Order InvoiceOrder
+	// Cap is how many prompts from strangers a phone may get in
+	// PromptCapWindow (0: no cap).
+	Cap int
+}
+
+// Key counts the prompts the payer got from strangers, when the first
+// prompt is one of those (a prompt to another phone than the invoice's).
+func (e InvoiceEvent) Key() LedgerKey {
+	if p := e.Order.Push; p != nil && e.Cap > 0 && p.Payer != e.Order.Invoice.Phone {
+		return LedgerKey{PromptsTo: p.Payer}
+	}
+	return LedgerKey{}
+}
+
+// PromptEvent asks for a prompt for an invoice.
+type PromptEvent struct {
+	Invoice InvoiceNumber
+	Payer   MSISDN
+	RunAt   time.Time
+	// Dedupe makes the request idempotent: the same key again is the
+	// prompt it queued.
+	Dedupe string
+	// ByPayer: the payer asked for it from the phone it goes to, on a
+	// channel the network vouches for (a USSD session): nobody's stranger
+	// prompt, so neither refused by the cap nor counted in it.
+	ByPayer bool
+	// Cap is how many prompts from strangers a phone may get in
+	// PromptCapWindow (0: no cap).
+	Cap int
+}
+
+// Key loads the invoice, its prompts in flight and the key's prompt.
+func (e PromptEvent) Key() LedgerKey {
+	k := LedgerKey{Invoice: e.Invoice, PromptKey: e.Dedupe, InFlight: true}
+	if e.Cap > 0 && !e.ByPayer {
+		k.PromptsTo = e.Payer
+	}
+	return k
+}
+
+// PushAcceptedEvent is M-Pesa accepting a prompt.
+type PushAcceptedEvent struct {
+	Attempt int64
+	Result  STKPushResult
+	// QueryAt is when to ask M-Pesa for the result if no callback came.
+	QueryAt time.Time
+}
+
+// Key loads the prompt.
+func (e PushAcceptedEvent) Key() LedgerKey { return LedgerKey{AttemptID: e.Attempt} }
+
+// PushNotSentEvent ends a queued prompt that will never be sent: M-Pesa
+// refused it, an outage outlasted its tries, it would come too late, or
+// its invoice was paid or expired first.
+type PushNotSentEvent struct {
+	Attempt int64
+	Reason  string
+}
+
+// Key loads the prompt and its invoice.
+func (e PushNotSentEvent) Key() LedgerKey { return LedgerKey{AttemptID: e.Attempt} }
+
+// UnsentDedupe is the dedupe key of the text that tells a payer the prompt
+// of attempt id will not come: one text per attempt, however often the
+// job that gives up on it runs.
+func UnsentDedupe(id int64) string { return fmt.Sprintf("prompt-unsent:%d", id) }
 
 // STKResultEvent is a prompt's result, from Daraja's callback or a status
 // query (which carries no receipt and no amount: the prompt's).
@@ -168,6 +287,33 @@ func (e RefundRequestEvent) Key() LedgerKey {
 	return LedgerKey{TransID: NormalizeTransID(e.Request.TransID), RefundKey: e.Request.Key}
 }
 
+// RefundStep names a step of a refund on its way to M-Pesa.
+type RefundStep string
+
+// Refund steps: claimed by a worker (queued → sending, committed before
+// the call, so the reversal is sent at most once), put back (it certainly
+// never reached M-Pesa), accepted by M-Pesa, or its fate unknown (it may
+// have reached M-Pesa: never sent again; its result still settles it).
+const (
+	RefundClaim    RefundStep = "claim"
+	RefundUnclaim  RefundStep = "unclaim"
+	RefundAccepted RefundStep = "accepted"
+	RefundUnknown  RefundStep = "unknown"
+)
+
+// RefundStepEvent moves a refund one step on its way.
+type RefundStepEvent struct {
+	Refund int64
+	Step   RefundStep
+	// Accepted is M-Pesa's answer (RefundAccepted).
+	Accepted ReversalAccepted
+	// Why says how we know (RefundUnclaim, RefundUnknown).
+	Why string
+}
+
+// Key loads the refund.
+func (e RefundStepEvent) Key() LedgerKey { return LedgerKey{RefundID: e.Refund} }
+
 // RefundRefusedEvent is M-Pesa refusing a reversal request outright.
 type RefundRefusedEvent struct {
 	Refund     Refund
@@ -205,6 +351,19 @@ type Plan struct {
 	// Outcome says what the event did; Settlement details a payment's.
 	Outcome    Outcome
 	Settlement Settlement
+	// NewInvoice is an invoice to create (its Message and Push are in
+	// Messages and NewPrompt); KeyInvoice, the invoice its key made
+	// before, when it is not created again.
+	NewInvoice *InvoiceOrder
+	KeyInvoice *Invoice
+	// NewPrompt is a prompt to queue, with its push job (its ID is the
+	// store's); Prompt, the prompt a request's key queued before.
+	NewPrompt *NewPrompt
+	Prompt    *Attempt
+	// KeyRefund is the refund a request's key made before.
+	KeyRefund *Refund
+	// StalePrompts are prompts in flight a new prompt replaces.
+	StalePrompts []int64
 	// Attempt is the prompt's new state.
 	Attempt *AttemptChange
 	// Invoice is the invoice's new state.
@@ -225,15 +384,49 @@ type Plan struct {
 	Messages []Outgoing
 	// Audit is the event's rows in the audit log.
 	Audit []AuditRow
+	// Jobs are background jobs to add.
+	Jobs []JobPlan
+	// Callback is the provider's message the event came in, to keep in
+	// the callback log with the outcome (set by the caller, not the
+	// rules).
+	Callback *CallbackRecord
 	// Events are told to the metrics once the transaction commits.
 	Events []LedgerEvent
 }
 
-// AttemptChange is a prompt's new status and result.
+// NewPrompt is a prompt to queue.
+type NewPrompt struct {
+	// Attempt is the prompt (queued, for the balance due).
+	Attempt Attempt
+	// RunAt is when its push job falls due.
+	RunAt time.Time
+	// Key is the request's idempotency key, if any.
+	Key string
+	// Stranger marks a prompt the cap counts.
+	Stranger bool
+}
+
+// JobPlan is a background job to add.
+type JobPlan struct {
+	Kind    JobKind
+	Payload any
+	RunAt   time.Time
+}
+
+// CallbackRecord is a provider's callback as received, for the log.
+type CallbackRecord struct {
+	Kind, Reference string
+	Body            []byte
+}
+
+// AttemptChange is a prompt's new status and result (and M-Pesa's ids,
+// once it accepted the prompt).
 type AttemptChange struct {
 	ID                     int64
 	Status                 AttemptStatus
 	ResultCode, ResultDesc string
+	// CheckoutRequestID and MerchantRequestID are written when not empty.
+	CheckoutRequestID, MerchantRequestID string
 }
 
 // InvoiceChange is an invoice's new state (every field is written).
@@ -274,11 +467,15 @@ type Move struct {
 	Actor     string
 }
 
-// RefundChange is a refund's new status and result.
+// RefundChange is a refund's new status and result (and M-Pesa's ids,
+// once it accepted the reversal).
 type RefundChange struct {
 	ID                     int64
 	Status                 RefundStatus
 	ResultCode, ResultDesc string
+	// ConversationID and OriginatorConversationID are written when not
+	// empty.
+	ConversationID, OriginatorConversationID string
 }
 
 // Outgoing is a text to queue, once per Dedupe key.
@@ -311,6 +508,8 @@ const (
 	EventSuspense LedgerEventKind = "suspense"
 	// EventSTKResult: a prompt's result took effect, with its code.
 	EventSTKResult LedgerEventKind = "stk_result"
+	// EventInvoiceCreated: a new invoice (not a replay of its key).
+	EventInvoiceCreated LedgerEventKind = "invoice_created"
 )
 
 // Suspense events (LedgerEvent.Name of EventSuspense).
@@ -339,6 +538,16 @@ func Settle(st LedgerState, event MoneyEvent, texts PaymentTexts) (Plan, error) 
 	s := settling{st: st, texts: texts}
 	var err error
 	switch e := event.(type) {
+	case InvoiceEvent:
+		err = s.newInvoice(e)
+	case PromptEvent:
+		err = s.prompt(e)
+	case PushAcceptedEvent:
+		err = s.pushAccepted(e)
+	case PushNotSentEvent:
+		err = s.pushNotSent(e)
+	case RefundStepEvent:
+		err = s.refundStep(e)
 	case STKResultEvent:
 		err = s.stk(e)
 	case PaymentEvent:
@@ -666,11 +875,14 @@ func (s *settling) credit(inv Invoice, p ReceivedPayment, amount int64, from, ac
 		inv.Status, inv.Reason, inv.MpesaReceipt, inv.PaidAt = InvoicePaid, "", receipt, &paidAt
 		detail["receipt"] = receipt
 		s.event(LedgerEvent{Kind: EventInvoicePaid, Took: max(paidAt.Sub(inv.CreatedAt), 0)})
-		if !s.st.HasApplication {
-			// A paid invoice opens the application the agency will process.
+		inv.Application = s.st.Application
+		if inv.Application == "" {
+			// A paid invoice opens the application the agency will
+			// process; the receipt names it, so the payer can track it.
 			app := Application{Number: s.st.NewApplication, ServiceCode: inv.ServiceCode, ServiceName: inv.ServiceName, Phone: inv.Phone,
 				Invoice: string(inv.Number), Status: AppSubmitted, CreatedAt: s.st.Now, UpdatedAt: s.st.Now}
 			s.plan.Application = &app
+			inv.Application = app.Number
 			detail["application"] = app.Number
 		}
 		if s.texts != nil {
@@ -754,7 +966,7 @@ func (s *settling) refundRequest(req RefundRequest) error {
 		if f.TransID != req.TransID {
 			return Errorf(EKeyReused, "this Idempotency-Key was already used to refund another payment")
 		}
-		s.plan.Outcome = OutcomeDuplicate
+		s.plan.Outcome, s.plan.KeyRefund = OutcomeDuplicate, f
 		return nil
 	}
 	p := s.st.Payment
@@ -895,6 +1107,171 @@ func (s *settling) expire() {
 	s.setInvoice(*inv, func(c *InvoiceChange) { c.Status = InvoiceExpired })
 	s.audit("invoice", string(inv.Number), "expired", "", nil)
 	s.event(LedgerEvent{Kind: EventInvoiceExpired})
+}
+
+// newInvoice creates an invoice with its text and first prompt, once per
+// idempotency key.
+func (s *settling) newInvoice(e InvoiceEvent) error {
+	o := e.Order
+	if inv := s.st.KeyInvoice; inv != nil {
+		if s.st.KeyInvoiceHash != "" && o.RequestHash != "" && s.st.KeyInvoiceHash != o.RequestHash {
+			return Errorf(EKeyReused, "this Idempotency-Key was already used for a different request; use a new key for a new invoice")
+		}
+		s.plan.Outcome, s.plan.KeyInvoice = OutcomeDuplicate, inv
+		return nil
+	}
+	inv := o.Invoice
+	if inv.Total != inv.Fee+inv.ConvenienceFee || inv.Fee < 0 || inv.ConvenienceFee < 0 {
+		return Errorf(EInvalid, "invoice total does not add up")
+	}
+	inv.Status, inv.Received = InvoicePending, 0
+	s.plan.Outcome = "created"
+	s.plan.NewInvoice = &InvoiceOrder{Invoice: inv, Key: o.Key, RequestHash: o.RequestHash}
+	detail := map[string]any{"total": inv.Total, "service": inv.ServiceCode}
+	if o.Message != nil {
+		s.message(*o.Message, "invoice:"+string(inv.Number))
+	}
+	if p := o.Push; p != nil {
+		// Whoever asks for an invoice asks for its prompt: a prompt to
+		// another phone than the invoice's is a stranger's.
+		stranger := p.Payer != inv.Phone
+		if stranger && e.Cap > 0 && s.st.StrangerPrompts >= e.Cap {
+			return strangerCapped(p.Payer, s.st.StrangerPrompts)
+		}
+		s.plan.NewPrompt = &NewPrompt{Attempt: Attempt{Invoice: inv.Number, Payer: p.Payer, Amount: inv.Due(), Status: AttemptQueued,
+			CreatedAt: s.st.Now, UpdatedAt: s.st.Now}, RunAt: p.RunAt, Stranger: stranger}
+		detail["push_to"] = p.Payer.Masked()
+	}
+	s.audit("invoice", string(inv.Number), "created", "", detail)
+	s.event(LedgerEvent{Kind: EventInvoiceCreated})
+	return nil
+}
+
+// strangerCapped refuses a stranger's prompt to a phone that has had the
+// cap's worth.
+func strangerCapped(payer MSISDN, n int) error {
+	return Errorf(ERateLimited, "%s has had %d M-Pesa prompts from other phones in the last hour, the most allowed; "+
+		"it can still pay by paybill, or ask for the prompt itself", payer.Masked(), n)
+}
+
+// prompt queues a prompt for the balance due of a payable invoice with
+// none in flight: at most one prompt at a time, and a paid invoice is
+// never prompted again.
+func (s *settling) prompt(e PromptEvent) error {
+	if a := s.st.KeyPrompt; a != nil {
+		s.plan.Outcome, s.plan.Prompt = OutcomeDuplicate, a
+		return nil
+	}
+	inv := s.st.Invoice
+	switch {
+	case inv == nil:
+		return Errorf(ENotFound, "no invoice %s", e.Invoice)
+	case inv.Status == InvoicePaid:
+		return Errorf(EConflict, "invoice %s is already paid", inv.Number)
+	case inv.Status == InvoiceExpired || !s.st.Now.Before(inv.ExpiresAt):
+		return Errorf(EConflict, "invoice %s has expired", inv.Number)
+	}
+	for _, a := range s.st.InFlight {
+		if a.UpdatedAt.After(s.st.Now.Add(-PromptLife)) {
+			return Errorf(EConflict, "a prompt for invoice %s is already on its way", inv.Number)
+		}
+	}
+	stranger := !e.ByPayer && e.Payer != inv.Phone
+	if stranger && e.Cap > 0 && s.st.StrangerPrompts >= e.Cap {
+		return strangerCapped(e.Payer, s.st.StrangerPrompts)
+	}
+	for _, a := range s.st.InFlight {
+		// Past its life, M-Pesa has long given up on it: the new prompt
+		// replaces it.
+		s.plan.StalePrompts = append(s.plan.StalePrompts, a.ID)
+	}
+	s.plan.Outcome = "queued"
+	s.plan.NewPrompt = &NewPrompt{Attempt: Attempt{Invoice: inv.Number, Payer: e.Payer, Amount: inv.Due(), Status: AttemptQueued,
+		CreatedAt: s.st.Now, UpdatedAt: s.st.Now}, RunAt: e.RunAt, Key: e.Dedupe, Stranger: stranger}
+	s.audit("invoice", string(inv.Number), "push_queued", "", map[string]any{"payer": e.Payer.Masked(), "amount": inv.Due()})
+	return nil
+}
+
+// pushAccepted records M-Pesa's acceptance of a queued prompt and
+// schedules its status query.
+func (s *settling) pushAccepted(e PushAcceptedEvent) error {
+	a := s.st.Attempt
+	switch {
+	case a == nil:
+		return Errorf(ENotFound, "no prompt %d", e.Attempt)
+	case a.Status != AttemptQueued:
+		s.plan.Outcome = OutcomeDuplicate // a callback raced ahead, or it went stale
+		return nil
+	}
+	s.plan.Outcome = "sent"
+	s.plan.Attempt = &AttemptChange{ID: a.ID, Status: AttemptSent, CheckoutRequestID: e.Result.CheckoutRequestID, MerchantRequestID: e.Result.MerchantRequestID}
+	s.plan.Jobs = append(s.plan.Jobs, JobPlan{Kind: JobQuery, Payload: PromptJob{AttemptID: a.ID}, RunAt: e.QueryAt})
+	return nil
+}
+
+// pushNotSent ends a queued prompt that will never be sent. Its payer,
+// told to check their phone, is texted how to pay instead, once per
+// prompt; unless its invoice was paid or expired first, when there is
+// nothing to pay.
+func (s *settling) pushNotSent(e PushNotSentEvent) error {
+	a, inv := s.st.Attempt, s.st.Invoice
+	switch {
+	case a == nil:
+		return Errorf(ENotFound, "no prompt %d", e.Attempt)
+	case a.Status != AttemptQueued:
+		s.plan.Outcome = OutcomeDuplicate // sent, settled or replaced meanwhile
+		return nil
+	}
+	reason := clipText(Redact(e.Reason), 300)
+	if inv == nil || inv.Status == InvoicePaid || inv.Status == InvoiceExpired {
+		s.plan.Outcome = "rejected"
+		s.plan.Attempt = &AttemptChange{ID: a.ID, Status: AttemptRejected, ResultDesc: reason}
+		s.audit("attempt", fmt.Sprint(a.ID), "push_rejected", "", map[string]any{"reason": reason})
+		return nil
+	}
+	s.plan.Outcome = "unsent"
+	s.plan.Attempt = &AttemptChange{ID: a.ID, Status: AttemptUnsent, ResultDesc: reason}
+	if s.texts != nil {
+		s.message(s.texts.PromptUnsent(*inv, a.Payer), UnsentDedupe(a.ID))
+	}
+	s.audit("attempt", fmt.Sprint(a.ID), "push_unsent", "", map[string]any{"reason": reason})
+	return nil
+}
+
+// refundStep moves a refund on its way: its status only moves forward,
+// so a reversal reaches M-Pesa at most once.
+func (s *settling) refundStep(e RefundStepEvent) error {
+	f := s.st.Refund
+	if f == nil {
+		return Errorf(ENotFound, "no refund %d", e.Refund)
+	}
+	from, to, action := RefundSending, RefundSending, ""
+	change := &RefundChange{ID: f.ID, ResultCode: f.ResultCode, ResultDesc: f.ResultDesc}
+	detail := map[string]any{"refund": f.ID}
+	switch e.Step {
+	case RefundClaim:
+		if f.Status != RefundQueued {
+			s.plan.Outcome = OutcomeDuplicate // claimed by another worker, or ended
+			return nil
+		}
+		from, action = RefundQueued, "refund_sending"
+	case RefundUnclaim:
+		to, action, detail["why"] = RefundQueued, "refund_not_sent", Redact(e.Why)
+	case RefundAccepted:
+		to, action, detail["conversation"] = RefundSent, "refund_sent", e.Accepted.ConversationID
+		change.ConversationID, change.OriginatorConversationID = e.Accepted.ConversationID, e.Accepted.OriginatorConversationID
+	case RefundUnknown:
+		action, detail["why"] = "refund_outcome_unknown", Redact(e.Why)
+	default:
+		return fmt.Errorf("refund step %q", e.Step)
+	}
+	if f.Status != from {
+		return Errorf(EConflict, "refund %d is %s, not %s", f.ID, f.Status, from)
+	}
+	change.Status = to
+	s.plan.Outcome, s.plan.Refund = Outcome(e.Step), change
+	s.audit("payment", f.TransID, action, f.TransID, detail)
+	return nil
 }
 
 // changeOf is a payment's state as a change that changes nothing yet.

@@ -29,6 +29,10 @@ func (fakeTexts) Receipt(inv huduma.Invoice) huduma.Message {
 	return huduma.Message{To: inv.Phone, Kind: huduma.MessageReceipt, Body: fmt.Sprintf("receipt %s %s", inv.Number, inv.MpesaReceipt)}
 }
 
+func (fakeTexts) PromptUnsent(inv huduma.Invoice, payer huduma.MSISDN) huduma.Message {
+	return huduma.Message{To: payer, Kind: huduma.MessagePayment, Body: fmt.Sprintf("no prompt for %s, pay %d", inv.Number, inv.Due())}
+}
+
 func (fakeTexts) Notice(n huduma.PaymentNotice) (huduma.Message, bool) {
 	to := n.Payment.Phone
 	if to == "" && n.Invoice != nil {
@@ -350,7 +354,7 @@ func TestPaymentRules(t *testing.T) {
 				"new payment T1 c2b invoice=1234567890 applied=550 suspense=0 applied ", "move 0 received>applied 550 1234567890",
 				"application APP1 for 1234567890", "text receipt to +254712345678: receipt 1234567890 T1 (receipt:1234567890)",
 				"audit invoice 1234567890 paid", "metric invoice_paid ", "metric payment_received paid"}},
-		{name: "exact payment of an invoice whose application exists", state: huduma.LedgerState{Invoice: invoice(550, 0, huduma.InvoicePending), HasApplication: true},
+		{name: "exact payment of an invoice whose application exists", state: huduma.LedgerState{Invoice: invoice(550, 0, huduma.InvoicePending), Application: "APP0"},
 			event: c2b("T1", 550, "1234567890"),
 			want: []string{"outcome paid", "invoice 1234567890 paid received=550 reason= receipt=T1",
 				"new payment T1 c2b invoice=1234567890 applied=550 suspense=0 applied ", "move 0 received>applied 550 1234567890",

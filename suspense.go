@@ -172,6 +172,9 @@ type PaymentTexts interface {
 	// Notice is the text about a payment event, or false when nobody can
 	// be told (no known phone).
 	Notice(n PaymentNotice) (Message, bool)
+	// PromptUnsent tells payer, told to check their phone, that the
+	// prompt for inv will not come, and how to pay instead.
+	PromptUnsent(inv Invoice, payer MSISDN) Message
 }
 
 // Receipt makes a ReceiptFunc a PaymentTexts.
@@ -179,6 +182,9 @@ func (f ReceiptFunc) Receipt(inv Invoice) Message { return f(inv) }
 
 // Notice sends no notices: a ReceiptFunc only knows receipts.
 func (f ReceiptFunc) Notice(PaymentNotice) (Message, bool) { return Message{}, false }
+
+// PromptUnsent sends nothing: a ReceiptFunc only knows receipts.
+func (f ReceiptFunc) PromptUnsent(Invoice, MSISDN) Message { return Message{} }
 
 // SuspenseFilter narrows the list of held payments.
 type SuspenseFilter struct {

@@ -25,7 +25,10 @@ type Ledger struct {
 
 	invoices   map[huduma.InvoiceNumber]*huduma.Invoice
 	keys       map[string]huduma.InvoiceNumber
+	hashes     map[huduma.InvoiceNumber]string
 	attempts   []*huduma.Attempt
+	promptKeys map[string]int64
+	strangers  map[int64]bool
 	checkouts  map[string]int64
 	payments   []*huduma.ReceivedPayment
 	byTrans    map[string]int64
@@ -42,72 +45,8 @@ type Ledger struct {
 // New returns an empty ledger reading the clock now.
 func New(now func() time.Time) *Ledger {
 	return &Ledger{now: now, invoices: map[huduma.InvoiceNumber]*huduma.Invoice{}, keys: map[string]huduma.InvoiceNumber{},
+		hashes: map[huduma.InvoiceNumber]string{}, promptKeys: map[string]int64{}, strangers: map[int64]bool{},
 		checkouts: map[string]int64{}, byTrans: map[string]int64{}, byInvoice: map[huduma.InvoiceNumber][]int64{}, receipts: map[string]bool{}, refundKeys: map[string]int64{}, opened: map[huduma.InvoiceNumber]string{}, texts: map[string]huduma.Message{}}
-}
-
-// CreateInvoice records an invoice (once per key) with its first prompt.
-func (l *Ledger) CreateInvoice(_ context.Context, o huduma.InvoiceOrder) (huduma.Invoice, bool, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if o.Key != "" {
-		if n, ok := l.keys[o.Key]; ok {
-			return *l.invoices[n], false, nil
-		}
-	}
-	inv := o.Invoice
-	if _, dup := l.invoices[inv.Number]; dup {
-		return inv, false, huduma.Errorf(huduma.EConflict, "invoice number already used")
-	}
-	inv.Status = huduma.InvoicePending
-	l.invoices[inv.Number] = &inv
-	if o.Key != "" {
-		l.keys[o.Key] = inv.Number
-	}
-	if o.Push != nil {
-		l.newAttempt(inv, o.Push.Payer)
-	}
-	return inv, true, nil
-}
-
-func (l *Ledger) newAttempt(inv huduma.Invoice, payer huduma.MSISDN) huduma.Attempt {
-	now := l.now()
-	a := &huduma.Attempt{ID: int64(len(l.attempts) + 1), Invoice: inv.Number, Payer: payer, Amount: inv.Due(), Status: huduma.AttemptQueued,
-		CreatedAt: now, UpdatedAt: now}
-	l.attempts = append(l.attempts, a)
-	return *a
-}
-
-// QueuePush queues a prompt for a payable invoice with none in flight.
-func (l *Ledger) QueuePush(_ context.Context, number huduma.InvoiceNumber, payer huduma.MSISDN, _ time.Time, _ string) (huduma.Attempt, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	inv, ok := l.invoices[number]
-	switch {
-	case !ok:
-		return huduma.Attempt{}, huduma.Errorf(huduma.ENotFound, "no invoice %s", number)
-	case !inv.Payable():
-		return huduma.Attempt{}, huduma.Errorf(huduma.EConflict, "invoice %s is %s", number, inv.Status)
-	}
-	for _, a := range l.attempts {
-		if a.Invoice == number && a.Status.InFlight() {
-			if l.now().Sub(a.UpdatedAt) < huduma.PromptLife {
-				return huduma.Attempt{}, huduma.Errorf(huduma.EConflict, "a prompt for invoice %s is already on its way", number)
-			}
-			a.Status = huduma.AttemptStale
-		}
-	}
-	return l.newAttempt(*inv, payer), nil
-}
-
-// MarkPushSent records M-Pesa's acceptance of a queued prompt.
-func (l *Ledger) MarkPushSent(_ context.Context, id int64, res huduma.STKPushResult, _ time.Time) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if a := l.attempt(id); a != nil && a.Status == huduma.AttemptQueued {
-		a.Status, a.CheckoutRequestID, a.MerchantRequestID, a.UpdatedAt = huduma.AttemptSent, res.CheckoutRequestID, res.MerchantRequestID, l.now()
-		l.checkouts[res.CheckoutRequestID] = id
-	}
-	return nil
 }
 
 func (l *Ledger) attempt(id int64) *huduma.Attempt {
@@ -131,33 +70,6 @@ func (l *Ledger) byCheckout(checkout string) *huduma.Attempt {
 	return l.attempt(l.checkouts[checkout])
 }
 
-// ClaimRefund moves a queued refund to sending; only one caller wins.
-func (l *Ledger) ClaimRefund(_ context.Context, id int64) (huduma.Refund, bool, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	f := l.refund(id)
-	if f == nil {
-		return huduma.Refund{}, false, huduma.ErrNotFound
-	}
-	if f.Status != huduma.RefundQueued {
-		return *f, false, nil
-	}
-	f.Status = huduma.RefundSending
-	return *f, true, nil
-}
-
-// MarkRefundSent records that M-Pesa accepted a sending refund.
-func (l *Ledger) MarkRefundSent(_ context.Context, id int64, acc huduma.ReversalAccepted) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	f := l.refund(id)
-	if f == nil || f.Status != huduma.RefundSending {
-		return huduma.Errorf(huduma.EConflict, "refund %d is not sending", id)
-	}
-	f.Status, f.ConversationID, f.OriginatorConversationID = huduma.RefundSent, acc.ConversationID, acc.OriginatorConversationID
-	return nil
-}
-
 func (l *Ledger) refund(id int64) *huduma.Refund {
 	if id < 1 || id > int64(len(l.refunds)) {
 		return nil
@@ -172,6 +84,13 @@ func (l *Ledger) Settle(_ context.Context, key huduma.LedgerKey, decide func(hud
 	defer l.mu.Unlock()
 	st := huduma.LedgerState{Now: l.now()}
 	number := key.Invoice
+	if a := l.attempt(key.AttemptID); a != nil {
+		c := *a
+		st.Attempt = &c
+		if number == "" {
+			number = a.Invoice
+		}
+	}
 	if key.Checkout != "" {
 		if a := l.byCheckout(key.Checkout); a != nil {
 			c := *a
@@ -203,6 +122,11 @@ func (l *Ledger) Settle(_ context.Context, key huduma.LedgerKey, decide func(hud
 			}
 		}
 	}
+	if f := l.refund(key.RefundID); f != nil {
+		c := *f
+		st.Refund = &c
+		trans = f.TransID
+	}
 	if key.RefundKey != "" {
 		if id, ok := l.refundKeys[key.RefundKey]; ok {
 			c := *l.refund(id)
@@ -225,7 +149,29 @@ func (l *Ledger) Settle(_ context.Context, key huduma.LedgerKey, decide func(hud
 		for _, id := range l.byInvoice[number] {
 			st.InvoicePayments = append(st.InvoicePayments, *l.payments[id-1])
 		}
-		_, st.HasApplication = l.opened[number]
+		st.Application = l.opened[number]
+		if key.InFlight {
+			for _, a := range l.attempts {
+				if a.Invoice == number && a.Status.InFlight() {
+					st.InFlight = append(st.InFlight, *a)
+				}
+			}
+		}
+	}
+	if id, ok := l.promptKeys[key.PromptKey]; ok && key.PromptKey != "" {
+		c := *l.attempt(id)
+		st.KeyPrompt = &c
+	}
+	if n, ok := l.keys[key.InvoiceKey]; ok && key.InvoiceKey != "" {
+		c := *l.invoices[n]
+		st.KeyInvoice, st.KeyInvoiceHash = &c, l.hashes[n]
+	}
+	if key.PromptsTo != "" {
+		for _, a := range l.attempts {
+			if a.Payer == key.PromptsTo && l.strangers[a.ID] && a.CreatedAt.After(st.Now.Add(-huduma.PromptCapWindow)) {
+				st.StrangerPrompts++
+			}
+		}
 	}
 	l.apps++
 	st.NewApplication = fmt.Sprintf("APP%07d", l.apps)
@@ -233,16 +179,50 @@ func (l *Ledger) Settle(_ context.Context, key huduma.LedgerKey, decide func(hud
 	if err != nil {
 		return plan, err
 	}
+	if n := plan.NewInvoice; n != nil {
+		if _, dup := l.invoices[n.Invoice.Number]; dup {
+			return huduma.Plan{}, huduma.Errorf(huduma.EConflict, "invoice number already used")
+		}
+		if _, seen := l.keys[n.Key]; seen && n.Key != "" {
+			return huduma.Plan{}, huduma.Errorf(huduma.EConflict, "idempotency key already used")
+		}
+	}
 	l.write(key, plan)
 	return plan, nil
 }
 
-// write applies a plan, giving its new payment and refund their ids.
+// write applies a plan, giving its new invoice, prompt, payment and
+// refund their ids.
 func (l *Ledger) write(key huduma.LedgerKey, p huduma.Plan) {
 	now := l.now()
+	if n := p.NewInvoice; n != nil {
+		inv := n.Invoice
+		l.invoices[inv.Number] = &inv
+		if n.Key != "" {
+			l.keys[n.Key], l.hashes[inv.Number] = inv.Number, n.RequestHash
+		}
+	}
+	for _, id := range p.StalePrompts {
+		a := l.attempt(id)
+		a.Status, a.UpdatedAt = huduma.AttemptStale, now
+	}
+	if n := p.NewPrompt; n != nil {
+		a := n.Attempt
+		a.ID = int64(len(l.attempts) + 1)
+		n.Attempt.ID = a.ID
+		l.attempts = append(l.attempts, &a)
+		l.strangers[a.ID] = n.Stranger
+		if n.Key != "" {
+			l.promptKeys[n.Key] = a.ID
+		}
+	}
 	if c := p.Attempt; c != nil {
 		a := l.attempt(c.ID)
 		a.Status, a.ResultCode, a.ResultDesc, a.UpdatedAt = c.Status, c.ResultCode, c.ResultDesc, now
+		if c.CheckoutRequestID != "" {
+			a.CheckoutRequestID, a.MerchantRequestID = c.CheckoutRequestID, c.MerchantRequestID
+			l.checkouts[c.CheckoutRequestID] = a.ID
+		}
 	}
 	var newID int64
 	if n := p.NewPayment; n != nil {
@@ -297,6 +277,9 @@ func (l *Ledger) write(key huduma.LedgerKey, p huduma.Plan) {
 	if c := p.Refund; c != nil {
 		f := l.refund(c.ID)
 		f.Status, f.ResultCode, f.ResultDesc = c.Status, c.ResultCode, c.ResultDesc
+		if c.ConversationID != "" || c.OriginatorConversationID != "" {
+			f.ConversationID, f.OriginatorConversationID = c.ConversationID, c.OriginatorConversationID
+		}
 	}
 	for _, m := range p.Messages {
 		if _, seen := l.texts[m.Dedupe]; !seen {

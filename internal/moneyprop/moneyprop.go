@@ -30,16 +30,11 @@ import (
 // HUDUMA_PROPERTY_SEED replays a run; HUDUMA_PROPERTY_SEQUENCES sets how
 // many sequences (default Options.Sequences; 300 with -short).
 
-// Ledger is what the property drives: invoices and prompts made as the
-// payments service makes them, every money event through Settle, and the
-// reads it checks the model against.
+// Ledger is what the property drives: every money event, from the
+// invoice's creation on, through Settle, and the reads it checks the
+// model against.
 type Ledger interface {
-	CreateInvoice(ctx context.Context, order huduma.InvoiceOrder) (huduma.Invoice, bool, error)
-	QueuePush(ctx context.Context, number huduma.InvoiceNumber, payer huduma.MSISDN, runAt time.Time, key string) (huduma.Attempt, error)
-	MarkPushSent(ctx context.Context, id int64, res huduma.STKPushResult, queryAt time.Time) error
 	AttemptByCheckout(ctx context.Context, checkoutID string) (huduma.Attempt, error)
-	ClaimRefund(ctx context.Context, id int64) (huduma.Refund, bool, error)
-	MarkRefundSent(ctx context.Context, id int64, acc huduma.ReversalAccepted) error
 	Settle(ctx context.Context, key huduma.LedgerKey, decide func(huduma.LedgerState) (huduma.Plan, error)) (huduma.Plan, error)
 	Invoice(ctx context.Context, number huduma.InvoiceNumber) (huduma.Invoice, error)
 	PaymentByTrans(ctx context.Context, transID string) (huduma.ReceivedPayment, error)
@@ -208,8 +203,8 @@ func (c *conservation) addInvoice(ctx context.Context) {
 		inv.ExpiresAt = now.Add(-time.Minute) // the sweep expires it
 		m.expired = true
 	}
-	if _, _, err := c.l.CreateInvoice(ctx, huduma.InvoiceOrder{Invoice: inv}); err != nil {
-		c.fail("create invoice: %v", err)
+	if p, err := c.settle(ctx, huduma.InvoiceEvent{Order: huduma.InvoiceOrder{Invoice: inv}}); err != nil || p.NewInvoice == nil {
+		c.fail("create invoice: %+v %v", p.NewInvoice, err)
 	}
 	if m.expired {
 		if p, err := c.settle(ctx, huduma.ExpireEvent{Invoice: inv.Number}); err != nil || p.Invoice == nil || p.Invoice.Status != huduma.InvoiceExpired {
@@ -266,12 +261,13 @@ func (c *conservation) refund(ctx context.Context) {
 		c.fail("refund %s: %+v %v, want KES %d", trans, plan.NewRefund, err, p.suspense)
 	}
 	f := *plan.NewRefund
-	if _, won, err := c.l.ClaimRefund(ctx, f.ID); !won || err != nil {
-		c.fail("claim refund %d: %v %v", f.ID, won, err)
+	if plan, err := c.settle(ctx, huduma.RefundStepEvent{Refund: f.ID, Step: huduma.RefundClaim}); err != nil || plan.Outcome != huduma.Outcome(huduma.RefundClaim) {
+		c.fail("claim refund %d: %s %v", f.ID, plan.Outcome, err)
 	}
 	c.n++
 	p.refunding = fmt.Sprintf("OC-%d-%d-%d", c.seed%1000, c.seq, c.n)
-	if err := c.l.MarkRefundSent(ctx, f.ID, huduma.ReversalAccepted{OriginatorConversationID: p.refunding}); err != nil {
+	if _, err := c.settle(ctx, huduma.RefundStepEvent{Refund: f.ID, Step: huduma.RefundAccepted,
+		Accepted: huduma.ReversalAccepted{OriginatorConversationID: p.refunding}}); err != nil {
 		c.fail("refund sent: %v", err)
 	}
 	if c.r.Intn(2) == 0 {
@@ -464,18 +460,20 @@ func (c *conservation) prompt(ctx context.Context) {
 		return
 	}
 	if inv.prompt == "" {
-		a, err := c.l.QueuePush(ctx, inv.number, "+254712345678", time.Now(), "")
-		if err != nil {
+		plan, err := c.settle(ctx, huduma.PromptEvent{Invoice: inv.number, Payer: "+254712345678", RunAt: time.Now()})
+		if err != nil || plan.NewPrompt == nil {
 			c.fail("push: %v", err)
 		}
+		a := plan.NewPrompt.Attempt
 		if a.Amount != inv.total-inv.received {
 			c.fail("prompt for %d, want the balance %d", a.Amount, inv.total-inv.received)
 		}
 		inv.prompt = fmt.Sprintf("ws_CO_%d_%d_%d", c.seed%1000, c.seq, c.n)
 		inv.sincePrompt = nil
 		c.n++
-		if err := c.l.MarkPushSent(ctx, a.ID, huduma.STKPushResult{CheckoutRequestID: inv.prompt}, time.Now()); err != nil {
-			c.fail("push sent: %v", err)
+		if plan, err := c.settle(ctx, huduma.PushAcceptedEvent{Attempt: a.ID, Result: huduma.STKPushResult{CheckoutRequestID: inv.prompt},
+			QueryAt: time.Now()}); err != nil || plan.Outcome != "sent" {
+			c.fail("push sent: %s %v", plan.Outcome, err)
 		}
 		return
 	}
@@ -597,6 +595,10 @@ type texts struct{}
 
 func (texts) Receipt(inv huduma.Invoice) huduma.Message {
 	return huduma.Message{To: inv.Phone, Kind: huduma.MessageReceipt, Body: "receipt " + string(inv.Number)}
+}
+
+func (texts) PromptUnsent(inv huduma.Invoice, payer huduma.MSISDN) huduma.Message {
+	return huduma.Message{To: payer, Kind: huduma.MessagePayment, Body: "no prompt for " + string(inv.Number)}
 }
 
 func (texts) Notice(n huduma.PaymentNotice) (huduma.Message, bool) {

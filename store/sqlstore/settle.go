@@ -21,6 +21,11 @@ import (
 // the loader drew was taken meanwhile.
 var errApplicationClash = errors.New("application number taken")
 
+// errInvoiceKeySeen asks Settle to try again, loading the invoice a new
+// invoice's idempotency key made: it was found by the insert doing
+// nothing, so the common case (a new key) costs no lookup first.
+var errInvoiceKeySeen = errors.New("invoice key seen")
+
 // Settle loads the state key names (locked until the transaction ends),
 // asks decide for the plan, and writes it. A refusal from decide is
 // returned and nothing is written. The plan returned has its new payment
@@ -38,8 +43,15 @@ func (l *DB) Settle(ctx context.Context, key huduma.LedgerKey, decide func(hudum
 			}
 			return l.writePlan(ctx, tx, key, plan)
 		})
-		if errors.Is(err, errApplicationClash) && try < 5 {
+		switch {
+		case errors.Is(err, errApplicationClash) && try < 5:
 			continue
+		case errors.Is(err, errInvoiceKeySeen) && key.InvoiceKey == "":
+			key.InvoiceKey = plan.NewInvoice.Key
+			continue
+		case errors.Is(err, errInvoiceKeySeen):
+			// Only a key whose invoice was deleted since could get here.
+			return huduma.Plan{}, huduma.Errorf(huduma.EConflict, "idempotency key already used")
 		}
 		return plan, err
 	}
@@ -60,6 +72,18 @@ func scanLedgerPayment(r interface{ Scan(...any) error }) (huduma.ReceivedPaymen
 func (l *DB) loadLedger(ctx context.Context, tx *sql.Tx, key huduma.LedgerKey) (huduma.LedgerState, error) {
 	st := huduma.LedgerState{Now: l.now()}
 	number := key.Invoice
+	if key.AttemptID != 0 {
+		a, err := scanAttempt(tx.QueryRowContext(ctx, `SELECT `+attemptCols+` FROM payment_attempts WHERE id = $1`+l.d.ForUpdate, key.AttemptID))
+		switch {
+		case err == nil:
+			st.Attempt = &a
+			if number == "" {
+				number = a.Invoice
+			}
+		case !errors.Is(err, sql.ErrNoRows):
+			return st, fmt.Errorf("load prompt: %w", err)
+		}
+	}
 	if key.Checkout != "" {
 		a, err := scanAttempt(tx.QueryRowContext(ctx, `SELECT `+attemptCols+` FROM payment_attempts WHERE checkout_request_id = $1`+l.d.ForUpdate, key.Checkout))
 		switch {
@@ -99,6 +123,16 @@ func (l *DB) loadLedger(ctx context.Context, tx *sql.Tx, key huduma.LedgerKey) (
 			st.Refunds = refunds
 		}
 	}
+	if key.RefundID != 0 {
+		f, err := scanRefund(tx.QueryRowContext(ctx, `SELECT `+refundCols+refundFrom+` WHERE f.id = $1`+l.d.ForUpdate, key.RefundID))
+		switch {
+		case err == nil:
+			st.Refund = &f
+			trans = f.TransID
+		case !errors.Is(err, sql.ErrNoRows):
+			return st, fmt.Errorf("load refund: %w", err)
+		}
+	}
 	if key.RefundKey != "" {
 		f, err := scanRefund(tx.QueryRowContext(ctx, `SELECT `+refundCols+refundFrom+` WHERE f.dedupe_key = $1`, key.RefundKey))
 		switch {
@@ -134,15 +168,71 @@ func (l *DB) loadLedger(ctx context.Context, tx *sql.Tx, key huduma.LedgerKey) (
 			if st.InvoicePayments, err = l.paymentsIn(ctx, tx, `r.invoice_number = $1 ORDER BY r.id`, string(number)); err != nil {
 				return st, err
 			}
-			if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM applications WHERE invoice_number = $1)`, string(number)).Scan(&st.HasApplication); err != nil {
-				return st, fmt.Errorf("check application: %w", err)
+			err := tx.QueryRowContext(ctx, `SELECT number FROM applications WHERE invoice_number = $1`, string(number)).Scan(&st.Application)
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return st, fmt.Errorf("look up application: %w", err)
+			}
+			if key.InFlight {
+				if st.InFlight, err = l.attemptsIn(ctx, tx, `invoice_number = $1 AND status IN ('queued', 'sent') ORDER BY id`, string(number)); err != nil {
+					return st, err
+				}
 			}
 		case !errors.Is(err, sql.ErrNoRows):
 			return st, fmt.Errorf("load invoice: %w", err)
 		}
 	}
+	if key.PromptKey != "" {
+		a, err := scanAttempt(tx.QueryRowContext(ctx, `SELECT `+attemptCols+` FROM payment_attempts WHERE dedupe_key = $1`, key.PromptKey))
+		switch {
+		case err == nil:
+			st.KeyPrompt = &a
+		case !errors.Is(err, sql.ErrNoRows):
+			return st, fmt.Errorf("look up prompt key: %w", err)
+		}
+	}
+	if key.InvoiceKey != "" {
+		var hash string
+		row := tx.QueryRowContext(ctx, `SELECT `+invoiceCols+`, request_hash FROM invoices WHERE idempotency_key = $1`, key.InvoiceKey)
+		inv, err := scanInvoice(scanFunc(func(dest ...any) error { return row.Scan(append(dest, &hash)...) }))
+		switch {
+		case err == nil:
+			st.KeyInvoice, st.KeyInvoiceHash = &inv, hash
+		case !errors.Is(err, sql.ErrNoRows):
+			return st, fmt.Errorf("look up invoice key: %w", err)
+		}
+	}
+	if key.PromptsTo != "" {
+		// The phone's lock makes the count and the insert that follows one
+		// step, so concurrent requests from anywhere cannot all pass. It
+		// is taken after the invoice's, and no transaction takes two
+		// phones', so two prompts never wait on each other in a circle.
+		if err := l.lock(ctx, tx, "prompts:"+string(key.PromptsTo)); err != nil {
+			return st, err
+		}
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM payment_attempts WHERE payer = $1 AND stranger = 1 AND created_at > $2`,
+			string(key.PromptsTo), ms(st.Now.Add(-huduma.PromptCapWindow))).Scan(&st.StrangerPrompts); err != nil {
+			return st, fmt.Errorf("count prompts from others: %w", err)
+		}
+	}
 	st.NewApplication = string(huduma.NewInvoiceNumber())
 	return st, nil
+}
+
+func (l *DB) attemptsIn(ctx context.Context, tx *sql.Tx, where string, args ...any) ([]huduma.Attempt, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT `+attemptCols+` FROM payment_attempts WHERE `+where, args...)
+	if err != nil {
+		return nil, fmt.Errorf("load prompts: %w", err)
+	}
+	defer rows.Close()
+	var out []huduma.Attempt
+	for rows.Next() {
+		a, err := scanAttempt(rows)
+		if err != nil {
+			return nil, fmt.Errorf("load prompts: %w", err)
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
 }
 
 func (l *DB) paymentsIn(ctx context.Context, tx *sql.Tx, where string, args ...any) ([]huduma.ReceivedPayment, error) {
@@ -182,9 +272,39 @@ func (l *DB) refundsIn(ctx context.Context, tx *sql.Tx, where string, args ...an
 // writePlan writes every change of p in tx.
 func (l *DB) writePlan(ctx context.Context, tx *sql.Tx, key huduma.LedgerKey, p huduma.Plan) error {
 	now := ms(l.now())
+	if n := p.NewInvoice; n != nil {
+		if err := l.insertInvoice(ctx, tx, *n); err != nil {
+			return err
+		}
+	}
+	for _, id := range p.StalePrompts {
+		if _, err := tx.ExecContext(ctx, `UPDATE payment_attempts SET status = $2, updated_at = $3 WHERE id = $1`, id, string(huduma.AttemptStale), now); err != nil {
+			return fmt.Errorf("retire stale prompt: %w", err)
+		}
+	}
+	if n := p.NewPrompt; n != nil {
+		a := &n.Attempt
+		var dedupe any
+		if n.Key != "" {
+			dedupe = n.Key
+		}
+		flag := 0
+		if n.Stranger {
+			flag = 1
+		}
+		if err := tx.QueryRowContext(ctx, `INSERT INTO payment_attempts (invoice_number, payer, amount, status, dedupe_key, stranger, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`, string(a.Invoice), string(a.Payer), a.Amount, string(a.Status), dedupe, flag,
+			ms(a.CreatedAt), ms(a.UpdatedAt)).Scan(&a.ID); err != nil {
+			return fmt.Errorf("insert prompt: %w", err)
+		}
+		if err := l.enqueue(ctx, tx, huduma.JobPush, huduma.PromptJob{AttemptID: a.ID}, n.RunAt); err != nil {
+			return err
+		}
+	}
 	if c := p.Attempt; c != nil {
-		if _, err := tx.ExecContext(ctx, `UPDATE payment_attempts SET status = $2, result_code = $3, result_desc = $4, updated_at = $5 WHERE id = $1`,
-			c.ID, string(c.Status), c.ResultCode, c.ResultDesc, now); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE payment_attempts SET status = $2, result_code = $3, result_desc = $4, updated_at = $5,
+			checkout_request_id = COALESCE(NULLIF($6, ''), checkout_request_id), merchant_request_id = CASE WHEN $6 = '' THEN merchant_request_id ELSE $7 END
+			WHERE id = $1`, c.ID, string(c.Status), c.ResultCode, c.ResultDesc, now, c.CheckoutRequestID, c.MerchantRequestID); err != nil {
 			return fmt.Errorf("update prompt: %w", err)
 		}
 	}
@@ -263,8 +383,9 @@ func (l *DB) writePlan(ctx context.Context, tx *sql.Tx, key huduma.LedgerKey, p 
 		}
 	}
 	if c := p.Refund; c != nil {
-		if _, err := tx.ExecContext(ctx, `UPDATE refunds SET status = $2, result_code = $3, result_desc = $4, updated_at = $5 WHERE id = $1`,
-			c.ID, string(c.Status), c.ResultCode, c.ResultDesc, now); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE refunds SET status = $2, result_code = $3, result_desc = $4, updated_at = $5,
+			conversation_id = COALESCE(NULLIF($6, ''), conversation_id), originator_conversation_id = COALESCE(NULLIF($7, ''), originator_conversation_id)
+			WHERE id = $1`, c.ID, string(c.Status), c.ResultCode, c.ResultDesc, now, c.ConversationID, c.OriginatorConversationID); err != nil {
 			return fmt.Errorf("update refund: %w", err)
 		}
 	}
@@ -273,7 +394,48 @@ func (l *DB) writePlan(ctx context.Context, tx *sql.Tx, key huduma.LedgerKey, p 
 			return err
 		}
 	}
+	for _, j := range p.Jobs {
+		if err := l.enqueue(ctx, tx, j.Kind, j.Payload, j.RunAt); err != nil {
+			return err
+		}
+	}
+	if c := p.Callback; c != nil {
+		if err := l.recordCallback(ctx, tx, c.Kind, c.Reference, string(p.Outcome), c.Body); err != nil {
+			return err
+		}
+	}
 	return l.writeAudit(ctx, tx, p.Audit, now)
+}
+
+// insertInvoice writes a new invoice. A number already taken is EConflict
+// (the caller draws another); a key already used, errInvoiceKeySeen.
+func (l *DB) insertInvoice(ctx context.Context, tx *sql.Tx, n huduma.InvoiceOrder) error {
+	inv := n.Invoice
+	fields, err := json.Marshal(inv.Fields)
+	if err != nil {
+		return fmt.Errorf("encode invoice fields: %w", err)
+	}
+	var key any
+	if n.Key != "" {
+		key = n.Key
+	}
+	r, err := tx.ExecContext(ctx, `INSERT INTO invoices (number, service_code, service_name, phone, fields, fee, convenience_fee, total,
+		status, language, idempotency_key, request_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+		ON CONFLICT (idempotency_key) DO NOTHING`,
+		string(inv.Number), inv.ServiceCode, inv.ServiceName, string(inv.Phone), string(fields), inv.Fee, inv.ConvenienceFee, inv.Total,
+		string(inv.Status), string(inv.Language), key, n.RequestHash, ms(inv.CreatedAt), ms(inv.ExpiresAt))
+	if err != nil {
+		if isUnique(err) {
+			return huduma.Errorf(huduma.EConflict, "invoice number already used")
+		}
+		return fmt.Errorf("insert invoice: %w", err)
+	}
+	if rows, err := r.RowsAffected(); err != nil {
+		return fmt.Errorf("insert invoice: %w", err)
+	} else if rows == 0 {
+		return errInvoiceKeySeen
+	}
+	return nil
 }
 
 // writeMoves writes the journal rows in one statement.

@@ -293,13 +293,19 @@ func (l *DB) Audit(ctx context.Context, entity, id string) ([]AuditEntry, error)
 // RecordCallback keeps every payment callback as received, with what was
 // done about it (the audit trail of SPEC §5).
 func (l *DB) RecordCallback(ctx context.Context, kind, reference, outcome string, body []byte) error {
+	return l.tx(ctx, func(tx *sql.Tx) error { return l.recordCallback(ctx, tx, kind, reference, outcome, body) })
+}
+
+// recordCallback is RecordCallback in tx (a settlement records the
+// callback it settled in its own transaction).
+func (l *DB) recordCallback(ctx context.Context, tx *sql.Tx, kind, reference, outcome string, body []byte) error {
 	if len(body) > 16<<10 {
 		body = body[:16<<10]
 	}
 	// The body is kept as it came, but as text every backend stores:
 	// Postgres refuses a NUL byte, and a callback must never fail (and be
 	// retried without end) for one.
-	if _, err := l.db.ExecContext(ctx, `INSERT INTO payment_callbacks (kind, reference, outcome, body, received_at) VALUES ($1, $2, $3, $4, $5)`,
+	if _, err := tx.ExecContext(ctx, `INSERT INTO payment_callbacks (kind, reference, outcome, body, received_at) VALUES ($1, $2, $3, $4, $5)`,
 		clip(kind, 40), clip(reference, 200), clip(outcome, 400), strings.ReplaceAll(strings.ToValidUTF8(string(body), "?"), "\x00", "?"), ms(l.now())); err != nil {
 		return fmt.Errorf("record callback: %w", err)
 	}

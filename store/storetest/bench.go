@@ -8,6 +8,7 @@ import (
 
 	"github.com/huduma-ke/huduma"
 	"github.com/huduma-ke/huduma/catalog"
+	"github.com/huduma-ke/huduma/internal/ledgertest"
 	"github.com/huduma-ke/huduma/store/sqlstore"
 )
 
@@ -43,7 +44,8 @@ func benchmarkSearch(b *testing.B, s *sqlstore.DB, services int) {
 // the STK result (receipt SMS, application, audit). On Postgres it also
 // reports the rows the path writes, the figure docs/capacity.md scales to
 // a national peak.
-func BenchmarkPayment(b *testing.B, l *sqlstore.DB) {
+func BenchmarkPayment(b *testing.B, st *sqlstore.DB) {
+	l := ledgertest.New(st)
 	ctx := context.Background()
 	// One connection: the payments run one after another anyway, and its
 	// backend can be told to publish its row counts (Postgres otherwise
