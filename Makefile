@@ -46,6 +46,7 @@ FUZZ_TARGETS = ./gsm7:FuzzFold ./gsm7:FuzzKeepWords ./messaging:FuzzInboxText ./
 	./providers/kannel:FuzzDecodeReport ./providers/kannel:FuzzDecodeIncoming \
 	./providers/daraja:FuzzDecodeSTKCallback ./providers/daraja:FuzzDecodeC2B \
 	./providers/daraja:FuzzDecodeReversalResult ./providers/daraja:FuzzDecodePullReply \
+	./providers/ecitizen:FuzzDecodeNotification \
 	./payments:FuzzParseStatement ./store/trigram:FuzzSearchMatchesReference
 # .ci/fuzz fails on any finding; a bare "context deadline exceeded" with
 # nothing found (a Go 1.26 coordinator race) is tried again.

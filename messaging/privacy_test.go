@@ -29,6 +29,11 @@ func TestStatusOfAnotherPhonesInvoice(t *testing.T) {
 	if _, err := pay.ConfirmC2B(ctx, huduma.PaybillPayment{TransID: "RKTQDM7W6S", Account: string(paid), Amount: 55, MSISDN: owner.Digits()}, nil); err != nil {
 		t.Fatal(err)
 	}
+	inv, err := e.l.Invoice(ctx, paid)
+	if err != nil || inv.Application == "" {
+		t.Fatalf("the paid invoice: %+v %v (its application opened)", inv, err)
+	}
+	app := inv.Application
 	// A prompt that failed on the payer's wrong PIN (as SettleSTK leaves it).
 	if _, err := e.l.SQL().ExecContext(ctx, `UPDATE invoices SET status = 'failed', reason = '2001' WHERE number = $1`, string(failed)); err != nil {
 		t.Fatal(err)
@@ -46,7 +51,7 @@ func TestStatusOfAnotherPhonesInvoice(t *testing.T) {
 			[]string{"PIN"}},
 		{other, "HALI " + string(failed), "Ankara " + string(failed) + " HAIJALIPWA. Lipa KES 55 kwa Paybill 174379, Akaunti " + string(failed) + ".",
 			[]string{"PIN"}},
-		{owner, "STATUS " + string(paid), "Invoice " + string(paid) + " is PAID (KES 55), M-Pesa ref RKTQDM7W6S.", nil},
+		{owner, "STATUS " + string(paid), "Invoice " + string(paid) + " is PAID (KES 55), M-Pesa ref RKTQDM7W6S. Application " + app + ".", nil},
 		{owner, "STATUS " + string(failed), "Invoice " + string(failed) + " is NOT PAID: Wrong M-Pesa PIN. Pay KES 55 to Paybill 174379, Account " + string(failed) + ".", nil},
 	} {
 		got := e.send(c.from, c.text)
