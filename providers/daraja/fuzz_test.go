@@ -95,8 +95,8 @@ func FuzzDecodePullReply(f *testing.F) {
 			}
 			others += n
 		}
-		if page.Rows != len(page.Payments)+others {
-			t.Fatalf("%d rows read, %d payments and %d others", page.Rows, len(page.Payments), others)
+		if page.Rows != len(page.Payments)+others+len(page.Refused) {
+			t.Fatalf("%d rows read, %d payments, %d others and %d refused", page.Rows, len(page.Payments), others, len(page.Refused))
 		}
 		for _, p := range page.Payments {
 			if p.TransID == "" || len(p.TransID) > 40 || p.Amount < 0 {

@@ -225,6 +225,9 @@ var (
 // free words.
 func smscAnswer(a string) string {
 	if m := ackRE.FindStringSubmatch(a); m != nil {
+		if m[3] == "" {
+			return m[1]
+		}
 		return m[1] + "/" + m[3]
 	}
 	if m := receiptRE.FindStringSubmatch(a); m != nil {
