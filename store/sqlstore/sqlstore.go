@@ -25,6 +25,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -77,9 +78,9 @@ type DB struct {
 	// obsv is who hears of committed changes (metrics), shared with
 	// WithClock copies.
 	obsv *observing
-	// promptCap is how many prompts a phone may get from strangers an
-	// hour (SetPromptCap; 0: no cap).
-	promptCap int
+	// commits counts the transactions committed (Commits), shared with
+	// WithClock copies.
+	commits *atomic.Int64
 }
 
 // New returns the store on db in dialect d; migrations holds the
@@ -90,7 +91,7 @@ func New(db *sql.DB, d Dialect, migrations fs.FS, closeFn func() error) *DB {
 		closeFn = db.Close
 	}
 	return &DB{db: db, d: d, migrations: migrations, close: closeFn, now: time.Now, cat: &memcatalog.Cache{},
-		obsv: &observing{obs: nopObserver{}}}
+		obsv: &observing{obs: nopObserver{}}, commits: &atomic.Int64{}}
 }
 
 // WithClock replaces time.Now (tests).
@@ -156,8 +157,13 @@ func (l *DB) tx(ctx context.Context, fn func(tx *sql.Tx) error) (err error) {
 		return fmt.Errorf("commit: %w", err)
 	}
 	committed = true
+	l.commits.Add(1)
 	return nil
 }
+
+// Commits is how many transactions this store has committed: what a
+// benchmark divides by the work it did.
+func (l *DB) Commits() int64 { return l.commits.Load() }
 
 // lock serialises transactions on name until tx ends (see Dialect.LockKey).
 func (l *DB) lock(ctx context.Context, tx *sql.Tx, name string) error {
