@@ -100,16 +100,30 @@ type Invoice struct {
 	Received int64         `json:"received"`
 	Status   InvoiceStatus `json:"status"`
 	// Reason is the result code of the last failed attempt (e.g. "1032").
-	Reason       string     `json:"reason,omitempty"`
-	MpesaReceipt string     `json:"mpesa_receipt,omitempty"`
-	Language     Language   `json:"language"`
-	CreatedAt    time.Time  `json:"created_at"`
-	ExpiresAt    time.Time  `json:"expires_at"`
-	PaidAt       *time.Time `json:"paid_at,omitempty"`
+	Reason       string `json:"reason,omitempty"`
+	MpesaReceipt string `json:"mpesa_receipt,omitempty"`
+	// Bill is e-Citizen's bill number for the invoice when it is billed
+	// through e-Citizen ("" on the ledger backend, and until e-Citizen
+	// answered): the account a payer quotes there.
+	Bill      string     `json:"bill,omitempty"`
+	Language  Language   `json:"language"`
+	CreatedAt time.Time  `json:"created_at"`
+	ExpiresAt time.Time  `json:"expires_at"`
+	PaidAt    *time.Time `json:"paid_at,omitempty"`
 	// Application is the number of the application a paid invoice opened,
 	// so a receipt or status can say what to track. Reads by number fill
 	// it in; it is empty before the invoice is paid.
 	Application string `json:"application,omitempty"`
+}
+
+// Account is what a payer types as the account on any mobile-money rail:
+// e-Citizen's bill number when the invoice is billed there, else the
+// invoice's own number.
+func (inv Invoice) Account() string {
+	if inv.Bill != "" {
+		return inv.Bill
+	}
+	return string(inv.Number)
 }
 
 // Due is the balance still to pay (0 once paid).

@@ -107,7 +107,10 @@ type ReceivedPayment struct {
 	Payer string `json:"payer,omitempty"`
 	// Phone is the payer's full number when known (an STK payer, an
 	// unmasked MSISDN); only texts use it, never a page or log.
-	Phone         MSISDN     `json:"-"`
+	Phone MSISDN `json:"-"`
+	// Checkout is the CheckoutRequestID of the prompt the payment settled
+	// ("" when it was made by hand).
+	Checkout      string     `json:"-"`
 	PaidAt        time.Time  `json:"paid_at"`
 	ReceivedAt    time.Time  `json:"received_at"`
 	SuspenseSince *time.Time `json:"suspense_since,omitempty"`
@@ -169,6 +172,9 @@ type PaymentTexts interface {
 	// Notice is the text about a payment event, or false when nobody can
 	// be told (no known phone).
 	Notice(n PaymentNotice) (Message, bool)
+	// PromptUnsent tells payer, told to check their phone, that the
+	// prompt for inv will not come, and how to pay instead.
+	PromptUnsent(inv Invoice, payer MSISDN) Message
 }
 
 // Receipt makes a ReceiptFunc a PaymentTexts.
@@ -176,6 +182,9 @@ func (f ReceiptFunc) Receipt(inv Invoice) Message { return f(inv) }
 
 // Notice sends no notices: a ReceiptFunc only knows receipts.
 func (f ReceiptFunc) Notice(PaymentNotice) (Message, bool) { return Message{}, false }
+
+// PromptUnsent sends nothing: a ReceiptFunc only knows receipts.
+func (f ReceiptFunc) PromptUnsent(Invoice, MSISDN) Message { return Message{} }
 
 // SuspenseFilter narrows the list of held payments.
 type SuspenseFilter struct {

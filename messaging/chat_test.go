@@ -12,11 +12,11 @@ import (
 
 	"github.com/huduma-ke/huduma"
 	"github.com/huduma-ke/huduma/gsm7"
+	"github.com/huduma-ke/huduma/internal/ledgertest"
 	"github.com/huduma-ke/huduma/payments"
 	"github.com/huduma-ke/huduma/sessions"
 	"github.com/huduma-ke/huduma/sessions/memstore"
 	"github.com/huduma-ke/huduma/store/sqlitestore/sqlitetest"
-	"github.com/huduma-ke/huduma/store/sqlstore"
 	"github.com/huduma-ke/huduma/texts"
 )
 
@@ -88,7 +88,7 @@ func TestParseText(t *testing.T) {
 // the real payments service and the in-process conversations.
 type chatEnv struct {
 	t     testing.TB
-	l     *sqlstore.DB
+	l     ledgertest.Ledger
 	st    InboxStore
 	convs *memstore.Store
 	in    *Inbox
@@ -97,7 +97,7 @@ type chatEnv struct {
 
 func newChatEnv(t testing.TB, cfg InboxConfig, wrap func(InboxStore) InboxStore) *chatEnv {
 	t.Helper()
-	l := sqlitetest.OpenWithSample(t)
+	l := ledgertest.New(sqlitetest.OpenWithSample(t))
 	var st InboxStore = l
 	if wrap != nil {
 		st = wrap(l)

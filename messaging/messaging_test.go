@@ -13,9 +13,9 @@ import (
 
 	"github.com/huduma-ke/huduma"
 	"github.com/huduma-ke/huduma/gsm7"
+	"github.com/huduma-ke/huduma/internal/ledgertest"
 	"github.com/huduma-ke/huduma/payments"
 	"github.com/huduma-ke/huduma/store/sqlitestore/sqlitetest"
-	"github.com/huduma-ke/huduma/store/sqlstore"
 )
 
 // clock is a settable time shared by the ledger and the worker.
@@ -33,9 +33,9 @@ func (c *clock) add(d time.Duration) {
 
 // openLedger is a migrated embedded ledger on the test clock: the real
 // SQL, not a mock.
-func openLedger(t *testing.T) (*sqlstore.DB, *clock) {
+func openLedger(t *testing.T) (ledgertest.Ledger, *clock) {
 	t.Helper()
-	st := sqlitetest.Open(t)
+	st := ledgertest.New(sqlitetest.Open(t))
 	c := &clock{t: time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)}
 	return st.WithClock(c.now), c
 }
@@ -65,7 +65,7 @@ func (s *scriptSender) Send(_ context.Context, to huduma.MSISDN, text string) (s
 
 const phone = huduma.MSISDN("+254708374149")
 
-func queue(t *testing.T, l *sqlstore.DB, kind huduma.MessageKind, body string) int64 {
+func queue(t *testing.T, l ledgertest.Ledger, kind huduma.MessageKind, body string) int64 {
 	t.Helper()
 	if err := l.QueueMessage(context.Background(), huduma.Message{To: phone, Kind: kind, Body: body}, ""); err != nil {
 		t.Fatal(err)
@@ -77,7 +77,7 @@ func queue(t *testing.T, l *sqlstore.DB, kind huduma.MessageKind, body string) i
 	return msgs[0].ID
 }
 
-func status(t *testing.T, l *sqlstore.DB, id int64) (huduma.MessageStatus, string, int) {
+func status(t *testing.T, l ledgertest.Ledger, id int64) (huduma.MessageStatus, string, int) {
 	t.Helper()
 	st, reason, attempts, err := l.MessageStatus(context.Background(), id)
 	if err != nil {

@@ -72,7 +72,9 @@ func TestStatusOfAnotherPhonesInvoice(t *testing.T) {
 // queues nothing. PAY for the sender's own invoice is never capped.
 func TestPayForOthersIsCapped(t *testing.T) {
 	e := newChatEnv(t, InboxConfig{}, nil)
-	e.l.SetPromptCap(1)
+	// One stranger's prompt an hour (HUDUMA_PROMPT_CAP=1).
+	e.in = NewInbox(InboxDeps{Store: e.st, Catalog: e.l, Payments: payments.New(e.l, e.l, nil, payments.Config{Paybill: "174379", PromptCap: 1}, quiet),
+		Conversations: e.convs}, InboxConfig{Paybill: "174379"}, quiet)
 	const owner, other = huduma.MSISDN("+254708374152"), huduma.MSISDN("+254708374153")
 	number := func(from huduma.MSISDN, text string) string {
 		m := invoiceNo.FindStringSubmatch(e.send(from, text))

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/huduma-ke/huduma"
+	"github.com/huduma-ke/huduma/internal/ledgertest"
 	"github.com/huduma-ke/huduma/store/sqlitestore/sqlitetest"
 )
 
@@ -49,7 +50,7 @@ func (d *heldDaraja) pushes() int {
 func TestDeadWorkersPromptGoesWithinSeconds(t *testing.T) {
 	ctx := context.Background()
 	c := &simClock{t: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)}
-	l := sqlitetest.Open(t).WithClock(c.now)
+	l := ledgertest.New(sqlitetest.Open(t)).WithClock(c.now)
 	inv := simInvoice(7, c.now())
 	if _, _, err := l.CreateInvoice(ctx, huduma.InvoiceOrder{Invoice: inv, Push: &huduma.PushPlan{Payer: inv.Phone, RunAt: c.now()}}); err != nil {
 		t.Fatal(err)
@@ -83,7 +84,7 @@ func TestDeadWorkersPromptGoesWithinSeconds(t *testing.T) {
 // worker claims it meanwhile, and the job ends done with one push.
 func TestRunningJobKeepsItsLease(t *testing.T) {
 	ctx := context.Background()
-	l := sqlitetest.Open(t)
+	l := ledgertest.New(sqlitetest.Open(t))
 	inv := simInvoice(8, time.Now())
 	if _, _, err := l.CreateInvoice(ctx, huduma.InvoiceOrder{Invoice: inv, Push: &huduma.PushPlan{Payer: inv.Phone, RunAt: time.Now()}}); err != nil {
 		t.Fatal(err)

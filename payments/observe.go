@@ -2,6 +2,7 @@ package payments
 
 import (
 	"errors"
+	"time"
 
 	"github.com/huduma-ke/huduma"
 )
@@ -20,13 +21,34 @@ type Observer interface {
 	// StoreError: a store call failed for a reason not the caller's; op
 	// is "invoice", "ledger" or "jobs".
 	StoreError(op string)
+	// InvoiceCreated: a new invoice (not a replay of its key).
+	InvoiceCreated()
+	// InvoicePaid: an invoice became paid, took after its creation.
+	InvoicePaid(took time.Duration)
+	// InvoicesExpired: n invoices expired.
+	InvoicesExpired(n int)
+	// PaymentReceived: a new payment as the rules settled it
+	// (huduma.OutcomePaid, OutcomePartial, OutcomeOverpaid,
+	// OutcomeSuspense) or a transaction seen before (OutcomeDuplicate).
+	PaymentReceived(out huduma.Outcome)
+	// Suspense: a suspense event (huduma.SuspenseOpened, ...).
+	Suspense(event string)
 }
+
+// Every call comes only after the change's transaction committed (the
+// plan's events), and a replay that changed nothing makes none: a
+// rolled-back or repeated change is never counted.
 
 type nopObserver struct{}
 
-func (nopObserver) STKPush(string)    {}
-func (nopObserver) STKResult(string)  {}
-func (nopObserver) StoreError(string) {}
+func (nopObserver) STKPush(string)                 {}
+func (nopObserver) STKResult(string)               {}
+func (nopObserver) StoreError(string)              {}
+func (nopObserver) InvoiceCreated()                {}
+func (nopObserver) InvoicePaid(time.Duration)      {}
+func (nopObserver) InvoicesExpired(int)            {}
+func (nopObserver) PaymentReceived(huduma.Outcome) {}
+func (nopObserver) Suspense(string)                {}
 
 // Observe names who hears of the service's events (nil: nobody).
 func (s *Service) Observe(o Observer) {

@@ -13,8 +13,8 @@ import (
 
 	"github.com/huduma-ke/huduma"
 	"github.com/huduma-ke/huduma/breaker"
+	"github.com/huduma-ke/huduma/internal/ledgertest"
 	"github.com/huduma-ke/huduma/store/sqlitestore/sqlitetest"
-	"github.com/huduma-ke/huduma/store/sqlstore"
 	"github.com/huduma-ke/huduma/texts"
 )
 
@@ -85,7 +85,7 @@ func simInvoice(n int, now time.Time) huduma.Invoice {
 
 // runDuePrompts claims every due prompt and query and runs them one by one, as
 // the worker's pool would, and reports how many ran.
-func runDuePrompts(t *testing.T, s *Service, l *sqlstore.DB) int {
+func runDuePrompts(t *testing.T, s *Service, l ledgertest.Ledger) int {
 	t.Helper()
 	jobs, err := l.Claim(context.Background(), 1000, time.Minute, huduma.JobPush, huduma.JobQuery)
 	if err != nil {
@@ -116,7 +116,7 @@ func TestDarajaOutageNeverDropsAPromptInSilence(t *testing.T) {
 			downFrom, downTo := start.Add(30*time.Second), start.Add(30*time.Second+outage)
 			d := &outageDaraja{now: c.now, down: func(at time.Time) bool { return !at.Before(downFrom) && at.Before(downTo) },
 				pushes: map[string][]time.Time{}}
-			l := sqlitetest.Open(t).WithClock(c.now)
+			l := ledgertest.New(sqlitetest.Open(t)).WithClock(c.now)
 			cfg := Config{StkDelay: 2 * time.Second, QueryAfter: time.Minute, Paybill: "222222", ServiceCode: "*2222#"}
 			s := New(l, nil, WithBreaker(d, breaker.New("daraja", 5, 30*time.Second).WithClock(c.now)), cfg, slog.New(slog.DiscardHandler))
 			s.now = c.now
@@ -185,21 +185,28 @@ func TestDarajaOutageNeverDropsAPromptInSilence(t *testing.T) {
 // refusingLedger is the embedded ledger refusing to record accepted
 // prompts, and, with jobsToo, to record the job's outcome as well.
 type refusingLedger struct {
-	*sqlstore.DB
+	ledgertest.Ledger
 	jobsToo bool
 }
 
 var errRefused = errors.New("store refuses the write")
 
-func (r refusingLedger) MarkPushSent(context.Context, int64, huduma.STKPushResult, time.Time) error {
-	return errRefused
+// Settle refuses to write a prompt's acceptance.
+func (r refusingLedger) Settle(ctx context.Context, key huduma.LedgerKey, decide func(huduma.LedgerState) (huduma.Plan, error)) (huduma.Plan, error) {
+	return r.Ledger.Settle(ctx, key, func(st huduma.LedgerState) (huduma.Plan, error) {
+		p, err := decide(st)
+		if err == nil && p.Outcome == "sent" {
+			return p, errRefused
+		}
+		return p, err
+	})
 }
 
 func (r refusingLedger) Retry(ctx context.Context, id int64, runAt time.Time, reason string, payload any) error {
 	if r.jobsToo {
 		return errRefused
 	}
-	return r.DB.Retry(ctx, id, runAt, reason, payload)
+	return r.Ledger.Retry(ctx, id, runAt, reason, payload)
 }
 
 // TestAcceptedPromptIsNeverPushedAgain: when the store refuses to record
@@ -213,7 +220,7 @@ func TestAcceptedPromptIsNeverPushedAgain(t *testing.T) {
 			ctx := context.Background()
 			c := &simClock{t: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)}
 			d := &outageDaraja{now: c.now, down: func(time.Time) bool { return false }, pushes: map[string][]time.Time{}}
-			base := sqlitetest.Open(t).WithClock(c.now)
+			base := ledgertest.New(sqlitetest.Open(t)).WithClock(c.now)
 			var logs bytes.Buffer
 			s := New(refusingLedger{base, jobsToo}, nil, d, Config{StkDelay: time.Second}, slog.New(slog.NewTextHandler(&logs, nil)))
 			s.now = c.now

@@ -19,20 +19,19 @@ import (
 	"github.com/huduma-ke/huduma/texts"
 )
 
-// Invoices is what creating, reading and prompting invoices needs.
-type Invoices interface {
-	CreateInvoice(ctx context.Context, order huduma.InvoiceOrder) (huduma.Invoice, bool, error)
-	Invoice(ctx context.Context, number huduma.InvoiceNumber) (huduma.Invoice, error)
-	InvoicesByPhone(ctx context.Context, phone huduma.MSISDN, offset, limit int) ([]huduma.Invoice, error)
-	QueuePush(ctx context.Context, number huduma.InvoiceNumber, payer huduma.MSISDN, runAt time.Time, key string) (huduma.Attempt, error)
-	QueuePushByPayer(ctx context.Context, number huduma.InvoiceNumber, payer huduma.MSISDN, runAt time.Time, key string) (huduma.Attempt, error)
-	QueueMessage(ctx context.Context, m huduma.Message, dedupe string) error
+// Money is the one way money moves: the store loads and locks what an
+// event's key names, the rules (huduma.Settle, through decide) make the
+// plan, and the store writes it, all in one transaction.
+type Money interface {
+	Settle(ctx context.Context, key huduma.LedgerKey, decide func(huduma.LedgerState) (huduma.Plan, error)) (huduma.Plan, error)
 }
 
-// Settlements is what applying Daraja's answers needs.
-type Settlements interface {
-	SettleSTK(ctx context.Context, res huduma.STKResult, t huduma.PaymentTexts) (huduma.Outcome, error)
-	SettleC2B(ctx context.Context, p huduma.C2BPayment, t huduma.PaymentTexts) (huduma.Settlement, error)
+// Invoices is what reading invoices and texting about them needs.
+type Invoices interface {
+	Invoice(ctx context.Context, number huduma.InvoiceNumber) (huduma.Invoice, error)
+	InvoicesByPhone(ctx context.Context, phone huduma.MSISDN, offset, limit int) ([]huduma.Invoice, error)
+	QueueMessage(ctx context.Context, m huduma.Message, dedupe string) error
+	// RecordCallback keeps a provider's callback that settled nothing.
 	RecordCallback(ctx context.Context, kind, reference, outcome string, body []byte) error
 }
 
@@ -42,23 +41,19 @@ type Jobs interface {
 	Done(ctx context.Context, id int64) error
 	Retry(ctx context.Context, id int64, runAt time.Time, reason string, payload any) error
 	Attempt(ctx context.Context, id int64) (huduma.Attempt, error)
-	MarkPushSent(ctx context.Context, id int64, res huduma.STKPushResult, queryAt time.Time) error
-	MarkPushRejected(ctx context.Context, id int64, reason string) error
-	ExpireDue(ctx context.Context) (int, error)
+	// ExpiryCandidates lists invoices that look payable and past their
+	// expiry, for the sweep to settle.
+	ExpiryCandidates(ctx context.Context, limit int) ([]huduma.InvoiceNumber, error)
 	// Postpone puts a claimed job back without counting the claim as a
 	// try; RenewJobs extends the leases of jobs still running.
 	Postpone(ctx context.Context, id int64, runAt time.Time, reason string) error
 	RenewJobs(ctx context.Context, ids []int64, lease time.Duration) (int, error)
-	// GiveUpPush ends a queued prompt that will not be sent and queues
-	// msg, which tells the payer how to pay instead, in one transaction,
-	// once per attempt; false: the attempt had already moved on.
-	GiveUpPush(ctx context.Context, id int64, reason string, msg huduma.Message) (bool, error)
 }
 
 // Ledger is a store that keeps all of them (the store package's DB).
 type Ledger interface {
+	Money
 	Invoices
-	Settlements
 	Jobs
 	Suspense
 	Refunds
@@ -105,12 +100,17 @@ type Config struct {
 	Paybill string
 	// ServiceCode is the USSD code texts tell people to dial.
 	ServiceCode string
+	// PromptCap is how many M-Pesa prompts one phone may get from
+	// strangers (another phone's invoice, not asked for by the phone
+	// itself) in huduma.PromptCapWindow, across instances
+	// (HUDUMA_PROMPT_CAP; 0: no cap).
+	PromptCap int
 }
 
 // Service is the money path.
 type Service struct {
+	money  Money
 	inv    Invoices
-	settle Settlements
 	jobs   Jobs
 	ledger interface {
 		Suspense
@@ -137,7 +137,7 @@ type Service struct {
 // New returns a Service.
 func New(l Ledger, cat Catalog, mp Mpesa, cfg Config, log *slog.Logger) *Service {
 	cfg = cfg.withDefaults()
-	return &Service{inv: l, settle: l, jobs: l, ledger: l, cat: cat, mp: mp, cfg: cfg, log: log.With("comp", "payments"), now: time.Now,
+	return &Service{money: l, inv: l, jobs: l, ledger: l, cat: cat, mp: mp, cfg: cfg, log: log.With("comp", "payments"), now: time.Now,
 		obs: nopObserver{}, lease: promptLease}
 }
 
@@ -225,17 +225,21 @@ func (s *Service) CreateInvoice(ctx context.Context, req huduma.InvoiceRequest) 
 		if !req.SkipInvoiceSMS {
 			msg = &huduma.Message{To: req.Phone, Kind: huduma.MessageInvoice, Body: s.invoiceText(inv)}
 		}
-		out, created, err := s.inv.CreateInvoice(ctx, huduma.InvoiceOrder{Invoice: inv, Key: req.Key, RequestHash: req.RequestHash, Message: msg, Push: plan})
+		done, err := s.apply(ctx, huduma.InvoiceEvent{Order: huduma.InvoiceOrder{Invoice: inv, Key: req.Key, RequestHash: req.RequestHash,
+			Message: msg, Push: plan}, Cap: s.cfg.PromptCap}, nil)
 		if huduma.ErrorCode(err) == huduma.EConflict {
 			continue // number taken: draw another
 		}
 		if err != nil {
-			s.storeFailed("invoice", err)
 			return huduma.Invoice{}, false, fmt.Errorf("create invoice: %w", err)
 		}
-		if created {
-			s.log.InfoContext(ctx, "invoice created", "invoice", out.Number, "service", sv.Code, "total", out.Total, "prompt", plan != nil)
+		if done.NewInvoice == nil {
+			// The key made an invoice before: that one, as it is now.
+			out, err := s.inv.Invoice(ctx, done.KeyInvoice.Number)
+			return out, plan != nil, err
 		}
+		out := done.NewInvoice.Invoice
+		s.log.InfoContext(ctx, "invoice created", "invoice", out.Number, "service", sv.Code, "total", out.Total, "prompt", plan != nil)
 		return out, plan != nil, nil
 	}
 	return huduma.Invoice{}, false, fmt.Errorf("create invoice: no free invoice number after 5 draws")
@@ -290,22 +294,22 @@ func (s *Service) InvoicesByPhone(ctx context.Context, phone huduma.MSISDN, offs
 // that has had HUDUMA_PROMPT_CAP of those in the last hour is refused
 // (ERateLimited).
 func (s *Service) RequestPush(ctx context.Context, number huduma.InvoiceNumber, payer huduma.MSISDN, key string) error {
-	return s.requestPush(ctx, number, payer, key, s.inv.QueuePush)
+	return s.requestPush(ctx, huduma.PromptEvent{Invoice: number, Payer: payer, Dedupe: key})
 }
 
 // RequestPushByPayer is RequestPush for a prompt the payer asked for from
 // the phone it goes to, in a USSD session (the network vouches for the
 // session's number): never a stranger's, so never refused by the cap.
 func (s *Service) RequestPushByPayer(ctx context.Context, number huduma.InvoiceNumber, payer huduma.MSISDN, key string) error {
-	return s.requestPush(ctx, number, payer, key, s.inv.QueuePushByPayer)
+	return s.requestPush(ctx, huduma.PromptEvent{Invoice: number, Payer: payer, Dedupe: key, ByPayer: true})
 }
 
-func (s *Service) requestPush(ctx context.Context, number huduma.InvoiceNumber, payer huduma.MSISDN, key string,
-	queue func(context.Context, huduma.InvoiceNumber, huduma.MSISDN, time.Time, string) (huduma.Attempt, error)) error {
-	if !CanPrompt(payer) {
+func (s *Service) requestPush(ctx context.Context, ev huduma.PromptEvent) error {
+	if !CanPrompt(ev.Payer) {
 		return huduma.Errorf(huduma.EInvalid, "M-Pesa prompts go only to Safaricom numbers")
 	}
-	if _, err := queue(ctx, number, payer, s.now().Add(s.cfg.StkDelay), key); err != nil {
+	ev.RunAt, ev.Cap = s.now().Add(s.cfg.StkDelay), s.cfg.PromptCap
+	if _, err := s.apply(ctx, ev, nil); err != nil {
 		return fmt.Errorf("queue prompt: %w", err)
 	}
 	return nil
@@ -368,21 +372,11 @@ func (s *Service) HandleSTK(ctx context.Context, res huduma.STKResult, raw []byt
 }
 
 func (s *Service) settleSTK(ctx context.Context, res huduma.STKResult, raw []byte) (huduma.Outcome, error) {
-	out, err := s.settle.SettleSTK(ctx, res, s.texts())
+	plan, err := s.apply(ctx, huduma.STKResultEvent{Result: res}, &huduma.CallbackRecord{Kind: "stk", Reference: res.CheckoutRequestID, Body: raw})
 	if err != nil {
-		s.storeFailed("ledger", err)
 		return "", fmt.Errorf("settle stk result: %w", err)
 	}
-	if decided(out) {
-		// Committed (SettleSTK returned): counted once, however often
-		// Daraja repeats it.
-		s.obs.STKResult(res.ResultCode)
-	}
-	if err := s.settle.RecordCallback(ctx, "stk", res.CheckoutRequestID, string(out), raw); err != nil {
-		s.storeFailed("ledger", err)
-		return out, err
-	}
-	switch out {
+	switch out := plan.Outcome; out {
 	case huduma.OutcomeUnknown, huduma.OutcomeMismatch:
 		s.log.WarnContext(ctx, "stk result ignored", "checkout", res.CheckoutRequestID, "outcome", out)
 	case huduma.OutcomeReceiptReused:
@@ -392,18 +386,51 @@ func (s *Service) settleSTK(ctx context.Context, res huduma.STKResult, raw []byt
 		s.log.WarnContext(ctx, "invoice paid from another phone than the one prompted; flagged in the audit log",
 			"checkout", res.CheckoutRequestID, "outcome", out)
 	}
-	return out, nil
+	return plan.Outcome, nil
+}
+
+// apply runs one money event: the store loads and locks what its key
+// names, the rules decide (with this service's texts), and the store
+// writes the plan with cb, the callback it came in, in one transaction.
+// Once that committed, the plan's events are told to the observer.
+func (s *Service) apply(ctx context.Context, ev huduma.MoneyEvent, cb *huduma.CallbackRecord) (huduma.Plan, error) {
+	plan, err := s.money.Settle(ctx, ev.Key(), func(st huduma.LedgerState) (huduma.Plan, error) {
+		p, err := huduma.Settle(st, ev, s.texts())
+		p.Callback = cb
+		return p, err
+	})
+	if err != nil {
+		s.storeFailed("ledger", err)
+		return plan, err
+	}
+	for _, e := range plan.Events {
+		switch e.Kind {
+		case huduma.EventSTKResult:
+			s.obs.STKResult(e.Name)
+		case huduma.EventPaymentReceived:
+			s.obs.PaymentReceived(e.Outcome)
+		case huduma.EventInvoicePaid:
+			s.obs.InvoicePaid(e.Took)
+		case huduma.EventInvoiceExpired:
+			s.obs.InvoicesExpired(1)
+		case huduma.EventInvoiceCreated:
+			s.obs.InvoiceCreated()
+		case huduma.EventSuspense:
+			s.obs.Suspense(e.Name)
+		}
+	}
+	return plan, nil
 }
 
 // RecordNotice keeps a notice Daraja posts that needs no action (the Pull
 // Transactions API's), in the callback log.
 func (s *Service) RecordNotice(ctx context.Context, kind string, raw []byte) error {
-	return s.settle.RecordCallback(ctx, kind, "", "noted", raw)
+	return s.inv.RecordCallback(ctx, kind, "", "noted", raw)
 }
 
 // RecordRejected keeps a callback that could not be read at all.
 func (s *Service) RecordRejected(ctx context.Context, kind string, raw []byte, why string) error {
-	return s.settle.RecordCallback(ctx, kind, "", "rejected: "+why, raw)
+	return s.inv.RecordCallback(ctx, kind, "", "rejected: "+why, raw)
 }
 
 // C2B validation codes (protocols.md §3.6); "" accepts.
@@ -444,24 +471,21 @@ func (s *Service) ValidateC2B(ctx context.Context, p huduma.PaybillPayment) (str
 // It returns how the ledger settled it (huduma.OutcomeDuplicate for a
 // TransID seen before).
 func (s *Service) ConfirmC2B(ctx context.Context, p huduma.PaybillPayment, raw []byte) (huduma.Outcome, error) {
-	st, err := s.receive(ctx, p, huduma.SourceC2B)
+	st, err := s.receive(ctx, p, huduma.SourceC2B, &huduma.CallbackRecord{Kind: "c2b", Reference: p.TransID, Body: raw})
 	if err != nil {
 		return "", err
-	}
-	if err := s.settle.RecordCallback(ctx, "c2b", p.TransID, string(st.Outcome), raw); err != nil {
-		s.storeFailed("ledger", err)
-		return st.Outcome, err
 	}
 	return st.Outcome, nil
 }
 
-// receive records a paybill payment learned from source.
-func (s *Service) receive(ctx context.Context, p huduma.PaybillPayment, source huduma.PaymentSource) (huduma.Settlement, error) {
+// receive records a paybill payment learned from source (with cb, the
+// callback it came in, when it came in one).
+func (s *Service) receive(ctx context.Context, p huduma.PaybillPayment, source huduma.PaymentSource, cb *huduma.CallbackRecord) (huduma.Settlement, error) {
 	number, _ := huduma.ParseInvoiceNumber(p.Account)
-	st, err := s.settle.SettleC2B(ctx, huduma.C2BPayment{TransID: p.TransID, Invoice: number, Account: p.Account, Amount: p.Amount,
-		MSISDN: p.MSISDN, PaidAt: p.At, Source: source}, s.texts())
+	plan, err := s.apply(ctx, huduma.PaymentEvent{Payment: huduma.C2BPayment{TransID: p.TransID, Invoice: number, Account: p.Account, Amount: p.Amount,
+		MSISDN: p.MSISDN, PaidAt: p.At, Source: source}}, cb)
+	st := plan.Settlement
 	if err != nil {
-		s.storeFailed("ledger", err)
 		return st, fmt.Errorf("settle %s payment: %w", source, err)
 	}
 	if st.Outcome == huduma.OutcomeSuspense || st.Outcome == huduma.OutcomeOverpaid {

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/huduma-ke/huduma"
+	"github.com/huduma-ke/huduma/internal/ledgertest"
 	"github.com/huduma-ke/huduma/store/sqlitestore/sqlitetest"
 )
 
@@ -14,7 +15,7 @@ import (
 // validation, fee and key apply.
 func TestCreateInvoiceSMS(t *testing.T) {
 	ctx := context.Background()
-	l := sqlitetest.OpenWithSample(t)
+	l := ledgertest.New(sqlitetest.OpenWithSample(t))
 	s := New(l, l, nil, Config{Paybill: "174379"}, slog.New(slog.DiscardHandler))
 	count := func(phone huduma.MSISDN) int {
 		msgs, err := l.Messages(ctx, phone, 10)
@@ -46,7 +47,7 @@ func TestCreateInvoiceSMS(t *testing.T) {
 // gets it.
 func TestReceiptCopiesGoOnlyToTheInvoicesPhone(t *testing.T) {
 	ctx := context.Background()
-	l := sqlitetest.OpenWithSample(t)
+	l := ledgertest.New(sqlitetest.OpenWithSample(t))
 	s := New(l, l, nil, Config{Paybill: "174379"}, slog.New(slog.DiscardHandler))
 	const owner, other = huduma.MSISDN("+254708374100"), huduma.MSISDN("+254708374111")
 	inv, _, err := s.CreateInvoice(ctx, huduma.InvoiceRequest{ServiceCode: 4001, Phone: owner, Fields: map[string]string{"birth_entry": "12345"},

@@ -55,7 +55,7 @@ func (s *Service) PullOnce(ctx context.Context, p Puller, from, to time.Time) (P
 			s.log.WarnContext(ctx, "pull left out a row that cannot be an M-Pesa payment; check it in the portal", "why", why)
 		}
 		for _, pay := range pg.Payments {
-			st, err := s.receive(ctx, pay, huduma.SourcePull)
+			st, err := s.receive(ctx, pay, huduma.SourcePull, nil)
 			if err != nil {
 				return rep, err
 			}

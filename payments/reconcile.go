@@ -319,7 +319,7 @@ func (s *Service) Reconcile(ctx context.Context, rows []StatementRow, from, to t
 	}
 	for _, r := range rep.Missing {
 		got, err := s.receive(ctx, huduma.PaybillPayment{TransID: r.Receipt, Account: r.account, Amount: r.PaidIn, MSISDN: r.msisdn, At: r.Completed},
-			huduma.SourceStatement)
+			huduma.SourceStatement, nil)
 		if err != nil {
 			return rep, fmt.Errorf("apply statement line %d: %w", r.Line, err)
 		}

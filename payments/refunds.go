@@ -12,15 +12,9 @@ import (
 	"github.com/huduma-ke/huduma"
 )
 
-// Refunds is what refunding held money needs from the ledger.
+// Refunds is what refunding held money reads from the ledger.
 type Refunds interface {
-	QueueRefund(ctx context.Context, req huduma.RefundRequest) (huduma.Refund, bool, error)
-	ClaimRefund(ctx context.Context, id int64) (huduma.Refund, bool, error)
-	UnclaimRefund(ctx context.Context, id int64, why string) error
-	MarkRefundSent(ctx context.Context, id int64, acc huduma.ReversalAccepted) error
-	MarkRefundUnknown(ctx context.Context, id int64, why string) error
-	FailRefund(ctx context.Context, id int64, code, desc string) error
-	SettleReversal(ctx context.Context, res huduma.ReversalResult, t huduma.PaymentTexts) (huduma.Outcome, error)
+	Refund(ctx context.Context, id int64) (huduma.Refund, error)
 }
 
 // refundTries bounds how often a reversal that never left is tried.
@@ -44,13 +38,15 @@ func (s *Service) RequestRefund(ctx context.Context, transID, key, actor, remark
 	if remarks == "" {
 		remarks = "Refund of a payment held"
 	}
-	f, created, err := s.ledger.QueueRefund(ctx, huduma.RefundRequest{TransID: transID, Key: key, Actor: actor, Remarks: remarks})
+	plan, err := s.apply(ctx, huduma.RefundRequestEvent{Request: huduma.RefundRequest{TransID: transID, Key: key, Actor: actor, Remarks: remarks}}, nil)
 	if err != nil {
-		return f, err
+		return huduma.Refund{}, err
 	}
-	if created {
-		s.log.InfoContext(ctx, "refund requested", "trans", transID, "refund", f.ID, "amount", f.Amount, "actor", actor)
+	if plan.KeyRefund != nil {
+		return *plan.KeyRefund, nil
 	}
+	f := *plan.NewRefund
+	s.log.InfoContext(ctx, "refund requested", "trans", transID, "refund", f.ID, "amount", f.Amount, "actor", actor)
 	return f, nil
 }
 
@@ -59,13 +55,11 @@ func (s *Service) RequestRefund(ctx context.Context, transID, key, actor, remark
 // huduma.OutcomeDuplicate and a result for no refund of ours
 // huduma.OutcomeUnknown, which the callback metrics count apart.
 func (s *Service) HandleReversal(ctx context.Context, res huduma.ReversalResult, raw []byte) (huduma.Outcome, error) {
-	out, err := s.ledger.SettleReversal(ctx, res, s.texts())
+	plan, err := s.apply(ctx, huduma.ReversalEvent{Result: res}, &huduma.CallbackRecord{Kind: "reversal", Reference: res.OriginatorConversationID, Body: raw})
 	if err != nil {
 		return "", fmt.Errorf("settle reversal: %w", err)
 	}
-	if err := s.settle.RecordCallback(ctx, "reversal", res.OriginatorConversationID, string(out), raw); err != nil {
-		return "", err
-	}
+	out := plan.Outcome
 	switch out {
 	case huduma.OutcomeRefundFailed:
 		s.log.WarnContext(ctx, "refund failed; the money is held again", "conversation", res.ConversationID, "code", res.ResultCode)
@@ -120,13 +114,21 @@ func (s *Service) runRefund(ctx context.Context, j huduma.Job) {
 		done()
 		return
 	}
-	f, won, err := s.ledger.ClaimRefund(ctx, p.RefundID)
+	claim, err := s.apply(ctx, huduma.RefundStepEvent{Refund: p.RefundID, Step: huduma.RefundClaim}, nil)
 	if err != nil {
 		s.log.ErrorContext(ctx, "claim refund; the job runs again after its lease", "refund", p.RefundID, "error", err)
 		return
 	}
-	if !won {
+	if claim.Refund == nil {
 		done() // sent already, or ended
+		return
+	}
+	f, err := s.ledger.Refund(ctx, p.RefundID)
+	if err != nil {
+		// Claimed (sending): never sent again on its own, as for an
+		// outcome we cannot know; the officer's list shows it refunding.
+		s.log.ErrorContext(ctx, "read claimed refund; not sent", "refund", p.RefundID, "error", err)
+		done()
 		return
 	}
 	cctx, cancel := context.WithTimeout(ctx, darajaTimeout)
@@ -134,7 +136,7 @@ func (s *Service) runRefund(ctx context.Context, j huduma.Job) {
 	cancel()
 	switch {
 	case err == nil:
-		if err := s.ledger.MarkRefundSent(ctx, f.ID, acc); err != nil {
+		if _, err := s.apply(ctx, huduma.RefundStepEvent{Refund: f.ID, Step: huduma.RefundAccepted, Accepted: acc}, nil); err != nil {
 			// Sent: its result still finds it (by the payment), so this
 			// only loses the conversation ids.
 			s.log.ErrorContext(ctx, "record refund sent", "refund", f.ID, "error", err)
@@ -142,7 +144,7 @@ func (s *Service) runRefund(ctx context.Context, j huduma.Job) {
 		s.log.InfoContext(ctx, "refund sent", "refund", f.ID, "conversation", acc.ConversationID)
 		done()
 	case errors.Is(err, ErrNotSent) && p.Tries+1 < refundTries:
-		if err := s.ledger.UnclaimRefund(ctx, f.ID, err.Error()); err != nil {
+		if _, err := s.apply(ctx, huduma.RefundStepEvent{Refund: f.ID, Step: huduma.RefundUnclaim, Why: err.Error()}, nil); err != nil {
 			s.log.ErrorContext(ctx, "unclaim refund", "refund", f.ID, "error", err)
 			done()
 			return
@@ -156,13 +158,13 @@ func (s *Service) runRefund(ctx context.Context, j huduma.Job) {
 		// It may have reached Daraja: never sent again; its result, if
 		// any, settles it; the officer's list shows it refunding.
 		s.log.ErrorContext(ctx, "refund request may or may not have reached Daraja; not sent again", "refund", f.ID, "error", err)
-		if err := s.ledger.MarkRefundUnknown(ctx, f.ID, err.Error()); err != nil {
+		if _, err := s.apply(ctx, huduma.RefundStepEvent{Refund: f.ID, Step: huduma.RefundUnknown, Why: err.Error()}, nil); err != nil {
 			s.log.ErrorContext(ctx, "record refund unknown", "refund", f.ID, "error", err)
 		}
 		done()
 	default:
 		s.log.WarnContext(ctx, "refund refused by Daraja; the money is held again", "refund", f.ID, "error", err)
-		if err := s.ledger.FailRefund(ctx, f.ID, "refused", huduma.RedactError(err)); err != nil {
+		if _, err := s.apply(ctx, huduma.RefundRefusedEvent{Refund: f, Code: "refused", Desc: huduma.RedactError(err)}, nil); err != nil {
 			s.log.ErrorContext(ctx, "record refund refused", "refund", f.ID, "error", err)
 			return
 		}

@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/huduma-ke/huduma"
+	"github.com/huduma-ke/huduma/internal/ledgertest"
 	"github.com/huduma-ke/huduma/store/sqlitestore/sqlitetest"
-	"github.com/huduma-ke/huduma/store/sqlstore"
 )
 
 // scriptedReverser answers reversals with the errors it is given, in
@@ -37,7 +37,7 @@ func (r *scriptedReverser) Reverse(_ context.Context, req huduma.ReversalRequest
 }
 
 // runDue claims and runs the due reversal jobs once.
-func runDue(t *testing.T, s *Service, st *sqlstore.DB) int {
+func runDue(t *testing.T, s *Service, st ledgertest.Ledger) int {
 	t.Helper()
 	jobs, err := st.Claim(context.Background(), 10, time.Minute, huduma.JobReversal)
 	if err != nil {
@@ -70,7 +70,7 @@ func TestRefundWorker(t *testing.T) {
 		{"refused", []error{errors.New("daraja: HTTP 400 400.002.02: Bad Request - Invalid Initiator")}, 1, huduma.RefundFailed, huduma.PaymentSuspense},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			st := sqlitetest.Open(t)
+			st := ledgertest.New(sqlitetest.Open(t))
 			s := New(st, nil, nil, Config{}, slog.New(slog.DiscardHandler))
 			if _, err := s.RequestRefund(ctx, "X1", "", "officer", ""); huduma.ErrorCode(err) != huduma.EUnavailable {
 				t.Fatalf("refund without an initiator: %v", err)

@@ -13,7 +13,6 @@ import (
 type Suspense interface {
 	Suspense(ctx context.Context, f huduma.SuspenseFilter) ([]huduma.ReceivedPayment, error)
 	PaymentByTrans(ctx context.Context, transID string) (huduma.ReceivedPayment, error)
-	ApplyPayment(ctx context.Context, transID string, number huduma.InvoiceNumber, actor string, t huduma.PaymentTexts) (huduma.Settlement, error)
 	Refunds(ctx context.Context, transID string) ([]huduma.Refund, error)
 	PaymentsBetween(ctx context.Context, from, to time.Time) ([]huduma.ReceivedPayment, error)
 	SettlementReport(ctx context.Context, day time.Time, agency string) ([]huduma.SettlementRow, error)
@@ -51,7 +50,8 @@ func (s *Service) Payment(ctx context.Context, transID string) (huduma.PaymentRe
 // accumulate rule (as much as the invoice still needs; the rest stays
 // held), texting the payer; actor names the officer.
 func (s *Service) ApplySuspense(ctx context.Context, transID string, number huduma.InvoiceNumber, actor string) (huduma.Settlement, error) {
-	st, err := s.ledger.ApplyPayment(ctx, strings.TrimSpace(transID), number, actor, s.texts())
+	plan, err := s.apply(ctx, huduma.ApplyEvent{TransID: strings.TrimSpace(transID), Invoice: number, Actor: actor}, nil)
+	st := plan.Settlement
 	if err != nil {
 		return st, fmt.Errorf("apply payment: %w", err)
 	}

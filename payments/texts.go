@@ -13,6 +13,13 @@ func (s *Service) texts() huduma.PaymentTexts { return paymentTexts{s} }
 
 func (t paymentTexts) Receipt(inv huduma.Invoice) huduma.Message { return t.s.receipt(inv) }
 
+// PromptUnsent tells the payer, who was told to check their phone, that
+// the prompt will not come: the paybill steps and where to ask for a new
+// prompt, in the invoice's language.
+func (t paymentTexts) PromptUnsent(inv huduma.Invoice, payer huduma.MSISDN) huduma.Message {
+	return huduma.Message{To: payer, Kind: huduma.MessagePayment, Body: texts.PromptUnsentSMS(inv, t.s.cfg.Paybill, t.s.cfg.ServiceCode)}
+}
+
 // Notice goes to the payer when their number is known in full (a prompt,
 // an unmasked MSISDN), else to the owner of the invoice the payment
 // named; a payment from a masked number for no invoice reaches nobody,

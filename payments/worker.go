@@ -10,7 +10,6 @@ import (
 
 	"github.com/huduma-ke/huduma"
 	"github.com/huduma-ke/huduma/breaker"
-	"github.com/huduma-ke/huduma/texts"
 )
 
 const (
@@ -73,7 +72,7 @@ func (s *Service) Run(ctx context.Context, poll time.Duration) {
 			s.log.ErrorContext(ctx, "job queue", "error", err)
 		}
 		if time.Since(lastExpiry) > 30*time.Second {
-			if n, err := s.jobs.ExpireDue(ctx); err != nil && ctx.Err() == nil {
+			if n, err := s.expireDue(ctx); err != nil && ctx.Err() == nil {
 				s.storeFailed("invoice", err)
 				s.log.ErrorContext(ctx, "expire invoices", "error", err)
 			} else if n > 0 {
@@ -311,8 +310,8 @@ func (s *Service) push(ctx context.Context, j huduma.Job, p *huduma.PromptJob) s
 		return step{at: s.now().Add(backoff(time.Second, j.Attempts)), why: err.Error()}
 	}
 	if inv.Status == huduma.InvoicePaid || inv.Status == huduma.InvoiceExpired {
-		if err := s.jobs.MarkPushRejected(ctx, a.ID, "invoice "+string(inv.Status)); err != nil {
-			s.storeFailed("ledger", err)
+		// The rules end it without a text: there is nothing to pay.
+		if _, err := s.apply(ctx, huduma.PushNotSentEvent{Attempt: a.ID, Reason: "invoice " + string(inv.Status)}, nil); err != nil {
 			return step{at: s.now().Add(backoff(time.Second, j.Attempts)), why: err.Error()}
 		}
 		return step{}
@@ -356,14 +355,12 @@ func (s *Service) push(ctx context.Context, j huduma.Job, p *huduma.PromptJob) s
 // attempt. When the store refuses, the job keeps the reason and its later
 // runs only retry this, never the push.
 func (s *Service) giveUp(ctx context.Context, j huduma.Job, p *huduma.PromptJob, a huduma.Attempt, inv huduma.Invoice, why string) step {
-	msg := huduma.Message{To: a.Payer, Kind: huduma.MessagePayment, Body: texts.PromptUnsentSMS(inv, s.cfg.Paybill, s.cfg.ServiceCode)}
-	ended, err := s.jobs.GiveUpPush(ctx, a.ID, why, msg)
+	plan, err := s.apply(ctx, huduma.PushNotSentEvent{Attempt: a.ID, Reason: why}, nil)
 	if err != nil {
-		s.storeFailed("ledger", err)
 		p.GiveUp = why
 		return step{at: s.now().Add(backoff(time.Second, j.Attempts)), why: err.Error()}
 	}
-	if ended {
+	if plan.Attempt != nil {
 		s.log.WarnContext(ctx, "stk push given up; the payer is texted how to pay instead", "invoice", a.Invoice, "reason", huduma.Redact(why))
 	}
 	return step{}
@@ -383,7 +380,7 @@ type unrecorded struct {
 // recordTries times in all with growing waits. Then it stops and logs
 // why.
 func (s *Service) recordPush(ctx context.Context, p *huduma.PromptJob, a huduma.Attempt, res huduma.STKPushResult) step {
-	err := s.jobs.MarkPushSent(ctx, a.ID, res, s.now().Add(s.cfg.QueryAfter))
+	_, err := s.apply(ctx, huduma.PushAcceptedEvent{Attempt: a.ID, Result: res, QueryAt: s.now().Add(s.cfg.QueryAfter)}, nil)
 	if err == nil {
 		s.unrecorded.Delete(a.ID)
 		s.log.InfoContext(ctx, "stk push sent", "invoice", a.Invoice, "checkout", res.CheckoutRequestID)
@@ -474,4 +471,26 @@ func (s *Service) query(ctx context.Context, p *huduma.PromptJob) step {
 	}
 	s.log.InfoContext(ctx, "stk query settled the prompt", "invoice", a.Invoice, "outcome", out)
 	return step{}
+}
+
+// expireDue expires the invoices past their expiry: each is settled on its
+// own (a short transaction locking one invoice, so sweeps on several
+// instances and payments at the same moment never deadlock), and the rules
+// decide under its lock whether it expires. It returns how many did.
+func (s *Service) expireDue(ctx context.Context) (int, error) {
+	due, err := s.jobs.ExpiryCandidates(ctx, 500)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, number := range due {
+		plan, err := s.apply(ctx, huduma.ExpireEvent{Invoice: number}, nil)
+		if err != nil {
+			return n, err
+		}
+		if plan.Invoice != nil {
+			n++
+		}
+	}
+	return n, nil
 }

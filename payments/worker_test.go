@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/huduma-ke/huduma"
+	"github.com/huduma-ke/huduma/internal/ledgertest"
 	"github.com/huduma-ke/huduma/store/sqlitestore/sqlitetest"
 )
 
@@ -88,7 +89,7 @@ func (m *slowMpesa) pushedAt(ref huduma.InvoiceNumber) (time.Time, bool) {
 // more than half the workers.
 func TestPushesNotStarvedBySlowQueries(t *testing.T) {
 	ctx := context.Background()
-	l := sqlitetest.Open(t)
+	l := ledgertest.New(sqlitetest.Open(t))
 	now := time.Now()
 	invoice := func(n int) huduma.Invoice {
 		body := fmt.Sprintf("%09d", 100000000+n)

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/huduma-ke/huduma/internal/ledgertest"
+
 	"github.com/huduma-ke/huduma"
 	"github.com/huduma-ke/huduma/providers/daraja"
 	"github.com/huduma-ke/huduma/providers/daraja/darajafake"
@@ -206,7 +208,8 @@ func seedUndecided(ctx context.Context, dbURL, darajaURL string, n int) error {
 	return <-errs
 }
 
-func seedOne(ctx context.Context, l *sqlstore.DB, dc *daraja.Client, i int) error {
+func seedOne(ctx context.Context, st *sqlstore.DB, dc *daraja.Client, i int) error {
+	l := ledgertest.New(st)
 	now := time.Now()
 	phone := huduma.MSISDN(fmt.Sprintf("+2547%06d08", 100000+i)) // ends 08: never answered
 	inv := huduma.Invoice{ServiceCode: 1001, ServiceName: "Ordinary passport 34 pages", Phone: phone, Fee: 4550, ConvenienceFee: 50,

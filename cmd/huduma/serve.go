@@ -197,7 +197,6 @@ func newGateway(ctx context.Context, cfg Config, log *slog.Logger) (*gateway, er
 	}
 	g.store = st
 	g.closers = append(g.closers, func() { st.Close() })
-	st.SetPromptCap(cfg.PromptCap)
 	if err := loadSampleIfEmpty(ctx, st, log); err != nil {
 		return nil, err
 	}
@@ -234,7 +233,7 @@ func newGateway(ctx context.Context, cfg Config, log *slog.Logger) (*gateway, er
 	breakers := map[string]metrics.Breaker{}
 	darajaBreaker := breakerFor("daraja", cfg)
 	breakers["daraja"] = darajaBreaker
-	payCfg := payments.Config{StkDelay: cfg.StkDelay, QueryAfter: cfg.QueryAfter, InvoiceTTL: cfg.InvoiceTTL, Paybill: cfg.MpesaShort,
+	payCfg := payments.Config{PromptCap: cfg.PromptCap, StkDelay: cfg.StkDelay, QueryAfter: cfg.QueryAfter, InvoiceTTL: cfg.InvoiceTTL, Paybill: cfg.MpesaShort,
 		ServiceCode: cfg.ServiceCode, Workers: cfg.MpesaWorkers}
 	if cfg.timeScale > 0 {
 		payCfg = payCfg.Scaled(cfg.timeScale)

@@ -5,29 +5,17 @@ import (
 	"database/sql"
 	"fmt"
 	"sync"
-	"time"
 
 	"github.com/huduma-ke/huduma"
 )
 
-// Observer hears of the store's changes for metrics. Each call comes only
-// after the change's transaction committed, and an idempotent replay that
-// changed nothing (a key seen before, a duplicate callback) makes no call:
-// a rolled-back or repeated change is never counted. Calls must be quick
-// and must not call back into the store.
+// Observer hears of the store's own changes for metrics (the money path's
+// events come with its plans, to the payments service's observer). Each
+// call comes only after the change's transaction committed, and an
+// idempotent replay that changed nothing (a key seen before, a duplicate
+// text) makes no call: a rolled-back or repeated change is never counted.
+// Calls must be quick and must not call back into the store.
 type Observer interface {
-	// InvoiceCreated: a new invoice (not a replay of its key).
-	InvoiceCreated()
-	// InvoicePaid: an invoice became paid, took after its creation.
-	InvoicePaid(took time.Duration)
-	// InvoicesExpired: n invoices expired in one sweep.
-	InvoicesExpired(n int)
-	// PaymentReceived: a new M-Pesa transaction as the ledger settled it
-	// (huduma.OutcomePaid, OutcomePartial, OutcomeOverpaid,
-	// OutcomeSuspense) or a transaction seen before (OutcomeDuplicate).
-	PaymentReceived(out huduma.Outcome)
-	// Suspense: a suspense event (SuspenseOpened, SuspenseApplied, ...).
-	Suspense(event string)
 	// OTP: an OTP event (OTPSent, OTPVerified, ...).
 	OTP(event string)
 	// MessageQueued: a new outbox message (a deduplicated repeat is not).
@@ -36,15 +24,6 @@ type Observer interface {
 	// or undelivered (false).
 	MessageDelivered(kind huduma.MessageKind, delivered bool)
 }
-
-// Suspense events (Observer.Suspense).
-const (
-	SuspenseOpened          = "opened"
-	SuspenseApplied         = "applied"
-	SuspenseRefundRequested = "refund_requested"
-	SuspenseRefunded        = "refunded"
-	SuspenseRefundFailed    = "refund_failed"
-)
 
 // OTP events (Observer.OTP).
 const (
@@ -63,11 +42,6 @@ const (
 // nopObserver is the default: nothing listens.
 type nopObserver struct{}
 
-func (nopObserver) InvoiceCreated()                           {}
-func (nopObserver) InvoicePaid(time.Duration)                 {}
-func (nopObserver) InvoicesExpired(int)                       {}
-func (nopObserver) PaymentReceived(huduma.Outcome)            {}
-func (nopObserver) Suspense(string)                           {}
 func (nopObserver) OTP(string)                                {}
 func (nopObserver) MessageQueued(huduma.MessageKind)          {}
 func (nopObserver) MessageDelivered(huduma.MessageKind, bool) {}

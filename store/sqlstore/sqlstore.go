@@ -25,6 +25,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -77,9 +78,9 @@ type DB struct {
 	// obsv is who hears of committed changes (metrics), shared with
 	// WithClock copies.
 	obsv *observing
-	// promptCap is how many prompts a phone may get from strangers an
-	// hour (SetPromptCap; 0: no cap).
-	promptCap int
+	// commits counts the transactions committed (Commits), shared with
+	// WithClock copies.
+	commits *atomic.Int64
 }
 
 // New returns the store on db in dialect d; migrations holds the
@@ -90,7 +91,7 @@ func New(db *sql.DB, d Dialect, migrations fs.FS, closeFn func() error) *DB {
 		closeFn = db.Close
 	}
 	return &DB{db: db, d: d, migrations: migrations, close: closeFn, now: time.Now, cat: &memcatalog.Cache{},
-		obsv: &observing{obs: nopObserver{}}}
+		obsv: &observing{obs: nopObserver{}}, commits: &atomic.Int64{}}
 }
 
 // WithClock replaces time.Now (tests).
@@ -156,8 +157,13 @@ func (l *DB) tx(ctx context.Context, fn func(tx *sql.Tx) error) (err error) {
 		return fmt.Errorf("commit: %w", err)
 	}
 	committed = true
+	l.commits.Add(1)
 	return nil
 }
+
+// Commits is how many transactions this store has committed: what a
+// benchmark divides by the work it did.
+func (l *DB) Commits() int64 { return l.commits.Load() }
 
 // lock serialises transactions on name until tx ends (see Dialect.LockKey).
 func (l *DB) lock(ctx context.Context, tx *sql.Tx, name string) error {
@@ -268,9 +274,11 @@ type AuditEntry struct {
 	At     time.Time
 }
 
-// Audit returns an entity's audit trail, oldest first.
+// Audit returns an entity's audit trail, oldest first; a payment's takes
+// in the rows about the invoices it paid too.
 func (l *DB) Audit(ctx context.Context, entity, id string) ([]AuditEntry, error) {
-	rows, err := l.db.QueryContext(ctx, `SELECT action, detail, at FROM audit_log WHERE entity = $1 AND entity_id = $2 ORDER BY id`, entity, id)
+	rows, err := l.db.QueryContext(ctx, `SELECT action, detail, at FROM audit_log WHERE entity = $1 AND entity_id = $2
+		OR $1 = 'payment' AND trans_id = $2 AND entity <> 'payment' ORDER BY id`, entity, id)
 	if err != nil {
 		return nil, fmt.Errorf("read audit: %w", err)
 	}
@@ -291,13 +299,19 @@ func (l *DB) Audit(ctx context.Context, entity, id string) ([]AuditEntry, error)
 // RecordCallback keeps every payment callback as received, with what was
 // done about it (the audit trail of SPEC §5).
 func (l *DB) RecordCallback(ctx context.Context, kind, reference, outcome string, body []byte) error {
+	return l.tx(ctx, func(tx *sql.Tx) error { return l.recordCallback(ctx, tx, kind, reference, outcome, body) })
+}
+
+// recordCallback is RecordCallback in tx (a settlement records the
+// callback it settled in its own transaction).
+func (l *DB) recordCallback(ctx context.Context, tx *sql.Tx, kind, reference, outcome string, body []byte) error {
 	if len(body) > 16<<10 {
 		body = body[:16<<10]
 	}
 	// The body is kept as it came, but as text every backend stores:
 	// Postgres refuses a NUL byte, and a callback must never fail (and be
 	// retried without end) for one.
-	if _, err := l.db.ExecContext(ctx, `INSERT INTO payment_callbacks (kind, reference, outcome, body, received_at) VALUES ($1, $2, $3, $4, $5)`,
+	if _, err := tx.ExecContext(ctx, `INSERT INTO payment_callbacks (kind, reference, outcome, body, received_at) VALUES ($1, $2, $3, $4, $5)`,
 		clip(kind, 40), clip(reference, 200), clip(outcome, 400), strings.ReplaceAll(strings.ToValidUTF8(string(body), "?"), "\x00", "?"), ms(l.now())); err != nil {
 		return fmt.Errorf("record callback: %w", err)
 	}

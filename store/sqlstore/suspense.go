@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"strings"
 
@@ -42,78 +41,6 @@ func (l *DB) Suspense(ctx context.Context, f huduma.SuspenseFilter) ([]huduma.Re
 		out = append(out, p)
 	}
 	return out, rows.Err()
-}
-
-// ApplyPayment applies held money of payment transID to invoice number,
-// by the accumulate rule: as much as the invoice still needs; what is
-// left stays held (overpaid). The payment must be held and not being
-// refunded, the invoice payable (EConflict otherwise). actor names the
-// officer, for the journal and the audit log.
-func (l *DB) ApplyPayment(ctx context.Context, transID string, number huduma.InvoiceNumber, actor string, t huduma.PaymentTexts) (huduma.Settlement, error) {
-	var s huduma.Settlement
-	transID = huduma.NormalizeTransID(transID)
-	err := l.tx(ctx, func(tx *sql.Tx) error {
-		if err := l.lock(ctx, tx, "payment:"+transID); err != nil {
-			return err
-		}
-		p, err := l.paymentInTx(ctx, tx, `r.trans_id = $1`, transID)
-		if err != nil {
-			return notFound("payment", err)
-		}
-		switch p.State {
-		case huduma.PaymentRefunding:
-			return huduma.Errorf(huduma.EConflict, "payment %s is being refunded", transID)
-		case huduma.PaymentApplied, huduma.PaymentRefunded:
-			return huduma.Errorf(huduma.EConflict, "payment %s holds nothing (it is %s)", transID, p.State)
-		}
-		inv, err := l.invoiceForUpdate(ctx, tx, number)
-		if err != nil {
-			return err
-		}
-		switch {
-		case inv == nil:
-			return huduma.Errorf(huduma.ENotFound, "no invoice %s", number)
-		case inv.Status == huduma.InvoicePaid || inv.Due() == 0:
-			return huduma.Errorf(huduma.EConflict, "invoice %s is already paid", number)
-		case inv.Status == huduma.InvoiceExpired:
-			return huduma.Errorf(huduma.EConflict, "invoice %s has expired; apply the payment to a new invoice", number)
-		}
-		amount := min(p.Suspense, inv.Due())
-		left := p.Suspense - amount
-		state, reason := huduma.PaymentApplied, p.Reason
-		var since any
-		if left > 0 {
-			state, reason, since = huduma.PaymentSuspense, huduma.ReasonOverpaid, ms(l.now())
-			if p.SuspenseSince != nil {
-				since = ms(*p.SuspenseSince)
-			}
-		}
-		// invoice_number stays the invoice the account named: the journal
-		// says where the money went.
-		if _, err := tx.ExecContext(ctx, `UPDATE received_payments SET applied = applied + $2, suspense = suspense - $2, state = $3, reason = $4,
-			suspense_since = $5, updated_at = $6 WHERE id = $1`, p.ID, amount, string(state), string(reason), since, ms(l.now())); err != nil {
-			return fmt.Errorf("apply payment: %w", err)
-		}
-		if err := l.audit(ctx, tx, "payment", p.TransID, "applied", map[string]any{"invoice": inv.Number, "amount": amount, "left": left, "actor": actor}); err != nil {
-			return err
-		}
-		p.Applied, p.Suspense, p.State, p.Reason = p.Applied+amount, left, state, reason
-		after, paid, err := l.credit(ctx, tx, *inv, p, amount, "suspense", actor, t)
-		if err != nil {
-			return err
-		}
-		l.onCommit(tx, func(o Observer) { o.Suspense(SuspenseApplied) })
-		s = huduma.Settlement{Outcome: huduma.OutcomePartial, Invoice: inv.Number, Applied: amount, Suspense: left}
-		switch {
-		case paid && left > 0:
-			s.Outcome, s.Reason = huduma.OutcomeOverpaid, huduma.ReasonOverpaid
-		case paid:
-			s.Outcome = huduma.OutcomePaid
-		}
-		return l.notify(ctx, tx, t, huduma.PaymentNotice{Kind: huduma.NoticeApplied, Payment: p, Invoice: &after, Amount: amount},
-			"payment:"+p.TransID+":applied:"+string(inv.Number))
-	})
-	return s, err
 }
 
 // LedgerTotals sums the ledger: money in and where it is.

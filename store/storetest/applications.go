@@ -6,8 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/huduma-ke/huduma/internal/ledgertest"
+
 	"github.com/huduma-ke/huduma"
-	"github.com/huduma-ke/huduma/store/sqlstore"
 )
 
 // runApplications checks what tracking a payment needs: a paid invoice
@@ -19,7 +20,7 @@ func runApplications(t *testing.T, open Opener) {
 	receiptWithApp := huduma.ReceiptFunc(func(inv huduma.Invoice) huduma.Message {
 		return huduma.Message{To: inv.Phone, Kind: huduma.MessageReceipt, Body: "paid " + string(inv.Number) + " app " + inv.Application}
 	})
-	pay := func(t *testing.T, l *sqlstore.DB, inv huduma.Invoice, trans string) {
+	pay := func(t *testing.T, l ledgertest.Ledger, inv huduma.Invoice, trans string) {
 		t.Helper()
 		if _, _, err := l.CreateInvoice(ctx, huduma.InvoiceOrder{Invoice: inv}); err != nil {
 			t.Fatal(err)
@@ -30,7 +31,7 @@ func runApplications(t *testing.T, open Opener) {
 		}
 	}
 	t.Run("PaidInvoiceNamesItsApplication", func(t *testing.T) {
-		l := open(t)
+		l := ledgertest.New(open(t))
 		inv := testInvoice("300000001", time.Now())
 		if _, _, err := l.CreateInvoice(ctx, huduma.InvoiceOrder{Invoice: inv}); err != nil {
 			t.Fatal(err)
@@ -54,7 +55,7 @@ func runApplications(t *testing.T, open Opener) {
 		}
 	})
 	t.Run("TrackApplicationByEitherNumber", func(t *testing.T) {
-		l := open(t)
+		l := ledgertest.New(open(t))
 		const mine, theirs = huduma.MSISDN("+254712000001"), huduma.MSISDN("+254712000002")
 		// An application of another phone, made by an agency...
 		other, err := l.CreateApplication(ctx, huduma.Application{ServiceCode: 1001, ServiceName: "Passport", Phone: theirs})

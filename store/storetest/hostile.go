@@ -7,8 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/huduma-ke/huduma/internal/ledgertest"
+
 	"github.com/huduma-ke/huduma"
-	"github.com/huduma-ke/huduma/store/sqlstore"
 )
 
 // runHostile checks, on one backend, what arrives malformed at the
@@ -16,7 +17,7 @@ import (
 // refused and change nothing; a transaction id differing only in case is
 // the same payment at every entry; text with NUL bytes (which Postgres
 // refuses) and terminal escapes is kept with them replaced.
-func runHostile(t *testing.T, l *sqlstore.DB) {
+func runHostile(t *testing.T, l ledgertest.Ledger) {
 	ctx := context.Background()
 	for _, amount := range []int64{0, -1, huduma.MaxPayment + 1, math.MaxInt64, math.MinInt64} {
 		if _, err := l.SettleC2B(ctx, huduma.C2BPayment{TransID: "HUGE1", Account: "x", Amount: amount}, texts{}); huduma.ErrorCode(err) != huduma.EInvalid {

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/huduma-ke/huduma/internal/ledgertest"
+
 	"github.com/huduma-ke/huduma"
 )
 
@@ -18,7 +20,7 @@ func runLeases(t *testing.T, open Opener) {
 	ctx := context.Background()
 	t.Run("PostponeSpendsNoTry", func(t *testing.T) {
 		now := time.Now()
-		l := open(t).WithClock(func() time.Time { return now })
+		l := ledgertest.New(open(t)).WithClock(func() time.Time { return now })
 		if err := l.Enqueue(ctx, huduma.JobPush, map[string]int{"attempt_id": 1}, now); err != nil {
 			t.Fatal(err)
 		}
@@ -40,7 +42,7 @@ func runLeases(t *testing.T, open Opener) {
 	})
 	t.Run("MessagePostponeSpendsNoTry", func(t *testing.T) {
 		now := time.Now()
-		l := open(t).WithClock(func() time.Time { return now })
+		l := ledgertest.New(open(t)).WithClock(func() time.Time { return now })
 		if err := l.QueueMessage(ctx, huduma.Message{To: "+254712345678", Kind: huduma.MessageReceipt, Body: "paid"}, ""); err != nil {
 			t.Fatal(err)
 		}
@@ -65,7 +67,7 @@ func runLeases(t *testing.T, open Opener) {
 	})
 	t.Run("RenewJobs", func(t *testing.T) {
 		now := time.Now()
-		l := open(t).WithClock(func() time.Time { return now })
+		l := ledgertest.New(open(t)).WithClock(func() time.Time { return now })
 		for i := 0; i < 3; i++ {
 			if err := l.Enqueue(ctx, huduma.JobPush, map[string]int{"attempt_id": i}, now); err != nil {
 				t.Fatal(err)
@@ -103,7 +105,7 @@ func runLeases(t *testing.T, open Opener) {
 	})
 	t.Run("RenewMessages", func(t *testing.T) {
 		now := time.Now()
-		l := open(t).WithClock(func() time.Time { return now })
+		l := ledgertest.New(open(t)).WithClock(func() time.Time { return now })
 		for _, body := range []string{"one", "two"} {
 			if err := l.QueueMessage(ctx, huduma.Message{To: "+254712345678", Kind: huduma.MessageReceipt, Body: body}, ""); err != nil {
 				t.Fatal(err)
@@ -131,7 +133,7 @@ func runLeases(t *testing.T, open Opener) {
 		}
 	})
 	t.Run("GiveUpPushTextsOnce", func(t *testing.T) {
-		l := open(t)
+		l := ledgertest.New(open(t))
 		now := time.Now()
 		inv := testInvoice("100000071", now)
 		if _, _, err := l.CreateInvoice(ctx, huduma.InvoiceOrder{Invoice: inv, Push: &huduma.PushPlan{Payer: inv.Phone, RunAt: now}}); err != nil {
@@ -149,14 +151,14 @@ func runLeases(t *testing.T, open Opener) {
 		if err != nil || a.Status != huduma.AttemptQueued {
 			t.Fatalf("the queued attempt: %+v %v", a, err)
 		}
-		msg := huduma.Message{To: inv.Phone, Kind: huduma.MessagePayment, Body: "no prompt: pay by paybill"}
+		msg := texts{}.PromptUnsent(inv, inv.Phone)
 		// Two runs of the job race (one after its worker seemed dead).
 		var wg sync.WaitGroup
 		var mu sync.Mutex
 		ended := 0
 		for i := 0; i < 4; i++ {
 			wg.Go(func() {
-				ok, err := l.GiveUpPush(ctx, a.ID, "daraja: HTTP 500 for +254712345678", msg)
+				ok, err := l.GiveUpPush(ctx, a.ID, "daraja: HTTP 500 for +254712345678", texts{})
 				if err != nil {
 					t.Error(err)
 				}
@@ -188,7 +190,7 @@ func runLeases(t *testing.T, open Opener) {
 		if err := l.MarkPushSent(ctx, b.ID, huduma.STKPushResult{CheckoutRequestID: "ws_CO_giveup"}, now); err != nil {
 			t.Fatal(err)
 		}
-		if ok, err := l.GiveUpPush(ctx, b.ID, "late", msg); err != nil || ok {
+		if ok, err := l.GiveUpPush(ctx, b.ID, "late", texts{}); err != nil || ok {
 			t.Fatalf("gave up a sent prompt: %v %v", ok, err)
 		}
 		if msgs, _ := l.Messages(ctx, inv.Phone, 10); len(msgs) != 1 {

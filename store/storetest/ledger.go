@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/huduma-ke/huduma/internal/ledgertest"
+
 	"github.com/huduma-ke/huduma"
 )
 
@@ -29,7 +31,7 @@ var receipt = huduma.ReceiptFunc(func(inv huduma.Invoice) huduma.Message {
 func runLedger(t *testing.T, open Opener) {
 	ctx := context.Background()
 	t.Run("InvoiceIdempotentWithMessageAndPush", func(t *testing.T) {
-		l := open(t)
+		l := ledgertest.New(open(t))
 		now := time.Now()
 		inv := testInvoice("100000001", now)
 		n := huduma.InvoiceOrder{Invoice: inv, Key: "ussd:s1", Message: &huduma.Message{To: inv.Phone, Kind: huduma.MessageInvoice, Body: "pay"},
@@ -67,7 +69,7 @@ func runLedger(t *testing.T, open Opener) {
 		}
 	})
 	t.Run("PromptsSettleOnce", func(t *testing.T) {
-		l := open(t)
+		l := ledgertest.New(open(t))
 		inv := testInvoice("100000011", time.Now())
 		if _, _, err := l.CreateInvoice(ctx, huduma.InvoiceOrder{Invoice: inv}); err != nil {
 			t.Fatal(err)
@@ -114,7 +116,7 @@ func runLedger(t *testing.T, open Opener) {
 		}
 	})
 	t.Run("CallbacksThatLookWrongAreFlagged", func(t *testing.T) {
-		l := open(t)
+		l := ledgertest.New(open(t))
 		prompt := func(number, checkout string) (huduma.Invoice, huduma.Attempt) {
 			t.Helper()
 			inv := testInvoice(number, time.Now())
@@ -173,7 +175,7 @@ func runLedger(t *testing.T, open Opener) {
 		}
 	})
 	t.Run("FailureThenC2B", func(t *testing.T) {
-		l := open(t)
+		l := ledgertest.New(open(t))
 		inv := testInvoice("100000021", time.Now())
 		l.CreateInvoice(ctx, huduma.InvoiceOrder{Invoice: inv})
 		a, _ := l.QueuePush(ctx, inv.Number, inv.Phone, time.Now(), "")
@@ -201,7 +203,7 @@ func runLedger(t *testing.T, open Opener) {
 		}
 	})
 	t.Run("JobsLeaseAndRetry", func(t *testing.T) {
-		base := open(t)
+		base := ledgertest.New(open(t))
 		now := time.Now()
 		l := base.WithClock(func() time.Time { return now })
 		if err := l.Enqueue(ctx, "test", map[string]int{"x": 1}, now.Add(time.Second)); err != nil {
@@ -240,7 +242,7 @@ func runLedger(t *testing.T, open Opener) {
 		}
 	})
 	t.Run("JobsClaimByKind", func(t *testing.T) {
-		base := open(t)
+		base := ledgertest.New(open(t))
 		now := time.Now()
 		l := base.WithClock(func() time.Time { return now })
 		for _, j := range []struct {
@@ -268,7 +270,7 @@ func runLedger(t *testing.T, open Opener) {
 		}
 	})
 	t.Run("JobsClaimedOnceByConcurrentWorkers", func(t *testing.T) {
-		l := open(t)
+		l := ledgertest.New(open(t))
 		const jobs = 120
 		for i := 0; i < jobs; i++ {
 			kind := huduma.JobQuery
@@ -313,7 +315,7 @@ func runLedger(t *testing.T, open Opener) {
 		}
 	})
 	t.Run("Expiry", func(t *testing.T) {
-		base := open(t)
+		base := ledgertest.New(open(t))
 		now := time.Now()
 		l := base.WithClock(func() time.Time { return now })
 		inv := testInvoice("100000031", now)
@@ -335,7 +337,7 @@ func runLedger(t *testing.T, open Opener) {
 	t.Run("ConcurrentSweepsExpireEachOnce", func(t *testing.T) {
 		// Every instance runs the expiry sweep: sweeps at once must neither
 		// deadlock nor expire (and audit) an invoice twice.
-		base := open(t)
+		base := ledgertest.New(open(t))
 		now := time.Now()
 		l := base.WithClock(func() time.Time { return now })
 		const due = 120
@@ -377,7 +379,7 @@ func runLedger(t *testing.T, open Opener) {
 		}
 	})
 	t.Run("Retention", func(t *testing.T) {
-		base := open(t)
+		base := ledgertest.New(open(t))
 		now := time.Now().Add(-100 * 24 * time.Hour)
 		l := base.WithClock(func() time.Time { return now })
 		phone := huduma.MSISDN("+254712345678")

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/huduma-ke/huduma/internal/ledgertest"
+
 	"github.com/huduma-ke/huduma"
 	"github.com/huduma-ke/huduma/store/sqlstore"
 )
@@ -26,7 +28,7 @@ func runPrivacy(t *testing.T, open Opener) {
 	}
 	is := func(want string) func(string) bool { return func(h string) bool { return h == want } }
 	t.Run("OTPsBelongToTheirAgency", func(t *testing.T) {
-		l := open(t)
+		l := ledgertest.New(open(t))
 		dis := huduma.OTPScope{Agency: "DIS", Phone: phone, Purpose: "login"}
 		crs := huduma.OTPScope{Agency: "CRS", Phone: phone, Purpose: "login"}
 		operator := huduma.OTPScope{Phone: phone, Purpose: "login"}
@@ -79,7 +81,7 @@ func runPrivacy(t *testing.T, open Opener) {
 		}
 	})
 	t.Run("OTPTextLeavesTheOutboxOnceSent", func(t *testing.T) {
-		l := open(t)
+		l := ledgertest.New(open(t))
 		scope := huduma.OTPScope{Agency: "DIS", Phone: phone, Purpose: "login"}
 		for _, p := range []string{"a", "b", "c"} {
 			scope.Purpose = p
@@ -128,7 +130,7 @@ func runPromptCap(t *testing.T, open Opener) {
 	ctx := context.Background()
 	const target = huduma.MSISDN("+254722000001")
 	// invoices makes n pending invoices, each of another owner.
-	invoices := func(t *testing.T, l *sqlstore.DB, first, n int) []huduma.Invoice {
+	invoices := func(t *testing.T, l ledgertest.Ledger, first, n int) []huduma.Invoice {
 		t.Helper()
 		var out []huduma.Invoice
 		for i := first; i < first+n; i++ {
@@ -141,7 +143,7 @@ func runPromptCap(t *testing.T, open Opener) {
 		}
 		return out
 	}
-	prompts := func(t *testing.T, l *sqlstore.DB) int {
+	prompts := func(t *testing.T, l ledgertest.Ledger) int {
 		t.Helper()
 		var n int
 		if err := l.SQL().QueryRowContext(ctx, `SELECT count(*) FROM payment_attempts WHERE payer = $1`, string(target)).Scan(&n); err != nil {
@@ -150,8 +152,8 @@ func runPromptCap(t *testing.T, open Opener) {
 		return n
 	}
 	t.Run("StrangersPromptsAreCapped", func(t *testing.T) {
-		l := open(t)
-		l.SetPromptCap(3)
+		l := ledgertest.New(open(t))
+		l.Cap = 3
 		invs := invoices(t, l, 1, 6)
 		for i := 0; i < 3; i++ {
 			if _, err := l.QueuePush(ctx, invs[i].Number, target, time.Now(), ""); err != nil {
@@ -195,22 +197,22 @@ func runPromptCap(t *testing.T, open Opener) {
 			t.Fatalf("own prompts lifted the cap: %v", err)
 		}
 		// An hour on, the target may be prompted again.
-		later := l.WithClock(func() time.Time { return time.Now().Add(sqlstore.PromptCapWindow + time.Minute) })
+		later := l.WithClock(func() time.Time { return time.Now().Add(huduma.PromptCapWindow + time.Minute) })
 		next := testInvoice("797777777", time.Now())
 		next.Phone, next.ExpiresAt = "+254711077777", time.Now().Add(3*time.Hour)
 		if _, _, err := later.CreateInvoice(ctx, huduma.InvoiceOrder{Invoice: next, Push: &huduma.PushPlan{Payer: target, RunAt: time.Now()}}); err != nil {
 			t.Fatalf("an hour later: %v", err)
 		}
 		// No cap at all when it is off.
-		l.SetPromptCap(0)
+		l.Cap = 0
 		extra := invoices(t, l, 20, 1)
 		if _, err := l.QueuePush(ctx, extra[0].Number, target, time.Now(), ""); err != nil {
 			t.Fatalf("with the cap off: %v", err)
 		}
 	})
 	t.Run("StrangersPromptCapHoldsUnderRace", func(t *testing.T) {
-		l := open(t)
-		l.SetPromptCap(3)
+		l := ledgertest.New(open(t))
+		l.Cap = 3
 		invs := invoices(t, l, 100, 24)
 		var wg sync.WaitGroup
 		var ok, refused atomic.Int32
@@ -247,7 +249,7 @@ func runPromptCap(t *testing.T, open Opener) {
 }
 
 // bodyOf is the stored text of an outbox message.
-func bodyOf(t *testing.T, l *sqlstore.DB, id int64) string {
+func bodyOf(t *testing.T, l ledgertest.Ledger, id int64) string {
 	t.Helper()
 	var body string
 	if err := l.SQL().QueryRowContext(context.Background(), `SELECT body FROM outbox WHERE id = $1`, id).Scan(&body); err != nil {

@@ -8,12 +8,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/huduma-ke/huduma/internal/ledgertest"
+
 	"github.com/huduma-ke/huduma"
-	"github.com/huduma-ke/huduma/store/sqlstore"
 )
 
 // refundSent queues, claims and marks sent a refund of trans.
-func refundSent(t *testing.T, l *sqlstore.DB, trans, conv string) huduma.Refund {
+func refundSent(t *testing.T, l ledgertest.Ledger, trans, conv string) huduma.Refund {
 	t.Helper()
 	ctx := context.Background()
 	f, created, err := l.QueueRefund(ctx, huduma.RefundRequest{TransID: trans, Actor: "officer", Remarks: "wrong account"})
@@ -32,14 +33,14 @@ func refundSent(t *testing.T, l *sqlstore.DB, trans, conv string) huduma.Refund 
 // runRefunds checks refunds on one backend.
 func runRefunds(t *testing.T, open Opener) {
 	ctx := context.Background()
-	hold := func(t *testing.T, l *sqlstore.DB, trans string, amount int64) {
+	hold := func(t *testing.T, l ledgertest.Ledger, trans string, amount int64) {
 		t.Helper()
 		if s, err := l.SettleC2B(ctx, huduma.C2BPayment{TransID: trans, Account: "nothing", Amount: amount, MSISDN: "254712000333"}, texts{}); err != nil || s.Outcome != huduma.OutcomeSuspense {
 			t.Fatalf("hold %s: %+v %v", trans, s, err)
 		}
 	}
 	t.Run("RefundSucceedsOnce", func(t *testing.T) {
-		l := open(t)
+		l := ledgertest.New(open(t))
 		hold(t, l, "RF1", 700)
 		hold(t, l, "RF2", 50)
 		f, created, err := l.QueueRefund(ctx, huduma.RefundRequest{TransID: "RF1", Key: "api:k:1", Actor: "officer", Remarks: "wrong account"})
@@ -110,7 +111,7 @@ func runRefunds(t *testing.T, open Opener) {
 		}
 	})
 	t.Run("RefundFailsAndTheMoneyIsHeldAgain", func(t *testing.T) {
-		l := open(t)
+		l := ledgertest.New(open(t))
 		hold(t, l, "RX1", 700)
 		f := refundSent(t, l, "RX1", "x1")
 		if out, err := l.SettleReversal(ctx, huduma.ReversalResult{OriginatorConversationID: "OC_x1", ResultCode: "R000002", ResultDesc: "The OriginalTransactionID is invalid."}, texts{}); out != huduma.OutcomeRefundFailed || err != nil {
@@ -155,7 +156,7 @@ func runRefunds(t *testing.T, open Opener) {
 		}
 	})
 	t.Run("LateSuccessAfterATimeoutIsApplied", func(t *testing.T) {
-		l := open(t)
+		l := ledgertest.New(open(t))
 		hold(t, l, "RT1", 700)
 		f := refundSent(t, l, "RT1", "t1")
 		timeout := huduma.ReversalResult{ConversationID: "AG_t1", OriginatorConversationID: "OC_t1", ResultCode: "1", ResultDesc: "Request timed out", TimedOut: true}
@@ -246,7 +247,7 @@ func runRefunds(t *testing.T, open Opener) {
 		}
 	})
 	t.Run("LostAnswerIsNeverSentAgainButItsResultCounts", func(t *testing.T) {
-		l := open(t)
+		l := ledgertest.New(open(t))
 		hold(t, l, "RL1", 300)
 		f, _, _ := l.QueueRefund(ctx, huduma.RefundRequest{TransID: "RL1"})
 		l.ClaimRefund(ctx, f.ID)
@@ -269,7 +270,7 @@ func runRefunds(t *testing.T, open Opener) {
 		balanced(t, l)
 	})
 	t.Run("OnlyWhatIsHeldIsRefunded", func(t *testing.T) {
-		l := open(t)
+		l := ledgertest.New(open(t))
 		inv := testInvoice("400000011", time.Now())
 		l.CreateInvoice(ctx, huduma.InvoiceOrder{Invoice: inv})
 		l.SettleC2B(ctx, huduma.C2BPayment{TransID: "RO1", Invoice: inv.Number, Amount: 5000}, texts{})
@@ -302,7 +303,7 @@ func runRefunds(t *testing.T, open Opener) {
 		balanced(t, l)
 	})
 	t.Run("ConcurrentRequestsMakeOneRefund", func(t *testing.T) {
-		l := open(t)
+		l := ledgertest.New(open(t))
 		hold(t, l, "RC1", 900)
 		var wg sync.WaitGroup
 		var mu sync.Mutex

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/huduma-ke/huduma/internal/ledgertest"
+
 	"github.com/huduma-ke/huduma"
 	"github.com/huduma-ke/huduma/catalog"
 	"github.com/huduma-ke/huduma/store/sqlstore"
@@ -35,7 +37,7 @@ func Run(t *testing.T, open Opener) {
 		return s
 	}
 	t.Run("MigrateIsIdempotent", func(t *testing.T) {
-		s := open(t)
+		s := ledgertest.New(open(t))
 		for i := 0; i < 2; i++ {
 			if err := s.Migrate(ctx); err != nil {
 				t.Fatalf("migrate again: %v", err)
@@ -46,7 +48,7 @@ func Run(t *testing.T, open Opener) {
 		}
 	})
 	t.Run("ImportExportRoundTrip", func(t *testing.T) {
-		s := open(t)
+		s := ledgertest.New(open(t))
 		if n, _ := s.ServiceCount(ctx); n != 0 {
 			t.Fatalf("fresh store has %d services", n)
 		}
@@ -77,7 +79,7 @@ func Run(t *testing.T, open Opener) {
 		}
 	})
 	t.Run("ImportUpsertsAndKeepsAbsent", func(t *testing.T) {
-		s := loaded(t)
+		s := ledgertest.New(loaded(t))
 		c := Fixture()
 		c.Services = []huduma.Service{c.Services[7]}
 		c.Services[0].Fee = 75
@@ -94,7 +96,7 @@ func Run(t *testing.T, open Opener) {
 		}
 	})
 	t.Run("InvalidImportChangesNothing", func(t *testing.T) {
-		s := loaded(t)
+		s := ledgertest.New(loaded(t))
 		before, _ := s.ExportCatalog(ctx)
 		bad := Fixture()
 		bad.Services[0].Fee = 99 // would change a row...
@@ -108,7 +110,7 @@ func Run(t *testing.T, open Opener) {
 		}
 	})
 	t.Run("ServiceByCode", func(t *testing.T) {
-		s := loaded(t)
+		s := ledgertest.New(loaded(t))
 		sv, err := s.ServiceByCode(ctx, 1001)
 		if err != nil {
 			t.Fatal(err)
@@ -123,7 +125,7 @@ func Run(t *testing.T, open Opener) {
 		}
 	})
 	t.Run("CategoriesAndPaging", func(t *testing.T) {
-		s := loaded(t)
+		s := ledgertest.New(loaded(t))
 		cats, err := s.Categories(ctx)
 		if err != nil {
 			t.Fatal(err)
@@ -153,14 +155,14 @@ func Run(t *testing.T, open Opener) {
 		}
 	})
 	t.Run("FeeBands", func(t *testing.T) {
-		s := loaded(t)
+		s := ledgertest.New(loaded(t))
 		b, err := s.FeeBands(ctx)
 		if err != nil || !reflect.DeepEqual(b, huduma.DefaultFeeBands) {
 			t.Fatalf("default bands = %v %v", b, err)
 		}
 	})
 	t.Run("Search", func(t *testing.T) {
-		s := loaded(t)
+		s := ledgertest.New(loaded(t))
 		cases := []struct {
 			q     string
 			first []int // the first results, in order (a set when several tie)
@@ -214,7 +216,7 @@ func Run(t *testing.T, open Opener) {
 		}
 	})
 	t.Run("SearchSeesNewImport", func(t *testing.T) {
-		s := loaded(t)
+		s := ledgertest.New(loaded(t))
 		if got, _ := s.SearchServices(ctx, "firearm", 5); len(got) != 0 {
 			t.Fatal("found a service before it was imported")
 		}
@@ -228,7 +230,7 @@ func Run(t *testing.T, open Opener) {
 		}
 	})
 	t.Run("Language", func(t *testing.T) {
-		s := open(t)
+		s := ledgertest.New(open(t))
 		if _, err := s.Language(ctx, "+254712345678"); !errors.Is(err, huduma.ErrNotFound) {
 			t.Fatalf("unset language: %v", err)
 		}
@@ -245,7 +247,7 @@ func Run(t *testing.T, open Opener) {
 		}
 	})
 	t.Run("InboundAndItsAnswer", func(t *testing.T) {
-		s := open(t)
+		s := ledgertest.New(open(t))
 		const phone = huduma.MSISDN("+254712345678")
 		for i, want := range []bool{true, false} {
 			if first, err := s.FirstInbound(ctx, "ATXid_1", phone, "FIND passport"); err != nil || first != want {
@@ -275,7 +277,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Leases", func(t *testing.T) { runLeases(t, open) })
 	t.Run("Privacy", func(t *testing.T) { runPrivacy(t, open) })
 	t.Run("PurgeSessionEvents", func(t *testing.T) {
-		s := open(t)
+		s := ledgertest.New(open(t))
 		now := time.Now()
 		old := huduma.SessionEvent{Provider: "africastalking", SessionID: "old", MSISDN: "+254712345678", At: now.Add(-100 * 24 * time.Hour)}
 		recent := huduma.SessionEvent{Provider: "africastalking", SessionID: "recent", MSISDN: "+254712345678", At: now.Add(-time.Hour)}
@@ -292,7 +294,7 @@ func Run(t *testing.T, open Opener) {
 		}
 	})
 	t.Run("SessionEventsIdempotent", func(t *testing.T) {
-		s := open(t)
+		s := ledgertest.New(open(t))
 		e := huduma.SessionEvent{Provider: "africastalking", SessionID: "ATUid_1", MSISDN: "+254712345678", Status: "Incomplete", Hops: 3, At: time.Now()}
 		for i := 0; i < 3; i++ {
 			if err := s.RecordSessionEvent(ctx, e); err != nil {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/huduma-ke/huduma"
+	"github.com/huduma-ke/huduma/internal/ledgertest"
 	"github.com/huduma-ke/huduma/store/sqlstore"
 )
 
@@ -71,7 +72,7 @@ func RunUpgrade(t *testing.T, before func(t *testing.T) *sqlstore.DB, after func
 			t.Fatalf("legacy data: %v", err)
 		}
 	}
-	l := after(t)
+	l := ledgertest.New(after(t))
 	want := map[string]string{"LEGACYA001": "applied 4600", "LEGACYB001": "suspense 100 unmatched_before_upgrade", "LEGACYC001": "applied 4600",
 		"stk:legacy:" + d: "applied 4600", "LEGACYE001": "applied 4600", "LEGACYE002": "suspense 4600 unmatched_before_upgrade"}
 	for trans, w := range want {

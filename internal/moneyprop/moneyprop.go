@@ -1,4 +1,14 @@
-package storetest
+// Package moneyprop is the conservation property of the money rules, run
+// on any ledger that loads state for a key and writes the plan
+// huduma.Settle decides: the in-memory ledger (internal/memledger, many
+// thousands of sequences in seconds) and both SQL stores (the store
+// conformance suite). Over random sequences of payments (right, short,
+// over, repeated, to paid, expired and unknown accounts, by paybill and
+// by prompt), of officers applying held money, and of refunds that
+// succeed or fail, the ledger does exactly what a model of the accumulate
+// rule predicts, and money in always equals applied + suspense +
+// refunded.
+package moneyprop
 
 import (
 	"context"
@@ -15,18 +25,36 @@ import (
 
 	"github.com/huduma-ke/huduma"
 	"github.com/huduma-ke/huduma/internal/testenv"
-	"github.com/huduma-ke/huduma/store/sqlstore"
 )
 
-// The conservation property: over random sequences of payments (right,
-// short, over, repeated, to paid, expired and unknown accounts, by
-// paybill and by prompt), of officers applying held money, and of
-// refunds that succeed or fail, the store
-// does exactly what a model of the accumulate rule predicts, and money in
-// always equals applied + suspense + refunded.
-//
 // HUDUMA_PROPERTY_SEED replays a run; HUDUMA_PROPERTY_SEQUENCES sets how
-// many sequences (default 2000; 300 with -short).
+// many sequences (default Options.Sequences; 300 with -short).
+
+// Ledger is what the property drives: every money event, from the
+// invoice's creation on, through Settle, and the reads it checks the
+// model against.
+type Ledger interface {
+	AttemptByCheckout(ctx context.Context, checkoutID string) (huduma.Attempt, error)
+	Settle(ctx context.Context, key huduma.LedgerKey, decide func(huduma.LedgerState) (huduma.Plan, error)) (huduma.Plan, error)
+	Invoice(ctx context.Context, number huduma.InvoiceNumber) (huduma.Invoice, error)
+	PaymentByTrans(ctx context.Context, transID string) (huduma.ReceivedPayment, error)
+	VerifyLedger(ctx context.Context) ([]string, error)
+	LedgerTotals(ctx context.Context) (huduma.LedgerTotals, error)
+}
+
+// Options sets a run.
+type Options struct {
+	// Name names the ledger in the figure the run records.
+	Name string
+	// Sequences is how many random sequences to run.
+	Sequences int
+	// Workers run sequences at once (they share no invoice and no
+	// payment), so a database's round trips overlap.
+	Workers int
+	// NewInvoice makes an invoice of total with the given 9-digit body
+	// (the store's tests need one of their catalog's services).
+	NewInvoice func(body string, total int64, now time.Time) huduma.Invoice
+}
 
 type modelInvoice struct {
 	number   huduma.InvoiceNumber
@@ -56,7 +84,7 @@ type modelPayment struct {
 // conservation is the model of one worker's sequences and the store.
 type conservation struct {
 	t        *testing.T
-	l        *sqlstore.DB
+	l        Ledger
 	r        *rand.Rand
 	seed     int64
 	seq      int
@@ -65,6 +93,8 @@ type conservation struct {
 	trans    []string
 	n        int
 	now      func() time.Time
+	// newInvoice makes the sequence's invoices.
+	newInvoice func(body string, total int64, now time.Time) huduma.Invoice
 	// adopted, matched and applies count the rarer paths taken.
 	adopted, matched, applies, refunds, ops int
 	// totals over the worker's sequences so far
@@ -85,32 +115,38 @@ func envInt(name string, def int64) int64 {
 	return def
 }
 
-// conservationWorkers run sequences at once on Postgres (they share no
-// invoice and no payment), so its round trips overlap.
-const conservationWorkers = 4
+// Clock is the clock a ledger under the property must read: every
+// reading is a millisecond later than the last, so "recorded since the
+// prompt was made" is exact.
+type Clock struct{ ms atomic.Int64 }
 
-func runConservation(t *testing.T, l *sqlstore.DB) {
+// NewClock starts a clock at start.
+func NewClock(start time.Time) *Clock {
+	c := &Clock{}
+	c.ms.Store(start.UnixMilli())
+	return c
+}
+
+// Tick reads the clock, moving it on by a millisecond.
+func (c *Clock) Tick() time.Time { return time.UnixMilli(c.ms.Add(1)) }
+
+// Now reads the clock without moving it.
+func (c *Clock) Now() time.Time { return time.UnixMilli(c.ms.Load()) }
+
+// Run runs the property on l, whose clock must be clock.Tick.
+func Run(t *testing.T, l Ledger, clock *Clock, opt Options) {
 	ctx := context.Background()
 	seed := envInt("HUDUMA_PROPERTY_SEED", time.Now().UnixNano())
-	sequences := int(envInt("HUDUMA_PROPERTY_SEQUENCES", 2000))
+	sequences := int(envInt("HUDUMA_PROPERTY_SEQUENCES", int64(opt.Sequences)))
 	if testing.Short() {
 		sequences = min(sequences, 300)
 	}
-	// Every reading of the clock is a millisecond later than the last, so
-	// "recorded since the prompt was made" is exact.
-	var clock atomic.Int64
-	clock.Store(time.Now().UnixMilli())
-	l = l.WithClock(func() time.Time { return time.UnixMilli(clock.Add(1)) })
-	now := func() time.Time { return time.UnixMilli(clock.Load()) }
+	now := clock.Now
 	start := time.Now()
-	n := conservationWorkers
-	if l.Backend() == "sqlite" {
-		n = 1 // one connection: workers would only queue
-	}
-	workers := make([]*conservation, n)
+	workers := make([]*conservation, max(opt.Workers, 1))
 	var wg sync.WaitGroup
 	for w := range workers {
-		c := &conservation{t: t, l: l, seed: seed, now: now}
+		c := &conservation{t: t, l: l, seed: seed, now: now, newInvoice: opt.NewInvoice}
 		workers[w] = c
 		wg.Go(func() {
 			for c.seq = w; c.seq < sequences; c.seq += len(workers) {
@@ -119,7 +155,7 @@ func runConservation(t *testing.T, l *sqlstore.DB) {
 				c.r = rand.New(rand.NewSource(seed + int64(c.seq)))
 				c.invoices, c.payments, c.trans = nil, map[string]*modelPayment{}, nil
 				for i := 0; i < 1+c.r.Intn(2); i++ {
-					c.newInvoice(ctx)
+					c.addInvoice(ctx)
 				}
 				for i := 0; i < 1+c.r.Intn(5); i++ {
 					c.step(ctx)
@@ -148,26 +184,31 @@ func runConservation(t *testing.T, l *sqlstore.DB) {
 		t.Fatalf("seed %d: totals %+v %v, model in %d applied %d suspense %d refunded %d", seed, tot, err, sum.in, sum.applied, sum.suspense, sum.refunded)
 	}
 	testenv.Figure(t, "conservation on %s: %d random sequences, %d operations (%d receipts learned, %d prompts matched to paybill payments, "+
-		"%d officer applies, %d refund results), KES %d in = %d applied + %d held + %d refunded, in %s (seed %d)", l.Backend(), sequences, sum.ops, sum.adopted,
+		"%d officer applies, %d refund results), KES %d in = %d applied + %d held + %d refunded, in %s (seed %d)", opt.Name, sequences, sum.ops, sum.adopted,
 		sum.matched, sum.applies, sum.refunds, tot.In, tot.Applied, tot.Suspense, tot.Refunded, time.Since(start).Round(time.Millisecond), seed)
 }
 
-func (c *conservation) newInvoice(ctx context.Context) {
+// settle runs one money event through the ledger and the rules.
+func (c *conservation) settle(ctx context.Context, ev huduma.MoneyEvent) (huduma.Plan, error) {
+	return c.l.Settle(ctx, ev.Key(), func(st huduma.LedgerState) (huduma.Plan, error) { return huduma.Settle(st, ev, texts{}) })
+}
+
+func (c *conservation) addInvoice(ctx context.Context) {
 	body := fmt.Sprintf("%09d", 500000000+c.seq*10+len(c.invoices))
 	now := c.now()
 	total := int64(100 + c.r.Intn(50)*100)
-	inv := invoiceOf(body, total, now)
+	inv := c.newInvoice(body, total, now)
 	m := &modelInvoice{number: inv.Number, total: total}
 	if c.r.Intn(8) == 0 {
 		inv.ExpiresAt = now.Add(-time.Minute) // the sweep expires it
 		m.expired = true
 	}
-	if _, _, err := c.l.CreateInvoice(ctx, huduma.InvoiceOrder{Invoice: inv}); err != nil {
-		c.fail("create invoice: %v", err)
+	if p, err := c.settle(ctx, huduma.InvoiceEvent{Order: huduma.InvoiceOrder{Invoice: inv}}); err != nil || p.NewInvoice == nil {
+		c.fail("create invoice: %+v %v", p.NewInvoice, err)
 	}
 	if m.expired {
-		if _, err := c.l.ExpireDue(ctx); err != nil {
-			c.fail("expire: %v", err)
+		if p, err := c.settle(ctx, huduma.ExpireEvent{Invoice: inv.Number}); err != nil || p.Invoice == nil || p.Invoice.Status != huduma.InvoiceExpired {
+			c.fail("expire: %+v %v", p.Invoice, err)
 		}
 	}
 	c.invoices = append(c.invoices, m)
@@ -187,7 +228,7 @@ func (c *conservation) step(ctx context.Context) {
 	case k < 19:
 		c.refund(ctx)
 	default:
-		c.newInvoice(ctx)
+		c.addInvoice(ctx)
 	}
 }
 
@@ -215,16 +256,18 @@ func (c *conservation) refund(ctx context.Context) {
 	}
 	trans := held[c.r.Intn(len(held))]
 	p := c.payments[trans]
-	f, created, err := c.l.QueueRefund(ctx, huduma.RefundRequest{TransID: trans, Actor: "property"})
-	if err != nil || !created || f.Amount != p.suspense {
-		c.fail("refund %s: %+v %v %v, want KES %d", trans, f, created, err, p.suspense)
+	plan, err := c.settle(ctx, huduma.RefundRequestEvent{Request: huduma.RefundRequest{TransID: trans, Actor: "property"}})
+	if err != nil || plan.NewRefund == nil || plan.NewRefund.Amount != p.suspense {
+		c.fail("refund %s: %+v %v, want KES %d", trans, plan.NewRefund, err, p.suspense)
 	}
-	if _, won, err := c.l.ClaimRefund(ctx, f.ID); !won || err != nil {
-		c.fail("claim refund %d: %v %v", f.ID, won, err)
+	f := *plan.NewRefund
+	if plan, err := c.settle(ctx, huduma.RefundStepEvent{Refund: f.ID, Step: huduma.RefundClaim}); err != nil || plan.Outcome != huduma.Outcome(huduma.RefundClaim) {
+		c.fail("claim refund %d: %s %v", f.ID, plan.Outcome, err)
 	}
 	c.n++
 	p.refunding = fmt.Sprintf("OC-%d-%d-%d", c.seed%1000, c.seq, c.n)
-	if err := c.l.MarkRefundSent(ctx, f.ID, huduma.ReversalAccepted{OriginatorConversationID: p.refunding}); err != nil {
+	if _, err := c.settle(ctx, huduma.RefundStepEvent{Refund: f.ID, Step: huduma.RefundAccepted,
+		Accepted: huduma.ReversalAccepted{OriginatorConversationID: p.refunding}}); err != nil {
 		c.fail("refund sent: %v", err)
 	}
 	if c.r.Intn(2) == 0 {
@@ -248,8 +291,8 @@ func (c *conservation) settleRefund(ctx context.Context, trans string) {
 		res.ResultCode, want = "R000002", huduma.OutcomeRefundFailed
 	}
 	c.refunds++
-	out, err := c.l.SettleReversal(ctx, res, texts{})
-	if err != nil || out != want {
+	plan, err := c.settle(ctx, huduma.ReversalEvent{Result: res})
+	if out := plan.Outcome; err != nil || out != want {
 		c.fail("refund result for %s: %s %v, want %s", trans, out, err, want)
 	}
 	if res.TimedOut {
@@ -357,8 +400,8 @@ func (c *conservation) pay(ctx context.Context) {
 		for i, prov := range inv.provisional {
 			if c.payments[prov].amount == p.Amount {
 				// The receipt of a prompt's payment a status query settled.
-				got, err := c.l.SettleC2B(ctx, p, texts{})
-				if err != nil || got.Outcome != huduma.OutcomeDuplicate {
+				plan, err := c.settle(ctx, huduma.PaymentEvent{Payment: p})
+				if got := plan.Settlement; err != nil || got.Outcome != huduma.OutcomeDuplicate {
 					c.fail("receipt of provisional %s: %+v %v", prov, got, err)
 				}
 				c.payments[trans] = c.payments[prov]
@@ -375,8 +418,8 @@ func (c *conservation) pay(ctx context.Context) {
 		}
 	}
 	want, mp := c.expect(inv, p.Amount)
-	got, err := c.l.SettleC2B(ctx, p, texts{})
-	if err != nil || got != want {
+	plan, err := c.settle(ctx, huduma.PaymentEvent{Payment: p})
+	if got := plan.Settlement; err != nil || got != want {
 		c.fail("pay %+v: %+v %v, want %+v", p, got, err, want)
 	}
 	c.record(trans, mp)
@@ -393,8 +436,8 @@ func (c *conservation) replay(ctx context.Context) {
 		return
 	}
 	p := c.payments[trans]
-	got, err := c.l.SettleC2B(ctx, huduma.C2BPayment{TransID: trans, Account: "again", Amount: p.amount, Source: huduma.SourcePull}, texts{})
-	if err != nil || got.Outcome != huduma.OutcomeDuplicate {
+	plan, err := c.settle(ctx, huduma.PaymentEvent{Payment: huduma.C2BPayment{TransID: trans, Account: "again", Amount: p.amount, Source: huduma.SourcePull}})
+	if got := plan.Settlement; err != nil || got.Outcome != huduma.OutcomeDuplicate {
 		c.fail("replay %s: %+v %v", trans, got, err)
 	}
 }
@@ -417,18 +460,20 @@ func (c *conservation) prompt(ctx context.Context) {
 		return
 	}
 	if inv.prompt == "" {
-		a, err := c.l.QueuePush(ctx, inv.number, "+254712345678", time.Now(), "")
-		if err != nil {
+		plan, err := c.settle(ctx, huduma.PromptEvent{Invoice: inv.number, Payer: "+254712345678", RunAt: time.Now()})
+		if err != nil || plan.NewPrompt == nil {
 			c.fail("push: %v", err)
 		}
+		a := plan.NewPrompt.Attempt
 		if a.Amount != inv.total-inv.received {
 			c.fail("prompt for %d, want the balance %d", a.Amount, inv.total-inv.received)
 		}
 		inv.prompt = fmt.Sprintf("ws_CO_%d_%d_%d", c.seed%1000, c.seq, c.n)
 		inv.sincePrompt = nil
 		c.n++
-		if err := c.l.MarkPushSent(ctx, a.ID, huduma.STKPushResult{CheckoutRequestID: inv.prompt}, time.Now()); err != nil {
-			c.fail("push sent: %v", err)
+		if plan, err := c.settle(ctx, huduma.PushAcceptedEvent{Attempt: a.ID, Result: huduma.STKPushResult{CheckoutRequestID: inv.prompt},
+			QueryAt: time.Now()}); err != nil || plan.Outcome != "sent" {
+			c.fail("push sent: %s %v", plan.Outcome, err)
 		}
 		return
 	}
@@ -448,8 +493,8 @@ func (c *conservation) prompt(ctx context.Context) {
 		for i, trans := range inv.sincePrompt {
 			if c.payments[trans] != nil && c.payments[trans].amount == a.Amount {
 				// The paybill confirmation of this very payment came first.
-				out, err := c.l.SettleSTK(ctx, res, texts{})
-				if err != nil || out != huduma.OutcomeDuplicate {
+				plan, err := c.settle(ctx, huduma.STKResultEvent{Result: res})
+				if out := plan.Outcome; err != nil || out != huduma.OutcomeDuplicate {
 					c.fail("query after %s: %s %v", trans, out, err)
 				}
 				inv.sincePrompt = append(inv.sincePrompt[:i:i], inv.sincePrompt[i+1:]...)
@@ -459,8 +504,8 @@ func (c *conservation) prompt(ctx context.Context) {
 		}
 	}
 	want, mp := c.expect(inv, a.Amount)
-	out, err := c.l.SettleSTK(ctx, res, texts{})
-	if err != nil || out != want.Outcome {
+	plan, err := c.settle(ctx, huduma.STKResultEvent{Result: res})
+	if out := plan.Outcome; err != nil || out != want.Outcome {
 		c.fail("settle prompt %+v: %s %v, want %+v", res, out, err, want)
 	}
 	c.record(trans, mp)
@@ -484,7 +529,8 @@ func (c *conservation) apply(ctx context.Context) {
 	}
 	trans := held[c.r.Intn(len(held))]
 	p := c.payments[trans]
-	got, err := c.l.ApplyPayment(ctx, trans, inv.number, "property", texts{})
+	plan, err := c.settle(ctx, huduma.ApplyEvent{TransID: trans, Invoice: inv.number, Actor: "property"})
+	got := plan.Settlement
 	if inv.paid() || inv.expired || p.refunding != "" {
 		if huduma.ErrorCode(err) != huduma.EConflict {
 			c.fail("apply %s to %s (paid %v, expired %v, refunding %v): %+v %v, want a conflict", trans, inv.number, inv.paid(), inv.expired,
@@ -541,4 +587,27 @@ func (c *conservation) check(ctx context.Context) {
 			c.fail("payment %s: %+v, want %+v in %s", trans, p, *m, state)
 		}
 	}
+}
+
+// texts renders the texts a settlement queues, with what the property
+// can check.
+type texts struct{}
+
+func (texts) Receipt(inv huduma.Invoice) huduma.Message {
+	return huduma.Message{To: inv.Phone, Kind: huduma.MessageReceipt, Body: "receipt " + string(inv.Number)}
+}
+
+func (texts) PromptUnsent(inv huduma.Invoice, payer huduma.MSISDN) huduma.Message {
+	return huduma.Message{To: payer, Kind: huduma.MessagePayment, Body: "no prompt for " + string(inv.Number)}
+}
+
+func (texts) Notice(n huduma.PaymentNotice) (huduma.Message, bool) {
+	to := n.Payment.Phone
+	if to == "" && n.Invoice != nil {
+		to = n.Invoice.Phone
+	}
+	if to == "" {
+		return huduma.Message{}, false
+	}
+	return huduma.Message{To: to, Kind: huduma.MessagePayment, Body: fmt.Sprintf("%s %s %d", n.Kind, n.Payment.TransID, n.Amount)}, true
 }
