@@ -185,8 +185,9 @@ func (cfg Config) withDefaults() Config {
 	return cfg
 }
 
-// CanPrompt reports whether M-Pesa prompts can reach phone.
-func CanPrompt(phone huduma.MSISDN) bool { return phone.Network() == huduma.Safaricom }
+// CanPrompt reports whether M-Pesa prompts can reach phone
+// (huduma.MSISDN.CanPrompt).
+func CanPrompt(phone huduma.MSISDN) bool { return phone.CanPrompt() }
 
 // CreateInvoice validates the request against the service's declared
 // inputs and writes the invoice with its SMS and, for a Safaricom payer,
