@@ -866,3 +866,47 @@ func FuzzInboxText(f *testing.F) {
 		}
 	})
 }
+
+// TestSMSServiceWithoutECitizenID: with NeedServiceID (the ecitizen
+// billing backend), INFO for a service the catalog has no e-Citizen
+// service ID for says how to pay it instead of how to invoice it, and
+// INVOICE says it cannot be paid here yet, asks for nothing and makes no
+// invoice, in both languages; a service with an ID, and every service
+// with the flag off, is invoiced as before.
+func TestSMSServiceWithoutECitizenID(t *testing.T) {
+	const saf = huduma.MSISDN("+254708374160")
+	on := newChatEnv(t, InboxConfig{NeedServiceID: true}, nil)
+	for _, k := range []struct {
+		lang          huduma.Language
+		info, invoice string
+		name          string
+	}{{huduma.English, "INFO", "INVOICE", "KRA PIN registration"}, {huduma.Kiswahili, "MAELEZO", "ANKARA", "Usajili wa PIN ya KRA"}} {
+		got := on.send(saf, k.info+" 9001")
+		if !strings.HasSuffix(got, "\n"+texts.SMSInfoNotPayable.T(k.lang)) || strings.Contains(got, "INVOICE") || strings.Contains(got, "ANKARA") {
+			t.Errorf("%s: info %q", k.lang, got)
+		}
+		want := texts.SMSNotPayable.F(k.lang, k.name, 9001)
+		for _, text := range []string{k.invoice + " 9001", k.invoice + " 9001 12345678", k.invoice} {
+			if got := on.send(saf, text); got != want {
+				t.Errorf("%s: %q: %q, want %q", k.lang, text, got, want)
+			}
+		}
+		// Nothing was asked: a reply is not read as an ID number.
+		if got := on.send(saf, "12345678"); strings.HasPrefix(got, "Invoice") || strings.HasPrefix(got, "Ankara") {
+			t.Errorf("%s: an answer after the refusal made an invoice: %q", k.lang, got)
+		}
+	}
+	if invs := on.invoices(saf); len(invs) != 0 {
+		t.Fatalf("%d invoices for a service not payable here", len(invs))
+	}
+	if got := on.send(saf, "INVOICE 4001 12345"); !invoiceNo.MatchString(got) {
+		t.Fatalf("a service with an ID: %q", got)
+	}
+	off := newChatEnv(t, InboxConfig{}, nil)
+	if got := off.send(saf, "INFO 9001"); !strings.Contains(got, "To pay send: INVOICE 9001 <ID number>") {
+		t.Fatalf("flag off, info: %q", got)
+	}
+	if got := off.send(saf, "INVOICE 9001 12345678"); !invoiceNo.MatchString(got) {
+		t.Fatalf("flag off, invoice: %q", got)
+	}
+}

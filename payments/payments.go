@@ -368,7 +368,9 @@ func (s *Service) SendServiceDetails(ctx context.Context, phone huduma.MSISDN, c
 func (s *Service) invoiceText(inv huduma.Invoice) string { return texts.InvoiceSMS(inv, s.how()) }
 
 // how is what texts need to tell a payer how to pay by hand.
-func (s *Service) how() texts.HowToPay { return texts.HowToPay{Paybill: s.cfg.Paybill, Steps: s.cfg.Steps} }
+func (s *Service) how() texts.HowToPay {
+	return texts.HowToPay{Paybill: s.cfg.Paybill, Steps: s.cfg.Steps}
+}
 
 // receipt is the receipt SMS to the invoice's phone.
 func (s *Service) receipt(inv huduma.Invoice) huduma.Message {
