@@ -14,7 +14,7 @@ import (
 // which follow the network of the phone a text goes to and carry the
 // amount and the account.
 var (
-	invoiceSMS = Text{"eCitizen invoice %s: %s. %s", "Ankara ya eCitizen %s: %s. %s"}
+	invoiceSMS = Text{"eCitizen invoice %s: %s %s", "Ankara ya eCitizen %s: %s %s"}
 	receiptSMS = Text{"PAID: eCitizen invoice %s, %s, KES %d. M-Pesa ref %s on %s. Thank you.",
 		"IMELIPWA: ankara ya eCitizen %s, %s, KES %d. M-Pesa %s tarehe %s. Asante."}
 	receiptAppSMS = Text{"PAID: eCitizen invoice %s, %s, KES %d. M-Pesa ref %s on %s. Track it as application %s.",
@@ -61,6 +61,9 @@ func Clip(s string, n int) string {
 func InvoiceSMS(inv huduma.Invoice, how HowToPay) string {
 	steps := how.For(inv.Phone, inv, inv.Language)
 	return oneSMS(func(name string) string {
+		if !strings.HasSuffix(name, "...") {
+			name += "." // a name cut short ends its sentence already
+		}
 		return gsm7.Fold(invoiceSMS.F(inv.Language, inv.Number, name, steps))
 	}, Clip(inv.ServiceName, 40))
 }
