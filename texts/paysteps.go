@@ -111,6 +111,10 @@ func ParsePaySteps(r io.Reader) (*PaySteps, error) {
 		if errors.Is(err, io.EOF) {
 			break
 		}
+		var pe *csv.ParseError
+		if errors.As(err, &pe) && errors.Is(err, csv.ErrFieldCount) {
+			return nil, fmt.Errorf("pay steps line %d: want 3 columns (network,language,steps); put steps that hold a comma in double quotes", pe.StartLine)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("pay steps: %w", err)
 		}

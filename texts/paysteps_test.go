@@ -112,7 +112,8 @@ func TestParsePayStepsRejects(t *testing.T) {
 		{"too long", with(9, "telkom,sw,"+strings.Repeat("Lipa ", 23)+"{amount} {account}"), "line 9 (telkom, sw): the steps take 135 characters"},
 		{"duplicate", stepsHeader + strings.Join(append(goodRows(), goodRows()[0]), "\n"), "line 12 (safaricom, en): a second row"},
 		{"missing rows", stepsHeader + strings.Join(goodRows()[:8], "\n"), "no row for other en, other sw"},
-		{"short row", stepsHeader + "safaricom,en\n", "wrong number of fields"},
+		{"short row", stepsHeader + "safaricom,en\n", "line 2: want 3 columns"},
+		{"unquoted comma", stepsHeader + "safaricom,en,Pay {amount}, account {account}\n", "line 2: want 3 columns (network,language,steps); put steps that hold a comma in double quotes"},
 	}
 	for _, tc := range cases {
 		_, err := ParsePaySteps(strings.NewReader(tc.body))
