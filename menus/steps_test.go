@@ -173,7 +173,7 @@ func TestLongestStepsFit(t *testing.T) {
 func TestServiceWithoutECitizenID(t *testing.T) {
 	cat := longCatalog()
 	for i := range cat.services {
-		if cat.services[i].Code != 42 {
+		if code := cat.services[i].Code; code != 42 && code != 2005 {
 			cat.services[i].ECitizenServiceID = fmt.Sprintf("SVC%d", cat.services[i].Code)
 		}
 	}
@@ -183,6 +183,12 @@ func TestServiceWithoutECitizenID(t *testing.T) {
 		s, r, intents := driveAs(t, on, safaricomPhone, lang, "1", "3", "42")
 		if !strings.Contains(r.Text, texts.NotPayableHere.T(lang)) || strings.Contains(r.Text, "1. ") || strings.Contains(r.Text, "2. ") || len(r.Text) > screenSeptets {
 			t.Errorf("%s: the service screen:\n%s", lang, r.Text)
+		}
+		// A name and an agency far too long for the screen give way; the
+		// note stays whole.
+		_, r, _ = driveAs(t, on, safaricomPhone, lang, "1", "3", "2005")
+		if !strings.Contains(r.Text, "\n"+texts.NotPayableHere.T(lang)+"\n0. ") || len(r.Text) > screenSeptets {
+			t.Errorf("%s: a long service's screen:\n%s", lang, r.Text)
 		}
 		for _, in := range []string{"1", "2"} {
 			s, r, intents = driveAs(t, on, safaricomPhone, lang, "1", "3", "42", in)
