@@ -141,6 +141,10 @@ func payByHand(st *step, number huduma.InvoiceNumber, payer huduma.MSISDN) (outc
 	if err != nil {
 		return outcome{}, fmt.Errorf("load invoice: %w", err)
 	}
+	if !inv.Payable() {
+		// Paid or expired since its screen was drawn.
+		return invalid(texts.StatusWord[inv.Status].T(st.lang())), nil
+	}
 	st.s.Done = texts.PayStepsDone.F(st.lang(), inv.Number, st.how().For(payer, inv, st.lang()))
 	return outcome{event: EventFinish}, nil
 }

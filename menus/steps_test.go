@@ -218,3 +218,19 @@ func TestServiceWithoutECitizenID(t *testing.T) {
 		}
 	}
 }
+
+// TestPayByHandOnlyWhilePayable: an invoice paid since its screen was
+// drawn is not given steps to pay it again from another network.
+func TestPayByHandOnlyWhilePayable(t *testing.T) {
+	pay := newFakePayments()
+	m := New(longCatalog(), pay, Config{})
+	pending := huduma.InvoiceNumber(pay.number(huduma.InvoicePending))
+	s, _, _ := driveAs(t, m, safaricomPhone, huduma.English, "2", string(pending), "2")
+	inv := pay.invoices[pending]
+	inv.Status = huduma.InvoicePaid
+	pay.invoices[pending] = inv
+	r, _, err := m.Step(t.Context(), s, Env{Phone: safaricomPhone, Key: "k"}, "0733123456")
+	if err != nil || s.State != StateOtherPhone || r.End || !strings.HasPrefix(r.Text, "PAID\n") {
+		t.Fatalf("%v %s:\n%s", err, s.State, r.Text)
+	}
+}
