@@ -27,6 +27,11 @@ type Service struct {
 	Inputs []Input `json:"inputs,omitempty"`
 	// Active services are found by search and browse; inactive ones are not.
 	Active bool `json:"active"`
+	// ECitizenServiceID is the service's serviceID on e-Citizen's payment
+	// platform, which every bill for it names. A service without one
+	// cannot be billed through e-Citizen: on that billing backend it is
+	// shown as not payable here yet.
+	ECitizenServiceID string `json:"ecitizen_service_id,omitempty"`
 }
 
 // Name returns the service's name in lang, falling back to English.
@@ -48,6 +53,8 @@ func (s Service) Validate() error {
 		return Errorf(EInvalid, "service %d needs an agency and a category", s.Code)
 	case s.Fee < 0 || s.Fee > 250000:
 		return Errorf(EInvalid, "service %d fee %d is outside 0..250000 KES", s.Code, s.Fee)
+	case s.ECitizenServiceID != "" && !eCitizenIDRE.MatchString(s.ECitizenServiceID):
+		return Errorf(EInvalid, "service %d: e-Citizen service ID %q is not 1 to 40 letters, digits or ._-", s.Code, s.ECitizenServiceID)
 	}
 	keys := map[string]bool{}
 	for _, in := range s.Inputs {
@@ -61,6 +68,12 @@ func (s Service) Validate() error {
 	}
 	return nil
 }
+
+// eCitizenIDRE is what an e-Citizen serviceID may look like. Its real
+// shape is not public (integrators' examples use short codes such as
+// SERVICE1 and numbers); this keeps out only what cannot be one: spaces,
+// punctuation that would need escaping in a form, and runaway lengths.
+var eCitizenIDRE = regexp.MustCompile(`^[A-Za-z0-9._-]{1,40}$`)
 
 // InputKind says what an input holds, which picks its default pattern.
 type InputKind string

@@ -28,11 +28,37 @@ func TestParseMSISDN(t *testing.T) {
 	if m.Masked() != "+254712***678" || m.Digits() != "254712345678" {
 		t.Errorf("masked %q digits %q", m.Masked(), m.Digits())
 	}
-	nets := map[string]Network{"0712345678": Safaricom, "0110123456": Safaricom, "0733123456": Airtel, "0771123456": Telkom}
+	nets := map[string]Network{"0712345678": Safaricom, "0110123456": Safaricom, "0733123456": Airtel, "0771123456": Telkom,
+		"0763123456": Equitel, "0766999999": Equitel, "0762123456": Airtel, "0767123456": OtherNetwork}
 	for in, want := range nets {
 		m, _ := ParseMSISDN(in)
 		if m.Network() != want {
 			t.Errorf("%s network %s, want %s", in, m.Network(), want)
+		}
+	}
+}
+
+// TestEquitelPrefixes: the blocks read as Equitel are Finserve Africa's
+// in libphonenumber's carrier data, and its neighbours are not, so a
+// payer on Equitel is told Equitel's steps and nobody else is. Only
+// Safaricom numbers can be prompted.
+func TestEquitelPrefixes(t *testing.T) {
+	for p := 700; p <= 799; p++ {
+		raw := fmt.Sprintf("+254%d123456", p)
+		num, err := phonenumbers.Parse(raw, "KE")
+		if err != nil {
+			t.Fatal(err)
+		}
+		carrier, err := phonenumbers.GetCarrierForNumber(num, "en")
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := MSISDN(raw)
+		if got := m.Network() == Equitel; got != (carrier == "Finserve") {
+			t.Errorf("%s: network %s, carrier %q", raw, m.Network(), carrier)
+		}
+		if m.CanPrompt() != (m.Network() == Safaricom) {
+			t.Errorf("%s: CanPrompt %v on %s", raw, m.CanPrompt(), m.Network())
 		}
 	}
 }

@@ -14,11 +14,17 @@ type MSISDN string
 // Network is the mobile operator a number belongs to, by its prefix.
 type Network string
 
-// Networks Huduma distinguishes; only Safaricom numbers get M-Pesa prompts.
+// Networks Huduma distinguishes; only Safaricom numbers get M-Pesa
+// prompts. Each has its own steps for paying by hand (Airtel Money,
+// Equitel's *247#, T-Kash); OtherNetwork is any other allocation (MVNOs,
+// numbers not yet in the tables below), told the steps any wallet or bank
+// follows.
 const (
-	Safaricom    Network = "safaricom"
-	Airtel       Network = "airtel"
-	Telkom       Network = "telkom"
+	Safaricom Network = "safaricom"
+	Airtel    Network = "airtel"
+	Telkom    Network = "telkom"
+	// Equitel is Finserve Africa's network (Equity Bank's SIMs).
+	Equitel      Network = "equitel"
 	OtherNetwork Network = "other"
 )
 
@@ -157,9 +163,17 @@ func (m MSISDN) Network() Network {
 		return Airtel
 	case inPrefixes(p3, telkom3):
 		return Telkom
+	case inPrefixes(p3, equitel3):
+		return Equitel
 	}
 	return OtherNetwork
 }
+
+// CanPrompt reports whether an M-Pesa prompt can reach m: only Safaricom
+// numbers, on either billing backend (Daraja's STK push and e-Citizen's
+// sendSTK both prompt M-Pesa, and nothing else). Every other number is
+// told its own network's steps instead.
+func (m MSISDN) CanPrompt() bool { return m.Network() == Safaricom }
 
 // Prefix allocations (Communications Authority of Kenya numbering plan).
 var (
@@ -168,6 +182,9 @@ var (
 	airtel3    = []string{"100", "101", "102", "103", "104", "105", "106", "730", "731", "732", "733", "734", "735", "736", "737", "738", "739", "750", "751", "752", "753", "754", "755", "756", "762", "780", "781", "782", "783", "784", "785", "786", "787", "788", "789"}
 	airtel4    = []string{}
 	telkom3    = []string{"770", "771", "772", "773", "774", "775", "776", "777", "778", "779"}
+	// equitel3 are Finserve Africa's (Equitel) blocks, 0763-0766, as
+	// libphonenumber's carrier data has them too (TestEquitelPrefixes).
+	equitel3 = []string{"763", "764", "765", "766"}
 )
 
 func inPrefixes(p string, list []string) bool {

@@ -93,18 +93,24 @@ func decodeJSON(r io.Reader) (huduma.Catalog, error) {
 }
 
 // csvHeader is the CSV layout: one row per service; agencies and
-// categories are taken from the rows; inputs is a JSON array.
+// categories are taken from the rows; inputs is a JSON array;
+// ecitizen_service_id is the service's e-Citizen serviceID (empty: none).
+// A file without the last column (written before it existed) reads as
+// services without one.
 var csvHeader = []string{"code", "name_en", "name_sw", "agency_code", "agency_name", "category_code",
-	"category_name_en", "category_name_sw", "fee", "active", "inputs"}
+	"category_name_en", "category_name_sw", "fee", "active", "inputs", "ecitizen_service_id"}
 
 func decodeCSV(r io.Reader) (huduma.Catalog, error) {
 	cr := csv.NewReader(r)
-	cr.FieldsPerRecord = len(csvHeader)
 	header, err := cr.Read()
 	if err != nil {
 		return huduma.Catalog{}, fmt.Errorf("catalog CSV header: %w", err)
 	}
-	for i, want := range csvHeader {
+	if len(header) != len(csvHeader) && len(header) != len(csvHeader)-1 {
+		return huduma.Catalog{}, fmt.Errorf("catalog CSV header has %d columns, want %d (header: %s)", len(header), len(csvHeader), strings.Join(csvHeader, ","))
+	}
+	cr.FieldsPerRecord = len(header)
+	for i, want := range csvHeader[:len(header)] {
 		if strings.TrimSpace(strings.TrimPrefix(header[i], "\ufeff")) != want {
 			return huduma.Catalog{}, fmt.Errorf("catalog CSV header column %d is %q, want %q (header: %s)", i+1, header[i], want, strings.Join(csvHeader, ","))
 		}
@@ -145,7 +151,7 @@ func decodeCSV(r io.Reader) (huduma.Catalog, error) {
 func parseRow(rec []string) (huduma.Service, huduma.Agency, huduma.Category, error) {
 	var sv huduma.Service
 	field := func(name string) string {
-		for i, h := range csvHeader {
+		for i, h := range csvHeader[:len(rec)] {
 			if h == name {
 				return strings.TrimSpace(rec[i])
 			}
@@ -165,7 +171,7 @@ func parseRow(rec []string) (huduma.Service, huduma.Agency, huduma.Category, err
 		return sv, huduma.Agency{}, huduma.Category{}, fmt.Errorf("column active: %q is not true or false", field("active"))
 	}
 	sv = huduma.Service{Code: code, NameEN: field("name_en"), NameSW: field("name_sw"), AgencyCode: field("agency_code"),
-		CategoryCode: field("category_code"), Fee: fee, Active: active}
+		CategoryCode: field("category_code"), Fee: fee, Active: active, ECitizenServiceID: field("ecitizen_service_id")}
 	if in := field("inputs"); in != "" {
 		dec := json.NewDecoder(strings.NewReader(in))
 		dec.DisallowUnknownFields()
@@ -218,7 +224,7 @@ func encodeCSV(w io.Writer, c huduma.Catalog) error {
 		}
 		k := cats[s.CategoryCode]
 		if err := cw.Write([]string{strconv.Itoa(s.Code), s.NameEN, s.NameSW, s.AgencyCode, agencies[s.AgencyCode],
-			s.CategoryCode, k.NameEN, k.NameSW, strconv.FormatInt(s.Fee, 10), strconv.FormatBool(s.Active), inputs}); err != nil {
+			s.CategoryCode, k.NameEN, k.NameSW, strconv.FormatInt(s.Fee, 10), strconv.FormatBool(s.Active), inputs, s.ECitizenServiceID}); err != nil {
 			return fmt.Errorf("write catalog CSV: %w", err)
 		}
 	}

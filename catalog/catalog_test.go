@@ -21,6 +21,7 @@ func TestSample(t *testing.T) {
 		t.Fatalf("sample has %d services in %d categories, want >= 130 in >= 8", len(c.Services), len(c.Categories))
 	}
 	per := map[string]int{}
+	withID := 0
 	ascii := func(s string) bool {
 		for i := 0; i < len(s); i++ {
 			if s[i] < ' ' || s[i] > '~' {
@@ -31,6 +32,9 @@ func TestSample(t *testing.T) {
 	}
 	for _, s := range c.Services {
 		per[s.CategoryCode]++
+		if s.ECitizenServiceID != "" {
+			withID++
+		}
 		if s.NameSW == "" || len(s.NameEN) > 120 || len(s.NameSW) > 120 || !ascii(s.NameEN+s.NameSW) {
 			t.Errorf("service %d: names must be plain ASCII, <= 120 chars, in both languages", s.Code)
 		}
@@ -44,6 +48,11 @@ func TestSample(t *testing.T) {
 		if k.NameSW == "" || per[k.Code] == 0 {
 			t.Errorf("category %s lacks a Kiswahili name or services", k.Code)
 		}
+	}
+	// Most sample services map to (made-up) e-Citizen service IDs; a few
+	// do not, so the "not payable here yet" screen can be seen.
+	if withID < len(c.Services)-10 || withID == len(c.Services) {
+		t.Errorf("%d of %d sample services have an e-Citizen service ID", withID, len(c.Services))
 	}
 	if !reflect.DeepEqual(c.FeeBands, huduma.DefaultFeeBands) {
 		t.Errorf("sample fee bands %v", c.FeeBands)
@@ -75,6 +84,47 @@ func TestRoundTrip(t *testing.T) {
 }
 
 const header = "code,name_en,name_sw,agency_code,agency_name,category_code,category_name_en,category_name_sw,fee,active,inputs\n"
+
+// TestCSVServiceID: the e-Citizen service ID is the CSV's last column,
+// written and read back; a file from before it existed reads as services
+// without one; an ID that cannot be one is refused with its line.
+func TestCSVServiceID(t *testing.T) {
+	withID := strings.TrimSuffix(header, "\n") + ",ecitizen_service_id\n"
+	c, err := Decode(strings.NewReader(withID+"1,Birth,Kuzaliwa,CRS,Civil,civil,Civil,Raia,50,true,, 4001 \n2,Death,Kifo,CRS,Civil,civil,Civil,Raia,50,true,,\n"), "csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Services[0].ECitizenServiceID != "4001" || c.Services[1].ECitizenServiceID != "" {
+		t.Fatalf("IDs read: %+v", c.Services)
+	}
+	var buf bytes.Buffer
+	if err := Encode(&buf, c, "csv"); err != nil {
+		t.Fatal(err)
+	}
+	if lines := strings.Split(buf.String(), "\n"); lines[0]+"\n" != withID || !strings.HasSuffix(lines[1], ",4001") {
+		t.Fatalf("written: %q", buf.String())
+	}
+	old, err := Decode(strings.NewReader(header+"1,Birth,Kuzaliwa,CRS,Civil,civil,Civil,Raia,50,true,\n"), "csv")
+	if err != nil || old.Services[0].ECitizenServiceID != "" {
+		t.Fatalf("a file without the column: %+v %v", old.Services, err)
+	}
+	for body, want := range map[string]string{
+		withID + "1,Birth,Kuzaliwa,CRS,Civil,civil,Civil,Raia,50,true,,40 01\n": `e-Citizen service ID "40 01"`,
+		withID + "1,Birth,Kuzaliwa,CRS,Civil,civil,Civil,Raia,50,true,\n":       "line 2",
+		header + "1,Birth,Kuzaliwa,CRS,Civil,civil,Civil,Raia,50,true,,4001\n":  "line 2",
+		strings.TrimSuffix(withID, "\n") + ",more\n":                            "header has 13 columns",
+		strings.Replace(withID, "ecitizen_service_id", "service_id", 1):         `column 12 is "service_id"`,
+	} {
+		if _, err := Decode(strings.NewReader(body), "csv"); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: error %v, want containing %q", body, err, want)
+		}
+	}
+	js := `{"agencies":[{"code":"A","name":"A"}],"categories":[{"code":"c","name_en":"C","name_sw":"C"}],` +
+		`"services":[{"code":1,"name_en":"x","agency":"A","category":"c","fee":1,"active":true,"ecitizen_service_id":"a/b"}]}`
+	if _, err := Decode(strings.NewReader(js), "json"); err == nil || !strings.Contains(err.Error(), `e-Citizen service ID "a/b"`) {
+		t.Errorf("JSON with a bad ID: %v", err)
+	}
+}
 
 func TestDecodeRejects(t *testing.T) {
 	cases := []struct {

@@ -1,6 +1,10 @@
 package catalog
 
-import "github.com/huduma-ke/huduma"
+import (
+	"fmt"
+
+	"github.com/huduma-ke/huduma"
+)
 
 // Fixture is a small catalog with the names search must cope with: the
 // store conformance suite and the search index's tests share it.
@@ -10,7 +14,7 @@ func Fixture() huduma.Catalog {
 	}
 	id := huduma.Input{Key: "id_number", LabelEN: "ID number", LabelSW: "Nambari ya kitambulisho", Kind: huduma.KindIDNumber}
 	plate := huduma.Input{Key: "plate", LabelEN: "Vehicle registration", LabelSW: "Nambari ya gari", Kind: huduma.KindVehicle}
-	return huduma.Catalog{
+	c := huduma.Catalog{
 		Agencies: []huduma.Agency{{Code: "DIS", Name: "Department of Immigration Services"}, {Code: "NTSA", Name: "National Transport and Safety Authority"},
 			{Code: "CRS", Name: "Civil Registration Services"}, {Code: "MOL", Name: "Ministry of Lands"}, {Code: "BRS", Name: "Business Registration Service"},
 			{Code: "NPS", Name: "National Police Service"}},
@@ -35,4 +39,11 @@ func Fixture() huduma.Catalog {
 			{Code: 9001, NameEN: "Retired passport form", NameSW: "Fomu ya zamani", AgencyCode: "DIS", CategoryCode: "immigration", Fee: 100, Active: false},
 		},
 	}
+	// Every service but two maps to an e-Citizen service ID (made up).
+	for i := range c.Services {
+		if code := c.Services[i].Code; code != 1010 && code != 9001 {
+			c.Services[i].ECitizenServiceID = fmt.Sprintf("EC-%d", code)
+		}
+	}
+	return c
 }

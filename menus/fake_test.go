@@ -103,6 +103,8 @@ type fakePayments struct {
 	byPayer int
 	// partPaid is a pending invoice that received KES 300 of 4,600.
 	partPaid huduma.InvoiceNumber
+	// created counts the invoices CreateInvoice made.
+	created int
 }
 
 func newFakePayments() *fakePayments {
@@ -137,6 +139,7 @@ func (f *fakePayments) CreateInvoice(_ context.Context, req huduma.InvoiceReques
 	if req.Payer == f.capped && req.Payer != req.Phone {
 		return huduma.Invoice{}, false, huduma.Errorf(huduma.ERateLimited, "capped")
 	}
+	f.created++
 	inv := huduma.Invoice{Number: "1234567890", Total: 4600, Status: huduma.InvoicePending, Phone: req.Phone}
 	return inv, req.Payer.Network() == huduma.Safaricom, nil
 }

@@ -264,20 +264,26 @@ func handleService(st *step, in string) (outcome, error) {
 			return outcome{event: EventBackCategory}, nil
 		}
 		return outcome{event: EventBackCode}, nil
-	case in == "1" && st.m.pay != nil:
+	case (in == "1" || in == "2") && st.m.pay != nil:
 		sv, err := st.serviceByCode(s.Service)
 		if err != nil {
 			return outcome{}, fmt.Errorf("load service: %w", err)
+		}
+		if !st.payable(sv) {
+			// Neither is offered: the screen says how to pay it instead
+			// (and the details SMS would say to dial here to pay).
+			return invalid(texts.InvalidChoice.T(s.Lang)), nil
+		}
+		if in == "2" {
+			st.intend(Intent{Kind: IntentServiceDetails, Service: s.Service, Lang: s.Lang})
+			s.Done = texts.DoneDetails.T(s.Lang)
+			return outcome{event: EventSMSDetails}, nil
 		}
 		s.Field, s.Values = 0, nil
 		if len(sv.Inputs) > 0 {
 			return outcome{event: EventPayNow}, nil
 		}
 		return outcome{event: EventPayDirect}, nil
-	case in == "2" && st.m.pay != nil:
-		st.intend(Intent{Kind: IntentServiceDetails, Service: s.Service, Lang: s.Lang})
-		s.Done = texts.DoneDetails.T(s.Lang)
-		return outcome{event: EventSMSDetails}, nil
 	}
 	return invalid(texts.InvalidChoice.T(s.Lang)), nil
 }
@@ -294,7 +300,10 @@ func servicePage(st *step) (page, []string, error) {
 	}
 	conv := huduma.ConvenienceFee(bands, sv.Fee)
 	p := page{header: []string{sv.Name(lang), sv.AgencyName, texts.Fee.F(lang, money(sv.Fee)), texts.Total.F(lang, money(sv.Fee+conv), money(conv))}, nav: true}
-	if st.m.pay != nil {
+	switch {
+	case st.m.pay != nil && !st.payable(sv):
+		p.notes = []string{texts.NotPayableHere.T(lang)}
+	case st.m.pay != nil:
 		p.options = []option{{"1", texts.PayNow.T(lang)}, {"2", texts.SMSDetail.T(lang)}}
 	}
 	return p, nil, nil

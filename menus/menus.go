@@ -66,6 +66,14 @@ type Config struct {
 	SearchLimit int
 	// Paybill is the paybill number shown for paying by hand.
 	Paybill string
+	// Steps are the steps of paying by hand from each network, shown to
+	// a phone no M-Pesa prompt can reach (HUDUMA_PAY_STEPS; nil: the
+	// default table).
+	Steps *texts.PaySteps
+	// NeedServiceID shows a service without an e-Citizen service ID as
+	// not payable here yet, and makes no invoice for it: on the ecitizen
+	// billing backend, where such a service cannot be billed.
+	NeedServiceID bool
 	// Now is the clock inputs are checked against (a date of birth is
 	// not after today); time.Now when nil.
 	Now func() time.Time
@@ -288,6 +296,17 @@ func (st *step) intend(in Intent) {
 
 // lang is the session's language.
 func (st *step) lang() huduma.Language { return st.s.Lang }
+
+// how is what screens need to tell a payer how to pay by hand.
+func (st *step) how() texts.HowToPay {
+	return texts.HowToPay{Paybill: st.m.cfg.Paybill, Steps: st.m.cfg.Steps}
+}
+
+// payable reports whether sv can be billed here: with NeedServiceID only
+// a service with an e-Citizen service ID can.
+func (st *step) payable(sv huduma.Service) bool {
+	return !st.m.cfg.NeedServiceID || sv.ECitizenServiceID != ""
+}
 
 // serviceByCode fetches a service once per step.
 func (st *step) serviceByCode(code int) (huduma.Service, error) {

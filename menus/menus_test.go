@@ -235,7 +235,7 @@ func TestPaymentScreens(t *testing.T) {
 		{"confirm", []string{"1", "3", "1023", "1", "12345678", "kcb 123a"}, StateConfirm, []string{"2. Pay from another number"}},
 		{"pay here ends", []string{"1", "3", "42", "1", "1"}, StateDone, []string{"Invoice 1234567890", "Check your phone for the M-Pesa prompt"}},
 		{"other number bad", []string{"1", "3", "42", "1", "2", "12"}, StateOtherPhone, []string{"not a valid Kenyan mobile"}},
-		{"other airtel gets paybill", []string{"1", "3", "42", "1", "2", "0733123456"}, StateDone, []string{"Paybill 222222", "Account 1234567890"}},
+		{"other airtel gets its steps", []string{"1", "3", "42", "1", "2", "0733123456"}, StateDone, []string{"Airtel Money: *334#", "ref 1234567890 > KES 4,600"}},
 		{"bad invoice number", []string{"3", "1234567891"}, StateInvoiceNumber, []string{"That invoice number is not valid."}},
 		{"unknown invoice", []string{"3", "123456789" + string(huduma.DammDigit("123456789"))}, StateInvoiceNumber, []string{"No invoice has that number."}},
 		{"paid status", []string{"3", pay.number(huduma.InvoicePaid)}, StateInvoice, []string{"PAID 22/11/2026, M-Pesa NLJ7RT61SV", "1. SMS me the receipt"}},

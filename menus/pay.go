@@ -86,18 +86,33 @@ func confirmPage(st *step) (page, []string, error) {
 		return page{}, nil, fmt.Errorf("load fee bands: %w", err)
 	}
 	total := sv.Fee + huduma.ConvenienceFee(bands, sv.Fee)
+	// A phone no prompt can reach is not offered one: it gets the invoice
+	// and its network's steps.
+	this := texts.PayThisPhone
+	if !st.env.Phone.CanPrompt() {
+		this = texts.GetInvoice
+	}
 	return page{
 		header:  []string{sv.Name(lang), texts.Total.F(lang, money(total), money(total-sv.Fee)), texts.PayingPhone.F(lang, localPhone(st.env.Phone))},
-		options: []option{{"1", texts.PayThisPhone.T(lang)}, {"2", texts.PayOtherNumber.T(lang)}},
+		options: []option{{"1", this.T(lang)}, {"2", texts.PayOtherNumber.T(lang)}},
 		nav:     true,
 	}, nil, nil
 }
 
 // order creates the invoice and ends the session with its number. The
 // END shows the number, so the invoice is made now, under the hop's key:
-// a racing or retried hop gets the same invoice.
+// a racing or retried hop gets the same invoice. A payer no prompt can
+// reach gets the steps of paying by hand from its network instead.
 func order(st *step, payer huduma.MSISDN) (outcome, error) {
 	s := st.s
+	sv, err := st.serviceByCode(s.Service)
+	if err != nil {
+		return outcome{}, fmt.Errorf("load service: %w", err)
+	}
+	if !st.payable(sv) {
+		// The catalog changed since the service screen was shown.
+		return invalid(texts.NotPayableHere.T(s.Lang)), nil
+	}
 	inv, prompted, err := st.m.pay.CreateInvoice(st.ctx, huduma.InvoiceRequest{ServiceCode: s.Service, Phone: st.env.Phone, Payer: payer,
 		Fields: s.Values, Lang: s.Lang, Push: true, Key: st.env.Key + ":invoice"})
 	switch huduma.ErrorCode(err) {
@@ -114,8 +129,23 @@ func order(st *step, payer huduma.MSISDN) (outcome, error) {
 	if prompted {
 		s.Done = texts.DonePrompt.F(s.Lang, inv.Number, money(inv.Total))
 	} else {
-		s.Done = texts.DonePaybill.F(s.Lang, inv.Number, money(inv.Total), st.m.cfg.Paybill, inv.Number)
+		s.Done = texts.DoneSteps(inv, st.how().For(payer, inv, s.Lang), s.Lang)
 	}
+	return outcome{event: EventFinish}, nil
+}
+
+// payByHand ends the session with the steps of paying invoice number by
+// hand from payer's network: for a phone no prompt can reach.
+func payByHand(st *step, number huduma.InvoiceNumber, payer huduma.MSISDN) (outcome, error) {
+	inv, err := st.loadInvoice(number)
+	if err != nil {
+		return outcome{}, fmt.Errorf("load invoice: %w", err)
+	}
+	if !inv.Payable() {
+		// Paid or expired since its screen was drawn.
+		return invalid(texts.StatusWord[inv.Status].T(st.lang())), nil
+	}
+	st.s.Done = texts.PayStepsDone.F(st.lang(), inv.Number, st.how().For(payer, inv, st.lang()))
 	return outcome{event: EventFinish}, nil
 }
 
@@ -131,6 +161,9 @@ func handleOtherPhone(st *step, in string) (outcome, error) {
 		return invalid(texts.BadPhone.T(st.lang())), nil
 	}
 	if st.s.PayFor == StateInvoice {
+		if !payer.CanPrompt() {
+			return payByHand(st, huduma.InvoiceNumber(st.s.Invoice), payer)
+		}
 		return push(st, payer)
 	}
 	return order(st, payer)
@@ -215,6 +248,8 @@ func handleInvoice(st *step, in string) (outcome, error) {
 		st.intend(Intent{Kind: IntentReceipt, Invoice: inv.Number})
 		s.Done = texts.DoneReceipt.T(s.Lang)
 		return outcome{event: EventFinish}, nil
+	case inv.Payable() && in == "1" && !st.env.Phone.CanPrompt():
+		return payByHand(st, inv.Number, st.env.Phone)
 	case inv.Payable() && in == "1":
 		return push(st, st.env.Phone)
 	case inv.Payable() && in == "2":
@@ -249,6 +284,10 @@ func invoicePage(st *step) (page, []string, error) {
 	switch {
 	case inv.Status == huduma.InvoicePaid && own:
 		p.options = []option{{"1", texts.SMSReceipt.T(lang)}}
+	case inv.Payable() && !st.env.Phone.CanPrompt():
+		// No prompt reaches this phone: its network's steps, or a prompt
+		// to another number.
+		p.options = []option{{"1", texts.PayByHand.T(lang)}, {"2", texts.PayOtherNumber.T(lang)}}
 	case inv.Status == huduma.InvoicePending && own:
 		p.options = []option{{"1", texts.ResendPrompt.T(lang)}, {"2", texts.PayOtherNumber.T(lang)}}
 	case inv.Payable():

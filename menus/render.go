@@ -24,6 +24,9 @@ type page struct {
 	header  []string // title and information lines
 	items   []string // list entries, numbered 1..n on this page
 	options []option // fixed choices after the list
+	// notes follow the header and are never shortened: what the screen
+	// is for when it cannot be cut (why a service cannot be paid here).
+	notes []string
 	// nav adds "0. Back" and, where it fits, "00. Home".
 	nav bool
 	// moreBeyond says the list continues past the given items.
@@ -56,6 +59,10 @@ func layout(p page, lang huduma.Language) laidOut {
 		header[i] = gsm7.Fold(h)
 	}
 	full := slices.Clone(header)
+	notes := make([]string, len(p.notes))
+	for i, n := range p.notes {
+		notes[i] = gsm7.Fold(n)
+	}
 	items := make([]string, len(p.items))
 	for i, it := range p.items {
 		items[i] = truncate(gsm7.Fold(it), maxItem)
@@ -77,6 +84,9 @@ func layout(p page, lang huduma.Language) laidOut {
 		}
 		for _, h := range header {
 			add(h)
+		}
+		for _, n := range notes {
+			add(n)
 		}
 		for i := 0; i < k; i++ {
 			add(strconv.Itoa(i+1) + ". " + items[i])

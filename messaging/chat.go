@@ -251,8 +251,23 @@ func (c *chat) info(raw string) (string, error) {
 	for _, in := range sv.Inputs {
 		inputs.WriteString(" <" + in.Label(c.lang) + ">")
 	}
+	next := texts.SMSInfoNext.F(c.lang, sv.Code, inputs.String())
+	if !c.payable(sv) {
+		next = texts.SMSInfoNotPayable.T(c.lang)
+	}
 	return texts.SMSInfo.F(c.lang, texts.Clip(sv.Name(c.lang), 50), sv.Code, texts.Clip(sv.AgencyName, 50), sv.Fee, conv, sv.Fee+conv) +
-		"\n" + texts.SMSInfoNext.F(c.lang, sv.Code, inputs.String()), nil
+		"\n" + next, nil
+}
+
+// payable reports whether sv can be billed here: on the ecitizen backend
+// (NeedServiceID) only a service with an e-Citizen service ID can.
+func (c *chat) payable(sv huduma.Service) bool {
+	return !c.i.cfg.NeedServiceID || sv.ECitizenServiceID != ""
+}
+
+// how is what replies need to tell the sender how to pay by hand.
+func (c *chat) how() texts.HowToPay {
+	return texts.HowToPay{Paybill: c.i.cfg.Paybill, Steps: c.i.cfg.Steps}
 }
 
 // invoice starts an invoice: the service code (or the service last shown)
@@ -322,6 +337,11 @@ func takeInputs(decls []huduma.Input, words []string, values map[string]string, 
 // value given was refused, and what to send instead), or makes the
 // invoice when none is.
 func (c *chat) collect(sv huduma.Service, values map[string]string, field int, refused huduma.InputProblem) (string, error) {
+	if !c.payable(sv) {
+		// Asked before any input: there is nothing to collect them for.
+		c.conv.clearQuestion()
+		return texts.SMSNotPayable.F(c.lang, texts.Clip(sv.Name(c.lang), nameRoom), sv.Code), nil
+	}
 	if field < len(sv.Inputs) {
 		c.ask(askInput)
 		c.conv.Service, c.conv.Field, c.conv.Values = sv.Code, field, values
@@ -345,15 +365,16 @@ func (c *chat) collect(sv huduma.Service, values map[string]string, field int, r
 	}
 	c.conv.Invoice = inv.Number
 	name := texts.Clip(inv.ServiceName, nameRoom)
+	steps := c.how().For(c.from, inv, c.lang)
 	if !payments.CanPrompt(c.from) {
-		return texts.SMSInvoicePaybill.F(c.lang, inv.Number, name, inv.Total, c.i.cfg.Paybill, inv.Number), nil
+		return texts.SMSInvoiceSteps.F(c.lang, inv.Number, name, inv.Total, steps), nil
 	}
-	return texts.SMSInvoice.F(c.lang, inv.Number, name, inv.Total, inv.Number, c.i.cfg.Paybill, inv.Number), nil
+	return texts.SMSInvoice.F(c.lang, inv.Number, name, inv.Total, inv.Number, steps), nil
 }
 
 // pay prompts the sender for an invoice (the one last made or looked at
 // when no number is given); a number that M-Pesa prompts cannot reach is
-// told how to pay by paybill.
+// told the steps of paying by hand from its network.
 func (c *chat) pay(raw string) (string, error) {
 	if raw == "" {
 		if c.conv.Invoice == "" {
@@ -377,20 +398,21 @@ func (c *chat) pay(raw string) (string, error) {
 	if !inv.Payable() {
 		return c.statusText(inv), nil
 	}
+	steps := c.how().For(c.from, inv, c.lang)
 	if !payments.CanPrompt(c.from) {
-		return texts.SMSPayPaybill.F(c.lang, inv.Due(), c.i.cfg.Paybill, inv.Number), nil
+		return texts.SMSPaySteps.F(c.lang, steps), nil
 	}
 	err = c.i.pay.RequestPush(c.ctx, number, c.from, c.key+":push")
 	switch huduma.ErrorCode(err) {
 	case "":
 		return texts.SMSPaySent.F(c.lang, inv.Due(), inv.Number), nil
 	case huduma.EInvalid:
-		return texts.SMSPayPaybill.F(c.lang, inv.Due(), c.i.cfg.Paybill, inv.Number), nil
+		return texts.SMSPaySteps.F(c.lang, steps), nil
 	case huduma.ERateLimited:
 		// Someone else's invoice, and this phone has had its fill of
 		// such prompts this hour: an SMS sender's number is not proof
 		// enough that the phone itself asked.
-		return texts.SMSPayCapped.F(c.lang, inv.Due(), c.i.cfg.Paybill, inv.Number), nil
+		return texts.SMSPayCapped.F(c.lang, steps), nil
 	case huduma.EConflict:
 		// Paid or expired meanwhile, or a prompt already in flight.
 		if now, err := c.i.pay.Invoice(c.ctx, number); err == nil && !now.Payable() {
@@ -426,9 +448,9 @@ func (c *chat) status(raw string) (string, error) {
 // sender's own, and only what is public when it is another phone's.
 func (c *chat) statusText(inv huduma.Invoice) string {
 	if inv.Phone != c.from {
-		return texts.PublicStatusSMS(inv, c.lang, c.i.cfg.Paybill)
+		return texts.PublicStatusSMS(inv, c.lang, c.from, c.how())
 	}
-	return texts.InvoiceStatusSMS(inv, c.lang, c.i.cfg.Paybill)
+	return texts.InvoiceStatusSMS(inv, c.lang, c.from, c.how())
 }
 
 // application answers APP: the latest status of the application number

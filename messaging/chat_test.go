@@ -157,6 +157,12 @@ func (e *chatEnv) sendID(phone huduma.MSISDN, id, text string) string {
 	return trimLines(body)
 }
 
+// sameWords reports whether a and b are the same words: a reply of two
+// parts pads words across the boundary (gsm7.KeepWords).
+func sameWords(a, b string) bool {
+	return strings.Join(strings.Fields(a), " ") == strings.Join(strings.Fields(b), " ")
+}
+
 // trimLines drops the spaces at the ends of lines: the padding that keeps
 // lines whole across parts (checked by checkReply), not the text.
 func trimLines(s string) string {
@@ -259,7 +265,7 @@ func TestSMSChannel(t *testing.T) {
 		t.Fatalf("no invoice: %q", got)
 	}
 	n := m[1]
-	if want := "Invoice " + n + ": Ordinary passport 34 pages, KES 4600. Send PAY " + n + " for an M-Pesa prompt, or pay Paybill 174379, Account " + n + "."; got != want {
+	if want := "Invoice " + n + ": Ordinary passport 34 pages, KES 4600. Send PAY " + n + " for an M-Pesa prompt. Pay by M-Pesa: Lipa na M-Pesa > Pay Bill > 174379 > account " + n + " > KES 4,600 > PIN."; !sameWords(got, want) {
 		t.Fatalf("invoice reply %q, want %q", got, want)
 	}
 	invs := e.invoices(saf)
@@ -288,7 +294,7 @@ func TestSMSChannel(t *testing.T) {
 	if got := e.send(saf, "PAY "+bad); got != "That invoice number is not valid. Send PAY and the 10-digit invoice number." {
 		t.Fatalf("mistyped number: %q", got)
 	}
-	if got := e.send(saf, "STATUS"); !strings.HasPrefix(got, "Invoice "+n+" is PENDING. Pay KES 4600") {
+	if got := e.send(saf, "STATUS"); got != "Invoice "+n+" is PENDING. Pay by M-Pesa: Lipa na M-Pesa > Pay Bill > 174379 > account "+n+" > KES 4,600 > PIN." {
 		t.Fatalf("status of the last invoice: %q", got)
 	}
 	// All inputs inline; a plate of two words; a keyword interrupts a question.
@@ -416,22 +422,63 @@ func TestTrackingBySMS(t *testing.T) {
 	}
 }
 
+// TestSMSChannelOtherNetwork: an Airtel, an Equitel and a Telkom sender,
+// who no M-Pesa prompt can reach, is told its own network's steps in both
+// languages, for INVOICE, PAY and STATUS, and no prompt is queued; a
+// Safaricom sender is prompted for the same invoice.
 func TestSMSChannelOtherNetwork(t *testing.T) {
 	e := newChatEnv(t, InboxConfig{}, nil)
-	const airtel = huduma.MSISDN("+254733123456")
-	if airtel.Network() != huduma.Airtel {
-		t.Fatal("the fixture is not an Airtel number")
-	}
-	got := e.send(airtel, "INVOICE 4001 12345")
-	m := invoiceNo.FindStringSubmatch(got)
-	if m == nil || got != "Invoice "+m[1]+": Birth certificate, KES 55. Pay by M-Pesa Paybill 174379, Account "+m[1]+"." {
-		t.Fatalf("invoice from Airtel: %q", got)
-	}
-	if got := e.send(airtel, "PAY "+m[1]); got != "M-Pesa prompts reach Safaricom numbers only. Pay KES 55 by M-Pesa Paybill 174379, Account "+m[1]+"." {
-		t.Fatalf("pay from Airtel: %q", got)
+	how := texts.HowToPay{Paybill: "174379"}
+	number := regexp.MustCompile(`^(?:Invoice|Ankara) ([0-9]{10}):`)
+	var last string
+	for _, c := range []struct {
+		phone huduma.MSISDN
+		net   huduma.Network
+		step  string
+	}{
+		{"+254733123456", huduma.Airtel, "Airtel Money: *334# > Paybill & Till > Airtel Paybill > Government > e-Citizen > ref "},
+		{"+254763123456", huduma.Equitel, "Equitel: My Money "},
+		{"+254771123456", huduma.Telkom, "T-Kash"},
+	} {
+		if c.phone.Network() != c.net {
+			t.Fatalf("%s is not on %s", c.phone, c.net)
+		}
+		for _, k := range []struct {
+			lang                 huduma.Language
+			invoice, pay, status string
+		}{{huduma.English, "INVOICE", "PAY", "STATUS"}, {huduma.Kiswahili, "ANKARA", "LIPA", "HALI"}} {
+			got := e.send(c.phone, k.invoice+" 4001 12345")
+			m := number.FindStringSubmatch(got)
+			if m == nil {
+				t.Fatalf("%s %s: no invoice: %q", c.net, k.lang, got)
+			}
+			inv := huduma.Invoice{Number: huduma.InvoiceNumber(m[1]), Total: 55}
+			steps := how.For(c.phone, inv, k.lang)
+			if !strings.Contains(steps, c.step) {
+				t.Fatalf("%s %s: steps %q are not the network's", c.net, k.lang, steps)
+			}
+			name := map[huduma.Language]string{huduma.English: "Birth certificate", huduma.Kiswahili: "Cheti cha kuzaliwa"}[k.lang]
+			if want := texts.SMSInvoiceSteps.F(k.lang, m[1], name, 55, steps); !sameWords(got, want) {
+				t.Errorf("%s %s: invoice %q, want %q", c.net, k.lang, got, want)
+			}
+			if got, want := e.send(c.phone, k.pay+" "+m[1]), texts.SMSPaySteps.F(k.lang, steps); !sameWords(got, want) {
+				t.Errorf("%s %s: pay %q, want %q", c.net, k.lang, got, want)
+			}
+			want := map[huduma.Language]string{huduma.English: "Invoice " + m[1] + " is PENDING. ", huduma.Kiswahili: "Ankara " + m[1] + " INASUBIRI. "}[k.lang] + steps
+			if got := e.send(c.phone, k.status+" "+m[1]); !sameWords(got, want) {
+				t.Errorf("%s %s: status %q, want %q", c.net, k.lang, got, want)
+			}
+			last = m[1]
+		}
 	}
 	if e.pushJobs() != 0 {
-		t.Fatal("a prompt was queued for an Airtel number")
+		t.Fatal("a prompt was queued for a number no prompt reaches")
+	}
+	if got := e.send("+254708374149", "PAY "+last); !strings.HasPrefix(got, "Check your phone: an M-Pesa prompt for KES 55 (invoice "+last+")") {
+		t.Fatalf("a Safaricom payer: %q", got)
+	}
+	if e.pushJobs() != 1 {
+		t.Fatal("no prompt for the Safaricom payer")
 	}
 }
 
@@ -818,4 +865,48 @@ func FuzzInboxText(f *testing.F) {
 			t.Fatalf("%q: an empty reply", text)
 		}
 	})
+}
+
+// TestSMSServiceWithoutECitizenID: with NeedServiceID (the ecitizen
+// billing backend), INFO for a service the catalog has no e-Citizen
+// service ID for says how to pay it instead of how to invoice it, and
+// INVOICE says it cannot be paid here yet, asks for nothing and makes no
+// invoice, in both languages; a service with an ID, and every service
+// with the flag off, is invoiced as before.
+func TestSMSServiceWithoutECitizenID(t *testing.T) {
+	const saf = huduma.MSISDN("+254708374160")
+	on := newChatEnv(t, InboxConfig{NeedServiceID: true}, nil)
+	for _, k := range []struct {
+		lang          huduma.Language
+		info, invoice string
+		name          string
+	}{{huduma.English, "INFO", "INVOICE", "KRA PIN registration"}, {huduma.Kiswahili, "MAELEZO", "ANKARA", "Usajili wa PIN ya KRA"}} {
+		got := on.send(saf, k.info+" 9001")
+		if !strings.HasSuffix(got, "\n"+texts.SMSInfoNotPayable.T(k.lang)) || strings.Contains(got, "INVOICE") || strings.Contains(got, "ANKARA") {
+			t.Errorf("%s: info %q", k.lang, got)
+		}
+		want := texts.SMSNotPayable.F(k.lang, k.name, 9001)
+		for _, text := range []string{k.invoice + " 9001", k.invoice + " 9001 12345678", k.invoice} {
+			if got := on.send(saf, text); got != want {
+				t.Errorf("%s: %q: %q, want %q", k.lang, text, got, want)
+			}
+		}
+		// Nothing was asked: a reply is not read as an ID number.
+		if got := on.send(saf, "12345678"); strings.HasPrefix(got, "Invoice") || strings.HasPrefix(got, "Ankara") {
+			t.Errorf("%s: an answer after the refusal made an invoice: %q", k.lang, got)
+		}
+	}
+	if invs := on.invoices(saf); len(invs) != 0 {
+		t.Fatalf("%d invoices for a service not payable here", len(invs))
+	}
+	if got := on.send(saf, "INVOICE 4001 12345"); !invoiceNo.MatchString(got) {
+		t.Fatalf("a service with an ID: %q", got)
+	}
+	off := newChatEnv(t, InboxConfig{}, nil)
+	if got := off.send(saf, "INFO 9001"); !strings.Contains(got, "To pay send: INVOICE 9001 <ID number>") {
+		t.Fatalf("flag off, info: %q", got)
+	}
+	if got := off.send(saf, "INVOICE 9001 12345678"); !invoiceNo.MatchString(got) {
+		t.Fatalf("flag off, invoice: %q", got)
+	}
 }

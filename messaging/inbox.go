@@ -93,6 +93,15 @@ type InboxConfig struct {
 	// are named in replies.
 	Paybill     string
 	ServiceCode string
+	// Steps are the steps of paying by hand from each network, which a
+	// reply gives the sender's (HUDUMA_PAY_STEPS; nil: the default
+	// table).
+	Steps *texts.PaySteps
+	// NeedServiceID answers INFO and INVOICE for a service without an
+	// e-Citizen service ID with how to pay it instead, and makes no
+	// invoice: on the ecitizen billing backend, where such a service
+	// cannot be billed.
+	NeedServiceID bool
 	// DefaultLanguage answers a phone that never chose one, for words
 	// both languages use (HUDUMA_LANGUAGE).
 	DefaultLanguage huduma.Language

@@ -260,7 +260,7 @@ func TestInboxKeywords(t *testing.T) {
 	}
 	cases := []struct{ text, reply string }{
 		{"HELP", `^eCitizen by SMS: FIND <name>, .*Or dial \*384\*22#\.$`},
-		{"status " + string(pending.Number), `PENDING\. Pay KES 4600 to Paybill 174379, Account ` + string(pending.Number)},
+		{"status " + string(pending.Number), `PENDING\. Pay by M-Pesa: Lipa na M-Pesa > Pay Bill > 174379 > account ` + string(pending.Number) + ` > KES 4,600 > PIN\.$`},
 		{"  msaada ", `^eCitizen kwa SMS: TAFUTA`},
 		{"", `^eCitizen by SMS: FIND`},
 		{"what is this", `^eCitizen by SMS: FIND`},

@@ -151,7 +151,7 @@ func TestDarajaOutageNeverDropsAPromptInSilence(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				want := texts.PromptUnsentSMS(inv, "222222", "*2222#")
+				want := texts.PromptUnsentSMS(inv, inv.Phone, texts.HowToPay{Paybill: "222222"}, "*2222#")
 				sms := 0
 				for _, m := range msgs {
 					if m.Kind == huduma.MessagePayment && m.Body == want {

@@ -98,6 +98,14 @@ type Config struct {
 	InvoiceTTL time.Duration
 	// Paybill is the paybill number shown in texts (MPESA_SHORTCODE).
 	Paybill string
+	// Steps are the steps of paying by hand from each network, which
+	// texts give the phone they go to (HUDUMA_PAY_STEPS; nil: the
+	// default table).
+	Steps *texts.PaySteps
+	// NeedServiceID refuses an invoice for a service without an e-Citizen
+	// service ID (EInvalid): on the ecitizen billing backend, where such
+	// a service cannot be billed.
+	NeedServiceID bool
 	// ServiceCode is the USSD code texts tell people to dial.
 	ServiceCode string
 	// PromptCap is how many M-Pesa prompts one phone may get from
@@ -185,8 +193,9 @@ func (cfg Config) withDefaults() Config {
 	return cfg
 }
 
-// CanPrompt reports whether M-Pesa prompts can reach phone.
-func CanPrompt(phone huduma.MSISDN) bool { return phone.Network() == huduma.Safaricom }
+// CanPrompt reports whether M-Pesa prompts can reach phone
+// (huduma.MSISDN.CanPrompt).
+func CanPrompt(phone huduma.MSISDN) bool { return phone.CanPrompt() }
 
 // CreateInvoice validates the request against the service's declared
 // inputs and writes the invoice with its SMS and, for a Safaricom payer,
@@ -195,6 +204,10 @@ func (s *Service) CreateInvoice(ctx context.Context, req huduma.InvoiceRequest) 
 	sv, err := s.cat.ServiceByCode(ctx, req.ServiceCode)
 	if err != nil {
 		return huduma.Invoice{}, false, fmt.Errorf("invoice service: %w", err)
+	}
+	if s.cfg.NeedServiceID && sv.ECitizenServiceID == "" {
+		return huduma.Invoice{}, false, huduma.Errorf(huduma.EInvalid,
+			"service %d cannot be paid here yet: the catalog has no e-Citizen service ID for it; pay it on ecitizen.go.ke or at the agency", sv.Code)
 	}
 	fields, err := validateFields(sv, req.Fields, s.now())
 	if err != nil {
@@ -350,8 +363,14 @@ func (s *Service) SendServiceDetails(ctx context.Context, phone huduma.MSISDN, c
 	return s.inv.QueueMessage(ctx, huduma.Message{To: phone, Kind: huduma.MessageReply, Body: body}, key)
 }
 
-// invoiceText is the invoice SMS: number, service, total, how to pay.
-func (s *Service) invoiceText(inv huduma.Invoice) string { return texts.InvoiceSMS(inv, s.cfg.Paybill) }
+// invoiceText is the invoice SMS: number, service, and how to pay it
+// from the network of the invoice's phone, which it goes to.
+func (s *Service) invoiceText(inv huduma.Invoice) string { return texts.InvoiceSMS(inv, s.how()) }
+
+// how is what texts need to tell a payer how to pay by hand.
+func (s *Service) how() texts.HowToPay {
+	return texts.HowToPay{Paybill: s.cfg.Paybill, Steps: s.cfg.Steps}
+}
 
 // receipt is the receipt SMS to the invoice's phone.
 func (s *Service) receipt(inv huduma.Invoice) huduma.Message {

@@ -2,12 +2,15 @@ package payments
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"strings"
 	"testing"
 
 	"github.com/huduma-ke/huduma"
 	"github.com/huduma-ke/huduma/internal/ledgertest"
 	"github.com/huduma-ke/huduma/store/sqlitestore/sqlitetest"
+	"github.com/huduma-ke/huduma/texts"
 )
 
 // TestCreateInvoiceSMS: an invoice comes with its SMS, unless the caller
@@ -71,5 +74,83 @@ func TestReceiptCopiesGoOnlyToTheInvoicesPhone(t *testing.T) {
 	msgs, _ := l.Messages(ctx, owner, 10)
 	if len(msgs) != 2 || msgs[0].Kind != huduma.MessageReceipt || msgs[1].Kind != huduma.MessageReceipt {
 		t.Fatalf("the owner's texts: %+v", msgs)
+	}
+}
+
+// TestInvoiceTextsFollowTheNetwork: the invoice SMS and the text after a
+// part payment give the steps of the network of the phone they go to,
+// from the table the service was given, quoting what is due.
+func TestInvoiceTextsFollowTheNetwork(t *testing.T) {
+	ctx := context.Background()
+	l := ledgertest.New(sqlitetest.OpenWithSample(t))
+	rows := "network,language,steps\n"
+	for _, n := range texts.StepsNetworks {
+		for _, lang := range []string{"en", "sw"} {
+			rows += string(n) + "," + lang + ",By " + string(n) + " in " + lang + ": pay KES {amount} to {paybill} for {account}.\n"
+		}
+	}
+	table, err := texts.ParsePaySteps(strings.NewReader(rows))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := New(l, l, nil, Config{Paybill: "222222", Steps: table}, slog.New(slog.DiscardHandler))
+	for i, c := range []struct {
+		phone huduma.MSISDN
+		lang  huduma.Language
+		steps string
+	}{
+		{"+254712345678", huduma.English, "By safaricom in en: pay KES %s to 222222 for %s."},
+		{"+254733123456", huduma.Kiswahili, "By airtel in sw: pay KES %s to 222222 for %s."},
+		{"+254763123456", huduma.English, "By equitel in en: pay KES %s to 222222 for %s."},
+		{"+254771123456", huduma.Kiswahili, "By telkom in sw: pay KES %s to 222222 for %s."},
+	} {
+		inv, _, err := s.CreateInvoice(ctx, huduma.InvoiceRequest{ServiceCode: 4001, Phone: c.phone, Payer: c.phone, Lang: c.lang,
+			Fields: map[string]string{"birth_entry": "12345"}, Key: fmt.Sprintf("net-%d", i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.ConfirmC2B(ctx, huduma.PaybillPayment{TransID: fmt.Sprintf("RKTQDM7W%d", i), Account: string(inv.Number), Amount: 20,
+			MSISDN: c.phone.Digits(), At: inv.CreatedAt}, nil); err != nil {
+			t.Fatal(err)
+		}
+		msgs, err := l.Messages(ctx, c.phone, 10)
+		if err != nil || len(msgs) != 2 {
+			t.Fatalf("%s: %d texts, %v", c.phone.Network(), len(msgs), err)
+		}
+		for _, m := range msgs {
+			due := map[huduma.MessageKind]string{huduma.MessageInvoice: "55", huduma.MessagePayment: "35"}[m.Kind]
+			if want := fmt.Sprintf(c.steps, due, inv.Number); due == "" || !strings.HasSuffix(m.Body, " "+want) {
+				t.Errorf("%s %s text %q, want it to end with %q", c.phone.Network(), m.Kind, m.Body, want)
+			}
+		}
+	}
+}
+
+// TestCreateInvoiceNeedsServiceID: with NeedServiceID (the ecitizen
+// billing backend) an invoice for a service without an e-Citizen service
+// ID is refused, saying why, and nothing is made or texted; without it,
+// and for a service with an ID, invoices are made.
+func TestCreateInvoiceNeedsServiceID(t *testing.T) {
+	ctx := context.Background()
+	const phone = huduma.MSISDN("+254708374100")
+	req := huduma.InvoiceRequest{ServiceCode: 9001, Phone: phone, Payer: phone, Push: true, Fields: map[string]string{"id_number": "12345678"}, Key: "k"}
+	for _, need := range []bool{true, false} {
+		l := ledgertest.New(sqlitetest.OpenWithSample(t))
+		s := New(l, l, nil, Config{NeedServiceID: need}, slog.New(slog.DiscardHandler))
+		_, _, err := s.CreateInvoice(ctx, req)
+		if need && (huduma.ErrorCode(err) != huduma.EInvalid || !strings.Contains(huduma.ErrorMessage(err), "service 9001 cannot be paid here yet")) {
+			t.Fatalf("no ID, flag on: %v", err)
+		}
+		if !need && err != nil {
+			t.Fatalf("no ID, flag off: %v", err)
+		}
+		msgs, _ := l.Messages(ctx, phone, 10)
+		invs, _ := l.InvoicesByPhone(ctx, phone, 0, 10)
+		if need && (len(msgs) != 0 || len(invs) != 0) {
+			t.Fatalf("a refused invoice left %d texts and %d invoices", len(msgs), len(invs))
+		}
+		if _, _, err := s.CreateInvoice(ctx, huduma.InvoiceRequest{ServiceCode: 4001, Phone: phone, Fields: map[string]string{"birth_entry": "12345"}, Key: "k2"}); err != nil {
+			t.Fatalf("a service with an ID, flag %v: %v", need, err)
+		}
 	}
 }

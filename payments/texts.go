@@ -14,10 +14,10 @@ func (s *Service) texts() huduma.PaymentTexts { return paymentTexts{s} }
 func (t paymentTexts) Receipt(inv huduma.Invoice) huduma.Message { return t.s.receipt(inv) }
 
 // PromptUnsent tells the payer, who was told to check their phone, that
-// the prompt will not come: the paybill steps and where to ask for a new
-// prompt, in the invoice's language.
+// the prompt will not come: the steps of paying by hand from the payer's
+// network and where to ask for a new prompt, in the invoice's language.
 func (t paymentTexts) PromptUnsent(inv huduma.Invoice, payer huduma.MSISDN) huduma.Message {
-	return huduma.Message{To: payer, Kind: huduma.MessagePayment, Body: texts.PromptUnsentSMS(inv, t.s.cfg.Paybill, t.s.cfg.ServiceCode)}
+	return huduma.Message{To: payer, Kind: huduma.MessagePayment, Body: texts.PromptUnsentSMS(inv, payer, t.s.how(), t.s.cfg.ServiceCode)}
 }
 
 // Notice goes to the payer when their number is known in full (a prompt,
@@ -40,7 +40,7 @@ func (t paymentTexts) Notice(n huduma.PaymentNotice) (huduma.Message, bool) {
 	var body string
 	switch n.Kind {
 	case huduma.NoticePartial:
-		body = texts.PartialSMS(*n.Invoice, t.s.cfg.Paybill)
+		body = texts.PartialSMS(*n.Invoice, to, t.s.how())
 	case huduma.NoticeOverpaid:
 		body = texts.OverpaidSMS(n.Payment, *n.Invoice, n.Amount)
 	case huduma.NoticeHeld:

@@ -13,7 +13,8 @@ import (
 // happened and what, if anything, the payer should do.
 var (
 	balance     = Text{"KES %s of %s received, KES %s to pay", "KES %s kati ya %s zimepokelewa, KES %s bado kulipa"}
-	partialSMS  = Text{"eCitizen invoice %s: %s. Pay by M-Pesa Paybill %s, Account %s.", "Ankara ya eCitizen %s: %s. Lipa kwa M-Pesa Paybill %s, Akaunti %s."}
+	received    = Text{"KES %s of %s received", "KES %s kati ya %s zimepokelewa"}
+	partialSMS  = Text{"eCitizen invoice %s: %s. %s", "Ankara ya eCitizen %s: %s. %s"}
 	overpaidSMS = Text{"eCitizen invoice %s is PAID. %s was KES %s more than the total: that is held and will be refunded to your M-Pesa. No action needed.",
 		"Ankara ya eCitizen %s IMELIPWA. %s ilizidi jumla kwa KES %s: zimehifadhiwa na zitarejeshwa kwa M-Pesa yako. Huhitaji kufanya lolote."}
 	heldPaidSMS = Text{"%s of KES %s: invoice %s was already paid. The money is held safely and will be refunded to your M-Pesa. No action needed.",
@@ -53,9 +54,16 @@ func Balance(inv huduma.Invoice, lang huduma.Language) string {
 	return balance.F(lang, Money(inv.Received), Money(inv.Total), Money(inv.Due()))
 }
 
-// PartialSMS tells the payer a payment was applied and what is still due.
-func PartialSMS(inv huduma.Invoice, paybill string) string {
-	return gsm7.Fold(partialSMS.F(inv.Language, inv.Number, Balance(inv, inv.Language), paybill, inv.Number))
+// PartialSMS tells to, who paid part of an invoice, what was received and
+// how to pay the rest from to's network.
+func PartialSMS(inv huduma.Invoice, to huduma.MSISDN, how HowToPay) string {
+	return partial(inv, inv.Language, how.For(to, inv, inv.Language))
+}
+
+// partial is a part-paid invoice's text: what was received, then steps,
+// which carry the balance due.
+func partial(inv huduma.Invoice, lang huduma.Language, steps string) string {
+	return gsm7.Fold(partialSMS.F(lang, inv.Number, received.F(lang, Money(inv.Received), Money(inv.Total)), steps))
 }
 
 // subject names a payment at the start of a sentence: "Your M-Pesa

@@ -30,7 +30,7 @@ func TestPaymentTexts(t *testing.T) {
 			text string
 			want []string
 		}{
-			"partial":  {PartialSMS(inv, "222222"), []string{"1234567890", "300", "4,600", "4,300", "222222"}},
+			"partial":  {PartialSMS(inv, "+254712345678", HowToPay{Paybill: "222222"}), []string{"1234567890", "300", "4,600", "4,300", "222222", "M-Pesa"}},
 			"overpaid": {OverpaidSMS(p, paid, 400), []string{"1234567890", "SIM1234567", "400"}},
 			"held paid": {HeldSMS(huduma.ReceivedPayment{TransID: "SIM1", Suspense: 4600, Reason: huduma.ReasonInvoicePaid}, &paid, lang, "*2222#"),
 				[]string{"SIM1", "4,600", "1234567890"}},
@@ -60,7 +60,8 @@ func TestPaymentTexts(t *testing.T) {
 	if got := Balance(inv, huduma.English); got != "KES 300 of 4,600 received, KES 4,300 to pay" {
 		t.Fatalf("balance %q", got)
 	}
-	if got := InvoiceStatusSMS(huduma.Invoice{Number: "1234567890", Total: 4600, Received: 300, Status: huduma.InvoiceCancelled}, huduma.English, "222222"); !strings.Contains(got, "KES 300 of 4,600 received, KES 4,300 to pay") {
+	got := InvoiceStatusSMS(huduma.Invoice{Number: "1234567890", Total: 4600, Received: 300, Status: huduma.InvoiceCancelled}, huduma.English, "+254712345678", HowToPay{Paybill: "222222"})
+	if !strings.Contains(got, "KES 300 of 4,600 received") || !strings.Contains(got, "KES 4,300 > PIN") {
 		t.Fatalf("STATUS of a part-paid invoice: %q", got)
 	}
 }

@@ -10,10 +10,11 @@ import (
 
 // SMS texts. Each builder returns the body folded to GSM-7; the callers
 // queue it. Codes come in as arguments (HUDUMA_SERVICE_CODE,
-// MPESA_SHORTCODE).
+// MPESA_SHORTCODE), and so do the steps of paying by hand (HowToPay),
+// which follow the network of the phone a text goes to and carry the
+// amount and the account.
 var (
-	invoiceSMS = Text{"eCitizen invoice %s: %s. Total KES %d. Pay by M-Pesa Paybill %s, Account %s.",
-		"Ankara ya eCitizen %s: %s. Jumla KES %d. Lipa kwa M-Pesa Paybill %s, Akaunti %s."}
+	invoiceSMS = Text{"eCitizen invoice %s: %s %s", "Ankara ya eCitizen %s: %s %s"}
 	receiptSMS = Text{"PAID: eCitizen invoice %s, %s, KES %d. M-Pesa ref %s on %s. Thank you.",
 		"IMELIPWA: ankara ya eCitizen %s, %s, KES %d. M-Pesa %s tarehe %s. Asante."}
 	receiptAppSMS = Text{"PAID: eCitizen invoice %s, %s, KES %d. M-Pesa ref %s on %s. Track it as application %s.",
@@ -38,8 +39,8 @@ var (
 	statusPaidSMS  = Text{"Invoice %s is PAID (KES %d), M-Pesa ref %s.", "Ankara %s IMELIPWA (KES %d), M-Pesa %s."}
 	statusAppSMS   = Text{" Application %s.", " Ombi %s."}
 	statusExpSMS   = Text{"Invoice %s has EXPIRED.", "Ankara %s IMEISHA MUDA."}
-	statusUnpaid   = Text{"Invoice %s is NOT PAID: %s. Pay KES %d to Paybill %s, Account %s.", "Ankara %s HAIJALIPWA: %s. Lipa KES %d kwa Paybill %s, Akaunti %s."}
-	statusPendSMS  = Text{"Invoice %s is PENDING. Pay KES %d to Paybill %s, Account %s.", "Ankara %s INASUBIRI. Lipa KES %d kwa Paybill %s, Akaunti %s."}
+	statusUnpaid   = Text{"Invoice %s is NOT PAID: %s. %s", "Ankara %s HAIJALIPWA: %s. %s"}
+	statusPendSMS  = Text{"Invoice %s is PENDING. %s", "Ankara %s INASUBIRI. %s"}
 	otpLifeMinutes = 5
 )
 
@@ -54,9 +55,32 @@ func Clip(s string, n int) string {
 	return strings.TrimRight(s[:n-3], " ") + "..."
 }
 
-// InvoiceSMS is the invoice text: number, service, total, how to pay.
-func InvoiceSMS(inv huduma.Invoice, paybill string) string {
-	return gsm7.Fold(invoiceSMS.F(inv.Language, inv.Number, Clip(inv.ServiceName, 40), inv.Total, paybill, inv.Number))
+// InvoiceSMS is the invoice text to the invoice's phone: number, service,
+// and how to pay it from that phone's network (the steps carry the total
+// and the account). The service's name gives way to keep it to one SMS.
+func InvoiceSMS(inv huduma.Invoice, how HowToPay) string {
+	steps := how.For(inv.Phone, inv, inv.Language)
+	return oneSMS(func(name string) string {
+		if !strings.HasSuffix(name, "...") {
+			name += "." // a name cut short ends its sentence already
+		}
+		return gsm7.Fold(invoiceSMS.F(inv.Language, inv.Number, name, steps))
+	}, Clip(inv.ServiceName, 40))
+}
+
+// oneSMS is body(name) with name shortened, down to 12 characters, until
+// the whole fits one 160-character SMS; when even that would not, the
+// name stays whole and the text takes two parts.
+func oneSMS(body func(name string) string, name string) string {
+	s := body(name)
+	if n, _ := gsm7.Septets(body(Clip(name, 12))); n > 160 {
+		return s
+	}
+	for n, _ := gsm7.Septets(s); n > 160 && len(name) > 12; n, _ = gsm7.Septets(s) {
+		name = Clip(name, max(len(name)-(n-160), 12))
+		s = body(name)
+	}
+	return s
 }
 
 // ReceiptSMS is the receipt (invoice, service, amount, M-Pesa receipt,
@@ -74,13 +98,7 @@ func ReceiptSMS(inv huduma.Invoice, when time.Time) string {
 		}
 		return gsm7.Fold(receiptAppSMS.F(inv.Language, inv.Number, name, inv.Total, ref, date, inv.Application))
 	}
-	name := Clip(inv.ServiceName, 40)
-	s := body(name)
-	for n, _ := gsm7.Septets(s); n > 160 && len(name) > 12; n, _ = gsm7.Septets(s) {
-		name = Clip(name, max(len(name)-(n-160), 12))
-		s = body(name)
-	}
-	return s
+	return oneSMS(body, Clip(inv.ServiceName, 40))
 }
 
 // ServiceDetailsSMS is a service's fee and how to pay, for "SMS me details".
@@ -124,8 +142,9 @@ var (
 	StartSMS      = startSMS
 )
 
-// InvoiceStatusSMS answers STATUS <invoice>.
-func InvoiceStatusSMS(inv huduma.Invoice, lang huduma.Language, paybill string) string {
+// InvoiceStatusSMS answers STATUS <invoice> from to, the invoice's own
+// phone; an unpaid invoice's answer says how to pay it from to's network.
+func InvoiceStatusSMS(inv huduma.Invoice, lang huduma.Language, to huduma.MSISDN, how HowToPay) string {
 	switch {
 	case inv.Status == huduma.InvoicePaid && inv.Application != "":
 		return statusPaidSMS.F(lang, inv.Number, inv.Total, inv.MpesaReceipt) + statusAppSMS.F(lang, inv.Application)
@@ -135,9 +154,9 @@ func InvoiceStatusSMS(inv huduma.Invoice, lang huduma.Language, paybill string) 
 		return statusExpSMS.F(lang, inv.Number)
 	case inv.Received > 0:
 		// Part paid: the balance, whatever the last prompt did.
-		return gsm7.Fold(partialSMS.F(lang, inv.Number, Balance(inv, lang), paybill, inv.Number))
+		return partial(inv, lang, how.For(to, inv, lang))
 	case inv.Status == huduma.InvoiceFailed, inv.Status == huduma.InvoiceCancelled:
-		return statusUnpaid.F(lang, inv.Number, huduma.ResultText(inv.Reason, lang), inv.Due(), paybill, inv.Number)
+		return gsm7.Fold(statusUnpaid.F(lang, inv.Number, huduma.ResultText(inv.Reason, lang), how.For(to, inv, lang)))
 	}
-	return statusPendSMS.F(lang, inv.Number, inv.Due(), paybill, inv.Number)
+	return gsm7.Fold(statusPendSMS.F(lang, inv.Number, how.For(to, inv, lang)))
 }

@@ -22,7 +22,7 @@ func TestTextsNameTheApplication(t *testing.T) {
 			"Ombi la usajili wa shirika la kijamii au kikundi cha kujisaidia chenye jina refu sana"} {
 			inv := huduma.Invoice{Number: "4829173050", ServiceName: name, Total: 250050, Status: huduma.InvoicePaid, MpesaReceipt: "SIM1234567",
 				Language: lang, PaidAt: &paidAt, Application: "5829173051"}
-			for what, text := range map[string]string{"receipt": ReceiptSMS(inv, when), "status": InvoiceStatusSMS(inv, lang, "222222")} {
+			for what, text := range map[string]string{"receipt": ReceiptSMS(inv, when), "status": InvoiceStatusSMS(inv, lang, "+254712345678", HowToPay{Paybill: "222222"})} {
 				if n, ok := gsm7.Septets(text); !ok || n > 160 {
 					t.Errorf("%s %s of %q: %d septets: %q", lang, what, name, n, text)
 				}

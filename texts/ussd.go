@@ -1,6 +1,9 @@
 package texts
 
-import "github.com/huduma-ke/huduma"
+import (
+	"github.com/huduma-ke/huduma"
+	"github.com/huduma-ke/huduma/gsm7"
+)
 
 // USSD screens: titles, menu items, prompts, refusals and END texts. A
 // screen line says no more than a feature phone can show; layout (in
@@ -50,11 +53,19 @@ var (
 	PayingPhone    = Text{"Paying phone: %s", "Simu ya kulipa: %s"}
 	PayThisPhone   = Text{"Pay from this phone", "Lipa kwa simu hii"}
 	PayOtherNumber = Text{"Pay from another number", "Lipa kwa nambari nyingine"}
+	// GetInvoice and PayByHand stand for "Pay from this phone" on a phone
+	// no M-Pesa prompt can reach: they end with its network's steps.
+	GetInvoice = Text{"Get invoice and how to pay", "Pata ankara na jinsi ya kulipa"}
+	PayByHand  = Text{"How to pay", "Jinsi ya kulipa"}
+	// PayStepsDone is the END with the steps of paying an invoice by hand.
+	PayStepsDone = Text{"Invoice %s\n%s", "Ankara %s\n%s"}
+	// NotPayableHere is the service screen's line for a service that
+	// cannot be billed here yet (no e-Citizen service ID in the catalog).
+	NotPayableHere = Text{"Not payable here yet: pay on ecitizen.go.ke or at the agency.", "Bado hailipwi hapa: lipa kwenye ecitizen.go.ke au kwa idara."}
 	OtherPrompt    = Text{"Enter the M-Pesa number to pay from", "Weka nambari ya M-Pesa ya kulipa"}
 	BadPhone       = Text{"That is not a valid Kenyan mobile number.", "Hiyo si nambari sahihi ya simu ya Kenya."}
 	NotSafaricom   = Text{"M-Pesa prompts go only to Safaricom numbers.", "Ombi la M-Pesa huenda kwa nambari za Safaricom tu."}
 	DonePrompt     = Text{"Invoice %s\nTotal KES %s\nCheck your phone for the M-Pesa prompt and enter your PIN.", "Ankara %s\nJumla KES %s\nAngalia simu yako kwa ombi la M-Pesa na uweke PIN yako."}
-	DonePaybill    = Text{"Invoice %s\nTotal KES %s\nPay by M-Pesa Paybill %s, Account %s. We sent the details by SMS.", "Ankara %s\nJumla KES %s\nLipa kwa M-Pesa Paybill %s, Akaunti %s. Tumetuma maelezo kwa SMS."}
 	DonePush       = Text{"Check your phone for the M-Pesa prompt to pay KES %s for invoice %s.", "Angalia simu yako kwa ombi la M-Pesa la kulipa KES %s kwa ankara %s."}
 	DoneDetails    = Text{"We have sent the service details to you by SMS.", "Tumekutumia maelezo ya huduma kwa SMS."}
 	DoneReceipt    = Text{"We have sent the receipt to you by SMS.", "Tumekutumia risiti kwa SMS."}
@@ -96,3 +107,19 @@ var (
 	SlowDown = Text{"Too many requests from this phone. Please wait a minute and dial again.",
 		"Maombi mengi mno kutoka simu hii. Tafadhali subiri dakika moja kisha upige tena."}
 )
+
+var (
+	doneSteps    = Text{"Invoice %s\nTotal KES %s\n%s", "Ankara %s\nJumla KES %s\n%s"}
+	doneStepsSMS = Text{"\nWe sent the invoice by SMS.", "\nTumekutumia ankara kwa SMS."}
+)
+
+// DoneSteps is the END of an order no prompt was sent for: the invoice,
+// its total and steps (how to pay it by hand from the payer's network),
+// and, where the screen has room, that the invoice went by SMS too.
+func DoneSteps(inv huduma.Invoice, steps string, lang huduma.Language) string {
+	s := gsm7.Fold(doneSteps.F(lang, inv.Number, Money(inv.Total), steps))
+	if note := doneStepsSMS.T(lang); len(s)+len(note) <= huduma.MaxScreen {
+		s += note
+	}
+	return s
+}

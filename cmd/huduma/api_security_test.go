@@ -156,8 +156,8 @@ func TestTextsNameConfiguredCodes(t *testing.T) {
 	if m := e.outboxRow(phone, huduma.MessageReply); !strings.Contains(m.Body, "Or dial *384*22#.") {
 		t.Fatalf("help reply: %q", m.Body)
 	}
-	n, _ := e.order("+254733000007") // Airtel: no prompt, paybill instructions
-	if m := e.outboxRow("+254733000007", huduma.MessageInvoice); !strings.Contains(m.Body, "Paybill 600100, Account "+string(n)) {
+	n, _ := e.order("+254763000007") // Equitel: no prompt, its steps to the paybill
+	if m := e.outboxRow("+254763000007", huduma.MessageInvoice); !strings.Contains(m.Body, "business no. 600100 > ref "+string(n)) {
 		t.Fatalf("invoice text: %q", m.Body)
 	}
 }

@@ -128,7 +128,7 @@ func TestBrowserSimulator(t *testing.T) {
 
 	// The simulator pays (phone ends 00) and the receipt shows in the inbox.
 	waitText("#inbox", `PAID: eCitizen invoice `+invoice+`, Birth certificate, KES 55\. M-Pesa ref SIM`, 30*time.Second)
-	waitText("#inbox", `eCitizen invoice `+invoice+`: Birth certificate\. Total KES 55`, time.Second)
+	waitText("#inbox", `eCitizen invoice `+invoice+`: Birth certificate\. Pay by M-Pesa: .* > KES 55 > PIN`, time.Second)
 
 	// Texting the service from the same page: the SMS channel answers in
 	// the inbox.

@@ -14,6 +14,7 @@ import (
 	"github.com/huduma-ke/huduma/messaging"
 	"github.com/huduma-ke/huduma/providers/cgi"
 	"github.com/huduma-ke/huduma/sessions/redisstore"
+	"github.com/huduma-ke/huduma/texts"
 	"github.com/huduma-ke/huduma/web"
 )
 
@@ -53,6 +54,9 @@ type Config struct {
 	MpesaSecret       string
 	MpesaPasskey      string
 	MpesaShort        string
+	// PaySteps is the table of how to pay by hand from each network
+	// (HUDUMA_PAY_STEPS; nil: the default one).
+	PaySteps *texts.PaySteps
 	// MpesaInitiator and MpesaCredential sign reversals (refunds):
 	// MPESA_INITIATOR and MPESA_SECURITY_CREDENTIAL.
 	MpesaInitiator, MpesaCredential string
@@ -342,6 +346,13 @@ var variables = []variable{
 		c.MpesaShort = v
 		return nil
 	}},
+	{"HUDUMA_PAY_STEPS", "", "a CSV file (`network,language,steps`) replacing the built-in steps of paying by hand from each network that texts and screens give a payer no prompt can reach; every network (`safaricom`, `airtel`, `equitel`, `telkom`, `other`) in `en` and `sw`, each naming `{account}` and `{amount}` (and `{paybill}` if it needs it), checked at start (see [Paying](#paying-invoices-and-m-pesa))",
+		func(c *Config, v string) (err error) {
+			if v != "" {
+				c.PaySteps, err = texts.LoadPaySteps(v)
+			}
+			return err
+		}},
 	{"MPESA_INITIATOR", "", "the API operator (initiator) name refunds are made as, with MPESA_SECURITY_CREDENTIAL; without both, refunds are refused (the simulator has its own)",
 		text(func(c *Config) *string { return &c.MpesaInitiator })},
 	{"MPESA_SECURITY_CREDENTIAL", "", "the initiator's password encrypted with Safaricom's certificate, base64, as the Daraja portal makes it (a secret: never logged)",

@@ -2,9 +2,12 @@ package main
 
 import (
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/huduma-ke/huduma"
 )
 
 func TestLoadConfigDefaults(t *testing.T) {
@@ -135,5 +138,50 @@ func TestConfigTableIsCurrent(t *testing.T) {
 		if v.help == "" {
 			t.Errorf("%s has no help text", v.name)
 		}
+	}
+}
+
+// TestPayStepsFile: HUDUMA_PAY_STEPS replaces the steps every text and
+// screen gives a payer, and a file a payer could not follow stops the
+// start, naming the variable, the file and the row.
+func TestPayStepsFile(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, airtel string) string {
+		var b strings.Builder
+		b.WriteString("network,language,steps\n")
+		for _, n := range []string{"safaricom", "airtel", "equitel", "telkom", "other"} {
+			for _, lang := range []string{"en", "sw"} {
+				row := "Pay KES {amount} to {paybill}, account {account}."
+				if n == "airtel" && lang == "en" {
+					row = airtel
+				}
+				b.WriteString(n + "," + lang + ",\"" + row + "\"\n")
+			}
+		}
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	bad := write("bad.csv", "Airtel Money: *334# > account {account}.")
+	_, err := loadConfig(func(k string) string { return map[string]string{"HUDUMA_PAY_STEPS": bad}[k] })
+	if want := "config: HUDUMA_PAY_STEPS: " + bad + ": pay steps line 4 (airtel, en): the steps do not name {amount}"; err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("a bad file: %v, want %q", err, want)
+	}
+	if _, err := loadConfig(func(k string) string { return map[string]string{"HUDUMA_PAY_STEPS": filepath.Join(dir, "none.csv")}[k] }); err == nil ||
+		!strings.Contains(err.Error(), "config: HUDUMA_PAY_STEPS: read pay steps") {
+		t.Fatalf("a missing file: %v", err)
+	}
+	good := write("good.csv", "Airtel Money: *334# > Lipa > Paybill {paybill} > acc {account} > KES {amount}.")
+	p := newPayEnv(t, map[string]string{"HUDUMA_DATA_DIR": t.TempDir(), "HUDUMA_PAY_STEPS": good})
+	const airtel = "+254733000007"
+	end := p.dial(airtel, "1", "3", "4001", "1", "12345", "1")
+	n := invoiceRE.FindStringSubmatch(end)
+	if n == nil || !strings.Contains(end, "Airtel Money: *334# > Lipa > Paybill 174379 > acc "+n[1]+" > KES 55.") {
+		t.Fatalf("the END: %q", end)
+	}
+	if m := (&smsEnv{payEnv: p}).outboxRow(airtel, huduma.MessageInvoice); !strings.HasSuffix(m.Body, "Airtel Money: *334# > Lipa > Paybill 174379 > acc "+n[1]+" > KES 55.") {
+		t.Fatalf("the invoice SMS: %q", m.Body)
 	}
 }

@@ -156,7 +156,7 @@ func TestDarajaOutageUnderLoad(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				want := texts.PromptUnsentSMS(inv, cfg.MpesaShort, cfg.ServiceCode)
+				want := texts.PromptUnsentSMS(inv, o.phone, texts.HowToPay{Paybill: cfg.MpesaShort, Steps: cfg.PaySteps}, cfg.ServiceCode)
 				sms := 0
 				for _, m := range msgs {
 					if m.Kind == huduma.MessagePayment && strings.Contains(m.Body, string(o.number)) {

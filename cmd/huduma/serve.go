@@ -234,7 +234,7 @@ func newGateway(ctx context.Context, cfg Config, log *slog.Logger) (*gateway, er
 	darajaBreaker := breakerFor("daraja", cfg)
 	breakers["daraja"] = darajaBreaker
 	payCfg := payments.Config{PromptCap: cfg.PromptCap, StkDelay: cfg.StkDelay, QueryAfter: cfg.QueryAfter, InvoiceTTL: cfg.InvoiceTTL, Paybill: cfg.MpesaShort,
-		ServiceCode: cfg.ServiceCode, Workers: cfg.MpesaWorkers}
+		Steps: cfg.PaySteps, ServiceCode: cfg.ServiceCode, Workers: cfg.MpesaWorkers}
 	if cfg.timeScale > 0 {
 		payCfg = payCfg.Scaled(cfg.timeScale)
 	}
@@ -245,7 +245,7 @@ func newGateway(ctx context.Context, cfg Config, log *slog.Logger) (*gateway, er
 	// The SMS channel finds, invoices and pays through the same catalog
 	// and payments service as the USSD screens.
 	inbox := messaging.NewInbox(messaging.InboxDeps{Store: st, Catalog: st, Payments: pay, Conversations: sess},
-		messaging.InboxConfig{Paybill: cfg.MpesaShort, ServiceCode: cfg.ServiceCode, DefaultLanguage: cfg.Language,
+		messaging.InboxConfig{Paybill: cfg.MpesaShort, Steps: cfg.PaySteps, ServiceCode: cfg.ServiceCode, DefaultLanguage: cfg.Language,
 			ConversationTTL: cfg.SMSTTL, PerMinute: cfg.SMSInRate, Burst: smsInBurst}, log)
 	ag := &agency{Service: pay, OTP: messaging.NewOTP(st, secret), Notices: messaging.NewNotices(st),
 		Applications: messaging.NewApplications(st, st, st), catalogReads: st}
@@ -274,7 +274,7 @@ func newGateway(ctx context.Context, cfg Config, log *slog.Logger) (*gateway, er
 	g.metrics = mx
 	outbox := messaging.NewOutbox(st, sender, messaging.OutboxConfig{Rate: cfg.SMSRate, Backoff: cfg.SMSRetry}, log)
 	outbox.Observe(mx)
-	m := menus.New(st, ag, menus.Config{ServiceCode: cfg.ServiceCode, Paybill: cfg.MpesaShort})
+	m := menus.New(st, ag, menus.Config{ServiceCode: cfg.ServiceCode, Paybill: cfg.MpesaShort, Steps: cfg.PaySteps})
 	eng := ussd.New(sess, m, hopEffects{pay, st}, ussd.Config{TTL: cfg.SessionTTL, DefaultLanguage: cfg.Language,
 		ServiceCode: cfg.ServiceCode, ResumeWindow: cfg.ResumeWindow}, log)
 	eng.Observe(mx)

@@ -49,10 +49,10 @@ func (l *DB) ImportCatalog(ctx context.Context, c huduma.Catalog) (int, error) {
 			if err != nil {
 				return fmt.Errorf("encode inputs of %d: %w", sv.Code, err)
 			}
-			svcs[i] = []any{sv.Code, sv.NameEN, sv.NameSW, sv.AgencyCode, sv.CategoryCode, sv.Fee, string(raw), sv.Active}
+			svcs[i] = []any{sv.Code, sv.NameEN, sv.NameSW, sv.AgencyCode, sv.CategoryCode, sv.Fee, string(raw), sv.Active, sv.ECitizenServiceID}
 		}
-		if err := upsert(ctx, tx, "services", []string{"code", "name_en", "name_sw", "agency_code", "category_code", "fee", "inputs", "active"},
-			"code", svcs); err != nil {
+		if err := upsert(ctx, tx, "services", []string{"code", "name_en", "name_sw", "agency_code", "category_code", "fee", "inputs", "active",
+			"ecitizen_service_id"}, "code", svcs); err != nil {
 			return err
 		}
 		if len(c.FeeBands) > 0 {
@@ -178,8 +178,8 @@ func (l *DB) allCategories(ctx context.Context) ([]huduma.Category, error) {
 	return out, rows.Err()
 }
 
-const serviceCols = `SELECT s.code, s.name_en, s.name_sw, s.agency_code, s.category_code, s.fee, s.inputs, s.active, a.name
-	FROM services s JOIN agencies a ON a.code = s.agency_code`
+const serviceCols = `SELECT s.code, s.name_en, s.name_sw, s.agency_code, s.category_code, s.fee, s.inputs, s.active, a.name,
+	s.ecitizen_service_id FROM services s JOIN agencies a ON a.code = s.agency_code`
 
 func (l *DB) services(ctx context.Context, q string, args ...any) ([]huduma.Service, error) {
 	rows, err := l.db.QueryContext(ctx, q, args...)
@@ -191,7 +191,8 @@ func (l *DB) services(ctx context.Context, q string, args ...any) ([]huduma.Serv
 	for rows.Next() {
 		var sv huduma.Service
 		var inputs string
-		if err := rows.Scan(&sv.Code, &sv.NameEN, &sv.NameSW, &sv.AgencyCode, &sv.CategoryCode, &sv.Fee, &inputs, &sv.Active, &sv.AgencyName); err != nil {
+		if err := rows.Scan(&sv.Code, &sv.NameEN, &sv.NameSW, &sv.AgencyCode, &sv.CategoryCode, &sv.Fee, &inputs, &sv.Active, &sv.AgencyName,
+			&sv.ECitizenServiceID); err != nil {
 			return nil, fmt.Errorf("query services: %w", err)
 		}
 		if err := json.Unmarshal([]byte(inputs), &sv.Inputs); err != nil {

@@ -95,6 +95,32 @@ func Run(t *testing.T, open Opener) {
 			t.Fatalf("service absent from the import was removed: %v", err)
 		}
 	})
+	t.Run("ServiceIDs", func(t *testing.T) {
+		// The e-Citizen service ID is read back, changed and cleared by a
+		// later import, like any other column.
+		s := ledgertest.New(loaded(t))
+		for code, want := range map[int]string{1001: "EC-1001", 1010: ""} {
+			if sv, err := s.ServiceByCode(ctx, code); err != nil || sv.ECitizenServiceID != want {
+				t.Fatalf("service %d: ID %q, want %q (%v)", code, sv.ECitizenServiceID, want, err)
+			}
+		}
+		c := Fixture()
+		c.Services = []huduma.Service{c.Services[0], c.Services[3]}
+		c.Services[0].ECitizenServiceID, c.Services[1].ECitizenServiceID = "", "47.B_2-x"
+		if _, err := s.ImportCatalog(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+		for code, want := range map[int]string{1001: "", 1010: "47.B_2-x", 2001: "EC-2001"} {
+			if sv, err := s.ServiceByCode(ctx, code); err != nil || sv.ECitizenServiceID != want {
+				t.Fatalf("after the import, service %d: ID %q, want %q (%v)", code, sv.ECitizenServiceID, want, err)
+			}
+		}
+		bad := Fixture()
+		bad.Services[0].ECitizenServiceID = "has space"
+		if _, err := s.ImportCatalog(ctx, bad); huduma.ErrorCode(err) != huduma.EInvalid {
+			t.Fatalf("an ID with a space: %v", err)
+		}
+	})
 	t.Run("InvalidImportChangesNothing", func(t *testing.T) {
 		s := ledgertest.New(loaded(t))
 		before, _ := s.ExportCatalog(ctx)
