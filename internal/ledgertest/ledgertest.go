@@ -25,7 +25,9 @@ type Ledger struct {
 func New(st *sqlstore.DB) Ledger { return Ledger{DB: st} }
 
 // WithClock is the store's WithClock, still with the steps.
-func (l Ledger) WithClock(now func() time.Time) Ledger { return Ledger{DB: l.DB.WithClock(now), Cap: l.Cap} }
+func (l Ledger) WithClock(now func() time.Time) Ledger {
+	return Ledger{DB: l.DB.WithClock(now), Cap: l.Cap}
+}
 
 // Apply runs one money event through the store and the rules.
 func (l Ledger) Apply(ctx context.Context, ev huduma.MoneyEvent, t huduma.PaymentTexts) (huduma.Plan, error) {
