@@ -1,7 +1,7 @@
 # The README's commands. `make test` is what CI runs (.ci/run).
 GO ?= go
 
-.PHONY: run test vet bench build menus config fuzz dashboard
+.PHONY: run test vet bench build menus config fuzz dashboard simulator
 
 run:
 	$(GO) run ./cmd/huduma
@@ -64,7 +64,7 @@ menus:
 # cmd/huduma/config.go (and each SMS provider's); TestConfigTableIsCurrent
 # fails when it is stale.
 config:
-	$(GO) run ./cmd/huduma config > .config.tmp
+	$(GO) run ./cmd/huduma config --table > .config.tmp
 	awk '/<!-- config:begin/ { print; while ((getline l < ".config.tmp") > 0) print l; skip = 1; next } /<!-- config:end -->/ { skip = 0 } !skip' README.md > .readme.tmp && mv .readme.tmp README.md && rm -f .config.tmp
 
 # Redraw docs/dashboard.png (the README's screenshot): cmd/huduma's
@@ -75,3 +75,10 @@ config:
 # does the same against any Prometheus.
 dashboard:
 	HUDUMA_DASHBOARD_PNG=docs/dashboard.png $(GO) test -count=1 -run '^TestDashboardAgainstPrometheus$$' -v ./cmd/huduma
+
+# Redraw docs/simulator.png (the README's screenshot of the web phone):
+# cmd/huduma's TestBrowserSimulator drives the web phone in headless
+# Chromium through every practice it offers and screenshots the page with
+# a prompt on the phone. Needs Debian's chromium.
+simulator:
+	HUDUMA_SIMULATOR_PNG=$(CURDIR)/docs/simulator.png $(GO) test -count=1 -run '^TestBrowserSimulator$$' -v ./cmd/huduma

@@ -247,7 +247,7 @@ func TestPaymentScreens(t *testing.T) {
 		{"resend prompt", []string{"2", pay.number(huduma.InvoicePending), "1"}, StateDone, []string{"Check your phone for the M-Pesa prompt to pay KES 123,456"}},
 		{"paid never pushed", []string{"3", pay.number(huduma.InvoicePaid), "2"}, StateInvoice, []string{"Invalid choice"}},
 		{"receipt by sms", []string{"3", pay.number(huduma.InvoicePaid), "1"}, StateDone, []string{"receipt to you by SMS"}},
-		{"my invoices newest first", []string{"4"}, StateMyInvoices, []string{"1. " + pay.number(huduma.InvoiceExpired), "EXPIRED"}},
+		{"my invoices newest first, each named", []string{"4"}, StateMyInvoices, []string{"1. Passport service with an..., " + pay.number(huduma.InvoiceExpired) + " EXPIRED"}},
 		{"open from list and back", []string{"4", "1", "0"}, StateMyInvoices, []string{"My invoices"}},
 		{"track application", []string{"5", "5550001112"}, StateApplication, []string{"Application 5550001112", "READY FOR COLLECTION since 21/11/2026", "Collect at"}},
 		{"track by the invoice paid", []string{"5", pay.number(huduma.InvoicePaid)}, StateApplication, []string{"Application 5550001112", "READY FOR COLLECTION"}},

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/huduma-ke/huduma"
 	"github.com/huduma-ke/huduma/texts"
@@ -342,10 +343,30 @@ func myInvoicesPage(st *step) (page, []string, error) {
 	}
 	var keys []string
 	for _, inv := range invs[:min(len(invs), pageSize)] {
-		p.items = append(p.items, fmt.Sprintf("%s KES %s %s", inv.Number, money(inv.Total), texts.StatusWord[inv.Status].T(lang)))
+		// The service's name says which invoice is which at a glance; it
+		// takes what room the number and status leave in an item. The
+		// amount is on the invoice's own screen, a key away.
+		line := fmt.Sprintf("%s %s", inv.Number, texts.StatusWord[inv.Status].T(lang))
+		if name := clipName(st.serviceName(inv.ServiceCode, inv.ServiceName), maxItem-utf8.RuneCountInString(line)-2); name != "" {
+			line = name + ", " + line
+		}
+		p.items = append(p.items, line)
 		keys = append(keys, string(inv.Number))
 	}
 	return p, keys, nil
+}
+
+// clipName is a service's name cut to at most n characters, marked
+// "..." where cut; a name that would keep fewer than 6 is left out.
+func clipName(name string, n int) string {
+	r := []rune(strings.TrimSpace(name))
+	switch {
+	case len(r) <= n:
+		return string(r)
+	case n < 9:
+		return ""
+	}
+	return strings.TrimRight(string(r[:n-3]), " ") + "..."
 }
 
 func handleTrack(st *step, in string) (outcome, error) {

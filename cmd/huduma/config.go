@@ -110,6 +110,9 @@ type Config struct {
 	// MPESA_QUERY_AFTER), so a test runs an outage's minutes in seconds
 	// with the same ratios between them.
 	timeScale float64
+	// promptTimeout, when set (by tests), is how long the payment
+	// simulator's interactive prompts wait for the web phone's answer.
+	promptTimeout time.Duration
 }
 
 // scaled is d multiplied by the time scale (tests only).
@@ -412,8 +415,25 @@ var variables = []variable{
 // loadConfig reads and validates the configuration. getenv is os.Getenv in
 // production and a map in tests. The error names the offending variable.
 func loadConfig(getenv func(string) string) (Config, error) {
+	c, err := loadVariables(getenv, func(string) bool { return true })
+	if err != nil {
+		return Config{}, err
+	}
+	if err := c.check(); err != nil {
+		return Config{}, err
+	}
+	return c, nil
+}
+
+// loadVariables reads and validates the variables keep says to, each on
+// its own (the rules that join several are check's); the others stay
+// zero. The error names the offending variable.
+func loadVariables(getenv func(string) string, keep func(name string) bool) (Config, error) {
 	c := Config{getenv: getenv}
 	for _, v := range variables {
+		if !keep(v.name) {
+			continue
+		}
 		val := strings.TrimSpace(getenv(v.name))
 		if val == "" {
 			val = v.def
@@ -421,9 +441,6 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		if err := v.set(&c, val); err != nil {
 			return Config{}, fmt.Errorf("config: %s: %w", v.name, err)
 		}
-	}
-	if err := c.check(); err != nil {
-		return Config{}, err
 	}
 	return c, nil
 }

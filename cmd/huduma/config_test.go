@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -125,8 +126,10 @@ func TestLoadConfigSentinel(t *testing.T) {
 // TestConfigTableIsCurrent: the README's configuration table is the one
 // `huduma config` prints from the variables table.
 func TestConfigTableIsCurrent(t *testing.T) {
-	var out strings.Builder
-	printConfigTable(&out)
+	var out, errs strings.Builder
+	if err := run(context.Background(), []string{"config", "--table"}, func(string) string { return "" }, &out, &errs); err != nil {
+		t.Fatal(err, errs.String())
+	}
 	readme, err := os.ReadFile("../../README.md")
 	if err != nil {
 		t.Fatal(err)
@@ -183,5 +186,96 @@ func TestPayStepsFile(t *testing.T) {
 	}
 	if m := (&smsEnv{payEnv: p}).outboxRow(airtel, huduma.MessageInvoice); !strings.HasSuffix(m.Body, "Airtel Money: *334# > Lipa > Paybill 174379 > acc "+n[1]+" > KES 55.") {
 		t.Fatalf("the invoice SMS: %q", m.Body)
+	}
+}
+
+// TestConfigCommand: `huduma config` prints the settings in effect, every
+// variable once, with where each value came from (the environment, its
+// default, or derived from others), and never a secret: not the token,
+// keys, passwords or credentials, nor a password inside a URL.
+func TestConfigCommand(t *testing.T) {
+	show := func(env map[string]string) map[string][2]string {
+		t.Helper()
+		var out, errs strings.Builder
+		if err := run(context.Background(), []string{"config"}, func(k string) string { return env[k] }, &out, &errs); err != nil {
+			t.Fatalf("huduma config: %v %s", err, errs.String())
+		}
+		for _, v := range env {
+			for _, secret := range []string{"tok-0123456789abcdef", "otp-0123456789abcdef", "pgpass", "redispass", "sentpass",
+				"key-aaaaaaaaaaaaaaaa", "daraja-consumer", "daraja-secret", "daraja-passkey", "c2VjcmV0", "at-api-key"} {
+				if strings.Contains(v, secret) && strings.Contains(out.String(), secret) {
+					t.Errorf("huduma config printed the secret %q:\n%s", secret, out.String())
+				}
+			}
+		}
+		rows := map[string][2]string{}
+		for _, line := range strings.Split(out.String(), "\n") {
+			f := strings.Fields(line)
+			if len(f) >= 3 && strings.ToUpper(f[0]) == f[0] && strings.Contains(f[0], "_") {
+				from := strings.Index(line, " environment")
+				for _, w := range []string{" default", " derived: "} {
+					if i := strings.Index(line, w); i > 0 && (from < 0 || i < from) {
+						from = i
+					}
+				}
+				if _, dup := rows[f[0]]; dup || from < 0 {
+					t.Fatalf("line %q: a variable twice, or no source", line)
+				}
+				rows[f[0]] = [2]string{strings.TrimSpace(line[len(f[0]):from]), strings.TrimSpace(line[from:])}
+			}
+		}
+		if len(rows) < len(variables) {
+			t.Fatalf("%d variables shown of %d:\n%s", len(rows), len(variables), out.String())
+		}
+		return rows
+	}
+	want := func(rows map[string][2]string, name, value, from string) {
+		t.Helper()
+		if got := rows[name]; got[0] != value || !strings.HasPrefix(got[1], from) {
+			t.Errorf("%s: %q from %q, want %q from %q", name, got[0], got[1], value, from)
+		}
+	}
+
+	demo := show(map[string]string{})
+	want(demo, "HUDUMA_SESSION_TTL", "180s", "default")
+	want(demo, "HUDUMA_ADDR", "127.0.0.1:8080", "derived: the web phone is on")
+	want(demo, "HUDUMA_PUBLIC_URL", "http://localhost:8080", "derived: HUDUMA_ADDR")
+	want(demo, "HUDUMA_SIMULATOR", "on", "derived: pure demo mode")
+	want(demo, "HUDUMA_PAYMENTS", "simulator", "derived: pure demo mode")
+	want(demo, "HUDUMA_SMS", "record-only", "derived: pure demo mode")
+	want(demo, "HUDUMA_CALLBACK_TOKEN", "(empty)", "default")
+
+	prod := show(map[string]string{
+		"HUDUMA_ADDR": ":9090", "HUDUMA_SESSION_TTL": "120s",
+		"DATABASE_URL":          "postgres://huduma:pgpass@db1,db2/huduma?target_session_attrs=read-write&password=pgpass",
+		"REDIS_URL":             "rediss+sentinel://:redispass@s1,s2/huduma/1?sentinel_password=sentpass",
+		"HUDUMA_CALLBACK_TOKEN": "tok-0123456789abcdef", "HUDUMA_OTP_SECRET": "otp-0123456789abcdef",
+		"HUDUMA_API_KEYS":    "DIS:key-aaaaaaaaaaaaaaaa",
+		"MPESA_CONSUMER_KEY": "daraja-consumer", "MPESA_CONSUMER_SECRET": "daraja-secret", "MPESA_PASSKEY": "daraja-passkey",
+		"MPESA_INITIATOR": "apiop", "MPESA_SECURITY_CREDENTIAL": "c2VjcmV0LWNyZWRlbnRpYWw=",
+		"AT_USERNAME": "huduma", "AT_API_KEY": "at-api-key",
+	})
+	want(prod, "HUDUMA_SESSION_TTL", "120s", "environment")
+	want(prod, "HUDUMA_ADDR", ":9090", "environment")
+	want(prod, "HUDUMA_PUBLIC_URL", "http://localhost:9090", "derived: HUDUMA_ADDR")
+	want(prod, "HUDUMA_CALLBACK_TOKEN", "****** (set)", "environment")
+	want(prod, "MPESA_SECURITY_CREDENTIAL", "****** (set)", "environment")
+	want(prod, "AT_API_KEY", "****** (set)", "environment")
+	want(prod, "MPESA_INITIATOR", "apiop", "environment")
+	want(prod, "HUDUMA_SIMULATOR", "off", "derived: not pure demo mode")
+	want(prod, "HUDUMA_PAYMENTS", "daraja", "derived: MPESA_CONSUMER_KEY")
+	want(prod, "HUDUMA_SMS", "africastalking", "derived: the africastalking SMS provider")
+	if got := prod["DATABASE_URL"][0]; !strings.HasPrefix(got, "postgres://huduma:xxxxxx@db1,db2/huduma?") {
+		t.Errorf("DATABASE_URL shown as %q", got)
+	}
+
+	// A configuration the gateway would refuse is refused, naming why.
+	var out strings.Builder
+	if err := run(context.Background(), []string{"config"}, func(k string) string { return map[string]string{"HUDUMA_SESSION_TTL": "forever"}[k] },
+		&out, &out); err == nil || !strings.Contains(err.Error(), "HUDUMA_SESSION_TTL") {
+		t.Fatalf("a bad setting: %v", err)
+	}
+	if err := run(context.Background(), []string{"config", "--tables"}, func(string) string { return "" }, &out, &out); err == nil {
+		t.Fatal("an unknown flag was taken")
 	}
 }

@@ -17,10 +17,12 @@ import (
 	"github.com/huduma-ke/huduma/providers/daraja"
 	"github.com/huduma-ke/huduma/providers/daraja/darajafake"
 	"github.com/huduma-ke/huduma/store/sqlstore"
+	"github.com/huduma-ke/huduma/texts"
 )
 
 // finance is what the finance officer's commands run on: the store, the
-// payments service and the Daraja client, with no worker running.
+// payments service and, for pull, the Daraja client, with no worker
+// running.
 type finance struct {
 	cfg   Config
 	store *sqlstore.DB
@@ -30,21 +32,102 @@ type finance struct {
 	out   io.Writer
 }
 
-func openFinance(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (*finance, error) {
+// Variables the finance commands read. Every one reads the database and
+// what the texts a settlement queues name (the service code, the paybill,
+// an invoice's lifetime); pull adds Daraja, pull register the URL it
+// registers, and a refund what says the gateway can send it. None reads
+// the callback token (but pull register, whose URL carries it) or the OTP
+// secret.
+var (
+	financeVars = []string{"HUDUMA_DATA_DIR", "DATABASE_URL", "HUDUMA_SERVICE_CODE", "HUDUMA_LOG_LEVEL", "MPESA_SHORTCODE", "HUDUMA_INVOICE_TTL"}
+	refundVars  = []string{"HUDUMA_PAYMENTS", "MPESA_CONSUMER_KEY", "MPESA_INITIATOR"}
+	pullVars    = []string{"HUDUMA_PAYMENTS", "MPESA_BASE_URL", "MPESA_CONSUMER_KEY", "MPESA_CONSUMER_SECRET", "MPESA_PASSKEY", "MPESA_WORKERS", "MPESA_PULL_WINDOW"}
+	// registerVars make the URL Daraja is told to post to: the gateway's.
+	registerVars = []string{"HUDUMA_ADDR", "HUDUMA_PUBLIC_URL", "HUDUMA_CALLBACK_TOKEN", "HUDUMA_INSECURE_CALLBACKS"}
+)
+
+// financeConfig reads the variables the finance command cmd args needs,
+// and checks the rules among them that command depends on.
+func financeConfig(getenv func(string) string, cmd string, args []string) (Config, error) {
+	names := append([]string(nil), financeVars...)
+	sub := ""
+	if len(args) > 0 {
+		sub = args[0]
+	}
+	switch {
+	case cmd == "suspense" && sub == "refund":
+		names = append(names, refundVars...)
+	case cmd == "pull" && sub == "register":
+		names = append(append(names, pullVars...), registerVars...)
+	case cmd == "pull":
+		names = append(names, pullVars...)
+	}
+	keep := map[string]bool{}
+	for _, n := range names {
+		keep[n] = true
+	}
+	c, err := loadVariables(getenv, func(name string) bool { return keep[name] })
+	if err != nil {
+		return Config{}, err
+	}
+	if cmd != "pull" {
+		return c, nil
+	}
+	if set := countSet(c.MpesaKey, c.MpesaSecret, c.MpesaPasskey); set != 0 && set != 3 {
+		return Config{}, fmt.Errorf("config: MPESA_CONSUMER_KEY: set MPESA_CONSUMER_KEY, MPESA_CONSUMER_SECRET and MPESA_PASSKEY together")
+	}
+	if c.MpesaSimulated() && !c.Embedded() && c.Payments != "simulator" {
+		return Config{}, fmt.Errorf("config: MPESA_CONSUMER_KEY: pull reads the paybill's transactions from Daraja: set MPESA_CONSUMER_KEY, " +
+			"MPESA_CONSUMER_SECRET and MPESA_PASSKEY as the gateway has them (or HUDUMA_PAYMENTS=simulator for a simulated gateway)")
+	}
+	if sub == "register" && !c.Embedded() {
+		if getenv("HUDUMA_PUBLIC_URL") == "" {
+			return Config{}, fmt.Errorf("config: HUDUMA_PUBLIC_URL: pull register tells Daraja the gateway's public URL: set it as the gateway has it")
+		}
+		if c.CallbackTok == "" && !c.InsecureCallbacks {
+			return Config{}, fmt.Errorf("config: HUDUMA_CALLBACK_TOKEN: the URL pull register gives Daraja must carry the gateway's callback token: " +
+				"set it as the gateway has it (or HUDUMA_INSECURE_CALLBACKS=private-network if the gateway runs without one)")
+		}
+	}
+	return c, nil
+}
+
+// refundsQueued reports whether a refund asked for here will be sent: by
+// the gateway's refund worker, which has the initiator's credential, or
+// by the payment simulator.
+func (c Config) refundsQueued() bool {
+	return c.MpesaInitiator != "" || (c.MpesaSimulated() && (c.Embedded() || c.Payments == "simulator"))
+}
+
+// sentByGateway is the refunds' sender as the finance commands see it: a
+// refund asked for here is queued in the database, and the gateway's
+// refund worker sends it. Nothing here runs that worker, so Reverse is
+// never called.
+type sentByGateway struct{}
+
+func (sentByGateway) Reverse(context.Context, huduma.ReversalRequest) (huduma.ReversalAccepted, error) {
+	return huduma.ReversalAccepted{}, fmt.Errorf("%w: the gateway's refund worker sends refunds, not the huduma command", payments.ErrNotSent)
+}
+
+func openFinance(ctx context.Context, cfg Config, withDaraja bool, log *slog.Logger, out io.Writer) (*finance, error) {
 	st, err := openStore(ctx, cfg, log)
 	if err != nil {
 		return nil, err
 	}
-	mp, sim, err := openMpesa(cfg, log)
-	if err != nil {
-		st.Close()
-		return nil, err
+	f := &finance{cfg: cfg, store: st, out: out}
+	var mp payments.Mpesa
+	if withDaraja {
+		if f.mpesa, f.sim, err = openMpesa(cfg, log); err != nil {
+			st.Close()
+			return nil, err
+		}
+		mp = f.mpesa
 	}
-	pay := payments.New(st, st, mp, payments.Config{Paybill: cfg.MpesaShort, ServiceCode: cfg.ServiceCode, InvoiceTTL: cfg.InvoiceTTL}, log)
-	if cfg.RefundsOn() {
-		pay.EnableRefunds(mp) // requests are queued here; the gateway's worker sends them
+	f.pay = payments.New(st, st, mp, payments.Config{Paybill: cfg.MpesaShort, ServiceCode: cfg.ServiceCode, InvoiceTTL: cfg.InvoiceTTL}, log)
+	if cfg.refundsQueued() {
+		f.pay.EnableRefunds(sentByGateway{})
 	}
-	return &finance{cfg: cfg, store: st, pay: pay, mpesa: mp, sim: sim, out: out}, nil
+	return f, nil
 }
 
 func (f *finance) close() {
@@ -62,9 +145,14 @@ func (f *finance) json(v any) error {
 }
 
 // financeCommand runs the finance officer's commands (README "Money that
-// matches nothing"): suspense, report, reconcile and pull.
-func financeCommand(ctx context.Context, cmd string, cfg Config, log *slog.Logger, args []string, out io.Writer) error {
-	f, err := openFinance(ctx, cfg, log, out)
+// matches nothing"): suspense, report, reconcile and pull, each on the
+// narrow configuration financeConfig reads.
+func financeCommand(ctx context.Context, cmd string, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, err := financeConfig(getenv, cmd, args)
+	if err != nil {
+		return err
+	}
+	f, err := openFinance(ctx, cfg, cmd == "pull", newLogger(stderr, cfg.LogLevel), stdout)
 	if err != nil {
 		return err
 	}
@@ -80,6 +168,18 @@ func financeCommand(ctx context.Context, cmd string, cfg Config, log *slog.Logge
 		return f.reconcileCommand(ctx, args)
 	}
 	return errUsage
+}
+
+// officer is who runs a command that changes money, for the journal and
+// audit log: --by, else the OS user ($USER, or $LOGNAME). Nobody named is
+// an error: an audit entry by "cli:" tells an auditor nothing.
+func officer(by string, getenv func(string) string) (string, error) {
+	for _, name := range []string{by, getenv("USER"), getenv("LOGNAME")} {
+		if name = strings.TrimSpace(name); name != "" {
+			return "cli:" + huduma.CleanLine(name), nil
+		}
+	}
+	return "", fmt.Errorf("--by NAME: say who you are; the audit log records it, and the OS user is unknown ($USER and $LOGNAME are empty)")
 }
 
 // flags parses args into a flag set named name, with no output of its own.
@@ -116,7 +216,7 @@ func (f *finance) suspenseCommand(ctx context.Context, args []string) error {
 	var asJSON bool
 	var limit int
 	fs, err := flags("suspense "+sub, args, func(fs *flag.FlagSet) {
-		fs.StringVar(&by, "by", f.cfg.getenv("USER"), "who does this (audit log)")
+		fs.StringVar(&by, "by", "", "who does this, for the audit log (default: the OS user, $USER)")
 		fs.StringVar(&remarks, "remarks", "", "the refund's remarks (shown by M-Pesa)")
 		fs.StringVar(&reason, "reason", "", "only items held for this reason")
 		fs.StringVar(&agency, "agency", "", "only this agency's items")
@@ -127,7 +227,6 @@ func (f *finance) suspenseCommand(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	actor := "cli:" + by
 	switch {
 	case sub == "list" && fs.NArg() == 0:
 		filter := huduma.SuspenseFilter{OlderThan: older, Agency: agency, Limit: limit}
@@ -141,6 +240,9 @@ func (f *finance) suspenseCommand(ctx context.Context, args []string) error {
 			return err
 		}
 		if asJSON {
+			if items == nil {
+				items = []huduma.ReceivedPayment{} // nothing held is an empty list, never null
+			}
 			return f.json(items)
 		}
 		return printSuspense(f.out, items)
@@ -149,9 +251,16 @@ func (f *finance) suspenseCommand(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		return f.json(p)
+		if asJSON {
+			return f.json(p)
+		}
+		return printPayment(f.out, p)
 	case sub == "apply" && fs.NArg() == 2:
 		n, err := huduma.ParseInvoiceNumber(fs.Arg(1))
+		if err != nil {
+			return err
+		}
+		actor, err := officer(by, f.cfg.getenv)
 		if err != nil {
 			return err
 		}
@@ -161,6 +270,14 @@ func (f *finance) suspenseCommand(ctx context.Context, args []string) error {
 		}
 		return f.json(st)
 	case sub == "refund" && fs.NArg() == 1:
+		if !f.cfg.refundsQueued() {
+			return fmt.Errorf("config: MPESA_INITIATOR: the gateway's refund worker sends refunds, so say it can: set MPESA_INITIATOR " +
+				"as the gateway has it (the name only; the credential stays with the gateway), or HUDUMA_PAYMENTS=simulator for a simulated gateway")
+		}
+		actor, err := officer(by, f.cfg.getenv)
+		if err != nil {
+			return err
+		}
 		// The key makes a repeated command (a retry after an unclear
 		// answer) ask once; a new refund after a failed one is a new key.
 		refunds, err := f.pay.Payment(ctx, fs.Arg(0))
@@ -174,7 +291,7 @@ func (f *finance) suspenseCommand(ctx context.Context, args []string) error {
 		}
 		return f.json(r)
 	}
-	return fmt.Errorf("usage: huduma suspense [list] [--older-than D] [--reason R] [--agency A] [--json] | suspense show TRANS | " +
+	return fmt.Errorf("usage: huduma suspense [list] [--older-than D] [--reason R] [--agency A] [--json] | suspense show TRANS [--json] | " +
 		"suspense apply TRANS INVOICE [--by NAME] | suspense refund TRANS [--remarks TEXT] [--by NAME]")
 }
 
@@ -320,4 +437,73 @@ func (f *finance) pullCommand(ctx context.Context, args []string) error {
 	}
 	return f.json(map[string]any{"rows": rep.Rows, "payments": rep.Payments, "missed": rep.Missed(), "outcomes": rep.Outcomes, "other": rep.Other,
 		"refused": rep.Refused})
+}
+
+// sources says in words how the ledger learned of a payment.
+var sources = map[huduma.PaymentSource]string{
+	huduma.SourceSTK: "an M-Pesa prompt", huduma.SourceC2B: "a paybill confirmation", huduma.SourcePull: "Daraja's pull of missed confirmations",
+	huduma.SourceStatement: "the portal's statement", huduma.SourceLegacy: "a paybill confirmation recorded before the suspense ledger",
+}
+
+// printPayment writes one payment and its refunds as a card for a
+// person: amounts in shillings, times in Nairobi time (EAT), every text
+// on one clean line.
+func printPayment(w io.Writer, p huduma.PaymentRecord) error {
+	when := func(t time.Time) string { return t.In(huduma.EAT).Format("2006-01-02 15:04 EAT") }
+	kes := func(v int64) string { return "KES " + texts.Money(v) }
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	row := func(label, format string, args ...any) {
+		fmt.Fprintf(tw, "%s\t%s\n", label, fmt.Sprintf(format, args...))
+	}
+	from := sources[p.Source]
+	if from == "" {
+		from = cell(string(p.Source))
+	}
+	row("Payment", "%s, from %s", cell(p.TransID), from)
+	row("State", "%s", cell(string(p.State)))
+	row("Amount", "%s, paid %s, received %s", kes(p.Amount), when(p.PaidAt), when(p.ReceivedAt))
+	applied := kes(p.Applied)
+	if p.Invoice != "" && p.Applied > 0 {
+		applied += " to invoice " + cell(string(p.Invoice))
+	}
+	if p.Agency != "" {
+		applied += " (agency " + cell(p.Agency) + ")"
+	}
+	row("Applied", "%s", applied)
+	held := kes(p.Suspense)
+	if p.Suspense > 0 && p.Reason != "" {
+		held += ", " + cell(string(p.Reason))
+	}
+	if p.Suspense > 0 && p.SuspenseSince != nil {
+		held += ", since " + when(*p.SuspenseSince)
+	}
+	row("Held", "%s", held)
+	row("Refunded", "%s", kes(p.Refunded))
+	row("Account", "%q (as the payer typed it)", huduma.Redact(p.Account))
+	if p.Invoice != "" && p.Applied == 0 {
+		row("Invoice", "%s", cell(string(p.Invoice)))
+	}
+	if p.Payer != "" {
+		row("Payer", "%s", cell(p.Payer))
+	}
+	if p.Note != "" {
+		row("Note", "%s", cell(p.Note))
+	}
+	if len(p.Refunds) == 0 {
+		row("Refunds", "none")
+	}
+	for _, r := range p.Refunds {
+		line := fmt.Sprintf("#%d %s, %s, asked %s", r.ID, kes(r.Amount), cell(string(r.Status)), when(r.CreatedAt))
+		if r.RequestedBy != "" {
+			line += " by " + cell(r.RequestedBy)
+		}
+		if r.Remarks != "" {
+			line += fmt.Sprintf(" (%q)", cell(r.Remarks))
+		}
+		if r.ResultCode != "" || r.ResultDesc != "" {
+			line += fmt.Sprintf("; M-Pesa answered %s %s at %s", cell(r.ResultCode), cell(r.ResultDesc), when(r.UpdatedAt))
+		}
+		row("Refund", "%s", line)
+	}
+	return tw.Flush()
 }

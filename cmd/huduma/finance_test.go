@@ -147,7 +147,7 @@ func TestOperatorTools(t *testing.T) {
 			}
 			p.fake.RefuseReversal("HELD000003", darajafake.Refusal{}) // M-Pesa fixed it
 			p.fake.RefuseReversal("HELD000003", darajafake.Refusal{Code: "0", Desc: "The service request is processed successfully."})
-			if out, err := p.huduma("suspense", "refund", "HELD000003", "--remarks", "second try"); err != nil || !strings.Contains(out, `"status": "queued"`) {
+			if out, err := p.huduma("suspense", "refund", "HELD000003", "--remarks", "second try", "--by", "wanjiru"); err != nil || !strings.Contains(out, `"status": "queued"`) {
 				t.Fatalf("huduma suspense refund: %s %v", out, err)
 			}
 			if got := p.waitRefund("HELD000003", 8*time.Second); got.State != huduma.PaymentRefunded {
@@ -281,6 +281,132 @@ func TestReconcileStatement(t *testing.T) {
 			}
 			if _, err := p.huduma("reconcile", "--statement", file); err == nil || !strings.Contains(err.Error(), "line 2") {
 				t.Fatalf("bad statement: %v", err)
+			}
+			p.balanced()
+		})
+	}
+}
+
+// TestFinanceCommandsNeedOnlyTheDatabase: the finance officer's commands
+// run with the database alone in the environment (and, for pull, Daraja's
+// credentials): no callback token, no OTP secret, no USER. A command that
+// changes money names the officer with --by, and refuses to run
+// anonymous; suspense list --json of nothing is []; suspense show prints
+// a card in Nairobi time, and JSON with --json.
+func TestFinanceCommandsNeedOnlyTheDatabase(t *testing.T) {
+	for name, backend := range payBackends() {
+		t.Run(name, func(t *testing.T) {
+			env := backend(t)
+			p := newPayEnv(t, env)
+			narrow := map[string]string{"DATABASE_URL": env["DATABASE_URL"], "HUDUMA_DATA_DIR": env["HUDUMA_DATA_DIR"]}
+			officer := func(extra map[string]string, args ...string) (string, error) {
+				t.Helper()
+				e := map[string]string{}
+				for k, v := range narrow {
+					if v != "" {
+						e[k] = v
+					}
+				}
+				for k, v := range extra {
+					e[k] = v
+				}
+				var out, errs bytes.Buffer
+				err := run(context.Background(), args, func(k string) string { return e[k] }, &out, &errs)
+				return out.String(), err
+			}
+			if out, err := officer(nil, "suspense", "list", "--json"); err != nil || out != "[]\n" {
+				t.Fatalf("nothing held, as JSON: %q %v", out, err)
+			}
+
+			n := p.paybillOrder("+254733000011")
+			p.c2b("NARROW0001", "no-such-account", 700, "2547 ***** 011")
+			held := p.waitPayment("NARROW0001", time.Second)
+			if out, err := officer(nil, "suspense", "list"); err != nil || !strings.Contains(out, "NARROW0001") || !strings.Contains(out, "1 items") {
+				t.Fatalf("suspense list: %q %v", out, err)
+			}
+			out, err := officer(nil, "suspense", "show", "narrow0001")
+			since := held.SuspenseSince.In(huduma.EAT).Format("2006-01-02 15:04 EAT")
+			for _, want := range []string{"NARROW0001, from a paybill confirmation", "KES 700, unknown_account, since " + since,
+				`"no-such-account"`, "2547 ***** 011", "Refunds   none"} {
+				if err != nil || !strings.Contains(out, want) {
+					t.Fatalf("suspense show lacks %q: %v\n%s", want, err, out)
+				}
+			}
+			if strings.Contains(out, "{") {
+				t.Fatalf("suspense show printed JSON:\n%s", out)
+			}
+			if out, err := officer(nil, "suspense", "show", "NARROW0001", "--json"); err != nil || !strings.Contains(out, `"trans_id": "NARROW0001"`) {
+				t.Fatalf("suspense show --json: %q %v", out, err)
+			}
+
+			// Nobody named: refused, and nothing moved.
+			if _, err := officer(nil, "suspense", "apply", "NARROW0001", string(n)); err == nil || !strings.Contains(err.Error(), "--by") {
+				t.Fatalf("an anonymous apply: %v", err)
+			}
+			if got := p.waitPayment("NARROW0001", time.Second); got.State != huduma.PaymentSuspense {
+				t.Fatalf("a refused apply moved money: %+v", got)
+			}
+			if out, err := officer(nil, "suspense", "apply", "NARROW0001", string(n), "--by", "akinyi"); err != nil || !strings.Contains(out, `"applied": 700`) {
+				t.Fatalf("apply --by: %q %v", out, err)
+			}
+			// The OS user names the officer when --by is not given.
+			p.c2b("NARROW0002", "no-such-account", 300, "2547 ***** 011")
+			p.waitPayment("NARROW0002", time.Second)
+			if _, err := officer(map[string]string{"USER": "otieno"}, "suspense", "apply", "NARROW0002", string(n)); err != nil {
+				t.Fatal(err)
+			}
+			for trans, who := range map[string]string{"NARROW0001": "cli:akinyi", "NARROW0002": "cli:otieno"} {
+				trail, _ := p.g.store.Audit(context.Background(), "payment", trans)
+				if len(trail) == 0 || !strings.Contains(trail[len(trail)-1].Detail, who) {
+					t.Fatalf("%s audit %+v, want %s", trans, trail, who)
+				}
+			}
+			if env["DATABASE_URL"] != "" {
+				// A refund from an environment that does not say the gateway
+				// can send it (MPESA_INITIATOR) is refused, not queued.
+				p.c2b("NARROW0003", "no-such-account", 100, "2547 ***** 011")
+				p.waitPayment("NARROW0003", time.Second)
+				if _, err := officer(nil, "suspense", "refund", "NARROW0003", "--by", "akinyi"); err == nil || !strings.Contains(err.Error(), "MPESA_INITIATOR") {
+					t.Fatalf("a refund nothing will send: %v", err)
+				}
+				if got := p.waitPayment("NARROW0003", time.Second); got.State != huduma.PaymentSuspense {
+					t.Fatalf("a refused refund: %+v", got)
+				}
+			}
+
+			today := time.Now().In(huduma.EAT).Format("2006-01-02")
+			if out, err := officer(nil, "report", "settlement", "--date", today); err != nil || !strings.Contains(out, today+",DIS,") {
+				t.Fatalf("report: %q %v", out, err)
+			}
+			file := filepath.Join(t.TempDir(), "statement.csv")
+			at := time.Now().In(huduma.EAT).Format("02-01-2006 15:04:05")
+			os.WriteFile(file, []byte("Receipt No.,Completion Time,Details,Transaction Status,Paid In,Withdrawn,A/C No.\nNARROW0001,"+at+",Pay Bill,Completed,700.00,,no-such-account\n"), 0o600)
+			if out, err := officer(nil, "reconcile", "--statement", file); err != nil || !strings.Contains(out, `"payments_in": 1`) {
+				t.Fatalf("reconcile: %q %v", out, err)
+			}
+
+			// pull: the database and Daraja's credentials, nothing more.
+			p.fake.AddTransaction(darajafake.Transaction{ID: "NARROWPULL", Account: "no-such-account", Amount: 50, MSISDN: "254733000011"})
+			daraja := map[string]string{"MPESA_BASE_URL": p.fake.URL(), "MPESA_CONSUMER_KEY": "key", "MPESA_CONSUMER_SECRET": "secret", "MPESA_PASSKEY": testPasskey}
+			if out, err := officer(daraja, "pull", "--since", "1h"); err != nil || !strings.Contains(out, `"missed": 1`) {
+				t.Fatalf("pull: %q %v", out, err)
+			}
+			if env["DATABASE_URL"] != "" {
+				if _, err := officer(nil, "pull", "--since", "1h"); err == nil || !strings.Contains(err.Error(), "MPESA_CONSUMER_KEY") {
+					t.Fatalf("pull without Daraja: %v", err)
+				}
+				// pull register tells Daraja the gateway's URL, token and all.
+				if _, err := officer(daraja, "pull", "register", "--nominated", "0708374149"); err == nil || !strings.Contains(err.Error(), "HUDUMA_PUBLIC_URL") {
+					t.Fatalf("pull register without the gateway's URL: %v", err)
+				}
+				daraja["HUDUMA_PUBLIC_URL"] = "https://huduma.example.go.ke"
+				if _, err := officer(daraja, "pull", "register", "--nominated", "0708374149"); err == nil || !strings.Contains(err.Error(), "HUDUMA_CALLBACK_TOKEN") {
+					t.Fatalf("pull register without the token: %v", err)
+				}
+				daraja["HUDUMA_CALLBACK_TOKEN"] = testToken
+				if out, err := officer(daraja, "pull", "register", "--nominated", "0708374149"); err != nil || !strings.Contains(out, "registered") {
+					t.Fatalf("pull register: %q %v", out, err)
+				}
 			}
 			p.balanced()
 		})

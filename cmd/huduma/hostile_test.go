@@ -112,8 +112,11 @@ func TestHostileMoneyInputs(t *testing.T) {
 			if err != nil || !strings.Contains(out, "RKTQDM7W6S") || controlByte.MatchString(out) {
 				t.Fatalf("suspense list prints control bytes or lacks the payment: %q %v", out, err)
 			}
-			if out, err := p.huduma("suspense", "show", "rktqdm7w6s"); err != nil || !strings.Contains(out, `"trans_id": "RKTQDM7W6S"`) {
-				t.Fatalf("show by the lower-case id: %s %v", out, err)
+			if out, err := p.huduma("suspense", "show", "rktqdm7w6s"); err != nil || !strings.Contains(out, "Payment   RKTQDM7W6S,") || controlByte.MatchString(out) {
+				t.Fatalf("show by the lower-case id prints control bytes or lacks the payment: %q %v", out, err)
+			}
+			if out, err := p.huduma("suspense", "show", "rktqdm7w6s", "--json"); err != nil || !strings.Contains(out, `"trans_id": "RKTQDM7W6S"`) {
+				t.Fatalf("show --json by the lower-case id: %s %v", out, err)
 			}
 			if code, body := p.api("GET", "/payments/rktqdm7w6s", ""); code != 200 || !strings.Contains(body, `"trans_id":"RKTQDM7W6S"`) {
 				t.Fatalf("API lookup by the lower-case id: %d %s", code, body)

@@ -5,7 +5,7 @@
 //	huduma catalog import FILE  load a catalog (.csv or .json)
 //	huduma catalog export [--format json|csv]
 //	huduma menus [--format mermaid|dot]
-//	huduma config               print the configuration table (README)
+//	huduma config [--table]     the settings in effect and where each came from (--table: the README's table)
 //	huduma sim [--url URL] [--phone N] [--script FILE]
 //	huduma health [--url URL]   is the running gateway ready? (the image's HEALTHCHECK)
 //	huduma suspense [list|show|apply|refund] ...  the finance officer's suspense list
@@ -45,7 +45,7 @@ func main() {
 }
 
 // errUsage marks a command-line mistake.
-var errUsage = errors.New("usage: huduma [serve | migrate | catalog import FILE | catalog export [--format json|csv] | menus [--format mermaid|dot] | config | sim [--url URL] [--phone N] [--script FILE] | health [--url URL] | suspense [list|show TRANS|apply TRANS INVOICE|refund TRANS] | report settlement [--date D] | reconcile --statement FILE.csv [--apply] | pull [--since D] | pull register --nominated PHONE | version]")
+var errUsage = errors.New("usage: huduma [serve | migrate | catalog import FILE | catalog export [--format json|csv] | menus [--format mermaid|dot] | config [--table] | sim [--url URL] [--phone N] [--script FILE] | health [--url URL] | suspense [list|show TRANS|apply TRANS INVOICE|refund TRANS] | report settlement [--date D] | reconcile --statement FILE.csv [--apply] | pull [--since D] | pull register --nominated PHONE | version]")
 
 // run is the whole program, callable from tests with their own arguments,
 // environment and output.
@@ -61,8 +61,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "menus":
 		return printMenus(args, stdout)
 	case "config":
-		printConfigTable(stdout)
-		return nil
+		return configCommand(args, getenv, stdout, stderr)
 	case "sim":
 		return simCommand(ctx, args, getenv, os.Stdin, stdout, stderr)
 	case "health":
@@ -70,7 +69,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "help", "--help", "-h":
 		fmt.Fprintln(stdout, errUsage.Error())
 		return nil
-	case "serve", "migrate", "catalog", "pull", "suspense", "report", "reconcile":
+	case "pull", "suspense", "report", "reconcile":
+		// The finance officer's commands read only what they use: never
+		// the gateway's callback token or OTP secret.
+		return financeCommand(ctx, cmd, args, getenv, stdout, stderr)
+	case "serve", "migrate", "catalog":
 	default:
 		return errUsage
 	}
@@ -93,10 +96,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		defer st.Close()
 		log.Info("migrations applied", "backend", st.Backend())
 		return nil
-	case "catalog":
-		return catalogCommand(ctx, cfg, log, args, stdout)
 	default:
-		return financeCommand(ctx, cmd, cfg, log, args, stdout)
+		return catalogCommand(ctx, cfg, log, args, stdout)
 	}
 }
 

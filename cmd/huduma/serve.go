@@ -146,8 +146,13 @@ func openMpesa(cfg Config, log *slog.Logger) (*daraja.Client, *darajafake.Fake, 
 	var sim *darajafake.Fake
 	if cfg.MpesaSimulated() {
 		var err error
+		// Prompts to a number the web phone shows wait for the person's
+		// answer there; the paybill form posts to our own C2B routes, as
+		// registering them with Daraja would have them posted.
 		sim, err = darajafake.Start(darajafake.Options{ConsumerKey: simulatorKey, ConsumerSecret: simulatorKey,
-			Passkey: simulatorPasskey, CallbackDelay: 3 * time.Second, Initiator: simulatorKey, Log: log, Simulator: true})
+			Passkey: simulatorPasskey, CallbackDelay: 3 * time.Second, Initiator: simulatorKey, Log: log, Simulator: true,
+			Interactive: true, PromptTimeout: cfg.promptTimeout, ShortCode: cfg.MpesaShort,
+			ValidationURL: cfg.callbackURL(daraja.C2BValidationPath), ConfirmationURL: cfg.callbackURL(daraja.C2BConfirmPath)})
 		if err != nil {
 			return nil, nil, fmt.Errorf("start payment simulator: %w", err)
 		}
@@ -300,7 +305,11 @@ func newGateway(ctx context.Context, cfg Config, log *slog.Logger) (*gateway, er
 	}
 	srv.MountAPI(ag, cfg.APIKeys)
 	if cfg.SimulatorOn() {
-		srv.MountSimulator(web.SimulatorConfig{ServiceCode: cfg.ServiceCode, ShowCodes: cfg.Demo(), Open: seal.Open}, st, inbox)
+		deps := web.SimulatorDeps{Inbox: st, Texts: inbox, Suspense: pay}
+		if sim != nil {
+			deps.Payments = simulatorPhone{sim}
+		}
+		srv.MountSimulator(web.SimulatorConfig{ServiceCode: cfg.ServiceCode, Paybill: cfg.MpesaShort, ShowCodes: cfg.Demo(), Open: seal.Open}, deps)
 		log.Warn("SIMULATOR ON: anyone who can open /simulator can act as the aggregator for any phone and read any phone's texts; "+
 			"it must never face the internet (HUDUMA_SIMULATOR=off turns it off)", "addr", cfg.Addr, "one_time_codes_shown", cfg.Demo())
 	}

@@ -25,23 +25,37 @@ var errMismatch = errors.New("the journey did not match the script")
 func simCommand(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("sim", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	base := fs.String("url", "http://localhost:8080", "the gateway's base URL")
-	number := fs.String("phone", "+254712345600", "the subscriber's number (its last two digits pick the M-Pesa simulator's outcome)")
-	code := fs.String("code", "*2222#", "the USSD code to dial")
-	token := fs.String("token", getenv("HUDUMA_CALLBACK_TOKEN"), "the gateway's callback token (default $HUDUMA_CALLBACK_TOKEN)")
-	script := fs.String("script", "", "replay this script instead of reading the keyboard (see `huduma sim --help`)")
-	smsWait := fs.Duration("sms-wait", 20*time.Second, "how long an `sms` step waits for its message")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: huduma sim [--url URL] [--phone NUMBER] [--code *2222#] [--token T] [--script FILE]")
-		fs.PrintDefaults()
-		fmt.Fprintln(stderr, "\nscript steps: dial [code] | send INPUT | expect REGEXP | end [REGEXP] | sms REGEXP  (# comments; (?P<name>..) captures, ${name} uses)")
+	base := fs.String("url", "http://localhost:8080", "the running gateway's base `URL`")
+	number := fs.String("phone", "+254712345600", "the subscriber's `NUMBER`; a prompt no web phone answers takes the M-Pesa simulator's outcome from its last two digits (00 pays)")
+	code := fs.String("code", "*2222#", "the USSD `CODE` to dial")
+	// The token's default is read after parsing, so help never prints it.
+	token := fs.String("token", "", "the gateway's callback `TOKEN` (default: $HUDUMA_CALLBACK_TOKEN)")
+	script := fs.String("script", "", "replay the script in `FILE` instead of reading the keyboard, and exit non-zero at the first step that goes differently")
+	smsWait := fs.Duration("sms-wait", 20*time.Second, "how long a script's sms step waits for its message (a `DURATION` such as 20s)")
+	usage := func(w io.Writer) {
+		fmt.Fprintln(w, "usage: huduma sim [--url URL] [--phone NUMBER] [--code CODE] [--token TOKEN] [--script FILE] [--sms-wait DURATION]")
+		fmt.Fprintln(w, "\nA phone in the terminal for a running gateway: it shows each screen, reads the next input and prints the number's SMS as they arrive.")
+		fmt.Fprintln(w, "\nflags:")
+		printFlags(w, fs)
+		fmt.Fprintln(w, "\nscript steps, one a line: dial [code] | send INPUT | expect REGEXP | end [REGEXP] | sms REGEXP")
+		fmt.Fprintln(w, "  (# starts a comment; (?P<name>...) in a regexp captures a value, ${name} in a later step uses it)")
 	}
+	fs.Usage = func() {} // printed below, once, where it belongs
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			// Asked for: the help goes to stdout and the command succeeds.
+			usage(stdout)
+			return nil
+		}
+		usage(stderr)
 		return errUsage
 	}
 	if fs.NArg() != 0 {
-		fs.Usage()
+		usage(stderr)
 		return errUsage
+	}
+	if *token == "" {
+		*token = getenv("HUDUMA_CALLBACK_TOKEN")
 	}
 	msisdn, err := huduma.ParseMSISDN(*number)
 	if err != nil {
@@ -109,4 +123,24 @@ func interactive(ctx context.Context, phone *simphone.Phone, code string, stdin 
 			return nil
 		}
 	}
+}
+
+// printFlags lists a command's flags as they are typed (--name VALUE),
+// each with its help and its default, if any.
+func printFlags(w io.Writer, fs *flag.FlagSet) {
+	fs.VisitAll(func(f *flag.Flag) {
+		arg, help := flag.UnquoteUsage(f)
+		if arg == "value" {
+			arg = "" // a boolean
+		}
+		line := "  --" + f.Name
+		if arg != "" {
+			line += " " + arg
+		}
+		fmt.Fprintf(w, "%s\n      %s", line, help)
+		if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "0" {
+			fmt.Fprintf(w, " (default %s)", f.DefValue)
+		}
+		fmt.Fprintln(w)
+	})
 }

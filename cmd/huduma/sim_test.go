@@ -3,13 +3,16 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/huduma-ke/huduma"
 	"github.com/huduma-ke/huduma/internal/testenv"
 )
 
@@ -93,5 +96,85 @@ func TestSimulatorSwitch(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestSimHelp: `huduma sim --help` (and -h) prints every flag as it is
+// typed, with its argument and default, to stdout, and succeeds; it never
+// prints the callback token it would use. A flag it does not know is a
+// usage error, explained on stderr.
+func TestSimHelp(t *testing.T) {
+	env := map[string]string{"HUDUMA_CALLBACK_TOKEN": "sim-help-token-0123456789"}
+	for _, arg := range []string{"--help", "-h"} {
+		var out, errOut bytes.Buffer
+		if err := run(context.Background(), []string{"sim", arg}, func(k string) string { return env[k] }, &out, &errOut); err != nil {
+			t.Fatalf("sim %s: %v", arg, err)
+		}
+		if errOut.Len() != 0 {
+			t.Errorf("sim %s wrote to stderr: %q", arg, errOut.String())
+		}
+		help := out.String()
+		for _, want := range []string{"--url URL", "--phone NUMBER", "--code CODE", "--token TOKEN", "--script FILE", "--sms-wait DURATION",
+			"(default http://localhost:8080)", "(default +254712345600)", "(default *2222#)", "(default 20s)", "$HUDUMA_CALLBACK_TOKEN",
+			"[--sms-wait DURATION]", "expect REGEXP"} {
+			if !strings.Contains(help, want) {
+				t.Errorf("sim %s lacks %q:\n%s", arg, want, help)
+			}
+		}
+		if strings.Contains(help, env["HUDUMA_CALLBACK_TOKEN"]) || strings.Contains(help, "`") {
+			t.Errorf("sim %s printed the token or a stray backquote:\n%s", arg, help)
+		}
+	}
+	var out, errOut bytes.Buffer
+	if err := run(context.Background(), []string{"sim", "--nope"}, func(string) string { return "" }, &out, &errOut); !errors.Is(err, errUsage) ||
+		!strings.Contains(errOut.String(), "-nope") || !strings.Contains(errOut.String(), "usage: huduma sim") {
+		t.Fatalf("an unknown flag: %v %q", err, errOut.String())
+	}
+}
+
+// TestReplayPhoneIsNotTheWebPhones: the web phone holds its number's
+// M-Pesa prompts (they wait for a person there) and may leave a session
+// on it midway (a resume offer at the next dial), so the numbers the
+// terminal phone and the README's replay dial by default must be none of
+// the web phone's.
+func TestReplayPhoneIsNotTheWebPhones(t *testing.T) {
+	var help bytes.Buffer
+	if err := run(context.Background(), []string{"sim", "--help"}, func(string) string { return "" }, &help, &help); err != nil {
+		t.Fatal(err)
+	}
+	phones := regexp.MustCompile(`\(default (\+254\d{9})\)`).FindAllStringSubmatch(help.String(), -1)
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	phones = append(phones, regexp.MustCompile(`huduma sim[^\n]* --phone (\S+)`).FindAllStringSubmatch(string(readme), -1)...)
+	if len(phones) < 2 {
+		t.Fatalf("found %d replay numbers (the sim default and the README's)", len(phones))
+	}
+	var config struct {
+		Networks []struct{ Number string }
+	}
+	g := &payEnv{t: t, env: map[string]string{"HUDUMA_DATA_DIR": t.TempDir()}}
+	addr := testenv.FreeAddr(t)
+	g.base, g.env["HUDUMA_ADDR"], g.env["HUDUMA_PUBLIC_URL"] = "http://"+addr, addr, "http://"+addr
+	g.start()
+	resp, err := http.Get(g.base + "/simulator/config.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(&config); err != nil || len(config.Networks) == 0 {
+		t.Fatalf("config.json: %v %+v", err, config)
+	}
+	for _, m := range phones {
+		replay, err := huduma.ParseMSISDN(m[1])
+		if err != nil {
+			t.Fatalf("replay number %q: %v", m[1], err)
+		}
+		for _, n := range config.Networks {
+			if web, _ := huduma.ParseMSISDN(n.Number); web == replay {
+				t.Errorf("%s is both a replay's number and the web phone's", replay)
+			}
+		}
 	}
 }

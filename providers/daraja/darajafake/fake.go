@@ -1,8 +1,8 @@
 // Package darajafake is a Daraja (M-Pesa) look-alike served over real
 // HTTP: OAuth, STK push with a callback to the CallBackURL a moment later,
 // and STK query. The last two digits of the paying phone choose the outcome
-// (protocols.md §7.1, and Outcomes below), so one fake serves every
-// scenario. Tests use it to
+// (Outcomes below), so one fake serves every scenario; in interactive mode
+// a person holding the phone answers instead (phone.go). Tests use it to
 // check the client on the wire; the embedded mode runs it as the payment
 // simulator, so the gateway's real Daraja client and callback route are
 // exercised even without M-Pesa credentials.
@@ -93,6 +93,20 @@ type Options struct {
 	// wherever it is shown, and no real receipt (ten characters) can be
 	// taken for one.
 	Simulator bool
+	// Interactive lets a person answer the prompts pushed to a phone they
+	// hold (Hold, Answer): the web phone. Prompts to other phones follow
+	// the last two digits.
+	Interactive bool
+	// PromptTimeout is how long an interactive prompt waits for its
+	// answer before it times out (default DefaultPromptTimeout); PIN is
+	// the PIN that pays (default DefaultPIN).
+	PromptTimeout time.Duration
+	PIN           string
+	// ValidationURL and ConfirmationURL are where PayBill posts, what
+	// registering the C2B URLs tells Daraja; ShortCode is the paybill
+	// they name (default 174379).
+	ValidationURL, ConfirmationURL string
+	ShortCode                      string
 }
 
 // SimulatedPrefix starts every receipt the payment simulator issues
@@ -125,6 +139,11 @@ type Fake struct {
 	refusals   map[string]Refusal
 	reversed   map[string]bool
 	receipts   int64
+	// held are the phones a person holds, until when (Hold); waiting the
+	// interactive prompts not yet answered, by CheckoutRequestID.
+	held    map[string]time.Time
+	waiting map[string]*waiting
+	closed  bool
 }
 
 type decided struct {
@@ -156,7 +175,8 @@ func Start(opts Options) (*Fake, error) {
 		opts.PageSize = 100
 	}
 	f := &Fake{opts: opts, ln: ln, results: map[string]decided{}, client: &http.Client{Timeout: 5 * time.Second},
-		registered: map[string]bool{}, refusals: map[string]Refusal{}, reversed: map[string]bool{}, receipts: time.Now().Unix() % 10_000_000}
+		registered: map[string]bool{}, refusals: map[string]Refusal{}, reversed: map[string]bool{}, receipts: time.Now().Unix() % 10_000_000,
+		held: map[string]time.Time{}, waiting: map[string]*waiting{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /oauth/v1/generate", f.oauth)
 	mux.HandleFunc("POST /mpesa/stkpush/v1/processrequest", f.push)
@@ -172,8 +192,16 @@ func Start(opts Options) (*Fake, error) {
 // URL is the fake's base URL (MPESA_BASE_URL).
 func (f *Fake) URL() string { return "http://" + f.ln.Addr().String() }
 
-// Close stops the fake.
-func (f *Fake) Close() error { return f.srv.Close() }
+// Close stops the fake; prompts still waiting are never decided.
+func (f *Fake) Close() error {
+	f.mu.Lock()
+	f.closed = true
+	for _, w := range f.waiting {
+		w.timer.Stop()
+	}
+	f.mu.Unlock()
+	return f.srv.Close()
+}
 
 // Pushes returns the pushes received so far.
 func (f *Fake) Pushes() []Push {
@@ -365,8 +393,18 @@ func (f *Fake) push(w http.ResponseWriter, r *http.Request) {
 	checkout := fmt.Sprintf("ws_CO_%d%06d", time.Now().Unix(), f.seq)
 	merchant := fmt.Sprintf("%d-%d-1", 29115+f.seq, 34620561+f.seq)
 	f.pushes = append(f.pushes, Push{Body: body, At: arrived, Checkout: checkout})
+	interactive := f.holdsPrompt(phone)
 	f.mu.Unlock()
 	if !f.answerLater(r) {
+		return
+	}
+	if interactive {
+		// A person holds the phone: the prompt waits for their answer.
+		f.mu.Lock()
+		f.waitFor(checkout, merchant, phone, amount, ref, str(body["BusinessShortCode"]), str(body["CallBackURL"]))
+		f.mu.Unlock()
+		writeJSON(w, 200, map[string]string{"MerchantRequestID": merchant, "CheckoutRequestID": checkout, "ResponseCode": "0",
+			"ResponseDescription": "Success. Request accepted for processing", "CustomerMessage": "Success. Request accepted for processing"})
 		return
 	}
 	if !out.PushError {
