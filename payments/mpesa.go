@@ -58,7 +58,7 @@ func (g guarded) StkQuery(ctx context.Context, id string) (res huduma.STKResult,
 }
 
 // Puller reads the paybill's transactions from M-Pesa itself (Daraja's
-// Pull Transactions API, protocols.md §3.8): the way to find payments
+// Pull Transactions API): the way to find payments
 // whose confirmation never reached us.
 type Puller interface {
 	// PullTransactions returns the page of transactions completed between
@@ -81,8 +81,7 @@ type PullPage struct {
 	Refused []string
 }
 
-// Reverser reverses a payment (Daraja's Transaction Reversal API,
-// protocols.md §3.8): the answer only accepts the request; the outcome
+// Reverser reverses a payment (Daraja's Transaction Reversal API): the answer only accepts the request; the outcome
 // comes later on the result callback. It never retries on its own, since
 // a second request could be a second reversal. A failure matches
 // ErrNotSent when the request certainly did not reach M-Pesa (it may be

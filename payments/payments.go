@@ -452,7 +452,7 @@ func (s *Service) RecordRejected(ctx context.Context, kind string, raw []byte, w
 	return s.inv.RecordCallback(ctx, kind, "", "rejected: "+why, raw)
 }
 
-// C2B validation codes (protocols.md §3.6); "" accepts.
+// C2B validation codes a validation reply rejects with; "" accepts.
 const (
 	C2BUnknownAccount = "C2B00012"
 	C2BWrongAmount    = "C2B00013"

@@ -18,7 +18,7 @@ import (
 	"github.com/huduma-ke/huduma/web"
 )
 
-// Config is every setting Huduma reads, all from the environment (SPEC §2),
+// Config is every setting Huduma reads, all from the environment,
 // through the variables table below; nothing else reads the environment,
 // but the SMS providers, which read their own variables (messaging.Var).
 type Config struct {

@@ -17,7 +17,8 @@ import (
 	"github.com/huduma-ke/huduma/messaging"
 )
 
-// SMS endpoints (protocols.md §2.1); the sandbox is chosen by username.
+// SMS endpoints (Africa's Talking bulk SMS, version1/messaging); the sandbox
+// is chosen by username.
 const (
 	LiveSMSURL    = "https://api.africastalking.com/version1/messaging"
 	SandboxSMSURL = "https://api.sandbox.africastalking.com/version1/messaging"
@@ -64,7 +65,8 @@ type SendResult struct {
 	Cost       string
 }
 
-// recipientCodes names AT's per-recipient status codes (protocols.md §2.1).
+// recipientCodes names AT's per-recipient status codes, as its send answer
+// reports them in SMSMessageData.Recipients.
 var recipientCodes = map[int]string{
 	100: "Processed", 101: "Sent", 102: "Queued", 401: "RiskHold", 402: "InvalidSenderId", 403: "InvalidPhoneNumber",
 	404: "UnsupportedNumberType", 405: "InsufficientBalance", 406: "UserInBlacklist", 407: "CouldNotRoute",

@@ -26,7 +26,7 @@ func answer(statusCode int, status string) string {
 }
 
 // TestSMSSendWire: the request AT expects, and every kind of answer
-// mapped onto the outbox's three failures (protocols.md §2.1).
+// mapped onto the outbox's three failures.
 func TestSMSSendWire(t *testing.T) {
 	open := func(base string) messaging.Sender {
 		c := at.NewSMSClient(at.SMSConfig{Username: "sandbox", APIKey: apiKey, SenderID: "ECITIZEN", URL: base + "/version1/messaging"}, &http.Client{Timeout: 2 * time.Second})

@@ -1,7 +1,6 @@
 // Package daraja is Huduma's client for Safaricom's Daraja M-Pesa API:
 // OAuth, STK push (M-Pesa Express), STK query, and the decoders for the
-// STK and C2B callbacks Daraja sends us. Wire facts follow
-// shared/reference/protocols.md §3.
+// STK and C2B callbacks Daraja sends us.
 package daraja
 
 import (
@@ -229,7 +228,7 @@ func (c *Client) apiError(status int, body []byte) error {
 
 // undecided reports whether a Daraja message (lower case) says the prompt
 // has no result yet: "The transaction is being processed" on the STK
-// query's error body (protocols.md §3.5), or "still under processing",
+// query's error body (errorCode 500.001.1001), or "still under processing",
 // which third-party integrations report on the query's 200 answer.
 func undecided(msg string) bool {
 	return strings.Contains(msg, "being processed") || strings.Contains(msg, "under processing")

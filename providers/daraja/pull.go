@@ -13,7 +13,7 @@ import (
 	"github.com/huduma-ke/huduma/payments"
 )
 
-// Pull Transactions API (protocols.md §3.8): Daraja keeps a shortcode's
+// Pull Transactions API (/pulltransactions/v1/query): Daraja keeps a shortcode's
 // C2B transactions for 48 hours, those whose confirmation never reached
 // us included, and hands them out by time window and row offset.
 

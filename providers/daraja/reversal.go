@@ -12,7 +12,7 @@ import (
 	"github.com/huduma-ke/huduma/payments"
 )
 
-// Transaction reversal (protocols.md §3.8): a refund of a C2B payment.
+// Transaction reversal (/mpesa/reversal/v1/request): a refund of a C2B payment.
 // Daraja answers at once that it accepted the request; the outcome comes
 // to ResultURL (or QueueTimeOutURL when it waited too long in the queue).
 
