@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/huduma-ke/huduma"
-	"github.com/huduma-ke/huduma/messaging"
+	"github.com/huduma-ke/huduma/providers"
 	"github.com/huduma-ke/huduma/providers/cgi"
 	"github.com/huduma-ke/huduma/sessions/redisstore"
 	"github.com/huduma-ke/huduma/texts"
@@ -20,7 +20,7 @@ import (
 
 // Config is every setting Huduma reads, all from the environment,
 // through the variables table below; nothing else reads the environment,
-// but the SMS providers, which read their own variables (messaging.Var).
+// but the SMS providers, which read their own variables (providers.Var).
 type Config struct {
 	Addr        string
 	PublicURL   string
@@ -71,7 +71,7 @@ type Config struct {
 	PullEvery, PullWindow time.Duration
 	InvoiceTTL            time.Duration
 	// SMS is the SMS provider the environment chose (nil: record-only).
-	SMS      *messaging.SMSProvider
+	SMS      *providers.SMSProvider
 	SMSRate  float64
 	SMSRetry time.Duration
 	// SMSTTL is how long an SMS conversation waits for its next text
@@ -462,7 +462,7 @@ func (c *Config) check() error {
 	if c.MpesaInitiator != "" && c.MpesaSimulated() {
 		return bad("MPESA_INITIATOR", "refund credentials without Daraja credentials: set MPESA_CONSUMER_KEY, MPESA_CONSUMER_SECRET and MPESA_PASSKEY too")
 	}
-	sms, err := messaging.SelectSMS(c.getenv)
+	sms, err := providers.SelectSMS(c.getenv)
 	if err != nil {
 		return err
 	}
@@ -516,7 +516,7 @@ func (c *Config) checkSimulated() error {
 	}
 	if c.SMSMode == "" && c.SMS == nil && shaped != "" {
 		var choices []string
-		for _, p := range messaging.SMSProviders() {
+		for _, p := range providers.SMSProviders() {
 			if len(p.Vars) == 0 {
 				continue
 			}
@@ -618,7 +618,7 @@ func printConfigTable(w io.Writer) {
 		}
 		fmt.Fprintf(w, "| `%s` | %s | %s |\n", v.name, def, cell(v.help))
 	}
-	for _, p := range messaging.SMSProviders() {
+	for _, p := range providers.SMSProviders() {
 		for _, v := range p.Vars {
 			def := "empty"
 			if v.Default != "" {

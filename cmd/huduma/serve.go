@@ -17,7 +17,6 @@ import (
 	"github.com/huduma-ke/huduma/breaker"
 	"github.com/huduma-ke/huduma/catalog"
 	"github.com/huduma-ke/huduma/menus"
-	"github.com/huduma-ke/huduma/messaging"
 	"github.com/huduma-ke/huduma/metrics"
 	"github.com/huduma-ke/huduma/payments"
 	"github.com/huduma-ke/huduma/providers"
@@ -34,9 +33,13 @@ import (
 	"github.com/huduma-ke/huduma/web"
 
 	// Providers register themselves; adding one is one line here.
+	"github.com/huduma-ke/huduma/notices"
+	"github.com/huduma-ke/huduma/otp"
+	"github.com/huduma-ke/huduma/outbox"
 	_ "github.com/huduma-ke/huduma/providers/africastalking"
 	_ "github.com/huduma-ke/huduma/providers/hubtel"
 	_ "github.com/huduma-ke/huduma/providers/kannel"
+	"github.com/huduma-ke/huduma/smschannel"
 )
 
 // shutdownGrace bounds how long in-flight hops may take after SIGTERM.
@@ -115,7 +118,7 @@ type gateway struct {
 	// mpesa is the Daraja client (real or the simulator's), which the pull
 	// worker and the refunds also use.
 	mpesa     *daraja.Client
-	outbox    *messaging.Outbox
+	outbox    *outbox.Outbox
 	server    *web.Server
 	simulator *darajafake.Fake
 	// metrics is every series, served at /metrics.
@@ -249,27 +252,27 @@ func newGateway(ctx context.Context, cfg Config, log *slog.Logger) (*gateway, er
 	}
 	// The SMS channel finds, invoices and pays through the same catalog
 	// and payments service as the USSD screens.
-	inbox := messaging.NewInbox(messaging.InboxDeps{Store: st, Catalog: st, Payments: pay, Conversations: sess},
-		messaging.InboxConfig{Paybill: cfg.MpesaShort, Steps: cfg.PaySteps, ServiceCode: cfg.ServiceCode, DefaultLanguage: cfg.Language,
+	inbox := smschannel.NewInbox(smschannel.InboxDeps{Store: st, Catalog: st, Payments: pay, Conversations: sess},
+		smschannel.InboxConfig{Paybill: cfg.MpesaShort, Steps: cfg.PaySteps, ServiceCode: cfg.ServiceCode, DefaultLanguage: cfg.Language,
 			ConversationTTL: cfg.SMSTTL, PerMinute: cfg.SMSInRate, Burst: smsInBurst}, log)
-	ag := &agency{Service: pay, OTP: messaging.NewOTP(st, secret), Notices: messaging.NewNotices(st),
-		Applications: messaging.NewApplications(st, st, st), catalogReads: st}
-	var sender messaging.Sender
+	ag := &agency{Service: pay, OTP: otp.NewOTP(st, secret), Notices: notices.NewNotices(st),
+		Applications: notices.NewApplications(st, st, st), catalogReads: st}
+	var sender providers.SMSSender
 	var smsRoutes []providers.Route
 	smsKind := "record-only"
 	if cfg.SMS != nil {
-		s, routes, err := cfg.SMS.Open(messaging.Env{Getenv: cfg.getenv, CallbackURL: cfg.callbackURL,
+		s, routes, err := cfg.SMS.Open(providers.SMSEnv{Getenv: cfg.getenv, CallbackURL: cfg.callbackURL,
 			HTTP: &http.Client{Timeout: 30 * time.Second}, Reports: inbox})
 		if err != nil {
 			return nil, err
 		}
 		b := breakerFor(cfg.SMS.Name, cfg)
 		breakers[cfg.SMS.Name] = b
-		sender, smsRoutes, smsKind = messaging.WithBreaker(s, b), routes, cfg.SMS.Name
+		sender, smsRoutes, smsKind = outbox.WithBreaker(s, b), routes, cfg.SMS.Name
 	}
 	// One-time codes wait in the outbox sealed; only the way out opens them.
-	seal := messaging.NewSealer(secret)
-	sender = messaging.Unsealing(sender, seal)
+	seal := otp.NewSealer(secret)
+	sender = otp.Unsealing(sender, seal)
 	// One metrics set hears every package's events; the store tells it
 	// of changes only once they commit.
 	mx := metrics.New(metrics.Options{SMSProvider: smsKind, Active: sess, Queues: st, Breakers: breakers, Simulated: cfg.Simulated(),
@@ -277,7 +280,7 @@ func newGateway(ctx context.Context, cfg Config, log *slog.Logger) (*gateway, er
 	st.SetObserver(mx)
 	pay.Observe(mx)
 	g.metrics = mx
-	outbox := messaging.NewOutbox(st, sender, messaging.OutboxConfig{Rate: cfg.SMSRate, Backoff: cfg.SMSRetry}, log)
+	outbox := outbox.NewOutbox(st, sender, outbox.OutboxConfig{Rate: cfg.SMSRate, Backoff: cfg.SMSRetry}, log)
 	outbox.Observe(mx)
 	m := menus.New(st, ag, menus.Config{ServiceCode: cfg.ServiceCode, Paybill: cfg.MpesaShort, Steps: cfg.PaySteps})
 	eng := ussd.New(sess, m, hopEffects{pay, st}, ussd.Config{TTL: cfg.SessionTTL, DefaultLanguage: cfg.Language,
@@ -295,7 +298,7 @@ func newGateway(ctx context.Context, cfg Config, log *slog.Logger) (*gateway, er
 		MetricsElsewhere: cfg.MetricsAddr != ""}, web.Deps{
 		USSD:    ussdProviders,
 		Hops:    eng,
-		Late:    messaging.NewLateTexts(st, cfg.ServiceCode),
+		Late:    notices.NewLateTexts(st, cfg.ServiceCode),
 		Events:  st,
 		Pingers: map[string]web.Pinger{"database": st, "sessions": sess},
 		Metrics: mx,

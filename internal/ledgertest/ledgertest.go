@@ -8,9 +8,12 @@ package ledgertest
 
 import (
 	"context"
+	"sync"
+	"testing"
 	"time"
 
 	"github.com/huduma-ke/huduma"
+	"github.com/huduma-ke/huduma/store/sqlitestore/sqlitetest"
 	"github.com/huduma-ke/huduma/store/sqlstore"
 )
 
@@ -23,6 +26,31 @@ type Ledger struct {
 
 // New wraps st.
 func New(st *sqlstore.DB) Ledger { return Ledger{DB: st} }
+
+// Clock is a settable time a test shares between a ledger and the
+// workers it drives, so expiry and backoff are stepped, never waited for.
+type Clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+// Now is the clock's time.
+func (c *Clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+
+// Add moves the clock on by d.
+func (c *Clock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// OpenSQLite is a migrated embedded ledger on a Clock that starts at
+// 2026-11-22 09:00 UTC: the real SQL, not a mock.
+func OpenSQLite(t testing.TB) (Ledger, *Clock) {
+	t.Helper()
+	c := &Clock{t: time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)}
+	return New(sqlitetest.Open(t)).WithClock(c.Now), c
+}
 
 // WithClock is the store's WithClock, still with the steps.
 func (l Ledger) WithClock(now func() time.Time) Ledger {

@@ -1,8 +1,9 @@
-// Package messaging is Huduma's SMS side: the outbox worker that sends
-// queued messages through a provider with retries, backoff and a rate
-// limit; the inbox that answers keywords texted to the short code; and
-// one-time passwords.
-package messaging
+// Package outbox is the worker that sends queued SMS through the chosen
+// provider (providers.SMSSender): it claims messages under a lease, retries
+// with backoff, keeps to a rate limit and records what the provider said.
+// Messages are queued by whoever decided to send them, in the transaction
+// that recorded the decision; this package only delivers them.
+package outbox
 
 import (
 	"context"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/huduma-ke/huduma"
 	"github.com/huduma-ke/huduma/breaker"
+	"github.com/huduma-ke/huduma/providers"
 )
 
 // OutboxStore is the part of the ledger the outbox worker uses.
@@ -47,7 +49,7 @@ type OutboxConfig struct {
 // Outbox sends queued messages.
 type Outbox struct {
 	st      OutboxStore
-	send    Sender
+	send    providers.SMSSender
 	cfg     OutboxConfig
 	limiter *rate.Limiter
 	log     *slog.Logger
@@ -66,7 +68,7 @@ type Outbox struct {
 const sendLease = 10 * time.Second
 
 // NewOutbox returns a worker.
-func NewOutbox(st OutboxStore, send Sender, cfg OutboxConfig, log *slog.Logger) *Outbox {
+func NewOutbox(st OutboxStore, send providers.SMSSender, cfg OutboxConfig, log *slog.Logger) *Outbox {
 	if cfg.Rate <= 0 {
 		cfg.Rate = 20
 	}

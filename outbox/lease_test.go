@@ -1,4 +1,4 @@
-package messaging
+package outbox
 
 import (
 	"context"
@@ -10,6 +10,8 @@ import (
 
 	"github.com/huduma-ke/huduma"
 	"github.com/huduma-ke/huduma/breaker"
+	"github.com/huduma-ke/huduma/internal/ledgertest"
+	"github.com/huduma-ke/huduma/providers"
 	"github.com/huduma-ke/huduma/store/sqlitestore/sqlitetest"
 )
 
@@ -17,7 +19,7 @@ import (
 // it died (nothing renews their lease) are sent by another worker within
 // seconds, not minutes.
 func TestDeadWorkersMessagesGoWithinSeconds(t *testing.T) {
-	l, c := openLedger(t)
+	l, c := ledgertest.OpenSQLite(t)
 	for i := 0; i < 3; i++ {
 		queue(t, l, huduma.MessageReceipt, fmt.Sprintf("receipt %d", i))
 	}
@@ -26,8 +28,8 @@ func TestDeadWorkersMessagesGoWithinSeconds(t *testing.T) {
 	}
 	send := &scriptSender{}
 	o := NewOutbox(l, send, OutboxConfig{Rate: 1000}, quiet)
-	o.now = c.now
-	c.add(15 * time.Second)
+	o.now = c.Now
+	c.Add(15 * time.Second)
 	if n, err := o.RunOnce(context.Background()); err != nil || n != 3 || len(send.sent) != 3 {
 		t.Fatalf("15 s after its worker died: %d claimed, %d sent (%v); want all 3", n, len(send.sent), err)
 	}
@@ -113,14 +115,14 @@ func (renewalsFail) RenewMessages(context.Context, []int64, time.Duration) (int,
 // clockSender accepts every message, the first taking longer than a lease
 // (it moves the clock on).
 type clockSender struct {
-	c    *clock
+	c    *ledgertest.Clock
 	d    time.Duration
 	sent []string
 }
 
 func (s *clockSender) Send(_ context.Context, _ huduma.MSISDN, text string) (string, error) {
 	if len(s.sent) == 0 {
-		s.c.add(s.d)
+		s.c.Add(s.d)
 	}
 	s.sent = append(s.sent, text)
 	return "PID-" + text, nil
@@ -131,13 +133,13 @@ func (s *clockSender) Send(_ context.Context, _ huduma.MSISDN, text string) (str
 // records what it sent and sends nothing more; the rest go once, from the
 // next claim.
 func TestOutboxStopsWhenItsLeaseLapses(t *testing.T) {
-	l, c := openLedger(t)
+	l, c := ledgertest.OpenSQLite(t)
 	for i := 0; i < 3; i++ {
 		queue(t, l, huduma.MessageReceipt, fmt.Sprintf("receipt %d", i))
 	}
 	send := &clockSender{c: c, d: sendLease + time.Second}
 	o := NewOutbox(renewalsFail{l}, send, OutboxConfig{Rate: 1000}, quiet)
-	o.now = c.now
+	o.now = c.Now
 	if _, err := o.RunOnce(context.Background()); !errors.Is(err, errLeaseLost) {
 		t.Fatalf("a batch past its lease: %v, want errLeaseLost", err)
 	}
@@ -156,7 +158,7 @@ func TestOutboxStopsWhenItsLeaseLapses(t *testing.T) {
 	}
 	next := &scriptSender{}
 	o2 := NewOutbox(l, next, OutboxConfig{Rate: 1000}, quiet)
-	o2.now = c.now
+	o2.now = c.Now
 	if n, err := o2.RunOnce(context.Background()); err != nil || n != 2 || len(next.sent) != 2 {
 		t.Fatalf("the rest: %d claimed, sent %v (%v)", n, next.sent, err)
 	}
@@ -171,7 +173,7 @@ type downSender struct {
 
 func (s *downSender) Send(_ context.Context, _ huduma.MSISDN, text string) (string, error) {
 	if s.down() {
-		return "", Retryable("HTTP 503")
+		return "", providers.Retryable("HTTP 503")
 	}
 	s.sent = append(s.sent, text)
 	return "PID-" + text, nil
@@ -182,19 +184,19 @@ func (s *downSender) Send(_ context.Context, _ huduma.MSISDN, text string) (stri
 // for good (8 tries would last about 4 minutes); each goes once when the
 // provider is back.
 func TestOutboxWaitsOutAnOutage(t *testing.T) {
-	l, c := openLedger(t)
-	start := c.now()
+	l, c := ledgertest.OpenSQLite(t)
+	start := c.Now()
 	for i := 0; i < 3; i++ {
 		queue(t, l, huduma.MessageReceipt, fmt.Sprintf("receipt %d", i))
 	}
-	at := &downSender{down: func() bool { return c.now().Before(start.Add(10 * time.Minute)) }}
-	o := NewOutbox(l, WithBreaker(at, breaker.New("at", 5, 30*time.Second).WithClock(c.now)), OutboxConfig{Rate: 1000}, quiet)
-	o.now = c.now
+	at := &downSender{down: func() bool { return c.Now().Before(start.Add(10 * time.Minute)) }}
+	o := NewOutbox(l, WithBreaker(at, breaker.New("at", 5, 30*time.Second).WithClock(c.Now)), OutboxConfig{Rate: 1000}, quiet)
+	o.now = c.Now
 	for i := 0; i < 900 && len(at.sent) < 3; i++ { // 15 minutes
 		if _, err := o.RunOnce(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		c.add(time.Second)
+		c.Add(time.Second)
 	}
 	msgs, _ := l.Messages(context.Background(), phone, 10)
 	for _, m := range msgs {

@@ -1,4 +1,4 @@
-package messaging
+package outbox
 
 import "github.com/huduma-ke/huduma"
 

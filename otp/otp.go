@@ -1,4 +1,6 @@
-package messaging
+// Package otp issues and checks the one-time codes agencies ask for by
+// SMS, and seals a code's text while it waits in the outbox.
+package otp
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package messaging
+package providers
 
 import (
 	"context"
@@ -10,22 +10,20 @@ import (
 	"time"
 
 	"github.com/huduma-ke/huduma"
-	"github.com/huduma-ke/huduma/breaker"
-	"github.com/huduma-ke/huduma/providers"
 )
 
 // The SMS provider contract. A provider package (providers/africastalking,
-// providers/kannel, ...) implements Sender, maps its delivery reports to
+// providers/kannel, ...) implements SMSSender, maps its delivery reports to
 // huduma.MessageStatus, and registers itself with RegisterSMS in init();
 // cmd/huduma blank-imports it. Configuration selects at most one; only the
 // selected one's routes are mounted. Adding a provider is one package and
 // one import line.
 
-// Sender delivers one SMS and returns the provider's message id. Its
+// SMSSender delivers one SMS and returns the provider's message id. Its
 // errors are *SendError (see Retryable, Throttled and Permanent); any
-// other error counts as retryable. A nil Sender records messages without
+// other error counts as retryable. A nil SMSSender records messages without
 // sending (the embedded default).
-type Sender interface {
+type SMSSender interface {
 	Send(ctx context.Context, to huduma.MSISDN, text string) (providerID string, err error)
 }
 
@@ -63,50 +61,15 @@ func Throttled(after time.Duration, reason string) *SendError {
 // Permanent is a refusal no retry will change (a blacklisted number).
 func Permanent(reason string) *SendError { return &SendError{Kind: ErrPermanent, Reason: reason} }
 
-// verdict reads a send error.
-func verdict(err error) (retry bool, after time.Duration, reason string) {
-	var se *SendError
-	if errors.As(err, &se) {
-		return se.Kind != ErrPermanent, se.After, se.Reason
-	}
-	return true, 0, err.Error()
-}
-
-// WithBreaker puts a circuit breaker around s: retryable and throttled
-// failures count towards opening it (a number the provider refuses does
-// not), and while it is open a send fails at once as throttled until the
-// cooldown ends (and matches breaker.ErrOpen), so the outbox waits,
-// spending no try, instead of piling up calls.
-func WithBreaker(s Sender, b *breaker.Breaker) Sender { return guarded{s, b} }
-
-type guarded struct {
-	s Sender
-	b *breaker.Breaker
-}
-
-func (g guarded) Send(ctx context.Context, to huduma.MSISDN, text string) (id string, err error) {
-	err = g.b.Do(func() error { id, err = g.s.Send(ctx, to, text); return err }, func(err error) bool {
-		retry, _, _ := verdict(err)
-		return retry
-	})
-	var open *breaker.OpenError
-	if errors.As(err, &open) {
-		// Still an *OpenError underneath: the outbox then knows nothing
-		// reached the provider and spends no try on it.
-		return "", fmt.Errorf("%w: %w", Throttled(open.Retry+time.Second, err.Error()), open)
-	}
-	return id, err
-}
-
-// Reports receives what providers' callbacks say: delivery reports and
+// SMSReports receives what providers' callbacks say: delivery reports and
 // texts people send to the short code (the inbox).
-type Reports interface {
+type SMSReports interface {
 	Receive(ctx context.Context, id string, from huduma.MSISDN, text string) error
 	Delivered(ctx context.Context, providerID string, state huduma.MessageStatus, final bool, reason string) error
 }
 
-// Env is what opening a provider may use.
-type Env struct {
+// SMSEnv is what opening a provider may use.
+type SMSEnv struct {
 	// Getenv reads the provider's own variables.
 	Getenv func(string) string
 	// CallbackURL is the public URL of one of the provider's callback
@@ -115,7 +78,7 @@ type Env struct {
 	// HTTP is the client for calls to the provider.
 	HTTP *http.Client
 	// Reports handles the provider's callbacks.
-	Reports Reports
+	Reports SMSReports
 }
 
 // Var is a configuration variable a provider reads, for validation
@@ -138,7 +101,7 @@ type SMSProvider struct {
 	Check func(getenv func(string) string) error
 	// Open returns the sender and the callback routes to mount, for
 	// variables that passed Check.
-	Open func(env Env) (Sender, []providers.Route, error)
+	Open func(env SMSEnv) (SMSSender, []Route, error)
 }
 
 var smsProviders = map[string]SMSProvider{}
@@ -147,7 +110,7 @@ var smsProviders = map[string]SMSProvider{}
 // programming error caught at start). Call it from init().
 func RegisterSMS(p SMSProvider) {
 	if _, dup := smsProviders[p.Name]; dup {
-		panic("messaging: SMS provider " + p.Name + " registered twice")
+		panic("providers: SMS provider " + p.Name + " registered twice")
 	}
 	smsProviders[p.Name] = p
 }

@@ -1,4 +1,8 @@
-package messaging
+// Package smschannel is the SMS conversation channel: it answers what
+// people text to the short code (keywords and the answers to its
+// questions) with replies queued in the outbox, and takes delivery
+// reports for the messages sent.
+package smschannel
 
 import (
 	"context"
