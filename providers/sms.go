@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"sort"
-	"strings"
 	"time"
 
 	"github.com/huduma-ke/huduma"
@@ -68,6 +66,12 @@ type SMSReports interface {
 	Delivered(ctx context.Context, providerID string, state huduma.MessageStatus, final bool, reason string) error
 }
 
+// ErrUnknownMessage is a delivery report for a provider id the outbox
+// does not have: never ours, purged, or (when the provider reports
+// before the send's record is written) not yet. Each provider's route
+// decides which it can be.
+var ErrUnknownMessage = errors.New("sms: delivery report for a message not known")
+
 // SMSEnv is what opening a provider may use.
 type SMSEnv struct {
 	// Getenv reads the provider's own variables.
@@ -108,47 +112,15 @@ var smsProviders = map[string]SMSProvider{}
 
 // RegisterSMS makes a provider available; a duplicate name panics (a
 // programming error caught at start). Call it from init().
-func RegisterSMS(p SMSProvider) {
-	if _, dup := smsProviders[p.Name]; dup {
-		panic("providers: SMS provider " + p.Name + " registered twice")
-	}
-	smsProviders[p.Name] = p
-}
+func RegisterSMS(p SMSProvider) { register(smsProviders, "SMS", p) }
 
 // SMSProviders returns the registered providers sorted by name.
-func SMSProviders() []SMSProvider {
-	out := make([]SMSProvider, 0, len(smsProviders))
-	for _, p := range smsProviders {
-		out = append(out, p)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out
-}
+func SMSProviders() []SMSProvider { return sorted(smsProviders) }
 
 // SelectSMS returns the provider the environment chooses, nil for none
 // (the record-only outbox), or an error when it chooses more than one.
 func SelectSMS(getenv func(string) string) (*SMSProvider, error) {
-	var chosen []SMSProvider
-	for _, p := range SMSProviders() {
-		if p.Selected(getenv) {
-			chosen = append(chosen, p)
-		}
-	}
-	switch len(chosen) {
-	case 0:
-		return nil, nil
-	case 1:
-		if err := chosen[0].Check(getenv); err != nil {
-			return nil, err
-		}
-		return &chosen[0], nil
-	}
-	names := make([]string, len(chosen))
-	for i, p := range chosen {
-		names[i] = p.Name
-		if len(p.Vars) > 0 {
-			names[i] += " (" + p.Vars[0].Name + ")"
-		}
-	}
-	return nil, fmt.Errorf("config: SMS: choose one SMS provider, not %s", strings.Join(names, " and "))
+	return choose(SMSProviders(), "SMS", getenv)
 }
+
+func (p SMSProvider) choice() choice { return choice{p.Name, p.Vars, p.Selected, p.Check} }

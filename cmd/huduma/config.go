@@ -70,6 +70,9 @@ type Config struct {
 	// paybill's transactions from Daraja (0: never), and how far back.
 	PullEvery, PullWindow time.Duration
 	InvoiceTTL            time.Duration
+	// Mpesa is the registered M-Pesa provider the environment chose (nil:
+	// the built-in Daraja client, or its simulator).
+	Mpesa *providers.MpesaProvider
 	// SMS is the SMS provider the environment chose (nil: record-only).
 	SMS      *providers.SMSProvider
 	SMSRate  float64
@@ -127,7 +130,7 @@ func (c Config) scaled(d time.Duration) time.Duration {
 func (c Config) Embedded() bool { return c.DatabaseURL == "" }
 
 // MpesaSimulated reports whether payments go to the built-in simulator.
-func (c Config) MpesaSimulated() bool { return c.MpesaKey == "" }
+func (c Config) MpesaSimulated() bool { return c.MpesaKey == "" && c.Mpesa == nil }
 
 var (
 	serviceCodeRE = regexp.MustCompile(`^\*[0-9]+(\*[0-9]+)*#$`)
@@ -467,6 +470,12 @@ func (c *Config) check() error {
 		return err
 	}
 	c.SMS = sms
+	if c.Mpesa, err = providers.SelectMpesa(c.getenv); err != nil {
+		return err
+	}
+	if c.Mpesa != nil && (c.MpesaKey != "" || c.Payments != "") {
+		return bad("MPESA_CONSUMER_KEY", "the M-Pesa provider %s is chosen: leave Daraja's credentials and HUDUMA_PAYMENTS unset, or unset the provider's variables", c.Mpesa.Name)
+	}
 	if c.CallbackTok == "" && c.ProductionShaped() && !c.InsecureCallbacks {
 		return bad("HUDUMA_CALLBACK_TOKEN", "required when DATABASE_URL or real M-Pesa or SMS credentials are set: without it anyone who reaches "+
 			"this port can post a payment confirmation; set a secret of 16+ characters (or HUDUMA_INSECURE_CALLBACKS=private-network "+
@@ -543,7 +552,7 @@ func (c Config) shapedBy() []string {
 	}{
 		{"DATABASE_URL", !c.Embedded()}, {"REDIS_URL", c.RedisURL != ""}, {"HUDUMA_CALLBACK_TOKEN", c.CallbackTok != ""},
 		{"HUDUMA_INSECURE_CALLBACKS", c.InsecureCallbacks}, {"HUDUMA_API_KEYS", len(c.APIKeys) > 0},
-		{"HUDUMA_OTP_SECRET", c.OTPSecret != ""}, {"MPESA_CONSUMER_KEY", !c.MpesaSimulated()},
+		{"HUDUMA_OTP_SECRET", c.OTPSecret != ""}, {"MPESA_CONSUMER_KEY", c.MpesaKey != ""}, {mpesaVar(c.Mpesa), c.Mpesa != nil},
 	} {
 		if v.set {
 			by = append(by, v.name)
@@ -670,4 +679,12 @@ func countSet(vals ...string) int {
 		}
 	}
 	return n
+}
+
+// mpesaVar names the variable that chose a registered M-Pesa provider.
+func mpesaVar(p *providers.MpesaProvider) string {
+	if p == nil || len(p.Vars) == 0 {
+		return ""
+	}
+	return p.Vars[0].Name
 }

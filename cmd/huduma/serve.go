@@ -115,9 +115,9 @@ type gateway struct {
 	sessions sessions.Store
 	engine   *ussd.Engine
 	payments *payments.Service
-	// mpesa is the Daraja client (real or the simulator's), which the pull
-	// worker and the refunds also use.
-	mpesa     *daraja.Client
+	// mpesa is the M-Pesa rail's pull API, which the pull worker reads
+	// (nil: the rail has none).
+	mpesa     providers.Puller
 	outbox    *outbox.Outbox
 	server    *web.Server
 	simulator *darajafake.Fake
@@ -224,7 +224,7 @@ func newGateway(ctx context.Context, cfg Config, log *slog.Logger) (*gateway, er
 	} else if loaded {
 		log.Info("phones' languages loaded into the session store")
 	}
-	mp, sim, err := openMpesa(cfg, log)
+	rail, sim, err := openRail(cfg, log)
 	if err != nil {
 		return nil, err
 	}
@@ -246,9 +246,9 @@ func newGateway(ctx context.Context, cfg Config, log *slog.Logger) (*gateway, er
 	if cfg.timeScale > 0 {
 		payCfg = payCfg.Scaled(cfg.timeScale)
 	}
-	pay := payments.New(st, st, payments.WithBreaker(mp, darajaBreaker), payCfg, log)
+	pay := payments.New(st, st, payments.WithBreaker(rail.Mpesa, darajaBreaker), payCfg, log)
 	if cfg.RefundsOn() {
-		pay.EnableRefunds(mp)
+		pay.EnableRefunds(rail.Reverser)
 	}
 	// The SMS channel finds, invoices and pays through the same catalog
 	// and payments service as the USSD screens.
@@ -303,7 +303,7 @@ func newGateway(ctx context.Context, cfg Config, log *slog.Logger) (*gateway, er
 		Pingers: map[string]web.Pinger{"database": st, "sessions": sess},
 		Metrics: mx,
 	}, log)
-	for _, r := range append(daraja.Routes(pay), smsRoutes...) {
+	for _, r := range append(rail.Routes(pay), smsRoutes...) {
 		srv.Mount(r)
 	}
 	srv.MountAPI(ag, cfg.APIKeys)
@@ -328,12 +328,8 @@ func newGateway(ctx context.Context, cfg Config, log *slog.Logger) (*gateway, er
 		log.Warn("CALLBACKS UNAUTHENTICATED: HUDUMA_INSECURE_CALLBACKS=private-network, so anyone who reaches this port can post " +
 			"payment confirmations and delivery reports; set HUDUMA_CALLBACK_TOKEN unless only trusted hosts can reach it")
 	}
-	g.engine, g.payments, g.outbox, g.server, g.mpesa = eng, pay, outbox, srv, mp
-	mpesa := "daraja"
-	if sim != nil {
-		mpesa = "simulator"
-	}
-	log.Info("backends ready", "database", st.Backend(), "sessions", sessKind, "mpesa", mpesa, "sms", smsKind, "api", len(cfg.APIKeys) > 0, "simulator", cfg.SimulatorOn())
+	g.engine, g.payments, g.outbox, g.server, g.mpesa = eng, pay, outbox, srv, rail.Puller
+	log.Info("backends ready", "database", st.Backend(), "sessions", sessKind, "mpesa", rail.Name, "sms", smsKind, "api", len(cfg.APIKeys) > 0, "simulator", cfg.SimulatorOn())
 	built = true
 	return g, nil
 }
@@ -384,7 +380,7 @@ func (g *gateway) start() {
 		if g.cfg.RefundsOn() {
 			wg.Go(func() { g.payments.RunRefunds(ctx, time.Second) })
 		}
-		if g.cfg.PullEvery > 0 {
+		if g.cfg.PullEvery > 0 && g.mpesa != nil {
 			wg.Go(func() { g.payments.RunPull(ctx, g.mpesa, g.cfg.PullEvery, g.cfg.PullWindow) })
 		}
 		wg.Wait()

@@ -16,7 +16,6 @@ import (
 
 	"github.com/huduma-ke/huduma"
 	"github.com/huduma-ke/huduma/providers"
-	"github.com/huduma-ke/huduma/smschannel"
 )
 
 // DeliveryPath is the fake's delivery-report route: POST id=&state=.
@@ -52,7 +51,7 @@ func init() {
 		Open: func(env providers.SMSEnv) (providers.SMSSender, []providers.Route, error) {
 			return sender{}, []providers.Route{{Name: "sms_delivery", Method: http.MethodPost, Path: DeliveryPath, Handle: func(ctx context.Context, r providers.Request) providers.Response {
 				state := huduma.MessageStatus(r.Form.Get("state"))
-				if err := env.Reports.Delivered(ctx, r.Form.Get("id"), state, state.Final(), "fake report"); err != nil && !errors.Is(err, smschannel.ErrUnknownMessage) {
+				if err := env.Reports.Delivered(ctx, r.Form.Get("id"), state, state.Final(), "fake report"); err != nil && !errors.Is(err, providers.ErrUnknownMessage) {
 					return providers.Response{Status: http.StatusInternalServerError}
 				}
 				return providers.Response{Status: http.StatusOK, ContentType: "text/plain", Body: []byte("OK")}

@@ -9,7 +9,6 @@ import (
 
 	"github.com/huduma-ke/huduma"
 	"github.com/huduma-ke/huduma/providers"
-	"github.com/huduma-ke/huduma/smschannel"
 )
 
 // SMS callback paths.
@@ -96,7 +95,7 @@ func SMSRoutes(h providers.SMSReports) []providers.Route {
 			}
 			// An id we do not have gets 200 too: AT's ids are its own, so
 			// retrying would not make it ours.
-			if err := h.Delivered(ctx, d.ID, state, final, reason); err != nil && !errors.Is(err, smschannel.ErrUnknownMessage) {
+			if err := h.Delivered(ctx, d.ID, state, final, reason); err != nil && !errors.Is(err, providers.ErrUnknownMessage) {
 				return reply(http.StatusInternalServerError, "try again")
 			}
 			return reply(http.StatusOK, "OK")

@@ -23,7 +23,7 @@ import (
 	_ "time/tzdata" // Africa/Nairobi on machines without zoneinfo
 
 	"github.com/huduma-ke/huduma"
-	"github.com/huduma-ke/huduma/payments"
+	"github.com/huduma-ke/huduma/providers"
 )
 
 // Sentinel errors; *APIError wraps one of them. The retryable ones wrap
@@ -35,7 +35,7 @@ var (
 	ErrInvalidToken = errors.New("daraja: invalid access token")
 	// ErrInProgress: a transaction is already in process for the subscriber
 	// ("unable to lock subscriber"); worth a later try, but not an outage.
-	ErrInProgress error = &kindError{"daraja: a transaction is already in process for this phone", payments.ErrBusy}
+	ErrInProgress error = &kindError{"daraja: a transaction is already in process for this phone", providers.ErrBusy}
 	// ErrPending: the STK query's "the transaction is being processed"
 	// (HTTP 500, errorCode 500.001.1001), i.e. the customer has not
 	// answered yet. It is an answer, not a failure: call never retries it,
@@ -43,9 +43,9 @@ var (
 	// with a nil error, so no circuit breaker ever counts it.
 	ErrPending = errors.New("daraja: the transaction is being processed")
 	// ErrThrottled: spike arrest or quota; retried with backoff.
-	ErrThrottled error = &kindError{"daraja: throttled", payments.ErrOutage}
+	ErrThrottled error = &kindError{"daraja: throttled", providers.ErrOutage}
 	// ErrUnavailable: 5xx, network error or timeout; retried with backoff.
-	ErrUnavailable error = &kindError{"daraja: unavailable", payments.ErrOutage}
+	ErrUnavailable error = &kindError{"daraja: unavailable", providers.ErrOutage}
 	// ErrBadRequest: Daraja refused the request itself; not retried.
 	ErrBadRequest = errors.New("daraja: bad request")
 )

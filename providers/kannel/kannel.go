@@ -26,7 +26,6 @@ import (
 
 	"github.com/huduma-ke/huduma"
 	"github.com/huduma-ke/huduma/providers"
-	"github.com/huduma-ke/huduma/smschannel"
 )
 
 // The variables Kannel's sendsms reads; KANNEL_SENDSMS_URL selects it.
@@ -288,7 +287,7 @@ func Routes(h providers.SMSReports) []providers.Route {
 		if err != nil {
 			return reply(http.StatusBadRequest, err.Error())
 		}
-		if err := h.Delivered(ctx, d.ID, d.State, d.Final, d.Reason); errors.Is(err, smschannel.ErrUnknownMessage) {
+		if err := h.Delivered(ctx, d.ID, d.State, d.Final, d.Reason); errors.Is(err, providers.ErrUnknownMessage) {
 			resp := reply(http.StatusServiceUnavailable, "not known yet; try again")
 			resp.Reason = providers.ReasonUnknown
 			return resp

@@ -10,7 +10,6 @@ import (
 	"github.com/huduma-ke/huduma"
 	"github.com/huduma-ke/huduma/providers"
 	"github.com/huduma-ke/huduma/providers/providertest"
-	"github.com/huduma-ke/huduma/smschannel"
 )
 
 const (
@@ -153,7 +152,7 @@ func TestInbound(t *testing.T) {
 type unknownReports struct{ *providertest.Reports }
 
 func (unknownReports) Delivered(context.Context, string, huduma.MessageStatus, bool, string) error {
-	return smschannel.ErrUnknownMessage
+	return providers.ErrUnknownMessage
 }
 
 // TestReportAheadOfItsSend: a report for an id the outbox does not have
