@@ -18,6 +18,9 @@ import (
 	"github.com/huduma-ke/huduma/catalog"
 	"github.com/huduma-ke/huduma/menus"
 	"github.com/huduma-ke/huduma/metrics"
+	"github.com/huduma-ke/huduma/notices"
+	"github.com/huduma-ke/huduma/otp"
+	"github.com/huduma-ke/huduma/outbox"
 	"github.com/huduma-ke/huduma/payments"
 	"github.com/huduma-ke/huduma/providers"
 	"github.com/huduma-ke/huduma/providers/cgi"
@@ -26,6 +29,7 @@ import (
 	"github.com/huduma-ke/huduma/sessions"
 	"github.com/huduma-ke/huduma/sessions/memstore"
 	"github.com/huduma-ke/huduma/sessions/redisstore"
+	"github.com/huduma-ke/huduma/smschannel"
 	"github.com/huduma-ke/huduma/store/pgstore"
 	"github.com/huduma-ke/huduma/store/sqlitestore"
 	"github.com/huduma-ke/huduma/store/sqlstore"
@@ -33,13 +37,9 @@ import (
 	"github.com/huduma-ke/huduma/web"
 
 	// Providers register themselves; adding one is one line here.
-	"github.com/huduma-ke/huduma/notices"
-	"github.com/huduma-ke/huduma/otp"
-	"github.com/huduma-ke/huduma/outbox"
 	_ "github.com/huduma-ke/huduma/providers/africastalking"
 	_ "github.com/huduma-ke/huduma/providers/hubtel"
 	_ "github.com/huduma-ke/huduma/providers/kannel"
-	"github.com/huduma-ke/huduma/smschannel"
 )
 
 // shutdownGrace bounds how long in-flight hops may take after SIGTERM.
@@ -280,8 +280,8 @@ func newGateway(ctx context.Context, cfg Config, log *slog.Logger) (*gateway, er
 	st.SetObserver(mx)
 	pay.Observe(mx)
 	g.metrics = mx
-	outbox := outbox.NewOutbox(st, sender, outbox.OutboxConfig{Rate: cfg.SMSRate, Backoff: cfg.SMSRetry}, log)
-	outbox.Observe(mx)
+	sms := outbox.NewOutbox(st, sender, outbox.OutboxConfig{Rate: cfg.SMSRate, Backoff: cfg.SMSRetry}, log)
+	sms.Observe(mx)
 	m := menus.New(st, ag, menus.Config{ServiceCode: cfg.ServiceCode, Paybill: cfg.MpesaShort, Steps: cfg.PaySteps})
 	eng := ussd.New(sess, m, hopEffects{pay, st}, ussd.Config{TTL: cfg.SessionTTL, DefaultLanguage: cfg.Language,
 		ServiceCode: cfg.ServiceCode, ResumeWindow: cfg.ResumeWindow}, log)
@@ -328,7 +328,7 @@ func newGateway(ctx context.Context, cfg Config, log *slog.Logger) (*gateway, er
 		log.Warn("CALLBACKS UNAUTHENTICATED: HUDUMA_INSECURE_CALLBACKS=private-network, so anyone who reaches this port can post " +
 			"payment confirmations and delivery reports; set HUDUMA_CALLBACK_TOKEN unless only trusted hosts can reach it")
 	}
-	g.engine, g.payments, g.outbox, g.server, g.mpesa = eng, pay, outbox, srv, rail.Puller
+	g.engine, g.payments, g.outbox, g.server, g.mpesa = eng, pay, sms, srv, rail.Puller
 	log.Info("backends ready", "database", st.Backend(), "sessions", sessKind, "mpesa", rail.Name, "sms", smsKind, "api", len(cfg.APIKeys) > 0, "simulator", cfg.SimulatorOn())
 	built = true
 	return g, nil
