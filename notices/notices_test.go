@@ -8,13 +8,14 @@ import (
 	"github.com/huduma-ke/huduma"
 	"github.com/huduma-ke/huduma/gsm7"
 	"github.com/huduma-ke/huduma/internal/ledgertest"
+	"github.com/huduma-ke/huduma/store/sqlitestore/sqlitetest"
 )
 
 // TestNoticeLimitInParts: an agency's notice is limited in SMS parts, the
 // unit the provider bills, and the parts it reports are those of the text
 // as sent (folded to GSM-7).
 func TestNoticeLimitInParts(t *testing.T) {
-	l, _ := ledgertest.OpenSQLite(t)
+	l, _ := ledgertest.OnClock(sqlitetest.Open(t))
 	n := NewNotices(l)
 	ctx := context.Background()
 	const to = huduma.MSISDN("+254708374107")

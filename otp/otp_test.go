@@ -9,6 +9,7 @@ import (
 
 	"github.com/huduma-ke/huduma"
 	"github.com/huduma-ke/huduma/internal/ledgertest"
+	"github.com/huduma-ke/huduma/store/sqlitestore/sqlitetest"
 )
 
 const phone = huduma.MSISDN("+254708374149")
@@ -18,7 +19,7 @@ var codeInSMS = regexp.MustCompile(`code is (\d{6})\.`)
 // TestOTPLifecycle covers what the HTTP tests cannot wait for: expiry,
 // and that only a keyed hash is stored.
 func TestOTPLifecycle(t *testing.T) {
-	l, c := ledgertest.OpenSQLite(t)
+	l, c := ledgertest.OnClock(sqlitetest.Open(t))
 	secret := []byte("unit-test-otp-secret-0123456789")
 	otp := NewOTP(l, secret)
 	ctx := context.Background()

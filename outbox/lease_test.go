@@ -19,7 +19,7 @@ import (
 // it died (nothing renews their lease) are sent by another worker within
 // seconds, not minutes.
 func TestDeadWorkersMessagesGoWithinSeconds(t *testing.T) {
-	l, c := ledgertest.OpenSQLite(t)
+	l, c := ledgertest.OnClock(sqlitetest.Open(t))
 	for i := 0; i < 3; i++ {
 		queue(t, l, huduma.MessageReceipt, fmt.Sprintf("receipt %d", i))
 	}
@@ -133,7 +133,7 @@ func (s *clockSender) Send(_ context.Context, _ huduma.MSISDN, text string) (str
 // records what it sent and sends nothing more; the rest go once, from the
 // next claim.
 func TestOutboxStopsWhenItsLeaseLapses(t *testing.T) {
-	l, c := ledgertest.OpenSQLite(t)
+	l, c := ledgertest.OnClock(sqlitetest.Open(t))
 	for i := 0; i < 3; i++ {
 		queue(t, l, huduma.MessageReceipt, fmt.Sprintf("receipt %d", i))
 	}
@@ -184,7 +184,7 @@ func (s *downSender) Send(_ context.Context, _ huduma.MSISDN, text string) (stri
 // for good (8 tries would last about 4 minutes); each goes once when the
 // provider is back.
 func TestOutboxWaitsOutAnOutage(t *testing.T) {
-	l, c := ledgertest.OpenSQLite(t)
+	l, c := ledgertest.OnClock(sqlitetest.Open(t))
 	start := c.Now()
 	for i := 0; i < 3; i++ {
 		queue(t, l, huduma.MessageReceipt, fmt.Sprintf("receipt %d", i))

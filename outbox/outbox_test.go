@@ -12,6 +12,7 @@ import (
 	"github.com/huduma-ke/huduma"
 	"github.com/huduma-ke/huduma/internal/ledgertest"
 	"github.com/huduma-ke/huduma/providers"
+	"github.com/huduma-ke/huduma/store/sqlitestore/sqlitetest"
 )
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -101,7 +102,7 @@ func TestOutboxRetries(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			l, c := ledgertest.OpenSQLite(t)
+			l, c := ledgertest.OnClock(sqlitetest.Open(t))
 			send := &scriptSender{}
 			o := NewOutbox(l, send, OutboxConfig{Rate: 1000, MaxAttempts: 3, Backoff: 5 * time.Second, MaxBackoff: time.Minute}, quiet)
 			o.now = c.Now
@@ -122,7 +123,7 @@ func TestOutboxRetries(t *testing.T) {
 }
 
 func TestBackoffIsCapped(t *testing.T) {
-	l, c := ledgertest.OpenSQLite(t)
+	l, c := ledgertest.OnClock(sqlitetest.Open(t))
 	send := &scriptSender{}
 	o := NewOutbox(l, send, OutboxConfig{Rate: 1000, MaxAttempts: 50, Backoff: time.Second, MaxBackoff: 8 * time.Second}, quiet)
 	o.now = c.Now
@@ -154,7 +155,7 @@ func TestBackoffIsCapped(t *testing.T) {
 // TestOutboxPriorityAndOptOut: codes and receipts go before notices; a
 // phone that sent STOP gets no notices but still gets receipts and codes.
 func TestOutboxPriorityAndOptOut(t *testing.T) {
-	l, c := ledgertest.OpenSQLite(t)
+	l, c := ledgertest.OnClock(sqlitetest.Open(t))
 	send := &scriptSender{}
 	o := NewOutbox(l, send, OutboxConfig{Rate: 1000}, quiet)
 	o.now = c.Now
@@ -186,7 +187,7 @@ func TestOutboxPriorityAndOptOut(t *testing.T) {
 // a message whose worker died mid-send is claimed again once its lease
 // ends (at least once), and not before.
 func TestOutboxRecordOnlyAndCrash(t *testing.T) {
-	l, c := ledgertest.OpenSQLite(t)
+	l, c := ledgertest.OnClock(sqlitetest.Open(t))
 	rec := NewOutbox(l, nil, OutboxConfig{}, quiet)
 	id := queue(t, l, huduma.MessageInvoice, "invoice")
 	rec.RunOnce(context.Background())

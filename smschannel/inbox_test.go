@@ -11,6 +11,7 @@ import (
 	"github.com/huduma-ke/huduma"
 	"github.com/huduma-ke/huduma/internal/ledgertest"
 	"github.com/huduma-ke/huduma/payments"
+	"github.com/huduma-ke/huduma/store/sqlitestore/sqlitetest"
 )
 
 const phone = huduma.MSISDN("+254708374149")
@@ -21,7 +22,7 @@ var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 // Kiswahili keywords; one reply per provider id. (The SMS channel's
 // finding, invoicing and paying are chat_test.go's.)
 func TestInboxKeywords(t *testing.T) {
-	l, _ := ledgertest.OpenSQLite(t)
+	l, _ := ledgertest.OnClock(sqlitetest.Open(t))
 	// Replies name the configured paybill and USSD code, not e-Citizen's.
 	in := NewInbox(InboxDeps{Store: l, Catalog: l, Payments: payments.New(l, l, nil, payments.Config{}, quiet), Conversations: newConversations(t)},
 		InboxConfig{Paybill: "174379", ServiceCode: "*384*22#"}, quiet)

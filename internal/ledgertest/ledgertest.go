@@ -9,11 +9,9 @@ package ledgertest
 import (
 	"context"
 	"sync"
-	"testing"
 	"time"
 
 	"github.com/huduma-ke/huduma"
-	"github.com/huduma-ke/huduma/store/sqlitestore/sqlitetest"
 	"github.com/huduma-ke/huduma/store/sqlstore"
 )
 
@@ -44,12 +42,10 @@ func (c *Clock) Add(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
-// OpenSQLite is a migrated embedded ledger on a Clock that starts at
-// 2026-11-22 09:00 UTC: the real SQL, not a mock.
-func OpenSQLite(t testing.TB) (Ledger, *Clock) {
-	t.Helper()
+// OnClock wraps st on a Clock that starts at 2026-11-22 09:00 UTC.
+func OnClock(st *sqlstore.DB) (Ledger, *Clock) {
 	c := &Clock{t: time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)}
-	return New(sqlitetest.Open(t)).WithClock(c.Now), c
+	return New(st).WithClock(c.Now), c
 }
 
 // WithClock is the store's WithClock, still with the steps.
