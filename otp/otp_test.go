@@ -21,7 +21,7 @@ var codeInSMS = regexp.MustCompile(`code is (\d{6})\.`)
 func TestOTPLifecycle(t *testing.T) {
 	l, c := ledgertest.OnClock(sqlitetest.Open(t))
 	secret := []byte("unit-test-otp-secret-0123456789")
-	otp := NewOTP(l, secret)
+	otp := New(l, secret)
 	ctx := context.Background()
 	login := huduma.OTPScope{Phone: phone, Purpose: "login"}
 	lastCode := func() string {
@@ -46,7 +46,7 @@ func TestOTPLifecycle(t *testing.T) {
 	if h := otp.hash(login, code); strings.Contains(h, code) || len(h) != 64 {
 		t.Fatalf("hash %q", h)
 	}
-	if otp.hash(login, code) == NewOTP(l, []byte("another-secret-entirely-000000")).hash(login, code) {
+	if otp.hash(login, code) == New(l, []byte("another-secret-entirely-000000")).hash(login, code) {
 		t.Fatal("the hash does not depend on the secret")
 	}
 	// A new code retires the old one.

@@ -27,7 +27,7 @@ func TestDeadWorkersMessagesGoWithinSeconds(t *testing.T) {
 		t.Fatalf("claim: %v %v", claimed, err)
 	}
 	send := &scriptSender{}
-	o := NewOutbox(l, send, OutboxConfig{Rate: 1000}, quiet)
+	o := New(l, send, Config{Rate: 1000}, quiet)
 	o.now = c.Now
 	c.Add(15 * time.Second)
 	if n, err := o.RunOnce(context.Background()); err != nil || n != 3 || len(send.sent) != 3 {
@@ -74,7 +74,7 @@ func TestOutboxKeepsItsLeaseWhileSending(t *testing.T) {
 		}
 	}
 	slow := &gatedSender{open: make(chan struct{}), sent: map[string]int{}}
-	o := NewOutbox(l, slow, OutboxConfig{Rate: 1000}, quiet)
+	o := New(l, slow, Config{Rate: 1000}, quiet)
 	o.lease = 3 * time.Second
 	ran := make(chan error, 1)
 	go func() { _, err := o.RunOnce(context.Background()); ran <- err }()
@@ -87,7 +87,7 @@ func TestOutboxKeepsItsLeaseWhileSending(t *testing.T) {
 		}
 	}
 	other := &scriptSender{}
-	second := NewOutbox(l, other, OutboxConfig{Rate: 1000}, quiet)
+	second := New(l, other, Config{Rate: 1000}, quiet)
 	for end := time.Now().Add(2 * o.lease); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
 		if _, err := second.RunOnce(context.Background()); err != nil {
 			t.Fatal(err)
@@ -106,7 +106,7 @@ func TestOutboxKeepsItsLeaseWhileSending(t *testing.T) {
 }
 
 // renewalsFail is the ledger unable to renew leases.
-type renewalsFail struct{ OutboxStore }
+type renewalsFail struct{ Store }
 
 func (renewalsFail) RenewMessages(context.Context, []int64, time.Duration) (int, error) {
 	return 0, errors.New("database unreachable")
@@ -138,7 +138,7 @@ func TestOutboxStopsWhenItsLeaseLapses(t *testing.T) {
 		queue(t, l, huduma.MessageReceipt, fmt.Sprintf("receipt %d", i))
 	}
 	send := &clockSender{c: c, d: sendLease + time.Second}
-	o := NewOutbox(renewalsFail{l}, send, OutboxConfig{Rate: 1000}, quiet)
+	o := New(renewalsFail{l}, send, Config{Rate: 1000}, quiet)
 	o.now = c.Now
 	if _, err := o.RunOnce(context.Background()); !errors.Is(err, errLeaseLost) {
 		t.Fatalf("a batch past its lease: %v, want errLeaseLost", err)
@@ -157,7 +157,7 @@ func TestOutboxStopsWhenItsLeaseLapses(t *testing.T) {
 		t.Fatalf("%d messages recorded sent, want the 1 the provider accepted", sent)
 	}
 	next := &scriptSender{}
-	o2 := NewOutbox(l, next, OutboxConfig{Rate: 1000}, quiet)
+	o2 := New(l, next, Config{Rate: 1000}, quiet)
 	o2.now = c.Now
 	if n, err := o2.RunOnce(context.Background()); err != nil || n != 2 || len(next.sent) != 2 {
 		t.Fatalf("the rest: %d claimed, sent %v (%v)", n, next.sent, err)
@@ -190,7 +190,7 @@ func TestOutboxWaitsOutAnOutage(t *testing.T) {
 		queue(t, l, huduma.MessageReceipt, fmt.Sprintf("receipt %d", i))
 	}
 	at := &downSender{down: func() bool { return c.Now().Before(start.Add(10 * time.Minute)) }}
-	o := NewOutbox(l, WithBreaker(at, breaker.New("at", 5, 30*time.Second).WithClock(c.Now)), OutboxConfig{Rate: 1000}, quiet)
+	o := New(l, WithBreaker(at, breaker.New("at", 5, 30*time.Second).WithClock(c.Now)), Config{Rate: 1000}, quiet)
 	o.now = c.Now
 	for i := 0; i < 900 && len(at.sent) < 3; i++ { // 15 minutes
 		if _, err := o.RunOnce(context.Background()); err != nil {

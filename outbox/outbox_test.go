@@ -104,7 +104,7 @@ func TestOutboxRetries(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			l, c := ledgertest.OnClock(sqlitetest.Open(t))
 			send := &scriptSender{}
-			o := NewOutbox(l, send, OutboxConfig{Rate: 1000, MaxAttempts: 3, Backoff: 5 * time.Second, MaxBackoff: time.Minute}, quiet)
+			o := New(l, send, Config{Rate: 1000, MaxAttempts: 3, Backoff: 5 * time.Second, MaxBackoff: time.Minute}, quiet)
 			o.now = c.Now
 			id := queue(t, l, huduma.MessageReceipt, "receipt")
 			for i, s := range tc.steps {
@@ -125,7 +125,7 @@ func TestOutboxRetries(t *testing.T) {
 func TestBackoffIsCapped(t *testing.T) {
 	l, c := ledgertest.OnClock(sqlitetest.Open(t))
 	send := &scriptSender{}
-	o := NewOutbox(l, send, OutboxConfig{Rate: 1000, MaxAttempts: 50, Backoff: time.Second, MaxBackoff: 8 * time.Second}, quiet)
+	o := New(l, send, Config{Rate: 1000, MaxAttempts: 50, Backoff: time.Second, MaxBackoff: 8 * time.Second}, quiet)
 	o.now = c.Now
 	id := queue(t, l, huduma.MessageReceipt, "receipt")
 	// The gaps between six failures are 1, 2, 4, 8 and 8 s (capped).
@@ -157,7 +157,7 @@ func TestBackoffIsCapped(t *testing.T) {
 func TestOutboxPriorityAndOptOut(t *testing.T) {
 	l, c := ledgertest.OnClock(sqlitetest.Open(t))
 	send := &scriptSender{}
-	o := NewOutbox(l, send, OutboxConfig{Rate: 1000}, quiet)
+	o := New(l, send, Config{Rate: 1000}, quiet)
 	o.now = c.Now
 	notice := queue(t, l, huduma.MessageNotice, "notice")
 	queue(t, l, huduma.MessageReceipt, "receipt")
@@ -188,7 +188,7 @@ func TestOutboxPriorityAndOptOut(t *testing.T) {
 // ends (at least once), and not before.
 func TestOutboxRecordOnlyAndCrash(t *testing.T) {
 	l, c := ledgertest.OnClock(sqlitetest.Open(t))
-	rec := NewOutbox(l, nil, OutboxConfig{}, quiet)
+	rec := New(l, nil, Config{}, quiet)
 	id := queue(t, l, huduma.MessageInvoice, "invoice")
 	rec.RunOnce(context.Background())
 	if st, _, _ := status(t, l, id); st != huduma.MsgRecorded {
@@ -201,7 +201,7 @@ func TestOutboxRecordOnlyAndCrash(t *testing.T) {
 		t.Fatalf("claim: %v %v", claimed, err)
 	}
 	send := &scriptSender{}
-	o := NewOutbox(l, send, OutboxConfig{Rate: 1000}, quiet)
+	o := New(l, send, Config{Rate: 1000}, quiet)
 	o.now = c.Now
 	c.Add(sendLease - time.Second)
 	o.RunOnce(context.Background())

@@ -67,7 +67,7 @@ func outboxRun(ctx context.Context, o options, dbURL string) (smsResult, error) 
 	defer cancel()
 	begin := time.Now()
 	for w := 0; w < o.smsWorkers; w++ {
-		ob := outbox.NewOutbox(l, sender{client}, outbox.OutboxConfig{Rate: 1e6, Batch: 100}, quiet)
+		ob := outbox.New(l, sender{client}, outbox.Config{Rate: 1e6, Batch: 100}, quiet)
 		wg.Go(func() {
 			for ctx.Err() == nil {
 				n, err := ob.RunOnce(ctx)

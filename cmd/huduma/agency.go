@@ -20,7 +20,7 @@ import (
 // screens. It is wiring only: every method is one of the services'.
 type agency struct {
 	*payments.Service
-	*otp.OTP
+	*otp.Codes
 	*notices.Notices
 	*notices.Applications
 	catalogReads

@@ -135,7 +135,7 @@ func TestOTPTextNeverStoredReadable(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := otp.NewOTP(p.g.store, secret).SendOTP(context.Background(), "", phone, "login"); err != nil {
+		if err := otp.New(p.g.store, secret).SendOTP(context.Background(), "", phone, "login"); err != nil {
 			t.Fatal(err)
 		}
 		var stored huduma.Message

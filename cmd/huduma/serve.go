@@ -118,7 +118,7 @@ type gateway struct {
 	// mpesa is the M-Pesa rail's pull API, which the pull worker reads
 	// (nil: the rail has none).
 	mpesa     providers.Puller
-	outbox    *outbox.Outbox
+	outbox    *outbox.Worker
 	server    *web.Server
 	simulator *darajafake.Fake
 	// metrics is every series, served at /metrics.
@@ -255,7 +255,7 @@ func newGateway(ctx context.Context, cfg Config, log *slog.Logger) (*gateway, er
 	inbox := smschannel.NewInbox(smschannel.InboxDeps{Store: st, Catalog: st, Payments: pay, Conversations: sess},
 		smschannel.InboxConfig{Paybill: cfg.MpesaShort, Steps: cfg.PaySteps, ServiceCode: cfg.ServiceCode, DefaultLanguage: cfg.Language,
 			ConversationTTL: cfg.SMSTTL, PerMinute: cfg.SMSInRate, Burst: smsInBurst}, log)
-	ag := &agency{Service: pay, OTP: otp.NewOTP(st, secret), Notices: notices.NewNotices(st),
+	ag := &agency{Service: pay, Codes: otp.New(st, secret), Notices: notices.NewNotices(st),
 		Applications: notices.NewApplications(st, st, st), catalogReads: st}
 	var sender providers.SMSSender
 	var smsRoutes []providers.Route
@@ -280,7 +280,7 @@ func newGateway(ctx context.Context, cfg Config, log *slog.Logger) (*gateway, er
 	st.SetObserver(mx)
 	pay.Observe(mx)
 	g.metrics = mx
-	sms := outbox.NewOutbox(st, sender, outbox.OutboxConfig{Rate: cfg.SMSRate, Backoff: cfg.SMSRetry}, log)
+	sms := outbox.New(st, sender, outbox.Config{Rate: cfg.SMSRate, Backoff: cfg.SMSRetry}, log)
 	sms.Observe(mx)
 	m := menus.New(st, ag, menus.Config{ServiceCode: cfg.ServiceCode, Paybill: cfg.MpesaShort, Steps: cfg.PaySteps})
 	eng := ussd.New(sess, m, hopEffects{pay, st}, ussd.Config{TTL: cfg.SessionTTL, DefaultLanguage: cfg.Language,
