@@ -151,3 +151,29 @@ func TestDocLinksResolve(t *testing.T) {
 		t.Fatal("no relative links found: the reader is broken")
 	}
 }
+
+// TestEveryDocIsInTheIndex: every page under docs/ is linked from the
+// README, so a reader who starts there can reach each one.
+func TestEveryDocIsInTheIndex(t *testing.T) {
+	src, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	linked := map[string]bool{}
+	for _, link := range readMarkdown(string(src)).links {
+		path, _, _ := strings.Cut(link, "#")
+		linked[filepath.Clean(path)] = true
+	}
+	pages, err := filepath.Glob("docs/*.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pages) == 0 {
+		t.Fatal("no pages under docs/")
+	}
+	for _, p := range pages {
+		if !linked[p] {
+			t.Errorf("%s is not linked from README.md", p)
+		}
+	}
+}
