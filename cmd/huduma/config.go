@@ -174,9 +174,9 @@ func httpField(field func(*Config) *string) func(*Config, string) error {
 	}
 }
 
-// variables is Huduma's configuration, in the order the README lists it.
-// `huduma config` prints it (with the SMS providers' variables) as the
-// README's table; TestConfigTableIsCurrent keeps the two in step.
+// variables is Huduma's configuration, in the order docs/configuration.md lists it.
+// `huduma config` prints it (with the SMS providers' variables) as
+// docs/configuration.md's table; TestConfigTableIsCurrent keeps the two in step.
 var variables = []variable{
 	{"HUDUMA_ADDR", ":8080", "listen address; while the simulator is on, an address without a host (`:8080`) binds `127.0.0.1` only; name a host (`0.0.0.0:8080`) to serve it elsewhere",
 		func(c *Config, v string) error {
@@ -208,7 +208,7 @@ var variables = []variable{
 			c.DatabaseURL = v
 			return nil
 		}},
-	{"REDIS_URL", "", "Redis URL, e.g. `redis://host:6379/0`, or Sentinel's `redis+sentinel://host1:26379,host2,host3/<master-name>` (see [Operations](#operations)); empty: in-process sessions",
+	{"REDIS_URL", "", "Redis URL, e.g. `redis://host:6379/0`, or Sentinel's `redis+sentinel://host1:26379,host2,host3/<master-name>` (see [Sentinel](operations.md#redis-high-availability-sentinel)); empty: in-process sessions",
 		func(c *Config, v string) error {
 			if redisstore.IsSentinelURL(v) {
 				// Checked in full here, so a typo stops the start with the
@@ -238,7 +238,7 @@ var variables = []variable{
 	}},
 	{"HUDUMA_HOP_DEADLINE", "2s", "every hop answers within this; slower work finishes in the background and its screen is texted",
 		dur(func(c *Config) *time.Duration { return &c.HopDeadline }, 100*time.Millisecond, 10*time.Second)},
-	{"HUDUMA_CGI_ROUTES", "", "GET-style aggregators, see [Aggregators](#aggregators)", func(c *Config, v string) (err error) {
+	{"HUDUMA_CGI_ROUTES", "", "GET-style aggregators, see [Aggregators](aggregators.md#aggregators)", func(c *Config, v string) (err error) {
 		c.CGIRoutes, err = cgi.ParseRoutes(v)
 		return err
 	}},
@@ -299,7 +299,7 @@ var variables = []variable{
 		}
 		return nil
 	}},
-	{"HUDUMA_SIMULATOR", "", "`on`/`off`: the web phone and inbox. On by default only in pure demo mode (embedded, in-process sessions, no token, keys, secret or credentials); see [Security](#security)",
+	{"HUDUMA_SIMULATOR", "", "`on`/`off`: the web phone and inbox. On by default only in pure demo mode (embedded, in-process sessions, no token, keys, secret or credentials); see [Security](security.md#security)",
 		func(c *Config, v string) error {
 			if v != "" && v != "on" && v != "off" {
 				return fmt.Errorf("want on or off")
@@ -352,7 +352,7 @@ var variables = []variable{
 		c.MpesaShort = v
 		return nil
 	}},
-	{"HUDUMA_PAY_STEPS", "", "a CSV file (`network,language,steps`) replacing the built-in steps of paying by hand from each network that texts and screens give a payer no prompt can reach; every network (`safaricom`, `airtel`, `equitel`, `telkom`, `other`) in `en` and `sw`, each naming `{account}` and `{amount}` (and `{paybill}` if it needs it), checked at start (see [Paying](#paying-invoices-and-m-pesa))",
+	{"HUDUMA_PAY_STEPS", "", "a CSV file (`network,language,steps`) replacing the built-in steps of paying by hand from each network that texts and screens give a payer no prompt can reach; every network (`safaricom`, `airtel`, `equitel`, `telkom`, `other`) in `en` and `sw`, each naming `{account}` and `{amount}` (and `{paybill}` if it needs it), checked at start (see [Paying](payments.md#steps-that-fit-the-payers-network))",
 		func(c *Config, v string) (err error) {
 			if v != "" {
 				c.PaySteps, err = texts.LoadPaySteps(v)
@@ -364,7 +364,7 @@ var variables = []variable{
 	{"MPESA_SECURITY_CREDENTIAL", "", "the initiator's password encrypted with Safaricom's certificate, base64, as the Daraja portal makes it (a secret: never logged)",
 		text(func(c *Config) *string { return &c.MpesaCredential })},
 	{"MPESA_STK_DELAY", "2s", "wait after the USSD END before the STK push", dur(func(c *Config) *time.Duration { return &c.StkDelay }, 0, 5*time.Minute)},
-	{"MPESA_QUERY_AFTER", "60s", "ask Daraja's STK query API when no callback came by then (then 20 s, 40 s, … later while undecided, see [below](#prompts-under-load-the-job-worker))",
+	{"MPESA_QUERY_AFTER", "60s", "ask Daraja's STK query API when no callback came by then (then 20 s, 40 s, … later while undecided, see [the job worker](payments.md#prompts-under-load-the-job-worker))",
 		dur(func(c *Config) *time.Duration { return &c.QueryAfter }, time.Second, 24*time.Hour)},
 	{"MPESA_WORKERS", "16", "M-Pesa jobs (prompts and status queries) run at once per instance, 2 to 1000; status queries may use at most half", func(c *Config, v string) (err error) {
 		if c.MpesaWorkers, err = strconv.Atoi(v); err != nil || c.MpesaWorkers < 2 || c.MpesaWorkers > 1000 {
@@ -372,7 +372,7 @@ var variables = []variable{
 		}
 		return nil
 	}},
-	{"MPESA_PULL_EVERY", "15m", "how often the pull worker reads the paybill's recent transactions from Daraja's Pull Transactions API and settles any whose confirmation never arrived (0 = off; see [Money that matches nothing](#money-that-matches-nothing))",
+	{"MPESA_PULL_EVERY", "15m", "how often the pull worker reads the paybill's recent transactions from Daraja's Pull Transactions API and settles any whose confirmation never arrived (0 = off; see [Money that matches nothing](finance.md#money-that-matches-nothing))",
 		func(c *Config, v string) (err error) {
 			if c.PullEvery, err = duration(v, 0, 24*time.Hour); err == nil && c.PullEvery > 0 && c.PullEvery < time.Second {
 				err = fmt.Errorf("want 0 (off) or at least 1s, got %s", c.PullEvery)
@@ -401,7 +401,7 @@ var variables = []variable{
 			}
 			return nil
 		}},
-	{"HUDUMA_RETENTION", "2160h", "how long personal data outside the financial records is kept, 90 days by default (see [retention](#privacy-and-retention))",
+	{"HUDUMA_RETENTION", "2160h", "how long personal data outside the financial records is kept, 90 days by default (see [retention](security.md#privacy-and-retention))",
 		dur(func(c *Config) *time.Duration { return &c.Retention }, 24*time.Hour, 10*365*24*time.Hour)},
 	{"HUDUMA_PPROF", "", "a loopback `host:port` to serve Go's profiler on (off when empty)", func(c *Config, v string) error {
 		if v != "" {
@@ -614,7 +614,7 @@ func (c Config) SimulatorOn() bool {
 	return c.Simulator == "on"
 }
 
-// printConfigTable writes the configuration as the README's Markdown
+// printConfigTable writes the configuration as docs/configuration.md's Markdown
 // table: Huduma's variables, then each SMS provider's.
 func printConfigTable(w io.Writer) {
 	cell := func(s string) string { return strings.ReplaceAll(s, "|", `\|`) }

@@ -28,7 +28,7 @@ import (
 )
 
 // Sentinel timings for the failover test: small, so it runs in seconds.
-// Production wants a few seconds of down-after (README, Operations).
+// Production wants a few seconds of down-after (docs/operations.md).
 const (
 	sentinelDownAfter       = time.Second
 	sentinelFailoverTimeout = 5 * time.Second

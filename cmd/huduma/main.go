@@ -5,7 +5,7 @@
 //	huduma catalog import FILE  load a catalog (.csv or .json)
 //	huduma catalog export [--format json|csv]
 //	huduma menus [--format mermaid|dot]
-//	huduma config [--table]     the settings in effect and where each came from (--table: the README's table)
+//	huduma config [--table]     the settings in effect and where each came from (--table: docs/configuration.md's table)
 //	huduma sim [--url URL] [--phone N] [--script FILE]
 //	huduma health [--url URL]   is the running gateway ready? (the image's HEALTHCHECK)
 //	huduma suspense [list|show|apply|refund] ...  the finance officer's suspense list

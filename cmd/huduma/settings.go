@@ -26,12 +26,12 @@ type setting struct {
 }
 
 // configCommand is `huduma config`: the settings in effect and where each
-// came from, or with --table every variable's documentation (the README's
+// came from, or with --table every variable's documentation (docs/configuration.md's
 // table, which `make config` regenerates).
 func configCommand(args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("config", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	table := fs.Bool("table", false, "print every variable's documentation as the README's Markdown table instead")
+	table := fs.Bool("table", false, "print every variable's documentation as docs/configuration.md's Markdown table instead")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: huduma config [--table]")
 		fmt.Fprintln(stderr, "  the settings in effect (secrets masked) and where each came from: the environment, its default, or derived from others")
