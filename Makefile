@@ -13,7 +13,7 @@ run:
 # shows nothing of a passing package, so figures the tests measured (the
 # Sentinel failover's, say) are collected in a file and printed after.
 TEST_FIGURES ?= $(CURDIR)/.test-figures
-RACE_PACKAGES = ./sessions/... ./ussd/... ./messaging/... ./payments/... ./store/...
+RACE_PACKAGES = ./sessions/... ./ussd/... ./outbox/... ./otp/... ./notices/... ./smschannel/... ./payments/... ./store/...
 test:
 	$(GO) vet ./...
 	@rm -f $(TEST_FIGURES)
@@ -39,7 +39,7 @@ build:
 # corpora live in each package's testdata/fuzz; new finds stay in the Go
 # cache until you copy one in with its fix.
 FUZZTIME ?= 5s
-FUZZ_TARGETS = ./gsm7:FuzzFold ./gsm7:FuzzKeepWords ./messaging:FuzzInboxText ./menus:FuzzLayout ./web:FuzzAPIBodies \
+FUZZ_TARGETS = ./gsm7:FuzzFold ./gsm7:FuzzKeepWords ./smschannel:FuzzInboxText ./menus:FuzzLayout ./web:FuzzAPIBodies \
 	./providers/africastalking:FuzzDecodeHop ./providers/africastalking:FuzzDecodeEvent \
 	./providers/africastalking:FuzzDecodeDeliveryReport ./providers/africastalking:FuzzDecodeIncomingSMS \
 	./providers/hubtel:FuzzDecodeHop ./providers/cgi:FuzzDecodeHop \

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/huduma-ke/huduma"
+	"github.com/huduma-ke/huduma/providers"
 	"github.com/huduma-ke/huduma/texts"
 )
 
@@ -126,8 +127,8 @@ type Service struct {
 	}
 	cat Catalog
 	// reverser refunds payments (nil: refunds are off).
-	reverser Reverser
-	mp       Mpesa
+	reverser providers.Reverser
+	mp       providers.Mpesa
 	cfg      Config
 	log      *slog.Logger
 	now      func() time.Time
@@ -143,7 +144,7 @@ type Service struct {
 }
 
 // New returns a Service.
-func New(l Ledger, cat Catalog, mp Mpesa, cfg Config, log *slog.Logger) *Service {
+func New(l Ledger, cat Catalog, mp providers.Mpesa, cfg Config, log *slog.Logger) *Service {
 	cfg = cfg.withDefaults()
 	return &Service{money: l, inv: l, jobs: l, ledger: l, cat: cat, mp: mp, cfg: cfg, log: log.With("comp", "payments"), now: time.Now,
 		obs: nopObserver{}, lease: promptLease}
@@ -452,7 +453,7 @@ func (s *Service) RecordRejected(ctx context.Context, kind string, raw []byte, w
 	return s.inv.RecordCallback(ctx, kind, "", "rejected: "+why, raw)
 }
 
-// C2B validation codes (protocols.md §3.6); "" accepts.
+// C2B validation codes a validation reply rejects with; "" accepts.
 const (
 	C2BUnknownAccount = "C2B00012"
 	C2BWrongAmount    = "C2B00013"

@@ -11,16 +11,16 @@ import (
 	"time"
 
 	"github.com/huduma-ke/huduma"
-	"github.com/huduma-ke/huduma/messaging"
+	"github.com/huduma-ke/huduma/providers"
 	"github.com/huduma-ke/huduma/providers/cgi"
 	"github.com/huduma-ke/huduma/sessions/redisstore"
 	"github.com/huduma-ke/huduma/texts"
 	"github.com/huduma-ke/huduma/web"
 )
 
-// Config is every setting Huduma reads, all from the environment (SPEC §2),
+// Config is every setting Huduma reads, all from the environment,
 // through the variables table below; nothing else reads the environment,
-// but the SMS providers, which read their own variables (messaging.Var).
+// but the SMS providers, which read their own variables (providers.Var).
 type Config struct {
 	Addr        string
 	PublicURL   string
@@ -70,8 +70,11 @@ type Config struct {
 	// paybill's transactions from Daraja (0: never), and how far back.
 	PullEvery, PullWindow time.Duration
 	InvoiceTTL            time.Duration
+	// Mpesa is the registered M-Pesa provider the environment chose (nil:
+	// the built-in Daraja client, or its simulator).
+	Mpesa *providers.MpesaProvider
 	// SMS is the SMS provider the environment chose (nil: record-only).
-	SMS      *messaging.SMSProvider
+	SMS      *providers.SMSProvider
 	SMSRate  float64
 	SMSRetry time.Duration
 	// SMSTTL is how long an SMS conversation waits for its next text
@@ -127,7 +130,7 @@ func (c Config) scaled(d time.Duration) time.Duration {
 func (c Config) Embedded() bool { return c.DatabaseURL == "" }
 
 // MpesaSimulated reports whether payments go to the built-in simulator.
-func (c Config) MpesaSimulated() bool { return c.MpesaKey == "" }
+func (c Config) MpesaSimulated() bool { return c.MpesaKey == "" && c.Mpesa == nil }
 
 var (
 	serviceCodeRE = regexp.MustCompile(`^\*[0-9]+(\*[0-9]+)*#$`)
@@ -462,11 +465,17 @@ func (c *Config) check() error {
 	if c.MpesaInitiator != "" && c.MpesaSimulated() {
 		return bad("MPESA_INITIATOR", "refund credentials without Daraja credentials: set MPESA_CONSUMER_KEY, MPESA_CONSUMER_SECRET and MPESA_PASSKEY too")
 	}
-	sms, err := messaging.SelectSMS(c.getenv)
+	sms, err := providers.SelectSMS(c.getenv)
 	if err != nil {
 		return err
 	}
 	c.SMS = sms
+	if c.Mpesa, err = providers.SelectMpesa(c.getenv); err != nil {
+		return err
+	}
+	if c.Mpesa != nil && (c.MpesaKey != "" || c.Payments != "") {
+		return bad("MPESA_CONSUMER_KEY", "the M-Pesa provider %s is chosen: leave Daraja's credentials and HUDUMA_PAYMENTS unset, or unset the provider's variables", c.Mpesa.Name)
+	}
 	if c.CallbackTok == "" && c.ProductionShaped() && !c.InsecureCallbacks {
 		return bad("HUDUMA_CALLBACK_TOKEN", "required when DATABASE_URL or real M-Pesa or SMS credentials are set: without it anyone who reaches "+
 			"this port can post a payment confirmation; set a secret of 16+ characters (or HUDUMA_INSECURE_CALLBACKS=private-network "+
@@ -516,7 +525,7 @@ func (c *Config) checkSimulated() error {
 	}
 	if c.SMSMode == "" && c.SMS == nil && shaped != "" {
 		var choices []string
-		for _, p := range messaging.SMSProviders() {
+		for _, p := range providers.SMSProviders() {
 			if len(p.Vars) == 0 {
 				continue
 			}
@@ -543,7 +552,7 @@ func (c Config) shapedBy() []string {
 	}{
 		{"DATABASE_URL", !c.Embedded()}, {"REDIS_URL", c.RedisURL != ""}, {"HUDUMA_CALLBACK_TOKEN", c.CallbackTok != ""},
 		{"HUDUMA_INSECURE_CALLBACKS", c.InsecureCallbacks}, {"HUDUMA_API_KEYS", len(c.APIKeys) > 0},
-		{"HUDUMA_OTP_SECRET", c.OTPSecret != ""}, {"MPESA_CONSUMER_KEY", !c.MpesaSimulated()},
+		{"HUDUMA_OTP_SECRET", c.OTPSecret != ""}, {"MPESA_CONSUMER_KEY", c.MpesaKey != ""}, {mpesaVar(c.Mpesa), c.Mpesa != nil},
 	} {
 		if v.set {
 			by = append(by, v.name)
@@ -618,7 +627,7 @@ func printConfigTable(w io.Writer) {
 		}
 		fmt.Fprintf(w, "| `%s` | %s | %s |\n", v.name, def, cell(v.help))
 	}
-	for _, p := range messaging.SMSProviders() {
+	for _, p := range providers.SMSProviders() {
 		for _, v := range p.Vars {
 			def := "empty"
 			if v.Default != "" {
@@ -670,4 +679,12 @@ func countSet(vals ...string) int {
 		}
 	}
 	return n
+}
+
+// mpesaVar names the variable that chose a registered M-Pesa provider.
+func mpesaVar(p *providers.MpesaProvider) string {
+	if p == nil || len(p.Vars) == 0 {
+		return ""
+	}
+	return p.Vars[0].Name
 }

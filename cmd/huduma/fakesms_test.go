@@ -11,7 +11,7 @@ import (
 
 	"github.com/huduma-ke/huduma"
 	"github.com/huduma-ke/huduma/internal/fakesms" // the one wiring line the new provider needs
-	"github.com/huduma-ke/huduma/messaging"
+	"github.com/huduma-ke/huduma/providers"
 )
 
 // TestAddingAnSMSProvider: a provider in a package of its own, added to
@@ -87,8 +87,8 @@ func TestEverySMSProviderHearsTexts(t *testing.T) {
 	} else {
 		t.Fatal("docs/sms.md has no SMS providers section")
 	}
-	for _, sp := range messaging.SMSProviders() {
-		_, routes, err := sp.Open(messaging.Env{Getenv: func(string) string { return "" }, CallbackURL: func(p string) string { return "http://gw" + p },
+	for _, sp := range providers.SMSProviders() {
+		_, routes, err := sp.Open(providers.SMSEnv{Getenv: func(string) string { return "" }, CallbackURL: func(p string) string { return "http://gw" + p },
 			HTTP: http.DefaultClient, Reports: nil})
 		if err != nil {
 			t.Fatalf("%s: open: %v", sp.Name, err)

@@ -17,8 +17,10 @@ import (
 	"github.com/huduma-ke/huduma/breaker"
 	"github.com/huduma-ke/huduma/catalog"
 	"github.com/huduma-ke/huduma/menus"
-	"github.com/huduma-ke/huduma/messaging"
 	"github.com/huduma-ke/huduma/metrics"
+	"github.com/huduma-ke/huduma/notices"
+	"github.com/huduma-ke/huduma/otp"
+	"github.com/huduma-ke/huduma/outbox"
 	"github.com/huduma-ke/huduma/payments"
 	"github.com/huduma-ke/huduma/providers"
 	"github.com/huduma-ke/huduma/providers/cgi"
@@ -27,6 +29,7 @@ import (
 	"github.com/huduma-ke/huduma/sessions"
 	"github.com/huduma-ke/huduma/sessions/memstore"
 	"github.com/huduma-ke/huduma/sessions/redisstore"
+	"github.com/huduma-ke/huduma/smschannel"
 	"github.com/huduma-ke/huduma/store/pgstore"
 	"github.com/huduma-ke/huduma/store/sqlitestore"
 	"github.com/huduma-ke/huduma/store/sqlstore"
@@ -112,10 +115,10 @@ type gateway struct {
 	sessions sessions.Store
 	engine   *ussd.Engine
 	payments *payments.Service
-	// mpesa is the Daraja client (real or the simulator's), which the pull
-	// worker and the refunds also use.
-	mpesa     *daraja.Client
-	outbox    *messaging.Outbox
+	// mpesa is the M-Pesa rail's pull API, which the pull worker reads
+	// (nil: the rail has none).
+	mpesa     providers.Puller
+	outbox    *outbox.Worker
 	server    *web.Server
 	simulator *darajafake.Fake
 	// metrics is every series, served at /metrics.
@@ -221,7 +224,7 @@ func newGateway(ctx context.Context, cfg Config, log *slog.Logger) (*gateway, er
 	} else if loaded {
 		log.Info("phones' languages loaded into the session store")
 	}
-	mp, sim, err := openMpesa(cfg, log)
+	rail, sim, err := openRail(cfg, log)
 	if err != nil {
 		return nil, err
 	}
@@ -243,33 +246,33 @@ func newGateway(ctx context.Context, cfg Config, log *slog.Logger) (*gateway, er
 	if cfg.timeScale > 0 {
 		payCfg = payCfg.Scaled(cfg.timeScale)
 	}
-	pay := payments.New(st, st, payments.WithBreaker(mp, darajaBreaker), payCfg, log)
+	pay := payments.New(st, st, payments.WithBreaker(rail.Mpesa, darajaBreaker), payCfg, log)
 	if cfg.RefundsOn() {
-		pay.EnableRefunds(mp)
+		pay.EnableRefunds(rail.Reverser)
 	}
 	// The SMS channel finds, invoices and pays through the same catalog
 	// and payments service as the USSD screens.
-	inbox := messaging.NewInbox(messaging.InboxDeps{Store: st, Catalog: st, Payments: pay, Conversations: sess},
-		messaging.InboxConfig{Paybill: cfg.MpesaShort, Steps: cfg.PaySteps, ServiceCode: cfg.ServiceCode, DefaultLanguage: cfg.Language,
+	inbox := smschannel.NewInbox(smschannel.InboxDeps{Store: st, Catalog: st, Payments: pay, Conversations: sess},
+		smschannel.InboxConfig{Paybill: cfg.MpesaShort, Steps: cfg.PaySteps, ServiceCode: cfg.ServiceCode, DefaultLanguage: cfg.Language,
 			ConversationTTL: cfg.SMSTTL, PerMinute: cfg.SMSInRate, Burst: smsInBurst}, log)
-	ag := &agency{Service: pay, OTP: messaging.NewOTP(st, secret), Notices: messaging.NewNotices(st),
-		Applications: messaging.NewApplications(st, st, st), catalogReads: st}
-	var sender messaging.Sender
+	ag := &agency{Service: pay, Codes: otp.New(st, secret), Notices: notices.NewNotices(st),
+		Applications: notices.NewApplications(st, st, st), catalogReads: st}
+	var sender providers.SMSSender
 	var smsRoutes []providers.Route
 	smsKind := "record-only"
 	if cfg.SMS != nil {
-		s, routes, err := cfg.SMS.Open(messaging.Env{Getenv: cfg.getenv, CallbackURL: cfg.callbackURL,
+		s, routes, err := cfg.SMS.Open(providers.SMSEnv{Getenv: cfg.getenv, CallbackURL: cfg.callbackURL,
 			HTTP: &http.Client{Timeout: 30 * time.Second}, Reports: inbox})
 		if err != nil {
 			return nil, err
 		}
 		b := breakerFor(cfg.SMS.Name, cfg)
 		breakers[cfg.SMS.Name] = b
-		sender, smsRoutes, smsKind = messaging.WithBreaker(s, b), routes, cfg.SMS.Name
+		sender, smsRoutes, smsKind = outbox.WithBreaker(s, b), routes, cfg.SMS.Name
 	}
 	// One-time codes wait in the outbox sealed; only the way out opens them.
-	seal := messaging.NewSealer(secret)
-	sender = messaging.Unsealing(sender, seal)
+	seal := otp.NewSealer(secret)
+	sender = otp.Unsealing(sender, seal)
 	// One metrics set hears every package's events; the store tells it
 	// of changes only once they commit.
 	mx := metrics.New(metrics.Options{SMSProvider: smsKind, Active: sess, Queues: st, Breakers: breakers, Simulated: cfg.Simulated(),
@@ -277,8 +280,8 @@ func newGateway(ctx context.Context, cfg Config, log *slog.Logger) (*gateway, er
 	st.SetObserver(mx)
 	pay.Observe(mx)
 	g.metrics = mx
-	outbox := messaging.NewOutbox(st, sender, messaging.OutboxConfig{Rate: cfg.SMSRate, Backoff: cfg.SMSRetry}, log)
-	outbox.Observe(mx)
+	sms := outbox.New(st, sender, outbox.Config{Rate: cfg.SMSRate, Backoff: cfg.SMSRetry}, log)
+	sms.Observe(mx)
 	m := menus.New(st, ag, menus.Config{ServiceCode: cfg.ServiceCode, Paybill: cfg.MpesaShort, Steps: cfg.PaySteps})
 	eng := ussd.New(sess, m, hopEffects{pay, st}, ussd.Config{TTL: cfg.SessionTTL, DefaultLanguage: cfg.Language,
 		ServiceCode: cfg.ServiceCode, ResumeWindow: cfg.ResumeWindow}, log)
@@ -295,12 +298,12 @@ func newGateway(ctx context.Context, cfg Config, log *slog.Logger) (*gateway, er
 		MetricsElsewhere: cfg.MetricsAddr != ""}, web.Deps{
 		USSD:    ussdProviders,
 		Hops:    eng,
-		Late:    messaging.NewLateTexts(st, cfg.ServiceCode),
+		Late:    notices.NewLateTexts(st, cfg.ServiceCode),
 		Events:  st,
 		Pingers: map[string]web.Pinger{"database": st, "sessions": sess},
 		Metrics: mx,
 	}, log)
-	for _, r := range append(daraja.Routes(pay), smsRoutes...) {
+	for _, r := range append(rail.Routes(pay), smsRoutes...) {
 		srv.Mount(r)
 	}
 	srv.MountAPI(ag, cfg.APIKeys)
@@ -325,12 +328,8 @@ func newGateway(ctx context.Context, cfg Config, log *slog.Logger) (*gateway, er
 		log.Warn("CALLBACKS UNAUTHENTICATED: HUDUMA_INSECURE_CALLBACKS=private-network, so anyone who reaches this port can post " +
 			"payment confirmations and delivery reports; set HUDUMA_CALLBACK_TOKEN unless only trusted hosts can reach it")
 	}
-	g.engine, g.payments, g.outbox, g.server, g.mpesa = eng, pay, outbox, srv, mp
-	mpesa := "daraja"
-	if sim != nil {
-		mpesa = "simulator"
-	}
-	log.Info("backends ready", "database", st.Backend(), "sessions", sessKind, "mpesa", mpesa, "sms", smsKind, "api", len(cfg.APIKeys) > 0, "simulator", cfg.SimulatorOn())
+	g.engine, g.payments, g.outbox, g.server, g.mpesa = eng, pay, sms, srv, rail.Puller
+	log.Info("backends ready", "database", st.Backend(), "sessions", sessKind, "mpesa", rail.Name, "sms", smsKind, "api", len(cfg.APIKeys) > 0, "simulator", cfg.SimulatorOn())
 	built = true
 	return g, nil
 }
@@ -381,7 +380,7 @@ func (g *gateway) start() {
 		if g.cfg.RefundsOn() {
 			wg.Go(func() { g.payments.RunRefunds(ctx, time.Second) })
 		}
-		if g.cfg.PullEvery > 0 {
+		if g.cfg.PullEvery > 0 && g.mpesa != nil {
 			wg.Go(func() { g.payments.RunPull(ctx, g.mpesa, g.cfg.PullEvery, g.cfg.PullWindow) })
 		}
 		wg.Wait()

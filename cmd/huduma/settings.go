@@ -9,7 +9,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/huduma-ke/huduma/messaging"
+	"github.com/huduma-ke/huduma/providers"
 )
 
 // Where a setting's value came from, as `huduma config` says it.
@@ -92,7 +92,7 @@ func settings(getenv func(string) string) (Config, []setting, error) {
 		}
 		rows = append(rows, s)
 	}
-	for _, p := range messaging.SMSProviders() {
+	for _, p := range providers.SMSProviders() {
 		for _, v := range p.Vars {
 			s := setting{name: v.Name, value: shown(v.Name, strings.TrimSpace(getenv(v.Name))), from: fromEnv}
 			if s.value == "" {

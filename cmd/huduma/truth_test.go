@@ -21,9 +21,9 @@ import (
 
 	"github.com/huduma-ke/huduma"
 	"github.com/huduma-ke/huduma/gsm7"
-	"github.com/huduma-ke/huduma/messaging"
 	"github.com/huduma-ke/huduma/providers/africastalking/atfake"
 	"github.com/huduma-ke/huduma/sessions"
+	"github.com/huduma-ke/huduma/smschannel"
 )
 
 // update rewrites the expected replies of testdata/journeys from a run
@@ -432,7 +432,7 @@ func (j *journey) lastReply(phone huduma.MSISDN) int64 {
 
 // smsReplies are the replies to phone newer than message after, oldest
 // first, each checked against the SMS rules (GSM-7, at most
-// messaging.MaxReplyParts parts, no word cut between two parts) and
+// smschannel.MaxReplyParts parts, no word cut between two parts) and
 // shown without the spaces that pad lines to part boundaries; several are
 // separated by a "--" line, none is "(no reply)".
 func (j *journey) smsReplies(i int, phone huduma.MSISDN, after int64) string {
@@ -443,7 +443,7 @@ func (j *journey) smsReplies(i int, phone huduma.MSISDN, after int64) string {
 		if m.ID <= after {
 			continue
 		}
-		if !gsm7.Valid(m.Body) || gsm7.SMSParts(m.Body) > messaging.MaxReplyParts {
+		if !gsm7.Valid(m.Body) || gsm7.SMSParts(m.Body) > smschannel.MaxReplyParts {
 			j.t.Fatalf("%s:%d: the reply breaks the SMS rules (%d parts):\n%s", filepath.Base(j.path), i+1, gsm7.SMSParts(m.Body), m.Body)
 		}
 		var inParts []string

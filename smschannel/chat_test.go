@@ -1,4 +1,4 @@
-package messaging
+package smschannel
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 	"github.com/huduma-ke/huduma"
 	"github.com/huduma-ke/huduma/gsm7"
 	"github.com/huduma-ke/huduma/internal/ledgertest"
+	"github.com/huduma-ke/huduma/notices"
 	"github.com/huduma-ke/huduma/payments"
 	"github.com/huduma-ke/huduma/sessions"
 	"github.com/huduma-ke/huduma/sessions/memstore"
@@ -411,7 +412,7 @@ func TestTrackingBySMS(t *testing.T) {
 	if err := e.l.SetLanguage(ctx, sw, huduma.Kiswahili); err != nil {
 		t.Fatal(err)
 	}
-	moved, err := NewApplications(e.l, e.l, e.l).UpdateApplication(ctx, swApp.Number, huduma.AppReady, "")
+	moved, err := notices.NewApplications(e.l, e.l, e.l).UpdateApplication(ctx, swApp.Number, huduma.AppReady, "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,31 +1,27 @@
-package messaging
+package providers
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"net/http"
-	"sort"
-	"strings"
 	"time"
 
 	"github.com/huduma-ke/huduma"
-	"github.com/huduma-ke/huduma/breaker"
-	"github.com/huduma-ke/huduma/providers"
 )
 
 // The SMS provider contract. A provider package (providers/africastalking,
-// providers/kannel, ...) implements Sender, maps its delivery reports to
+// providers/kannel, ...) implements SMSSender, maps its delivery reports to
 // huduma.MessageStatus, and registers itself with RegisterSMS in init();
 // cmd/huduma blank-imports it. Configuration selects at most one; only the
 // selected one's routes are mounted. Adding a provider is one package and
 // one import line.
 
-// Sender delivers one SMS and returns the provider's message id. Its
+// SMSSender delivers one SMS and returns the provider's message id. Its
 // errors are *SendError (see Retryable, Throttled and Permanent); any
-// other error counts as retryable. A nil Sender records messages without
+// other error counts as retryable. A nil SMSSender records messages without
 // sending (the embedded default).
-type Sender interface {
+type SMSSender interface {
 	Send(ctx context.Context, to huduma.MSISDN, text string) (providerID string, err error)
 }
 
@@ -63,50 +59,21 @@ func Throttled(after time.Duration, reason string) *SendError {
 // Permanent is a refusal no retry will change (a blacklisted number).
 func Permanent(reason string) *SendError { return &SendError{Kind: ErrPermanent, Reason: reason} }
 
-// verdict reads a send error.
-func verdict(err error) (retry bool, after time.Duration, reason string) {
-	var se *SendError
-	if errors.As(err, &se) {
-		return se.Kind != ErrPermanent, se.After, se.Reason
-	}
-	return true, 0, err.Error()
-}
-
-// WithBreaker puts a circuit breaker around s: retryable and throttled
-// failures count towards opening it (a number the provider refuses does
-// not), and while it is open a send fails at once as throttled until the
-// cooldown ends (and matches breaker.ErrOpen), so the outbox waits,
-// spending no try, instead of piling up calls.
-func WithBreaker(s Sender, b *breaker.Breaker) Sender { return guarded{s, b} }
-
-type guarded struct {
-	s Sender
-	b *breaker.Breaker
-}
-
-func (g guarded) Send(ctx context.Context, to huduma.MSISDN, text string) (id string, err error) {
-	err = g.b.Do(func() error { id, err = g.s.Send(ctx, to, text); return err }, func(err error) bool {
-		retry, _, _ := verdict(err)
-		return retry
-	})
-	var open *breaker.OpenError
-	if errors.As(err, &open) {
-		// Still an *OpenError underneath: the outbox then knows nothing
-		// reached the provider and spends no try on it.
-		return "", fmt.Errorf("%w: %w", Throttled(open.Retry+time.Second, err.Error()), open)
-	}
-	return id, err
-}
-
-// Reports receives what providers' callbacks say: delivery reports and
+// SMSReports receives what providers' callbacks say: delivery reports and
 // texts people send to the short code (the inbox).
-type Reports interface {
+type SMSReports interface {
 	Receive(ctx context.Context, id string, from huduma.MSISDN, text string) error
 	Delivered(ctx context.Context, providerID string, state huduma.MessageStatus, final bool, reason string) error
 }
 
-// Env is what opening a provider may use.
-type Env struct {
+// ErrUnknownMessage is a delivery report for a provider id the outbox
+// does not have: never ours, purged, or (when the provider reports
+// before the send's record is written) not yet. Each provider's route
+// decides which it can be.
+var ErrUnknownMessage = errors.New("sms: delivery report for a message not known")
+
+// SMSEnv is what opening a provider may use.
+type SMSEnv struct {
 	// Getenv reads the provider's own variables.
 	Getenv func(string) string
 	// CallbackURL is the public URL of one of the provider's callback
@@ -115,7 +82,7 @@ type Env struct {
 	// HTTP is the client for calls to the provider.
 	HTTP *http.Client
 	// Reports handles the provider's callbacks.
-	Reports Reports
+	Reports SMSReports
 }
 
 // Var is a configuration variable a provider reads, for validation
@@ -138,54 +105,22 @@ type SMSProvider struct {
 	Check func(getenv func(string) string) error
 	// Open returns the sender and the callback routes to mount, for
 	// variables that passed Check.
-	Open func(env Env) (Sender, []providers.Route, error)
+	Open func(env SMSEnv) (SMSSender, []Route, error)
 }
 
 var smsProviders = map[string]SMSProvider{}
 
 // RegisterSMS makes a provider available; a duplicate name panics (a
 // programming error caught at start). Call it from init().
-func RegisterSMS(p SMSProvider) {
-	if _, dup := smsProviders[p.Name]; dup {
-		panic("messaging: SMS provider " + p.Name + " registered twice")
-	}
-	smsProviders[p.Name] = p
-}
+func RegisterSMS(p SMSProvider) { register(smsProviders, "SMS", p) }
 
 // SMSProviders returns the registered providers sorted by name.
-func SMSProviders() []SMSProvider {
-	out := make([]SMSProvider, 0, len(smsProviders))
-	for _, p := range smsProviders {
-		out = append(out, p)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out
-}
+func SMSProviders() []SMSProvider { return sorted(smsProviders) }
 
 // SelectSMS returns the provider the environment chooses, nil for none
 // (the record-only outbox), or an error when it chooses more than one.
 func SelectSMS(getenv func(string) string) (*SMSProvider, error) {
-	var chosen []SMSProvider
-	for _, p := range SMSProviders() {
-		if p.Selected(getenv) {
-			chosen = append(chosen, p)
-		}
-	}
-	switch len(chosen) {
-	case 0:
-		return nil, nil
-	case 1:
-		if err := chosen[0].Check(getenv); err != nil {
-			return nil, err
-		}
-		return &chosen[0], nil
-	}
-	names := make([]string, len(chosen))
-	for i, p := range chosen {
-		names[i] = p.Name
-		if len(p.Vars) > 0 {
-			names[i] += " (" + p.Vars[0].Name + ")"
-		}
-	}
-	return nil, fmt.Errorf("config: SMS: choose one SMS provider, not %s", strings.Join(names, " and "))
+	return choose(SMSProviders(), "SMS", getenv)
 }
+
+func (p SMSProvider) choice() choice { return choice{p.Name, p.Vars, p.Selected, p.Check} }

@@ -1,4 +1,4 @@
-package messaging
+package otp
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/huduma-ke/huduma"
+	"github.com/huduma-ke/huduma/providers"
 )
 
 // A one-time code's SMS waits in the outbox until a worker sends it, and
@@ -82,7 +83,7 @@ func (s *Sealer) Open(body string) (string, error) {
 // Unsealing opens sealed texts before send sends them. A text that cannot
 // be opened fails for good, without reaching the provider. A nil send (the
 // record-only outbox) stays nil.
-func Unsealing(send Sender, s *Sealer) Sender {
+func Unsealing(send providers.SMSSender, s *Sealer) providers.SMSSender {
 	if send == nil {
 		return nil
 	}
@@ -90,14 +91,14 @@ func Unsealing(send Sender, s *Sealer) Sender {
 }
 
 type unsealing struct {
-	send Sender
+	send providers.SMSSender
 	s    *Sealer
 }
 
 func (u unsealing) Send(ctx context.Context, to huduma.MSISDN, text string) (string, error) {
 	text, err := u.s.Open(text)
 	if err != nil {
-		return "", Permanent(err.Error())
+		return "", providers.Permanent(err.Error())
 	}
 	return u.send.Send(ctx, to, text)
 }

@@ -1,4 +1,4 @@
-package messaging
+package smschannel
 
 import (
 	"context"
@@ -8,7 +8,7 @@ import (
 
 	"github.com/huduma-ke/huduma"
 	"github.com/huduma-ke/huduma/gsm7"
-	"github.com/huduma-ke/huduma/payments"
+	"github.com/huduma-ke/huduma/notices"
 	"github.com/huduma-ke/huduma/texts"
 )
 
@@ -366,7 +366,7 @@ func (c *chat) collect(sv huduma.Service, values map[string]string, field int, r
 	c.conv.Invoice = inv.Number
 	name := texts.Clip(inv.ServiceName, nameRoom)
 	steps := c.how().For(c.from, inv, c.lang)
-	if !payments.CanPrompt(c.from) {
+	if !c.from.CanPrompt() {
 		return texts.SMSInvoiceSteps.F(c.lang, inv.Number, name, inv.Total, steps), nil
 	}
 	return texts.SMSInvoice.F(c.lang, inv.Number, name, inv.Total, inv.Number, steps), nil
@@ -399,7 +399,7 @@ func (c *chat) pay(raw string) (string, error) {
 		return c.statusText(inv), nil
 	}
 	steps := c.how().For(c.from, inv, c.lang)
-	if !payments.CanPrompt(c.from) {
+	if !c.from.CanPrompt() {
 		return texts.SMSPaySteps.F(c.lang, steps), nil
 	}
 	err = c.i.pay.RequestPush(c.ctx, number, c.from, c.key+":push")
@@ -467,7 +467,7 @@ func (c *chat) application(number string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("app keyword: %w", err)
 	}
-	return texts.AppStatusSMS(a, serviceName(c.ctx, c.i.cat, a.ServiceCode, a.ServiceName, c.lang), c.lang), nil
+	return texts.AppStatusSMS(a, notices.ServiceName(c.ctx, c.i.cat, a.ServiceCode, a.ServiceName, c.lang), c.lang), nil
 }
 
 // chooseLanguage answers LANG: the phone's language for SMS and USSD alike,

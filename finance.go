@@ -91,3 +91,12 @@ func ParseDay(s string) (time.Time, error) {
 	}
 	return d, nil
 }
+
+// LedgerTotals are the ledger's sums: In = Applied + Suspense + Refunded.
+type LedgerTotals struct {
+	Payments int   `json:"payments"`
+	In       int64 `json:"in"`
+	Applied  int64 `json:"applied"`
+	Suspense int64 `json:"suspense"`
+	Refunded int64 `json:"refunded"`
+}

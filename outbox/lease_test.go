@@ -1,4 +1,4 @@
-package messaging
+package outbox
 
 import (
 	"context"
@@ -10,6 +10,8 @@ import (
 
 	"github.com/huduma-ke/huduma"
 	"github.com/huduma-ke/huduma/breaker"
+	"github.com/huduma-ke/huduma/internal/ledgertest"
+	"github.com/huduma-ke/huduma/providers"
 	"github.com/huduma-ke/huduma/store/sqlitestore/sqlitetest"
 )
 
@@ -17,7 +19,7 @@ import (
 // it died (nothing renews their lease) are sent by another worker within
 // seconds, not minutes.
 func TestDeadWorkersMessagesGoWithinSeconds(t *testing.T) {
-	l, c := openLedger(t)
+	l, c := ledgertest.OnClock(sqlitetest.Open(t))
 	for i := 0; i < 3; i++ {
 		queue(t, l, huduma.MessageReceipt, fmt.Sprintf("receipt %d", i))
 	}
@@ -25,9 +27,9 @@ func TestDeadWorkersMessagesGoWithinSeconds(t *testing.T) {
 		t.Fatalf("claim: %v %v", claimed, err)
 	}
 	send := &scriptSender{}
-	o := NewOutbox(l, send, OutboxConfig{Rate: 1000}, quiet)
-	o.now = c.now
-	c.add(15 * time.Second)
+	o := New(l, send, Config{Rate: 1000}, quiet)
+	o.now = c.Now
+	c.Add(15 * time.Second)
 	if n, err := o.RunOnce(context.Background()); err != nil || n != 3 || len(send.sent) != 3 {
 		t.Fatalf("15 s after its worker died: %d claimed, %d sent (%v); want all 3", n, len(send.sent), err)
 	}
@@ -72,7 +74,7 @@ func TestOutboxKeepsItsLeaseWhileSending(t *testing.T) {
 		}
 	}
 	slow := &gatedSender{open: make(chan struct{}), sent: map[string]int{}}
-	o := NewOutbox(l, slow, OutboxConfig{Rate: 1000}, quiet)
+	o := New(l, slow, Config{Rate: 1000}, quiet)
 	o.lease = 3 * time.Second
 	ran := make(chan error, 1)
 	go func() { _, err := o.RunOnce(context.Background()); ran <- err }()
@@ -85,7 +87,7 @@ func TestOutboxKeepsItsLeaseWhileSending(t *testing.T) {
 		}
 	}
 	other := &scriptSender{}
-	second := NewOutbox(l, other, OutboxConfig{Rate: 1000}, quiet)
+	second := New(l, other, Config{Rate: 1000}, quiet)
 	for end := time.Now().Add(2 * o.lease); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
 		if _, err := second.RunOnce(context.Background()); err != nil {
 			t.Fatal(err)
@@ -104,7 +106,7 @@ func TestOutboxKeepsItsLeaseWhileSending(t *testing.T) {
 }
 
 // renewalsFail is the ledger unable to renew leases.
-type renewalsFail struct{ OutboxStore }
+type renewalsFail struct{ Store }
 
 func (renewalsFail) RenewMessages(context.Context, []int64, time.Duration) (int, error) {
 	return 0, errors.New("database unreachable")
@@ -113,14 +115,14 @@ func (renewalsFail) RenewMessages(context.Context, []int64, time.Duration) (int,
 // clockSender accepts every message, the first taking longer than a lease
 // (it moves the clock on).
 type clockSender struct {
-	c    *clock
+	c    *ledgertest.Clock
 	d    time.Duration
 	sent []string
 }
 
 func (s *clockSender) Send(_ context.Context, _ huduma.MSISDN, text string) (string, error) {
 	if len(s.sent) == 0 {
-		s.c.add(s.d)
+		s.c.Add(s.d)
 	}
 	s.sent = append(s.sent, text)
 	return "PID-" + text, nil
@@ -131,13 +133,13 @@ func (s *clockSender) Send(_ context.Context, _ huduma.MSISDN, text string) (str
 // records what it sent and sends nothing more; the rest go once, from the
 // next claim.
 func TestOutboxStopsWhenItsLeaseLapses(t *testing.T) {
-	l, c := openLedger(t)
+	l, c := ledgertest.OnClock(sqlitetest.Open(t))
 	for i := 0; i < 3; i++ {
 		queue(t, l, huduma.MessageReceipt, fmt.Sprintf("receipt %d", i))
 	}
 	send := &clockSender{c: c, d: sendLease + time.Second}
-	o := NewOutbox(renewalsFail{l}, send, OutboxConfig{Rate: 1000}, quiet)
-	o.now = c.now
+	o := New(renewalsFail{l}, send, Config{Rate: 1000}, quiet)
+	o.now = c.Now
 	if _, err := o.RunOnce(context.Background()); !errors.Is(err, errLeaseLost) {
 		t.Fatalf("a batch past its lease: %v, want errLeaseLost", err)
 	}
@@ -155,8 +157,8 @@ func TestOutboxStopsWhenItsLeaseLapses(t *testing.T) {
 		t.Fatalf("%d messages recorded sent, want the 1 the provider accepted", sent)
 	}
 	next := &scriptSender{}
-	o2 := NewOutbox(l, next, OutboxConfig{Rate: 1000}, quiet)
-	o2.now = c.now
+	o2 := New(l, next, Config{Rate: 1000}, quiet)
+	o2.now = c.Now
 	if n, err := o2.RunOnce(context.Background()); err != nil || n != 2 || len(next.sent) != 2 {
 		t.Fatalf("the rest: %d claimed, sent %v (%v)", n, next.sent, err)
 	}
@@ -171,7 +173,7 @@ type downSender struct {
 
 func (s *downSender) Send(_ context.Context, _ huduma.MSISDN, text string) (string, error) {
 	if s.down() {
-		return "", Retryable("HTTP 503")
+		return "", providers.Retryable("HTTP 503")
 	}
 	s.sent = append(s.sent, text)
 	return "PID-" + text, nil
@@ -182,19 +184,19 @@ func (s *downSender) Send(_ context.Context, _ huduma.MSISDN, text string) (stri
 // for good (8 tries would last about 4 minutes); each goes once when the
 // provider is back.
 func TestOutboxWaitsOutAnOutage(t *testing.T) {
-	l, c := openLedger(t)
-	start := c.now()
+	l, c := ledgertest.OnClock(sqlitetest.Open(t))
+	start := c.Now()
 	for i := 0; i < 3; i++ {
 		queue(t, l, huduma.MessageReceipt, fmt.Sprintf("receipt %d", i))
 	}
-	at := &downSender{down: func() bool { return c.now().Before(start.Add(10 * time.Minute)) }}
-	o := NewOutbox(l, WithBreaker(at, breaker.New("at", 5, 30*time.Second).WithClock(c.now)), OutboxConfig{Rate: 1000}, quiet)
-	o.now = c.now
+	at := &downSender{down: func() bool { return c.Now().Before(start.Add(10 * time.Minute)) }}
+	o := New(l, WithBreaker(at, breaker.New("at", 5, 30*time.Second).WithClock(c.Now)), Config{Rate: 1000}, quiet)
+	o.now = c.Now
 	for i := 0; i < 900 && len(at.sent) < 3; i++ { // 15 minutes
 		if _, err := o.RunOnce(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		c.add(time.Second)
+		c.Add(time.Second)
 	}
 	msgs, _ := l.Messages(context.Background(), phone, 10)
 	for _, m := range msgs {

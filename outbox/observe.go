@@ -1,4 +1,4 @@
-package messaging
+package outbox
 
 import "github.com/huduma-ke/huduma"
 
@@ -25,7 +25,7 @@ func (nopObserver) SMS(huduma.MessageKind, string) {}
 func (nopObserver) StoreError(string)              {}
 
 // Observe names who hears of the outbox's events (nil: nobody).
-func (o *Outbox) Observe(obs Observer) {
+func (o *Worker) Observe(obs Observer) {
 	if obs == nil {
 		obs = nopObserver{}
 	}

@@ -1,4 +1,8 @@
-package messaging
+// Package smschannel is the SMS conversation channel: it answers what
+// people text to the short code (keywords and the answers to its
+// questions) with replies queued in the outbox, and takes delivery
+// reports for the messages sent.
+package smschannel
 
 import (
 	"context"
@@ -12,6 +16,7 @@ import (
 
 	"github.com/huduma-ke/huduma"
 	"github.com/huduma-ke/huduma/internal/ratelimit"
+	"github.com/huduma-ke/huduma/providers"
 	"github.com/huduma-ke/huduma/sessions"
 	"github.com/huduma-ke/huduma/texts"
 )
@@ -293,19 +298,13 @@ func (i *Inbox) slowDown(ctx context.Context, from huduma.MSISDN, stored string)
 		"sms-slow:"+string(from)+":"+strconv.FormatInt(window, 10))
 }
 
-// ErrUnknownMessage is a delivery report for a provider id the outbox
-// does not have: never ours, purged, or (when the provider reports
-// before the send's record is written) not yet. Each provider's route
-// decides which it can be.
-var ErrUnknownMessage = errors.New("sms: delivery report for a message not known")
-
 // Delivered applies a delivery report; for an unknown id it changes
-// nothing, logs, and returns ErrUnknownMessage.
+// nothing, logs, and returns providers.ErrUnknownMessage.
 func (i *Inbox) Delivered(ctx context.Context, providerID string, state huduma.MessageStatus, final bool, reason string) error {
 	found, err := i.st.ApplyDelivery(ctx, providerID, state, final, reason)
 	if err == nil && !found {
 		i.log.InfoContext(ctx, "delivery report for an unknown message", "provider_id", providerID)
-		return ErrUnknownMessage
+		return providers.ErrUnknownMessage
 	}
 	return err
 }

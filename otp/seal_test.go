@@ -1,4 +1,4 @@
-package messaging
+package otp
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/huduma-ke/huduma"
+	"github.com/huduma-ke/huduma/providers"
 )
 
 // recordingSender keeps what it was asked to send.
@@ -58,7 +59,7 @@ func TestSealedTextsOpenOnlyOnTheirWayOut(t *testing.T) {
 	if strings.Join(provider.texts, "|") != text+"|a notice" {
 		t.Fatalf("the provider got %q", provider.texts)
 	}
-	if _, err := Unsealing(provider, other).Send(context.Background(), "+254712345678", sealed); !errors.Is(err, ErrPermanent) || len(provider.texts) != 2 {
+	if _, err := Unsealing(provider, other).Send(context.Background(), "+254712345678", sealed); !errors.Is(err, providers.ErrPermanent) || len(provider.texts) != 2 {
 		t.Fatalf("an unopenable text: %v, provider called %d times", err, len(provider.texts))
 	}
 	if Unsealing(nil, s) != nil {

@@ -1,4 +1,7 @@
-package messaging
+// Package notices sends the texts other parts of the gateway ask for
+// outside a conversation: an agency's notice, the late answer to a USSD
+// hop that ran out of time, and an application's change of state.
+package notices
 
 import (
 	"context"
@@ -98,10 +101,10 @@ type Services interface {
 	ServiceByCode(ctx context.Context, code int) (huduma.Service, error)
 }
 
-// serviceName is the catalog's name of service code in lang, or stored
+// ServiceName is the catalog's name of service code in lang, or stored
 // (the name a record kept, in the language it was made in) when the
 // catalog cannot say: a withdrawn service still has its applications.
-func serviceName(ctx context.Context, cat Services, code int, stored string, lang huduma.Language) string {
+func ServiceName(ctx context.Context, cat Services, code int, stored string, lang huduma.Language) string {
 	sv, err := cat.ServiceByCode(ctx, code)
 	if err != nil {
 		return stored
@@ -157,7 +160,7 @@ func (a *Applications) UpdateApplication(ctx context.Context, number string, sta
 		return huduma.Application{}, err
 	}
 	lang := callerLanguage(ctx, a.langs, cur.Phone)
-	name := serviceName(ctx, a.cat, cur.ServiceCode, cur.ServiceName, lang)
+	name := ServiceName(ctx, a.cat, cur.ServiceCode, cur.ServiceName, lang)
 	app, err := a.st.UpdateApplication(ctx, number, status, note, func(app huduma.Application) huduma.Message {
 		return huduma.Message{To: app.Phone, Kind: huduma.MessageNotice, Body: texts.AppStatusSMS(app, name, lang)}
 	})

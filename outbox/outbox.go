@@ -1,8 +1,9 @@
-// Package messaging is Huduma's SMS side: the outbox worker that sends
-// queued messages through a provider with retries, backoff and a rate
-// limit; the inbox that answers keywords texted to the short code; and
-// one-time passwords.
-package messaging
+// Package outbox is the worker that sends queued SMS through the chosen
+// provider (providers.SMSSender): it claims messages under a lease, retries
+// with backoff, keeps to a rate limit and records what the provider said.
+// Messages are queued by whoever decided to send them, in the transaction
+// that recorded the decision; this package only delivers them.
+package outbox
 
 import (
 	"context"
@@ -15,10 +16,11 @@ import (
 
 	"github.com/huduma-ke/huduma"
 	"github.com/huduma-ke/huduma/breaker"
+	"github.com/huduma-ke/huduma/providers"
 )
 
-// OutboxStore is the part of the ledger the outbox worker uses.
-type OutboxStore interface {
+// Store is the part of the ledger the outbox worker uses.
+type Store interface {
 	ClaimMessages(ctx context.Context, limit int, lease time.Duration) ([]huduma.OutMessage, error)
 	MessagesSent(ctx context.Context, sent []huduma.Sent) error
 	MessageFinal(ctx context.Context, id int64, status huduma.MessageStatus, reason string) error
@@ -32,8 +34,8 @@ type OutboxStore interface {
 	RenewMessages(ctx context.Context, ids []int64, lease time.Duration) (int, error)
 }
 
-// OutboxConfig tunes the worker.
-type OutboxConfig struct {
+// Config tunes the worker.
+type Config struct {
 	// Rate caps sends per second to the provider (0 = 20/s).
 	Rate float64
 	// MaxAttempts bounds retries before a message fails (0 = 8).
@@ -44,11 +46,11 @@ type OutboxConfig struct {
 	Batch int
 }
 
-// Outbox sends queued messages.
-type Outbox struct {
-	st      OutboxStore
-	send    Sender
-	cfg     OutboxConfig
+// Worker sends queued messages.
+type Worker struct {
+	st      Store
+	send    providers.SMSSender
+	cfg     Config
 	limiter *rate.Limiter
 	log     *slog.Logger
 	now     func() time.Time
@@ -65,8 +67,8 @@ type Outbox struct {
 // minutes.
 const sendLease = 10 * time.Second
 
-// NewOutbox returns a worker.
-func NewOutbox(st OutboxStore, send Sender, cfg OutboxConfig, log *slog.Logger) *Outbox {
+// New returns a worker.
+func New(st Store, send providers.SMSSender, cfg Config, log *slog.Logger) *Worker {
 	if cfg.Rate <= 0 {
 		cfg.Rate = 20
 	}
@@ -82,7 +84,7 @@ func NewOutbox(st OutboxStore, send Sender, cfg OutboxConfig, log *slog.Logger) 
 	if cfg.Batch <= 0 {
 		cfg.Batch = 50
 	}
-	return &Outbox{st: st, send: send, cfg: cfg, limiter: rate.NewLimiter(rate.Limit(cfg.Rate), max(1, int(cfg.Rate))),
+	return &Worker{st: st, send: send, cfg: cfg, limiter: rate.NewLimiter(rate.Limit(cfg.Rate), max(1, int(cfg.Rate))),
 		log: log.With("comp", "outbox"), now: time.Now, obs: nopObserver{}, lease: sendLease}
 }
 
@@ -90,7 +92,7 @@ func NewOutbox(st OutboxStore, send Sender, cfg OutboxConfig, log *slog.Logger) 
 func essential(k huduma.MessageKind) bool { return k != huduma.MessageNotice }
 
 // Run sends until ctx ends, polling every poll when idle.
-func (o *Outbox) Run(ctx context.Context, poll time.Duration) {
+func (o *Worker) Run(ctx context.Context, poll time.Duration) {
 	t := time.NewTicker(poll)
 	defer t.Stop()
 	for {
@@ -120,7 +122,7 @@ const sentFlush = 20
 // The batch's leases are renewed while it is sent; should the renewals
 // fail until the lease may have run out (another worker may have claimed
 // the rest), the batch stops before its next send.
-func (o *Outbox) RunOnce(ctx context.Context) (int, error) {
+func (o *Worker) RunOnce(ctx context.Context) (int, error) {
 	claimedAt := o.now()
 	msgs, err := o.st.ClaimMessages(ctx, o.cfg.Batch, o.lease)
 	if err != nil {
@@ -178,7 +180,7 @@ func (o *Outbox) RunOnce(ctx context.Context) (int, error) {
 
 // deliver sends one message. An accepted message is returned for the
 // caller to record; every other outcome is recorded here.
-func (o *Outbox) deliver(ctx context.Context, m huduma.OutMessage) (*huduma.Sent, error) {
+func (o *Worker) deliver(ctx context.Context, m huduma.OutMessage) (*huduma.Sent, error) {
 	if !essential(m.Kind) {
 		out, err := o.st.OptedOut(ctx, m.To)
 		if err != nil {
@@ -225,7 +227,7 @@ func (o *Outbox) deliver(ctx context.Context, m huduma.OutMessage) (*huduma.Sent
 
 // recorded tells the observer of event once the store has it (err nil),
 // and passes err on.
-func (o *Outbox) recorded(kind huduma.MessageKind, event string, err error) error {
+func (o *Worker) recorded(kind huduma.MessageKind, event string, err error) error {
 	if err == nil {
 		o.obs.SMS(kind, event)
 	}
@@ -247,7 +249,7 @@ type batchLease struct {
 
 // keepLease renews the leases of ids, claimed at claimedAt, every quarter
 // lease until stop.
-func (o *Outbox) keepLease(ids []int64, claimedAt time.Time) *batchLease {
+func (o *Worker) keepLease(ids []int64, claimedAt time.Time) *batchLease {
 	b := &batchLease{until: claimedAt.Add(o.lease), now: o.now, quit: make(chan struct{}), done: make(chan struct{})}
 	go func() {
 		defer close(b.done)

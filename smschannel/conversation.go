@@ -1,4 +1,4 @@
-package messaging
+package smschannel
 
 import "github.com/huduma-ke/huduma"
 

@@ -1,4 +1,6 @@
-package messaging
+// Package otp issues and checks the one-time codes agencies ask for by
+// SMS, and seals a code's text while it waits in the outbox.
+package otp
 
 import (
 	"context"
@@ -15,25 +17,25 @@ import (
 	"github.com/huduma-ke/huduma/texts"
 )
 
-// OTPStore is the part of the ledger OTPs use.
-type OTPStore interface {
+// Store is the part of the ledger OTPs use.
+type Store interface {
 	CreateOTP(ctx context.Context, scope huduma.OTPScope, hash string, msg huduma.Message) error
 	VerifyOTP(ctx context.Context, scope huduma.OTPScope, match func(hash string) bool) (bool, error)
 }
 
-// OTP issues and checks one-time passwords. Codes are never stored
+// Codes issues and checks one-time passwords. Codes are never stored
 // readable: the code row keeps only an HMAC of its scope and code keyed by
 // HUDUMA_OTP_SECRET, and its SMS waits in the outbox sealed (Sealer), so
 // a database leak does not leak codes.
-type OTP struct {
-	st     OTPStore
+type Codes struct {
+	st     Store
 	secret []byte
 	seal   *Sealer
 }
 
-// NewOTP returns an OTP service keyed by secret.
-func NewOTP(st OTPStore, secret []byte) *OTP {
-	return &OTP{st: st, secret: secret, seal: NewSealer(secret)}
+// New returns the one-time code service, keyed by secret.
+func New(st Store, secret []byte) *Codes {
+	return &Codes{st: st, secret: secret, seal: NewSealer(secret)}
 }
 
 var purposeRE = regexp.MustCompile(`^[a-z0-9_.-]{1,32}$`)
@@ -41,7 +43,7 @@ var purposeRE = regexp.MustCompile(`^[a-z0-9_.-]{1,32}$`)
 // hash keys a code to its whole scope. An operator's scope hashes as
 // codes did before agencies had their own, so codes issued just before an
 // upgrade still verify.
-func (o *OTP) hash(scope huduma.OTPScope, code string) string {
+func (o *Codes) hash(scope huduma.OTPScope, code string) string {
 	m := hmac.New(sha256.New, o.secret)
 	if scope.Agency != "" {
 		fmt.Fprintf(m, "%s\x00", scope.Agency)
@@ -53,7 +55,7 @@ func (o *OTP) hash(scope huduma.OTPScope, code string) string {
 // SendOTP texts a fresh 6-digit code for scope (5 minutes, single use).
 // More than 3 codes to one phone in one agency's name in 10 minutes is
 // ERateLimited.
-func (o *OTP) SendOTP(ctx context.Context, agency string, phone huduma.MSISDN, purpose string) error {
+func (o *Codes) SendOTP(ctx context.Context, agency string, phone huduma.MSISDN, purpose string) error {
 	if !purposeRE.MatchString(purpose) {
 		return huduma.Errorf(huduma.EInvalid, "purpose must be 1-32 lower-case letters, digits, '.', '_' or '-'")
 	}
@@ -78,7 +80,7 @@ var codeRE = regexp.MustCompile(`^[0-9]{6}$`)
 // for phone and purpose. The hashes are compared in constant time; a
 // wrong code uses one of five attempts of that scope's code only; a right
 // one is spent.
-func (o *OTP) VerifyOTP(ctx context.Context, agency string, phone huduma.MSISDN, purpose, code string) (bool, error) {
+func (o *Codes) VerifyOTP(ctx context.Context, agency string, phone huduma.MSISDN, purpose, code string) (bool, error) {
 	if !purposeRE.MatchString(purpose) {
 		return false, huduma.Errorf(huduma.EInvalid, "purpose must be 1-32 lower-case letters, digits, '.', '_' or '-'")
 	}
