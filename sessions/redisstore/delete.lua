@@ -1,0 +1,13 @@
+-- Removes one session wherever it lives: its own key, and the phone's slot
+-- when the slot holds it.
+-- KEYS[1] the record's own key, KEYS[2] the phone's slot. ARGV[1] the
+-- session's id.
+local slot = redis.call('GET', KEYS[2])
+if slot then
+  local _, _, _, id = parse_slot(slot)
+  if id == ARGV[1] then
+    redis.call('DEL', KEYS[2])
+  end
+end
+redis.call('DEL', KEYS[1])
+return 0
