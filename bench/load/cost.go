@@ -102,17 +102,24 @@ func costBetween(before, after usage, hops int64, hopsPerJourney int) cost {
 	return c
 }
 
-// costReport says what one hop and one journey of a paced run cost.
-// Postgres publishes an idle backend's row counts up to 10 s after its
-// last transaction, hence the wait before the second sample. Redis serves every
-// target and anything else on the machine: its figures are an upper bound
-// when other work shares it.
+// costReport says what one hop and one journey of a paced run cost. CPU
+// and Redis are read at once, before anything else (another client of the
+// same Redis, the gateway's idle workers) adds to them; Postgres publishes
+// an idle backend's row counts up to 10 s after its last transaction, so
+// the rows are read after a wait. Redis serves every target and anything
+// else on the machine: its figures are an upper bound when other work
+// shares it.
 func costReport(before usage, after func() (usage, error), hops int64, hopsPerJourney int) (cost, error) {
-	time.Sleep(11 * time.Second)
 	a, err := after()
 	if err != nil {
 		return cost{}, err
 	}
+	time.Sleep(11 * time.Second)
+	rows, err := after()
+	if err != nil {
+		return cost{}, err
+	}
+	a.pgRows = rows.pgRows
 	return costBetween(before, a, hops, hopsPerJourney), nil
 }
 
