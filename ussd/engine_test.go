@@ -61,7 +61,7 @@ func newEngineWith(t *testing.T) (*Engine, *recordedEffects) {
 
 // newEngineOn is an engine on the sample catalog with the session store
 // and configuration given.
-func newEngineOn(t *testing.T, sess SessionStore, cfg Config) (*Engine, *recordedEffects) {
+func newEngineOn(t testing.TB, sess SessionStore, cfg Config) (*Engine, *recordedEffects) {
 	t.Helper()
 	st := sqlitetest.OpenWithSample(t)
 	fx := &recordedEffects{}

@@ -55,7 +55,7 @@ func TestRedisCommandsPerEngineHop(t *testing.T) {
 			if _, err := e.HandleHop(ctx, atHop(session, p)); err != nil {
 				t.Fatal(err)
 			}
-			counts = append(counts, testenv.RedisCommands(t, counter)-before)
+			counts = append(counts, testenv.HopCommands(before, testenv.RedisCommands(t, counter)))
 		}
 		return counts
 	}

@@ -46,26 +46,41 @@ func PrivateRedis(t testing.TB) string {
 }
 
 // RedisCommands is how many commands the server rdb talks to has run so
-// far, scripts' inner calls included, leaving out the INFO calls that ask.
-// Two readings around some work count its commands on a PrivateRedis.
-func RedisCommands(t testing.TB, rdb *redis.Client) int64 {
+// far, scripts' inner calls included, by command name ("mget", "evalsha",
+// "set"), leaving out the INFO calls that ask. Two readings around some
+// work count its commands on a PrivateRedis.
+func RedisCommands(t testing.TB, rdb *redis.Client) map[string]int64 {
 	t.Helper()
 	info, err := rdb.Info(context.Background(), "commandstats").Result()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var n int64
+	calls := map[string]int64{}
 	for _, line := range strings.Split(info, "\n") {
 		name, rest, ok := strings.Cut(strings.TrimSpace(line), ":")
 		if !ok || !strings.HasPrefix(name, "cmdstat_") || name == "cmdstat_info" {
 			continue
 		}
-		calls, _, _ := strings.Cut(strings.TrimPrefix(rest, "calls="), ",")
-		v, err := strconv.ParseInt(calls, 10, 64)
+		n, _, _ := strings.Cut(strings.TrimPrefix(rest, "calls="), ",")
+		v, err := strconv.ParseInt(n, 10, 64)
 		if err != nil {
 			t.Fatalf("commandstats line %q", line)
 		}
-		n += v
+		calls[strings.TrimPrefix(name, "cmdstat_")] = v
+	}
+	return calls
+}
+
+// HopCommands is how many commands ran between two RedisCommands
+// readings, leaving out the session store's active-index flush (a ZADD
+// and a ZREMRANGEBYSCORE about once a second per process, whatever the
+// traffic), which belongs to no hop.
+func HopCommands(before, after map[string]int64) int64 {
+	var n int64
+	for name, v := range after {
+		if name != "zadd" && name != "zremrangebyscore" {
+			n += v - before[name]
+		}
 	}
 	return n
 }

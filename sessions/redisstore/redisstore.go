@@ -46,6 +46,7 @@ type Store struct {
 	prefix string
 	owned  bool
 	now    func() time.Time
+	active activeIndex
 }
 
 var _ sessions.Store = (*Store)(nil)
@@ -53,7 +54,8 @@ var _ sessions.Store = (*Store)(nil)
 // New wraps an existing client. Keys are "<prefix>s:<key id>" for a
 // session's own record, "<prefix>h:<phone>" for the phone's slot (its
 // latest session), "<prefix>g:<phone>" for the phone's language (no
-// expiry) and "<prefix>sms:<phone>" for a phone's SMS conversation
+// expiry), "<prefix>active" for the index of sessions by expiry
+// (active.go) and "<prefix>sms:<phone>" for a phone's SMS conversation
 // (conversations.go).
 func New(rdb redis.UniversalClient, prefix string) *Store {
 	return &Store{rdb: rdb, prefix: prefix, now: time.Now}
@@ -196,71 +198,17 @@ func (s *Store) Save(ctx context.Context, k sessions.Key, expect int64, w sessio
 	if n < 0 {
 		return 0, sessions.ErrConflict
 	}
+	s.noteActive(k.ID(), now+max(w.TTL.Milliseconds(), 1))
 	return n, nil
 }
 
 // Delete implements sessions.Store.
 func (s *Store) Delete(ctx context.Context, k sessions.Key) error {
-	if err := deleteScript.Run(ctx, s.rdb, []string{s.key(k), s.slotKey(k.Phone)}, k.ID()).Err(); err != nil && !errors.Is(err, redis.Nil) {
+	s.active.forget(k.ID())
+	if err := deleteScript.Run(ctx, s.rdb, []string{s.key(k), s.slotKey(k.Phone), s.prefix + "active"}, k.ID()).Err(); err != nil && !errors.Is(err, redis.Nil) {
 		return fmt.Errorf("redis delete session: %w", err)
 	}
 	return nil
-}
-
-// Active implements sessions.Store: the sessions whose record has not
-// expired, counted by scanning the keyspace, so that no hop pays for an
-// index. A session that moved into its phone's slot, and whose older copy
-// in its own key has not expired yet, counts once. The scan walks every
-// key, languages included: this is for a gauge read every few seconds,
-// not for a hop.
-func (s *Store) Active(ctx context.Context) (int64, error) {
-	ids := map[string]bool{}
-	if err := s.scan(ctx, s.prefix+"s:*", func(keys []string) error {
-		for _, k := range keys {
-			ids[strings.TrimPrefix(k, s.prefix+"s:")] = true
-		}
-		return nil
-	}); err != nil {
-		return 0, err
-	}
-	if err := s.scan(ctx, s.prefix+"h:*", func(keys []string) error {
-		vals, err := s.rdb.MGet(ctx, keys...).Result()
-		if err != nil {
-			return err
-		}
-		for _, v := range vals {
-			if raw, ok := v.(string); ok {
-				if sl, err := parseSlot(raw); err == nil {
-					ids[sl.id] = true
-				}
-			}
-		}
-		return nil
-	}); err != nil {
-		return 0, err
-	}
-	return int64(len(ids)), nil
-}
-
-// scanBatch is how many keys one SCAN step asks the server to look at.
-const scanBatch = 1000
-
-func (s *Store) scan(ctx context.Context, match string, each func(keys []string) error) error {
-	var cursor uint64
-	for {
-		keys, next, err := s.rdb.Scan(ctx, cursor, match, scanBatch).Result()
-		if err != nil {
-			return fmt.Errorf("redis count active sessions: %w", err)
-		}
-		if len(keys) > 0 {
-			if err := each(keys); err != nil {
-				return fmt.Errorf("redis count active sessions: %w", err)
-			}
-		}
-		if cursor = next; cursor == 0 {
-			return nil
-		}
-	}
 }
 
 // warmBatch is how many languages one pipeline writes while warming.

@@ -67,6 +67,18 @@ func TestTwoProcesses(t *testing.T) {
 	if _, err := a.Save(ctx, k, 1, sessions.Write{Value: []byte("stale a"), TTL: time.Minute}); !errors.Is(err, sessions.ErrConflict) {
 		t.Fatalf("stale write from a: %v, want conflict", err)
 	}
+	// Each process writes the sessions it saved to the shared index; once
+	// both have (a gauge read flushes at once), each counts the one
+	// session once.
+	if _, err := a.Active(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := b.Active(ctx); err != nil || n != 1 {
+		t.Fatalf("b counts %d active sessions (%v), want 1", n, err)
+	}
+	if n, err := a.Active(ctx); err != nil || n != 1 {
+		t.Fatalf("a counts %d active sessions (%v), want 1", n, err)
+	}
 }
 
 // TestMemoryUsage measures what one session costs in Redis: a 600-byte
