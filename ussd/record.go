@@ -85,9 +85,17 @@ func decodeRecord(b []byte) (record, error) {
 	return rec, nil
 }
 
-// StoredState is the menu state of a stored session record, for tools and
-// tests that look into the session store.
-func StoredState(value []byte) (string, error) {
+// Stored is what tools and tests that look into the session store see of
+// a stored session record.
+type Stored struct {
+	// State is the menu state the session is at.
+	State string
+	// Hops is how many hops the session has applied.
+	Hops int
+}
+
+// Inspect reads a stored session record.
+func Inspect(value []byte) (Stored, error) {
 	rec, err := decodeRecord(value)
-	return rec.Menu.State, err
+	return Stored{State: rec.Menu.State, Hops: rec.Hops}, err
 }

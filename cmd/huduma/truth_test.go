@@ -503,11 +503,11 @@ func (j *journey) sessionState(i int, phone string) string {
 	if ld.Record.Version == 0 {
 		return "(none)"
 	}
-	state, err := ussd.StoredState(ld.Record.Value)
+	rec, err := ussd.Inspect(ld.Record.Value)
 	if err != nil {
 		j.t.Fatal(err)
 	}
-	return state
+	return rec.State
 }
 
 // queryRows runs q on a gateway's database and returns its rows, columns
