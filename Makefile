@@ -47,7 +47,7 @@ FUZZ_TARGETS = ./gsm7:FuzzFold ./gsm7:FuzzKeepWords ./smschannel:FuzzInboxText .
 	./providers/daraja:FuzzDecodeSTKCallback ./providers/daraja:FuzzDecodeC2B \
 	./providers/daraja:FuzzDecodeReversalResult ./providers/daraja:FuzzDecodePullReply \
 	./providers/ecitizen:FuzzDecodeNotification \
-	./payments:FuzzParseStatement ./store/trigram:FuzzSearchMatchesReference
+	./payments:FuzzParseStatement ./store/trigram:FuzzSearchMatchesReference ./ussd:FuzzDecodeRecord
 # .ci/fuzz fails on any finding; a bare "context deadline exceeded" with
 # nothing found (a Go 1.26 coordinator race) is tried again.
 fuzz:

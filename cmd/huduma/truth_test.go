@@ -24,6 +24,7 @@ import (
 	"github.com/huduma-ke/huduma/providers/africastalking/atfake"
 	"github.com/huduma-ke/huduma/sessions"
 	"github.com/huduma-ke/huduma/smschannel"
+	"github.com/huduma-ke/huduma/ussd"
 )
 
 // update rewrites the expected replies of testdata/journeys from a run
@@ -499,18 +500,14 @@ func (j *journey) sessionState(i int, phone string) string {
 	if err != nil {
 		j.t.Fatal(err)
 	}
-	var rec struct {
-		Menu struct {
-			State string `json:"s"`
-		} `json:"m"`
-	}
 	if ld.Record.Version == 0 {
 		return "(none)"
 	}
-	if err := json.Unmarshal(ld.Record.Value, &rec); err != nil {
+	rec, err := ussd.Inspect(ld.Record.Value)
+	if err != nil {
 		j.t.Fatal(err)
 	}
-	return rec.Menu.State
+	return rec.State
 }
 
 // queryRows runs q on a gateway's database and returns its rows, columns
