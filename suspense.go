@@ -75,6 +75,7 @@ const (
 	SourcePull      PaymentSource = "pull"      // Daraja's Pull Transactions API (a missed confirmation)
 	SourceStatement PaymentSource = "statement" // the organisation portal's statement (huduma reconcile --apply)
 	SourceLegacy    PaymentSource = "legacy"    // recorded before the suspense ledger existed
+	SourceECitizen  PaymentSource = "ecitizen"  // an e-Citizen payment notification (the ecitizen billing backend)
 )
 
 // ProvisionalPrefix starts the transaction id of a prompt's payment that a
@@ -175,6 +176,12 @@ type PaymentTexts interface {
 	// PromptUnsent tells payer, told to check their phone, that the
 	// prompt for inv will not come, and how to pay instead.
 	PromptUnsent(inv Invoice, payer MSISDN) Message
+	// Billed tells the invoice's phone its e-Citizen bill number (inv.Bill)
+	// and how to pay it from its network.
+	Billed(inv Invoice) Message
+	// CheckoutFailed tells the invoice's phone that e-Citizen could not
+	// bill the invoice, so it cannot be paid yet.
+	CheckoutFailed(inv Invoice) Message
 }
 
 // Receipt makes a ReceiptFunc a PaymentTexts.
@@ -185,6 +192,12 @@ func (f ReceiptFunc) Notice(PaymentNotice) (Message, bool) { return Message{}, f
 
 // PromptUnsent sends nothing: a ReceiptFunc only knows receipts.
 func (f ReceiptFunc) PromptUnsent(Invoice, MSISDN) Message { return Message{} }
+
+// Billed sends nothing: a ReceiptFunc only knows receipts.
+func (f ReceiptFunc) Billed(Invoice) Message { return Message{} }
+
+// CheckoutFailed sends nothing: a ReceiptFunc only knows receipts.
+func (f ReceiptFunc) CheckoutFailed(Invoice) Message { return Message{} }
 
 // SuspenseFilter narrows the list of held payments.
 type SuspenseFilter struct {

@@ -1,0 +1,39 @@
+package texts
+
+import (
+	"github.com/huduma-ke/huduma"
+	"github.com/huduma-ke/huduma/gsm7"
+)
+
+// Texts of the ecitizen billing backend, where e-Citizen's bill number is
+// the account a payer quotes on every network.
+var (
+	billedSMS         = Text{"eCitizen bill %s for invoice %s: %s %s", "Bili ya eCitizen %s ya ankara %s: %s %s"}
+	checkoutFailedSMS = Text{"Sorry, invoice %s could not be billed on eCitizen, so it cannot be paid yet. Do not pay it; order it again later from %s.",
+		"Samahani, ankara %s haikuweza kuwekwa kwenye eCitizen, kwa hivyo haiwezi kulipwa sasa. Usiilipe; iagize tena baadaye kwa %s."}
+	// DoneBillBySMS ends an order whose bill number e-Citizen had not
+	// given within the hop: it comes by SMS.
+	DoneBillBySMS = Text{"Invoice %s\nTotal KES %s\nYour eCitizen bill number and how to pay it will come by SMS shortly.",
+		"Ankara %s\nJumla KES %s\nNambari ya bili ya eCitizen na jinsi ya kulipa zitakuja kwa SMS punde."}
+	// DoneBillPrompt ends an order billed on e-Citizen with a prompt on
+	// its way: the bill number, in case the payer pays by hand instead.
+	DoneBillPrompt = Text{"eCitizen bill %s\nTotal KES %s\nCheck your phone for the M-Pesa prompt and enter your PIN.",
+		"Bili ya eCitizen %s\nJumla KES %s\nAngalia simu yako kwa ombi la M-Pesa na uweke PIN yako."}
+)
+
+// BilledSMS tells the invoice's phone its e-Citizen bill number and the
+// steps of paying it from that phone's network (the steps quote the bill
+// number as the account, with the balance due). The service's name gives
+// way to keep it to one SMS.
+func BilledSMS(inv huduma.Invoice, how HowToPay) string {
+	steps := how.For(inv.Phone, inv, inv.Language)
+	return oneSMS(func(name string) string {
+		return gsm7.Fold(billedSMS.F(inv.Language, inv.Bill, inv.Number, name+".", steps))
+	}, Clip(inv.ServiceName, 30))
+}
+
+// CheckoutFailedSMS tells the invoice's phone that e-Citizen never billed
+// the invoice.
+func CheckoutFailedSMS(inv huduma.Invoice, serviceCode string) string {
+	return gsm7.Fold(checkoutFailedSMS.F(inv.Language, inv.Number, serviceCode))
+}
