@@ -108,6 +108,10 @@ type Config struct {
 	NeedServiceID bool
 	// ServiceCode is the USSD code texts tell people to dial.
 	ServiceCode string
+	// CheckoutBudget is how long the hop that orders an invoice waits for
+	// e-Citizen's bill (the ecitizen backend; default 1 s): within it the
+	// END screen shows the bill number, else it comes by SMS.
+	CheckoutBudget time.Duration
 	// PromptCap is how many M-Pesa prompts one phone may get from
 	// strangers (another phone's invoice, not asked for by the phone
 	// itself) in huduma.PromptCapWindow, across instances
@@ -127,6 +131,10 @@ type Service struct {
 	cat Catalog
 	// reverser refunds payments (nil: refunds are off).
 	reverser Reverser
+	// biller bills invoices on e-Citizen (nil: the ledger backend), and
+	// billJobs runs their checkout jobs inline.
+	biller   Biller
+	billJobs BillJobs
 	mp       Mpesa
 	cfg      Config
 	log      *slog.Logger
@@ -229,7 +237,14 @@ func (s *Service) CreateInvoice(ctx context.Context, req huduma.InvoiceRequest) 
 		Fee: sv.Fee, ConvenienceFee: conv, Total: sv.Fee + conv, Status: huduma.InvoicePending, Language: req.Lang,
 		CreatedAt: now, ExpiresAt: now.Add(s.cfg.InvoiceTTL)}
 	var plan *huduma.PushPlan
-	if req.Push && CanPrompt(req.Payer) {
+	var checkout *huduma.CheckoutJob
+	switch {
+	case s.biller != nil:
+		// e-Citizen sends the prompt, asked for in the checkout; the text
+		// with the bill number replaces the invoice text.
+		checkout = &huduma.CheckoutJob{Payer: req.Payer, Prompt: req.Push && CanPrompt(req.Payer)}
+		req.SkipInvoiceSMS = true
+	case req.Push && CanPrompt(req.Payer):
 		plan = &huduma.PushPlan{Payer: req.Payer, RunAt: now.Add(s.cfg.StkDelay)}
 	}
 	for try := 0; try < 5; try++ {
@@ -239,7 +254,7 @@ func (s *Service) CreateInvoice(ctx context.Context, req huduma.InvoiceRequest) 
 			msg = &huduma.Message{To: req.Phone, Kind: huduma.MessageInvoice, Body: s.invoiceText(inv)}
 		}
 		done, err := s.apply(ctx, huduma.InvoiceEvent{Order: huduma.InvoiceOrder{Invoice: inv, Key: req.Key, RequestHash: req.RequestHash,
-			Message: msg, Push: plan}, Cap: s.cfg.PromptCap}, nil)
+			Message: msg, Push: plan, Checkout: checkout}, Cap: s.cfg.PromptCap}, nil)
 		if huduma.ErrorCode(err) == huduma.EConflict {
 			continue // number taken: draw another
 		}
@@ -253,9 +268,24 @@ func (s *Service) CreateInvoice(ctx context.Context, req huduma.InvoiceRequest) 
 		}
 		out := done.NewInvoice.Invoice
 		s.log.InfoContext(ctx, "invoice created", "invoice", out.Number, "service", sv.Code, "total", out.Total, "prompt", plan != nil)
+		if checkout != nil {
+			billed, prompted := s.checkoutNow(ctx, out, checkoutJob(done))
+			return billed, prompted, nil
+		}
 		return out, plan != nil, nil
 	}
 	return huduma.Invoice{}, false, fmt.Errorf("create invoice: no free invoice number after 5 draws")
+}
+
+// checkoutJob is the id of the checkout job a plan queued (0: none, or
+// queued before).
+func checkoutJob(p huduma.Plan) int64 {
+	for _, j := range p.Jobs {
+		if j.Kind == huduma.JobCheckout {
+			return j.ID
+		}
+	}
+	return 0
 }
 
 // validateFields checks the values an invoice request carries against the
@@ -320,6 +350,13 @@ func (s *Service) RequestPushByPayer(ctx context.Context, number huduma.InvoiceN
 func (s *Service) requestPush(ctx context.Context, ev huduma.PromptEvent) error {
 	if !CanPrompt(ev.Payer) {
 		return huduma.Errorf(huduma.EInvalid, "M-Pesa prompts go only to Safaricom numbers")
+	}
+	if s.biller != nil {
+		// e-Citizen prompts through a repeat checkout.
+		if _, err := s.apply(ctx, huduma.CheckoutEvent{Invoice: ev.Invoice, Payer: ev.Payer, Dedupe: ev.Dedupe}, nil); err != nil {
+			return fmt.Errorf("queue prompt: %w", err)
+		}
+		return nil
 	}
 	ev.RunAt, ev.Cap = s.now().Add(s.cfg.StkDelay), s.cfg.PromptCap
 	if _, err := s.apply(ctx, ev, nil); err != nil {
@@ -413,9 +450,15 @@ func (s *Service) settleSTK(ctx context.Context, res huduma.STKResult, raw []byt
 // writes the plan with cb, the callback it came in, in one transaction.
 // Once that committed, the plan's events are told to the observer.
 func (s *Service) apply(ctx context.Context, ev huduma.MoneyEvent, cb *huduma.CallbackRecord) (huduma.Plan, error) {
-	plan, err := s.money.Settle(ctx, ev.Key(), func(st huduma.LedgerState) (huduma.Plan, error) {
+	return s.settle(ctx, ev.Key(), ev, func(p *huduma.Plan) { p.Callback = cb })
+}
+
+// settle is apply with the key to load and what to add to the plan
+// before it is written (finish) given by the caller.
+func (s *Service) settle(ctx context.Context, key huduma.LedgerKey, ev huduma.MoneyEvent, finish func(*huduma.Plan)) (huduma.Plan, error) {
+	plan, err := s.money.Settle(ctx, key, func(st huduma.LedgerState) (huduma.Plan, error) {
 		p, err := huduma.Settle(st, ev, s.texts())
-		p.Callback = cb
+		finish(&p)
 		return p, err
 	})
 	if err != nil {
