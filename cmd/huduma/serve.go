@@ -24,6 +24,8 @@ import (
 	"github.com/huduma-ke/huduma/providers/cgi"
 	"github.com/huduma-ke/huduma/providers/daraja"
 	"github.com/huduma-ke/huduma/providers/daraja/darajafake"
+	"github.com/huduma-ke/huduma/providers/ecitizen"
+	"github.com/huduma-ke/huduma/providers/ecitizen/ecitizenfake"
 	"github.com/huduma-ke/huduma/sessions"
 	"github.com/huduma-ke/huduma/sessions/memstore"
 	"github.com/huduma-ke/huduma/sessions/redisstore"
@@ -118,6 +120,9 @@ type gateway struct {
 	outbox    *messaging.Outbox
 	server    *web.Server
 	simulator *darajafake.Fake
+	// ecitizenFake is the in-process e-Citizen of the ecitizen backend
+	// with HUDUMA_PAYMENTS=simulator (else nil).
+	ecitizenFake *ecitizenfake.Fake
 	// metrics is every series, served at /metrics.
 	metrics *metrics.Set
 
@@ -221,13 +226,27 @@ func newGateway(ctx context.Context, cfg Config, log *slog.Logger) (*gateway, er
 	} else if loaded {
 		log.Info("phones' languages loaded into the session store")
 	}
-	mp, sim, err := openMpesa(cfg, log)
-	if err != nil {
-		return nil, err
-	}
-	if sim != nil {
-		g.simulator = sim
-		g.closers = append(g.closers, func() { sim.Close() })
+	var mp *daraja.Client
+	var sim *darajafake.Fake
+	var ec *ecitizen.Client
+	var ecCfg ecitizen.Config
+	if cfg.ECitizenBilling() {
+		var fake *ecitizenfake.Fake
+		if ec, ecCfg, fake, err = openECitizen(cfg, log); err != nil {
+			return nil, err
+		}
+		if fake != nil {
+			g.ecitizenFake = fake
+			g.closers = append(g.closers, func() { fake.Close() })
+		}
+	} else {
+		if mp, sim, err = openMpesa(cfg, log); err != nil {
+			return nil, err
+		}
+		if sim != nil {
+			g.simulator = sim
+			g.closers = append(g.closers, func() { sim.Close() })
+		}
 	}
 	secret, err := otpSecret(cfg)
 	if err != nil {
@@ -238,19 +257,26 @@ func newGateway(ctx context.Context, cfg Config, log *slog.Logger) (*gateway, er
 	breakers := map[string]metrics.Breaker{}
 	darajaBreaker := breakerFor("daraja", cfg)
 	breakers["daraja"] = darajaBreaker
-	payCfg := payments.Config{PromptCap: cfg.PromptCap, StkDelay: cfg.StkDelay, QueryAfter: cfg.QueryAfter, InvoiceTTL: cfg.InvoiceTTL, Paybill: cfg.MpesaShort,
-		Steps: cfg.PaySteps, ServiceCode: cfg.ServiceCode, Workers: cfg.MpesaWorkers}
+	payCfg := payments.Config{PromptCap: cfg.PromptCap, StkDelay: cfg.StkDelay, QueryAfter: cfg.QueryAfter, InvoiceTTL: cfg.InvoiceTTL, Paybill: cfg.Paybill(),
+		Steps: cfg.PaySteps, ServiceCode: cfg.ServiceCode, Workers: cfg.MpesaWorkers, CheckoutBudget: cfg.HopDeadline / 2}
 	if cfg.timeScale > 0 {
 		payCfg = payCfg.Scaled(cfg.timeScale)
 	}
-	pay := payments.New(st, st, payments.WithBreaker(mp, darajaBreaker), payCfg, log)
+	var mpesa payments.Mpesa = noDaraja{}
+	if mp != nil {
+		mpesa = payments.WithBreaker(mp, darajaBreaker)
+	}
+	pay := payments.New(st, st, mpesa, payCfg, log)
 	if cfg.RefundsOn() {
 		pay.EnableRefunds(mp)
+	}
+	if ec != nil {
+		pay.EnableBilling(ecitizen.Biller{Client: ec}, st)
 	}
 	// The SMS channel finds, invoices and pays through the same catalog
 	// and payments service as the USSD screens.
 	inbox := messaging.NewInbox(messaging.InboxDeps{Store: st, Catalog: st, Payments: pay, Conversations: sess},
-		messaging.InboxConfig{Paybill: cfg.MpesaShort, Steps: cfg.PaySteps, ServiceCode: cfg.ServiceCode, DefaultLanguage: cfg.Language,
+		messaging.InboxConfig{Paybill: cfg.Paybill(), NeedServiceID: cfg.ECitizenBilling(), Steps: cfg.PaySteps, ServiceCode: cfg.ServiceCode, DefaultLanguage: cfg.Language,
 			ConversationTTL: cfg.SMSTTL, PerMinute: cfg.SMSInRate, Burst: smsInBurst}, log)
 	ag := &agency{Service: pay, OTP: messaging.NewOTP(st, secret), Notices: messaging.NewNotices(st),
 		Applications: messaging.NewApplications(st, st, st), catalogReads: st}
@@ -279,7 +305,8 @@ func newGateway(ctx context.Context, cfg Config, log *slog.Logger) (*gateway, er
 	g.metrics = mx
 	outbox := messaging.NewOutbox(st, sender, messaging.OutboxConfig{Rate: cfg.SMSRate, Backoff: cfg.SMSRetry}, log)
 	outbox.Observe(mx)
-	m := menus.New(st, ag, menus.Config{ServiceCode: cfg.ServiceCode, Paybill: cfg.MpesaShort, Steps: cfg.PaySteps})
+	m := menus.New(st, ag, menus.Config{ServiceCode: cfg.ServiceCode, Paybill: cfg.Paybill(), Steps: cfg.PaySteps,
+		NeedServiceID: cfg.ECitizenBilling()})
 	eng := ussd.New(sess, m, hopEffects{pay, st}, ussd.Config{TTL: cfg.SessionTTL, DefaultLanguage: cfg.Language,
 		ServiceCode: cfg.ServiceCode, ResumeWindow: cfg.ResumeWindow}, log)
 	eng.Observe(mx)
@@ -300,7 +327,13 @@ func newGateway(ctx context.Context, cfg Config, log *slog.Logger) (*gateway, er
 		Pingers: map[string]web.Pinger{"database": st, "sessions": sess},
 		Metrics: mx,
 	}, log)
-	for _, r := range append(daraja.Routes(pay), smsRoutes...) {
+	// Payments come in where the backend collects them: Daraja's
+	// callbacks on a shortcode of our own, or e-Citizen's notifications.
+	payRoutes := daraja.Routes(pay)
+	if ec != nil {
+		payRoutes = ecitizen.Routes(pay, ecCfg.Signer())
+	}
+	for _, r := range append(payRoutes, smsRoutes...) {
 		srv.Mount(r)
 	}
 	srv.MountAPI(ag, cfg.APIKeys)
@@ -309,11 +342,14 @@ func newGateway(ctx context.Context, cfg Config, log *slog.Logger) (*gateway, er
 		if sim != nil {
 			deps.Payments = simulatorPhone{sim}
 		}
-		srv.MountSimulator(web.SimulatorConfig{ServiceCode: cfg.ServiceCode, Paybill: cfg.MpesaShort, ShowCodes: cfg.Demo(), Open: seal.Open}, deps)
+		srv.MountSimulator(web.SimulatorConfig{ServiceCode: cfg.ServiceCode, Paybill: cfg.Paybill(), ShowCodes: cfg.Demo(), Open: seal.Open}, deps)
 		log.Warn("SIMULATOR ON: anyone who can open /simulator can act as the aggregator for any phone and read any phone's texts; "+
 			"it must never face the internet (HUDUMA_SIMULATOR=off turns it off)", "addr", cfg.Addr, "one_time_codes_shown", cfg.Demo())
 	}
-	if cfg.Payments == "simulator" {
+	if cfg.Payments == "simulator" && cfg.ECitizenBilling() {
+		log.Warn("PAYMENTS SIMULATED: HUDUMA_PAYMENTS=simulator with HUDUMA_BILLING=ecitizen, so bills go to a fake e-Citizen in process " +
+			"and no money moves. Set ECITIZEN_URL, ECITIZEN_CLIENT_ID, ECITIZEN_API_KEY and ECITIZEN_SECRET (and unset HUDUMA_PAYMENTS) to bill on e-Citizen")
+	} else if cfg.Payments == "simulator" {
 		log.Warn("PAYMENTS SIMULATED: HUDUMA_PAYMENTS=simulator, so M-Pesa prompts go to the built-in simulator and no money moves; " +
 			"every simulated receipt says SIMULATED. Set MPESA_CONSUMER_KEY, MPESA_CONSUMER_SECRET and MPESA_PASSKEY (and unset HUDUMA_PAYMENTS) to take real payments")
 	}
@@ -326,11 +362,16 @@ func newGateway(ctx context.Context, cfg Config, log *slog.Logger) (*gateway, er
 			"payment confirmations and delivery reports; set HUDUMA_CALLBACK_TOKEN unless only trusted hosts can reach it")
 	}
 	g.engine, g.payments, g.outbox, g.server, g.mpesa = eng, pay, outbox, srv, mp
-	mpesa := "daraja"
-	if sim != nil {
-		mpesa = "simulator"
+	payVia := "daraja"
+	switch {
+	case sim != nil:
+		payVia = "simulator"
+	case g.ecitizenFake != nil:
+		payVia = "ecitizen-simulator"
+	case ec != nil:
+		payVia = "ecitizen"
 	}
-	log.Info("backends ready", "database", st.Backend(), "sessions", sessKind, "mpesa", mpesa, "sms", smsKind, "api", len(cfg.APIKeys) > 0, "simulator", cfg.SimulatorOn())
+	log.Info("backends ready", "database", st.Backend(), "sessions", sessKind, "mpesa", payVia, "billing", cfg.Billing, "sms", smsKind, "api", len(cfg.APIKeys) > 0, "simulator", cfg.SimulatorOn())
 	built = true
 	return g, nil
 }
@@ -381,7 +422,7 @@ func (g *gateway) start() {
 		if g.cfg.RefundsOn() {
 			wg.Go(func() { g.payments.RunRefunds(ctx, time.Second) })
 		}
-		if g.cfg.PullEvery > 0 {
+		if g.cfg.PullEvery > 0 && g.mpesa != nil {
 			wg.Go(func() { g.payments.RunPull(ctx, g.mpesa, g.cfg.PullEvery, g.cfg.PullWindow) })
 		}
 		wg.Wait()
