@@ -107,7 +107,7 @@ type Config struct {
 	// are the e-Citizen credentials (ECITIZEN_*; the key and the secret
 	// are secrets), and ECitizenHash how its secureHash is written.
 	ECitizenURL, ECitizenClientID, ECitizenAPIKey, ECitizenSecret string
-	ECitizenHash                                                 ecitizen.HashEncoding
+	ECitizenHash                                                  ecitizen.HashEncoding
 	// PromptCap is HUDUMA_PROMPT_CAP: M-Pesa prompts one phone may get
 	// from others in an hour, across instances (0: off, demo only).
 	PromptCap int
