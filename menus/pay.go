@@ -129,7 +129,7 @@ func order(st *step, payer huduma.MSISDN) (outcome, error) {
 	}
 	switch {
 	case prompted && inv.Bill != "":
-		s.Done = texts.DoneBillPrompt.F(s.Lang, inv.Bill, money(inv.Total))
+		s.Done = texts.DoneBillPrompt.F(s.Lang, inv.Number, inv.Bill, money(inv.Total))
 	case prompted:
 		s.Done = texts.DonePrompt.F(s.Lang, inv.Number, money(inv.Total))
 	case st.m.cfg.NeedServiceID && inv.Bill == "":

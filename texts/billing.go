@@ -17,8 +17,8 @@ var (
 		"Ankara %s\nJumla KES %s\nNambari ya bili ya eCitizen na jinsi ya kulipa zitakuja kwa SMS punde."}
 	// DoneBillPrompt ends an order billed on e-Citizen with a prompt on
 	// its way: the bill number, in case the payer pays by hand instead.
-	DoneBillPrompt = Text{"eCitizen bill %s\nTotal KES %s\nCheck your phone for the M-Pesa prompt and enter your PIN.",
-		"Bili ya eCitizen %s\nJumla KES %s\nAngalia simu yako kwa ombi la M-Pesa na uweke PIN yako."}
+	DoneBillPrompt = Text{"Invoice %s\neCitizen bill %s\nTotal KES %s\nCheck your phone for the M-Pesa prompt and enter your PIN.",
+		"Ankara %s\nBili ya eCitizen %s\nJumla KES %s\nAngalia simu yako kwa ombi la M-Pesa na uweke PIN yako."}
 )
 
 // BilledSMS tells the invoice's phone its e-Citizen bill number and the
