@@ -263,7 +263,22 @@ type UnpaidReader interface {
 // unpaid past their expiry (ExpiredUnpaid), which is reported, never
 // silently dropped, since e-Citizen may still take money for the bill.
 type BillsReport struct {
-	Open, NotBilled, ExpiredUnpaid []huduma.Invoice
+	Open          []BillRow `json:"open"`
+	NotBilled     []BillRow `json:"not_billed"`
+	ExpiredUnpaid []BillRow `json:"expired_unpaid"`
+}
+
+// BillRow is one unpaid invoice in the report, its phone masked.
+type BillRow struct {
+	Invoice   huduma.InvoiceNumber `json:"invoice"`
+	Bill      string               `json:"bill,omitempty"`
+	Service   int                  `json:"service"`
+	Total     int64                `json:"total"`
+	Received  int64                `json:"received"`
+	Status    huduma.InvoiceStatus `json:"status"`
+	Phone     string               `json:"phone"`
+	CreatedAt time.Time            `json:"created_at"`
+	ExpiresAt time.Time            `json:"expires_at"`
 }
 
 // ReportBills sorts up to limit unpaid invoices into a BillsReport as of
@@ -273,15 +288,17 @@ func ReportBills(ctx context.Context, r UnpaidReader, now time.Time, limit int) 
 	if err != nil {
 		return BillsReport{}, err
 	}
-	var rep BillsReport
+	rep := BillsReport{Open: []BillRow{}, NotBilled: []BillRow{}, ExpiredUnpaid: []BillRow{}}
 	for _, inv := range unpaid {
+		row := BillRow{Invoice: inv.Number, Bill: inv.Bill, Service: inv.ServiceCode, Total: inv.Total, Received: inv.Received, Status: inv.Status,
+			Phone: inv.Phone.Masked(), CreatedAt: inv.CreatedAt, ExpiresAt: inv.ExpiresAt}
 		switch {
 		case inv.Status == huduma.InvoiceExpired || !now.Before(inv.ExpiresAt):
-			rep.ExpiredUnpaid = append(rep.ExpiredUnpaid, inv)
+			rep.ExpiredUnpaid = append(rep.ExpiredUnpaid, row)
 		case inv.Bill == "":
-			rep.NotBilled = append(rep.NotBilled, inv)
+			rep.NotBilled = append(rep.NotBilled, row)
 		default:
-			rep.Open = append(rep.Open, inv)
+			rep.Open = append(rep.Open, row)
 		}
 	}
 	return rep, nil

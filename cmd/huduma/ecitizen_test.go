@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/huduma-ke/huduma"
 	"github.com/huduma-ke/huduma/internal/testenv"
+	"github.com/huduma-ke/huduma/payments"
 	"github.com/huduma-ke/huduma/providers/ecitizen"
 	"github.com/huduma-ke/huduma/providers/ecitizen/ecitizenfake"
 	"github.com/huduma-ke/huduma/texts"
@@ -281,6 +283,24 @@ func TestECitizenNetworkSteps(t *testing.T) {
 			}
 			if len(prompted) != 0 {
 				t.Fatalf("a retry asked for a prompt again: %v", prompted)
+			}
+			// The finance officer's report, with the database alone.
+			narrow := map[string]string{}
+			for _, k := range []string{"DATABASE_URL", "HUDUMA_DATA_DIR"} {
+				if v := e.env[k]; v != "" {
+					narrow[k] = v
+				}
+			}
+			var out, errs bytes.Buffer
+			if err := run(context.Background(), []string{"reconcile", "--bills"}, func(k string) string { return narrow[k] }, &out, &errs); err != nil {
+				t.Fatalf("reconcile --bills: %v %s", err, errs.String())
+			}
+			var rep payments.BillsReport
+			if err := json.Unmarshal(out.Bytes(), &rep); err != nil || len(rep.Open) != 8 || len(rep.NotBilled) != 0 || len(rep.ExpiredUnpaid) != 0 {
+				t.Fatalf("bills report %+v %v:\n%s", rep, err, out.String())
+			}
+			if strings.Contains(out.String(), "733000201") || rep.Open[0].Bill == "" {
+				t.Fatalf("bills report shows a phone or lacks the bill:\n%s", out.String())
 			}
 		})
 	}

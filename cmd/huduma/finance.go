@@ -354,15 +354,23 @@ func (f *finance) reportCommand(ctx context.Context, args []string) error {
 // with --apply the payments the ledger lacks settled.
 func (f *finance) reconcileCommand(ctx context.Context, args []string) error {
 	var file, from, to string
-	var apply bool
+	var apply, bills bool
 	fs, err := flags("reconcile", args, func(fs *flag.FlagSet) {
 		fs.StringVar(&file, "statement", "", "the organisation portal's statement export (CSV)")
 		fs.StringVar(&from, "from", "", "the period's start, YYYY-MM-DD [HH:MM] EAT (default: the statement's first payment)")
 		fs.StringVar(&to, "to", "", "the period's end (default: the statement's last payment)")
 		fs.BoolVar(&apply, "apply", false, "settle the payments the ledger lacks")
+		fs.BoolVar(&bills, "bills", false, "list the unpaid e-Citizen bills: open, not billed, and unpaid past their expiry")
 	})
+	if err == nil && bills && file == "" && fs.NArg() == 0 {
+		rep, err := payments.ReportBills(ctx, f.store, time.Now(), billsReportLimit)
+		if err != nil {
+			return err
+		}
+		return f.json(rep)
+	}
 	if err != nil || file == "" || fs.NArg() != 0 {
-		return fmt.Errorf("usage: huduma reconcile --statement FILE.csv [--from TIME] [--to TIME] [--apply]")
+		return fmt.Errorf("usage: huduma reconcile --statement FILE.csv [--from TIME] [--to TIME] [--apply], or huduma reconcile --bills")
 	}
 	var start, end time.Time
 	for _, p := range []struct {
@@ -391,6 +399,9 @@ func (f *finance) reconcileCommand(ctx context.Context, args []string) error {
 	}
 	return f.json(rep)
 }
+
+// billsReportLimit bounds the unpaid invoices `reconcile --bills` reads.
+const billsReportLimit = 10000
 
 // parseLocal reads YYYY-MM-DD or YYYY-MM-DD HH:MM in EAT.
 func parseLocal(s string) (time.Time, error) {
@@ -443,6 +454,7 @@ func (f *finance) pullCommand(ctx context.Context, args []string) error {
 var sources = map[huduma.PaymentSource]string{
 	huduma.SourceSTK: "an M-Pesa prompt", huduma.SourceC2B: "a paybill confirmation", huduma.SourcePull: "Daraja's pull of missed confirmations",
 	huduma.SourceStatement: "the portal's statement", huduma.SourceLegacy: "a paybill confirmation recorded before the suspense ledger",
+	huduma.SourceECitizen: "an e-Citizen payment notification",
 }
 
 // printPayment writes one payment and its refunds as a card for a
