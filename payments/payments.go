@@ -240,9 +240,12 @@ func (s *Service) CreateInvoice(ctx context.Context, req huduma.InvoiceRequest) 
 	var checkout *huduma.CheckoutJob
 	switch {
 	case s.biller != nil:
-		// e-Citizen sends the prompt, asked for in the checkout; the text
-		// with the bill number replaces the invoice text.
-		checkout = &huduma.CheckoutJob{Payer: req.Payer, Prompt: req.Push && CanPrompt(req.Payer)}
+		// e-Citizen sends the prompt, asked for in the checkout, and only
+		// to the invoice's own phone: its prompt names no requester and no
+		// cap counts it, so another number gets the bill number and its
+		// steps instead. The text with the bill number replaces the
+		// invoice text.
+		checkout = &huduma.CheckoutJob{Payer: req.Payer, Prompt: req.Push && CanPrompt(req.Payer) && req.Payer == req.Phone}
 		req.SkipInvoiceSMS = true
 	case req.Push && CanPrompt(req.Payer):
 		plan = &huduma.PushPlan{Payer: req.Payer, RunAt: now.Add(s.cfg.StkDelay)}

@@ -411,3 +411,29 @@ func waitFor(t *testing.T, cond func() bool, what string) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestECitizenNoStrangerPrompt: "Pay from another number" on the
+// ecitizen backend bills the other number and shows the caller the bill
+// number and that number's steps; e-Citizen is never asked to prompt a
+// phone that did not ask, and a re-prompt for it is refused.
+func TestECitizenNoStrangerPrompt(t *testing.T) {
+	e := newECEnv(t, map[string]string{"HUDUMA_DATA_DIR": t.TempDir()}, 0.1)
+	const caller, other = "+254733000400", "0712000401"
+	end := e.dial(caller, "1", "3", "1001", "1", "12345678", "01011990", "2", other)
+	m := invoiceRE.FindStringSubmatch(end)
+	if m == nil {
+		t.Fatalf("END %q", end)
+	}
+	n := huduma.InvoiceNumber(m[1])
+	inv := e.invoice(n)
+	if inv.Bill == "" || !strings.Contains(end, inv.Bill) || !strings.Contains(end, "Lipa na M-Pesa") {
+		t.Fatalf("END %q for %+v", end, inv)
+	}
+	b := e.bills(n)
+	if len(b) != 1 || b[0].Phone != "254712000401" || b[0].Fields["sendSTK"] != "" || len(e.fake.Pushes()) != 0 {
+		t.Fatalf("bills %+v, pushes %+v", b, e.fake.Pushes())
+	}
+	if err := e.g.payments.RequestPush(context.Background(), n, "+254712000401", "k1"); huduma.ErrorCode(err) != huduma.EForbidden {
+		t.Fatalf("a stranger's re-prompt: %v", err)
+	}
+}
