@@ -198,6 +198,8 @@ func push(st *step, payer huduma.MSISDN) (outcome, error) {
 		return invalid(texts.NotSafaricom.T(st.lang())), nil
 	case huduma.ERateLimited:
 		return invalid(texts.PromptCapped.T(st.lang())), nil
+	case huduma.EForbidden:
+		return invalid(texts.OwnPhoneOnly.T(st.lang())), nil
 	case huduma.EConflict:
 		st.invoice = nil // it may have been paid meanwhile
 		inv, ierr := st.loadInvoice(number)

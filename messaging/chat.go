@@ -408,6 +408,9 @@ func (c *chat) pay(raw string) (string, error) {
 		return texts.SMSPaySent.F(c.lang, inv.Due(), inv.Number), nil
 	case huduma.EInvalid:
 		return texts.SMSPaySteps.F(c.lang, steps), nil
+	case huduma.EForbidden:
+		// On e-Citizen a prompt goes only to the invoice's own phone.
+		return texts.SMSOwnPhoneOnly.F(c.lang, steps), nil
 	case huduma.ERateLimited:
 		// Someone else's invoice, and this phone has had its fill of
 		// such prompts this hour: an SMS sender's number is not proof

@@ -21,6 +21,14 @@ var (
 		"Ankara %s\nBili ya eCitizen %s\nJumla KES %s\nAngalia simu yako kwa ombi la M-Pesa na uweke PIN yako."}
 )
 
+// OwnPhoneOnly refuses a prompt to another phone than the invoice's on
+// e-Citizen (whose prompt names no requester); SMSOwnPhoneOnly is the SMS
+// answer, with the steps of paying by hand.
+var (
+	OwnPhoneOnly    = Text{"The prompt goes only to the phone that got the invoice. Pay by its steps instead.", "Ombi huenda kwa simu iliyopata ankara tu. Lipa kwa hatua zake badala yake."}
+	SMSOwnPhoneOnly = Text{"Prompts for this invoice go only to the phone that got it. %s", "Maombi ya ankara hii huenda kwa simu iliyoipata tu. %s"}
+)
+
 // BilledSMS tells the invoice's phone its e-Citizen bill number and the
 // steps of paying it from that phone's network (the steps quote the bill
 // number as the account, with the balance due). The service's name gives

@@ -32,6 +32,14 @@ type ecEnv struct {
 // path's waits (the checkout's retry backoff, the fake's prompt delay).
 func newECEnv(t *testing.T, backend map[string]string, scale float64) *ecEnv {
 	t.Helper()
+	p := newPayEnvECitizen(t, backend, func(c *Config) { c.timeScale = scale })
+	return &ecEnv{payEnv: p, fake: p.ecFake}
+}
+
+// newPayEnvECitizen is newPayEnv on the ecitizen backend: a fake
+// e-Citizen on loopback in Daraja's place, with credentials of its own.
+func newPayEnvECitizen(t *testing.T, backend map[string]string, tune func(*Config)) *payEnv {
+	t.Helper()
 	fake, err := ecitizenfake.Start(ecitizenfake.Options{ClientID: "AGENCY1", APIKey: "ec-api-key-for-tests", Secret: "ec-secret-for-tests",
 		PromptDelay: 300 * time.Millisecond, RetryDelay: 50 * time.Millisecond})
 	if err != nil {
@@ -45,9 +53,9 @@ func newECEnv(t *testing.T, backend map[string]string, scale float64) *ecEnv {
 	for k, v := range backend {
 		env[k] = v
 	}
-	p := &payEnv{t: t, env: env, base: "http://" + addr, tune: func(c *Config) { c.timeScale = scale }}
+	p := &payEnv{t: t, env: env, base: "http://" + addr, tune: tune, ecFake: fake}
 	p.start()
-	return &ecEnv{payEnv: p, fake: fake}
+	return p
 }
 
 // notifyURL is our notification route, as bills name it.
