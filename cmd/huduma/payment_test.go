@@ -27,9 +27,9 @@ const (
 // payEnv is a gateway with its backends, a fake Daraja and a real HTTP
 // listener (Daraja must be able to call us back).
 type payEnv struct {
-	t      *testing.T
-	env    map[string]string
-	fake   *darajafake.Fake
+	t    *testing.T
+	env  map[string]string
+	fake *darajafake.Fake
 	// ecFake is the fake e-Citizen of a gateway on the ecitizen backend
 	// (then fake is nil).
 	ecFake *ecitizenfake.Fake

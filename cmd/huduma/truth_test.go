@@ -219,9 +219,9 @@ func (p *placeholders) expand(t *testing.T, line int, s string) string {
 
 // journey is one file being replayed.
 type journey struct {
-	t        *testing.T
-	path     string
-	lines    []string
+	t     *testing.T
+	path  string
+	lines []string
 	// ecitizen: the gateway bills on e-Citizen, and a reply's "<e"
 	// lines, when it has any, are what it must be there.
 	ecitizen bool
