@@ -339,8 +339,11 @@ func newGateway(ctx context.Context, cfg Config, log *slog.Logger) (*gateway, er
 	srv.MountAPI(ag, cfg.APIKeys)
 	if cfg.SimulatorOn() {
 		deps := web.SimulatorDeps{Inbox: st, Texts: inbox, Suspense: pay}
-		if sim != nil {
+		switch {
+		case sim != nil:
 			deps.Payments = simulatorPhone{sim}
+		case g.ecitizenFake != nil:
+			deps.Payments = ecitizenPhone{g.ecitizenFake}
 		}
 		srv.MountSimulator(web.SimulatorConfig{ServiceCode: cfg.ServiceCode, Paybill: cfg.Paybill(), ShowCodes: cfg.Demo(), Open: seal.Open}, deps)
 		log.Warn("SIMULATOR ON: anyone who can open /simulator can act as the aggregator for any phone and read any phone's texts; "+
