@@ -3,6 +3,8 @@ package main
 import (
 	"strings"
 	"testing"
+
+	"github.com/huduma-ke/huduma/internal/testenv"
 )
 
 // TestECitizenConfig: the ecitizen backend fails closed, naming what is
@@ -71,5 +73,29 @@ func TestECitizenConfig(t *testing.T) {
 	c, err = loadConfig(func(k string) string { return sim[k] })
 	if err != nil || !c.PaymentsSimulated() || c.Simulated()[0] != "payments" || c.Paybill() != "222222" {
 		t.Fatalf("the fake chosen by name: %v %v", c.Simulated(), err)
+	}
+}
+
+// TestSimulatedECitizenSaysSo: the fake e-Citizen, chosen by name, is
+// announced once at start and shown by /readyz and /metrics as simulated
+// payments; a Safaricom payer ending 00 is prompted by it and pays.
+func TestSimulatedECitizenSaysSo(t *testing.T) {
+	addr := testenv.FreeAddr(t)
+	env := map[string]string{"HUDUMA_DATA_DIR": t.TempDir(), "HUDUMA_ADDR": addr, "HUDUMA_CALLBACK_TOKEN": testToken,
+		"HUDUMA_BILLING": "ecitizen", "HUDUMA_PAYMENTS": "simulator", "HUDUMA_SMS": "record-only", "HUDUMA_RESUME_WINDOW": "0"}
+	s := runServe(t, env)
+	if warned := s.warnings(t); countPrefixed(warned, "PAYMENTS SIMULATED") != 1 {
+		t.Fatalf("start warnings %q, want one PAYMENTS SIMULATED", warned)
+	}
+	if code, body := s.get(t, s.base+"/readyz"); code != 200 || !strings.Contains(body, `"simulated":["payments","sms"]`) {
+		t.Fatalf("readyz: %d %s", code, body)
+	}
+	if _, m := s.get(t, s.base+"/metrics"); !strings.Contains(m, `huduma_simulated{what="payments"} 1`) {
+		t.Fatal("metrics do not say payments are simulated")
+	}
+	p := &payEnv{t: t, base: s.base}
+	end := p.dial("+254712000500", "1", "3", "1001", "1", "12345678", "01011990", "1")
+	if !strings.Contains(end, "eCitizen bill ") || !strings.Contains(end, "Check your phone") {
+		t.Fatalf("END %q", end)
 	}
 }
