@@ -445,3 +445,52 @@ func TestECitizenNoStrangerPrompt(t *testing.T) {
 		t.Fatalf("a stranger's re-prompt: %v", err)
 	}
 }
+
+// TestECitizenCheckoutGivesUp: e-Citizen refusing a bill (422) is not
+// tried again: the payer is texted once that the invoice cannot be paid
+// yet, and the bills report lists it as not billed.
+func TestECitizenCheckoutGivesUp(t *testing.T) {
+	e := newECEnv(t, map[string]string{"HUDUMA_DATA_DIR": t.TempDir()}, 0.1)
+	const phone = huduma.MSISDN("+254733000600")
+	e.fake.Fail(1, http.StatusUnprocessableEntity, `{"error":"serviceID unknown"}`)
+	end := e.dial(string(phone), "1", "3", "1001", "1", "12345678", "01011990", "1")
+	if !strings.Contains(end, "will come by SMS") {
+		t.Fatalf("END %q", end)
+	}
+	waitFor(t, func() bool { return len(e.texts(phone, huduma.MessagePayment)) == 1 }, "the not-billed text")
+	e.drain()
+	if got := e.texts(phone, huduma.MessagePayment); len(got) != 1 || !strings.Contains(got[0], "could not be billed on eCitizen") {
+		t.Fatalf("texts %q", got)
+	}
+	if len(e.fake.Bills()) != 0 {
+		t.Fatalf("bills %+v", e.fake.Bills())
+	}
+	rep, err := payments.ReportBills(context.Background(), e.g.store, time.Now(), 10)
+	if err != nil || len(rep.NotBilled) != 1 || len(rep.Open) != 0 {
+		t.Fatalf("report %+v %v", rep, err)
+	}
+}
+
+// TestECitizenReprompt: a Safaricom payer who cancelled e-Citizen's
+// prompt asks for another from the status screen: one more checkout with
+// sendSTK for the same bill, once per request.
+func TestECitizenReprompt(t *testing.T) {
+	e := newECEnv(t, map[string]string{"HUDUMA_DATA_DIR": t.TempDir()}, 0.1)
+	const phone = huduma.MSISDN("+254708374101") // ends 01: the prompt is cancelled
+	end := e.dial(string(phone), "1", "3", "1001", "1", "12345678", "01011990", "1")
+	n := huduma.InvoiceNumber(invoiceRE.FindStringSubmatch(end)[1])
+	if len(e.fake.Pushes()) != 1 {
+		t.Fatalf("pushes %+v", e.fake.Pushes())
+	}
+	for i := 0; i < 2; i++ {
+		if err := e.g.payments.RequestPushByPayer(context.Background(), n, phone, "status-hop-1"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, func() bool { return len(e.fake.Pushes()) == 2 }, "the second prompt")
+	e.drain()
+	b := e.bills(n)
+	if len(e.fake.Pushes()) != 2 || len(b) != 1 || b[0].Checkouts != 2 {
+		t.Fatalf("pushes %+v, bills %+v", e.fake.Pushes(), b)
+	}
+}

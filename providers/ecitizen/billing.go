@@ -61,13 +61,16 @@ func (b Biller) CreateBill(ctx context.Context, o payments.BillOrder) (payments.
 type Payments interface {
 	ConfirmBillPayment(ctx context.Context, p payments.BillPayment, raw []byte) (huduma.Outcome, error)
 	RecordRejected(ctx context.Context, kind string, raw []byte, why string) error
+	RecordNotice(ctx context.Context, kind string, raw []byte) error
 }
 
 // Routes returns the notification route. A missing or wrong secure_hash
 // is answered 403 and changes nothing (counted as unauthorized); a body
-// that cannot be read, or a notification that is not a payment, is
-// recorded and answered 400; a failure to store is answered 500 so
-// e-Citizen posts again; anything settled (a repeat included) is 200.
+// that cannot be read is recorded and answered 400; a signed notification
+// whose status is not a payment (pending, failed: whether e-Citizen sends
+// these is not known) is recorded and answered 200, so it is not posted
+// again; a failure to store is answered 500 so e-Citizen posts again;
+// anything settled (a repeat included) is 200.
 func Routes(p Payments, s Signer) []providers.Route {
 	answer := func(status int, body, reason string) providers.Response {
 		return providers.Response{Status: status, ContentType: "application/json", Body: []byte(body), Reason: reason}
@@ -80,7 +83,10 @@ func Routes(p Payments, s Signer) []providers.Route {
 				return answer(http.StatusForbidden, `{"status":"error","message":"forbidden"}`, "unauthorized")
 			}
 			if err == nil && !n.Paid {
-				err = errors.New("status " + huduma.Redact(n.Status) + " is not a payment")
+				if err := p.RecordNotice(ctx, "ecitizen", r.Body); err != nil {
+					return retry
+				}
+				return answer(http.StatusOK, `{"status":"ok"}`, providers.ReasonUnknown)
 			}
 			if err != nil {
 				if rerr := p.RecordRejected(ctx, "ecitizen", r.Body, err.Error()); rerr != nil {

@@ -28,6 +28,11 @@ func (p *payStub) ConfirmBillPayment(_ context.Context, b payments.BillPayment, 
 	return p.outcome, nil
 }
 
+func (p *payStub) RecordNotice(_ context.Context, _ string, _ []byte) error {
+	p.rejected = append(p.rejected, "noted")
+	return p.fail
+}
+
 func (p *payStub) RecordRejected(_ context.Context, _ string, _ []byte, why string) error {
 	p.rejected = append(p.rejected, why)
 	return p.fail
@@ -56,7 +61,7 @@ func TestNotifyRoute(t *testing.T) {
 		{name: "forged amount", body: mustJSON(forged), status: 403, reason: "unauthorized"},
 		{name: "no hash", body: mustJSON(unsigned), status: 403, reason: "unauthorized"},
 		{name: "not json", body: []byte("{oops"), status: 400, reason: providers.ReasonMalformed, kept: 1},
-		{name: "not a payment", body: mustJSON(pending), status: 400, reason: providers.ReasonMalformed, kept: 1},
+		{name: "not a payment", body: mustJSON(pending), status: 200, reason: providers.ReasonUnknown, kept: 1},
 		{name: "store down", body: mustJSON(good), stub: payStub{fail: errors.New("db down")}, status: 500, reason: providers.ReasonError},
 	}
 	for _, tc := range cases {
