@@ -366,6 +366,11 @@ func (c *chat) collect(sv huduma.Service, values map[string]string, field int, r
 	c.conv.Invoice = inv.Number
 	name := texts.Clip(inv.ServiceName, nameRoom)
 	steps := c.how().For(c.from, inv, c.lang)
+	if c.i.cfg.NeedServiceID && inv.Bill == "" {
+		// On e-Citizen the account is the bill number, which had not come
+		// in time: the text that carries it follows.
+		steps = texts.BillComing.T(c.lang)
+	}
 	if !payments.CanPrompt(c.from) {
 		return texts.SMSInvoiceSteps.F(c.lang, inv.Number, name, inv.Total, steps), nil
 	}

@@ -29,6 +29,10 @@ var (
 	SMSOwnPhoneOnly = Text{"Prompts for this invoice go only to the phone that got it. %s", "Maombi ya ankara hii huenda kwa simu iliyoipata tu. %s"}
 )
 
+// BillComing stands for the steps of paying in an SMS reply whose bill
+// number had not come in time.
+var BillComing = Text{"The eCitizen bill number to pay it with comes by SMS shortly.", "Nambari ya bili ya eCitizen ya kuilipa inakuja kwa SMS punde."}
+
 // BilledSMS tells the invoice's phone its e-Citizen bill number and the
 // steps of paying it from that phone's network (the steps quote the bill
 // number as the account, with the balance due). The service's name gives
