@@ -493,4 +493,14 @@ func TestECitizenReprompt(t *testing.T) {
 	if len(e.fake.Pushes()) != 2 || len(b) != 1 || b[0].Checkouts != 2 {
 		t.Fatalf("pushes %+v, bills %+v", e.fake.Pushes(), b)
 	}
+	// After a part payment the bill is still the invoice's total: a
+	// re-prompt is the same bill, not a refused one.
+	e.pay(b[0].Number, 1000, ecitizenfake.ChannelMpesa)
+	if err := e.g.payments.RequestPushByPayer(context.Background(), n, phone, "status-hop-2"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { return len(e.fake.Pushes()) == 3 }, "the third prompt")
+	if b := e.bills(n); len(b) != 1 || b[0].Checkouts != 3 || b[0].Amount != 4600 {
+		t.Fatalf("bills %+v", b)
+	}
 }

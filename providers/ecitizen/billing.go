@@ -31,7 +31,8 @@ type Biller struct {
 
 // CreateBill creates the bill for an invoice: billRefNumber is the
 // invoice number (so a repeat returns the same bill), amountExpected its
-// balance due, clientMSISDN the payer, clientIDNumber the invoice's
+// total (the same on every checkout of it, part payments or not: the bill
+// is the invoice), clientMSISDN the payer, clientIDNumber the invoice's
 // id_number input when it has one, else the payer's number (e-Citizen
 // requires one, and the orders of most services never ask for it).
 // A bill e-Citizen refused, or one that cannot be made, is EInvalid (no
@@ -46,7 +47,7 @@ func (b Biller) CreateBill(ctx context.Context, o payments.BillOrder) (payments.
 	if desc == "" {
 		desc = "eCitizen service " + string(inv.Number)
 	}
-	created, err := b.Client.CreateBill(ctx, Bill{Ref: string(inv.Number), Amount: inv.Due(), ServiceID: o.ServiceID, Description: desc,
+	created, err := b.Client.CreateBill(ctx, Bill{Ref: string(inv.Number), Amount: inv.Total, ServiceID: o.ServiceID, Description: desc,
 		Phone: o.Payer, ClientName: ClientName, ClientIDNumber: id, SendSTK: o.SendSTK})
 	if errors.Is(err, ErrRefused) || errors.Is(err, ErrInvalidBill) {
 		return payments.CreatedBill{}, huduma.Errorf(huduma.EInvalid, "%s", err.Error())
