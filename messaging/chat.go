@@ -267,7 +267,7 @@ func (c *chat) payable(sv huduma.Service) bool {
 
 // how is what replies need to tell the sender how to pay by hand.
 func (c *chat) how() texts.HowToPay {
-	return texts.HowToPay{Paybill: c.i.cfg.Paybill, Steps: c.i.cfg.Steps}
+	return texts.HowToPay{Paybill: c.i.cfg.Paybill, Steps: c.i.cfg.Steps, Billed: c.i.cfg.NeedServiceID}
 }
 
 // invoice starts an invoice: the service code (or the service last shown)
@@ -366,11 +366,6 @@ func (c *chat) collect(sv huduma.Service, values map[string]string, field int, r
 	c.conv.Invoice = inv.Number
 	name := texts.Clip(inv.ServiceName, nameRoom)
 	steps := c.how().For(c.from, inv, c.lang)
-	if c.i.cfg.NeedServiceID && inv.Bill == "" {
-		// On e-Citizen the account is the bill number, which had not come
-		// in time: the text that carries it follows.
-		steps = texts.BillComing.T(c.lang)
-	}
 	if !payments.CanPrompt(c.from) {
 		return texts.SMSInvoiceSteps.F(c.lang, inv.Number, name, inv.Total, steps), nil
 	}

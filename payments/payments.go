@@ -409,7 +409,7 @@ func (s *Service) invoiceText(inv huduma.Invoice) string { return texts.InvoiceS
 
 // how is what texts need to tell a payer how to pay by hand.
 func (s *Service) how() texts.HowToPay {
-	return texts.HowToPay{Paybill: s.cfg.Paybill, Steps: s.cfg.Steps}
+	return texts.HowToPay{Paybill: s.cfg.Paybill, Steps: s.cfg.Steps, Billed: s.biller != nil}
 }
 
 // receipt is the receipt SMS to the invoice's phone.

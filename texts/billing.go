@@ -8,7 +8,10 @@ import (
 // Texts of the ecitizen billing backend, where e-Citizen's bill number is
 // the account a payer quotes on every network.
 var (
-	billedSMS         = Text{"eCitizen bill %s for invoice %s: %s %s", "Bili ya eCitizen %s ya ankara %s: %s %s"}
+	billedSMS = Text{"eCitizen bill %s for invoice %s (%s). %s", "Bili ya eCitizen %s ya ankara %s (%s). %s"}
+	// billedShort is billedSMS when even a short name would make it two
+	// SMS (the longest networks' steps).
+	billedShort       = Text{"Bill %s, inv %s: %s", "Bili %s, ankara %s: %s"}
 	checkoutFailedSMS = Text{"Sorry, invoice %s could not be billed on eCitizen, so it cannot be paid yet. Do not pay it; order it again later from %s.",
 		"Samahani, ankara %s haikuweza kuwekwa kwenye eCitizen, kwa hivyo haiwezi kulipwa sasa. Usiilipe; iagize tena baadaye kwa %s."}
 	// DoneBillBySMS ends an order whose bill number e-Citizen had not
@@ -35,13 +38,17 @@ var BillComing = Text{"The eCitizen bill number to pay it with comes by SMS shor
 
 // BilledSMS tells the invoice's phone its e-Citizen bill number and the
 // steps of paying it from that phone's network (the steps quote the bill
-// number as the account, with the balance due). The service's name gives
-// way to keep it to one SMS.
+// number as the account, with the balance due), in one SMS: the
+// service's name gives way first, then the wording.
 func BilledSMS(inv huduma.Invoice, how HowToPay) string {
 	steps := how.For(inv.Phone, inv, inv.Language)
-	return oneSMS(func(name string) string {
-		return gsm7.Fold(billedSMS.F(inv.Language, inv.Bill, inv.Number, name+".", steps))
-	}, Clip(inv.ServiceName, 30))
+	s := oneSMS(func(name string) string {
+		return gsm7.Fold(billedSMS.F(inv.Language, inv.Bill, inv.Number, name, steps))
+	}, Clip(inv.ServiceName, 40))
+	if n, _ := gsm7.Septets(s); n > 160 {
+		s = gsm7.Fold(billedShort.F(inv.Language, inv.Bill, inv.Number, steps))
+	}
+	return s
 }
 
 // CheckoutFailedSMS tells the invoice's phone that e-Citizen never billed

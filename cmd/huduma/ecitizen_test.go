@@ -276,7 +276,7 @@ func TestECitizenNetworkSteps(t *testing.T) {
 						}
 						return got != ""
 					}, "the bill's text")
-					if !strings.Contains(got, want) || !strings.Contains(got, mark) || (lang == huduma.Kiswahili) != strings.HasPrefix(got, "Bili ya eCitizen") {
+					if !strings.Contains(got, want) || !strings.Contains(got, mark) || (lang == huduma.Kiswahili) != strings.HasPrefix(got, "Bili ") {
 						t.Errorf("%s %s: %q lacks %q", phone, lang, got, want)
 					}
 					b := e.bills(inv.Number)
