@@ -31,7 +31,8 @@ func openECitizen(cfg Config, log *slog.Logger) (*ecitizen.Client, ecitizen.Conf
 	if cfg.ECitizenSimulated() {
 		var err error
 		fake, err = ecitizenfake.Start(ecitizenfake.Options{ClientID: fakeECitizenID, APIKey: fakeECitizenKey, Secret: fakeECitizenSecret,
-			HexHash: cfg.ECitizenHash == ecitizen.HashHexDigest, PromptDelay: cfg.scaled(3 * time.Second), Log: log})
+			HexHash: cfg.ECitizenHash == ecitizen.HashHexDigest, PromptDelay: cfg.scaled(3 * time.Second), Log: log,
+			Interactive: true, PromptTimeout: cfg.promptTimeout})
 		if err != nil {
 			return nil, ec, nil, fmt.Errorf("start e-Citizen simulator: %w", err)
 		}

@@ -51,19 +51,41 @@ func (s simulatorPhone) PayBill(ctx context.Context, p web.SimPaybill) (web.SimP
 func (s simulatorPhone) PIN() string { return darajafake.DefaultPIN }
 
 // ecitizenPhone is the fake e-Citizen as the web phone reaches it, on the
-// ecitizen backend with HUDUMA_PAYMENTS=simulator: the paybill form pays
-// a bill from the phone's own network (Airtel Money from an Airtel
-// number, and so on), and e-Citizen's notification settles it. The
-// fake's prompts decide themselves by the phone's last two digits (00
-// pays), so none waits on the web phone's screen.
+// ecitizen backend with HUDUMA_PAYMENTS=simulator: the prompts e-Citizen
+// sends wait on the web phone showing the number (else the phone's last
+// two digits decide them), and the paybill form pays a bill from the
+// phone's own network (Airtel Money from an Airtel number, and so on);
+// e-Citizen's notification settles either.
 type ecitizenPhone struct{ f *ecitizenfake.Fake }
 
 var _ web.PaymentSimulator = ecitizenPhone{}
 
-func (ecitizenPhone) Prompts(huduma.MSISDN) []web.SimPrompt { return nil }
+func (s ecitizenPhone) Prompts(phone huduma.MSISDN) []web.SimPrompt {
+	var out []web.SimPrompt
+	for _, p := range s.f.Hold(phone.Digits()) {
+		out = append(out, web.SimPrompt{Checkout: p.ID, Amount: p.Amount, Account: p.BillNumber, Business: ecitizenPaybill, Expires: p.Expires})
+	}
+	return out
+}
 
-func (ecitizenPhone) AnswerPrompt(huduma.MSISDN, string, web.SimAnswer) (web.SimOutcome, error) {
-	return web.SimOutcome{}, huduma.Errorf(huduma.ENotFound, "e-Citizen's simulated prompts answer themselves (phones ending 00 pay)")
+func (s ecitizenPhone) AnswerPrompt(phone huduma.MSISDN, id string, a web.SimAnswer) (web.SimOutcome, error) {
+	paid, err := s.f.Answer(phone.Digits(), id, a.Cancel, a.PIN)
+	switch {
+	case errors.Is(err, ecitizenfake.ErrNoPrompt):
+		return web.SimOutcome{}, huduma.Errorf(huduma.ENotFound, "this phone has no such M-Pesa prompt")
+	case errors.Is(err, ecitizenfake.ErrAnswered):
+		return web.SimOutcome{}, huduma.Errorf(huduma.EConflict, "the prompt was answered already, or timed out")
+	case err != nil:
+		return web.SimOutcome{}, err
+	}
+	out := darajafake.Outcomes["00"]
+	switch {
+	case a.Cancel:
+		out = darajafake.Outcomes["01"]
+	case !paid:
+		out = darajafake.Outcomes["03"]
+	}
+	return web.SimOutcome{Code: out.Code, Desc: out.Desc}, nil
 }
 
 // channels is the rail a payer on each network pays a bill from.
