@@ -1,7 +1,6 @@
 package ecitizenfake
 
 import (
-	"errors"
 	"fmt"
 	"sort"
 	"time"
@@ -25,11 +24,11 @@ const DefaultPromptTimeout = darajafake.DefaultPromptTimeout
 // web phone asks every second).
 const holdFor = 10 * time.Second
 
-// ErrNoPrompt and ErrAnswered are Answer's refusals: no such prompt on
-// that phone, or one decided already.
+// ErrNoPrompt and ErrAnswered are Answer's refusals, the M-Pesa
+// simulator's own: no such prompt on that phone, or one decided already.
 var (
-	ErrNoPrompt = errors.New("ecitizenfake: no such prompt on this phone")
-	ErrAnswered = errors.New("ecitizenfake: the prompt was answered already")
+	ErrNoPrompt = darajafake.ErrNoPrompt
+	ErrAnswered = darajafake.ErrAnswered
 )
 
 // Prompt is a prompt waiting on a held phone for its holder's answer.
