@@ -99,3 +99,17 @@ func TestSimulatedECitizenSaysSo(t *testing.T) {
 		t.Fatalf("END %q", end)
 	}
 }
+
+// TestFinanceOnECitizen: with ecitizen, the finance commands name
+// e-Citizen's paybill, queue no refunds (e-Citizen holds the money) and
+// refuse a Daraja pull, saying why.
+func TestFinanceOnECitizen(t *testing.T) {
+	env := map[string]string{"HUDUMA_BILLING": "ecitizen", "HUDUMA_DATA_DIR": t.TempDir()}
+	c, err := financeConfig(func(k string) string { return env[k] }, "suspense", []string{"refund"})
+	if err != nil || c.Paybill() != "222222" || c.refundsQueued() {
+		t.Fatalf("suspense refund: paybill %s, refunds queued %v, %v", c.Paybill(), c.refundsQueued(), err)
+	}
+	if _, err := financeConfig(func(k string) string { return env[k] }, "pull", nil); err == nil || !strings.Contains(err.Error(), "HUDUMA_BILLING") {
+		t.Fatalf("pull on ecitizen: %v", err)
+	}
+}

@@ -39,7 +39,8 @@ type finance struct {
 // the callback token (but pull register, whose URL carries it) or the OTP
 // secret.
 var (
-	financeVars = []string{"HUDUMA_DATA_DIR", "DATABASE_URL", "HUDUMA_SERVICE_CODE", "HUDUMA_LOG_LEVEL", "MPESA_SHORTCODE", "HUDUMA_INVOICE_TTL"}
+	financeVars = []string{"HUDUMA_DATA_DIR", "DATABASE_URL", "HUDUMA_SERVICE_CODE", "HUDUMA_LOG_LEVEL", "MPESA_SHORTCODE", "HUDUMA_INVOICE_TTL",
+		"HUDUMA_BILLING"}
 	refundVars  = []string{"HUDUMA_PAYMENTS", "MPESA_CONSUMER_KEY", "MPESA_INITIATOR"}
 	pullVars    = []string{"HUDUMA_PAYMENTS", "MPESA_BASE_URL", "MPESA_CONSUMER_KEY", "MPESA_CONSUMER_SECRET", "MPESA_PASSKEY", "MPESA_WORKERS", "MPESA_PULL_WINDOW"}
 	// registerVars make the URL Daraja is told to post to: the gateway's.
@@ -73,6 +74,10 @@ func financeConfig(getenv func(string) string, cmd string, args []string) (Confi
 	if cmd != "pull" {
 		return c, nil
 	}
+	if c.ECitizenBilling() {
+		return Config{}, fmt.Errorf("config: HUDUMA_BILLING: pull reads Daraja's transactions for a shortcode of our own; with ecitizen, " +
+			"e-Citizen receives the money and notifies every payment (huduma reconcile --bills lists the unpaid bills)")
+	}
 	if set := countSet(c.MpesaKey, c.MpesaSecret, c.MpesaPasskey); set != 0 && set != 3 {
 		return Config{}, fmt.Errorf("config: MPESA_CONSUMER_KEY: set MPESA_CONSUMER_KEY, MPESA_CONSUMER_SECRET and MPESA_PASSKEY together")
 	}
@@ -96,6 +101,9 @@ func financeConfig(getenv func(string) string, cmd string, args []string) (Confi
 // the gateway's refund worker, which has the initiator's credential, or
 // by the payment simulator.
 func (c Config) refundsQueued() bool {
+	if c.ECitizenBilling() {
+		return false // e-Citizen holds the money: refunds are its
+	}
 	return c.MpesaInitiator != "" || (c.MpesaSimulated() && (c.Embedded() || c.Payments == "simulator"))
 }
 
@@ -123,7 +131,7 @@ func openFinance(ctx context.Context, cfg Config, withDaraja bool, log *slog.Log
 		}
 		mp = f.mpesa
 	}
-	f.pay = payments.New(st, st, mp, payments.Config{Paybill: cfg.MpesaShort, ServiceCode: cfg.ServiceCode, InvoiceTTL: cfg.InvoiceTTL}, log)
+	f.pay = payments.New(st, st, mp, payments.Config{Paybill: cfg.Paybill(), ServiceCode: cfg.ServiceCode, InvoiceTTL: cfg.InvoiceTTL}, log)
 	if cfg.refundsQueued() {
 		f.pay.EnableRefunds(sentByGateway{})
 	}
