@@ -177,7 +177,8 @@ type FeeBand struct {
 	Fee int64 `json:"fee"`
 }
 
-// DefaultFeeBands is e-Citizen's published convenience-fee table (SPEC §4).
+// DefaultFeeBands is e-Citizen's published convenience-fee table: the fee
+// added to an invoice by the band its amount falls in.
 var DefaultFeeBands = []FeeBand{{Min: 0, Fee: 5}, {Min: 200, Fee: 10}, {Min: 300, Fee: 15}, {Min: 500, Fee: 20}, {Min: 700, Fee: 25}, {Min: 1000, Fee: 50}}
 
 // ConvenienceFee returns the fee for amount under bands (sorted by Min).

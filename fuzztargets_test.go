@@ -13,7 +13,7 @@ import (
 // TestEveryFuzzTargetRuns: every fuzz target in the repository is in the
 // Makefile's FUZZ_TARGETS (so CI's `make fuzz` runs it), every entry
 // there names a target that exists, has a seed corpus in its package's
-// testdata/fuzz, and is in the README's list of what is fuzzed.
+// testdata/fuzz, and is in docs/testing.md's list of what is fuzzed.
 func TestEveryFuzzTargetRuns(t *testing.T) {
 	makefile, err := os.ReadFile("Makefile")
 	if err != nil {
@@ -55,7 +55,7 @@ func TestEveryFuzzTargetRuns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	readme, err := os.ReadFile("README.md")
+	doc, err := os.ReadFile("docs/testing.md")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,8 +73,8 @@ func TestEveryFuzzTargetRuns(t *testing.T) {
 		if entries, err := os.ReadDir(filepath.Join(pkg, "testdata", "fuzz", name)); err != nil || len(entries) == 0 {
 			t.Errorf("%s has no seed corpus in %s", target, filepath.Join(pkg, "testdata", "fuzz", name))
 		}
-		if !strings.Contains(string(readme), "`"+target+"`") {
-			t.Errorf("the README's list of fuzz targets lacks `%s`", target)
+		if !strings.Contains(string(doc), "`"+target+"`") {
+			t.Errorf("docs/testing.md's list of fuzz targets lacks `%s`", target)
 		}
 	}
 }

@@ -132,73 +132,6 @@ func (p ReceivedPayment) MarshalJSON() ([]byte, error) {
 	return json.Marshal(q)
 }
 
-// Settlement says what recording (or applying) a payment did.
-type Settlement struct {
-	Outcome Outcome `json:"outcome"`
-	// Reason is why money was held (Outcome suspense or overpaid).
-	Reason   SuspenseReason `json:"reason,omitempty"`
-	Invoice  InvoiceNumber  `json:"invoice,omitempty"`
-	Applied  int64          `json:"applied"`
-	Suspense int64          `json:"suspense"`
-}
-
-// NoticeKind names a payment event the payer is told about.
-type NoticeKind string
-
-// Payment notices.
-const (
-	NoticePartial  NoticeKind = "partial"  // applied; a balance remains
-	NoticeOverpaid NoticeKind = "overpaid" // the invoice is paid; the rest is held for refund
-	NoticeHeld     NoticeKind = "held"     // nothing applied; all of it held (Reason says why)
-	NoticeApplied  NoticeKind = "applied"  // an officer applied held money to an invoice
-	NoticeRefunded NoticeKind = "refunded" // the held money went back to the payer
-)
-
-// PaymentNotice is a payment event, for the text that tells the payer.
-type PaymentNotice struct {
-	Kind    NoticeKind
-	Payment ReceivedPayment
-	// Invoice is the invoice concerned, after the change (nil: none).
-	Invoice *Invoice
-	// Amount is what this event moved (applied, held or refunded).
-	Amount int64
-	Reason SuspenseReason
-}
-
-// PaymentTexts builds the texts a settlement queues in the transaction
-// that records it, so a payment and the SMS about it commit together.
-type PaymentTexts interface {
-	// Receipt is the receipt of an invoice now paid in full.
-	Receipt(inv Invoice) Message
-	// Notice is the text about a payment event, or false when nobody can
-	// be told (no known phone).
-	Notice(n PaymentNotice) (Message, bool)
-	// PromptUnsent tells payer, told to check their phone, that the
-	// prompt for inv will not come, and how to pay instead.
-	PromptUnsent(inv Invoice, payer MSISDN) Message
-	// Billed tells the invoice's phone its e-Citizen bill number (inv.Bill)
-	// and how to pay it from its network.
-	Billed(inv Invoice) Message
-	// CheckoutFailed tells the invoice's phone that e-Citizen could not
-	// bill the invoice, so it cannot be paid yet.
-	CheckoutFailed(inv Invoice) Message
-}
-
-// Receipt makes a ReceiptFunc a PaymentTexts.
-func (f ReceiptFunc) Receipt(inv Invoice) Message { return f(inv) }
-
-// Notice sends no notices: a ReceiptFunc only knows receipts.
-func (f ReceiptFunc) Notice(PaymentNotice) (Message, bool) { return Message{}, false }
-
-// PromptUnsent sends nothing: a ReceiptFunc only knows receipts.
-func (f ReceiptFunc) PromptUnsent(Invoice, MSISDN) Message { return Message{} }
-
-// Billed sends nothing: a ReceiptFunc only knows receipts.
-func (f ReceiptFunc) Billed(Invoice) Message { return Message{} }
-
-// CheckoutFailed sends nothing: a ReceiptFunc only knows receipts.
-func (f ReceiptFunc) CheckoutFailed(Invoice) Message { return Message{} }
-
 // SuspenseFilter narrows the list of held payments.
 type SuspenseFilter struct {
 	// OlderThan keeps items held at least this long (0: any age).
@@ -207,13 +140,4 @@ type SuspenseFilter struct {
 	Agency    string
 	// Limit bounds the list (default 100, at most 1000).
 	Limit int
-}
-
-// LedgerTotals are the ledger's sums: In = Applied + Suspense + Refunded.
-type LedgerTotals struct {
-	Payments int   `json:"payments"`
-	In       int64 `json:"in"`
-	Applied  int64 `json:"applied"`
-	Suspense int64 `json:"suspense"`
-	Refunded int64 `json:"refunded"`
 }

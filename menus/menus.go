@@ -22,6 +22,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/huduma-ke/huduma"
@@ -85,6 +86,8 @@ type Machine struct {
 	cat Catalog
 	pay Payments
 	cfg Config
+	// screens holds the fixed screens laid out, by state and language.
+	screens sync.Map
 }
 
 // New returns a Machine reading the catalog through cat. With pay nil the
@@ -398,12 +401,29 @@ func (st *step) serviceName(code int, stored string) string {
 // showed.
 func (st *step) render(msg string) (huduma.Reply, error) { return st.renderKeeping(msg, 0) }
 
+// fixedScreen is a fixed state's screen, laid out on its first use in
+// the caller's language.
+func (st *step) fixedScreen(def *state) huduma.Reply {
+	key := def.name + "/" + string(st.s.Lang)
+	text, ok := st.m.screens.Load(key)
+	if !ok {
+		// A fixed page has no error to give: it reads nothing.
+		p, _, _ := def.page(st)
+		text, _ = st.m.screens.LoadOrStore(key, layout(p, st.s.Lang).text)
+	}
+	st.s.Items, st.s.More = nil, false
+	return huduma.Reply{Text: text.(string), Screen: st.s.State, Lang: st.s.Lang}
+}
+
 // renderKeeping is render showing exactly keep list items, those of the
 // screen a refusal shows again (0: as many as fit).
 func (st *step) renderKeeping(msg string, keep int) (huduma.Reply, error) {
 	def, ok := stateByName[st.s.State]
 	if !ok || def.page == nil {
 		return huduma.Reply{}, fmt.Errorf("no screen for state %q", st.s.State)
+	}
+	if def.fixed && msg == "" && keep == 0 {
+		return st.fixedScreen(def), nil
 	}
 	p, keys, err := def.page(st)
 	if err != nil {

@@ -95,21 +95,24 @@ type state struct {
 	list bool
 	// resumable states are worth offering to continue after a timeout.
 	resumable bool
+	// fixed screens depend on nothing but the language and the machine's
+	// configuration: each is laid out once per language, not on every hop.
+	fixed bool
 }
 
 // states is the journey, each state declared once.
 var states = []state{
-	{name: StateMain, handle: handleMain, page: mainPage, on: []edge{
+	{name: StateMain, handle: handleMain, page: mainPage, fixed: true, on: []edge{
 		{EventFind, StateFind}, {EventLanguage, StateLanguage}, {EventPayInvoice, StateInvoiceNumber},
 		{EventCheckStatus, StateInvoiceNumber}, {EventMyInvoices, StateMyInvoices}, {EventTrack, StateTrackNumber}}},
 	// resume's continue goes back to whichever resumable state was left;
 	// its edges are added from the table below.
-	{name: StateResume, handle: handleResume, page: resumePage, on: []edge{{EventStartAgain, StateMain}}},
-	{name: StateFind, handle: handleFind, page: findPage, resumable: true, on: []edge{
+	{name: StateResume, handle: handleResume, page: resumePage, fixed: true, on: []edge{{EventStartAgain, StateMain}}},
+	{name: StateFind, handle: handleFind, page: findPage, fixed: true, resumable: true, on: []edge{
 		{EventSearch, StateSearch}, {EventBrowse, StateCategories}, {EventEnterCode, StateCode}, {EventBack, StateMain}}},
-	{name: StateLanguage, handle: handleLanguage, page: languagePage, resumable: true, on: []edge{
+	{name: StateLanguage, handle: handleLanguage, page: languagePage, fixed: true, resumable: true, on: []edge{
 		{EventSetLanguage, StateMain}, {EventBack, StateMain}}},
-	{name: StateSearch, handle: handleSearch, page: searchPage, resumable: true, on: []edge{
+	{name: StateSearch, handle: handleSearch, page: searchPage, fixed: true, resumable: true, on: []edge{
 		{EventResults, StateSearchResults}, {EventBack, StateFind}}},
 	{name: StateSearchResults, handle: handleList, page: resultsPage, list: true, resumable: true, on: []edge{
 		{EventOpenService, StateService}, {EventBack, StateSearch}}},

@@ -4,7 +4,7 @@
 // don't collide) holding every huduma_* series of issue #16.
 //
 // The packages that produce events each declare a small observer
-// interface where they use it (payments.Observer, messaging.Observer,
+// interface where they use it (payments.Observer, outbox.Observer,
 // sqlstore.Observer, ussd.Observer, web.Metrics) with a no-op default;
 // *Set implements them all, and cmd/huduma hands one Set to each. Store
 // events reach the Set only after their transaction committed (the store
@@ -303,13 +303,13 @@ func ResultClass(code string) string {
 }
 
 // StoreError counts a store call that failed for a reason not the
-// caller's (payments.Observer, messaging.Observer).
+// caller's (payments.Observer, outbox.Observer).
 func (s *Set) StoreError(op string) { s.storeErrs.WithLabelValues(closed(storeOps, op)).Inc() }
 
 // SessionError counts a failed session store call (ussd.Observer).
 func (s *Set) SessionError(op string) { s.sessErrs.WithLabelValues(closed(sessionOps, op)).Inc() }
 
-// SMS counts an outbox event of a message of kind (messaging.Observer:
+// SMS counts an outbox event of a message of kind (outbox.Observer:
 // sent, failed, retried).
 func (s *Set) SMS(kind huduma.MessageKind, event string) {
 	s.sms.WithLabelValues(s.smsProvider, closed(messageKinds, string(kind)), closed(smsEvents, event)).Inc()

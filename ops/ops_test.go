@@ -49,7 +49,7 @@ func TestAlertRules(t *testing.T) {
 var alertRE = regexp.MustCompile(`(?m)^\s*- alert: (\w+)\s*$`)
 
 // TestAlertsAreTheContracts: the six alerts, each with its severity, a
-// for duration, a summary and a description naming its README runbook
+// for duration, a summary and a description naming its runbook
 // line, each with a test that fires it and one that keeps it quiet.
 func TestAlertsAreTheContracts(t *testing.T) {
 	src := string(AlertsYAML())
@@ -72,7 +72,7 @@ func TestAlertsAreTheContracts(t *testing.T) {
 			continue
 		}
 		got[name] = m[1]
-		for _, want := range []string{"for: ", "summary: ", "description: ", "Runbook: README.md, Operations → Dashboard and alerts, " + name + "."} {
+		for _, want := range []string{"for: ", "summary: ", "description: ", "Runbook: docs/operations.md, Dashboard and alerts, " + name + "."} {
 			if !strings.Contains(block, want) {
 				t.Errorf("%s: missing %q", name, want)
 			}
@@ -87,7 +87,7 @@ func TestAlertsAreTheContracts(t *testing.T) {
 	}
 	for name := range got {
 		if _, ok := wantAlerts[name]; !ok {
-			t.Errorf("alert %s is not in the contract (add it to wantAlerts and the README)", name)
+			t.Errorf("alert %s is not in the contract (add it to wantAlerts and docs/operations.md)", name)
 		}
 	}
 	tests, err := os.ReadFile("prometheus/alerts_test.yml")
@@ -217,41 +217,40 @@ func TestDashboard(t *testing.T) {
 	}
 }
 
-// readmeMetricRow is a row of the README's metrics table: its first cell
+// metricRow is a row of docs/operations.md's metrics table: its first cell
 // a metric name in backticks (labels may follow in braces).
-var readmeMetricRow = regexp.MustCompile("(?m)^\\|\\s*`(huduma_[a-z0-9_]+)[`{]")
+var metricRow = regexp.MustCompile("(?m)^\\|\\s*`(huduma_[a-z0-9_]+)[`{]")
 
-// TestREADMEMetricsTable: the README's metrics table names exactly the
-// series in metrics.txt. Until the README has such a table the check
-// skips.
-func TestREADMEMetricsTable(t *testing.T) {
-	readme, err := os.ReadFile("../README.md")
+// TestMetricsTableIsTheList: docs/operations.md's metrics table names
+// exactly the series in metrics.txt.
+func TestMetricsTableIsTheList(t *testing.T) {
+	doc, err := os.ReadFile("../docs/operations.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	var inReadme []string
-	for _, m := range readmeMetricRow.FindAllStringSubmatch(string(readme), -1) {
-		if !slices.Contains(inReadme, m[1]) {
-			inReadme = append(inReadme, m[1])
+	var inDoc []string
+	for _, m := range metricRow.FindAllStringSubmatch(string(doc), -1) {
+		if !slices.Contains(inDoc, m[1]) {
+			inDoc = append(inDoc, m[1])
 		}
 	}
-	if len(inReadme) == 0 {
-		t.Skip("README.md has no metrics table yet (rows starting | `huduma_…`): nothing to compare ops/metrics.txt with")
+	if len(inDoc) == 0 {
+		t.Fatal("docs/operations.md has no metrics table (rows starting | `huduma_…`)")
 	}
 	var inList []string
 	for _, m := range Metrics() {
 		inList = append(inList, m.Name)
 	}
-	sort.Strings(inReadme)
+	sort.Strings(inDoc)
 	sort.Strings(inList)
-	for _, n := range inReadme {
+	for _, n := range inDoc {
 		if !slices.Contains(inList, n) {
-			t.Errorf("README's metrics table lists %s, ops/metrics.txt does not", n)
+			t.Errorf("docs/operations.md's metrics table lists %s, ops/metrics.txt does not", n)
 		}
 	}
 	for _, n := range inList {
-		if !slices.Contains(inReadme, n) {
-			t.Errorf("ops/metrics.txt lists %s, README's metrics table does not", n)
+		if !slices.Contains(inDoc, n) {
+			t.Errorf("ops/metrics.txt lists %s, docs/operations.md's metrics table does not", n)
 		}
 	}
 }

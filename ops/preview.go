@@ -80,7 +80,7 @@ type legendItem struct {
 
 // RenderPreview draws the dashboard's panels over opts' range as one
 // static HTML page of SVG charts: no scripts, nothing fetched, so a
-// headless browser can screenshot it for the README. A query Prometheus
+// headless browser can screenshot it for docs/operations.md. A query Prometheus
 // refuses is an error (the dashboard would show it broken too).
 func RenderPreview(ctx context.Context, q Querier, d Dashboard, opts PreviewOptions) ([]byte, error) {
 	opts.defaults()

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/huduma-ke/huduma"
+	"github.com/huduma-ke/huduma/providers"
 )
 
 // Observer hears of the money path's events for metrics (package metrics
@@ -71,7 +72,7 @@ func pushOutcome(err error) string {
 	switch {
 	case err == nil:
 		return "accepted"
-	case errors.Is(err, ErrOutage), retryable(err) && !errors.Is(err, ErrBusy):
+	case errors.Is(err, providers.ErrOutage), retryable(err) && !errors.Is(err, providers.ErrBusy):
 		return "error"
 	}
 	return "refused"

@@ -14,6 +14,7 @@ import (
 	"github.com/huduma-ke/huduma"
 	"github.com/huduma-ke/huduma/breaker"
 	"github.com/huduma-ke/huduma/internal/ledgertest"
+	"github.com/huduma-ke/huduma/providers"
 	"github.com/huduma-ke/huduma/store/sqlitestore/sqlitetest"
 	"github.com/huduma-ke/huduma/texts"
 )
@@ -44,7 +45,7 @@ type outageDaraja struct {
 	calls  int
 }
 
-var errHTTP500 = fmt.Errorf("daraja: HTTP 500: %w", ErrOutage)
+var errHTTP500 = fmt.Errorf("daraja: HTTP 500: %w", providers.ErrOutage)
 
 func (d *outageDaraja) StkPush(ctx context.Context, p huduma.STKPush) (huduma.STKPushResult, error) {
 	d.mu.Lock()

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/huduma-ke/huduma"
+	"github.com/huduma-ke/huduma/providers"
 	"github.com/huduma-ke/huduma/texts"
 )
 
@@ -130,12 +131,12 @@ type Service struct {
 	}
 	cat Catalog
 	// reverser refunds payments (nil: refunds are off).
-	reverser Reverser
+	reverser providers.Reverser
 	// biller bills invoices on e-Citizen (nil: the ledger backend), and
 	// billJobs runs their checkout jobs inline.
 	biller   Biller
 	billJobs BillJobs
-	mp       Mpesa
+	mp       providers.Mpesa
 	cfg      Config
 	log      *slog.Logger
 	now      func() time.Time
@@ -151,7 +152,7 @@ type Service struct {
 }
 
 // New returns a Service.
-func New(l Ledger, cat Catalog, mp Mpesa, cfg Config, log *slog.Logger) *Service {
+func New(l Ledger, cat Catalog, mp providers.Mpesa, cfg Config, log *slog.Logger) *Service {
 	cfg = cfg.withDefaults()
 	return &Service{money: l, inv: l, jobs: l, ledger: l, cat: cat, mp: mp, cfg: cfg, log: log.With("comp", "payments"), now: time.Now,
 		obs: nopObserver{}, lease: promptLease}
@@ -498,7 +499,7 @@ func (s *Service) RecordRejected(ctx context.Context, kind string, raw []byte, w
 	return s.inv.RecordCallback(ctx, kind, "", "rejected: "+why, raw)
 }
 
-// C2B validation codes (protocols.md §3.6); "" accepts.
+// C2B validation codes a validation reply rejects with; "" accepts.
 const (
 	C2BUnknownAccount = "C2B00012"
 	C2BWrongAmount    = "C2B00013"

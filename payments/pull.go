@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/huduma-ke/huduma"
+	"github.com/huduma-ke/huduma/providers"
 )
 
 // maxPullPages bounds one pull: a Daraja that ignored offsets would
@@ -33,7 +34,7 @@ func (r PullReport) Missed() int { return r.Payments - r.Outcomes[huduma.Outcome
 // PullOnce reads every transaction M-Pesa completed between from and to
 // and settles each exactly as its confirmation would have (idempotent on
 // the transaction id, so those already known change nothing).
-func (s *Service) PullOnce(ctx context.Context, p Puller, from, to time.Time) (PullReport, error) {
+func (s *Service) PullOnce(ctx context.Context, p providers.Puller, from, to time.Time) (PullReport, error) {
 	rep := PullReport{Outcomes: map[huduma.Outcome]int{}, Other: map[string]int{}}
 	offset := 0
 	for page := 0; page < maxPullPages; page++ {
@@ -75,7 +76,7 @@ func (s *Service) PullOnce(ctx context.Context, p Puller, from, to time.Time) (P
 // payment whose confirmation was lost is settled within an interval of
 // the next pull (and at worst within the window). Several instances may
 // run it: settling is idempotent.
-func (s *Service) RunPull(ctx context.Context, p Puller, every, window time.Duration) {
+func (s *Service) RunPull(ctx context.Context, p providers.Puller, every, window time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {

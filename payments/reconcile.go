@@ -15,8 +15,8 @@ import (
 	"github.com/huduma-ke/huduma"
 )
 
-// Reconciling against the organisation portal's statement (protocols.md
-// §3.8): the statement is M-Pesa's own record of the paybill, so what it
+// Reconciling against the organisation portal's statement (the paybill's
+// CSV export): the statement is M-Pesa's own record of the paybill, so what it
 // shows paid in and our ledger lacks is money we never heard of, and what
 // the ledger has and it lacks is something to look into.
 

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/huduma-ke/huduma"
+	"github.com/huduma-ke/huduma/providers"
 )
 
 // Refunds is what refunding held money reads from the ledger.
@@ -143,7 +144,7 @@ func (s *Service) runRefund(ctx context.Context, j huduma.Job) {
 		}
 		s.log.InfoContext(ctx, "refund sent", "refund", f.ID, "conversation", acc.ConversationID)
 		done()
-	case errors.Is(err, ErrNotSent) && p.Tries+1 < refundTries:
+	case errors.Is(err, providers.ErrNotSent) && p.Tries+1 < refundTries:
 		if _, err := s.apply(ctx, huduma.RefundStepEvent{Refund: f.ID, Step: huduma.RefundUnclaim, Why: err.Error()}, nil); err != nil {
 			s.log.ErrorContext(ctx, "unclaim refund", "refund", f.ID, "error", err)
 			done()
@@ -154,7 +155,7 @@ func (s *Service) runRefund(ctx context.Context, j huduma.Job) {
 		if err := s.jobs.Retry(ctx, j.ID, s.now().Add(backoff(5*time.Second, p.Tries)), err.Error(), p); err != nil {
 			s.log.ErrorContext(ctx, "refund queue", "job", j.ID, "error", err)
 		}
-	case errors.Is(err, ErrOutage) && !errors.Is(err, ErrNotSent):
+	case errors.Is(err, providers.ErrOutage) && !errors.Is(err, providers.ErrNotSent):
 		// It may have reached Daraja: never sent again; its result, if
 		// any, settles it; the officer's list shows it refunding.
 		s.log.ErrorContext(ctx, "refund request may or may not have reached Daraja; not sent again", "refund", f.ID, "error", err)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/huduma-ke/huduma"
 	"github.com/huduma-ke/huduma/internal/ledgertest"
+	"github.com/huduma-ke/huduma/providers"
 	"github.com/huduma-ke/huduma/store/sqlitestore/sqlitetest"
 )
 
@@ -54,8 +55,8 @@ func runDue(t *testing.T, s *Service, st ledgertest.Ledger) int {
 // holds the money again. Refunds are refused when not configured.
 func TestRefundWorker(t *testing.T) {
 	ctx := context.Background()
-	outage := fmt.Errorf("timeout: %w", ErrOutage)
-	notSent := fmt.Errorf("token: %w: %w", ErrOutage, ErrNotSent)
+	outage := fmt.Errorf("timeout: %w", providers.ErrOutage)
+	notSent := fmt.Errorf("token: %w: %w", providers.ErrOutage, providers.ErrNotSent)
 	for _, tc := range []struct {
 		name   string
 		errs   []error

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/huduma-ke/huduma"
+	"github.com/huduma-ke/huduma/providers"
 )
 
 // Suspense is what the finance officer's tools need from the ledger.
@@ -20,7 +21,7 @@ type Suspense interface {
 
 // EnableRefunds lets RequestRefund and RunRefunds reverse payments
 // through r (off until called: without an initiator there are no refunds).
-func (s *Service) EnableRefunds(r Reverser) { s.reverser = r }
+func (s *Service) EnableRefunds(r providers.Reverser) { s.reverser = r }
 
 // ListSuspense lists held payments, longest held first.
 func (s *Service) ListSuspense(ctx context.Context, f huduma.SuspenseFilter) ([]huduma.ReceivedPayment, error) {

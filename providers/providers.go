@@ -1,9 +1,13 @@
-// Package providers is the contract between the HTTP edge and each
-// aggregator package (providers/africastalking, ...). A provider turns its
-// wire format into a huduma.Hop and a huduma.Reply into its wire format;
-// it never sees the web framework, sessions or menus. Provider packages
-// register themselves in init(); cmd/huduma blank-imports the ones it
-// ships, so adding an aggregator is one package plus one import line.
+// Package providers holds the contract of every kind of outside provider
+// and its registry: USSD aggregators (this file), SMS gateways (sms.go)
+// and M-Pesa rails (mpesa.go). A USSD provider turns its wire format into
+// a huduma.Hop and a huduma.Reply into its wire format; an SMS provider
+// sends texts and turns its callbacks into SMSReports calls; an M-Pesa
+// provider sends prompts and turns its callbacks into MpesaReports calls.
+// None sees the web framework, the store, sessions or menus. Provider
+// packages (providers/africastalking, providers/daraja, ...) register
+// themselves in init(); cmd/huduma imports the ones it ships, so adding a
+// provider of any kind is one package plus one import line.
 package providers
 
 import (

@@ -113,9 +113,9 @@ type Store interface {
 	// phone's language and latest session, in one round trip.
 	Load(ctx context.Context, k Key) (Loaded, error)
 	// LoadExisting is Load for a hop that continues a session, which
-	// almost always exists: the same answer, read more cheaply when it
-	// does (Redis: one GET instead of a script), at the cost of a second
-	// round trip when it does not.
+	// almost always exists: the same answer, which a store may read more
+	// cheaply when the session exists at the cost of a second round trip
+	// when it does not (both stores here read the same way for either).
 	LoadExisting(ctx context.Context, k Key) (Loaded, error)
 	// Save stores w when the current version equals expect (0: the record
 	// must not exist), with its TTL, pointer and language, all in one

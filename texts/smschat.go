@@ -1,7 +1,7 @@
 package texts
 
 // The SMS channel's replies: finding a service, its details, an invoice
-// and paying it by text (messaging's inbox). Keywords in the texts are the
+// and paying it by text (smschannel's inbox). Keywords in the texts are the
 // reply's language's own (PAY / LIPA, INVOICE / ANKARA); the inbox reads
 // both in either language. Amounts are plain whole shillings, as in the
 // other SMS.

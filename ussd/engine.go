@@ -19,7 +19,6 @@ package ussd
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -155,8 +154,8 @@ func (e *Engine) HandleHop(ctx context.Context, hop huduma.Hop) (huduma.Reply, e
 		var rec record
 		version := ld.Record.Version
 		if version > 0 {
-			if err := json.Unmarshal(ld.Record.Value, &rec); err != nil {
-				return huduma.Reply{}, fmt.Errorf("decode session: %w", err)
+			if rec, err = decodeRecord(ld.Record.Value); err != nil {
+				return huduma.Reply{}, err
 			}
 		}
 		inputs, replay := e.plan(hop, rec, version > 0)
@@ -171,10 +170,7 @@ func (e *Engine) HandleHop(ctx context.Context, hop huduma.Hop) (huduma.Reply, e
 		if err != nil {
 			return huduma.Reply{}, err
 		}
-		value, err := json.Marshal(rec)
-		if err != nil {
-			return huduma.Reply{}, fmt.Errorf("encode session: %w", err)
-		}
+		value := rec.encode(make([]byte, 0, 512))
 		// Only a session someone might come back to outlives its idle
 		// timeout, by the resume window; finished or main-menu-only ones
 		// do not, which keeps Redis small.
@@ -360,8 +356,8 @@ func (e *Engine) unfinished(latest []byte) *menus.Snapshot {
 	if e.cfg.ResumeWindow <= 0 || len(latest) == 0 {
 		return nil
 	}
-	var rec record
-	if json.Unmarshal(latest, &rec) != nil || rec.End {
+	rec, err := decodeRecord(latest)
+	if err != nil || rec.End {
 		return nil
 	}
 	if rec.Menu.State == menus.StateResume && rec.Menu.Resume != nil {

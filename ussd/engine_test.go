@@ -54,11 +54,18 @@ func newEngine(t *testing.T) *Engine {
 
 func newEngineWith(t *testing.T) (*Engine, *recordedEffects) {
 	t.Helper()
-	st := sqlitetest.OpenWithSample(t)
 	sess := memstore.New()
 	t.Cleanup(func() { sess.Close() })
+	return newEngineOn(t, sess, Config{})
+}
+
+// newEngineOn is an engine on the sample catalog with the session store
+// and configuration given.
+func newEngineOn(t testing.TB, sess SessionStore, cfg Config) (*Engine, *recordedEffects) {
+	t.Helper()
+	st := sqlitetest.OpenWithSample(t)
 	fx := &recordedEffects{}
-	return New(sess, menus.New(st, payments{}, menus.Config{}), fx, Config{}, slog.New(slog.NewTextHandler(io.Discard, nil))), fx
+	return New(sess, menus.New(st, payments{}, menus.Config{}), fx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil))), fx
 }
 
 // payments is a menus.Payments with nothing in it, so the engine tests

@@ -66,7 +66,9 @@ type Config struct {
 	// CallbackToken, when set, must arrive as ?token= on every provider
 	// callback; requests without it get 403 and change nothing.
 	CallbackToken string
-	// HopTimeout bounds one USSD hop (SPEC §9: 2 s). Work still running
+	// HopTimeout bounds one USSD hop (2 s, well inside the aggregators'
+	// 15 s, so a slow backend gets the caller a clear END rather than a
+	// dropped session). Work still running
 	// then carries on in the background for up to WorkTimeout, and its
 	// result goes to the caller by SMS (Deps.Late).
 	HopTimeout  time.Duration

@@ -80,21 +80,51 @@ func schemaOf(dbURL string) string {
 	return s
 }
 
-// costReport says what one hop and one journey of a paced run cost.
-// Postgres publishes an idle backend's row counts up to 10 s after its
-// last transaction, hence the wait before the second sample. Redis serves every
-// target and anything else on the machine: its figures are an upper bound
-// when other work shares it.
-func costReport(before usage, after func() (usage, error), hops int64, hopsPerJourney int) (string, error) {
-	time.Sleep(11 * time.Second)
-	a, err := after()
-	if err != nil || hops == 0 {
-		return "", err
+// cost is what one hop and one journey of a paced run cost.
+type cost struct {
+	hops             int64
+	cpuUS, redisUS   float64 // process and Redis CPU per hop, µs
+	redisCmds        float64 // Redis commands per hop, scripts' inner calls counted
+	pgRowsPerJourney float64
+	hopsPerJourney   int
+}
+
+// costBetween is the cost of hops between two samples.
+func costBetween(before, after usage, hops int64, hopsPerJourney int) cost {
+	c := cost{hops: hops, hopsPerJourney: hopsPerJourney}
+	if hops == 0 {
+		return c
 	}
 	per := func(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) / float64(hops) }
-	journeys := float64(hops) / float64(hopsPerJourney)
+	c.cpuUS, c.redisUS = per(after.gatewayCPU-before.gatewayCPU), per(after.redisCPU-before.redisCPU)
+	c.redisCmds = float64(after.redisCmds-before.redisCmds) / float64(hops)
+	c.pgRowsPerJourney = float64(after.pgRows-before.pgRows) / (float64(hops) / float64(hopsPerJourney))
+	return c
+}
+
+// costReport says what one hop and one journey of a paced run cost. CPU
+// and Redis are read at once, before anything else (another client of the
+// same Redis, the gateway's idle workers) adds to them; Postgres publishes
+// an idle backend's row counts up to 10 s after its last transaction, so
+// the rows are read after a wait. Redis serves every target and anything
+// else on the machine: its figures are an upper bound when other work
+// shares it.
+func costReport(before usage, after func() (usage, error), hops int64, hopsPerJourney int) (cost, error) {
+	a, err := after()
+	if err != nil {
+		return cost{}, err
+	}
+	time.Sleep(11 * time.Second)
+	rows, err := after()
+	if err != nil {
+		return cost{}, err
+	}
+	a.pgRows = rows.pgRows
+	return costBetween(before, a, hops, hopsPerJourney), nil
+}
+
+// String is the cost line of the report.
+func (c cost) String() string {
 	return fmt.Sprintf("cost of journeys to an invoice (%d hops, %d a journey, paced): gateway CPU %.0f µs per hop, Redis CPU %.0f µs and %.2f commands per hop, "+
-		"Postgres %.1f rows written per journey",
-		hops, hopsPerJourney, per(a.gatewayCPU-before.gatewayCPU), per(a.redisCPU-before.redisCPU), float64(a.redisCmds-before.redisCmds)/float64(hops),
-		float64(a.pgRows-before.pgRows)/journeys), nil
+		"Postgres %.1f rows written per journey", c.hops, c.hopsPerJourney, c.cpuUS, c.redisUS, c.redisCmds, c.pgRowsPerJourney)
 }

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/huduma-ke/huduma"
-	"github.com/huduma-ke/huduma/messaging"
+	"github.com/huduma-ke/huduma/outbox"
 	"github.com/huduma-ke/huduma/providers/africastalking"
 	"github.com/huduma-ke/huduma/providers/africastalking/atfake"
 	"github.com/huduma-ke/huduma/store/pgstore"
@@ -67,7 +67,7 @@ func outboxRun(ctx context.Context, o options, dbURL string) (smsResult, error) 
 	defer cancel()
 	begin := time.Now()
 	for w := 0; w < o.smsWorkers; w++ {
-		ob := messaging.NewOutbox(l, sender{client}, messaging.OutboxConfig{Rate: 1e6, Batch: 100}, quiet)
+		ob := outbox.New(l, sender{client}, outbox.Config{Rate: 1e6, Batch: 100}, quiet)
 		wg.Go(func() {
 			for ctx.Err() == nil {
 				n, err := ob.RunOnce(ctx)

@@ -10,7 +10,8 @@ import (
 	"strings"
 
 	"github.com/huduma-ke/huduma"
-	"github.com/huduma-ke/huduma/messaging"
+	"github.com/huduma-ke/huduma/notices"
+	"github.com/huduma-ke/huduma/otp"
 	"github.com/huduma-ke/huduma/payments"
 	"github.com/huduma-ke/huduma/web"
 )
@@ -19,9 +20,9 @@ import (
 // screens. It is wiring only: every method is one of the services'.
 type agency struct {
 	*payments.Service
-	*messaging.OTP
-	*messaging.Notices
-	*messaging.Applications
+	*otp.Codes
+	*notices.Notices
+	*notices.Applications
 	catalogReads
 }
 

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/huduma-ke/huduma"
-	"github.com/huduma-ke/huduma/payments"
+	"github.com/huduma-ke/huduma/providers"
 	"github.com/huduma-ke/huduma/providers/ecitizen"
 	"github.com/huduma-ke/huduma/providers/ecitizen/ecitizenfake"
 )
@@ -53,7 +53,7 @@ func openECitizen(cfg Config, log *slog.Logger) (*ecitizen.Client, ecitizen.Conf
 // error rather than a prompt from a shortcode nobody collects on.
 type noDaraja struct{}
 
-var _ payments.Mpesa = noDaraja{}
+var _ providers.Mpesa = noDaraja{}
 
 func (noDaraja) StkPush(context.Context, huduma.STKPush) (huduma.STKPushResult, error) {
 	return huduma.STKPushResult{}, fmt.Errorf("no Daraja prompts with HUDUMA_BILLING=ecitizen: e-Citizen sends them")

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/huduma-ke/huduma"
-	"github.com/huduma-ke/huduma/messaging"
+	"github.com/huduma-ke/huduma/providers"
 	"github.com/huduma-ke/huduma/providers/cgi"
 	"github.com/huduma-ke/huduma/providers/ecitizen"
 	"github.com/huduma-ke/huduma/sessions/redisstore"
@@ -19,9 +19,9 @@ import (
 	"github.com/huduma-ke/huduma/web"
 )
 
-// Config is every setting Huduma reads, all from the environment (SPEC §2),
+// Config is every setting Huduma reads, all from the environment,
 // through the variables table below; nothing else reads the environment,
-// but the SMS providers, which read their own variables (messaging.Var).
+// but the SMS providers, which read their own variables (providers.Var).
 type Config struct {
 	Addr        string
 	PublicURL   string
@@ -71,8 +71,11 @@ type Config struct {
 	// paybill's transactions from Daraja (0: never), and how far back.
 	PullEvery, PullWindow time.Duration
 	InvoiceTTL            time.Duration
+	// Mpesa is the registered M-Pesa provider the environment chose (nil:
+	// the built-in Daraja client, or its simulator).
+	Mpesa *providers.MpesaProvider
 	// SMS is the SMS provider the environment chose (nil: record-only).
-	SMS      *messaging.SMSProvider
+	SMS      *providers.SMSProvider
 	SMSRate  float64
 	SMSRetry time.Duration
 	// SMSTTL is how long an SMS conversation waits for its next text
@@ -137,7 +140,7 @@ func (c Config) scaled(d time.Duration) time.Duration {
 func (c Config) Embedded() bool { return c.DatabaseURL == "" }
 
 // MpesaSimulated reports whether payments go to the built-in simulator.
-func (c Config) MpesaSimulated() bool { return c.MpesaKey == "" }
+func (c Config) MpesaSimulated() bool { return c.MpesaKey == "" && c.Mpesa == nil }
 
 // ECitizenBilling reports whether invoices are billed on e-Citizen
 // (HUDUMA_BILLING=ecitizen).
@@ -221,9 +224,9 @@ func httpField(field func(*Config) *string) func(*Config, string) error {
 	}
 }
 
-// variables is Huduma's configuration, in the order the README lists it.
-// `huduma config` prints it (with the SMS providers' variables) as the
-// README's table; TestConfigTableIsCurrent keeps the two in step.
+// variables is Huduma's configuration, in the order docs/configuration.md lists it.
+// `huduma config` prints it (with the SMS providers' variables) as
+// docs/configuration.md's table; TestConfigTableIsCurrent keeps the two in step.
 var variables = []variable{
 	{"HUDUMA_ADDR", ":8080", "listen address; while the simulator is on, an address without a host (`:8080`) binds `127.0.0.1` only; name a host (`0.0.0.0:8080`) to serve it elsewhere",
 		func(c *Config, v string) error {
@@ -255,7 +258,7 @@ var variables = []variable{
 			c.DatabaseURL = v
 			return nil
 		}},
-	{"REDIS_URL", "", "Redis URL, e.g. `redis://host:6379/0`, or Sentinel's `redis+sentinel://host1:26379,host2,host3/<master-name>` (see [Operations](#operations)); empty: in-process sessions",
+	{"REDIS_URL", "", "Redis URL, e.g. `redis://host:6379/0`, or Sentinel's `redis+sentinel://host1:26379,host2,host3/<master-name>` (see [Sentinel](operations.md#redis-high-availability-sentinel)); empty: in-process sessions",
 		func(c *Config, v string) error {
 			if redisstore.IsSentinelURL(v) {
 				// Checked in full here, so a typo stops the start with the
@@ -285,7 +288,7 @@ var variables = []variable{
 	}},
 	{"HUDUMA_HOP_DEADLINE", "2s", "every hop answers within this; slower work finishes in the background and its screen is texted",
 		dur(func(c *Config) *time.Duration { return &c.HopDeadline }, 100*time.Millisecond, 10*time.Second)},
-	{"HUDUMA_CGI_ROUTES", "", "GET-style aggregators, see [Aggregators](#aggregators)", func(c *Config, v string) (err error) {
+	{"HUDUMA_CGI_ROUTES", "", "GET-style aggregators, see [Aggregators](aggregators.md#aggregators)", func(c *Config, v string) (err error) {
 		c.CGIRoutes, err = cgi.ParseRoutes(v)
 		return err
 	}},
@@ -346,7 +349,7 @@ var variables = []variable{
 		}
 		return nil
 	}},
-	{"HUDUMA_SIMULATOR", "", "`on`/`off`: the web phone and inbox. On by default only in pure demo mode (embedded, in-process sessions, no token, keys, secret or credentials); see [Security](#security)",
+	{"HUDUMA_SIMULATOR", "", "`on`/`off`: the web phone and inbox. On by default only in pure demo mode (embedded, in-process sessions, no token, keys, secret or credentials); see [Security](security.md#security)",
 		func(c *Config, v string) error {
 			if v != "" && v != "on" && v != "off" {
 				return fmt.Errorf("want on or off")
@@ -428,7 +431,7 @@ var variables = []variable{
 		c.MpesaShort = v
 		return nil
 	}},
-	{"HUDUMA_PAY_STEPS", "", "a CSV file (`network,language,steps`) replacing the built-in steps of paying by hand from each network that texts and screens give a payer no prompt can reach; every network (`safaricom`, `airtel`, `equitel`, `telkom`, `other`) in `en` and `sw`, each naming `{account}` and `{amount}` (and `{paybill}` if it needs it), checked at start (see [Paying](#paying-invoices-and-m-pesa))",
+	{"HUDUMA_PAY_STEPS", "", "a CSV file (`network,language,steps`) replacing the built-in steps of paying by hand from each network that texts and screens give a payer no prompt can reach; every network (`safaricom`, `airtel`, `equitel`, `telkom`, `other`) in `en` and `sw`, each naming `{account}` and `{amount}` (and `{paybill}` if it needs it), checked at start (see [Paying](payments.md#steps-that-fit-the-payers-network))",
 		func(c *Config, v string) (err error) {
 			if v != "" {
 				c.PaySteps, err = texts.LoadPaySteps(v)
@@ -440,7 +443,7 @@ var variables = []variable{
 	{"MPESA_SECURITY_CREDENTIAL", "", "the initiator's password encrypted with Safaricom's certificate, base64, as the Daraja portal makes it (a secret: never logged)",
 		text(func(c *Config) *string { return &c.MpesaCredential })},
 	{"MPESA_STK_DELAY", "2s", "wait after the USSD END before the STK push", dur(func(c *Config) *time.Duration { return &c.StkDelay }, 0, 5*time.Minute)},
-	{"MPESA_QUERY_AFTER", "60s", "ask Daraja's STK query API when no callback came by then (then 20 s, 40 s, … later while undecided, see [below](#prompts-under-load-the-job-worker))",
+	{"MPESA_QUERY_AFTER", "60s", "ask Daraja's STK query API when no callback came by then (then 20 s, 40 s, … later while undecided, see [the job worker](payments.md#prompts-under-load-the-job-worker))",
 		dur(func(c *Config) *time.Duration { return &c.QueryAfter }, time.Second, 24*time.Hour)},
 	{"MPESA_WORKERS", "16", "M-Pesa jobs (prompts and status queries) run at once per instance, 2 to 1000; status queries may use at most half", func(c *Config, v string) (err error) {
 		if c.MpesaWorkers, err = strconv.Atoi(v); err != nil || c.MpesaWorkers < 2 || c.MpesaWorkers > 1000 {
@@ -448,7 +451,7 @@ var variables = []variable{
 		}
 		return nil
 	}},
-	{"MPESA_PULL_EVERY", "15m", "how often the pull worker reads the paybill's recent transactions from Daraja's Pull Transactions API and settles any whose confirmation never arrived (0 = off; see [Money that matches nothing](#money-that-matches-nothing))",
+	{"MPESA_PULL_EVERY", "15m", "how often the pull worker reads the paybill's recent transactions from Daraja's Pull Transactions API and settles any whose confirmation never arrived (0 = off; see [Money that matches nothing](finance.md#money-that-matches-nothing))",
 		func(c *Config, v string) (err error) {
 			if c.PullEvery, err = duration(v, 0, 24*time.Hour); err == nil && c.PullEvery > 0 && c.PullEvery < time.Second {
 				err = fmt.Errorf("want 0 (off) or at least 1s, got %s", c.PullEvery)
@@ -477,7 +480,7 @@ var variables = []variable{
 			}
 			return nil
 		}},
-	{"HUDUMA_RETENTION", "2160h", "how long personal data outside the financial records is kept, 90 days by default (see [retention](#privacy-and-retention))",
+	{"HUDUMA_RETENTION", "2160h", "how long personal data outside the financial records is kept, 90 days by default (see [retention](security.md#privacy-and-retention))",
 		dur(func(c *Config) *time.Duration { return &c.Retention }, 24*time.Hour, 10*365*24*time.Hour)},
 	{"HUDUMA_PPROF", "", "a loopback `host:port` to serve Go's profiler on (off when empty)", func(c *Config, v string) error {
 		if v != "" {
@@ -541,11 +544,17 @@ func (c *Config) check() error {
 	if c.MpesaInitiator != "" && c.MpesaSimulated() {
 		return bad("MPESA_INITIATOR", "refund credentials without Daraja credentials: set MPESA_CONSUMER_KEY, MPESA_CONSUMER_SECRET and MPESA_PASSKEY too")
 	}
-	sms, err := messaging.SelectSMS(c.getenv)
+	sms, err := providers.SelectSMS(c.getenv)
 	if err != nil {
 		return err
 	}
 	c.SMS = sms
+	if c.Mpesa, err = providers.SelectMpesa(c.getenv); err != nil {
+		return err
+	}
+	if c.Mpesa != nil && (c.MpesaKey != "" || c.Payments != "") {
+		return bad("MPESA_CONSUMER_KEY", "the M-Pesa provider %s is chosen: leave Daraja's credentials and HUDUMA_PAYMENTS unset, or unset the provider's variables", c.Mpesa.Name)
+	}
 	if c.CallbackTok == "" && c.ProductionShaped() && !c.InsecureCallbacks {
 		return bad("HUDUMA_CALLBACK_TOKEN", "required when DATABASE_URL or real M-Pesa or SMS credentials are set: without it anyone who reaches "+
 			"this port can post a payment confirmation; set a secret of 16+ characters (or HUDUMA_INSECURE_CALLBACKS=private-network "+
@@ -609,7 +618,7 @@ func (c *Config) checkSMSSimulated(shaped string) error {
 	}
 	if c.SMSMode == "" && c.SMS == nil && shaped != "" {
 		var choices []string
-		for _, p := range messaging.SMSProviders() {
+		for _, p := range providers.SMSProviders() {
 			if len(p.Vars) == 0 {
 				continue
 			}
@@ -641,6 +650,10 @@ func (c *Config) checkBilling() error {
 		return fmt.Errorf("config: HUDUMA_BILLING: Daraja credentials (MPESA_CONSUMER_KEY, MPESA_CONSUMER_SECRET, MPESA_PASSKEY, MPESA_INITIATOR, " +
 			"MPESA_SECURITY_CREDENTIAL) are not used with ecitizen: e-Citizen receives the money on 222222 and sends the prompts; remove them")
 	}
+	if c.Mpesa != nil {
+		return fmt.Errorf("config: HUDUMA_BILLING: the M-Pesa rail %s (%s) is not used with ecitizen: e-Citizen receives the money on 222222 and sends the prompts; remove it",
+			c.Mpesa.Name, mpesaVar(c.Mpesa))
+	}
 	if c.Payments == "simulator" {
 		if !c.ECitizenSimulated() {
 			return fmt.Errorf("config: HUDUMA_PAYMENTS: simulator is set beside e-Citizen credentials (ECITIZEN_*): remove one or the other")
@@ -663,7 +676,7 @@ func (c Config) shapedBy() []string {
 	}{
 		{"DATABASE_URL", !c.Embedded()}, {"REDIS_URL", c.RedisURL != ""}, {"HUDUMA_CALLBACK_TOKEN", c.CallbackTok != ""},
 		{"HUDUMA_INSECURE_CALLBACKS", c.InsecureCallbacks}, {"HUDUMA_API_KEYS", len(c.APIKeys) > 0},
-		{"HUDUMA_OTP_SECRET", c.OTPSecret != ""}, {"MPESA_CONSUMER_KEY", !c.MpesaSimulated()},
+		{"HUDUMA_OTP_SECRET", c.OTPSecret != ""}, {"MPESA_CONSUMER_KEY", c.MpesaKey != ""}, {mpesaVar(c.Mpesa), c.Mpesa != nil},
 		{"ECITIZEN_API_KEY", c.ECitizenBilling() && !c.ECitizenSimulated()},
 	} {
 		if v.set {
@@ -729,7 +742,7 @@ func (c Config) SimulatorOn() bool {
 	return c.Simulator == "on"
 }
 
-// printConfigTable writes the configuration as the README's Markdown
+// printConfigTable writes the configuration as docs/configuration.md's Markdown
 // table: Huduma's variables, then each SMS provider's.
 func printConfigTable(w io.Writer) {
 	cell := func(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
@@ -742,7 +755,7 @@ func printConfigTable(w io.Writer) {
 		}
 		fmt.Fprintf(w, "| `%s` | %s | %s |\n", v.name, def, cell(v.help))
 	}
-	for _, p := range messaging.SMSProviders() {
+	for _, p := range providers.SMSProviders() {
 		for _, v := range p.Vars {
 			def := "empty"
 			if v.Default != "" {
@@ -794,4 +807,12 @@ func countSet(vals ...string) int {
 		}
 	}
 	return n
+}
+
+// mpesaVar names the variable that chose a registered M-Pesa provider.
+func mpesaVar(p *providers.MpesaProvider) string {
+	if p == nil || len(p.Vars) == 0 {
+		return ""
+	}
+	return p.Vars[0].Name
 }

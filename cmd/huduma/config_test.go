@@ -123,19 +123,19 @@ func TestLoadConfigSentinel(t *testing.T) {
 	}
 }
 
-// TestConfigTableIsCurrent: the README's configuration table is the one
+// TestConfigTableIsCurrent: docs/configuration.md's table is the one
 // `huduma config` prints from the variables table.
 func TestConfigTableIsCurrent(t *testing.T) {
 	var out, errs strings.Builder
 	if err := run(context.Background(), []string{"config", "--table"}, func(string) string { return "" }, &out, &errs); err != nil {
 		t.Fatal(err, errs.String())
 	}
-	readme, err := os.ReadFile("../../README.md")
+	doc, err := os.ReadFile("../../docs/configuration.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(readme), "-->\n"+out.String()+"<!-- config:end -->") {
-		t.Fatal("README.md's configuration table is stale: run `make config`")
+	if !strings.Contains(string(doc), "-->\n"+out.String()+"<!-- config:end -->") {
+		t.Fatal("docs/configuration.md's table is stale: run `make config`")
 	}
 	for _, v := range variables {
 		if v.help == "" {

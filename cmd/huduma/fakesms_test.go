@@ -11,7 +11,7 @@ import (
 
 	"github.com/huduma-ke/huduma"
 	"github.com/huduma-ke/huduma/internal/fakesms" // the one wiring line the new provider needs
-	"github.com/huduma-ke/huduma/messaging"
+	"github.com/huduma-ke/huduma/providers"
 )
 
 // TestAddingAnSMSProvider: a provider in a package of its own, added to
@@ -71,24 +71,24 @@ func TestAddingAnSMSProvider(t *testing.T) {
 
 // TestEverySMSProviderHearsTexts: every SMS provider the gateway can be
 // built with has a route for texts to the short code (so the SMS
-// keywords work whichever one is chosen), and the README's table of SMS
-// providers names it.
+// keywords work whichever one is chosen), and the table of SMS providers
+// in docs/sms.md names it.
 func TestEverySMSProviderHearsTexts(t *testing.T) {
-	readme, err := os.ReadFile("../../README.md")
+	doc, err := os.ReadFile("../../docs/sms.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	section := string(readme)
-	if i := strings.Index(section, "### SMS providers"); i >= 0 {
+	section := string(doc)
+	if i := strings.Index(section, "## SMS providers"); i >= 0 {
 		section = section[i:]
-		if j := strings.Index(section[4:], "\n### "); j >= 0 {
-			section = section[:j+4]
+		if j := strings.Index(section[3:], "\n## "); j >= 0 {
+			section = section[:j+3]
 		}
 	} else {
-		t.Fatal("the README has no SMS providers section")
+		t.Fatal("docs/sms.md has no SMS providers section")
 	}
-	for _, sp := range messaging.SMSProviders() {
-		_, routes, err := sp.Open(messaging.Env{Getenv: func(string) string { return "" }, CallbackURL: func(p string) string { return "http://gw" + p },
+	for _, sp := range providers.SMSProviders() {
+		_, routes, err := sp.Open(providers.SMSEnv{Getenv: func(string) string { return "" }, CallbackURL: func(p string) string { return "http://gw" + p },
 			HTTP: http.DefaultClient, Reports: nil})
 		if err != nil {
 			t.Fatalf("%s: open: %v", sp.Name, err)
@@ -108,7 +108,7 @@ func TestEverySMSProviderHearsTexts(t *testing.T) {
 		}
 		for _, r := range inbound {
 			if !strings.Contains(section, "`"+r+"`") {
-				t.Errorf("the README's SMS providers table does not name %s's inbound route `%s`", sp.Name, r)
+				t.Errorf("docs/sms.md's SMS providers table does not name %s's inbound route `%s`", sp.Name, r)
 			}
 		}
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/huduma-ke/huduma"
 	"github.com/huduma-ke/huduma/payments"
+	"github.com/huduma-ke/huduma/providers"
 	"github.com/huduma-ke/huduma/providers/daraja"
 	"github.com/huduma-ke/huduma/providers/daraja/darajafake"
 	"github.com/huduma-ke/huduma/store/sqlstore"
@@ -114,7 +115,7 @@ func (c Config) refundsQueued() bool {
 type sentByGateway struct{}
 
 func (sentByGateway) Reverse(context.Context, huduma.ReversalRequest) (huduma.ReversalAccepted, error) {
-	return huduma.ReversalAccepted{}, fmt.Errorf("%w: the gateway's refund worker sends refunds, not the huduma command", payments.ErrNotSent)
+	return huduma.ReversalAccepted{}, fmt.Errorf("%w: the gateway's refund worker sends refunds, not the huduma command", providers.ErrNotSent)
 }
 
 func openFinance(ctx context.Context, cfg Config, withDaraja bool, log *slog.Logger, out io.Writer) (*finance, error) {
@@ -123,7 +124,7 @@ func openFinance(ctx context.Context, cfg Config, withDaraja bool, log *slog.Log
 		return nil, err
 	}
 	f := &finance{cfg: cfg, store: st, out: out}
-	var mp payments.Mpesa
+	var mp providers.Mpesa
 	if withDaraja {
 		if f.mpesa, f.sim, err = openMpesa(cfg, log); err != nil {
 			st.Close()

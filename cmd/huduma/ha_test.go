@@ -4,8 +4,6 @@ import (
 	"context"
 	"database/sql"
 	endian "encoding/binary"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -13,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -24,11 +23,14 @@ import (
 
 	"github.com/huduma-ke/huduma"
 	"github.com/huduma-ke/huduma/internal/testenv"
+	"github.com/huduma-ke/huduma/sessions"
+	"github.com/huduma-ke/huduma/sessions/redisstore"
 	"github.com/huduma-ke/huduma/store/pgstore"
+	"github.com/huduma-ke/huduma/ussd"
 )
 
 // Sentinel timings for the failover test: small, so it runs in seconds.
-// Production wants a few seconds of down-after (README, Operations).
+// Production wants a few seconds of down-after (docs/operations.md).
 const (
 	sentinelDownAfter       = time.Second
 	sentinelFailoverTimeout = 5 * time.Second
@@ -208,27 +210,23 @@ func TestRedisSentinelFailover(t *testing.T) {
 			"phoneNumber": {phone}, "networkCode": {"63902"}, "text": {text}})
 		return body, time.Since(start)
 	}
-	// record reads a session straight from one server: its version and
-	// how many hops it has seen.
+	// record reads a session straight from one server, wherever the
+	// store keeps it: its version and how many hops it has seen.
 	record := func(c *redis.Client, session, phone string) (version string, hops int) {
 		t.Helper()
-		s, err := c.Get(ctx, prefix+"s:africastalking:"+session+":"+phone).Result()
-		if err != nil && !errors.Is(err, redis.Nil) {
+		ld, err := redisstore.New(c, prefix).Load(ctx, sessions.Key{Provider: "africastalking", Session: session, Phone: phone})
+		if err != nil {
 			t.Fatalf("read session: %v", err)
 		}
-		var rec struct {
-			Hops int `json:"h"`
+		if ld.Record.Version == 0 {
+			return "", 0
 		}
-		if s != "" {
-			v, d, _ := strings.Cut(s, ":")
-			version = v
-			if err := json.Unmarshal([]byte(d), &rec); err != nil {
-				t.Fatalf("decode session: %v", err)
-			}
+		rec, err := ussd.Inspect(ld.Record.Value)
+		if err != nil {
+			t.Fatalf("decode session: %v", err)
 		}
-		return version, rec.Hops
+		return strconv.FormatInt(ld.Record.Version, 10), rec.Hops
 	}
-
 	type caller struct{ session, phone string }
 	callers := make([]caller, 20)
 	for i := range callers {

@@ -22,7 +22,7 @@ import (
 )
 
 // kannelRig is a real Kannel: bearerbox with a fake SMSC, smsbox with a
-// sendsms user and the sms-service the README gives for texts to the
+// sendsms user and the sms-service docs/sms.md gives for texts to the
 // short code, and fakesmsc as the SMSC's far end (Debian kannel and
 // kannel-extras).
 type kannelRig struct {
@@ -50,7 +50,7 @@ func kannelBoxes(t *testing.T, getURL string) *kannelRig {
 	admin, box, smsc, sendsms := port(), port(), port(), port()
 	dir := t.TempDir()
 	conf := filepath.Join(dir, "kannel.conf")
-	// The smsbox retry and the sms-service are the README's, with a
+	// The smsbox retry and the sms-service are docs/sms.md's, with a
 	// shorter delay; %I, %p, %b, %c and %C are Kannel's escapes.
 	os.WriteFile(conf, []byte(fmt.Sprintf(`group = core
 admin-port = %s

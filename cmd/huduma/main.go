@@ -5,7 +5,7 @@
 //	huduma catalog import FILE  load a catalog (.csv or .json)
 //	huduma catalog export [--format json|csv]
 //	huduma menus [--format mermaid|dot]
-//	huduma config [--table]     the settings in effect and where each came from (--table: the README's table)
+//	huduma config [--table]     the settings in effect and where each came from (--table: docs/configuration.md's table)
 //	huduma sim [--url URL] [--phone N] [--script FILE]
 //	huduma health [--url URL]   is the running gateway ready? (the image's HEALTHCHECK)
 //	huduma suspense [list|show|apply|refund] ...  the finance officer's suspense list
@@ -14,7 +14,8 @@
 //	huduma pull [--since 2h] | pull register --nominated PHONE
 //	huduma version
 //
-// All configuration comes from the environment (see README and SPEC §2).
+// All configuration comes from the environment (see README and huduma
+// config, which lists every variable and where its value came from).
 // With nothing set it runs embedded: SQLite under ./data, in-process
 // sessions, the payment simulator and a record-only SMS outbox. Once
 // anything is configured, the simulator and the record-only outbox must

@@ -9,7 +9,7 @@ import (
 
 	"github.com/huduma-ke/huduma"
 	"github.com/huduma-ke/huduma/internal/testenv"
-	"github.com/huduma-ke/huduma/messaging"
+	"github.com/huduma-ke/huduma/otp"
 	"github.com/huduma-ke/huduma/store/sqlstore"
 )
 
@@ -104,7 +104,7 @@ func TestOTPTextNeverStoredReadable(t *testing.T) {
 		// Waiting for its retry, the text is sealed, and so it stays.
 		e.waitRow(phone, huduma.MessageOTP, huduma.MsgQueued)
 		waiting := e.outboxRow(phone, huduma.MessageOTP).Body
-		if !messaging.Sealed(waiting) || otpRE.MatchString(waiting) || strings.Contains(waiting, "eCitizen") {
+		if !otp.Sealed(waiting) || otpRE.MatchString(waiting) || strings.Contains(waiting, "eCitizen") {
 			t.Fatalf("the waiting OTP is stored as %q", waiting)
 		}
 		e.at.Heal()
@@ -135,7 +135,7 @@ func TestOTPTextNeverStoredReadable(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := messaging.NewOTP(p.g.store, secret).SendOTP(context.Background(), "", phone, "login"); err != nil {
+		if err := otp.New(p.g.store, secret).SendOTP(context.Background(), "", phone, "login"); err != nil {
 			t.Fatal(err)
 		}
 		var stored huduma.Message
@@ -148,7 +148,7 @@ func TestOTPTextNeverStoredReadable(t *testing.T) {
 				t.Fatalf("the OTP was not recorded: %+v", stored)
 			}
 		}
-		if !messaging.Sealed(stored.Body) || regexp.MustCompile(`\d{6}`).MatchString(stored.Body) {
+		if !otp.Sealed(stored.Body) || regexp.MustCompile(`\d{6}`).MatchString(stored.Body) {
 			t.Fatalf("the recorded OTP is stored as %q", stored.Body)
 		}
 		_, inbox := p.getPath("/simulator/inbox?phone=%2B254708374162")

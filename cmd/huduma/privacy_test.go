@@ -13,7 +13,7 @@ import (
 
 // logSink collects every log line the gateways in this package's tests
 // write, at debug level, so TestMain can check none carries personal data
-// (Kenya Data Protection Act, SPEC §9).
+// (Kenya Data Protection Act).
 var logSink = &syncBuffer{}
 
 type syncBuffer struct {

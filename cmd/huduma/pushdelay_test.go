@@ -12,6 +12,7 @@ import (
 	"github.com/huduma-ke/huduma"
 	"github.com/huduma-ke/huduma/breaker"
 	"github.com/huduma-ke/huduma/payments"
+	"github.com/huduma-ke/huduma/providers"
 	"github.com/huduma-ke/huduma/providers/daraja"
 	"github.com/huduma-ke/huduma/providers/daraja/darajafake"
 )
@@ -51,7 +52,7 @@ func TestBreakerCountsOnlyOutages(t *testing.T) {
 	}
 	fake.Fail(1000, 503, `upstream down`)
 	for i := 0; i < 5; i++ {
-		if _, err := mp.StkQuery(ctx, res.CheckoutRequestID); !errors.Is(err, payments.ErrOutage) {
+		if _, err := mp.StkQuery(ctx, res.CheckoutRequestID); !errors.Is(err, providers.ErrOutage) {
 			t.Fatalf("outage call %d: %v", i, err)
 		}
 	}

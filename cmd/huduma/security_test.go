@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/huduma-ke/huduma/internal/testenv"
-	"github.com/huduma-ke/huduma/messaging"
+	"github.com/huduma-ke/huduma/otp"
 )
 
 // TestSimulatorDefaults: the web phone is on by default only in pure demo
@@ -107,7 +107,7 @@ func TestStrangerFindsNoSecret(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	text, err := messaging.NewSealer(secret).Open(msgs[0].Body)
+	text, err := otp.NewSealer(secret).Open(msgs[0].Body)
 	code := regexp.MustCompile(`\d{6}`).FindString(text)
 	if err != nil || code == "" {
 		t.Fatalf("otp text %q (%v) has no code", text, err)

@@ -17,8 +17,10 @@ import (
 	"github.com/huduma-ke/huduma/breaker"
 	"github.com/huduma-ke/huduma/catalog"
 	"github.com/huduma-ke/huduma/menus"
-	"github.com/huduma-ke/huduma/messaging"
 	"github.com/huduma-ke/huduma/metrics"
+	"github.com/huduma-ke/huduma/notices"
+	"github.com/huduma-ke/huduma/otp"
+	"github.com/huduma-ke/huduma/outbox"
 	"github.com/huduma-ke/huduma/payments"
 	"github.com/huduma-ke/huduma/providers"
 	"github.com/huduma-ke/huduma/providers/cgi"
@@ -29,6 +31,7 @@ import (
 	"github.com/huduma-ke/huduma/sessions"
 	"github.com/huduma-ke/huduma/sessions/memstore"
 	"github.com/huduma-ke/huduma/sessions/redisstore"
+	"github.com/huduma-ke/huduma/smschannel"
 	"github.com/huduma-ke/huduma/store/pgstore"
 	"github.com/huduma-ke/huduma/store/sqlitestore"
 	"github.com/huduma-ke/huduma/store/sqlstore"
@@ -114,10 +117,10 @@ type gateway struct {
 	sessions sessions.Store
 	engine   *ussd.Engine
 	payments *payments.Service
-	// mpesa is the Daraja client (real or the simulator's), which the pull
-	// worker and the refunds also use.
-	mpesa     *daraja.Client
-	outbox    *messaging.Outbox
+	// mpesa is the M-Pesa rail's pull API, which the pull worker reads
+	// (nil: the rail has none).
+	mpesa     providers.Puller
+	outbox    *outbox.Worker
 	server    *web.Server
 	simulator *darajafake.Fake
 	// ecitizenFake is the in-process e-Citizen of the ecitizen backend
@@ -226,7 +229,7 @@ func newGateway(ctx context.Context, cfg Config, log *slog.Logger) (*gateway, er
 	} else if loaded {
 		log.Info("phones' languages loaded into the session store")
 	}
-	var mp *daraja.Client
+	var rail providers.MpesaRail
 	var sim *darajafake.Fake
 	var ec *ecitizen.Client
 	var ecCfg ecitizen.Config
@@ -239,8 +242,11 @@ func newGateway(ctx context.Context, cfg Config, log *slog.Logger) (*gateway, er
 			g.ecitizenFake = fake
 			g.closers = append(g.closers, func() { fake.Close() })
 		}
+		// e-Citizen sends the prompts and receives the money: no M-Pesa
+		// rail, no pull, no refunds.
+		rail = providers.MpesaRail{Name: "ecitizen", Mpesa: noDaraja{}}
 	} else {
-		if mp, sim, err = openMpesa(cfg, log); err != nil {
+		if rail, sim, err = openRail(cfg, log); err != nil {
 			return nil, err
 		}
 		if sim != nil {
@@ -262,40 +268,40 @@ func newGateway(ctx context.Context, cfg Config, log *slog.Logger) (*gateway, er
 	if cfg.timeScale > 0 {
 		payCfg = payCfg.Scaled(cfg.timeScale)
 	}
-	var mpesa payments.Mpesa = noDaraja{}
-	if mp != nil {
-		mpesa = payments.WithBreaker(mp, darajaBreaker)
+	mpesa := rail.Mpesa
+	if ec == nil {
+		mpesa = payments.WithBreaker(rail.Mpesa, darajaBreaker)
 	}
 	pay := payments.New(st, st, mpesa, payCfg, log)
 	if cfg.RefundsOn() {
-		pay.EnableRefunds(mp)
+		pay.EnableRefunds(rail.Reverser)
 	}
 	if ec != nil {
 		pay.EnableBilling(ecitizen.Biller{Client: ec}, st)
 	}
 	// The SMS channel finds, invoices and pays through the same catalog
 	// and payments service as the USSD screens.
-	inbox := messaging.NewInbox(messaging.InboxDeps{Store: st, Catalog: st, Payments: pay, Conversations: sess},
-		messaging.InboxConfig{Paybill: cfg.Paybill(), NeedServiceID: cfg.ECitizenBilling(), Steps: cfg.PaySteps, ServiceCode: cfg.ServiceCode, DefaultLanguage: cfg.Language,
+	inbox := smschannel.NewInbox(smschannel.InboxDeps{Store: st, Catalog: st, Payments: pay, Conversations: sess},
+		smschannel.InboxConfig{Paybill: cfg.Paybill(), NeedServiceID: cfg.ECitizenBilling(), Steps: cfg.PaySteps, ServiceCode: cfg.ServiceCode, DefaultLanguage: cfg.Language,
 			ConversationTTL: cfg.SMSTTL, PerMinute: cfg.SMSInRate, Burst: smsInBurst}, log)
-	ag := &agency{Service: pay, OTP: messaging.NewOTP(st, secret), Notices: messaging.NewNotices(st),
-		Applications: messaging.NewApplications(st, st, st), catalogReads: st}
-	var sender messaging.Sender
+	ag := &agency{Service: pay, Codes: otp.New(st, secret), Notices: notices.NewNotices(st),
+		Applications: notices.NewApplications(st, st, st), catalogReads: st}
+	var sender providers.SMSSender
 	var smsRoutes []providers.Route
 	smsKind := "record-only"
 	if cfg.SMS != nil {
-		s, routes, err := cfg.SMS.Open(messaging.Env{Getenv: cfg.getenv, CallbackURL: cfg.callbackURL,
+		s, routes, err := cfg.SMS.Open(providers.SMSEnv{Getenv: cfg.getenv, CallbackURL: cfg.callbackURL,
 			HTTP: &http.Client{Timeout: 30 * time.Second}, Reports: inbox})
 		if err != nil {
 			return nil, err
 		}
 		b := breakerFor(cfg.SMS.Name, cfg)
 		breakers[cfg.SMS.Name] = b
-		sender, smsRoutes, smsKind = messaging.WithBreaker(s, b), routes, cfg.SMS.Name
+		sender, smsRoutes, smsKind = outbox.WithBreaker(s, b), routes, cfg.SMS.Name
 	}
 	// One-time codes wait in the outbox sealed; only the way out opens them.
-	seal := messaging.NewSealer(secret)
-	sender = messaging.Unsealing(sender, seal)
+	seal := otp.NewSealer(secret)
+	sender = otp.Unsealing(sender, seal)
 	// One metrics set hears every package's events; the store tells it
 	// of changes only once they commit.
 	mx := metrics.New(metrics.Options{SMSProvider: smsKind, Active: sess, Queues: st, Breakers: breakers, Simulated: cfg.Simulated(),
@@ -303,8 +309,8 @@ func newGateway(ctx context.Context, cfg Config, log *slog.Logger) (*gateway, er
 	st.SetObserver(mx)
 	pay.Observe(mx)
 	g.metrics = mx
-	outbox := messaging.NewOutbox(st, sender, messaging.OutboxConfig{Rate: cfg.SMSRate, Backoff: cfg.SMSRetry}, log)
-	outbox.Observe(mx)
+	sms := outbox.New(st, sender, outbox.Config{Rate: cfg.SMSRate, Backoff: cfg.SMSRetry}, log)
+	sms.Observe(mx)
 	m := menus.New(st, ag, menus.Config{ServiceCode: cfg.ServiceCode, Paybill: cfg.Paybill(), Steps: cfg.PaySteps,
 		NeedServiceID: cfg.ECitizenBilling()})
 	eng := ussd.New(sess, m, hopEffects{pay, st}, ussd.Config{TTL: cfg.SessionTTL, DefaultLanguage: cfg.Language,
@@ -322,16 +328,19 @@ func newGateway(ctx context.Context, cfg Config, log *slog.Logger) (*gateway, er
 		MetricsElsewhere: cfg.MetricsAddr != ""}, web.Deps{
 		USSD:    ussdProviders,
 		Hops:    eng,
-		Late:    messaging.NewLateTexts(st, cfg.ServiceCode),
+		Late:    notices.NewLateTexts(st, cfg.ServiceCode),
 		Events:  st,
 		Pingers: map[string]web.Pinger{"database": st, "sessions": sess},
 		Metrics: mx,
 	}, log)
-	// Payments come in where the backend collects them: Daraja's
-	// callbacks on a shortcode of our own, or e-Citizen's notifications.
-	payRoutes := daraja.Routes(pay)
+	// Payments come in where the backend collects them: the M-Pesa
+	// rail's callbacks on a shortcode of our own, or e-Citizen's
+	// notifications.
+	var payRoutes []providers.Route
 	if ec != nil {
 		payRoutes = ecitizen.Routes(pay, ecCfg.Signer())
+	} else {
+		payRoutes = rail.Routes(pay)
 	}
 	for _, r := range append(payRoutes, smsRoutes...) {
 		srv.Mount(r)
@@ -364,11 +373,9 @@ func newGateway(ctx context.Context, cfg Config, log *slog.Logger) (*gateway, er
 		log.Warn("CALLBACKS UNAUTHENTICATED: HUDUMA_INSECURE_CALLBACKS=private-network, so anyone who reaches this port can post " +
 			"payment confirmations and delivery reports; set HUDUMA_CALLBACK_TOKEN unless only trusted hosts can reach it")
 	}
-	g.engine, g.payments, g.outbox, g.server, g.mpesa = eng, pay, outbox, srv, mp
-	payVia := "daraja"
+	g.engine, g.payments, g.outbox, g.server, g.mpesa = eng, pay, sms, srv, rail.Puller
+	payVia := rail.Name
 	switch {
-	case sim != nil:
-		payVia = "simulator"
 	case g.ecitizenFake != nil:
 		payVia = "ecitizen-simulator"
 	case ec != nil:

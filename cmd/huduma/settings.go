@@ -9,7 +9,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/huduma-ke/huduma/messaging"
+	"github.com/huduma-ke/huduma/providers"
 )
 
 // Where a setting's value came from, as `huduma config` says it.
@@ -26,12 +26,12 @@ type setting struct {
 }
 
 // configCommand is `huduma config`: the settings in effect and where each
-// came from, or with --table every variable's documentation (the README's
+// came from, or with --table every variable's documentation (docs/configuration.md's
 // table, which `make config` regenerates).
 func configCommand(args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("config", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	table := fs.Bool("table", false, "print every variable's documentation as the README's Markdown table instead")
+	table := fs.Bool("table", false, "print every variable's documentation as docs/configuration.md's Markdown table instead")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: huduma config [--table]")
 		fmt.Fprintln(stderr, "  the settings in effect (secrets masked) and where each came from: the environment, its default, or derived from others")
@@ -92,7 +92,7 @@ func settings(getenv func(string) string) (Config, []setting, error) {
 		}
 		rows = append(rows, s)
 	}
-	for _, p := range messaging.SMSProviders() {
+	for _, p := range providers.SMSProviders() {
 		for _, v := range p.Vars {
 			s := setting{name: v.Name, value: shown(v.Name, strings.TrimSpace(getenv(v.Name))), from: fromEnv}
 			if s.value == "" {

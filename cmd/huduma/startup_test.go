@@ -17,7 +17,7 @@ import (
 
 	"github.com/huduma-ke/huduma"
 	"github.com/huduma-ke/huduma/internal/testenv"
-	"github.com/huduma-ke/huduma/messaging"
+	"github.com/huduma-ke/huduma/providers"
 )
 
 // simulatedOnPurpose makes a test gateway's environment choose by name
@@ -32,7 +32,7 @@ func simulatedOnPurpose(env map[string]string) {
 		try["HUDUMA_PAYMENTS"] = "simulator"
 	}
 	if _, chosen := env["HUDUMA_SMS"]; !chosen {
-		if p, err := messaging.SelectSMS(func(k string) string { return try[k] }); err == nil && p == nil {
+		if p, err := providers.SelectSMS(func(k string) string { return try[k] }); err == nil && p == nil {
 			try["HUDUMA_SMS"] = "record-only"
 		}
 	}

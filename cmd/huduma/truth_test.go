@@ -21,9 +21,10 @@ import (
 
 	"github.com/huduma-ke/huduma"
 	"github.com/huduma-ke/huduma/gsm7"
-	"github.com/huduma-ke/huduma/messaging"
 	"github.com/huduma-ke/huduma/providers/africastalking/atfake"
 	"github.com/huduma-ke/huduma/sessions"
+	"github.com/huduma-ke/huduma/smschannel"
+	"github.com/huduma-ke/huduma/ussd"
 )
 
 // update rewrites the expected replies of testdata/journeys from a run
@@ -516,7 +517,7 @@ func (j *journey) lastReply(phone huduma.MSISDN) int64 {
 
 // smsReplies are the replies to phone newer than message after, oldest
 // first, each checked against the SMS rules (GSM-7, at most
-// messaging.MaxReplyParts parts, no word cut between two parts) and
+// smschannel.MaxReplyParts parts, no word cut between two parts) and
 // shown without the spaces that pad lines to part boundaries; several are
 // separated by a "--" line, none is "(no reply)".
 func (j *journey) smsReplies(i int, phone huduma.MSISDN, after int64) string {
@@ -527,7 +528,7 @@ func (j *journey) smsReplies(i int, phone huduma.MSISDN, after int64) string {
 		if m.ID <= after {
 			continue
 		}
-		if !gsm7.Valid(m.Body) || gsm7.SMSParts(m.Body) > messaging.MaxReplyParts {
+		if !gsm7.Valid(m.Body) || gsm7.SMSParts(m.Body) > smschannel.MaxReplyParts {
 			j.t.Fatalf("%s:%d: the reply breaks the SMS rules (%d parts):\n%s", filepath.Base(j.path), i+1, gsm7.SMSParts(m.Body), m.Body)
 		}
 		var inParts []string
@@ -583,18 +584,14 @@ func (j *journey) sessionState(i int, phone string) string {
 	if err != nil {
 		j.t.Fatal(err)
 	}
-	var rec struct {
-		Menu struct {
-			State string `json:"s"`
-		} `json:"m"`
-	}
 	if ld.Record.Version == 0 {
 		return "(none)"
 	}
-	if err := json.Unmarshal(ld.Record.Value, &rec); err != nil {
+	rec, err := ussd.Inspect(ld.Record.Value)
+	if err != nil {
 		j.t.Fatal(err)
 	}
-	return rec.Menu.State
+	return rec.State
 }
 
 // queryRows runs q on a gateway's database and returns its rows, columns

@@ -15,7 +15,6 @@ import (
 	"sync"
 
 	"github.com/huduma-ke/huduma"
-	"github.com/huduma-ke/huduma/messaging"
 	"github.com/huduma-ke/huduma/providers"
 )
 
@@ -46,13 +45,13 @@ func Messages() []Sent {
 }
 
 func init() {
-	messaging.RegisterSMS(messaging.SMSProvider{Name: "fakesms",
+	providers.RegisterSMS(providers.SMSProvider{Name: "fakesms",
 		Selected: func(getenv func(string) string) bool { return getenv("FAKESMS") == "on" },
 		Check:    func(func(string) string) error { return nil },
-		Open: func(env messaging.Env) (messaging.Sender, []providers.Route, error) {
+		Open: func(env providers.SMSEnv) (providers.SMSSender, []providers.Route, error) {
 			return sender{}, []providers.Route{{Name: "sms_delivery", Method: http.MethodPost, Path: DeliveryPath, Handle: func(ctx context.Context, r providers.Request) providers.Response {
 				state := huduma.MessageStatus(r.Form.Get("state"))
-				if err := env.Reports.Delivered(ctx, r.Form.Get("id"), state, state.Final(), "fake report"); err != nil && !errors.Is(err, messaging.ErrUnknownMessage) {
+				if err := env.Reports.Delivered(ctx, r.Form.Get("id"), state, state.Final(), "fake report"); err != nil && !errors.Is(err, providers.ErrUnknownMessage) {
 					return providers.Response{Status: http.StatusInternalServerError}
 				}
 				return providers.Response{Status: http.StatusOK, ContentType: "text/plain", Body: []byte("OK")}
@@ -74,7 +73,7 @@ type sender struct{}
 
 func (sender) Send(_ context.Context, to huduma.MSISDN, text string) (string, error) {
 	if strings.Contains(text, "FAIL") {
-		return "", messaging.Permanent("fakesms: asked to fail")
+		return "", providers.Permanent("fakesms: asked to fail")
 	}
 	mu.Lock()
 	defer mu.Unlock()

@@ -8,6 +8,7 @@ package ledgertest
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/huduma-ke/huduma"
@@ -23,6 +24,29 @@ type Ledger struct {
 
 // New wraps st.
 func New(st *sqlstore.DB) Ledger { return Ledger{DB: st} }
+
+// Clock is a settable time a test shares between a ledger and the
+// workers it drives, so expiry and backoff are stepped, never waited for.
+type Clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+// Now is the clock's time.
+func (c *Clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+
+// Add moves the clock on by d.
+func (c *Clock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// OnClock wraps st on a Clock that starts at 2026-11-22 09:00 UTC.
+func OnClock(st *sqlstore.DB) (Ledger, *Clock) {
+	c := &Clock{t: time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)}
+	return New(st).WithClock(c.Now), c
+}
 
 // WithClock is the store's WithClock, still with the steps.
 func (l Ledger) WithClock(now func() time.Time) Ledger {

@@ -1,6 +1,6 @@
 // Command preview draws the Grafana dashboard (ops/grafana/huduma.json)
 // from a Prometheus's data as a static page of SVG charts and screenshots
-// it with headless Chromium, for the README (docs/dashboard.png):
+// it with headless Chromium, for docs/operations.md (docs/dashboard.png):
 //
 //	go run ./ops/preview -prometheus http://127.0.0.1:9090 -range 1h -out docs/dashboard.png
 //

@@ -98,7 +98,7 @@ func TestOfficialNodeSDK(t *testing.T) {
 		got[o.Label] = o
 	}
 
-	// What the SDK sent (protocols.md §2.1, "exact request").
+	// What the SDK sent: the exact request the live send endpoint takes.
 	sent := f.Sent()
 	if len(sent) != 2 {
 		t.Fatalf("the fake accepted %d SDK requests, want 2: %+v", len(sent), sent)

@@ -14,10 +14,11 @@ import (
 	"unicode/utf8"
 
 	"github.com/huduma-ke/huduma"
-	"github.com/huduma-ke/huduma/messaging"
+	"github.com/huduma-ke/huduma/providers"
 )
 
-// SMS endpoints (protocols.md §2.1); the sandbox is chosen by username.
+// SMS endpoints (Africa's Talking bulk SMS, version1/messaging); the sandbox
+// is chosen by username.
 const (
 	LiveSMSURL    = "https://api.africastalking.com/version1/messaging"
 	SandboxSMSURL = "https://api.sandbox.africastalking.com/version1/messaging"
@@ -64,7 +65,8 @@ type SendResult struct {
 	Cost       string
 }
 
-// recipientCodes names AT's per-recipient status codes (protocols.md §2.1).
+// recipientCodes names AT's per-recipient status codes, as its send answer
+// reports them in SMSMessageData.Recipients.
 var recipientCodes = map[int]string{
 	100: "Processed", 101: "Sent", 102: "Queued", 401: "RiskHold", 402: "InvalidSenderId", 403: "InvalidPhoneNumber",
 	404: "UnsupportedNumberType", 405: "InsufficientBalance", 406: "UserInBlacklist", 407: "CouldNotRoute",
@@ -88,17 +90,17 @@ func (c *SMSClient) Send(ctx context.Context, to huduma.MSISDN, text string) (Se
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded;charset=utf-8") // as the official SDKs send it
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return SendResult{}, messaging.Retryable("africastalking: " + huduma.NetFailure(err))
+		return SendResult{}, providers.Retryable("africastalking: " + huduma.NetFailure(err))
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	switch {
 	case resp.StatusCode == http.StatusTooManyRequests:
-		return SendResult{}, messaging.Throttled(retryAfter(resp.Header.Get("Retry-After")), "africastalking: 429 rate limited")
+		return SendResult{}, providers.Throttled(retryAfter(resp.Header.Get("Retry-After")), "africastalking: 429 rate limited")
 	case resp.StatusCode >= 500:
-		return SendResult{}, messaging.Retryable(fmt.Sprintf("africastalking: %d %s", resp.StatusCode, errorAnswer(body, "server error")))
+		return SendResult{}, providers.Retryable(fmt.Sprintf("africastalking: %d %s", resp.StatusCode, errorAnswer(body, "server error")))
 	case resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusOK:
-		return SendResult{}, messaging.Permanent(fmt.Sprintf("africastalking: %d %s", resp.StatusCode, errorAnswer(body, "request refused")))
+		return SendResult{}, providers.Permanent(fmt.Sprintf("africastalking: %d %s", resp.StatusCode, errorAnswer(body, "request refused")))
 	}
 	var out struct {
 		Data struct {
@@ -114,7 +116,7 @@ func (c *SMSClient) Send(ctx context.Context, to huduma.MSISDN, text string) (Se
 	}
 	if err := json.Unmarshal(body, &out); err != nil || len(out.Data.Recipients) == 0 {
 		// Not AT's answer (a proxy's page, an echo of the form): not kept.
-		return SendResult{}, messaging.Retryable(fmt.Sprintf("africastalking: %d unreadable answer", resp.StatusCode))
+		return SendResult{}, providers.Retryable(fmt.Sprintf("africastalking: %d unreadable answer", resp.StatusCode))
 	}
 	r := out.Data.Recipients[0]
 	res := SendResult{MessageID: r.MessageID, Status: r.Status, StatusCode: r.StatusCode, Cost: r.Cost}
@@ -122,14 +124,14 @@ func (c *SMSClient) Send(ctx context.Context, to huduma.MSISDN, text string) (Se
 	case r.StatusCode >= 100 && r.StatusCode <= 102:
 		return res, nil
 	case r.StatusCode == 500 || r.StatusCode == 501:
-		return res, messaging.Retryable(fmt.Sprintf("africastalking: %d %s", r.StatusCode, recipientCodes[r.StatusCode]))
+		return res, providers.Retryable(fmt.Sprintf("africastalking: %d %s", r.StatusCode, recipientCodes[r.StatusCode]))
 	}
 	// The code's name, never AT's free status text (or the number field).
 	reason := recipientCodes[r.StatusCode]
 	if reason == "" {
 		reason = "unknown recipient status"
 	}
-	return res, messaging.Permanent(fmt.Sprintf("africastalking: %d %s", r.StatusCode, reason))
+	return res, providers.Permanent(fmt.Sprintf("africastalking: %d %s", r.StatusCode, reason))
 }
 
 // errorSentences are the plain-text error answers AT's messaging API gives

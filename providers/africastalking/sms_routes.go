@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/huduma-ke/huduma"
-	"github.com/huduma-ke/huduma/messaging"
 	"github.com/huduma-ke/huduma/providers"
 )
 
@@ -19,7 +18,7 @@ const (
 )
 
 // The variables AT's SMS reads; AT_USERNAME selects it.
-var smsVars = []messaging.Var{
+var smsVars = []providers.Var{
 	{Name: "AT_USERNAME", Help: "Africa's Talking username (`sandbox` for the sandbox); set with AT_API_KEY to send SMS through AT"},
 	{Name: "AT_API_KEY", Help: "Africa's Talking API key"},
 	{Name: "AT_SMS_URL", Default: "AT live, or sandbox for username `sandbox`", Help: "AT messaging endpoint"},
@@ -27,7 +26,7 @@ var smsVars = []messaging.Var{
 }
 
 func init() {
-	messaging.RegisterSMS(messaging.SMSProvider{Name: Name, Vars: smsVars,
+	providers.RegisterSMS(providers.SMSProvider{Name: Name, Vars: smsVars,
 		Selected: func(getenv func(string) string) bool {
 			for _, v := range smsVars {
 				if strings.TrimSpace(getenv(v.Name)) != "" {
@@ -54,7 +53,7 @@ func checkSMS(getenv func(string) string) error {
 }
 
 // openSMS returns the client and AT's routes.
-func openSMS(env messaging.Env) (messaging.Sender, []providers.Route, error) {
+func openSMS(env providers.SMSEnv) (providers.SMSSender, []providers.Route, error) {
 	get := func(k string) string { return strings.TrimSpace(env.Getenv(k)) }
 	c := NewSMSClient(SMSConfig{Username: get("AT_USERNAME"), APIKey: get("AT_API_KEY"), SenderID: get("AT_SENDER_ID"), URL: get("AT_SMS_URL")}, env.HTTP)
 	return senderFunc(c.SendSMS), SMSRoutes(env.Reports), nil
@@ -69,7 +68,7 @@ func (f senderFunc) Send(ctx context.Context, to huduma.MSISDN, text string) (st
 // SMSRoutes returns AT's SMS callback routes. A form that cannot be read
 // gets 400 and changes nothing; a failure to store gets 500 so AT retries
 // (for about ten minutes); anything stored gets 200.
-func SMSRoutes(h messaging.Reports) []providers.Route {
+func SMSRoutes(h providers.SMSReports) []providers.Route {
 	reply := func(status int, body string) providers.Response {
 		return providers.Response{Status: status, ContentType: "text/plain", Body: []byte(body)}
 	}
@@ -96,7 +95,7 @@ func SMSRoutes(h messaging.Reports) []providers.Route {
 			}
 			// An id we do not have gets 200 too: AT's ids are its own, so
 			// retrying would not make it ours.
-			if err := h.Delivered(ctx, d.ID, state, final, reason); err != nil && !errors.Is(err, messaging.ErrUnknownMessage) {
+			if err := h.Delivered(ctx, d.ID, state, final, reason); err != nil && !errors.Is(err, providers.ErrUnknownMessage) {
 				return reply(http.StatusInternalServerError, "try again")
 			}
 			return reply(http.StatusOK, "OK")

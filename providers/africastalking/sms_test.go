@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/huduma-ke/huduma"
-	"github.com/huduma-ke/huduma/messaging"
 	"github.com/huduma-ke/huduma/providers"
 	at "github.com/huduma-ke/huduma/providers/africastalking"
 	"github.com/huduma-ke/huduma/providers/africastalking/atfake"
@@ -26,9 +25,9 @@ func answer(statusCode int, status string) string {
 }
 
 // TestSMSSendWire: the request AT expects, and every kind of answer
-// mapped onto the outbox's three failures (protocols.md §2.1).
+// mapped onto the outbox's three failures.
 func TestSMSSendWire(t *testing.T) {
-	open := func(base string) messaging.Sender {
+	open := func(base string) providers.SMSSender {
 		c := at.NewSMSClient(at.SMSConfig{Username: "sandbox", APIKey: apiKey, SenderID: "ECITIZEN", URL: base + "/version1/messaging"}, &http.Client{Timeout: 2 * time.Second})
 		return senderOf(c)
 	}
@@ -46,22 +45,22 @@ func TestSMSSendWire(t *testing.T) {
 	providertest.RunSends(t, open, []string{apiKey}, []providertest.SendCase{
 		{Label: "accepted", Status: 201, Body: answer(101, "Success"), Check: checkForm, WantID: func(id string) bool { return id == "ATXid_9c1" }},
 		{Label: "queued is accepted", Status: 201, Body: answer(102, "Queued"), WantID: func(id string) bool { return id == "ATXid_9c1" }},
-		{Label: "recipient blacklisted", Status: 201, Body: answer(406, "UserInBlacklist"), WantKind: messaging.ErrPermanent, WantReason: "406 UserInBlacklist"},
-		{Label: "recipient gateway error", Status: 201, Body: answer(500, "InternalServerError"), WantKind: messaging.ErrRetryable},
-		{Label: "server error echoing the message", Status: 500, Body: "failed for +254712345678: " + providertest.SendText, WantKind: messaging.ErrRetryable},
-		{Label: "throttled", Status: 429, Header: http.Header{"Retry-After": {"7"}}, WantKind: messaging.ErrThrottled, WantAfter: 7 * time.Second},
-		{Label: "bad api key", Status: 401, Body: "The supplied authentication is invalid", WantKind: messaging.ErrPermanent,
+		{Label: "recipient blacklisted", Status: 201, Body: answer(406, "UserInBlacklist"), WantKind: providers.ErrPermanent, WantReason: "406 UserInBlacklist"},
+		{Label: "recipient gateway error", Status: 201, Body: answer(500, "InternalServerError"), WantKind: providers.ErrRetryable},
+		{Label: "server error echoing the message", Status: 500, Body: "failed for +254712345678: " + providertest.SendText, WantKind: providers.ErrRetryable},
+		{Label: "throttled", Status: 429, Header: http.Header{"Retry-After": {"7"}}, WantKind: providers.ErrThrottled, WantAfter: 7 * time.Second},
+		{Label: "bad api key", Status: 401, Body: "The supplied authentication is invalid", WantKind: providers.ErrPermanent,
 			WantReason: "401 The supplied authentication is invalid"},
 		{Label: "a missing field named", Status: 400, Body: "Request is missing required form field 'to' for " + string(providertest.SendTo),
-			WantKind: messaging.ErrPermanent, WantReason: "400 Request is missing required form field"},
+			WantKind: providers.ErrPermanent, WantReason: "400 Request is missing required form field"},
 		{Label: "an unknown recipient status keeps no words", Status: 201, Body: answer(499, "Refused "+string(providertest.SendTo)),
-			WantKind: messaging.ErrPermanent, WantReason: "499 unknown recipient status"},
-		{Label: "unreadable answer", Status: 201, Body: "<html>", WantKind: messaging.ErrRetryable},
+			WantKind: providers.ErrPermanent, WantReason: "499 unknown recipient status"},
+		{Label: "unreadable answer", Status: 201, Body: "<html>", WantKind: providers.ErrRetryable},
 	})
 }
 
-// senderOf adapts the client to messaging.Sender.
-func senderOf(c *at.SMSClient) messaging.Sender { return sendFunc(c.SendSMS) }
+// senderOf adapts the client to providers.SMSSender.
+func senderOf(c *at.SMSClient) providers.SMSSender { return sendFunc(c.SendSMS) }
 
 type sendFunc func(ctx context.Context, to huduma.MSISDN, text string) (string, error)
 

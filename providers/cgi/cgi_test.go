@@ -11,7 +11,8 @@ import (
 	"github.com/huduma-ke/huduma/providers/providertest"
 )
 
-// Real aggregators' field names (protocols.md §4.2).
+// Real Kenyan aggregators' field names (AT-style CON/END replies, each
+// with its own request names).
 var (
 	jaza      = Route{Name: "jaza", Session: "SESSIONID", Phone: "MSISDN", Code: "USSDCODE", Input: "INPUT", Cumulative: true}
 	crossgate = Route{Name: "crossgate", Session: "session_id", Phone: "msisdn", Code: "service_code", Input: "ussd_string", Network: "network_code", Cumulative: true}

@@ -171,7 +171,8 @@ func DecodeC2B(body []byte) (C2B, error) {
 	return c, nil
 }
 
-// C2B validation result codes (protocols.md §3.6).
+// C2B validation result codes: a validation reply rejects a payment with
+// one of these.
 const (
 	C2BInvalidAccount = "C2B00012"
 	C2BInvalidAmount  = "C2B00013"

@@ -1,7 +1,6 @@
 // Package daraja is Huduma's client for Safaricom's Daraja M-Pesa API:
 // OAuth, STK push (M-Pesa Express), STK query, and the decoders for the
-// STK and C2B callbacks Daraja sends us. Wire facts follow
-// shared/reference/protocols.md §3.
+// STK and C2B callbacks Daraja sends us.
 package daraja
 
 import (
@@ -24,7 +23,7 @@ import (
 	_ "time/tzdata" // Africa/Nairobi on machines without zoneinfo
 
 	"github.com/huduma-ke/huduma"
-	"github.com/huduma-ke/huduma/payments"
+	"github.com/huduma-ke/huduma/providers"
 )
 
 // Sentinel errors; *APIError wraps one of them. The retryable ones wrap
@@ -36,7 +35,7 @@ var (
 	ErrInvalidToken = errors.New("daraja: invalid access token")
 	// ErrInProgress: a transaction is already in process for the subscriber
 	// ("unable to lock subscriber"); worth a later try, but not an outage.
-	ErrInProgress error = &kindError{"daraja: a transaction is already in process for this phone", payments.ErrBusy}
+	ErrInProgress error = &kindError{"daraja: a transaction is already in process for this phone", providers.ErrBusy}
 	// ErrPending: the STK query's "the transaction is being processed"
 	// (HTTP 500, errorCode 500.001.1001), i.e. the customer has not
 	// answered yet. It is an answer, not a failure: call never retries it,
@@ -44,9 +43,9 @@ var (
 	// with a nil error, so no circuit breaker ever counts it.
 	ErrPending = errors.New("daraja: the transaction is being processed")
 	// ErrThrottled: spike arrest or quota; retried with backoff.
-	ErrThrottled error = &kindError{"daraja: throttled", payments.ErrOutage}
+	ErrThrottled error = &kindError{"daraja: throttled", providers.ErrOutage}
 	// ErrUnavailable: 5xx, network error or timeout; retried with backoff.
-	ErrUnavailable error = &kindError{"daraja: unavailable", payments.ErrOutage}
+	ErrUnavailable error = &kindError{"daraja: unavailable", providers.ErrOutage}
 	// ErrBadRequest: Daraja refused the request itself; not retried.
 	ErrBadRequest = errors.New("daraja: bad request")
 )
@@ -229,7 +228,7 @@ func (c *Client) apiError(status int, body []byte) error {
 
 // undecided reports whether a Daraja message (lower case) says the prompt
 // has no result yet: "The transaction is being processed" on the STK
-// query's error body (protocols.md §3.5), or "still under processing",
+// query's error body (errorCode 500.001.1001), or "still under processing",
 // which third-party integrations report on the query's 200 answer.
 func undecided(msg string) bool {
 	return strings.Contains(msg, "being processed") || strings.Contains(msg, "under processing")

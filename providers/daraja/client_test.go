@@ -150,7 +150,7 @@ func TestErrors(t *testing.T) {
 }
 
 // beingProcessed is Daraja's STK query answer while the customer has not
-// finished (protocols.md §3.5).
+// finished: an error body, not a 200.
 const beingProcessed = `{"requestId":"ws_CO_1","errorCode":"500.001.1001","errorMessage":"The transaction is being processed"}`
 
 // TestPendingIsAnAnswer: "being processed" is pending after exactly one

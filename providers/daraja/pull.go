@@ -10,10 +10,10 @@ import (
 	"time"
 
 	"github.com/huduma-ke/huduma"
-	"github.com/huduma-ke/huduma/payments"
+	"github.com/huduma-ke/huduma/providers"
 )
 
-// Pull Transactions API (protocols.md §3.8): Daraja keeps a shortcode's
+// Pull Transactions API (/pulltransactions/v1/query): Daraja keeps a shortcode's
 // C2B transactions for 48 hours, those whose confirmation never reached
 // us included, and hands them out by time window and row offset.
 
@@ -57,7 +57,7 @@ func (c *Client) PullRegister(ctx context.Context, nominated huduma.MSISDN, call
 // that starts at row offset. Customer payments (types starting "c2b")
 // come back as payments; any other row (a reversal, a charge) is only
 // counted, so it is never mistaken for money in.
-func (c *Client) PullTransactions(ctx context.Context, from, to time.Time, offset int) (payments.PullPage, error) {
+func (c *Client) PullTransactions(ctx context.Context, from, to time.Time, offset int) (providers.PullPage, error) {
 	// The dates carry whole seconds: the end is rounded up, so a
 	// transaction in the last second is not left out.
 	from, to = from.Add(-pullZoneSlack), to.Truncate(time.Second).Add(time.Second)
@@ -65,13 +65,13 @@ func (c *Client) PullTransactions(ctx context.Context, from, to time.Time, offse
 		from = to.Add(-MaxPullWindow)
 	}
 	if offset < 0 || !from.Before(to) {
-		return payments.PullPage{}, fmt.Errorf("daraja pull: %w: empty window or negative offset", ErrBadRequest)
+		return providers.PullPage{}, fmt.Errorf("daraja pull: %w: empty window or negative offset", ErrBadRequest)
 	}
 	body := map[string]any{"ShortCode": c.cfg.ShortCode, "StartDate": from.In(nairobi).Format(pullDateLayout),
 		"EndDate": to.In(nairobi).Format(pullDateLayout), "OffSetValue": strconv.Itoa(offset)}
 	var raw json.RawMessage
 	if err := c.call(ctx, "/pulltransactions/v1/query", body, &raw); err != nil {
-		return payments.PullPage{}, err
+		return providers.PullPage{}, err
 	}
 	return DecodePullReply(raw)
 }
@@ -82,28 +82,28 @@ func (c *Client) PullTransactions(ctx context.Context, from, to time.Time, offse
 // in whole shillings; any other row is only counted. A payment row that
 // cannot be one (no id, a fraction, zero, more than M-Pesa carries) is
 // left out and reported in Refused, never rounded into the ledger.
-func DecodePullReply(body []byte) (payments.PullPage, error) {
+func DecodePullReply(body []byte) (providers.PullPage, error) {
 	var out struct {
 		ResponseCode    json.RawMessage `json:"ResponseCode"`
 		ResponseMessage string          `json:"ResponseMessage"`
 		Response        json.RawMessage `json:"Response"`
 	}
 	if err := json.Unmarshal(body, &out); err != nil {
-		return payments.PullPage{}, fmt.Errorf("daraja pull: %w: unreadable answer", ErrUnavailable)
+		return providers.PullPage{}, fmt.Errorf("daraja pull: %w: unreadable answer", ErrUnavailable)
 	}
 	code := strings.Trim(string(out.ResponseCode), `"`)
 	switch code {
 	case "1000":
 	case "1001":
-		return payments.PullPage{}, nil // nothing in the window
+		return providers.PullPage{}, nil // nothing in the window
 	default:
-		return payments.PullPage{}, fmt.Errorf("daraja pull: %w: ResponseCode %q: %s", ErrUnavailable, huduma.Redact(code), huduma.Redact(out.ResponseMessage))
+		return providers.PullPage{}, fmt.Errorf("daraja pull: %w: ResponseCode %q: %s", ErrUnavailable, huduma.Redact(code), huduma.Redact(out.ResponseMessage))
 	}
 	rows, err := pullRows(out.Response)
 	if err != nil {
-		return payments.PullPage{}, err
+		return providers.PullPage{}, err
 	}
-	page := payments.PullPage{Rows: len(rows)}
+	page := providers.PullPage{Rows: len(rows)}
 	for _, r := range rows {
 		kind := huduma.CleanLine(strings.ToLower(strings.TrimSpace(r.TransactionType)))
 		if !strings.HasPrefix(kind, "c2b") {

@@ -9,10 +9,10 @@ import (
 	"strings"
 
 	"github.com/huduma-ke/huduma"
-	"github.com/huduma-ke/huduma/payments"
+	"github.com/huduma-ke/huduma/providers"
 )
 
-// Transaction reversal (protocols.md §3.8): a refund of a C2B payment.
+// Transaction reversal (/mpesa/reversal/v1/request): a refund of a C2B payment.
 // Daraja answers at once that it accepted the request; the outcome comes
 // to ResultURL (or QueueTimeOutURL when it waited too long in the queue).
 
@@ -30,13 +30,13 @@ var ErrNoInitiator = errors.New("daraja: refunds need MPESA_INITIATOR and MPESA_
 type notSent struct{ err error }
 
 func (e notSent) Error() string   { return e.err.Error() }
-func (e notSent) Unwrap() []error { return []error{e.err, payments.ErrNotSent} }
+func (e notSent) Unwrap() []error { return []error{e.err, providers.ErrNotSent} }
 
 // Reverse asks Daraja to reverse r.Amount of transaction r.TransID. It
 // sends the request once: no retry of an outage (a timeout may have been
 // a reversal queued). Errors before the request left (the token, a
 // refused connection) and Daraja's throttling answers match
-// payments.ErrNotSent.
+// providers.ErrNotSent.
 func (c *Client) Reverse(ctx context.Context, r huduma.ReversalRequest) (huduma.ReversalAccepted, error) {
 	if c.cfg.Initiator == "" || c.cfg.SecurityCredential == "" {
 		return huduma.ReversalAccepted{}, ErrNoInitiator

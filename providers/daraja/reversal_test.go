@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/huduma-ke/huduma"
-	"github.com/huduma-ke/huduma/payments"
+	"github.com/huduma-ke/huduma/providers"
 	"github.com/huduma-ke/huduma/providers/daraja"
 	"github.com/huduma-ke/huduma/providers/daraja/darajafake"
 )
@@ -80,17 +80,17 @@ func TestReversalWire(t *testing.T) {
 		t.Fatalf("no initiator: %v", err)
 	}
 	f.RefuseReversal("PAID000003", darajafake.Refusal{Refuse: true, Desc: "Invalid TransactionID"})
-	if _, err := c.Reverse(ctx, huduma.ReversalRequest{TransID: "PAID000003", Amount: 1}); err == nil || errors.Is(err, payments.ErrNotSent) || errors.Is(err, payments.ErrOutage) {
+	if _, err := c.Reverse(ctx, huduma.ReversalRequest{TransID: "PAID000003", Amount: 1}); err == nil || errors.Is(err, providers.ErrNotSent) || errors.Is(err, providers.ErrOutage) {
 		t.Fatalf("refused: %v", err)
 	}
 	f.Fail(1, 500, `{"requestId":"x","errorCode":"500.003.02","errorMessage":"Spike Arrest Violation"}`)
-	if _, err := c.Reverse(ctx, huduma.ReversalRequest{TransID: "PAID000001", Amount: 1}); !errors.Is(err, payments.ErrNotSent) {
+	if _, err := c.Reverse(ctx, huduma.ReversalRequest{TransID: "PAID000001", Amount: 1}); !errors.Is(err, providers.ErrNotSent) {
 		t.Fatalf("throttled: %v", err)
 	}
 	f.Hang(time.Second)
 	before := len(f.Reversals())
 	_, err = c.Reverse(ctx, huduma.ReversalRequest{TransID: "PAID000001", Amount: 1})
-	if !errors.Is(err, payments.ErrOutage) || errors.Is(err, payments.ErrNotSent) || strings.Contains(err.Error(), "c3VwZXJzZWNyZXQ=") {
+	if !errors.Is(err, providers.ErrOutage) || errors.Is(err, providers.ErrNotSent) || strings.Contains(err.Error(), "c3VwZXJzZWNyZXQ=") {
 		t.Fatalf("hang: %v", err)
 	}
 	time.Sleep(600 * time.Millisecond)

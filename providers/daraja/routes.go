@@ -8,16 +8,6 @@ import (
 	"github.com/huduma-ke/huduma/providers"
 )
 
-// Payments is what Daraja's callbacks drive (the payments service).
-type Payments interface {
-	HandleSTK(ctx context.Context, res huduma.STKResult, raw []byte) (huduma.Outcome, error)
-	ValidateC2B(ctx context.Context, p huduma.PaybillPayment) (string, error)
-	ConfirmC2B(ctx context.Context, p huduma.PaybillPayment, raw []byte) (huduma.Outcome, error)
-	RecordRejected(ctx context.Context, kind string, raw []byte, why string) error
-	RecordNotice(ctx context.Context, kind string, raw []byte) error
-	HandleReversal(ctx context.Context, res huduma.ReversalResult, raw []byte) (huduma.Outcome, error)
-}
-
 // Callback paths. They avoid the words Safaricom rejects in URLs (mpesa,
 // safaricom, query, sql, exec, cmd).
 const (
@@ -33,7 +23,7 @@ const (
 // Routes returns Daraja's callback routes. An unreadable body is recorded
 // and answered 400 (changing nothing); a failure to store is answered 500
 // so Daraja retries; anything stored is acknowledged.
-func Routes(p Payments) []providers.Route {
+func Routes(p providers.MpesaReports) []providers.Route {
 	ack := providers.Response{Status: http.StatusOK, ContentType: "application/json", Body: Ack()}
 	retry := providers.Response{Status: http.StatusInternalServerError, ContentType: "application/json",
 		Body: []byte(`{"ResultCode":1,"ResultDesc":"Try again"}`), Reason: providers.ReasonError}
@@ -110,7 +100,7 @@ func withReason(r providers.Response, out huduma.Outcome) providers.Response {
 
 // reversalRoute serves a reversal's result; on the timeout path the
 // reversal was not processed, whatever the body says.
-func reversalRoute(p Payments, timedOut bool, ack, retry providers.Response,
+func reversalRoute(p providers.MpesaReports, timedOut bool, ack, retry providers.Response,
 	badReq func(context.Context, string, providers.Request, error) providers.Response) func(context.Context, providers.Request) providers.Response {
 	return func(ctx context.Context, r providers.Request) providers.Response {
 		res, err := DecodeReversalResult(r.Body)

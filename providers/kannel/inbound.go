@@ -11,7 +11,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/huduma-ke/huduma"
-	"github.com/huduma-ke/huduma/messaging"
 	"github.com/huduma-ke/huduma/providers"
 )
 
@@ -130,7 +129,7 @@ func clip(s string) string {
 // 500, so smsbox asks again (http-request-retry); a text handled gets
 // 200 with an empty body (max-messages = 0 makes Kannel send nothing of
 // its own either way).
-func InboundRoutes(h messaging.Reports) []providers.Route {
+func InboundRoutes(h providers.SMSReports) []providers.Route {
 	handle := func(ctx context.Context, r providers.Request) providers.Response {
 		reply := func(status int, body string) providers.Response {
 			return providers.Response{Status: status, ContentType: "text/plain", Body: []byte(body)}

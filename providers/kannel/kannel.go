@@ -25,12 +25,11 @@ import (
 	"unicode/utf8"
 
 	"github.com/huduma-ke/huduma"
-	"github.com/huduma-ke/huduma/messaging"
 	"github.com/huduma-ke/huduma/providers"
 )
 
 // The variables Kannel's sendsms reads; KANNEL_SENDSMS_URL selects it.
-var vars = []messaging.Var{
+var vars = []providers.Var{
 	{Name: "KANNEL_SENDSMS_URL", Help: "smsbox's sendsms endpoint, e.g. `http://127.0.0.1:13013/cgi-bin/sendsms`; set to send SMS through Kannel"},
 	{Name: "KANNEL_USERNAME", Help: "sendsms user"},
 	{Name: "KANNEL_PASSWORD", Help: "sendsms password"},
@@ -38,7 +37,7 @@ var vars = []messaging.Var{
 }
 
 func init() {
-	messaging.RegisterSMS(messaging.SMSProvider{Name: "kannel", Vars: vars,
+	providers.RegisterSMS(providers.SMSProvider{Name: "kannel", Vars: vars,
 		Selected: func(getenv func(string) string) bool {
 			for _, v := range vars {
 				if strings.TrimSpace(getenv(v.Name)) != "" {
@@ -66,7 +65,7 @@ func check(getenv func(string) string) error {
 }
 
 // open returns the client, its delivery route and the inbound route.
-func open(env messaging.Env) (messaging.Sender, []providers.Route, error) {
+func open(env providers.SMSEnv) (providers.SMSSender, []providers.Route, error) {
 	get := func(k string) string { return strings.TrimSpace(env.Getenv(k)) }
 	u := get("KANNEL_SENDSMS_URL")
 	c := NewClient(Config{SendSMSURL: u, Username: get("KANNEL_USERNAME"), Password: get("KANNEL_PASSWORD"), From: get("KANNEL_FROM"),
@@ -138,7 +137,7 @@ func (c *Client) Send(ctx context.Context, to huduma.MSISDN, text string) (strin
 	if err != nil {
 		// Go's error names the whole URL: password, number, text and the
 		// dlr-url with our token. Only the kind of failure is kept.
-		return "", messaging.Retryable("kannel: " + huduma.NetFailure(err))
+		return "", providers.Retryable("kannel: " + huduma.NetFailure(err))
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
@@ -148,11 +147,11 @@ func (c *Client) Send(ctx context.Context, to huduma.MSISDN, text string) (strin
 		// "0: Accepted for delivery" or "3: Queued for later delivery".
 		return id, nil
 	case resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests:
-		return "", messaging.Retryable(reason)
+		return "", providers.Retryable(reason)
 	}
 	// 400 missing/invalid parameters, 403 authorisation failed: fixing
 	// them takes an operator, not a retry.
-	return "", messaging.Permanent(reason)
+	return "", providers.Permanent(reason)
 }
 
 // sendsmsAnswers are the sentences smsbox's sendsms answers with (Kannel
@@ -279,7 +278,7 @@ func DecodeReport(q url.Values) (Report, error) {
 // before the outbox has written down the send it reports on (the fake
 // SMSC does so at once); smsbox's retry (http-request-retry) then finds
 // it. The callback metrics count it as unknown, not as a failure.
-func Routes(h messaging.Reports) []providers.Route {
+func Routes(h providers.SMSReports) []providers.Route {
 	handle := func(ctx context.Context, r providers.Request) providers.Response {
 		reply := func(status int, body string) providers.Response {
 			return providers.Response{Status: status, ContentType: "text/plain", Body: []byte(body)}
@@ -288,7 +287,7 @@ func Routes(h messaging.Reports) []providers.Route {
 		if err != nil {
 			return reply(http.StatusBadRequest, err.Error())
 		}
-		if err := h.Delivered(ctx, d.ID, d.State, d.Final, d.Reason); errors.Is(err, messaging.ErrUnknownMessage) {
+		if err := h.Delivered(ctx, d.ID, d.State, d.Final, d.Reason); errors.Is(err, providers.ErrUnknownMessage) {
 			resp := reply(http.StatusServiceUnavailable, "not known yet; try again")
 			resp.Reason = providers.ReasonUnknown
 			return resp

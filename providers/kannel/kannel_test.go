@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/huduma-ke/huduma"
-	"github.com/huduma-ke/huduma/messaging"
 	"github.com/huduma-ke/huduma/providers"
 	"github.com/huduma-ke/huduma/providers/providertest"
 )
@@ -25,7 +24,7 @@ const (
 // onto the outbox's failures.
 func TestSendWire(t *testing.T) {
 	var lastID string
-	open := func(base string) messaging.Sender {
+	open := func(base string) providers.SMSSender {
 		return NewClient(Config{SendSMSURL: base + "/cgi-bin/sendsms", Username: "huduma", Password: password, From: "22222",
 			DLRURL: "https://" + dlrPath + "?token=" + token}, nil)
 	}
@@ -45,17 +44,17 @@ func TestSendWire(t *testing.T) {
 	providertest.RunSends(t, open, []string{password, token, dlrPath, "dlr-url"}, []providertest.SendCase{
 		{Label: "accepted", Status: 202, Body: "0: Accepted for delivery", Check: check, WantID: ours},
 		{Label: "queued", Status: 202, Body: "3: Queued for later delivery", Check: check, WantID: ours},
-		{Label: "bad credentials", Status: 403, Body: "Authorization failed for sendsms", WantKind: messaging.ErrPermanent, WantReason: "403"},
-		{Label: "missing field", Status: 400, Body: "Missing receiver number, rejected", WantKind: messaging.ErrPermanent},
-		{Label: "bearerbox down", Status: 503, Body: "Sending failed.", WantKind: messaging.ErrRetryable},
-		{Label: "an answer echoing the text", Status: 500, Body: "failed: " + providertest.SendText, WantKind: messaging.ErrRetryable,
+		{Label: "bad credentials", Status: 403, Body: "Authorization failed for sendsms", WantKind: providers.ErrPermanent, WantReason: "403"},
+		{Label: "missing field", Status: 400, Body: "Missing receiver number, rejected", WantKind: providers.ErrPermanent},
+		{Label: "bearerbox down", Status: 503, Body: "Sending failed.", WantKind: providers.ErrRetryable},
+		{Label: "an answer echoing the text", Status: 500, Body: "failed: " + providertest.SendText, WantKind: providers.ErrRetryable,
 			WantReason: "answer not shown"},
 		{Label: "a refused dlr-url quoted back", Status: 403, Body: "Tried to change dlr_url to 'https://" + dlrPath + "?token=" + token + "', denied.",
-			WantKind: messaging.ErrPermanent, WantReason: "kannel 403: Tried to change dlr_url to '…', denied."},
+			WantKind: providers.ErrPermanent, WantReason: "kannel 403: Tried to change dlr_url to '…', denied."},
 		{Label: "a refused receiver quoted back", Status: 403, Body: "Tried to change receiver to '" + string(providertest.SendTo) + "', denied.",
-			WantKind: messaging.ErrPermanent, WantReason: "Tried to change receiver to '…', denied."},
+			WantKind: providers.ErrPermanent, WantReason: "Tried to change receiver to '…', denied."},
 		{Label: "denied receivers listed", Status: 403, Body: "Number(s) has/have been denied by white- and/or black-lists. Denied receivers are: " +
-			string(providertest.SendTo), WantKind: messaging.ErrPermanent, WantReason: "white- and/or black-lists."},
+			string(providertest.SendTo), WantKind: providers.ErrPermanent, WantReason: "white- and/or black-lists."},
 	})
 }
 
@@ -153,7 +152,7 @@ func TestInbound(t *testing.T) {
 type unknownReports struct{ *providertest.Reports }
 
 func (unknownReports) Delivered(context.Context, string, huduma.MessageStatus, bool, string) error {
-	return messaging.ErrUnknownMessage
+	return providers.ErrUnknownMessage
 }
 
 // TestReportAheadOfItsSend: a report for an id the outbox does not have

@@ -23,7 +23,6 @@ import (
 	"time"
 
 	"github.com/huduma-ke/huduma"
-	"github.com/huduma-ke/huduma/messaging"
 	"github.com/huduma-ke/huduma/providers"
 )
 
@@ -113,7 +112,7 @@ type SendCase struct {
 	Body   string
 	// Check inspects the request the provider received (nil: none).
 	Check func(t *testing.T, r *http.Request, body string)
-	// WantKind is messaging.ErrRetryable, ErrThrottled or ErrPermanent;
+	// WantKind is providers.ErrRetryable, ErrThrottled or ErrPermanent;
 	// nil for an accepted send.
 	WantKind  error
 	WantAfter time.Duration
@@ -126,7 +125,7 @@ type SendCase struct {
 // RunSends runs an SMS provider's send table. open builds the sender on
 // the given base URL of a local fake; secrets are the credentials it
 // sends, which no error text may carry.
-func RunSends(t *testing.T, open func(baseURL string) messaging.Sender, secrets []string, cases []SendCase) {
+func RunSends(t *testing.T, open func(baseURL string) providers.SMSSender, secrets []string, cases []SendCase) {
 	t.Helper()
 	for _, tc := range cases {
 		t.Run(tc.Label, func(t *testing.T) {
@@ -172,7 +171,7 @@ func RunSends(t *testing.T, open func(baseURL string) messaging.Sender, secrets 
 		base := ln.URL
 		ln.Close() // nothing listens there now
 		_, err := open(base).Send(context.Background(), SendTo, SendText)
-		checkSend(t, SendCase{WantKind: messaging.ErrRetryable}, "", err, secrets)
+		checkSend(t, SendCase{WantKind: providers.ErrRetryable}, "", err, secrets)
 	})
 }
 
@@ -190,9 +189,9 @@ func checkSend(t *testing.T, tc SendCase, id string, err error, secrets []string
 	if !errors.Is(err, tc.WantKind) {
 		t.Fatalf("err %v, want %v", err, tc.WantKind)
 	}
-	var se *messaging.SendError
+	var se *providers.SendError
 	if !errors.As(err, &se) {
-		t.Fatalf("err %v is not a *messaging.SendError", err)
+		t.Fatalf("err %v is not a *providers.SendError", err)
 	}
 	if tc.WantAfter != 0 && se.After != tc.WantAfter {
 		t.Fatalf("retry after %s, want %s", se.After, tc.WantAfter)
@@ -286,7 +285,7 @@ type Inbound struct {
 	Text string
 }
 
-// Receive implements messaging.Reports.
+// Receive implements providers.SMSReports.
 func (r *Reports) Receive(_ context.Context, id string, from huduma.MSISDN, text string) error {
 	if r.Err != nil {
 		return r.Err
@@ -295,7 +294,7 @@ func (r *Reports) Receive(_ context.Context, id string, from huduma.MSISDN, text
 	return nil
 }
 
-// Delivered implements messaging.Reports.
+// Delivered implements providers.SMSReports.
 func (r *Reports) Delivered(_ context.Context, id string, state huduma.MessageStatus, final bool, reason string) error {
 	if r.Err != nil {
 		return r.Err
@@ -323,7 +322,7 @@ type CallbackCase struct {
 // RunCallbacks runs a provider's callback table through its routes (as
 // the edge would call them), and checks that a failure to store the
 // report is answered 5xx so the provider retries.
-func RunCallbacks(t *testing.T, routes func(messaging.Reports) []providers.Route, cases []CallbackCase) {
+func RunCallbacks(t *testing.T, routes func(providers.SMSReports) []providers.Route, cases []CallbackCase) {
 	t.Helper()
 	find := func(rs []providers.Route, method, path string) providers.Route {
 		for _, r := range rs {

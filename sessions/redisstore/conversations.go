@@ -28,7 +28,7 @@ func (s *Store) convKey(phone string) string { return s.prefix + "sms:" + phone 
 // LoadConversation implements sessions.Conversations in one script
 // (conv_load.lua).
 func (s *Store) LoadConversation(ctx context.Context, phone string) (sessions.Conversation, error) {
-	res, err := convLoadScript.Run(ctx, s.rdb, []string{s.convKey(phone), s.prefix + "lang"}, phone).Slice()
+	res, err := convLoadScript.Run(ctx, s.rdb, []string{s.convKey(phone), s.langKey(phone)}).Slice()
 	if err != nil {
 		return sessions.Conversation{}, fmt.Errorf("redis load conversation: %w", err)
 	}
@@ -55,8 +55,8 @@ func (s *Store) LoadConversation(ctx context.Context, phone string) (sessions.Co
 // SaveConversation implements sessions.Conversations in one script
 // (conv_save.lua).
 func (s *Store) SaveConversation(ctx context.Context, phone string, expect int64, w sessions.ConversationWrite) (int64, error) {
-	n, err := convSaveScript.Run(ctx, s.rdb, []string{s.convKey(phone), s.prefix + "lang"},
-		expect, w.Value, max(w.TTL.Milliseconds(), 1), w.Language, phone).Int64()
+	n, err := convSaveScript.Run(ctx, s.rdb, []string{s.convKey(phone), s.langKey(phone)},
+		expect, w.Value, max(w.TTL.Milliseconds(), 1), w.Language).Int64()
 	if err != nil {
 		return 0, fmt.Errorf("redis save conversation: %w", err)
 	}

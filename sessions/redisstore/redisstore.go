@@ -1,7 +1,15 @@
 // Package redisstore keeps USSD sessions in Redis, shared by any number of
-// gateway processes. Each session is one string ("<version>:<data>") with
-// the idle TTL; a Lua script does the compare-and-swap on the server, so
-// two racing hops of one session never both apply.
+// gateway processes. A hop costs one read (an MGET of the keys where its
+// session, the phone's latest session and the phone's language live) and
+// one Lua script that does the compare-and-swap on the server with one
+// inner read and one inner write, so two racing hops of one session never
+// both apply.
+//
+// A session's record lives in its own key ("<version>:<data>") until it
+// is marked the phone's latest; from then on it lives in the phone's slot,
+// a key named by the phone alone, which every hop's MGET reads anyway: the
+// first hop of the phone's next session finds the journey to offer there
+// without a second read, and moving the pointer costs no second write.
 package redisstore
 
 import (
@@ -18,15 +26,18 @@ import (
 	"github.com/huduma-ke/huduma/sessions"
 )
 
-//go:embed load.lua
-var loadLua string
+//go:embed slot.lua
+var slotLua string
 
 //go:embed save.lua
 var saveLua string
 
+//go:embed delete.lua
+var deleteLua string
+
 var (
-	loadScript = redis.NewScript(loadLua)
-	saveScript = redis.NewScript(saveLua)
+	saveScript   = redis.NewScript(slotLua + saveLua)
+	deleteScript = redis.NewScript(slotLua + deleteLua)
 )
 
 // Store is a sessions.Store on Redis.
@@ -34,17 +45,20 @@ type Store struct {
 	rdb    redis.UniversalClient
 	prefix string
 	owned  bool
+	now    func() time.Time
+	active activeIndex
 }
 
 var _ sessions.Store = (*Store)(nil)
 
-// New wraps an existing client. Keys are "<prefix>s:<key id>" for
-// sessions, "<prefix>last:<phone>" for a phone's latest session,
-// "<prefix>lang" (a hash, one field per phone) for languages,
-// "<prefix>active" for the expiry index and "<prefix>sms:<phone>" for a
-// phone's SMS conversation (conversations.go).
+// New wraps an existing client. Keys are "<prefix>s:<key id>" for a
+// session's own record, "<prefix>h:<phone>" for the phone's slot (its
+// latest session), "<prefix>g:<phone>" for the phone's language (no
+// expiry), "<prefix>active" for the index of sessions by expiry
+// (active.go) and "<prefix>sms:<phone>" for a phone's SMS conversation
+// (conversations.go).
 func New(rdb redis.UniversalClient, prefix string) *Store {
-	return &Store{rdb: rdb, prefix: prefix}
+	return &Store{rdb: rdb, prefix: prefix, now: time.Now}
 }
 
 // The hop budget is 2 s: when Redis is down, calls fail fast rather than
@@ -84,7 +98,7 @@ func Open(ctx context.Context, url, prefix string) (*Store, error) {
 		opt.MaxRetries, opt.DialerRetries = maxRetries, dialAttempts
 		rdb = redis.NewClient(opt)
 	}
-	s := &Store{rdb: rdb, prefix: prefix, owned: true}
+	s := &Store{rdb: rdb, prefix: prefix, owned: true, now: time.Now}
 	if err := s.Ping(ctx); err != nil {
 		rdb.Close()
 		return nil, err
@@ -94,107 +108,120 @@ func Open(ctx context.Context, url, prefix string) (*Store, error) {
 
 func (s *Store) key(k sessions.Key) string { return s.prefix + "s:" + k.ID() }
 
-// Load implements sessions.Store in one script (load.lua).
+func (s *Store) slotKey(phone string) string { return s.prefix + "h:" + phone }
+
+func (s *Store) langKey(phone string) string { return s.prefix + "g:" + phone }
+
+// slot is the phone's slot as stored:
+// "<version>:<expiry ms>:<latest until ms>:<id length>:<id><data>", the
+// expiry being the record's own (for the script that hands the slot to
+// another session) and "latest until" how long it is offered to the
+// phone's next session.
+type slot struct {
+	version     int64
+	latestUntil int64
+	id          string
+	data        string
+}
+
+func parseSlot(raw string) (slot, error) {
+	var f [4]int64
+	rest := raw
+	for i := range f {
+		num, tail, ok := strings.Cut(rest, ":")
+		n, err := strconv.ParseInt(num, 10, 64)
+		if !ok || err != nil {
+			return slot{}, fmt.Errorf("redis phone slot of %d bytes: field %d is not a number", len(raw), i)
+		}
+		f[i], rest = n, tail
+	}
+	if f[3] < 0 || f[3] > int64(len(rest)) {
+		return slot{}, fmt.Errorf("redis phone slot of %d bytes: id length %d", len(raw), f[3])
+	}
+	return slot{version: f[0], latestUntil: f[2], id: rest[:f[3]], data: rest[f[3]:]}, nil
+}
+
+// Load implements sessions.Store in one MGET.
 func (s *Store) Load(ctx context.Context, k sessions.Key) (sessions.Loaded, error) {
-	res, err := loadScript.Run(ctx, s.rdb, []string{s.key(k), s.prefix + "last:" + k.Phone, s.prefix + "lang"}, k.Phone, s.prefix+"s:").Slice()
+	res, err := s.rdb.MGet(ctx, s.key(k), s.slotKey(k.Phone), s.langKey(k.Phone)).Result()
 	if err != nil {
 		return sessions.Loaded{}, fmt.Errorf("redis load session: %w", err)
 	}
-	str := func(i int) (string, bool) {
-		if i >= len(res) {
-			return "", false
+	own, _ := res[0].(string)
+	raw, inSlot := res[1].(string)
+	var sl slot
+	if inSlot {
+		if sl, err = parseSlot(raw); err != nil {
+			return sessions.Loaded{}, err
 		}
-		v, ok := res[i].(string)
-		return v, ok
+		if sl.id == k.ID() {
+			return sessions.Loaded{Record: sessions.Record{Value: []byte(sl.data), Version: sl.version}}, nil
+		}
 	}
-	if vs, ok := str(0); ok {
-		v, err := strconv.ParseInt(vs, 10, 64)
-		if err != nil {
-			return sessions.Loaded{}, fmt.Errorf("redis session version %q: %w", vs, err)
+	if own != "" {
+		vs, d, ok := strings.Cut(own, ":")
+		v, perr := strconv.ParseInt(vs, 10, 64)
+		if !ok || perr != nil {
+			return sessions.Loaded{}, fmt.Errorf("redis session record of %d bytes has no version", len(own))
 		}
-		d, _ := str(1)
 		return sessions.Loaded{Record: sessions.Record{Value: []byte(d), Version: v}}, nil
 	}
 	var out sessions.Loaded
-	out.Language, _ = str(2)
-	if d, ok := str(3); ok {
-		out.Latest = []byte(d)
+	out.Language, _ = res[2].(string)
+	if inSlot && sl.latestUntil > s.now().UnixMilli() {
+		out.Latest = []byte(sl.data)
 	}
 	return out, nil
 }
 
-// LoadExisting implements sessions.Store: one GET of the record, and the
-// whole of Load only when there is none (or it is an older release's
-// hash). A GET is a tenth of the load script's time on the Redis server.
+// LoadExisting implements sessions.Store: the same single MGET as Load,
+// which costs no more when the session exists.
 func (s *Store) LoadExisting(ctx context.Context, k sessions.Key) (sessions.Loaded, error) {
-	raw, err := s.rdb.Get(ctx, s.key(k)).Result()
-	if errors.Is(err, redis.Nil) || (err != nil && strings.HasPrefix(err.Error(), "WRONGTYPE")) {
-		return s.Load(ctx, k)
-	}
-	if err != nil {
-		return sessions.Loaded{}, fmt.Errorf("redis load session: %w", err)
-	}
-	vs, d, ok := strings.Cut(raw, ":")
-	v, perr := strconv.ParseInt(vs, 10, 64)
-	if !ok || perr != nil {
-		return sessions.Loaded{}, fmt.Errorf("redis session record of %d bytes has no version", len(raw))
-	}
-	return sessions.Loaded{Record: sessions.Record{Value: []byte(d), Version: v}}, nil
+	return s.Load(ctx, k)
 }
 
-// Save implements sessions.Store in one script (save.lua).
+// Save implements sessions.Store in one script (save.lua). The latest
+// mark's expiry and the slot's are taken from this process's clock, which
+// is what Load compares them with; gateways' clocks agree to far better
+// than a session's lifetime.
 func (s *Store) Save(ctx context.Context, k sessions.Key, expect int64, w sessions.Write) (int64, error) {
-	var ptr string
+	now := s.now().UnixMilli()
+	var latest int64
 	if w.MarkLatest {
-		ptr = k.ID()
+		latest = now + max(w.LatestTTL.Milliseconds(), 1)
 	}
-	n, err := saveScript.Run(ctx, s.rdb, []string{s.key(k), s.prefix + "active", s.prefix + "last:" + k.Phone, s.prefix + "lang"},
-		expect, w.Value, max(w.TTL.Milliseconds(), 1), ptr, max(w.LatestTTL.Milliseconds(), 1), w.Language, k.Phone).Int64()
+	n, err := saveScript.Run(ctx, s.rdb, []string{s.key(k), s.slotKey(k.Phone), s.langKey(k.Phone)},
+		k.ID(), expect, w.Value, max(w.TTL.Milliseconds(), 1), latest, w.Language, now, s.prefix+"s:").Int64()
 	if err != nil {
 		return 0, fmt.Errorf("redis save session: %w", err)
 	}
 	if n < 0 {
 		return 0, sessions.ErrConflict
 	}
+	s.noteActive(k.ID(), now+max(w.TTL.Milliseconds(), 1))
 	return n, nil
 }
 
 // Delete implements sessions.Store.
-func (s *Store) Delete(ctx context.Context, key sessions.Key) error {
-	k := s.key(key)
-	if _, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.Del(ctx, k)
-		p.ZRem(ctx, s.prefix+"active", k)
-		return nil
-	}); err != nil {
+func (s *Store) Delete(ctx context.Context, k sessions.Key) error {
+	s.active.forget(k.ID())
+	if err := deleteScript.Run(ctx, s.rdb, []string{s.key(k), s.slotKey(k.Phone), s.prefix + "active"}, k.ID()).Err(); err != nil && !errors.Is(err, redis.Nil) {
 		return fmt.Errorf("redis delete session: %w", err)
 	}
 	return nil
 }
 
-// Active implements sessions.Store: records whose expiry is still ahead,
-// by the Redis server's clock.
-func (s *Store) Active(ctx context.Context) (int64, error) {
-	now, err := s.rdb.Time(ctx).Result()
-	if err != nil {
-		return 0, fmt.Errorf("redis time: %w", err)
-	}
-	n, err := s.rdb.ZCount(ctx, s.prefix+"active", strconv.FormatInt(now.UnixMilli()+1, 10), "+inf").Result()
-	if err != nil {
-		return 0, fmt.Errorf("redis count active sessions: %w", err)
-	}
-	return n, nil
-}
-
-// warmBatch is how many languages one HSET writes while warming.
+// warmBatch is how many languages one pipeline writes while warming.
 const warmBatch = 1000
 
-// WarmLanguages implements sessions.Store. A marker key says the hash is
-// filled; the first process to set it loads, the others do not. The
+// WarmLanguages implements sessions.Store. A marker key says the
+// languages are filled; the first process to set it loads, the others do not. The
 // marker lives as long as the data it vouches for: both go with a flushed
-// or replaced Redis. Languages saved meanwhile win over the copy (HSETNX).
+// or replaced Redis. Languages saved meanwhile win over the copy (SETNX). The
+// marker's name changed when languages moved from one hash to a key per
+// phone, so the first start after that fills the new keys.
 func (s *Store) WarmLanguages(ctx context.Context, load func(ctx context.Context) (map[string]string, error)) (bool, error) {
-	first, err := s.rdb.SetNX(ctx, s.prefix+"lang:warm", "1", 0).Result()
+	first, err := s.rdb.SetNX(ctx, s.prefix+"g:warm", "1", 0).Result()
 	if err != nil {
 		return false, fmt.Errorf("redis language marker: %w", err)
 	}
@@ -206,7 +233,7 @@ func (s *Store) WarmLanguages(ctx context.Context, load func(ctx context.Context
 		_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 			n := 0
 			for phone, lang := range prefs {
-				p.HSetNX(ctx, s.prefix+"lang", phone, lang)
+				p.SetNX(ctx, s.langKey(phone), lang, 0)
 				if n++; n%warmBatch == 0 {
 					if _, err := p.Exec(ctx); err != nil {
 						return err
@@ -218,7 +245,7 @@ func (s *Store) WarmLanguages(ctx context.Context, load func(ctx context.Context
 	}
 	if err != nil {
 		// Let the next start try again.
-		s.rdb.Del(context.WithoutCancel(ctx), s.prefix+"lang:warm")
+		s.rdb.Del(context.WithoutCancel(ctx), s.prefix+"g:warm")
 		return false, fmt.Errorf("warm languages: %w", err)
 	}
 	return true, nil

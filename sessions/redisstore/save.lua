@@ -1,42 +1,53 @@
--- Compare-and-swap of one session record, atomic on the Redis server, with
--- what else the hop remembers, in the same step and round trip.
--- KEYS[1] record key (a string "<version>:<data>": one small string costs
--- less memory than a hash whose data field is too long for a listpack),
--- KEYS[2] active index (sorted set of record keys scored by expiry in
--- ms), KEYS[3] the phone's latest-session pointer, KEYS[4] the languages
--- hash (field = phone).
--- ARGV[1] expected version (0 = must not exist), ARGV[2] data, ARGV[3] ttl
--- ms, ARGV[4] pointer value ("" = leave the pointer), ARGV[5] pointer ttl
--- ms, ARGV[6] language ("" = leave it), ARGV[7] phone.
+-- Compare-and-swap of one session record, atomic on the Redis server: one
+-- read (MGET) and one write (SET), and one more SET only when the hop also
+-- chooses a language or takes the phone's slot from a session still stored.
+-- A record lives in one of two places: its own key, "<version>:<data>",
+-- or the phone's slot, the phone's latest session (see slot.lua for
+-- the slot's form). The slot's copy, when it names this session, is the
+-- current one; the own key then holds an older copy, left to expire.
+-- KEYS[1] the record's own key, KEYS[2] the phone's slot, KEYS[3] the
+-- phone's language.
+-- ARGV[1] the session's id, ARGV[2] expected version (0 = must not
+-- exist), ARGV[3] data, ARGV[4] ttl ms, ARGV[5] until when (ms since the
+-- epoch) the session is the phone's latest, when this save marks it (0 =
+-- it does not), ARGV[6] language ("" = leave it), ARGV[7] now (ms since
+-- the epoch), ARGV[8] the own keys' prefix.
 -- Returns the new version, or -1 when the stored version differs (and then
 -- writes nothing).
-local cur = 0
-local s = redis.pcall('GET', KEYS[1])
-if type(s) == 'table' and s.err then
-  -- a hash record from an older release: the SET below replaces it
-  cur = tonumber(redis.call('HGET', KEYS[1], 'v') or '0')
-elseif s then
-  cur = tonumber(string.sub(s, 1, string.find(s, ':', 1, true) - 1))
+local r = redis.call('MGET', KEYS[1], KEYS[2])
+local own, slot = r[1], r[2]
+local cur, inslot = 0, false
+local sv, sexp, slat, sid, sdata
+if slot then
+  sv, sexp, slat, sid, sdata = parse_slot(slot)
+  if sid == ARGV[1] then
+    cur, inslot = sv, true
+  end
 end
-local expect = tonumber(ARGV[1])
-if cur ~= expect then
+if not inslot and own then
+  cur = tonumber(string.sub(own, 1, string.find(own, ':', 1, true) - 1))
+end
+if cur ~= tonumber(ARGV[2]) then
   return -1
 end
-local ttl = tonumber(ARGV[3])
-local nv = expect + 1
-redis.call('SET', KEYS[1], nv .. ':' .. ARGV[2], 'PX', ttl)
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-redis.call('ZADD', KEYS[2], now + ttl, KEYS[1])
-if expect == 0 then
-  -- trim the index when a session starts, not on every hop: as often as
-  -- sessions come, which keeps it at the live ones for a tenth the work
-  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
-end
-if ARGV[4] ~= '' then
-  redis.call('SET', KEYS[3], ARGV[4], 'PX', tonumber(ARGV[5]))
+local nv = cur + 1
+local ttl = tonumber(ARGV[4])
+local now = tonumber(ARGV[7])
+if ARGV[5] ~= '0' or inslot then
+  local latest = ARGV[5]
+  if latest == '0' then
+    latest = slat
+  end
+  if slot and not inslot and sexp > now then
+    -- another session still stored gives up the slot: its record goes
+    -- back to its own key, as current as it was, for what it had left
+    redis.call('SET', ARGV[8] .. sid, sv .. ':' .. sdata, 'PX', sexp - now)
+  end
+  redis.call('SET', KEYS[2], nv .. ':' .. (now + ttl) .. ':' .. latest .. ':' .. #ARGV[1] .. ':' .. ARGV[1] .. ARGV[3], 'PX', ttl)
+else
+  redis.call('SET', KEYS[1], nv .. ':' .. ARGV[3], 'PX', ttl)
 end
 if ARGV[6] ~= '' then
-  redis.call('HSET', KEYS[4], ARGV[7], ARGV[6])
+  redis.call('SET', KEYS[3], ARGV[6])
 end
 return nv

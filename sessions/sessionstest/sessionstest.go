@@ -198,6 +198,59 @@ func Run(t *testing.T, newStore Factory) {
 			t.Fatalf("the pointer outlived its session: %q", got.Latest)
 		}
 	})
+	t.Run("LatestChangesHands", func(t *testing.T) {
+		s, _ := newStore(t)
+		mark := func(session string, expect int64, v string) {
+			t.Helper()
+			if _, err := s.Save(ctx, key(session), expect, sessions.Write{Value: []byte(v), TTL: ttl * 5, MarkLatest: true, LatestTTL: ttl * 5}); err != nil {
+				t.Fatalf("mark %s@%d: %v", session, expect, err)
+			}
+		}
+		mustSave(t, s, "s1", 0, "s1 one", ttl*5)
+		mark("s1", 1, "s1 two")
+		mustSave(t, s, "s1", 2, "s1 three", ttl*5)
+		if got := mustLoad(t, s, key("s1")); string(got.Record.Value) != "s1 three" || got.Record.Version != 3 {
+			t.Fatalf("the latest session after a later save: %+v", got)
+		}
+		if got := mustLoad(t, s, key("n1")); string(got.Latest) != "s1 three" {
+			t.Fatalf("a new session sees %q as the latest, want its newest save", got.Latest)
+		}
+		// A second session of the phone, alive at the same time, becomes
+		// the latest: the first keeps every byte and version it had.
+		mustSave(t, s, "s2", 0, "s2 one", ttl*5)
+		mark("s2", 1, "s2 two")
+		if got := mustLoad(t, s, key("s1")); string(got.Record.Value) != "s1 three" || got.Record.Version != 3 {
+			t.Fatalf("the earlier session after another became the latest: %+v", got)
+		}
+		if got := mustLoad(t, s, key("n2")); string(got.Latest) != "s2 two" {
+			t.Fatalf("latest after it moved: %q", got.Latest)
+		}
+		if _, err := s.Save(ctx, key("s1"), 2, sessions.Write{Value: []byte("stale"), TTL: ttl * 5, MarkLatest: true, LatestTTL: ttl}); !errors.Is(err, sessions.ErrConflict) {
+			t.Fatalf("a stale save marking the latest: %v", err)
+		}
+		mustSave(t, s, "s1", 3, "s1 four", ttl*5)
+		if got := mustLoad(t, s, key("s1")); string(got.Record.Value) != "s1 four" || got.Record.Version != 4 {
+			t.Fatalf("the earlier session saved again: %+v", got)
+		}
+		if got := mustLoad(t, s, key("n3")); string(got.Latest) != "s2 two" {
+			t.Fatalf("saving the earlier session took the latest back: %q", got.Latest)
+		}
+		if n, err := s.Active(ctx); err != nil || n != 2 {
+			t.Fatalf("Active = %d %v, want 2", n, err)
+		}
+		if err := s.Delete(ctx, key("s2")); err != nil {
+			t.Fatal(err)
+		}
+		if got := mustLoad(t, s, key("s2")); got.Record.Version != 0 {
+			t.Fatalf("deleted latest session loads: %+v", got)
+		}
+		if got := mustLoad(t, s, key("n4")); got.Latest != nil {
+			t.Fatalf("the deleted session is still offered: %q", got.Latest)
+		}
+		if n, err := s.Active(ctx); err != nil || n != 1 {
+			t.Fatalf("Active after the delete = %d %v, want 1", n, err)
+		}
+	})
 	t.Run("WarmLanguages", func(t *testing.T) {
 		s, _ := newStore(t)
 		if _, err := s.Save(ctx, key("s1"), 0, sessions.Write{Value: []byte("x"), TTL: ttl, Language: "en"}); err != nil {

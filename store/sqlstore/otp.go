@@ -10,7 +10,7 @@ import (
 	"github.com/huduma-ke/huduma"
 )
 
-// OTP rules (SPEC §6).
+// OTP rules: a code lives five minutes and allows five tries.
 const (
 	OTPLife        = 5 * time.Minute
 	OTPMaxAttempts = 5

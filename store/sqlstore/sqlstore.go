@@ -297,7 +297,7 @@ func (l *DB) Audit(ctx context.Context, entity, id string) ([]AuditEntry, error)
 }
 
 // RecordCallback keeps every payment callback as received, with what was
-// done about it (the audit trail of SPEC §5).
+// done about it: the audit trail a disputed payment is traced by.
 func (l *DB) RecordCallback(ctx context.Context, kind, reference, outcome string, body []byte) error {
 	return l.tx(ctx, func(tx *sql.Tx) error { return l.recordCallback(ctx, tx, kind, reference, outcome, body) })
 }

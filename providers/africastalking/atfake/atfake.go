@@ -1,5 +1,5 @@
 // Package atfake is an Africa's Talking messaging endpoint served over real
-// HTTP on loopback, speaking the wire format of protocols.md §2.1: form
+// HTTP on loopback, speaking AT's bulk SMS wire format: form
 // POST with an apiKey header, 201 with SMSMessageData.Recipients. Tests
 // inject faults (500s, 429 with Retry-After, recipient failures); the
 // official Node SDK is run against it to prove the format.

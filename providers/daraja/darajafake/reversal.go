@@ -44,7 +44,7 @@ func (f *Fake) Reversals() []Reversal {
 	return append([]Reversal(nil), f.reversals...)
 }
 
-// reversal serves POST /mpesa/reversal/v1/request (protocols.md §3.8):
+// reversal serves POST /mpesa/reversal/v1/request, as Daraja does:
 // the answer only accepts the request; the outcome is posted to ResultURL
 // CallbackDelay later. The fake's own failure codes: R000002 for a
 // transaction it does not know, R000001 for one already reversed, and
