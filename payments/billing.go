@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/huduma-ke/huduma"
+	"github.com/huduma-ke/huduma/providers"
 )
 
 // The ecitizen billing backend: every invoice is also a bill on
@@ -19,29 +20,6 @@ import (
 // the hop that ordered the invoice runs that job at once, within a
 // budget, so the END screen can show the bill number; otherwise the
 // worker retries it and the bill number comes by SMS.
-
-// Biller creates bills (e-Citizen's checkout). A second call for the
-// same invoice is assumed to answer with the same bill (billRefNumber is
-// the invoice number).
-type Biller interface {
-	CreateBill(ctx context.Context, b BillOrder) (CreatedBill, error)
-}
-
-// BillOrder is the bill to create for an invoice.
-type BillOrder struct {
-	Invoice huduma.Invoice
-	// ServiceID is the catalog service's e-Citizen serviceID.
-	ServiceID string
-	// Payer is the phone billed (clientMSISDN).
-	Payer huduma.MSISDN
-	// SendSTK asks e-Citizen to prompt Payer.
-	SendSTK bool
-}
-
-// CreatedBill is the biller's answer: the bill number, and its page.
-type CreatedBill struct {
-	Number, Link string
-}
 
 // BillJobs is what running checkout jobs inline needs of the queue.
 type BillJobs interface {
@@ -60,7 +38,7 @@ const defaultCheckoutBudget = time.Second
 // EnableBilling turns on the ecitizen backend: invoices are billed by b,
 // no Daraja prompt is queued (e-Citizen sends its own), and services
 // without an e-Citizen serviceID cannot be invoiced.
-func (s *Service) EnableBilling(b Biller, jobs BillJobs) {
+func (s *Service) EnableBilling(b providers.Biller, jobs BillJobs) {
 	s.biller, s.billJobs = b, jobs
 	s.cfg.NeedServiceID = true
 }
@@ -162,7 +140,7 @@ func (s *Service) checkout(ctx context.Context, j huduma.Job, shown bool) checko
 			return retry(err.Error())
 		}
 	}
-	created, err := s.biller.CreateBill(ctx, BillOrder{Invoice: inv, ServiceID: sv.ECitizenServiceID, Payer: payer, SendSTK: send})
+	created, err := s.biller.CreateBill(ctx, providers.BillOrder{Invoice: inv, ServiceID: sv.ECitizenServiceID, Payer: payer, SendSTK: send})
 	if err != nil {
 		s.log.WarnContext(ctx, "e-Citizen checkout failed", "invoice", inv.Number, "try", j.Attempts, "error", err)
 		if huduma.ErrorCode(err) != huduma.EInvalid && j.Attempts < checkoutTries {
@@ -191,24 +169,9 @@ func (s *Service) checkout(ctx context.Context, j huduma.Job, shown bool) checko
 	return r
 }
 
-// BillPayment is a payment e-Citizen notified, as the notification route
-// decoded and verified it.
-type BillPayment struct {
-	// Ref is our billRefNumber (the invoice number); Bill, e-Citizen's
-	// bill number.
-	Ref, Bill string
-	Amount    int64
-	// Reference is the payment's own reference ("" when none came);
-	// Dedupe identifies the payment when it has none.
-	Reference, Dedupe string
-	PaidAt            time.Time
-	// Phone is the payer's number as sent, if any.
-	Phone string
-}
-
 // transID is the payment's id in the ledger: its reference, else one
 // drawn from its dedupe key (the same for every copy of it).
-func (p BillPayment) transID() string {
+func billTransID(p providers.BillPayment) string {
 	if r := strings.TrimSpace(p.Reference); r != "" {
 		return r
 	}
@@ -220,9 +183,9 @@ func (p BillPayment) transID() string {
 // same rules as a paybill payment: part, paid, over (held), already paid
 // or an unknown bill (held). The raw notification is kept once, with the
 // first copy; repeats change nothing.
-func (s *Service) ConfirmBillPayment(ctx context.Context, p BillPayment, raw []byte) (huduma.Outcome, error) {
+func (s *Service) ConfirmBillPayment(ctx context.Context, p providers.BillPayment, raw []byte) (huduma.Outcome, error) {
 	number, _ := huduma.ParseInvoiceNumber(p.Ref)
-	trans := p.transID()
+	trans := billTransID(p)
 	ev := huduma.PaymentEvent{Payment: huduma.C2BPayment{TransID: trans, Invoice: number, Account: firstOf(p.Bill, p.Ref), Amount: p.Amount,
 		MSISDN: p.Phone, PaidAt: p.PaidAt, Source: huduma.SourceECitizen}}
 	key := ev.Key()

@@ -134,7 +134,7 @@ type Service struct {
 	reverser providers.Reverser
 	// biller bills invoices on e-Citizen (nil: the ledger backend), and
 	// billJobs runs their checkout jobs inline.
-	biller   Biller
+	biller   providers.Biller
 	billJobs BillJobs
 	mp       providers.Mpesa
 	cfg      Config

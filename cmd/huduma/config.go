@@ -365,7 +365,7 @@ var variables = []variable{
 			c.Payments = v
 			return nil
 		}},
-	{"HUDUMA_BILLING", "ledger", "`ledger`: Huduma numbers invoices and settles them from Daraja on a shortcode of its own (demos, a non-government biller); `ecitizen`: each invoice is a bill on e-Citizen's payment platform, paid to 222222 from any network (what a government agency must use, see [docs/ecitizen.md](docs/ecitizen.md)). With `ecitizen` every `ECITIZEN_*` credential is required (or `HUDUMA_PAYMENTS=simulator` for a fake e-Citizen in process), Daraja's are refused, and refunds and the Daraja pull are off (e-Citizen holds the money)",
+	{"HUDUMA_BILLING", "ledger", "`ledger`: Huduma numbers invoices and settles them from Daraja on a shortcode of its own (demos, a non-government biller); `ecitizen`: each invoice is a bill on e-Citizen's payment platform, paid to 222222 from any network (what a government agency must use, see [the e-Citizen page](ecitizen.md)). With `ecitizen` every `ECITIZEN_*` credential is required (or `HUDUMA_PAYMENTS=simulator` for a fake e-Citizen in process), Daraja's are refused, and refunds and the Daraja pull are off (e-Citizen holds the money)",
 		func(c *Config, v string) error {
 			if v != "ledger" && v != "ecitizen" {
 				return fmt.Errorf("want ledger or ecitizen, got %q", v)

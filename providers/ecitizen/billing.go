@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/huduma-ke/huduma"
-	"github.com/huduma-ke/huduma/payments"
 	"github.com/huduma-ke/huduma/providers"
 )
 
@@ -24,7 +23,7 @@ const ClientName = "eCitizen USSD payer"
 const idInput = "id_number"
 
 // Biller creates the bills of the ecitizen billing backend through a
-// Client (payments.Biller).
+// Client (providers.Biller).
 type Biller struct {
 	Client *Client
 }
@@ -37,7 +36,7 @@ type Biller struct {
 // requires one, and the orders of most services never ask for it).
 // A bill e-Citizen refused, or one that cannot be made, is EInvalid (no
 // later try will succeed); other failures may succeed when tried again.
-func (b Biller) CreateBill(ctx context.Context, o payments.BillOrder) (payments.CreatedBill, error) {
+func (b Biller) CreateBill(ctx context.Context, o providers.BillOrder) (providers.CreatedBill, error) {
 	inv := o.Invoice
 	id := strings.TrimSpace(inv.Fields[idInput])
 	if id == "" {
@@ -50,17 +49,17 @@ func (b Biller) CreateBill(ctx context.Context, o payments.BillOrder) (payments.
 	created, err := b.Client.CreateBill(ctx, Bill{Ref: string(inv.Number), Amount: inv.Total, ServiceID: o.ServiceID, Description: desc,
 		Phone: o.Payer, ClientName: ClientName, ClientIDNumber: id, SendSTK: o.SendSTK})
 	if errors.Is(err, ErrRefused) || errors.Is(err, ErrInvalidBill) {
-		return payments.CreatedBill{}, huduma.Errorf(huduma.EInvalid, "%s", err.Error())
+		return providers.CreatedBill{}, huduma.Errorf(huduma.EInvalid, "%s", err.Error())
 	}
 	if err != nil {
-		return payments.CreatedBill{}, err
+		return providers.CreatedBill{}, err
 	}
-	return payments.CreatedBill{Number: created.BillNumber, Link: created.Link}, nil
+	return providers.CreatedBill{Number: created.BillNumber, Link: created.Link}, nil
 }
 
 // Payments is what the notification route drives (the payments service).
 type Payments interface {
-	ConfirmBillPayment(ctx context.Context, p payments.BillPayment, raw []byte) (huduma.Outcome, error)
+	ConfirmBillPayment(ctx context.Context, p providers.BillPayment, raw []byte) (huduma.Outcome, error)
 	RecordRejected(ctx context.Context, kind string, raw []byte, why string) error
 	RecordNotice(ctx context.Context, kind string, raw []byte) error
 }
@@ -95,7 +94,7 @@ func Routes(p Payments, s Signer) []providers.Route {
 				}
 				return answer(http.StatusBadRequest, `{"status":"error","message":"malformed"}`, providers.ReasonMalformed)
 			}
-			out, err := p.ConfirmBillPayment(ctx, payments.BillPayment{Ref: n.ClientInvoiceRef, Bill: n.InvoiceNumber, Amount: n.AmountPaid,
+			out, err := p.ConfirmBillPayment(ctx, providers.BillPayment{Ref: n.ClientInvoiceRef, Bill: n.InvoiceNumber, Amount: n.AmountPaid,
 				Reference: n.PaymentReference, Dedupe: n.DedupeKey(), PaidAt: n.PaidAt, Phone: n.Fields["phone_number"]}, r.Body)
 			if err != nil {
 				return retry

@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/huduma-ke/huduma"
-	"github.com/huduma-ke/huduma/payments"
 	"github.com/huduma-ke/huduma/providers"
 	"github.com/huduma-ke/huduma/providers/ecitizen"
 )
@@ -16,11 +15,11 @@ import (
 type payStub struct {
 	fail      error
 	outcome   huduma.Outcome
-	confirmed []payments.BillPayment
+	confirmed []providers.BillPayment
 	rejected  []string
 }
 
-func (p *payStub) ConfirmBillPayment(_ context.Context, b payments.BillPayment, _ []byte) (huduma.Outcome, error) {
+func (p *payStub) ConfirmBillPayment(_ context.Context, b providers.BillPayment, _ []byte) (huduma.Outcome, error) {
 	if p.fail != nil {
 		return "", p.fail
 	}
