@@ -14,6 +14,9 @@ type InvoiceOrder struct {
 	Message *Message
 	// Push, when set, queues an M-Pesa prompt to Payer at RunAt.
 	Push *PushPlan
+	// Checkout, when set, queues the job that bills the invoice on
+	// e-Citizen (the ecitizen backend, which sends no Push of its own).
+	Checkout *CheckoutJob
 }
 
 // InvoiceRequest asks for a new invoice.

@@ -9,11 +9,34 @@ type JobKind string
 const (
 	JobPush  JobKind = "stk_push"
 	JobQuery JobKind = "stk_query"
+	// JobCheckout creates an invoice's bill on e-Citizen (the ecitizen
+	// billing backend): once per invoice, retried until e-Citizen answers
+	// or the job gives up.
+	JobCheckout JobKind = "checkout"
 )
 
 // JobKinds is the closed set of job kinds (metrics label every kind,
 // and only these).
-func JobKinds() []JobKind { return []JobKind{JobPush, JobQuery, JobReversal} }
+func JobKinds() []JobKind { return []JobKind{JobPush, JobQuery, JobReversal, JobCheckout} }
+
+// CheckoutJob is the payload of a JobCheckout: the invoice to bill, and
+// whether e-Citizen is asked to send the payer a prompt.
+type CheckoutJob struct {
+	Invoice InvoiceNumber `json:"invoice"`
+	// Payer is the phone billed (clientMSISDN), and prompted when Prompt.
+	Payer MSISDN `json:"payer"`
+	// Prompt asks e-Citizen for a prompt (sendSTK): only for a phone a
+	// prompt can reach.
+	Prompt bool `json:"prompt,omitempty"`
+	// Asked records, before the call that carries it, that a prompt was
+	// asked for: a later try never asks again, since e-Citizen may have
+	// sent it even when its answer was lost.
+	Asked bool `json:"asked,omitempty"`
+}
+
+// CheckoutDedupe is the dedupe key of an invoice's checkout job: one per
+// invoice, whatever repeats.
+func CheckoutDedupe(n InvoiceNumber) string { return "checkout:" + string(n) }
 
 // QueueStats is the backlog of the outbox and the job queue, read at
 // metrics scrape time.

@@ -14,6 +14,12 @@ type PaymentTexts interface {
 	// PromptUnsent tells payer, told to check their phone, that the
 	// prompt for inv will not come, and how to pay instead.
 	PromptUnsent(inv Invoice, payer MSISDN) Message
+	// Billed tells the invoice's phone its e-Citizen bill number (inv.Bill)
+	// and how to pay it from its network.
+	Billed(inv Invoice) Message
+	// CheckoutFailed tells the invoice's phone that e-Citizen could not
+	// bill the invoice, so it cannot be paid yet.
+	CheckoutFailed(inv Invoice) Message
 }
 
 // Receipt makes a ReceiptFunc a PaymentTexts.
@@ -24,6 +30,12 @@ func (f ReceiptFunc) Notice(PaymentNotice) (Message, bool) { return Message{}, f
 
 // PromptUnsent sends nothing: a ReceiptFunc only knows receipts.
 func (f ReceiptFunc) PromptUnsent(Invoice, MSISDN) Message { return Message{} }
+
+// Billed sends nothing: a ReceiptFunc only knows receipts.
+func (f ReceiptFunc) Billed(Invoice) Message { return Message{} }
+
+// CheckoutFailed sends nothing: a ReceiptFunc only knows receipts.
+func (f ReceiptFunc) CheckoutFailed(Invoice) Message { return Message{} }
 
 // NoticeKind names a payment event the payer is told about.
 type NoticeKind string

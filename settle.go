@@ -74,6 +74,19 @@ import (
 //	refund claimed / unclaimed   refund queued / sending              sending / queued (only one claimer wins)
 //	refund accepted by M-Pesa    refund sending                       sent, with M-Pesa's conversation ids
 //	refund outcome unknown       refund sending                       stays sending, never sent again
+//	new invoice, ecitizen        otherwise                            created, with its checkout job (one per invoice)
+//	bill number learned          no invoice                           refused (not found)
+//	bill number learned          invoice shows that bill              duplicate, nothing changes
+//	bill number learned          invoice shows another bill           bill_conflict, audited, the first kept
+//	bill number learned          otherwise                            billed: stored, the payer texted it with the
+//	                                                                  steps (not when the screen showed it, nor once
+//	                                                                  paid or expired)
+//	re-prompt asked (ecitizen)   no invoice / paid / expired / no bill refused (not found / conflict)
+//	re-prompt asked (ecitizen)   another phone than the invoice's     refused (forbidden): e-Citizen prompts no stranger
+//	re-prompt asked (ecitizen)   otherwise                            a checkout job asking for a prompt, once per key
+//	checkout gave up             invoice billed, paid or expired      duplicate, nothing changes
+//	checkout gave up             otherwise                            checkout_failed, audited, the payer texted once
+//	e-Citizen payment            -                                    as a payment above (source ecitizen)
 
 // LedgerKey names what an event needs loaded and locked. Locks are taken
 // in one order, so two settlements never wait on each other in a circle:
@@ -111,6 +124,9 @@ type LedgerKey struct {
 	// PromptsTo counts the prompts strangers had queued to this phone in
 	// the last PromptCapWindow, under a lock on the phone.
 	PromptsTo MSISDN
+	// Bill loads (and locks) the invoice that e-Citizen bill number
+	// belongs to, when Invoice is empty.
+	Bill string
 }
 
 // LedgerState is what the store loaded and locked for an event.
@@ -159,7 +175,8 @@ const PromptCapWindow = time.Hour
 // MoneyEvent is one of InvoiceEvent, PromptEvent, PushAcceptedEvent,
 // PushNotSentEvent, STKResultEvent, PaymentEvent, ApplyEvent,
 // RefundRequestEvent, RefundStepEvent, RefundRefusedEvent,
-// ReversalEvent and ExpireEvent.
+// ReversalEvent, ExpireEvent, BillEvent, CheckoutEvent and
+// CheckoutFailedEvent.
 type MoneyEvent interface {
 	// Key says what the store must load and lock for the event.
 	Key() LedgerKey
@@ -207,6 +224,42 @@ func (e PromptEvent) Key() LedgerKey {
 	}
 	return k
 }
+
+// BillEvent is e-Citizen's bill number for an invoice, learned from a
+// checkout.
+type BillEvent struct {
+	Invoice InvoiceNumber
+	Bill    string
+	// Shown: the caller shows the bill number itself (the END screen of
+	// the hop that ordered it), so no text tells it again.
+	Shown bool
+}
+
+// Key loads the invoice.
+func (e BillEvent) Key() LedgerKey { return LedgerKey{Invoice: e.Invoice} }
+
+// CheckoutEvent asks e-Citizen to prompt an invoice's phone again (a
+// repeat checkout with sendSTK).
+type CheckoutEvent struct {
+	Invoice InvoiceNumber
+	Payer   MSISDN
+	// Dedupe makes the request idempotent: the same key again queues
+	// nothing more.
+	Dedupe string
+}
+
+// Key loads the invoice.
+func (e CheckoutEvent) Key() LedgerKey { return LedgerKey{Invoice: e.Invoice} }
+
+// CheckoutFailedEvent is an invoice's checkout job giving up: e-Citizen
+// never billed it.
+type CheckoutFailedEvent struct {
+	Invoice InvoiceNumber
+	Reason  string
+}
+
+// Key loads the invoice.
+func (e CheckoutFailedEvent) Key() LedgerKey { return LedgerKey{Invoice: e.Invoice} }
 
 // PushAcceptedEvent is M-Pesa accepting a prompt.
 type PushAcceptedEvent struct {
@@ -368,6 +421,8 @@ type Plan struct {
 	Attempt *AttemptChange
 	// Invoice is the invoice's new state.
 	Invoice *InvoiceChange
+	// Bill is e-Citizen's bill number to store on Invoice.
+	Bill *BillChange
 	// NewPayment is a payment to record (its ID is the store's).
 	NewPayment *ReceivedPayment
 	// Payment is an existing payment's new state.
@@ -411,6 +466,17 @@ type JobPlan struct {
 	Kind    JobKind
 	Payload any
 	RunAt   time.Time
+	// Dedupe adds the job once per key ("" = always).
+	Dedupe string
+	// ID is the job's id, filled in by the store (0 when Dedupe had
+	// added it before).
+	ID int64
+}
+
+// BillChange stores an invoice's e-Citizen bill number.
+type BillChange struct {
+	Invoice InvoiceNumber
+	Bill    string
 }
 
 // CallbackRecord is a provider's callback as received, for the log.
@@ -562,6 +628,12 @@ func Settle(st LedgerState, event MoneyEvent, texts PaymentTexts) (Plan, error) 
 		err = s.reversal(e.Result)
 	case ExpireEvent:
 		s.expire()
+	case BillEvent:
+		err = s.billed(e)
+	case CheckoutEvent:
+		err = s.reprompt(e)
+	case CheckoutFailedEvent:
+		s.checkoutFailed(e)
 	default:
 		err = fmt.Errorf("settle: unknown event %T", event)
 	}
@@ -1126,7 +1198,7 @@ func (s *settling) newInvoice(e InvoiceEvent) error {
 	}
 	inv.Status, inv.Received = InvoicePending, 0
 	s.plan.Outcome = "created"
-	s.plan.NewInvoice = &InvoiceOrder{Invoice: inv, Key: o.Key, RequestHash: o.RequestHash}
+	s.plan.NewInvoice = &InvoiceOrder{Invoice: inv, Key: o.Key, RequestHash: o.RequestHash, Checkout: o.Checkout}
 	detail := map[string]any{"total": inv.Total, "service": inv.ServiceCode}
 	if o.Message != nil {
 		s.message(*o.Message, "invoice:"+string(inv.Number))
@@ -1141,6 +1213,12 @@ func (s *settling) newInvoice(e InvoiceEvent) error {
 		s.plan.NewPrompt = &NewPrompt{Attempt: Attempt{Invoice: inv.Number, Payer: p.Payer, Amount: inv.Due(), Status: AttemptQueued,
 			CreatedAt: s.st.Now, UpdatedAt: s.st.Now}, RunAt: p.RunAt, Stranger: stranger}
 		detail["push_to"] = p.Payer.Masked()
+	}
+	if c := o.Checkout; c != nil {
+		job := *c
+		job.Invoice = inv.Number
+		s.plan.Jobs = append(s.plan.Jobs, JobPlan{Kind: JobCheckout, Payload: job, RunAt: s.st.Now, Dedupe: CheckoutDedupe(inv.Number)})
+		detail["billing"] = "ecitizen"
 	}
 	s.audit("invoice", string(inv.Number), "created", "", detail)
 	s.event(LedgerEvent{Kind: EventInvoiceCreated})

@@ -33,6 +33,14 @@ func (fakeTexts) PromptUnsent(inv huduma.Invoice, payer huduma.MSISDN) huduma.Me
 	return huduma.Message{To: payer, Kind: huduma.MessagePayment, Body: fmt.Sprintf("no prompt for %s, pay %d", inv.Number, inv.Due())}
 }
 
+func (fakeTexts) Billed(inv huduma.Invoice) huduma.Message {
+	return huduma.Message{To: inv.Phone, Kind: huduma.MessageInvoice, Body: fmt.Sprintf("bill %s for %s, pay %d", inv.Bill, inv.Number, inv.Due())}
+}
+
+func (fakeTexts) CheckoutFailed(inv huduma.Invoice) huduma.Message {
+	return huduma.Message{To: inv.Phone, Kind: huduma.MessagePayment, Body: fmt.Sprintf("not billed %s", inv.Number)}
+}
+
 func (fakeTexts) Notice(n huduma.PaymentNotice) (huduma.Message, bool) {
 	to := n.Payment.Phone
 	if to == "" && n.Invoice != nil {
@@ -97,6 +105,14 @@ func describe(p huduma.Plan) []string {
 	}
 	if a := p.Application; a != nil {
 		add("application %s for %s", a.Number, a.Invoice)
+	}
+	if b := p.Bill; b != nil {
+		add("bill %s for %s", b.Bill, b.Invoice)
+	}
+	for _, j := range p.Jobs {
+		if c, ok := j.Payload.(huduma.CheckoutJob); ok {
+			add("job %s %s payer=%s prompt=%v (%s)", j.Kind, c.Invoice, c.Payer, c.Prompt, j.Dedupe)
+		}
 	}
 	if f := p.NewRefund; f != nil {
 		add("new refund %s %d %s", f.TransID, f.Amount, f.Status)

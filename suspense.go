@@ -75,6 +75,7 @@ const (
 	SourcePull      PaymentSource = "pull"      // Daraja's Pull Transactions API (a missed confirmation)
 	SourceStatement PaymentSource = "statement" // the organisation portal's statement (huduma reconcile --apply)
 	SourceLegacy    PaymentSource = "legacy"    // recorded before the suspense ledger existed
+	SourceECitizen  PaymentSource = "ecitizen"  // an e-Citizen payment notification (the ecitizen billing backend)
 )
 
 // ProvisionalPrefix starts the transaction id of a prompt's payment that a

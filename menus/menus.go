@@ -302,7 +302,7 @@ func (st *step) lang() huduma.Language { return st.s.Lang }
 
 // how is what screens need to tell a payer how to pay by hand.
 func (st *step) how() texts.HowToPay {
-	return texts.HowToPay{Paybill: st.m.cfg.Paybill, Steps: st.m.cfg.Steps}
+	return texts.HowToPay{Paybill: st.m.cfg.Paybill, Steps: st.m.cfg.Steps, Billed: st.m.cfg.NeedServiceID}
 }
 
 // payable reports whether sv can be billed here: with NeedServiceID only

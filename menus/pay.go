@@ -127,9 +127,16 @@ func order(st *step, payer huduma.MSISDN) (outcome, error) {
 	if err != nil {
 		return outcome{}, fmt.Errorf("create invoice: %w", err)
 	}
-	if prompted {
+	switch {
+	case prompted && inv.Bill != "":
+		s.Done = texts.DoneBillPrompt.F(s.Lang, inv.Number, inv.Bill, money(inv.Total))
+	case prompted:
 		s.Done = texts.DonePrompt.F(s.Lang, inv.Number, money(inv.Total))
-	} else {
+	case st.m.cfg.NeedServiceID && inv.Bill == "":
+		// On e-Citizen the account is the bill number, which had not come
+		// within the hop: the text that carries it follows.
+		s.Done = texts.DoneBillBySMS.F(s.Lang, inv.Number, money(inv.Total))
+	default:
 		s.Done = texts.DoneSteps(inv, st.how().For(payer, inv, s.Lang), s.Lang)
 	}
 	return outcome{event: EventFinish}, nil
@@ -191,6 +198,8 @@ func push(st *step, payer huduma.MSISDN) (outcome, error) {
 		return invalid(texts.NotSafaricom.T(st.lang())), nil
 	case huduma.ERateLimited:
 		return invalid(texts.PromptCapped.T(st.lang())), nil
+	case huduma.EForbidden:
+		return invalid(texts.OwnPhoneOnly.T(st.lang())), nil
 	case huduma.EConflict:
 		st.invoice = nil // it may have been paid meanwhile
 		inv, ierr := st.loadInvoice(number)

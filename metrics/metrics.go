@@ -90,7 +90,7 @@ type Set struct {
 var (
 	hopOutcomes      = set("ok", "end", "invalid_request", "error", "rate_limited", "late")
 	stkPushOutcomes  = set("accepted", "refused", "error")
-	callbackRoutes   = set("stk", "c2b_validation", "c2b_confirmation", "reversal", "pull_notice", "sms_delivery", "sms_inbound", "ussd", "ussd_events")
+	callbackRoutes   = set("stk", "c2b_validation", "c2b_confirmation", "reversal", "pull_notice", "ecitizen_notify", "sms_delivery", "sms_inbound", "ussd", "ussd_events")
 	callbackOutcomes = set("accepted", "rejected")
 	callbackReasons  = set("ok", "unauthorized", "malformed", "unknown", "duplicate", "error")
 	suspenseEvents   = set("opened", "applied", "refund_requested", "refunded", "refund_failed")

@@ -109,6 +109,10 @@ type Config struct {
 	NeedServiceID bool
 	// ServiceCode is the USSD code texts tell people to dial.
 	ServiceCode string
+	// CheckoutBudget is how long the hop that orders an invoice waits for
+	// e-Citizen's bill (the ecitizen backend; default 1 s): within it the
+	// END screen shows the bill number, else it comes by SMS.
+	CheckoutBudget time.Duration
 	// PromptCap is how many M-Pesa prompts one phone may get from
 	// strangers (another phone's invoice, not asked for by the phone
 	// itself) in huduma.PromptCapWindow, across instances
@@ -128,6 +132,10 @@ type Service struct {
 	cat Catalog
 	// reverser refunds payments (nil: refunds are off).
 	reverser providers.Reverser
+	// biller bills invoices on e-Citizen (nil: the ledger backend), and
+	// billJobs runs their checkout jobs inline.
+	biller   providers.Biller
+	billJobs BillJobs
 	mp       providers.Mpesa
 	cfg      Config
 	log      *slog.Logger
@@ -230,7 +238,17 @@ func (s *Service) CreateInvoice(ctx context.Context, req huduma.InvoiceRequest) 
 		Fee: sv.Fee, ConvenienceFee: conv, Total: sv.Fee + conv, Status: huduma.InvoicePending, Language: req.Lang,
 		CreatedAt: now, ExpiresAt: now.Add(s.cfg.InvoiceTTL)}
 	var plan *huduma.PushPlan
-	if req.Push && CanPrompt(req.Payer) {
+	var checkout *huduma.CheckoutJob
+	switch {
+	case s.biller != nil:
+		// e-Citizen sends the prompt, asked for in the checkout, and only
+		// to the invoice's own phone: its prompt names no requester and no
+		// cap counts it, so another number gets the bill number and its
+		// steps instead. The text with the bill number replaces the
+		// invoice text.
+		checkout = &huduma.CheckoutJob{Payer: req.Payer, Prompt: req.Push && CanPrompt(req.Payer) && req.Payer == req.Phone}
+		req.SkipInvoiceSMS = true
+	case req.Push && CanPrompt(req.Payer):
 		plan = &huduma.PushPlan{Payer: req.Payer, RunAt: now.Add(s.cfg.StkDelay)}
 	}
 	for try := 0; try < 5; try++ {
@@ -240,7 +258,7 @@ func (s *Service) CreateInvoice(ctx context.Context, req huduma.InvoiceRequest) 
 			msg = &huduma.Message{To: req.Phone, Kind: huduma.MessageInvoice, Body: s.invoiceText(inv)}
 		}
 		done, err := s.apply(ctx, huduma.InvoiceEvent{Order: huduma.InvoiceOrder{Invoice: inv, Key: req.Key, RequestHash: req.RequestHash,
-			Message: msg, Push: plan}, Cap: s.cfg.PromptCap}, nil)
+			Message: msg, Push: plan, Checkout: checkout}, Cap: s.cfg.PromptCap}, nil)
 		if huduma.ErrorCode(err) == huduma.EConflict {
 			continue // number taken: draw another
 		}
@@ -254,9 +272,24 @@ func (s *Service) CreateInvoice(ctx context.Context, req huduma.InvoiceRequest) 
 		}
 		out := done.NewInvoice.Invoice
 		s.log.InfoContext(ctx, "invoice created", "invoice", out.Number, "service", sv.Code, "total", out.Total, "prompt", plan != nil)
+		if checkout != nil {
+			billed, prompted := s.checkoutNow(ctx, out, checkoutJob(done))
+			return billed, prompted, nil
+		}
 		return out, plan != nil, nil
 	}
 	return huduma.Invoice{}, false, fmt.Errorf("create invoice: no free invoice number after 5 draws")
+}
+
+// checkoutJob is the id of the checkout job a plan queued (0: none, or
+// queued before).
+func checkoutJob(p huduma.Plan) int64 {
+	for _, j := range p.Jobs {
+		if j.Kind == huduma.JobCheckout {
+			return j.ID
+		}
+	}
+	return 0
 }
 
 // validateFields checks the values an invoice request carries against the
@@ -322,6 +355,13 @@ func (s *Service) requestPush(ctx context.Context, ev huduma.PromptEvent) error 
 	if !CanPrompt(ev.Payer) {
 		return huduma.Errorf(huduma.EInvalid, "M-Pesa prompts go only to Safaricom numbers")
 	}
+	if s.biller != nil {
+		// e-Citizen prompts through a repeat checkout.
+		if _, err := s.apply(ctx, huduma.CheckoutEvent{Invoice: ev.Invoice, Payer: ev.Payer, Dedupe: ev.Dedupe}, nil); err != nil {
+			return fmt.Errorf("queue prompt: %w", err)
+		}
+		return nil
+	}
 	ev.RunAt, ev.Cap = s.now().Add(s.cfg.StkDelay), s.cfg.PromptCap
 	if _, err := s.apply(ctx, ev, nil); err != nil {
 		return fmt.Errorf("queue prompt: %w", err)
@@ -370,7 +410,7 @@ func (s *Service) invoiceText(inv huduma.Invoice) string { return texts.InvoiceS
 
 // how is what texts need to tell a payer how to pay by hand.
 func (s *Service) how() texts.HowToPay {
-	return texts.HowToPay{Paybill: s.cfg.Paybill, Steps: s.cfg.Steps}
+	return texts.HowToPay{Paybill: s.cfg.Paybill, Steps: s.cfg.Steps, Billed: s.biller != nil}
 }
 
 // receipt is the receipt SMS to the invoice's phone.
@@ -414,9 +454,15 @@ func (s *Service) settleSTK(ctx context.Context, res huduma.STKResult, raw []byt
 // writes the plan with cb, the callback it came in, in one transaction.
 // Once that committed, the plan's events are told to the observer.
 func (s *Service) apply(ctx context.Context, ev huduma.MoneyEvent, cb *huduma.CallbackRecord) (huduma.Plan, error) {
-	plan, err := s.money.Settle(ctx, ev.Key(), func(st huduma.LedgerState) (huduma.Plan, error) {
+	return s.settle(ctx, ev.Key(), ev, func(p *huduma.Plan) { p.Callback = cb })
+}
+
+// settle is apply with the key to load and what to add to the plan
+// before it is written (finish) given by the caller.
+func (s *Service) settle(ctx context.Context, key huduma.LedgerKey, ev huduma.MoneyEvent, finish func(*huduma.Plan)) (huduma.Plan, error) {
+	plan, err := s.money.Settle(ctx, key, func(st huduma.LedgerState) (huduma.Plan, error) {
 		p, err := huduma.Settle(st, ev, s.texts())
-		p.Callback = cb
+		finish(&p)
 		return p, err
 	})
 	if err != nil {

@@ -54,3 +54,15 @@ func (t paymentTexts) Notice(n huduma.PaymentNotice) (huduma.Message, bool) {
 	}
 	return huduma.Message{To: to, Kind: huduma.MessagePayment, Body: body}, true
 }
+
+// Billed tells the invoice's phone its e-Citizen bill number and how to
+// pay it from its network, in the invoice's language.
+func (t paymentTexts) Billed(inv huduma.Invoice) huduma.Message {
+	return huduma.Message{To: inv.Phone, Kind: huduma.MessageInvoice, Body: texts.BilledSMS(inv, t.s.how())}
+}
+
+// CheckoutFailed tells the invoice's phone that e-Citizen never billed
+// the invoice, so there is nothing to pay yet.
+func (t paymentTexts) CheckoutFailed(inv huduma.Invoice) huduma.Message {
+	return huduma.Message{To: inv.Phone, Kind: huduma.MessagePayment, Body: texts.CheckoutFailedSMS(inv, t.s.cfg.ServiceCode)}
+}

@@ -198,7 +198,11 @@ func (s *Service) dispatch(ctx context.Context, p *pool) (int, error) {
 	if free <= 0 {
 		return 0, nil
 	}
-	jobs, err := s.jobs.Claim(ctx, free, s.lease, huduma.JobPush)
+	first := []huduma.JobKind{huduma.JobPush}
+	if s.biller != nil {
+		first = append(first, huduma.JobCheckout)
+	}
+	jobs, err := s.jobs.Claim(ctx, free, s.lease, first...)
 	if n := min(free-len(jobs), queries); err == nil && n > 0 {
 		var more []huduma.Job
 		more, err = s.jobs.Claim(ctx, n, s.lease, huduma.JobQuery)
@@ -231,6 +235,10 @@ type step struct {
 // the record fails the job is claimed again after its lease, which the
 // handlers tolerate (they check the attempt's state first).
 func (s *Service) runJob(ctx context.Context, j huduma.Job) {
+	if j.Kind == huduma.JobCheckout {
+		s.runCheckout(ctx, j)
+		return
+	}
 	var p huduma.PromptJob
 	if err := json.Unmarshal(j.Payload, &p); err != nil {
 		s.log.ErrorContext(ctx, "bad job payload; dropping", "job", j.ID, "kind", j.Kind)

@@ -267,7 +267,7 @@ func (c *chat) payable(sv huduma.Service) bool {
 
 // how is what replies need to tell the sender how to pay by hand.
 func (c *chat) how() texts.HowToPay {
-	return texts.HowToPay{Paybill: c.i.cfg.Paybill, Steps: c.i.cfg.Steps}
+	return texts.HowToPay{Paybill: c.i.cfg.Paybill, Steps: c.i.cfg.Steps, Billed: c.i.cfg.NeedServiceID}
 }
 
 // invoice starts an invoice: the service code (or the service last shown)
@@ -408,6 +408,9 @@ func (c *chat) pay(raw string) (string, error) {
 		return texts.SMSPaySent.F(c.lang, inv.Due(), inv.Number), nil
 	case huduma.EInvalid:
 		return texts.SMSPaySteps.F(c.lang, steps), nil
+	case huduma.EForbidden:
+		// On e-Citizen a prompt goes only to the invoice's own phone.
+		return texts.SMSOwnPhoneOnly.F(c.lang, steps), nil
 	case huduma.ERateLimited:
 		// Someone else's invoice, and this phone has had its fill of
 		// such prompts this hour: an SMS sender's number is not proof

@@ -227,12 +227,19 @@ type HowToPay struct {
 	Paybill string
 	// Steps is the table (HUDUMA_PAY_STEPS); nil is DefaultPaySteps.
 	Steps *PaySteps
+	// Billed: invoices are paid by their e-Citizen bill number (the
+	// ecitizen backend), so an invoice not billed yet has no steps, only
+	// word that its bill number comes by SMS.
+	Billed bool
 }
 
 // For is how the owner of phone pays what inv still owes, in lang: the
 // steps of phone's network, quoting inv's account (its e-Citizen bill
 // number when it has one).
 func (h HowToPay) For(phone huduma.MSISDN, inv huduma.Invoice, lang huduma.Language) string {
+	if h.Billed && inv.Bill == "" {
+		return BillComing.T(lang)
+	}
 	t := h.Steps
 	if t == nil {
 		t = DefaultPaySteps()

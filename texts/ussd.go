@@ -118,7 +118,8 @@ var (
 // and, where the screen has room, that the invoice went by SMS too.
 func DoneSteps(inv huduma.Invoice, steps string, lang huduma.Language) string {
 	s := gsm7.Fold(doneSteps.F(lang, inv.Number, Money(inv.Total), steps))
-	if note := doneStepsSMS.T(lang); len(s)+len(note) <= huduma.MaxScreen {
+	// A bill shown on the screen is not texted again (ecitizen).
+	if note := doneStepsSMS.T(lang); inv.Bill == "" && len(s)+len(note) <= huduma.MaxScreen {
 		s += note
 	}
 	return s

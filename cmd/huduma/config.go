@@ -13,6 +13,7 @@ import (
 	"github.com/huduma-ke/huduma"
 	"github.com/huduma-ke/huduma/providers"
 	"github.com/huduma-ke/huduma/providers/cgi"
+	"github.com/huduma-ke/huduma/providers/ecitizen"
 	"github.com/huduma-ke/huduma/sessions/redisstore"
 	"github.com/huduma-ke/huduma/texts"
 	"github.com/huduma-ke/huduma/web"
@@ -101,6 +102,15 @@ type Config struct {
 	// MetricsAddr is HUDUMA_METRICS_ADDR: when set, /metrics is served
 	// there, on a listener of its own, and not on Addr.
 	MetricsAddr string
+	// Billing is HUDUMA_BILLING: "ledger" (Huduma's own invoices, settled
+	// from Daraja on its own shortcode) or "ecitizen" (each invoice a bill
+	// on e-Citizen's payment platform, paid to 222222 on any network).
+	Billing string
+	// ECitizenURL, ECitizenClientID, ECitizenAPIKey and ECitizenSecret
+	// are the e-Citizen credentials (ECITIZEN_*; the key and the secret
+	// are secrets), and ECitizenHash how its secureHash is written.
+	ECitizenURL, ECitizenClientID, ECitizenAPIKey, ECitizenSecret string
+	ECitizenHash                                                  ecitizen.HashEncoding
 	// PromptCap is HUDUMA_PROMPT_CAP: M-Pesa prompts one phone may get
 	// from others in an hour, across instances (0: off, demo only).
 	PromptCap int
@@ -131,6 +141,46 @@ func (c Config) Embedded() bool { return c.DatabaseURL == "" }
 
 // MpesaSimulated reports whether payments go to the built-in simulator.
 func (c Config) MpesaSimulated() bool { return c.MpesaKey == "" && c.Mpesa == nil }
+
+// ECitizenBilling reports whether invoices are billed on e-Citizen
+// (HUDUMA_BILLING=ecitizen).
+func (c Config) ECitizenBilling() bool { return c.Billing == "ecitizen" }
+
+// ECitizenSimulated reports whether the ecitizen backend bills the
+// in-process fake e-Citizen: no e-Citizen credential is set.
+func (c Config) ECitizenSimulated() bool {
+	return countSet(c.ECitizenURL, c.ECitizenClientID, c.ECitizenAPIKey, c.ECitizenSecret) == 0
+}
+
+// PaymentsSimulated reports whether no money moves: the M-Pesa simulator
+// on the ledger backend, the fake e-Citizen on the ecitizen one.
+func (c Config) PaymentsSimulated() bool {
+	if c.ECitizenBilling() {
+		return c.ECitizenSimulated()
+	}
+	return c.MpesaSimulated()
+}
+
+// ecitizenPaybill is e-Citizen's paybill, which payers pay bills to on
+// every network.
+const ecitizenPaybill = "222222"
+
+// Paybill is the paybill payers are told to pay to: e-Citizen's on the
+// ecitizen backend, MPESA_SHORTCODE on the ledger one.
+func (c Config) Paybill() string {
+	if c.ECitizenBilling() {
+		return ecitizenPaybill
+	}
+	return c.MpesaShort
+}
+
+// ECitizen is the e-Citizen client's configuration: the credentials, and
+// our notification route (with the callback token) as every bill's
+// notificationURL.
+func (c Config) ECitizen() ecitizen.Config {
+	return ecitizen.Config{URL: c.ECitizenURL, ClientID: c.ECitizenClientID, APIKey: c.ECitizenAPIKey, Secret: c.ECitizenSecret,
+		HashEncoding: c.ECitizenHash, NotificationURL: c.callbackURL(ecitizen.NotifyPath)}
+}
 
 var (
 	serviceCodeRE = regexp.MustCompile(`^\*[0-9]+(\*[0-9]+)*#$`)
@@ -315,6 +365,35 @@ var variables = []variable{
 			c.Payments = v
 			return nil
 		}},
+	{"HUDUMA_BILLING", "ledger", "`ledger`: Huduma numbers invoices and settles them from Daraja on a shortcode of its own (demos, a non-government biller); `ecitizen`: each invoice is a bill on e-Citizen's payment platform, paid to 222222 from any network (what a government agency must use, see [the e-Citizen page](ecitizen.md)). With `ecitizen` every `ECITIZEN_*` credential is required (or `HUDUMA_PAYMENTS=simulator` for a fake e-Citizen in process), Daraja's are refused, and refunds and the Daraja pull are off (e-Citizen holds the money)",
+		func(c *Config, v string) error {
+			if v != "ledger" && v != "ecitizen" {
+				return fmt.Errorf("want ledger or ecitizen, got %q", v)
+			}
+			c.Billing = v
+			return nil
+		}},
+	{"ECITIZEN_URL", "", "e-Citizen's checkout endpoint (`…/PaymentAPI/iframev2.1.php`; e-Citizen issues a test host too), with `HUDUMA_BILLING=ecitizen`",
+		func(c *Config, v string) error {
+			if v != "" {
+				if err := httpURL(v); err != nil {
+					return err
+				}
+			}
+			c.ECitizenURL = v
+			return nil
+		}},
+	{"ECITIZEN_CLIENT_ID", "", "the agency's `apiClientID` on e-Citizen", text(func(c *Config) *string { return &c.ECitizenClientID })},
+	{"ECITIZEN_API_KEY", "", "the agency's e-Citizen API key, the HMAC key of every `secureHash` (a secret: never logged)", text(func(c *Config) *string { return &c.ECitizenAPIKey })},
+	{"ECITIZEN_SECRET", "", "the agency's e-Citizen secret, appended to every signed message (a secret: never logged)", text(func(c *Config) *string { return &c.ECitizenSecret })},
+	{"ECITIZEN_HASH_ENCODING", "digest", "how `secureHash` is written: `digest` (base64 of the HMAC, as the published vectors) or `hex` (base64 of its hex); confirm with e-Citizen's integration pack",
+		func(c *Config, v string) (err error) {
+			c.ECitizenHash, err = ecitizen.ParseHashEncoding(v)
+			if err != nil {
+				err = fmt.Errorf("want digest or hex, got %q", v)
+			}
+			return err
+		}},
 	{"HUDUMA_SMS", "", "`record-only`: store outgoing SMS without sending them. A production-shaped gateway without an SMS provider refuses to start unless this says so; logged as a warning at every start, shown by `/readyz` and `huduma_simulated`",
 		func(c *Config, v string) error {
 			if v != "" && v != "record-only" {
@@ -488,6 +567,9 @@ func (c *Config) check() error {
 	if c.InsecureCallbacks && c.CallbackTok != "" {
 		return bad("HUDUMA_INSECURE_CALLBACKS", "set either HUDUMA_CALLBACK_TOKEN or HUDUMA_INSECURE_CALLBACKS, not both")
 	}
+	if err := c.checkBilling(); err != nil {
+		return err
+	}
 	if err := c.checkSimulated(); err != nil {
 		return err
 	}
@@ -512,6 +594,11 @@ func (c *Config) check() error {
 // HUDUMA_SMS=record-only), and the choice beside real credentials.
 func (c *Config) checkSimulated() error {
 	shaped := strings.Join(c.shapedBy(), ", ")
+	if c.ECitizenBilling() {
+		// checkBilling has decided: e-Citizen's credentials, or the fake
+		// chosen by name.
+		return c.checkSMSSimulated(shaped)
+	}
 	if c.Payments == "simulator" && !c.MpesaSimulated() {
 		return fmt.Errorf("config: HUDUMA_PAYMENTS: simulator is set beside Daraja credentials (MPESA_CONSUMER_KEY, MPESA_CONSUMER_SECRET, MPESA_PASSKEY): remove one or the other")
 	}
@@ -520,6 +607,12 @@ func (c *Config) checkSimulated() error {
 			"so its payments would be simulated and no money would move: set MPESA_CONSUMER_KEY, MPESA_CONSUMER_SECRET and MPESA_PASSKEY, "+
 			"or HUDUMA_PAYMENTS=simulator to take simulated payments on purpose", shaped)
 	}
+	return c.checkSMSSimulated(shaped)
+}
+
+// checkSMSSimulated refuses the record-only outbox outside pure demo mode
+// unless chosen by name, and the choice beside an SMS provider.
+func (c *Config) checkSMSSimulated(shaped string) error {
 	if c.SMSMode == "record-only" && c.SMS != nil {
 		return fmt.Errorf("config: HUDUMA_SMS: record-only is set beside the SMS provider %s: remove one or the other", c.SMS.Name)
 	}
@@ -542,6 +635,37 @@ func (c *Config) checkSimulated() error {
 	return nil
 }
 
+// checkBilling applies the ecitizen backend's rules: every e-Citizen
+// credential, or none and the fake chosen by name (HUDUMA_PAYMENTS=
+// simulator); Daraja's credentials are refused, since e-Citizen, not
+// Huduma, receives the money.
+func (c *Config) checkBilling() error {
+	if !c.ECitizenBilling() {
+		if n := countSet(c.ECitizenURL, c.ECitizenClientID, c.ECitizenAPIKey, c.ECitizenSecret); n > 0 {
+			return fmt.Errorf("config: HUDUMA_BILLING: e-Citizen credentials (ECITIZEN_*) are set but billing is ledger: set HUDUMA_BILLING=ecitizen, or remove them")
+		}
+		return nil
+	}
+	if c.MpesaKey != "" || c.MpesaSecret != "" || c.MpesaPasskey != "" || c.MpesaInitiator != "" || c.MpesaCredential != "" {
+		return fmt.Errorf("config: HUDUMA_BILLING: Daraja credentials (MPESA_CONSUMER_KEY, MPESA_CONSUMER_SECRET, MPESA_PASSKEY, MPESA_INITIATOR, " +
+			"MPESA_SECURITY_CREDENTIAL) are not used with ecitizen: e-Citizen receives the money on 222222 and sends the prompts; remove them")
+	}
+	if c.Mpesa != nil {
+		return fmt.Errorf("config: HUDUMA_BILLING: the M-Pesa rail %s (%s) is not used with ecitizen: e-Citizen receives the money on 222222 and sends the prompts; remove it",
+			c.Mpesa.Name, mpesaVar(c.Mpesa))
+	}
+	if c.Payments == "simulator" {
+		if !c.ECitizenSimulated() {
+			return fmt.Errorf("config: HUDUMA_PAYMENTS: simulator is set beside e-Citizen credentials (ECITIZEN_*): remove one or the other")
+		}
+		return nil
+	}
+	if err := c.ECitizen().Check(); err != nil {
+		return fmt.Errorf("config: %w (or HUDUMA_PAYMENTS=simulator to bill a fake e-Citizen in process, moving no money)", err)
+	}
+	return nil
+}
+
 // shapedBy names the variables that make this configuration more than
 // pure demo mode: a shared backend, a secret, or a real credential.
 func (c Config) shapedBy() []string {
@@ -553,6 +677,7 @@ func (c Config) shapedBy() []string {
 		{"DATABASE_URL", !c.Embedded()}, {"REDIS_URL", c.RedisURL != ""}, {"HUDUMA_CALLBACK_TOKEN", c.CallbackTok != ""},
 		{"HUDUMA_INSECURE_CALLBACKS", c.InsecureCallbacks}, {"HUDUMA_API_KEYS", len(c.APIKeys) > 0},
 		{"HUDUMA_OTP_SECRET", c.OTPSecret != ""}, {"MPESA_CONSUMER_KEY", c.MpesaKey != ""}, {mpesaVar(c.Mpesa), c.Mpesa != nil},
+		{"ECITIZEN_API_KEY", c.ECitizenBilling() && !c.ECitizenSimulated()},
 	} {
 		if v.set {
 			by = append(by, v.name)
@@ -568,7 +693,7 @@ func (c Config) shapedBy() []string {
 // simulator) and "sms" (the record-only outbox).
 func (c Config) Simulated() []string {
 	var fake []string
-	if c.MpesaSimulated() {
+	if c.PaymentsSimulated() {
 		fake = append(fake, "payments")
 	}
 	if c.SMS == nil {
@@ -588,13 +713,16 @@ func (c Config) callbackURL(path string) string {
 
 // RefundsOn reports whether refunds can be made: the simulator's own, or
 // Daraja's with an initiator.
-func (c Config) RefundsOn() bool { return c.MpesaSimulated() || c.MpesaInitiator != "" }
+func (c Config) RefundsOn() bool {
+	// e-Citizen holds the money on the ecitizen backend: it refunds.
+	return !c.ECitizenBilling() && (c.MpesaSimulated() || c.MpesaInitiator != "")
+}
 
 // ProductionShaped reports whether this configuration reaches real money
 // or people: a shared database, real Daraja credentials or a real SMS
 // provider. Such a gateway must authenticate its callbacks.
 func (c Config) ProductionShaped() bool {
-	return !c.Embedded() || !c.MpesaSimulated() || c.SMS != nil
+	return !c.Embedded() || !c.PaymentsSimulated() || c.SMS != nil
 }
 
 // Demo reports pure demo mode: embedded, in-process sessions, and no

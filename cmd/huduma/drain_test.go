@@ -18,7 +18,8 @@ func (p *payEnv) drain() {
 	const within = 30 * time.Second
 	for deadline := time.Now().Add(within); ; time.Sleep(20 * time.Millisecond) {
 		q, err := p.g.store.QueueStats(context.Background())
-		if err == nil && q.OutboxDepth == 0 && q.Jobs[huduma.JobPush].Depth == 0 && q.Jobs[huduma.JobQuery].Depth == 0 {
+		if err == nil && q.OutboxDepth == 0 && q.Jobs[huduma.JobPush].Depth == 0 && q.Jobs[huduma.JobQuery].Depth == 0 &&
+			q.Jobs[huduma.JobCheckout].Depth == 0 {
 			return
 		}
 		if time.Now().After(deadline) {

@@ -40,9 +40,10 @@ type finance struct {
 // the callback token (but pull register, whose URL carries it) or the OTP
 // secret.
 var (
-	financeVars = []string{"HUDUMA_DATA_DIR", "DATABASE_URL", "HUDUMA_SERVICE_CODE", "HUDUMA_LOG_LEVEL", "MPESA_SHORTCODE", "HUDUMA_INVOICE_TTL"}
-	refundVars  = []string{"HUDUMA_PAYMENTS", "MPESA_CONSUMER_KEY", "MPESA_INITIATOR"}
-	pullVars    = []string{"HUDUMA_PAYMENTS", "MPESA_BASE_URL", "MPESA_CONSUMER_KEY", "MPESA_CONSUMER_SECRET", "MPESA_PASSKEY", "MPESA_WORKERS", "MPESA_PULL_WINDOW"}
+	financeVars = []string{"HUDUMA_DATA_DIR", "DATABASE_URL", "HUDUMA_SERVICE_CODE", "HUDUMA_LOG_LEVEL", "MPESA_SHORTCODE", "HUDUMA_INVOICE_TTL",
+		"HUDUMA_BILLING"}
+	refundVars = []string{"HUDUMA_PAYMENTS", "MPESA_CONSUMER_KEY", "MPESA_INITIATOR"}
+	pullVars   = []string{"HUDUMA_PAYMENTS", "MPESA_BASE_URL", "MPESA_CONSUMER_KEY", "MPESA_CONSUMER_SECRET", "MPESA_PASSKEY", "MPESA_WORKERS", "MPESA_PULL_WINDOW"}
 	// registerVars make the URL Daraja is told to post to: the gateway's.
 	registerVars = []string{"HUDUMA_ADDR", "HUDUMA_PUBLIC_URL", "HUDUMA_CALLBACK_TOKEN", "HUDUMA_INSECURE_CALLBACKS"}
 )
@@ -74,6 +75,10 @@ func financeConfig(getenv func(string) string, cmd string, args []string) (Confi
 	if cmd != "pull" {
 		return c, nil
 	}
+	if c.ECitizenBilling() {
+		return Config{}, fmt.Errorf("config: HUDUMA_BILLING: pull reads Daraja's transactions for a shortcode of our own; with ecitizen, " +
+			"e-Citizen receives the money and notifies every payment (huduma reconcile --bills lists the unpaid bills)")
+	}
 	if set := countSet(c.MpesaKey, c.MpesaSecret, c.MpesaPasskey); set != 0 && set != 3 {
 		return Config{}, fmt.Errorf("config: MPESA_CONSUMER_KEY: set MPESA_CONSUMER_KEY, MPESA_CONSUMER_SECRET and MPESA_PASSKEY together")
 	}
@@ -97,6 +102,9 @@ func financeConfig(getenv func(string) string, cmd string, args []string) (Confi
 // the gateway's refund worker, which has the initiator's credential, or
 // by the payment simulator.
 func (c Config) refundsQueued() bool {
+	if c.ECitizenBilling() {
+		return false // e-Citizen holds the money: refunds are its
+	}
 	return c.MpesaInitiator != "" || (c.MpesaSimulated() && (c.Embedded() || c.Payments == "simulator"))
 }
 
@@ -124,7 +132,7 @@ func openFinance(ctx context.Context, cfg Config, withDaraja bool, log *slog.Log
 		}
 		mp = f.mpesa
 	}
-	f.pay = payments.New(st, st, mp, payments.Config{Paybill: cfg.MpesaShort, ServiceCode: cfg.ServiceCode, InvoiceTTL: cfg.InvoiceTTL}, log)
+	f.pay = payments.New(st, st, mp, payments.Config{Paybill: cfg.Paybill(), ServiceCode: cfg.ServiceCode, InvoiceTTL: cfg.InvoiceTTL}, log)
 	if cfg.refundsQueued() {
 		f.pay.EnableRefunds(sentByGateway{})
 	}
@@ -355,15 +363,23 @@ func (f *finance) reportCommand(ctx context.Context, args []string) error {
 // with --apply the payments the ledger lacks settled.
 func (f *finance) reconcileCommand(ctx context.Context, args []string) error {
 	var file, from, to string
-	var apply bool
+	var apply, bills bool
 	fs, err := flags("reconcile", args, func(fs *flag.FlagSet) {
 		fs.StringVar(&file, "statement", "", "the organisation portal's statement export (CSV)")
 		fs.StringVar(&from, "from", "", "the period's start, YYYY-MM-DD [HH:MM] EAT (default: the statement's first payment)")
 		fs.StringVar(&to, "to", "", "the period's end (default: the statement's last payment)")
 		fs.BoolVar(&apply, "apply", false, "settle the payments the ledger lacks")
+		fs.BoolVar(&bills, "bills", false, "list the unpaid e-Citizen bills: open, not billed, and unpaid past their expiry")
 	})
+	if err == nil && bills && file == "" && fs.NArg() == 0 {
+		rep, err := payments.ReportBills(ctx, f.store, time.Now(), billsReportLimit)
+		if err != nil {
+			return err
+		}
+		return f.json(rep)
+	}
 	if err != nil || file == "" || fs.NArg() != 0 {
-		return fmt.Errorf("usage: huduma reconcile --statement FILE.csv [--from TIME] [--to TIME] [--apply]")
+		return fmt.Errorf("usage: huduma reconcile --statement FILE.csv [--from TIME] [--to TIME] [--apply], or huduma reconcile --bills")
 	}
 	var start, end time.Time
 	for _, p := range []struct {
@@ -392,6 +408,9 @@ func (f *finance) reconcileCommand(ctx context.Context, args []string) error {
 	}
 	return f.json(rep)
 }
+
+// billsReportLimit bounds the unpaid invoices `reconcile --bills` reads.
+const billsReportLimit = 10000
 
 // parseLocal reads YYYY-MM-DD or YYYY-MM-DD HH:MM in EAT.
 func parseLocal(s string) (time.Time, error) {
@@ -444,6 +463,7 @@ func (f *finance) pullCommand(ctx context.Context, args []string) error {
 var sources = map[huduma.PaymentSource]string{
 	huduma.SourceSTK: "an M-Pesa prompt", huduma.SourceC2B: "a paybill confirmation", huduma.SourcePull: "Daraja's pull of missed confirmations",
 	huduma.SourceStatement: "the portal's statement", huduma.SourceLegacy: "a paybill confirmation recorded before the suspense ledger",
+	huduma.SourceECitizen: "an e-Citizen payment notification",
 }
 
 // printPayment writes one payment and its refunds as a card for a

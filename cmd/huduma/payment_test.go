@@ -15,6 +15,7 @@ import (
 	"github.com/huduma-ke/huduma"
 	"github.com/huduma-ke/huduma/internal/testenv"
 	"github.com/huduma-ke/huduma/providers/daraja/darajafake"
+	"github.com/huduma-ke/huduma/providers/ecitizen/ecitizenfake"
 )
 
 const (
@@ -26,9 +27,12 @@ const (
 // payEnv is a gateway with its backends, a fake Daraja and a real HTTP
 // listener (Daraja must be able to call us back).
 type payEnv struct {
-	t      *testing.T
-	env    map[string]string
-	fake   *darajafake.Fake
+	t    *testing.T
+	env  map[string]string
+	fake *darajafake.Fake
+	// ecFake is the fake e-Citizen of a gateway on the ecitizen backend
+	// (then fake is nil).
+	ecFake *ecitizenfake.Fake
 	g      *gateway
 	base   string
 	cancel context.CancelFunc
@@ -184,6 +188,22 @@ func (p *payEnv) post(path string, body []byte) (int, string) {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
+}
+
+// promptsFor counts the M-Pesa prompts sent for invoice n: by Daraja, or
+// on the ecitizen backend by e-Citizen for the invoice's bill.
+func (p *payEnv) promptsFor(n huduma.InvoiceNumber) int {
+	if p.ecFake == nil {
+		return len(p.pushesFor(n))
+	}
+	bill := p.invoice(n).Bill
+	count := 0
+	for _, ps := range p.ecFake.Pushes() {
+		if ps.Sent && bill != "" && ps.BillNumber == bill {
+			count++
+		}
+	}
+	return count
 }
 
 func (p *payEnv) pushesFor(n huduma.InvoiceNumber) []darajafake.Push {

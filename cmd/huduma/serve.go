@@ -26,6 +26,8 @@ import (
 	"github.com/huduma-ke/huduma/providers/cgi"
 	"github.com/huduma-ke/huduma/providers/daraja"
 	"github.com/huduma-ke/huduma/providers/daraja/darajafake"
+	"github.com/huduma-ke/huduma/providers/ecitizen"
+	"github.com/huduma-ke/huduma/providers/ecitizen/ecitizenfake"
 	"github.com/huduma-ke/huduma/sessions"
 	"github.com/huduma-ke/huduma/sessions/memstore"
 	"github.com/huduma-ke/huduma/sessions/redisstore"
@@ -121,6 +123,9 @@ type gateway struct {
 	outbox    *outbox.Worker
 	server    *web.Server
 	simulator *darajafake.Fake
+	// ecitizenFake is the in-process e-Citizen of the ecitizen backend
+	// with HUDUMA_PAYMENTS=simulator (else nil).
+	ecitizenFake *ecitizenfake.Fake
 	// metrics is every series, served at /metrics.
 	metrics *metrics.Set
 
@@ -224,13 +229,30 @@ func newGateway(ctx context.Context, cfg Config, log *slog.Logger) (*gateway, er
 	} else if loaded {
 		log.Info("phones' languages loaded into the session store")
 	}
-	rail, sim, err := openRail(cfg, log)
-	if err != nil {
-		return nil, err
-	}
-	if sim != nil {
-		g.simulator = sim
-		g.closers = append(g.closers, func() { sim.Close() })
+	var rail providers.MpesaRail
+	var sim *darajafake.Fake
+	var ec *ecitizen.Client
+	var ecCfg ecitizen.Config
+	if cfg.ECitizenBilling() {
+		var fake *ecitizenfake.Fake
+		if ec, ecCfg, fake, err = openECitizen(cfg, log); err != nil {
+			return nil, err
+		}
+		if fake != nil {
+			g.ecitizenFake = fake
+			g.closers = append(g.closers, func() { fake.Close() })
+		}
+		// e-Citizen sends the prompts and receives the money: no M-Pesa
+		// rail, no pull, no refunds.
+		rail = providers.MpesaRail{Name: "ecitizen", Mpesa: noDaraja{}}
+	} else {
+		if rail, sim, err = openRail(cfg, log); err != nil {
+			return nil, err
+		}
+		if sim != nil {
+			g.simulator = sim
+			g.closers = append(g.closers, func() { sim.Close() })
+		}
 	}
 	secret, err := otpSecret(cfg)
 	if err != nil {
@@ -241,19 +263,26 @@ func newGateway(ctx context.Context, cfg Config, log *slog.Logger) (*gateway, er
 	breakers := map[string]metrics.Breaker{}
 	darajaBreaker := breakerFor("daraja", cfg)
 	breakers["daraja"] = darajaBreaker
-	payCfg := payments.Config{PromptCap: cfg.PromptCap, StkDelay: cfg.StkDelay, QueryAfter: cfg.QueryAfter, InvoiceTTL: cfg.InvoiceTTL, Paybill: cfg.MpesaShort,
-		Steps: cfg.PaySteps, ServiceCode: cfg.ServiceCode, Workers: cfg.MpesaWorkers}
+	payCfg := payments.Config{PromptCap: cfg.PromptCap, StkDelay: cfg.StkDelay, QueryAfter: cfg.QueryAfter, InvoiceTTL: cfg.InvoiceTTL, Paybill: cfg.Paybill(),
+		Steps: cfg.PaySteps, ServiceCode: cfg.ServiceCode, Workers: cfg.MpesaWorkers, CheckoutBudget: cfg.HopDeadline / 2}
 	if cfg.timeScale > 0 {
 		payCfg = payCfg.Scaled(cfg.timeScale)
 	}
-	pay := payments.New(st, st, payments.WithBreaker(rail.Mpesa, darajaBreaker), payCfg, log)
+	mpesa := rail.Mpesa
+	if ec == nil {
+		mpesa = payments.WithBreaker(rail.Mpesa, darajaBreaker)
+	}
+	pay := payments.New(st, st, mpesa, payCfg, log)
 	if cfg.RefundsOn() {
 		pay.EnableRefunds(rail.Reverser)
+	}
+	if ec != nil {
+		pay.EnableBilling(ecitizen.Biller{Client: ec}, st)
 	}
 	// The SMS channel finds, invoices and pays through the same catalog
 	// and payments service as the USSD screens.
 	inbox := smschannel.NewInbox(smschannel.InboxDeps{Store: st, Catalog: st, Payments: pay, Conversations: sess},
-		smschannel.InboxConfig{Paybill: cfg.MpesaShort, Steps: cfg.PaySteps, ServiceCode: cfg.ServiceCode, DefaultLanguage: cfg.Language,
+		smschannel.InboxConfig{Paybill: cfg.Paybill(), NeedServiceID: cfg.ECitizenBilling(), Steps: cfg.PaySteps, ServiceCode: cfg.ServiceCode, DefaultLanguage: cfg.Language,
 			ConversationTTL: cfg.SMSTTL, PerMinute: cfg.SMSInRate, Burst: smsInBurst}, log)
 	ag := &agency{Service: pay, Codes: otp.New(st, secret), Notices: notices.NewNotices(st),
 		Applications: notices.NewApplications(st, st, st), catalogReads: st}
@@ -282,7 +311,8 @@ func newGateway(ctx context.Context, cfg Config, log *slog.Logger) (*gateway, er
 	g.metrics = mx
 	sms := outbox.New(st, sender, outbox.Config{Rate: cfg.SMSRate, Backoff: cfg.SMSRetry}, log)
 	sms.Observe(mx)
-	m := menus.New(st, ag, menus.Config{ServiceCode: cfg.ServiceCode, Paybill: cfg.MpesaShort, Steps: cfg.PaySteps})
+	m := menus.New(st, ag, menus.Config{ServiceCode: cfg.ServiceCode, Paybill: cfg.Paybill(), Steps: cfg.PaySteps,
+		NeedServiceID: cfg.ECitizenBilling()})
 	eng := ussd.New(sess, m, hopEffects{pay, st}, ussd.Config{TTL: cfg.SessionTTL, DefaultLanguage: cfg.Language,
 		ServiceCode: cfg.ServiceCode, ResumeWindow: cfg.ResumeWindow}, log)
 	eng.Observe(mx)
@@ -303,20 +333,35 @@ func newGateway(ctx context.Context, cfg Config, log *slog.Logger) (*gateway, er
 		Pingers: map[string]web.Pinger{"database": st, "sessions": sess},
 		Metrics: mx,
 	}, log)
-	for _, r := range append(rail.Routes(pay), smsRoutes...) {
+	// Payments come in where the backend collects them: the M-Pesa
+	// rail's callbacks on a shortcode of our own, or e-Citizen's
+	// notifications.
+	var payRoutes []providers.Route
+	if ec != nil {
+		payRoutes = ecitizen.Routes(pay, ecCfg.Signer())
+	} else {
+		payRoutes = rail.Routes(pay)
+	}
+	for _, r := range append(payRoutes, smsRoutes...) {
 		srv.Mount(r)
 	}
 	srv.MountAPI(ag, cfg.APIKeys)
 	if cfg.SimulatorOn() {
 		deps := web.SimulatorDeps{Inbox: st, Texts: inbox, Suspense: pay}
-		if sim != nil {
+		switch {
+		case sim != nil:
 			deps.Payments = simulatorPhone{sim}
+		case g.ecitizenFake != nil:
+			deps.Payments = ecitizenPhone{g.ecitizenFake}
 		}
-		srv.MountSimulator(web.SimulatorConfig{ServiceCode: cfg.ServiceCode, Paybill: cfg.MpesaShort, ShowCodes: cfg.Demo(), Open: seal.Open}, deps)
+		srv.MountSimulator(web.SimulatorConfig{ServiceCode: cfg.ServiceCode, Paybill: cfg.Paybill(), ShowCodes: cfg.Demo(), Open: seal.Open}, deps)
 		log.Warn("SIMULATOR ON: anyone who can open /simulator can act as the aggregator for any phone and read any phone's texts; "+
 			"it must never face the internet (HUDUMA_SIMULATOR=off turns it off)", "addr", cfg.Addr, "one_time_codes_shown", cfg.Demo())
 	}
-	if cfg.Payments == "simulator" {
+	if cfg.Payments == "simulator" && cfg.ECitizenBilling() {
+		log.Warn("PAYMENTS SIMULATED: HUDUMA_PAYMENTS=simulator with HUDUMA_BILLING=ecitizen, so bills go to a fake e-Citizen in process " +
+			"and no money moves. Set ECITIZEN_URL, ECITIZEN_CLIENT_ID, ECITIZEN_API_KEY and ECITIZEN_SECRET (and unset HUDUMA_PAYMENTS) to bill on e-Citizen")
+	} else if cfg.Payments == "simulator" {
 		log.Warn("PAYMENTS SIMULATED: HUDUMA_PAYMENTS=simulator, so M-Pesa prompts go to the built-in simulator and no money moves; " +
 			"every simulated receipt says SIMULATED. Set MPESA_CONSUMER_KEY, MPESA_CONSUMER_SECRET and MPESA_PASSKEY (and unset HUDUMA_PAYMENTS) to take real payments")
 	}
@@ -329,7 +374,14 @@ func newGateway(ctx context.Context, cfg Config, log *slog.Logger) (*gateway, er
 			"payment confirmations and delivery reports; set HUDUMA_CALLBACK_TOKEN unless only trusted hosts can reach it")
 	}
 	g.engine, g.payments, g.outbox, g.server, g.mpesa = eng, pay, sms, srv, rail.Puller
-	log.Info("backends ready", "database", st.Backend(), "sessions", sessKind, "mpesa", rail.Name, "sms", smsKind, "api", len(cfg.APIKeys) > 0, "simulator", cfg.SimulatorOn())
+	payVia := rail.Name
+	switch {
+	case g.ecitizenFake != nil:
+		payVia = "ecitizen-simulator"
+	case ec != nil:
+		payVia = "ecitizen"
+	}
+	log.Info("backends ready", "database", st.Backend(), "sessions", sessKind, "mpesa", payVia, "billing", cfg.Billing, "sms", smsKind, "api", len(cfg.APIKeys) > 0, "simulator", cfg.SimulatorOn())
 	built = true
 	return g, nil
 }

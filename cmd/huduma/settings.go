@@ -128,6 +128,9 @@ func (c Config) derived(name, raw, set string) (value, why string, ok bool) {
 			return "off", "not pure demo mode (" + strings.Join(c.shapedBy(), ", ") + " set)", true
 		}
 	case "HUDUMA_PAYMENTS":
+		if raw == "" && c.ECitizenBilling() {
+			return "ecitizen", "HUDUMA_BILLING is ecitizen and the ECITIZEN_* credentials are set", true
+		}
 		if raw == "" {
 			if c.MpesaSimulated() {
 				return "simulator", "pure demo mode (no Daraja credentials)", true
@@ -146,6 +149,9 @@ func (c Config) derived(name, raw, set string) (value, why string, ok bool) {
 			return "generated in " + filepath.Join(c.DataDir, "otp_secret"), "the embedded database keeps its own", true
 		}
 	case "MPESA_BASE_URL":
+		if c.ECitizenBilling() {
+			return "not used", "HUDUMA_BILLING is ecitizen: e-Citizen receives the money and sends the prompts", true
+		}
 		if c.MpesaSimulated() {
 			return "the payment simulator (loopback, started with the gateway)", "no Daraja credentials", true
 		}
@@ -168,7 +174,12 @@ func (c Config) mode() string {
 		sess = "in-process sessions"
 	}
 	pay := "M-Pesa by Daraja"
-	if c.MpesaSimulated() {
+	switch {
+	case c.ECitizenBilling() && c.PaymentsSimulated():
+		pay = "bills on a simulated e-Citizen"
+	case c.ECitizenBilling():
+		pay = "bills on e-Citizen"
+	case c.MpesaSimulated():
 		pay = "simulated payments"
 	}
 	sms := "record-only SMS"

@@ -127,9 +127,14 @@ func TestJourneys(t *testing.T) {
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no journey files: %v", err)
 	}
-	for _, backend := range []string{"embedded", "postgres+redis"} {
-		t.Run(backend, func(t *testing.T) {
+	for _, run := range journeyRuns {
+		t.Run(run.name, func(t *testing.T) {
 			for _, w := range wires {
+				if run.billing == "ecitizen" && w.name != wires[0].name {
+					// The aggregators' wire formats are the same on either
+					// backend: the ecitizen runs go through the first.
+					continue
+				}
 				t.Run(w.name, func(t *testing.T) {
 					// Each file has a gateway of its own, and most of a
 					// journey is waiting for prompts and callbacks: the
@@ -137,8 +142,8 @@ func TestJourneys(t *testing.T) {
 					t.Parallel()
 					for _, f := range files {
 						t.Run(strings.TrimSuffix(filepath.Base(f), ".journey"), func(t *testing.T) {
-							write := *update && backend == "embedded" && w.name == "africastalking"
-							runJourney(t, f, backend, w, write)
+							write := *update && run.store == "embedded" && w.name == "africastalking"
+							runJourney(t, f, run.store, run.billing, w, write)
 						})
 					}
 				})
@@ -147,19 +152,30 @@ func TestJourneys(t *testing.T) {
 	}
 }
 
+// journeyRuns are the backends every journey runs on: both stores on the
+// ledger backend, and both again on the ecitizen one for the journeys
+// that pay.
+var journeyRuns = []struct{ name, store, billing string }{
+	{"embedded", "embedded", "ledger"}, {"postgres+redis", "postgres+redis", "ledger"},
+	{"embedded+ecitizen", "embedded", "ecitizen"}, {"postgres+redis+ecitizen", "postgres+redis", "ecitizen"},
+}
+
 // placeholders turns the values a run makes up (invoice and application
 // numbers, M-Pesa receipts, dates and times) into stable names, and back.
 type placeholders struct {
 	byValue map[string]string
 	byName  map[string]string
 	count   map[string]int
+	// bills lists e-Citizen's bill numbers so far (the ecitizen backend),
+	// named {b1}, {b2}… in order of first appearance.
+	bills func() []string
 }
 
 var (
 	tenDigits   = regexp.MustCompile(`\b[0-9]{10}\b`)
 	simReceipt  = regexp.MustCompile(`\bSIM(ULATED)?[0-9]{7}\b`)
 	dateOrTime  = regexp.MustCompile(`\b[0-9]{2}/[0-9]{2}/[0-9]{4}( [0-9]{2}:[0-9]{2})?\b`)
-	placeholder = regexp.MustCompile(`\{[nr][0-9]+\}`)
+	placeholder = regexp.MustCompile(`\{[nrb][0-9]+\}`)
 )
 
 func (p *placeholders) name(prefix, v string) string {
@@ -174,6 +190,13 @@ func (p *placeholders) name(prefix, v string) string {
 
 // normalise replaces made-up values by their names.
 func (p *placeholders) normalise(s string) string {
+	if p.bills != nil {
+		for _, b := range p.bills() {
+			if strings.Contains(s, b) {
+				s = strings.ReplaceAll(s, b, p.name("b", b))
+			}
+		}
+	}
 	s = simReceipt.ReplaceAllStringFunc(s, func(v string) string { return p.name("r", v) })
 	s = dateOrTime.ReplaceAllStringFunc(s, func(v string) string {
 		if strings.Contains(v, ":") {
@@ -197,9 +220,12 @@ func (p *placeholders) expand(t *testing.T, line int, s string) string {
 
 // journey is one file being replayed.
 type journey struct {
-	t        *testing.T
-	path     string
-	lines    []string
+	t     *testing.T
+	path  string
+	lines []string
+	// ecitizen: the gateway bills on e-Citizen, and a reply's "<e"
+	// lines, when it has any, are what it must be there.
+	ecitizen bool
 	w        wire
 	env      *payEnv
 	ph       placeholders
@@ -210,13 +236,16 @@ type journey struct {
 	inbound  int
 }
 
-func runJourney(t *testing.T, path, backend string, w wire, write bool) {
+func runJourney(t *testing.T, path, backend, billing string, w wire, write bool) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	j := &journey{t: t, path: path, lines: strings.Split(strings.TrimRight(string(raw), "\n"), "\n"), w: w,
+	j := &journey{t: t, path: path, lines: strings.Split(strings.TrimRight(string(raw), "\n"), "\n"), w: w, ecitizen: billing == "ecitizen",
 		ph: placeholders{byValue: map[string]string{}, byName: map[string]string{}, count: map[string]int{}}, sessions: map[string]*hopRequest{}}
+	if j.ecitizen && !pays(j.lines) {
+		t.Skipf("%s takes no payment: it runs on the ledger backend only", filepath.Base(path))
+	}
 	// SMS go to a fake Africa's Talking, whose callback routes (the
 	// incoming texts of `sms` lines) only a configured provider mounts.
 	at, err := atfake.Start(testATKey)
@@ -242,6 +271,8 @@ func runJourney(t *testing.T, path, backend string, w wire, write bool) {
 			if !strings.Contains(","+f[1]+",", ","+w.name+",") {
 				t.Skipf("%s is for %s only", filepath.Base(path), f[1])
 			}
+		case len(f) == 2 && f[0] == "billing" && j.ecitizen && f[1] != "ecitizen":
+			t.Skipf("%s is for the %s backend only", filepath.Base(path), f[1])
 		}
 	}
 	if backend == "embedded" {
@@ -251,7 +282,18 @@ func runJourney(t *testing.T, path, backend string, w wire, write bool) {
 			env[k] = v
 		}
 	}
-	j.env = newPayEnv(t, env)
+	if j.ecitizen {
+		j.env = newPayEnvECitizen(t, env, nil)
+		j.ph.bills = func() []string {
+			var out []string
+			for _, b := range j.env.ecFake.Bills() {
+				out = append(out, b.Number)
+			}
+			return out
+		}
+	} else {
+		j.env = newPayEnv(t, env)
+	}
 	for i := 0; i < len(j.lines); i++ {
 		i = j.step(i)
 	}
@@ -262,31 +304,64 @@ func runJourney(t *testing.T, path, backend string, w wire, write bool) {
 	}
 }
 
-// expected returns the "< " block after line i and the index of its last
-// line.
-func (j *journey) expected(i int) ([]string, int) {
-	var block []string
+// expected returns the "< " block after line i, its "<e" block (the
+// reply on the ecitizen backend, when it differs; nil when none) and the
+// index of the blocks' last line.
+func (j *journey) expected(i int) (block, eblock []string, end int) {
 	k := i + 1
-	for ; k < len(j.lines) && strings.HasPrefix(j.lines[k], "<"); k++ {
+	for ; k < len(j.lines) && strings.HasPrefix(j.lines[k], "<") && !isELine(j.lines[k]); k++ {
 		block = append(block, strings.TrimPrefix(strings.TrimPrefix(j.lines[k], "<"), " "))
 	}
-	return block, k - 1
+	for ; k < len(j.lines) && isELine(j.lines[k]); k++ {
+		eblock = append(eblock, strings.TrimPrefix(strings.TrimPrefix(j.lines[k], "<e"), " "))
+	}
+	return block, eblock, k - 1
 }
 
-// check compares got with the block after line i, records it for a
-// rewrite, and returns where the block ends.
+// isELine reports whether l is an ecitizen expectation ("<e …").
+func isELine(l string) bool { return l == "<e" || strings.HasPrefix(l, "<e ") }
+
+// check compares got with the block after line i (its "<e" block on the
+// ecitizen backend, when it has one), records it for a rewrite, and
+// returns where the block ends. A rewrite from a ledger run rewrites the
+// "<" lines and keeps the "<e" ones; from an ecitizen run it keeps the
+// "<" lines and writes "<e" lines only where the reply differs.
 func (j *journey) check(i int, what, got string) int {
 	got = j.ph.normalise(got)
-	want, end := j.expected(i)
-	gotLines := strings.Split(got, "\n")
+	block, eblock, end := j.expected(i)
+	want := block
+	if j.ecitizen && eblock != nil {
+		want = eblock
+	}
 	j.out = append(j.out, j.lines[i])
-	for _, l := range gotLines {
-		j.out = append(j.out, "< "+l)
+	if j.ecitizen {
+		j.out = append(j.out, j.lines[i+1:i+1+len(block)]...)
+		if got != strings.Join(block, "\n") {
+			for _, l := range strings.Split(got, "\n") {
+				j.out = append(j.out, "<e "+l)
+			}
+		}
+	} else {
+		for _, l := range strings.Split(got, "\n") {
+			j.out = append(j.out, "< "+l)
+		}
+		j.out = append(j.out, j.lines[i+1+len(block):end+1]...)
 	}
 	if !*update && strings.Join(want, "\n") != got {
 		j.t.Errorf("%s:%d: %s\ngot:\n%s\nwant:\n%s", filepath.Base(j.path), i+1, what, got, strings.Join(want, "\n"))
 	}
 	return end
+}
+
+// pays reports whether a journey takes a payment: it runs on both
+// billing backends.
+func pays(lines []string) bool {
+	for _, l := range lines {
+		if f := strings.Fields(l); len(f) > 1 && (f[0] == "wait" && f[1] == "invoice" || f[0] == "count" && f[1] == "pushes") {
+			return true
+		}
+	}
+	return false
 }
 
 // hop sends r and checks the reply against the block after line i.
@@ -318,7 +393,7 @@ func (j *journey) step(i int) int {
 	t, l := j.t, j.lines[i]
 	f := strings.Fields(l)
 	switch {
-	case strings.TrimSpace(l) == "" || strings.HasPrefix(l, "#") || (len(f) > 0 && (f[0] == "env" || f[0] == "only")):
+	case strings.TrimSpace(l) == "" || strings.HasPrefix(l, "#") || (len(f) > 0 && (f[0] == "env" || f[0] == "only" || f[0] == "billing")):
 		j.out = append(j.out, l)
 		return i
 	case f[0] == "dial":
@@ -367,7 +442,7 @@ func (j *journey) step(i int) int {
 		if code, body := j.env.postForm("/sms/africastalking/inbound?token="+testToken, atfake.IncomingSMSForm(id, f[1], "22222", text)); code != 200 {
 			t.Fatalf("%s:%d: inbound sms: %d %s", filepath.Base(j.path), i+1, code, body)
 		}
-		if want, _ := j.expected(i); len(want) == 0 {
+		if want, ewant, _ := j.expected(i); len(want) == 0 && len(ewant) == 0 {
 			j.out = append(j.out, l)
 			return i
 		}
@@ -380,6 +455,15 @@ func (j *journey) step(i int) int {
 		j.out = append(j.out, l)
 		return i
 	case f[0] == "outbox" && len(f) == 3:
+		if _, ewant, _ := j.expected(i); j.ecitizen && (*update || strings.Join(ewant, "\n") == "(none)") {
+			// The message is not sent there: none once the gateway has
+			// drained.
+			j.env.drain()
+			if msgs := j.env.messagesOf(huduma.MSISDN(f[1]), huduma.MessageKind(f[2])); len(msgs) > 0 {
+				return j.check(i, "outbox message", msgs[0].Body)
+			}
+			return j.check(i, "outbox message", "(none)")
+		}
 		m := j.newest(i, huduma.MSISDN(f[1]), huduma.MessageKind(f[2]))
 		return j.check(i, "outbox message", m.Body)
 	case f[0] == "count" && len(f) == 5 && f[1] == "outbox":
@@ -393,7 +477,7 @@ func (j *journey) step(i int) int {
 	case f[0] == "count" && len(f) == 4 && f[1] == "pushes":
 		want, _ := strconv.Atoi(f[3])
 		n := huduma.InvoiceNumber(j.ph.expand(t, i+1, f[2]))
-		got := j.settledCount(func() int { return len(j.env.pushesFor(n)) }, want)
+		got := j.settledCount(func() int { return j.env.promptsFor(n) }, want)
 		if got != want {
 			t.Errorf("%s:%d: %d prompts for %s, want %d", filepath.Base(j.path), i+1, got, f[2], want)
 		}

@@ -186,3 +186,57 @@ func TestWebPhonePayments(t *testing.T) {
 		t.Fatalf("ledger %+v", tot)
 	}
 }
+
+// TestWebPhoneECitizen: the web phone on the ecitizen backend with the
+// fake e-Citizen in process (HUDUMA_PAYMENTS=simulator): an Airtel
+// number's order shows its bill number and Airtel's steps, and the
+// paybill form pays the bill through e-Citizen's notification, from
+// Airtel Money; e-Citizen's prompt to a Safaricom number waits on the
+// web phone, and its PIN pays.
+func TestWebPhoneECitizen(t *testing.T) {
+	addr := testenv.FreeAddr(t)
+	p := &payEnv{t: t, base: "http://" + addr, env: map[string]string{
+		"HUDUMA_DATA_DIR": t.TempDir(), "HUDUMA_ADDR": addr, "HUDUMA_PUBLIC_URL": "http://" + addr, "HUDUMA_CALLBACK_TOKEN": testToken,
+		"HUDUMA_BILLING": "ecitizen", "HUDUMA_PAYMENTS": "simulator", "HUDUMA_RESUME_WINDOW": "0", "HUDUMA_SIMULATOR": "on", "HUDUMA_HOP_RATE": "0"}}
+	p.start()
+	if p.g.ecitizenFake == nil {
+		t.Fatal("no fake e-Citizen in process")
+	}
+	const airtel = "+254733000500"
+	w := webPhone{p: p, phone: airtel}
+	end := p.dial(airtel, "1", "3", "1001", "1", "12345678", "01011990", "1")
+	n := huduma.InvoiceNumber(invoiceRE.FindStringSubmatch(end)[1])
+	inv := p.invoice(n)
+	if inv.Bill == "" || !strings.Contains(end, "ref "+inv.Bill) || !strings.Contains(end, "*334#") {
+		t.Fatalf("END %q for %+v", end, inv)
+	}
+	code, out := w.post(web.SimulatorPaybillPath, map[string]any{"phone": airtel, "account": inv.Bill, "amount": 4600})
+	if code != 200 || out["confirmed"] != true || !strings.HasPrefix(out["trans_id"].(string), "AM") {
+		t.Fatalf("paybill: %d %v", code, out)
+	}
+	if paid := p.waitStatus(n, huduma.InvoicePaid, 5*time.Second); paid.MpesaReceipt != out["trans_id"] {
+		t.Fatalf("paid %+v", paid)
+	}
+	if code, out := w.post(web.SimulatorPaybillPath, map[string]any{"phone": airtel, "account": "NOSUCHBILL", "amount": 100}); code != 400 {
+		t.Fatalf("an unknown bill: %d %v", code, out)
+	}
+
+	// e-Citizen's prompt to the Safaricom number the web phone shows
+	// waits for the person there (ends 01: the suffix would cancel it).
+	saf := webPhone{p: p, phone: "+254722000101"}
+	var none struct{ Prompts []simPrompt }
+	if code := saf.get(web.SimulatorPromptsPath+"?phone="+saf.phone, &none); code != 200 || len(none.Prompts) != 0 {
+		t.Fatalf("prompts before any: %d %+v", code, none)
+	}
+	end = p.dial(saf.phone, "1", "3", "1001", "1", "12345678", "01011990", "1")
+	n = huduma.InvoiceNumber(invoiceRE.FindStringSubmatch(end)[1])
+	bill := p.invoice(n).Bill
+	pr := saf.prompt(huduma.InvoiceNumber(bill))
+	if pr.Amount != 4600 {
+		t.Fatalf("prompt %+v", pr)
+	}
+	if code, out := saf.post(web.SimulatorAnswerPath, map[string]string{"phone": saf.phone, "checkout": pr.Checkout, "answer": "pin", "pin": "1234"}); code != 200 || out["result_code"] != "0" {
+		t.Fatalf("the right PIN: %d %v", code, out)
+	}
+	p.waitStatus(n, huduma.InvoicePaid, 5*time.Second)
+}

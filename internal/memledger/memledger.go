@@ -143,6 +143,13 @@ func (l *Ledger) Settle(_ context.Context, key huduma.LedgerKey, decide func(hud
 		}
 		st.ReceiptTaken = l.receipts[trans]
 	}
+	if number == "" && key.Bill != "" {
+		for n, inv := range l.invoices {
+			if inv.Bill == key.Bill {
+				number = n
+			}
+		}
+	}
 	if inv, ok := l.invoices[number]; ok && number != "" {
 		c := *inv
 		st.Invoice = &c
@@ -256,6 +263,9 @@ func (l *Ledger) write(key huduma.LedgerKey, p huduma.Plan) {
 			}
 		}
 		inv.Received, inv.Status, inv.Reason, inv.MpesaReceipt, inv.PaidAt = c.Received, c.Status, c.Reason, c.Receipt, c.PaidAt
+	}
+	if b := p.Bill; b != nil {
+		l.invoices[b.Invoice].Bill = b.Bill
 	}
 	for _, m := range p.Moves {
 		if m.PaymentID == 0 {

@@ -601,6 +601,14 @@ func (texts) PromptUnsent(inv huduma.Invoice, payer huduma.MSISDN) huduma.Messag
 	return huduma.Message{To: payer, Kind: huduma.MessagePayment, Body: "no prompt for " + string(inv.Number)}
 }
 
+func (texts) Billed(inv huduma.Invoice) huduma.Message {
+	return huduma.Message{To: inv.Phone, Kind: huduma.MessageInvoice, Body: "bill " + inv.Bill}
+}
+
+func (texts) CheckoutFailed(inv huduma.Invoice) huduma.Message {
+	return huduma.Message{To: inv.Phone, Kind: huduma.MessagePayment, Body: "not billed " + string(inv.Number)}
+}
+
 func (texts) Notice(n huduma.PaymentNotice) (huduma.Message, bool) {
 	to := n.Payment.Phone
 	if to == "" && n.Invoice != nil {

@@ -10,7 +10,7 @@ import (
 )
 
 const invoiceCols = `number, service_code, service_name, phone, fields, fee, convenience_fee, total, amount_received, status, reason,
-	COALESCE(mpesa_receipt, ''), language, created_at, expires_at, paid_at`
+	COALESCE(mpesa_receipt, ''), language, created_at, expires_at, paid_at, COALESCE(bill_number, '')`
 
 func scanInvoice(r interface{ Scan(...any) error }) (huduma.Invoice, error) {
 	var inv huduma.Invoice
@@ -18,7 +18,7 @@ func scanInvoice(r interface{ Scan(...any) error }) (huduma.Invoice, error) {
 	var created, expires int64
 	var paid sql.NullInt64
 	if err := r.Scan(&number, &inv.ServiceCode, &inv.ServiceName, &phone, &fields, &inv.Fee, &inv.ConvenienceFee, &inv.Total, &inv.Received,
-		&status, &inv.Reason, &inv.MpesaReceipt, &lang, &created, &expires, &paid); err != nil {
+		&status, &inv.Reason, &inv.MpesaReceipt, &lang, &created, &expires, &paid, &inv.Bill); err != nil {
 		return inv, err
 	}
 	inv.Number, inv.Phone, inv.Status, inv.Language = huduma.InvoiceNumber(number), huduma.MSISDN(phone), huduma.InvoiceStatus(status), huduma.Language(lang)
@@ -57,8 +57,12 @@ func (l *DB) Invoice(ctx context.Context, number huduma.InvoiceNumber) (huduma.I
 
 // InvoicesByPhone lists a phone's invoices, newest first.
 func (l *DB) InvoicesByPhone(ctx context.Context, phone huduma.MSISDN, offset, limit int) ([]huduma.Invoice, error) {
-	rows, err := l.db.QueryContext(ctx, `SELECT `+invoiceCols+` FROM invoices WHERE phone = $1 ORDER BY created_at DESC, number LIMIT $2 OFFSET $3`,
-		string(phone), limit, max(offset, 0))
+	return l.invoicesWhere(ctx, `phone = $1 ORDER BY created_at DESC, number LIMIT $2 OFFSET $3`, string(phone), limit, max(offset, 0))
+}
+
+// invoicesWhere reads the invoices a WHERE clause picks.
+func (l *DB) invoicesWhere(ctx context.Context, where string, args ...any) ([]huduma.Invoice, error) {
+	rows, err := l.db.QueryContext(ctx, `SELECT `+invoiceCols+` FROM invoices WHERE `+where, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list invoices: %w", err)
 	}
@@ -122,4 +126,10 @@ func (l *DB) ExpiryCandidates(ctx context.Context, limit int) ([]huduma.InvoiceN
 		out = append(out, huduma.InvoiceNumber(n))
 	}
 	return out, rows.Err()
+}
+
+// UnpaidInvoices lists invoices not paid (pending, failed, cancelled or
+// expired), oldest first, up to limit: what the bills report reads.
+func (l *DB) UnpaidInvoices(ctx context.Context, limit int) ([]huduma.Invoice, error) {
+	return l.invoicesWhere(ctx, `status <> 'paid' ORDER BY created_at, number LIMIT $1`, limit)
 }

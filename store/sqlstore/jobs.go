@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -19,6 +20,62 @@ func (l *DB) enqueue(ctx context.Context, tx *sql.Tx, kind huduma.JobKind, paylo
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO jobs (kind, payload, run_at) VALUES ($1, $2, $3)`, kind, string(b), ms(runAt)); err != nil {
 		return fmt.Errorf("enqueue %s job: %w", kind, err)
+	}
+	return nil
+}
+
+// enqueueOnce writes a job in tx once per dedupe key ("" = always) and
+// returns its id, 0 when the key had added it before.
+func (l *DB) enqueueOnce(ctx context.Context, tx *sql.Tx, kind huduma.JobKind, payload any, runAt time.Time, dedupe string) (int64, error) {
+	b, err := json.Marshal(payload)
+	if err != nil {
+		return 0, fmt.Errorf("encode job: %w", err)
+	}
+	var key any
+	if dedupe != "" {
+		key = dedupe
+	}
+	var id int64
+	err = tx.QueryRowContext(ctx, `INSERT INTO jobs (kind, payload, run_at, dedupe_key) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (dedupe_key) DO NOTHING RETURNING id`, kind, string(b), ms(runAt), key).Scan(&id)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return 0, nil
+	case err != nil:
+		return 0, fmt.Errorf("enqueue %s job: %w", kind, err)
+	}
+	return id, nil
+}
+
+// ClaimJob leases job id for lease when it is not done and nobody holds
+// it: a caller that has just added a job runs it at once (the USSD hop
+// runs its invoice's checkout), and the worker retries it otherwise.
+func (l *DB) ClaimJob(ctx context.Context, id int64, lease time.Duration) (huduma.Job, bool, error) {
+	now := l.now()
+	var j huduma.Job
+	var p string
+	err := l.db.QueryRowContext(ctx, `UPDATE jobs SET locked_until = $2, attempts = attempts + 1
+		WHERE id = $1 AND done_at IS NULL AND (locked_until IS NULL OR locked_until < $3) RETURNING id, kind, payload, attempts`,
+		id, ms(now.Add(lease)), ms(now)).Scan(&j.ID, &j.Kind, &p, &j.Attempts)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return j, false, nil
+	case err != nil:
+		return j, false, fmt.Errorf("claim job %d: %w", id, err)
+	}
+	j.Payload = []byte(p)
+	return j, true, nil
+}
+
+// SaveJobPayload rewrites a claimed job's payload, leaving its lease: what
+// a job is about to do is on record before it does it.
+func (l *DB) SaveJobPayload(ctx context.Context, id int64, payload any) error {
+	b, err := json.Marshal(payload)
+	if err != nil {
+		return fmt.Errorf("encode job: %w", err)
+	}
+	if _, err := l.db.ExecContext(ctx, `UPDATE jobs SET payload = $2 WHERE id = $1`, id, string(b)); err != nil {
+		return fmt.Errorf("save job payload: %w", err)
 	}
 	return nil
 }

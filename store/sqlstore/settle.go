@@ -160,6 +160,12 @@ func (l *DB) loadLedger(ctx context.Context, tx *sql.Tx, key huduma.LedgerKey) (
 			return st, fmt.Errorf("check receipt: %w", err)
 		}
 	}
+	if number == "" && key.Bill != "" {
+		err := tx.QueryRowContext(ctx, `SELECT number FROM invoices WHERE bill_number = $1`, key.Bill).Scan(&number)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return st, fmt.Errorf("look up bill: %w", err)
+		}
+	}
 	if number != "" {
 		inv, err := scanInvoice(tx.QueryRowContext(ctx, `SELECT `+invoiceCols+` FROM invoices WHERE number = $1`+l.d.ForUpdate, string(number)))
 		switch {
@@ -351,6 +357,14 @@ func (l *DB) writePlan(ctx context.Context, tx *sql.Tx, key huduma.LedgerKey, p 
 			return fmt.Errorf("update invoice: %w", err)
 		}
 	}
+	if b := p.Bill; b != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE invoices SET bill_number = $2 WHERE number = $1`, string(b.Invoice), b.Bill); err != nil {
+			if isUnique(err) {
+				return huduma.Errorf(huduma.EConflict, "bill %s is another invoice's", b.Bill)
+			}
+			return fmt.Errorf("store bill number: %w", err)
+		}
+	}
 	if err := l.writeMoves(ctx, tx, p, now); err != nil {
 		return err
 	}
@@ -394,10 +408,13 @@ func (l *DB) writePlan(ctx context.Context, tx *sql.Tx, key huduma.LedgerKey, p 
 			return err
 		}
 	}
-	for _, j := range p.Jobs {
-		if err := l.enqueue(ctx, tx, j.Kind, j.Payload, j.RunAt); err != nil {
+	for i, j := range p.Jobs {
+		// The plan's slice is the caller's: the ids go back with it.
+		id, err := l.enqueueOnce(ctx, tx, j.Kind, j.Payload, j.RunAt, j.Dedupe)
+		if err != nil {
 			return err
 		}
+		p.Jobs[i].ID = id
 	}
 	if c := p.Callback; c != nil {
 		if err := l.recordCallback(ctx, tx, c.Kind, c.Reference, string(p.Outcome), c.Body); err != nil {

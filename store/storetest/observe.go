@@ -56,6 +56,10 @@ func (c cancelTexts) PromptUnsent(huduma.Invoice, huduma.MSISDN) huduma.Message 
 	return huduma.Message{}
 }
 
+func (c cancelTexts) Billed(huduma.Invoice) huduma.Message { return huduma.Message{} }
+
+func (c cancelTexts) CheckoutFailed(huduma.Invoice) huduma.Message { return huduma.Message{} }
+
 // runObserve checks the observer hears of the store's changes only once
 // they commit, never of a rolled-back or replayed one, and the backlog
 // QueueStats reads. (The money path's events come with its plans; the

@@ -302,6 +302,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Observe", func(t *testing.T) { runObserve(t, open) })
 	t.Run("Leases", func(t *testing.T) { runLeases(t, open) })
 	t.Run("Privacy", func(t *testing.T) { runPrivacy(t, open) })
+	t.Run("Bills", func(t *testing.T) { runBills(t, open) })
 	t.Run("PurgeSessionEvents", func(t *testing.T) {
 		s := ledgertest.New(open(t))
 		now := time.Now()

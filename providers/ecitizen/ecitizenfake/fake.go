@@ -58,7 +58,12 @@ type Options struct {
 	RetryDelay time.Duration
 	// NotifyForm posts notifications as forms instead of JSON.
 	NotifyForm bool
-	Log        *slog.Logger
+	// Interactive makes a prompt to a phone a person holds (Hold) wait
+	// for that person's answer (Answer), for up to PromptTimeout
+	// (default DefaultPromptTimeout).
+	Interactive   bool
+	PromptTimeout time.Duration
+	Log           *slog.Logger
 }
 
 // Bill is a bill as the fake holds it.
@@ -111,6 +116,12 @@ type Fake struct {
 	deliveries []Delivery
 	faults     []fault
 	refs       int64
+	// held, waiting, decided and prompts are the interactive prompts
+	// (phone.go).
+	held    map[string]time.Time
+	waiting map[string]*Prompt
+	decided map[string]bool
+	prompts int
 }
 
 type fault struct {
@@ -434,6 +445,11 @@ func (f *Fake) prompt(b Bill) {
 	}
 	f.mu.Lock()
 	f.pushes = append(f.pushes, push)
+	if push.Sent && f.holds(b.Phone) {
+		f.wait(b)
+		f.mu.Unlock()
+		return
+	}
 	f.mu.Unlock()
 	o := push.Outcome
 	if !push.Sent || o.PushError || o.Undecided || o.NoCallback || o.Code != "0" {
