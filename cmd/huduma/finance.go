@@ -153,8 +153,8 @@ func (f *finance) json(v any) error {
 	return enc.Encode(v)
 }
 
-// financeCommand runs the finance officer's commands (README "Money that
-// matches nothing"): suspense, report, reconcile and pull, each on the
+// financeCommand runs the finance officer's commands (docs/finance.md,
+// "Money that matches nothing"): suspense, report, reconcile and pull, each on the
 // narrow configuration financeConfig reads.
 func financeCommand(ctx context.Context, cmd string, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	cfg, err := financeConfig(getenv, cmd, args)

@@ -440,7 +440,7 @@ func (g *gateway) start() {
 }
 
 // retain removes personal data older than keep at start and then every
-// interval (see the README's retention table).
+// interval (see the retention table in docs/security.md).
 func retain(ctx context.Context, st *sqlstore.DB, keep, interval time.Duration, log *slog.Logger) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
