@@ -1,4 +1,4 @@
-# The README's commands. `make test` is what CI runs (.ci/run).
+# The commands the README and the docs/ pages give. `make test` is what CI runs (.ci/run).
 GO ?= go
 
 .PHONY: run test vet bench build menus config fuzz dashboard simulator

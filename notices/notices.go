@@ -35,25 +35,25 @@ func callerLanguage(ctx context.Context, langs Languages, phone huduma.MSISDN) h
 	return lang
 }
 
-// Notices sends the texts agency systems ask for.
-type Notices struct{ q Queue }
+// AgencyTexts sends the texts agency systems ask for.
+type AgencyTexts struct{ q Queue }
 
-// NewNotices returns a notice sender on q.
-func NewNotices(q Queue) *Notices { return &Notices{q: q} }
+// NewAgencyTexts returns a notice sender on q.
+func NewAgencyTexts(q Queue) *AgencyTexts { return &AgencyTexts{q: q} }
 
-// MaxNoticeParts is the most SMS parts an agency's notice may take: 612
+// MaxParts is the most SMS parts an agency's notice may take: 612
 // characters once folded to GSM-7 (153 a part).
-const MaxNoticeParts = 4
+const MaxParts = 4
 
 // SendMessage queues text as a notice to to, folded to GSM-7 and trimmed
 // (what is checked and counted is what is sent), in at most
-// MaxNoticeParts parts. It returns how many parts the provider will bill.
-func (n *Notices) SendMessage(ctx context.Context, to huduma.MSISDN, text string) (int, error) {
+// MaxParts parts. It returns how many parts the provider will bill.
+func (n *AgencyTexts) SendMessage(ctx context.Context, to huduma.MSISDN, text string) (int, error) {
 	text = strings.TrimSpace(gsm7.Fold(text))
 	parts := gsm7.SMSParts(text)
-	if text == "" || parts > MaxNoticeParts {
+	if text == "" || parts > MaxParts {
 		return 0, huduma.Errorf(huduma.EInvalid, "text is required and at most %d SMS parts (%d characters after folding to GSM-7); this one takes %d",
-			MaxNoticeParts, MaxNoticeParts*gsm7.PartSeptets, parts)
+			MaxParts, MaxParts*gsm7.PartSeptets, parts)
 	}
 	if err := n.q.QueueMessage(ctx, huduma.Message{To: to, Kind: huduma.MessageNotice, Body: text}, ""); err != nil {
 		return 0, err

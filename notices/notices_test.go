@@ -16,7 +16,7 @@ import (
 // as sent (folded to GSM-7).
 func TestNoticeLimitInParts(t *testing.T) {
 	l, _ := ledgertest.OnClock(sqlitetest.Open(t))
-	n := NewNotices(l)
+	n := NewAgencyTexts(l)
 	ctx := context.Background()
 	const to = huduma.MSISDN("+254708374107")
 	for _, c := range []struct {
@@ -51,7 +51,7 @@ func TestNoticeLimitInParts(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, m := range msgs {
-		if m.Parts != gsm7.SMSParts(m.Body) || m.Parts > MaxNoticeParts {
+		if m.Parts != gsm7.SMSParts(m.Body) || m.Parts > MaxParts {
 			t.Errorf("outbox row of %d characters records %d parts", len(m.Body), m.Parts)
 		}
 	}

@@ -21,7 +21,7 @@ import (
 type agency struct {
 	*payments.Service
 	*otp.Codes
-	*notices.Notices
+	*notices.AgencyTexts
 	*notices.Applications
 	catalogReads
 }

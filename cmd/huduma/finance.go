@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -153,10 +154,19 @@ func (f *finance) json(v any) error {
 	return enc.Encode(v)
 }
 
-// financeCommand runs the finance officer's commands (README "Money that
-// matches nothing"): suspense, report, reconcile and pull, each on the
+// financeCommand runs the finance officer's commands (docs/finance.md,
+// "Money that matches nothing"): suspense, report, reconcile and pull, each on the
 // narrow configuration financeConfig reads.
 func financeCommand(ctx context.Context, cmd string, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	// Flags first: help needs no configuration, and a mistyped flag is
+	// reported before anything is opened.
+	spec, o, pos, err := financeFlags(cmd, args, stdout)
+	if errors.Is(err, errHelpShown) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
 	cfg, err := financeConfig(getenv, cmd, args)
 	if err != nil {
 		return err
@@ -168,13 +178,13 @@ func financeCommand(ctx context.Context, cmd string, args []string, getenv func(
 	defer f.close()
 	switch cmd {
 	case "pull":
-		return f.pullCommand(ctx, args)
+		return f.pullCommand(ctx, spec.sub, o, pos)
 	case "suspense":
-		return f.suspenseCommand(ctx, args)
+		return f.suspenseCommand(ctx, spec.sub, o, pos)
 	case "report":
-		return f.reportCommand(ctx, args)
+		return f.reportCommand(ctx, o, pos)
 	case "reconcile":
-		return f.reconcileCommand(ctx, args)
+		return f.reconcileCommand(ctx, o, pos)
 	}
 	return errUsage
 }
@@ -215,32 +225,13 @@ func flags(name string, args []string, define func(fs *flag.FlagSet)) (*flag.Fla
 // R] [--agency A] [--json]`, `suspense show TRANS`, `suspense apply TRANS
 // INVOICE [--by NAME]` and `suspense refund TRANS [--remarks TEXT] [--by
 // NAME]`.
-func (f *finance) suspenseCommand(ctx context.Context, args []string) error {
-	sub := "list"
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		sub, args = args[0], args[1:]
-	}
-	var by, remarks, reason, agency string
-	var older time.Duration
-	var asJSON bool
-	var limit int
-	fs, err := flags("suspense "+sub, args, func(fs *flag.FlagSet) {
-		fs.StringVar(&by, "by", "", "who does this, for the audit log (default: the OS user, $USER)")
-		fs.StringVar(&remarks, "remarks", "", "the refund's remarks (shown by M-Pesa)")
-		fs.StringVar(&reason, "reason", "", "only items held for this reason")
-		fs.StringVar(&agency, "agency", "", "only this agency's items")
-		fs.DurationVar(&older, "older-than", 0, "only items held at least this long")
-		fs.BoolVar(&asJSON, "json", false, "print JSON")
-		fs.IntVar(&limit, "limit", 1000, "at most this many items")
-	})
-	if err != nil {
-		return err
-	}
+func (f *finance) suspenseCommand(ctx context.Context, sub string, o financeOpts, pos []string) error {
+	var err error
 	switch {
-	case sub == "list" && fs.NArg() == 0:
-		filter := huduma.SuspenseFilter{OlderThan: older, Agency: agency, Limit: limit}
-		if reason != "" {
-			if filter.Reason, err = huduma.ParseSuspenseReason(reason); err != nil {
+	case sub == "list" && len(pos) == 0:
+		filter := huduma.SuspenseFilter{OlderThan: o.older, Agency: o.agency, Limit: o.limit}
+		if o.reason != "" {
+			if filter.Reason, err = huduma.ParseSuspenseReason(o.reason); err != nil {
 				return err
 			}
 		}
@@ -248,53 +239,53 @@ func (f *finance) suspenseCommand(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		if asJSON {
+		if o.asJSON {
 			if items == nil {
 				items = []huduma.ReceivedPayment{} // nothing held is an empty list, never null
 			}
 			return f.json(items)
 		}
 		return printSuspense(f.out, items)
-	case sub == "show" && fs.NArg() == 1:
-		p, err := f.pay.Payment(ctx, fs.Arg(0))
+	case sub == "show" && len(pos) == 1:
+		p, err := f.pay.Payment(ctx, pos[0])
 		if err != nil {
 			return err
 		}
-		if asJSON {
+		if o.asJSON {
 			return f.json(p)
 		}
 		return printPayment(f.out, p)
-	case sub == "apply" && fs.NArg() == 2:
-		n, err := huduma.ParseInvoiceNumber(fs.Arg(1))
+	case sub == "apply" && len(pos) == 2:
+		n, err := huduma.ParseInvoiceNumber(pos[1])
 		if err != nil {
 			return err
 		}
-		actor, err := officer(by, f.cfg.getenv)
+		actor, err := officer(o.by, f.cfg.getenv)
 		if err != nil {
 			return err
 		}
-		st, err := f.pay.ApplySuspense(ctx, fs.Arg(0), n, actor)
+		st, err := f.pay.ApplySuspense(ctx, pos[0], n, actor)
 		if err != nil {
 			return err
 		}
 		return f.json(st)
-	case sub == "refund" && fs.NArg() == 1:
+	case sub == "refund" && len(pos) == 1:
 		if !f.cfg.refundsQueued() {
 			return fmt.Errorf("config: MPESA_INITIATOR: the gateway's refund worker sends refunds, so say it can: set MPESA_INITIATOR " +
 				"as the gateway has it (the name only; the credential stays with the gateway), or HUDUMA_PAYMENTS=simulator for a simulated gateway")
 		}
-		actor, err := officer(by, f.cfg.getenv)
+		actor, err := officer(o.by, f.cfg.getenv)
 		if err != nil {
 			return err
 		}
 		// The key makes a repeated command (a retry after an unclear
 		// answer) ask once; a new refund after a failed one is a new key.
-		refunds, err := f.pay.Payment(ctx, fs.Arg(0))
+		refunds, err := f.pay.Payment(ctx, pos[0])
 		if err != nil {
 			return err
 		}
 		key := fmt.Sprintf("cli:%s:refund:%d", refunds.TransID, len(refunds.Refunds))
-		r, err := f.pay.RequestRefund(ctx, fs.Arg(0), key, actor, remarks)
+		r, err := f.pay.RequestRefund(ctx, pos[0], key, actor, o.remarks)
 		if err != nil {
 			return err
 		}
@@ -329,31 +320,23 @@ func cell(s string) string { return huduma.CleanLine(s) }
 
 // reportCommand runs `huduma report settlement [--date YYYY-MM-DD]
 // [--agency CODE] [--format csv|json]` (default: yesterday, EAT, CSV).
-func (f *finance) reportCommand(ctx context.Context, args []string) error {
-	if len(args) == 0 || args[0] != "settlement" {
+func (f *finance) reportCommand(ctx context.Context, o financeOpts, pos []string) error {
+	if len(pos) != 0 {
 		return fmt.Errorf("usage: huduma report settlement [--date YYYY-MM-DD] [--agency CODE] [--format csv|json]")
 	}
-	var date, agency, format string
-	if _, err := flags("report settlement", args[1:], func(fs *flag.FlagSet) {
-		fs.StringVar(&date, "date", time.Now().In(huduma.EAT).AddDate(0, 0, -1).Format("2006-01-02"), "the day (EAT)")
-		fs.StringVar(&agency, "agency", "", "one agency's row only")
-		fs.StringVar(&format, "format", "csv", "csv or json")
-	}); err != nil {
-		return err
-	}
-	day, err := huduma.ParseDay(date)
+	day, err := huduma.ParseDay(o.date)
 	if err != nil {
 		return err
 	}
-	rows, err := f.pay.SettlementReport(ctx, day, agency)
+	rows, err := f.pay.SettlementReport(ctx, day, o.agency)
 	if err != nil {
 		return err
 	}
-	switch format {
+	switch o.format {
 	case "csv":
 		return huduma.WriteSettlementCSV(f.out, rows)
 	case "json":
-		return f.json(map[string]any{"date": date, "agencies": rows})
+		return f.json(map[string]any{"date": o.date, "agencies": rows})
 	}
 	return fmt.Errorf("--format is csv or json")
 }
@@ -361,34 +344,27 @@ func (f *finance) reportCommand(ctx context.Context, args []string) error {
 // reconcileCommand runs `huduma reconcile --statement FILE.csv [--from
 // TIME] [--to TIME] [--apply]`: the statement against the ledger, and
 // with --apply the payments the ledger lacks settled.
-func (f *finance) reconcileCommand(ctx context.Context, args []string) error {
-	var file, from, to string
-	var apply, bills bool
-	fs, err := flags("reconcile", args, func(fs *flag.FlagSet) {
-		fs.StringVar(&file, "statement", "", "the organisation portal's statement export (CSV)")
-		fs.StringVar(&from, "from", "", "the period's start, YYYY-MM-DD [HH:MM] EAT (default: the statement's first payment)")
-		fs.StringVar(&to, "to", "", "the period's end (default: the statement's last payment)")
-		fs.BoolVar(&apply, "apply", false, "settle the payments the ledger lacks")
-		fs.BoolVar(&bills, "bills", false, "list the unpaid e-Citizen bills: open, not billed, and unpaid past their expiry")
-	})
-	if err == nil && bills && file == "" && fs.NArg() == 0 {
+func (f *finance) reconcileCommand(ctx context.Context, o financeOpts, pos []string) error {
+	file := o.statement
+	if o.bills && file == "" && len(pos) == 0 {
 		rep, err := payments.ReportBills(ctx, f.store, time.Now(), billsReportLimit)
 		if err != nil {
 			return err
 		}
 		return f.json(rep)
 	}
-	if err != nil || file == "" || fs.NArg() != 0 {
+	if file == "" || len(pos) != 0 {
 		return fmt.Errorf("usage: huduma reconcile --statement FILE.csv [--from TIME] [--to TIME] [--apply], or huduma reconcile --bills")
 	}
 	var start, end time.Time
 	for _, p := range []struct {
 		v string
 		t *time.Time
-	}{{from, &start}, {to, &end}} {
+	}{{o.from, &start}, {o.to, &end}} {
 		if p.v == "" {
 			continue
 		}
+		var err error
 		if *p.t, err = parseLocal(p.v); err != nil {
 			return err
 		}
@@ -402,7 +378,7 @@ func (f *finance) reconcileCommand(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	rep, err := f.pay.Reconcile(ctx, rows, start, end, apply)
+	rep, err := f.pay.Reconcile(ctx, rows, start, end, o.apply)
 	if err != nil {
 		return err
 	}
@@ -425,15 +401,12 @@ func parseLocal(s string) (time.Time, error) {
 // pullCommand runs `huduma pull [--since 2h]`, one pull now (after an
 // outage, say), and `huduma pull register --nominated PHONE`, the
 // one-time registration of the shortcode with the Pull Transactions API.
-func (f *finance) pullCommand(ctx context.Context, args []string) error {
-	if len(args) > 0 && args[0] == "register" {
-		fs := flag.NewFlagSet("pull register", flag.ContinueOnError)
-		fs.SetOutput(io.Discard)
-		nominated := fs.String("nominated", "", "the phone Safaricom notifies about the registration")
-		if err := fs.Parse(args[1:]); err != nil || fs.NArg() != 0 {
+func (f *finance) pullCommand(ctx context.Context, sub string, o financeOpts, pos []string) error {
+	if sub == "register" {
+		if len(pos) != 0 {
 			return fmt.Errorf("usage: huduma pull register --nominated PHONE")
 		}
-		phone, err := huduma.ParseMSISDN(*nominated)
+		phone, err := huduma.ParseMSISDN(o.nominated)
 		if err != nil {
 			return fmt.Errorf("--nominated: %s", huduma.ErrorMessage(err))
 		}
@@ -444,14 +417,15 @@ func (f *finance) pullCommand(ctx context.Context, args []string) error {
 		fmt.Fprintf(f.out, "shortcode %s registered for pulls (Daraja status %s)\n", f.cfg.MpesaShort, status)
 		return nil
 	}
-	fs := flag.NewFlagSet("pull", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	since := fs.Duration("since", f.cfg.PullWindow, "how far back to read (at most 45h)")
-	if err := fs.Parse(args); err != nil || fs.NArg() != 0 || *since <= 0 || *since > 45*time.Hour {
+	since := o.since
+	if since == 0 {
+		since = f.cfg.PullWindow
+	}
+	if len(pos) != 0 || since <= 0 || since > 45*time.Hour {
 		return fmt.Errorf("usage: huduma pull [--since DURATION, at most 45h] | huduma pull register --nominated PHONE")
 	}
 	now := time.Now()
-	rep, err := f.pay.PullOnce(ctx, f.mpesa, now.Add(-*since), now)
+	rep, err := f.pay.PullOnce(ctx, f.mpesa, now.Add(-since), now)
 	if err != nil {
 		return err
 	}

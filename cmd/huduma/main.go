@@ -14,8 +14,8 @@
 //	huduma pull [--since 2h] | pull register --nominated PHONE
 //	huduma version
 //
-// All configuration comes from the environment (see README and huduma
-// config, which lists every variable and where its value came from).
+// All configuration comes from the environment (see docs/configuration.md
+// and huduma config, which lists every variable and where its value came from).
 // With nothing set it runs embedded: SQLite under ./data, in-process
 // sessions, the payment simulator and a record-only SMS outbox. Once
 // anything is configured, the simulator and the record-only outbox must

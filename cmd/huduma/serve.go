@@ -284,7 +284,7 @@ func newGateway(ctx context.Context, cfg Config, log *slog.Logger) (*gateway, er
 	inbox := smschannel.NewInbox(smschannel.InboxDeps{Store: st, Catalog: st, Payments: pay, Conversations: sess},
 		smschannel.InboxConfig{Paybill: cfg.Paybill(), NeedServiceID: cfg.ECitizenBilling(), Steps: cfg.PaySteps, ServiceCode: cfg.ServiceCode, DefaultLanguage: cfg.Language,
 			ConversationTTL: cfg.SMSTTL, PerMinute: cfg.SMSInRate, Burst: smsInBurst}, log)
-	ag := &agency{Service: pay, Codes: otp.New(st, secret), Notices: notices.NewNotices(st),
+	ag := &agency{Service: pay, Codes: otp.New(st, secret), AgencyTexts: notices.NewAgencyTexts(st),
 		Applications: notices.NewApplications(st, st, st), catalogReads: st}
 	var sender providers.SMSSender
 	var smsRoutes []providers.Route
@@ -440,7 +440,7 @@ func (g *gateway) start() {
 }
 
 // retain removes personal data older than keep at start and then every
-// interval (see the README's retention table).
+// interval (see the retention table in docs/security.md).
 func retain(ctx context.Context, st *sqlstore.DB, keep, interval time.Duration, log *slog.Logger) {
 	t := time.NewTicker(interval)
 	defer t.Stop()

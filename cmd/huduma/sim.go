@@ -138,7 +138,7 @@ func printFlags(w io.Writer, fs *flag.FlagSet) {
 			line += " " + arg
 		}
 		fmt.Fprintf(w, "%s\n      %s", line, help)
-		if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "0" {
+		if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "0" && f.DefValue != "0s" {
 			fmt.Fprintf(w, " (default %s)", f.DefValue)
 		}
 		fmt.Fprintln(w)

@@ -8,9 +8,9 @@ import (
 	"github.com/huduma-ke/huduma"
 )
 
-// The suspense ledger (README "Money that matches nothing"): every M-Pesa
-// transaction is recorded once in received_payments, by its transaction
-// id, and split by the accumulate rule into applied, suspense and
+// The suspense ledger (docs/finance.md, "Money that matches nothing"):
+// every M-Pesa transaction is recorded once in received_payments, by its
+// transaction id, and split by the accumulate rule into applied, suspense and
 // refunded. Every movement between those buckets is a payment_moves row,
 // written in the same transaction as the change, its audit row and its
 // text.

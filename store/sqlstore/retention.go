@@ -16,7 +16,8 @@ type Purged struct {
 // finished outbox messages (the SMS texts and numbers), inbound SMS, OTP
 // hashes, done jobs, and the raw bodies of payment callbacks (which hold
 // phone numbers and names). Invoices, payments, applications and the audit
-// log are financial records and stay; see the README's retention table.
+// log are financial records and stay; see the retention table in
+// docs/security.md.
 func (l *DB) Purge(ctx context.Context, before time.Time) (Purged, error) {
 	var p Purged
 	cut := ms(before)
