@@ -62,3 +62,6 @@ func openAt(t *testing.T, path string) *sqlstore.DB {
 	return s
 }
 func BenchmarkPayment(b *testing.B) { storetest.BenchmarkPayment(b, openTest(b)) }
+
+// BenchmarkInvoice times the confirming hop's write.
+func BenchmarkInvoice(b *testing.B) { storetest.BenchmarkInvoice(b, openTest(b)) }

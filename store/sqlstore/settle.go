@@ -32,6 +32,22 @@ var errInvoiceKeySeen = errors.New("invoice key seen")
 // and refund's ids filled in.
 func (l *DB) Settle(ctx context.Context, key huduma.LedgerKey, decide func(huduma.LedgerState) (huduma.Plan, error)) (huduma.Plan, error) {
 	var plan huduma.Plan
+	if key == (huduma.LedgerKey{}) && l.d.Name == Postgres.Name {
+		// Nothing to load or lock: a plan of new rows only is one
+		// statement; any other plan is decided again in a transaction.
+		st := huduma.LedgerState{Now: l.now(), NewApplication: string(huduma.NewInvoiceNumber())}
+		p, err := decide(st)
+		if err != nil {
+			return huduma.Plan{}, err
+		}
+		if oneStatement(p) {
+			err := l.insertInvoicePlan(ctx, p)
+			if !errors.Is(err, errInvoiceKeySeen) {
+				return p, err
+			}
+			key.InvoiceKey = p.NewInvoice.Key
+		}
+	}
 	for try := 0; ; try++ {
 		err := l.tx(ctx, func(tx *sql.Tx) error {
 			st, err := l.loadLedger(ctx, tx, key)
@@ -427,20 +443,12 @@ func (l *DB) writePlan(ctx context.Context, tx *sql.Tx, key huduma.LedgerKey, p 
 // insertInvoice writes a new invoice. A number already taken is EConflict
 // (the caller draws another); a key already used, errInvoiceKeySeen.
 func (l *DB) insertInvoice(ctx context.Context, tx *sql.Tx, n huduma.InvoiceOrder) error {
-	inv := n.Invoice
-	fields, err := json.Marshal(inv.Fields)
+	values, err := invoiceValues(n)
 	if err != nil {
-		return fmt.Errorf("encode invoice fields: %w", err)
+		return err
 	}
-	var key any
-	if n.Key != "" {
-		key = n.Key
-	}
-	r, err := tx.ExecContext(ctx, `INSERT INTO invoices (number, service_code, service_name, phone, fields, fee, convenience_fee, total,
-		status, language, idempotency_key, request_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
-		ON CONFLICT (idempotency_key) DO NOTHING`,
-		string(inv.Number), inv.ServiceCode, inv.ServiceName, string(inv.Phone), string(fields), inv.Fee, inv.ConvenienceFee, inv.Total,
-		string(inv.Status), string(inv.Language), key, n.RequestHash, ms(inv.CreatedAt), ms(inv.ExpiresAt))
+	r, err := tx.ExecContext(ctx, `INSERT INTO invoices `+invoiceInsertCols+` VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+		ON CONFLICT (idempotency_key) DO NOTHING`, values...)
 	if err != nil {
 		if isUnique(err) {
 			return huduma.Errorf(huduma.EConflict, "invoice number already used")
@@ -453,6 +461,26 @@ func (l *DB) insertInvoice(ctx context.Context, tx *sql.Tx, n huduma.InvoiceOrde
 		return errInvoiceKeySeen
 	}
 	return nil
+}
+
+// invoiceInsertCols are the columns a new invoice writes, in
+// invoiceValues's order.
+const invoiceInsertCols = `(number, service_code, service_name, phone, fields, fee, convenience_fee, total,
+	status, language, idempotency_key, request_hash, created_at, expires_at)`
+
+// invoiceValues are a new invoice's values for invoiceInsertCols.
+func invoiceValues(n huduma.InvoiceOrder) ([]any, error) {
+	inv := n.Invoice
+	fields, err := json.Marshal(inv.Fields)
+	if err != nil {
+		return nil, fmt.Errorf("encode invoice fields: %w", err)
+	}
+	var key any
+	if n.Key != "" {
+		key = n.Key
+	}
+	return []any{string(inv.Number), inv.ServiceCode, inv.ServiceName, string(inv.Phone), string(fields), inv.Fee, inv.ConvenienceFee, inv.Total,
+		string(inv.Status), string(inv.Language), key, n.RequestHash, ms(inv.CreatedAt), ms(inv.ExpiresAt)}, nil
 }
 
 // writeMoves writes the journal rows in one statement.
@@ -485,6 +513,23 @@ func (l *DB) writeMoves(ctx context.Context, tx *sql.Tx, p huduma.Plan, now int6
 	return nil
 }
 
+// auditValues are an audit row's detail, as JSON, and the payment it
+// concerns (nil: none).
+func auditValues(r huduma.AuditRow) (string, any, error) {
+	var detail []byte
+	if r.Detail != nil {
+		var err error
+		if detail, err = json.Marshal(r.Detail); err != nil {
+			return "", nil, fmt.Errorf("encode audit detail: %w", err)
+		}
+	}
+	var trans any
+	if r.TransID != "" {
+		trans = r.TransID
+	}
+	return string(detail), trans, nil
+}
+
 // writeAudit writes the plan's audit rows in one statement, each with
 // the payment it concerns.
 func (l *DB) writeAudit(ctx context.Context, tx *sql.Tx, rows []huduma.AuditRow, now int64) error {
@@ -495,23 +540,16 @@ func (l *DB) writeAudit(ctx context.Context, tx *sql.Tx, rows []huduma.AuditRow,
 	q.WriteString(`INSERT INTO audit_log (entity, entity_id, action, detail, trans_id, at) VALUES `)
 	args := make([]any, 0, 6*len(rows))
 	for i, r := range rows {
-		var detail []byte
-		if r.Detail != nil {
-			var err error
-			if detail, err = json.Marshal(r.Detail); err != nil {
-				return fmt.Errorf("encode audit detail: %w", err)
-			}
-		}
-		var trans any
-		if r.TransID != "" {
-			trans = r.TransID
+		detail, trans, err := auditValues(r)
+		if err != nil {
+			return err
 		}
 		if i > 0 {
 			q.WriteString(", ")
 		}
 		n := len(args)
 		fmt.Fprintf(&q, "($%d, $%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5, n+6)
-		args = append(args, r.Entity, r.ID, r.Action, string(detail), trans, now)
+		args = append(args, r.Entity, r.ID, r.Action, detail, trans, now)
 	}
 	if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
 		return fmt.Errorf("write audit rows: %w", err)

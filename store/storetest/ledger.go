@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -66,6 +67,51 @@ func runLedger(t *testing.T, open Opener) {
 		dup := testInvoice("100000001", now)
 		if _, _, err := l.CreateInvoice(ctx, huduma.InvoiceOrder{Invoice: dup}); huduma.ErrorCode(err) != huduma.EConflict {
 			t.Fatalf("taken number: %v, want conflict", err)
+		}
+	})
+	t.Run("RacingIdenticalInvoicesWriteOnce", func(t *testing.T) {
+		l := ledgertest.New(open(t))
+		now := time.Now()
+		const racers = 8
+		var wg sync.WaitGroup
+		numbers := make([]huduma.InvoiceNumber, racers)
+		errs := make([]error, racers)
+		for i := range racers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				// Each racer draws its own number, as a retried hop does.
+				inv := testInvoice(fmt.Sprintf("2000000%02d", i), now)
+				got, _, err := l.CreateInvoice(ctx, huduma.InvoiceOrder{Invoice: inv, Key: "ussd:race",
+					Message: &huduma.Message{To: inv.Phone, Kind: huduma.MessageInvoice, Body: "pay " + string(inv.Number)},
+					Push:    &huduma.PushPlan{Payer: inv.Phone, RunAt: now}})
+				numbers[i], errs[i] = got.Number, err
+			}()
+		}
+		wg.Wait()
+		for i := range racers {
+			if errs[i] != nil || numbers[i] != numbers[0] {
+				t.Fatalf("racer %d got %q (%v), racer 0 %q", i, numbers[i], errs[i], numbers[0])
+			}
+		}
+		if msgs, _ := l.Messages(ctx, "+254712345678", 10); len(msgs) != 1 || msgs[0].Body != "pay "+string(numbers[0]) {
+			t.Fatalf("messages %+v, want the one invoice's", msgs)
+		}
+		jobs, err := l.Claim(ctx, 10, time.Minute, huduma.JobPush)
+		if err != nil || len(jobs) != 1 {
+			t.Fatalf("%d push jobs (%v), want 1", len(jobs), err)
+		}
+		var job huduma.PromptJob
+		if err := json.Unmarshal(jobs[0].Payload, &job); err != nil {
+			t.Fatal(err)
+		}
+		a, err := l.Attempt(ctx, job.AttemptID)
+		if err != nil || a.Invoice != numbers[0] || a.Status != huduma.AttemptQueued {
+			t.Fatalf("the push job's prompt %d: %+v %v", job.AttemptID, a, err)
+		}
+		trail, err := l.Audit(ctx, "invoice", string(numbers[0]))
+		if err != nil || len(trail) != 1 || trail[0].Action != "created" {
+			t.Fatalf("audit %+v %v, want one creation", trail, err)
 		}
 	})
 	t.Run("PromptsSettleOnce", func(t *testing.T) {
