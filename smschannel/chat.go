@@ -417,9 +417,14 @@ func (c *chat) pay(raw string) (string, error) {
 		// enough that the phone itself asked.
 		return texts.SMSPayCapped.F(c.lang, steps), nil
 	case huduma.EConflict:
-		// Paid or expired meanwhile, or a prompt already in flight.
-		if now, err := c.i.pay.Invoice(c.ctx, number); err == nil && !now.Payable() {
+		// Paid or expired meanwhile, a prompt already in flight, or (on
+		// e-Citizen) no bill yet to prompt for.
+		now, err := c.i.pay.Invoice(c.ctx, number)
+		if err == nil && !now.Payable() {
 			return c.statusText(now), nil
+		}
+		if err == nil && c.i.cfg.NeedServiceID && now.Bill == "" {
+			return texts.SMSPayBillComing.F(c.lang, inv.Number), nil
 		}
 		return texts.SMSPayInFlight.F(c.lang, inv.Number), nil
 	}
