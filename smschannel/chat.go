@@ -424,11 +424,26 @@ func (c *chat) pay(raw string) (string, error) {
 			return c.statusText(now), nil
 		}
 		if err == nil && c.i.cfg.NeedServiceID && now.Bill == "" {
-			return texts.SMSPayBillComing.F(c.lang, inv.Number), nil
+			return c.notBilled(now)
 		}
 		return texts.SMSPayInFlight.F(c.lang, inv.Number), nil
 	}
 	return "", fmt.Errorf("request prompt: %w", err)
+}
+
+// notBilled answers PAY for an invoice e-Citizen has not billed: its bill
+// number is on its way by SMS, unless the checkout gave up (the payer was
+// texted so), when it cannot be paid at all.
+func (c *chat) notBilled(inv huduma.Invoice) (string, error) {
+	gaveUp, err := c.i.st.MessageQueued(c.ctx, huduma.CheckoutFailedDedupe(inv.Number))
+	if err != nil {
+		return "", fmt.Errorf("checkout outcome: %w", err)
+	}
+	if gaveUp {
+		inv.Language = c.lang
+		return texts.CheckoutFailedSMS(inv, c.i.cfg.ServiceCode), nil
+	}
+	return texts.SMSPayBillComing.F(c.lang, inv.Number), nil
 }
 
 // status answers STATUS: the invoice's state and how to pay it.

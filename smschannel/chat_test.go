@@ -926,22 +926,30 @@ func TestSMSServiceWithoutECitizenID(t *testing.T) {
 
 var anyInvoiceNo = regexp.MustCompile(`(?:Invoice|Ankara) ([0-9]{10}):`)
 
-// downBiller is an e-Citizen that never answers a checkout: every
-// invoice stays unbilled, its checkout job retrying.
-type downBiller struct{}
+// failingBiller is an e-Citizen failing every checkout with its code:
+// unavailable (the checkout job retries) or invalid (it gives up at once
+// and texts the payer); every invoice stays unbilled.
+type failingBiller string
 
-func (downBiller) CreateBill(context.Context, providers.BillOrder) (providers.CreatedBill, error) {
-	return providers.CreatedBill{}, huduma.Errorf(huduma.EUnavailable, "e-Citizen is down")
+func (b failingBiller) CreateBill(context.Context, providers.BillOrder) (providers.CreatedBill, error) {
+	return providers.CreatedBill{}, huduma.Errorf(string(b), "e-Citizen failed the checkout")
 }
 
 // TestSMSPayBeforeBilled: on the ecitizen backend, PAY from the invoice's
 // own Safaricom phone before e-Citizen has billed it says the bill number
 // comes by SMS (no prompt can exist before the bill), in both languages,
-// and never that a prompt is already on its way.
+// and never that a prompt is already on its way; once the checkout gave
+// up, it says the invoice could not be billed instead.
 func TestSMSPayBeforeBilled(t *testing.T) {
+	for _, code := range []string{huduma.EUnavailable, huduma.EInvalid} {
+		t.Run(code, func(t *testing.T) { testSMSPayBeforeBilled(t, code) })
+	}
+}
+
+func testSMSPayBeforeBilled(t *testing.T, code string) {
 	const saf = huduma.MSISDN("+254708374170")
-	e := newChatEnvPay(t, InboxConfig{NeedServiceID: true}, nil, func(p *payments.Service, l ledgertest.Ledger) {
-		p.EnableBilling(downBiller{}, l)
+	e := newChatEnvPay(t, InboxConfig{NeedServiceID: true, ServiceCode: "*2222#"}, nil, func(p *payments.Service, l ledgertest.Ledger) {
+		p.EnableBilling(failingBiller(code), l)
 	})
 	for _, k := range []struct {
 		lang           huduma.Language
@@ -958,6 +966,9 @@ func TestSMSPayBeforeBilled(t *testing.T) {
 			t.Fatalf("%s: %+v %v: billed by an e-Citizen that is down", k.lang, inv, err)
 		}
 		want := texts.SMSPayBillComing.F(k.lang, n)
+		if code == huduma.EInvalid {
+			want = texts.CheckoutFailedSMS(huduma.Invoice{Number: n, Language: k.lang}, "*2222#")
+		}
 		for _, text := range []string{k.pay + " " + string(n), k.pay} {
 			if got := e.send(saf, text); got != want {
 				t.Errorf("%s: %q: %q, want %q", k.lang, text, got, want)
