@@ -33,6 +33,12 @@ type BillJobs interface {
 // the payer is texted.
 const checkoutTries = 8
 
+// checkoutPatience is how long after its order an invoice's checkout
+// waits out an outage without spending tries; past it, a checkout the
+// breaker holds back is a failed try like any other, so an outage that
+// never ends still ends with the payer texted.
+const checkoutPatience = time.Hour
+
 // defaultCheckoutBudget is how long the hop waits for e-Citizen when
 // Config.CheckoutBudget is unset.
 const defaultCheckoutBudget = time.Second
@@ -179,10 +185,11 @@ func (s *Service) checkout(ctx context.Context, j huduma.Job, shown bool) checko
 	}
 	created, err := s.biller.CreateBill(ctx, providers.BillOrder{Invoice: inv, ServiceID: sv.ECitizenServiceID, Payer: payer, SendSTK: send})
 	var open *breaker.OpenError
-	if errors.As(err, &open) {
+	patient := s.now().Before(inv.CreatedAt.Add(checkoutPatience))
+	if errors.As(err, &open) && patient {
 		return s.heldBack(ctx, j, r, open, send)
 	}
-	if errors.Is(err, errTrialFailed) {
+	if errors.Is(err, errTrialFailed) && patient {
 		// It reached e-Citizen (a prompt asked for stays asked), but spends
 		// no try: the next run waits for the breaker.
 		s.log.WarnContext(ctx, "e-Citizen checkout failed as the breaker's trial; the outage goes on", "invoice", inv.Number, "error", err)

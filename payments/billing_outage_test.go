@@ -47,17 +47,24 @@ func (b *outageBiller) billed(n huduma.InvoiceNumber) int {
 
 // TestECitizenOutageBillsEveryInvoice simulates, with the production
 // settings (the breaker opening after 5 failures for 30 s, checkouts
-// retried after 2, 4, 8 … s, 8 tries), an order every 2 s and e-Citizen
-// answering every checkout with a 503 for 10 minutes, longer than a
-// checkout's tries last. The checkout jobs wait for the breaker without
-// spending tries, so every invoice ends billed once after the outage with
-// one text of its bill number, and no payer is told the invoice could not
-// be billed.
+// retried after 2, 4, 8 … s, 8 tries), an order every 2 s for a minute
+// and e-Citizen answering every checkout with a 503 for 10 minutes, longer
+// than a checkout's tries last, then for 2 hours, longer than a checkout
+// waits out an outage. Every invoice ends billed once with one text of its
+// bill number, or told once that it could not be billed, never both; a
+// 10-minute outage costs no bill (the jobs wait for the breaker without
+// spending tries); a 2-hour one ends with the payers texted.
 func TestECitizenOutageBillsEveryInvoice(t *testing.T) {
+	for _, outage := range []time.Duration{10 * time.Minute, 2 * time.Hour} {
+		t.Run(outage.String(), func(t *testing.T) { testECitizenOutage(t, outage) })
+	}
+}
+
+func testECitizenOutage(t *testing.T, outage time.Duration) {
 	ctx := context.Background()
 	c := &simClock{t: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)}
 	start := c.now()
-	downFrom, downTo := start.Add(20*time.Second), start.Add(20*time.Second+10*time.Minute)
+	downFrom, downTo := start.Add(20*time.Second), start.Add(20*time.Second+outage)
 	b := &outageBiller{now: c.now, down: func(at time.Time) bool { return !at.Before(downFrom) && at.Before(downTo) }, bills: map[string]int{}}
 	l := ledgertest.New(sqlitetest.OpenWithSample(t)).WithClock(c.now)
 	s := New(l, l, nil, Config{Paybill: "222222", ServiceCode: "*2222#"}, slog.New(slog.DiscardHandler))
@@ -66,7 +73,8 @@ func TestECitizenOutageBillsEveryInvoice(t *testing.T) {
 
 	var invoices []huduma.Invoice
 	loadEnd := downFrom.Add(time.Minute)
-	for next := start; ; c.add(250 * time.Millisecond) {
+	tick := max(outage/2400, 250*time.Millisecond)
+	for next := start; ; c.add(tick) {
 		if now := c.now(); !now.Before(next) && now.Before(loadEnd) {
 			inv := simInvoice(len(invoices), now)
 			if _, _, err := l.CreateInvoice(ctx, huduma.InvoiceOrder{Invoice: inv, Checkout: &huduma.CheckoutJob{Invoice: inv.Number, Payer: inv.Phone}}); err != nil {
@@ -92,6 +100,7 @@ func TestECitizenOutageBillsEveryInvoice(t *testing.T) {
 		}
 	}
 
+	billed, texted := 0, 0
 	for _, inv := range invoices {
 		got, err := l.Invoice(ctx, inv.Number)
 		if err != nil {
@@ -110,10 +119,21 @@ func TestECitizenOutageBillsEveryInvoice(t *testing.T) {
 				failedTexts++
 			}
 		}
-		if got.Bill != "EC"+string(inv.Number) || b.billed(inv.Number) != 1 || billedTexts != 1 || failedTexts != 0 {
-			t.Errorf("invoice %s (ordered %s into the run): bill %q, %d bills at e-Citizen, %d bill texts, %d could-not-bill texts; want one bill, one text",
+		switch {
+		case got.Bill == "EC"+string(inv.Number) && b.billed(inv.Number) == 1 && billedTexts == 1 && failedTexts == 0:
+			billed++
+		case got.Bill == "" && b.billed(inv.Number) == 0 && billedTexts == 0 && failedTexts == 1:
+			texted++
+		default:
+			t.Errorf("invoice %s (ordered %s into the run): bill %q, %d bills at e-Citizen, %d bill texts, %d could-not-bill texts; want one bill and its text, or one could-not-bill text",
 				inv.Number, inv.CreatedAt.Sub(start), got.Bill, b.billed(inv.Number), billedTexts, failedTexts)
 		}
 	}
-	t.Logf("%d invoices; %d checkouts reached the breaker-guarded client", len(invoices), b.calls)
+	t.Logf("%s outage: %d invoices, %d billed, %d texted; %d checkouts reached the breaker-guarded client", outage, len(invoices), billed, texted, b.calls)
+	if outage < checkoutPatience && texted != 0 {
+		t.Errorf("a %s outage texted %d payers; every checkout should have waited it out", outage, texted)
+	}
+	if outage > checkoutPatience && texted == 0 {
+		t.Errorf("a %s outage texted nobody; past %s the checkouts should give up", outage, checkoutPatience)
+	}
 }
