@@ -1,7 +1,5 @@
 package huduma
 
-import "fmt"
-
 // The events of the ecitizen billing backend: each invoice is a bill on
 // e-Citizen, whose number is the account payers quote. Payments it
 // notifies are PaymentEvents like any other (SourceECitizen).
@@ -19,6 +17,11 @@ const OutcomeCheckoutFailed Outcome = "checkout_failed"
 // BilledDedupe is the dedupe key of the text telling an invoice's bill
 // number: one text per invoice, whatever repeats.
 func BilledDedupe(n InvoiceNumber) string { return "billed:" + string(n) }
+
+// CheckoutFailedDedupe is the dedupe key of the text telling that an
+// invoice could not be billed: one per invoice, and its presence is how
+// a later answer knows the checkout gave up.
+func CheckoutFailedDedupe(n InvoiceNumber) string { return "checkout-failed:" + string(n) }
 
 // billed stores the bill number a checkout answered with, and texts it to
 // the payer unless the caller shows it.
@@ -91,6 +94,6 @@ func (s *settling) checkoutFailed(e CheckoutFailedEvent) {
 	s.plan.Outcome = OutcomeCheckoutFailed
 	s.audit("invoice", string(inv.Number), "checkout_failed", "", map[string]any{"reason": clipText(Redact(e.Reason), 300)})
 	if s.texts != nil {
-		s.message(s.texts.CheckoutFailed(*inv), fmt.Sprintf("checkout-failed:%s", inv.Number))
+		s.message(s.texts.CheckoutFailed(*inv), CheckoutFailedDedupe(inv.Number))
 	}
 }

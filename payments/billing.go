@@ -5,11 +5,13 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/huduma-ke/huduma"
+	"github.com/huduma-ke/huduma/breaker"
 	"github.com/huduma-ke/huduma/providers"
 )
 
@@ -31,9 +33,47 @@ type BillJobs interface {
 // the payer is texted.
 const checkoutTries = 8
 
+// checkoutPatience is how long after its order an invoice's checkout
+// waits out an outage without spending tries; past it, a checkout the
+// breaker holds back is a failed try like any other, so an outage that
+// never ends still ends with the payer texted.
+const checkoutPatience = time.Hour
+
 // defaultCheckoutBudget is how long the hop waits for e-Citizen when
 // Config.CheckoutBudget is unset.
 const defaultCheckoutBudget = time.Second
+
+// WithBillBreaker puts a circuit breaker around b, as WithBreaker does
+// around Daraja: checkouts failing in a row open it, and while it is open
+// a checkout fails at once with a *breaker.OpenError, which the checkout
+// job waits out without spending a try. A refused bill (EInvalid) is
+// e-Citizen answering, not an outage. A checkout that outlived the hop's
+// budget counts as failed: the breaker has no neutral outcome, and
+// counting it a success would close a breaker on a hanging e-Citizen.
+func WithBillBreaker(b providers.Biller, br *breaker.Breaker) providers.Biller {
+	return guardedBiller{b, br}
+}
+
+type guardedBiller struct {
+	b  providers.Biller
+	br *breaker.Breaker
+}
+
+// errTrialFailed marks a checkout that was the breaker's trial and
+// failed: the outage goes on. Its try is not the bill's: otherwise the
+// job that wins every trial would spend all its tries on one outage.
+var errTrialFailed = errors.New("the e-Citizen breaker's trial checkout failed")
+
+func (g guardedBiller) CreateBill(ctx context.Context, o providers.BillOrder) (created providers.CreatedBill, err error) {
+	failed := func(err error) bool { return huduma.ErrorCode(err) != huduma.EInvalid }
+	trial := g.br.State() == breaker.HalfOpen
+	err = g.br.Do(func() error { created, err = g.b.CreateBill(ctx, o); return err }, failed)
+	var open *breaker.OpenError
+	if trial && err != nil && failed(err) && !errors.As(err, &open) {
+		err = fmt.Errorf("%w: %w", errTrialFailed, err)
+	}
+	return created, err
+}
 
 // EnableBilling turns on the ecitizen backend: invoices are billed by b,
 // no Daraja prompt is queued (e-Citizen sends its own), and services
@@ -89,9 +129,12 @@ func (s *Service) runCheckout(ctx context.Context, j huduma.Job) {
 // finishJob records a checkout run's outcome on its job.
 func (s *Service) finishJob(ctx context.Context, j huduma.Job, r checkoutResult) {
 	var err error
-	if r.at.IsZero() {
+	switch {
+	case r.at.IsZero():
 		err = s.jobs.Done(ctx, j.ID)
-	} else {
+	case r.free:
+		err = s.jobs.Postpone(ctx, j.ID, r.at, r.why)
+	default:
 		err = s.jobs.Retry(ctx, j.ID, r.at, r.why, r.payload)
 	}
 	if err != nil {
@@ -141,6 +184,18 @@ func (s *Service) checkout(ctx context.Context, j huduma.Job, shown bool) checko
 		}
 	}
 	created, err := s.biller.CreateBill(ctx, providers.BillOrder{Invoice: inv, ServiceID: sv.ECitizenServiceID, Payer: payer, SendSTK: send})
+	var open *breaker.OpenError
+	patient := s.now().Before(inv.CreatedAt.Add(checkoutPatience))
+	if errors.As(err, &open) && patient {
+		return s.heldBack(ctx, j, r, open, send)
+	}
+	if errors.Is(err, errTrialFailed) && patient {
+		// It reached e-Citizen (a prompt asked for stays asked), but spends
+		// no try: the next run waits for the breaker.
+		s.log.WarnContext(ctx, "e-Citizen checkout failed as the breaker's trial; the outage goes on", "invoice", inv.Number, "error", err)
+		r.step = step{at: s.now().Add(s.cfg.PushBackoff), why: err.Error(), free: true}
+		return r
+	}
 	if err != nil {
 		s.log.WarnContext(ctx, "e-Citizen checkout failed", "invoice", inv.Number, "try", j.Attempts, "error", err)
 		if huduma.ErrorCode(err) != huduma.EInvalid && j.Attempts < checkoutTries {
@@ -166,6 +221,23 @@ func (s *Service) checkout(ctx context.Context, j huduma.Job, shown bool) checko
 		r.bill = inv.Bill
 	}
 	s.log.InfoContext(ctx, "invoice billed on e-Citizen", "invoice", inv.Number, "bill", r.bill, "prompt", send)
+	return r
+}
+
+// heldBack waits out the breaker that held a checkout back: nothing
+// reached e-Citizen, so the run spends no try, and a prompt recorded as
+// asked for was not, so the next run asks for it.
+func (s *Service) heldBack(ctx context.Context, j huduma.Job, r checkoutResult, open *breaker.OpenError, send bool) checkoutResult {
+	if send {
+		r.payload.Asked = false
+		if err := s.billJobs.SaveJobPayload(ctx, j.ID, r.payload); err != nil {
+			// Left as asked: the payer may miss a prompt, never get two.
+			s.log.WarnContext(ctx, "could not take back a prompt the breaker held back", "invoice", r.payload.Invoice, "error", err)
+		}
+	}
+	at := s.now().Add(max(open.Retry, s.cfg.PushBackoff))
+	s.log.DebugContext(ctx, "e-Citizen checkout held back by the circuit breaker; waiting without spending a try", "invoice", r.payload.Invoice, "until", at)
+	r.step = step{at: at, why: open.Error(), free: true}
 	return r
 }
 

@@ -417,13 +417,33 @@ func (c *chat) pay(raw string) (string, error) {
 		// enough that the phone itself asked.
 		return texts.SMSPayCapped.F(c.lang, steps), nil
 	case huduma.EConflict:
-		// Paid or expired meanwhile, or a prompt already in flight.
-		if now, err := c.i.pay.Invoice(c.ctx, number); err == nil && !now.Payable() {
+		// Paid or expired meanwhile, a prompt already in flight, or (on
+		// e-Citizen) no bill yet to prompt for.
+		now, err := c.i.pay.Invoice(c.ctx, number)
+		if err == nil && !now.Payable() {
 			return c.statusText(now), nil
+		}
+		if err == nil && c.i.cfg.NeedServiceID && now.Bill == "" {
+			return c.notBilled(now)
 		}
 		return texts.SMSPayInFlight.F(c.lang, inv.Number), nil
 	}
 	return "", fmt.Errorf("request prompt: %w", err)
+}
+
+// notBilled answers PAY for an invoice e-Citizen has not billed: its bill
+// number is on its way by SMS, unless the checkout gave up (the payer was
+// texted so), when it cannot be paid at all.
+func (c *chat) notBilled(inv huduma.Invoice) (string, error) {
+	gaveUp, err := c.i.st.MessageQueued(c.ctx, huduma.CheckoutFailedDedupe(inv.Number))
+	if err != nil {
+		return "", fmt.Errorf("checkout outcome: %w", err)
+	}
+	if gaveUp {
+		inv.Language = c.lang
+		return texts.CheckoutFailedSMS(inv, c.i.cfg.ServiceCode), nil
+	}
+	return texts.SMSPayBillComing.F(c.lang, inv.Number), nil
 }
 
 // status answers STATUS: the invoice's state and how to pay it.

@@ -15,6 +15,7 @@ import (
 	"github.com/huduma-ke/huduma/internal/ledgertest"
 	"github.com/huduma-ke/huduma/notices"
 	"github.com/huduma-ke/huduma/payments"
+	"github.com/huduma-ke/huduma/providers"
 	"github.com/huduma-ke/huduma/sessions"
 	"github.com/huduma-ke/huduma/sessions/memstore"
 	"github.com/huduma-ke/huduma/store/sqlitestore/sqlitetest"
@@ -98,6 +99,13 @@ type chatEnv struct {
 
 func newChatEnv(t testing.TB, cfg InboxConfig, wrap func(InboxStore) InboxStore) *chatEnv {
 	t.Helper()
+	return newChatEnvPay(t, cfg, wrap, nil)
+}
+
+// newChatEnvPay is newChatEnv with setup run on the payments service
+// before the inbox uses it (turning on a billing backend).
+func newChatEnvPay(t testing.TB, cfg InboxConfig, wrap func(InboxStore) InboxStore, setup func(*payments.Service, ledgertest.Ledger)) *chatEnv {
+	t.Helper()
 	l := ledgertest.New(sqlitetest.OpenWithSample(t))
 	var st InboxStore = l
 	if wrap != nil {
@@ -107,7 +115,11 @@ func newChatEnv(t testing.TB, cfg InboxConfig, wrap func(InboxStore) InboxStore)
 		cfg.Paybill = "174379"
 	}
 	e := &chatEnv{t: t, l: l, st: st, convs: newConversations(t)}
-	e.in = NewInbox(InboxDeps{Store: st, Catalog: l, Payments: payments.New(l, l, nil, payments.Config{Paybill: cfg.Paybill}, quiet), Conversations: e.convs}, cfg, quiet)
+	pay := payments.New(l, l, nil, payments.Config{Paybill: cfg.Paybill}, quiet)
+	if setup != nil {
+		setup(pay, l)
+	}
+	e.in = NewInbox(InboxDeps{Store: st, Catalog: l, Payments: pay, Conversations: e.convs}, cfg, quiet)
 	return e
 }
 
@@ -909,5 +921,58 @@ func TestSMSServiceWithoutECitizenID(t *testing.T) {
 	}
 	if got := off.send(saf, "INVOICE 9001 12345678"); !invoiceNo.MatchString(got) {
 		t.Fatalf("flag off, invoice: %q", got)
+	}
+}
+
+var anyInvoiceNo = regexp.MustCompile(`(?:Invoice|Ankara) ([0-9]{10}):`)
+
+// failingBiller is an e-Citizen failing every checkout with its code:
+// unavailable (the checkout job retries) or invalid (it gives up at once
+// and texts the payer); every invoice stays unbilled.
+type failingBiller string
+
+func (b failingBiller) CreateBill(context.Context, providers.BillOrder) (providers.CreatedBill, error) {
+	return providers.CreatedBill{}, huduma.Errorf(string(b), "e-Citizen failed the checkout")
+}
+
+// TestSMSPayBeforeBilled: on the ecitizen backend, PAY from the invoice's
+// own Safaricom phone before e-Citizen has billed it says the bill number
+// comes by SMS (no prompt can exist before the bill), in both languages,
+// and never that a prompt is already on its way; once the checkout gave
+// up, it says the invoice could not be billed instead.
+func TestSMSPayBeforeBilled(t *testing.T) {
+	for _, code := range []string{huduma.EUnavailable, huduma.EInvalid} {
+		t.Run(code, func(t *testing.T) { testSMSPayBeforeBilled(t, code) })
+	}
+}
+
+func testSMSPayBeforeBilled(t *testing.T, code string) {
+	const saf = huduma.MSISDN("+254708374170")
+	e := newChatEnvPay(t, InboxConfig{NeedServiceID: true, ServiceCode: "*2222#"}, nil, func(p *payments.Service, l ledgertest.Ledger) {
+		p.EnableBilling(failingBiller(code), l)
+	})
+	for _, k := range []struct {
+		lang           huduma.Language
+		lang2, invoice string
+		pay            string
+	}{{huduma.English, "LANG EN", "INVOICE", "PAY"}, {huduma.Kiswahili, "LUGHA SW", "ANKARA", "LIPA"}} {
+		e.send(saf, k.lang2)
+		m := anyInvoiceNo.FindStringSubmatch(e.send(saf, k.invoice+" 4001 12345"))
+		if m == nil {
+			t.Fatalf("%s: no invoice", k.lang)
+		}
+		n := huduma.InvoiceNumber(m[1])
+		if inv, err := e.l.Invoice(context.Background(), n); err != nil || inv.Bill != "" {
+			t.Fatalf("%s: %+v %v: billed by an e-Citizen that is down", k.lang, inv, err)
+		}
+		want := texts.SMSPayBillComing.F(k.lang, n)
+		if code == huduma.EInvalid {
+			want = texts.CheckoutFailedSMS(huduma.Invoice{Number: n, Language: k.lang}, "*2222#")
+		}
+		for _, text := range []string{k.pay + " " + string(n), k.pay} {
+			if got := e.send(saf, text); got != want {
+				t.Errorf("%s: %q: %q, want %q", k.lang, text, got, want)
+			}
+		}
 	}
 }

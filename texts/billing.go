@@ -32,6 +32,11 @@ var (
 	SMSOwnPhoneOnly = Text{"Prompts for this invoice go only to the phone that got it. %s", "Maombi ya ankara hii huenda kwa simu iliyoipata tu. %s"}
 )
 
+// SMSPayBillComing answers PAY for an invoice e-Citizen has not billed
+// yet: no prompt can be asked for before its bill exists.
+var SMSPayBillComing = Text{"Invoice %s is not on eCitizen yet. Its bill number and how to pay it come by SMS shortly.",
+	"Ankara %s bado haijawekwa kwenye eCitizen. Nambari yake ya bili na jinsi ya kuilipa zitakuja kwa SMS punde."}
+
 // BillComing stands for the steps of paying in an SMS reply whose bill
 // number had not come in time.
 var BillComing = Text{"The eCitizen bill number to pay it with comes by SMS shortly.", "Nambari ya bili ya eCitizen ya kuilipa inakuja kwa SMS punde."}

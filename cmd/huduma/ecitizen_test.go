@@ -504,3 +504,60 @@ func TestECitizenReprompt(t *testing.T) {
 		t.Fatalf("bills %+v", b)
 	}
 }
+
+// TestECitizenOutageBreaker: e-Citizen failing five checkouts in a row
+// (the hop's and the worker's retries) opens the ecitizen breaker, shown
+// by huduma_breaker_state; an order while it is open ends at once with
+// the bill number coming by SMS, nothing reaching e-Citizen. After the
+// cooldown both invoices are billed once each, their payers texted the
+// bill number once, nobody told the invoice could not be billed, and the
+// breaker closes.
+func TestECitizenOutageBreaker(t *testing.T) {
+	e := newECEnv(t, map[string]string{"HUDUMA_DATA_DIR": t.TempDir()}, 0.1)
+	state := func() float64 {
+		return sample(e.scrape(), "huduma_breaker_state", map[string]string{"provider": "ecitizen"})
+	}
+	if got := state(); got != 0 {
+		t.Fatalf("breaker state %v before the outage", got)
+	}
+	e.fake.Fail(5, http.StatusServiceUnavailable, `{"error":"maintenance"}`)
+	phones := []huduma.MSISDN{"+254733000700", "+254733000701"}
+	var ns []huduma.InvoiceNumber
+	order := func(phone huduma.MSISDN) {
+		end := e.dial(string(phone), "1", "3", "1001", "1", "12345678", "01011990", "1")
+		m := invoiceRE.FindStringSubmatch(end)
+		if m == nil || !strings.Contains(end, "will come by SMS") {
+			t.Fatalf("END %q", end)
+		}
+		ns = append(ns, huduma.InvoiceNumber(m[1]))
+	}
+	order(phones[0])
+	deadline := time.Now().Add(15 * time.Second)
+	for state() != 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the breaker never opened; bills %+v", e.fake.Bills())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	order(phones[1]) // the faults are used up: only the breaker keeps this from billing
+	bills := map[huduma.MSISDN]string{}
+	for i, n := range ns {
+		bills[phones[i]] = e.billOf(n).Bill
+		if b := e.bills(n); len(b) != 1 {
+			t.Fatalf("invoice %s: bills %+v", n, b)
+		}
+		waitFor(t, func() bool { return len(e.texts(phones[i], huduma.MessageInvoice)) > 0 }, "the bill number's text")
+	}
+	e.drain()
+	for _, phone := range phones {
+		if got := e.texts(phone, huduma.MessageInvoice); len(got) != 1 || !strings.Contains(got[0], bills[phone]) {
+			t.Errorf("%s: bill texts %q", phone.Masked(), got)
+		}
+		if got := e.texts(phone, huduma.MessagePayment); len(got) != 0 {
+			t.Errorf("%s: payment texts %q", phone.Masked(), got)
+		}
+	}
+	if got := state(); got != 0 {
+		t.Errorf("breaker state %v after the outage", got)
+	}
+}

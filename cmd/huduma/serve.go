@@ -277,7 +277,9 @@ func newGateway(ctx context.Context, cfg Config, log *slog.Logger) (*gateway, er
 		pay.EnableRefunds(rail.Reverser)
 	}
 	if ec != nil {
-		pay.EnableBilling(ecitizen.Biller{Client: ec}, st)
+		ecBreaker := breakerFor("ecitizen", cfg)
+		breakers["ecitizen"] = ecBreaker
+		pay.EnableBilling(payments.WithBillBreaker(ecitizen.Biller{Client: ec}, ecBreaker), st)
 	}
 	// The SMS channel finds, invoices and pays through the same catalog
 	// and payments service as the USSD screens.

@@ -20,18 +20,7 @@ import (
 // against an embedded gateway (M-Pesa simulator, record-only SMS), then
 // checks that a journey that goes differently exits with an error.
 func TestSimScript(t *testing.T) {
-	addr := testenv.FreeAddr(t)
-	p := &payEnv{t: t, base: "http://" + addr, env: map[string]string{
-		"HUDUMA_DATA_DIR": t.TempDir(), "HUDUMA_ADDR": addr, "HUDUMA_PUBLIC_URL": "http://" + addr,
-		"HUDUMA_CALLBACK_TOKEN": testToken, "MPESA_STK_DELAY": "300ms", "HUDUMA_RESUME_WINDOW": "0", "HUDUMA_SIMULATOR": "on",
-	}}
-	p.start()
-	sim := func(script string) (string, string, error) {
-		var out, errOut bytes.Buffer
-		err := run(context.Background(), []string{"sim", "--url", p.base, "--token", testToken, "--phone", "0712345600",
-			"--script", script, "--sms-wait", "20s"}, func(string) string { return "" }, &out, &errOut)
-		return out.String(), errOut.String(), err
-	}
+	p, sim := simGateway(t, map[string]string{"MPESA_STK_DELAY": "300ms"})
 
 	out, errOut, err := sim("../../testdata/sim/pay.script")
 	if err != nil {
@@ -55,6 +44,51 @@ func TestSimScript(t *testing.T) {
 	err = run(context.Background(), []string{"sim", "--url", p.base, "--script", bad}, func(string) string { return "" }, &discard, &discard)
 	if err == nil || !strings.Contains(err.Error(), "--token") {
 		t.Fatalf("no token: %v", err)
+	}
+}
+
+// simGateway starts an embedded gateway with the simulators on (and env
+// on top) and returns it with a runner of `huduma sim --script` against
+// it from 0712345600: its output, its errors and its outcome.
+func simGateway(t *testing.T, env map[string]string) (*payEnv, func(script string) (string, string, error)) {
+	addr := testenv.FreeAddr(t)
+	p := &payEnv{t: t, base: "http://" + addr, env: map[string]string{
+		"HUDUMA_DATA_DIR": t.TempDir(), "HUDUMA_ADDR": addr, "HUDUMA_PUBLIC_URL": "http://" + addr,
+		"HUDUMA_CALLBACK_TOKEN": testToken, "HUDUMA_RESUME_WINDOW": "0", "HUDUMA_SIMULATOR": "on",
+	}}
+	for k, v := range env {
+		p.env[k] = v
+	}
+	p.start()
+	return p, func(script string) (string, string, error) {
+		var out, errOut bytes.Buffer
+		err := run(context.Background(), []string{"sim", "--url", p.base, "--token", testToken, "--phone", "0712345600",
+			"--script", script, "--sms-wait", "20s"}, func(string) string { return "" }, &out, &errOut)
+		return out.String(), errOut.String(), err
+	}
+}
+
+// TestSimScriptECitizen replays the shipped e-Citizen pay journey with
+// `huduma sim --script` against a gateway on the ecitizen backend with
+// HUDUMA_PAYMENTS=simulator: the END shows e-Citizen's bill number, the
+// fake e-Citizen's prompt is paid and its notification makes the invoice
+// paid with one receipt; the invoice carries the bill the END showed.
+func TestSimScriptECitizen(t *testing.T) {
+	p, sim := simGateway(t, map[string]string{"HUDUMA_BILLING": "ecitizen", "HUDUMA_PAYMENTS": "simulator"})
+	out, errOut, err := sim("../../testdata/sim/pay-ecitizen.script")
+	if err != nil {
+		t.Fatalf("pay-ecitizen.script: %v\n%s\n%s", err, errOut, out)
+	}
+	if !strings.Contains(out, "journey matched (19 steps)") {
+		t.Fatalf("output:\n%s", out)
+	}
+	m := regexp.MustCompile(`Invoice (\d{10}) +\|\n *\| eCitizen bill ([A-Z0-9]+) `).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("no END with a bill number in:\n%s", out)
+	}
+	inv := p.invoice(huduma.InvoiceNumber(m[1]))
+	if inv.Bill != m[2] || inv.Status != huduma.InvoicePaid || p.receipts(inv.Phone) != 1 {
+		t.Fatalf("invoice %+v, %d receipts, after an END showing bill %s", inv, p.receipts(inv.Phone), m[2])
 	}
 }
 

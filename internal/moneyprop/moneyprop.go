@@ -3,8 +3,10 @@
 // huduma.Settle decides: the in-memory ledger (internal/memledger, many
 // thousands of sequences in seconds) and both SQL stores (the store
 // conformance suite). Over random sequences of payments (right, short,
-// over, repeated, to paid, expired and unknown accounts, by paybill and
-// by prompt), of officers applying held money, and of refunds that
+// over, repeated, to paid, expired and unknown accounts, by paybill, by
+// prompt and by e-Citizen notification, to an invoice number or to a bill
+// number), of e-Citizen bills learned, checkouts given up and prompts
+// asked again, of officers applying held money, and of refunds that
 // succeed or fail, the ledger does exactly what a model of the accumulate
 // rule predicts, and money in always equals applied + suspense +
 // refunded.
@@ -57,8 +59,11 @@ type Options struct {
 }
 
 type modelInvoice struct {
-	number   huduma.InvoiceNumber
-	total    int64
+	number huduma.InvoiceNumber
+	phone  huduma.MSISDN
+	total  int64
+	// bill is the e-Citizen bill number stored on it (ecitizen backend).
+	bill     string
 	received int64
 	expired  bool
 	prompt   string // checkout of the prompt in flight, if any
@@ -97,6 +102,9 @@ type conservation struct {
 	newInvoice func(body string, total int64, now time.Time) huduma.Invoice
 	// adopted, matched and applies count the rarer paths taken.
 	adopted, matched, applies, refunds, ops int
+	// bills and billPays count the e-Citizen events: bills learned,
+	// payments notified.
+	bills, billPays int
 	// totals over the worker's sequences so far
 	in, applied, suspense, refunded int64
 }
@@ -173,7 +181,7 @@ func Run(t *testing.T, l Ledger, clock *Clock, opt Options) {
 	for _, c := range workers {
 		sum.in, sum.applied, sum.suspense, sum.refunded = sum.in+c.in, sum.applied+c.applied, sum.suspense+c.suspense, sum.refunded+c.refunded
 		sum.ops, sum.adopted, sum.matched, sum.applies = sum.ops+c.ops, sum.adopted+c.adopted, sum.matched+c.matched, sum.applies+c.applies
-		sum.refunds += c.refunds
+		sum.refunds, sum.bills, sum.billPays = sum.refunds+c.refunds, sum.bills+c.bills, sum.billPays+c.billPays
 	}
 	if problems, err := l.VerifyLedger(ctx); err != nil || len(problems) > 0 {
 		t.Fatalf("seed %d: ledger: %v %v", seed, problems, err)
@@ -184,8 +192,8 @@ func Run(t *testing.T, l Ledger, clock *Clock, opt Options) {
 		t.Fatalf("seed %d: totals %+v %v, model in %d applied %d suspense %d refunded %d", seed, tot, err, sum.in, sum.applied, sum.suspense, sum.refunded)
 	}
 	testenv.Figure(t, "conservation on %s: %d random sequences, %d operations (%d receipts learned, %d prompts matched to paybill payments, "+
-		"%d officer applies, %d refund results), KES %d in = %d applied + %d held + %d refunded, in %s (seed %d)", opt.Name, sequences, sum.ops, sum.adopted,
-		sum.matched, sum.applies, sum.refunds, tot.In, tot.Applied, tot.Suspense, tot.Refunded, time.Since(start).Round(time.Millisecond), seed)
+		"%d officer applies, %d refund results, %d e-Citizen bills, %d e-Citizen payments), KES %d in = %d applied + %d held + %d refunded, in %s (seed %d)",
+		opt.Name, sequences, sum.ops, sum.adopted, sum.matched, sum.applies, sum.refunds, sum.bills, sum.billPays, tot.In, tot.Applied, tot.Suspense, tot.Refunded, time.Since(start).Round(time.Millisecond), seed)
 }
 
 // settle runs one money event through the ledger and the rules.
@@ -198,12 +206,17 @@ func (c *conservation) addInvoice(ctx context.Context) {
 	now := c.now()
 	total := int64(100 + c.r.Intn(50)*100)
 	inv := c.newInvoice(body, total, now)
-	m := &modelInvoice{number: inv.Number, total: total}
+	m := &modelInvoice{number: inv.Number, phone: inv.Phone, total: total}
 	if c.r.Intn(8) == 0 {
 		inv.ExpiresAt = now.Add(-time.Minute) // the sweep expires it
 		m.expired = true
 	}
-	if p, err := c.settle(ctx, huduma.InvoiceEvent{Order: huduma.InvoiceOrder{Invoice: inv}}); err != nil || p.NewInvoice == nil {
+	order := huduma.InvoiceOrder{Invoice: inv}
+	if c.r.Intn(2) == 0 {
+		// On the ecitizen backend the invoice queues its checkout.
+		order.Checkout = &huduma.CheckoutJob{Invoice: inv.Number, Payer: inv.Phone}
+	}
+	if p, err := c.settle(ctx, huduma.InvoiceEvent{Order: order}); err != nil || p.NewInvoice == nil {
 		c.fail("create invoice: %+v %v", p.NewInvoice, err)
 	}
 	if m.expired {
@@ -216,7 +229,7 @@ func (c *conservation) addInvoice(ctx context.Context) {
 
 // step runs one random operation against the store and the model.
 func (c *conservation) step(ctx context.Context) {
-	switch k := c.r.Intn(20); {
+	switch k := c.r.Intn(24); {
 	case k < 11:
 		c.pay(ctx)
 	case k < 13 && len(c.trans) > 0:
@@ -227,9 +240,88 @@ func (c *conservation) step(ctx context.Context) {
 		c.apply(ctx)
 	case k < 19:
 		c.refund(ctx)
+	case k < 21:
+		c.billPay(ctx)
+	case k < 23:
+		c.bill(ctx)
 	default:
 		c.addInvoice(ctx)
 	}
+}
+
+// bill runs one of the checkout job's events for a random invoice: the
+// bill number e-Citizen answered (new, the same again, or another one,
+// which never replaces the first), the job giving up, or a repeat
+// checkout asking for a prompt.
+func (c *conservation) bill(ctx context.Context) {
+	inv := c.invoices[c.r.Intn(len(c.invoices))]
+	payable := !inv.paid() && !inv.expired
+	switch c.r.Intn(4) {
+	case 0:
+		want := huduma.OutcomeCheckoutFailed
+		if inv.bill != "" || !payable {
+			want = huduma.OutcomeDuplicate
+		}
+		plan, err := c.settle(ctx, huduma.CheckoutFailedEvent{Invoice: inv.number, Reason: "property"})
+		if err != nil || plan.Outcome != want {
+			c.fail("checkout failed for %s (bill %q, payable %v): %s %v, want %s", inv.number, inv.bill, payable, plan.Outcome, err, want)
+		}
+	case 1:
+		c.n++
+		plan, err := c.settle(ctx, huduma.CheckoutEvent{Invoice: inv.number, Payer: inv.phone, Dedupe: fmt.Sprintf("reprompt-%d", c.n)})
+		if want := payable && inv.bill != ""; want != (err == nil) || want && plan.Outcome != "queued" || !want && huduma.ErrorCode(err) != huduma.EConflict {
+			c.fail("prompt again for %s (bill %q, payable %v): %s %v", inv.number, inv.bill, payable, plan.Outcome, err)
+		}
+	default:
+		c.n++
+		bill, want := fmt.Sprintf("B%dX%dX%d", c.seed%1000, c.seq, c.n), huduma.OutcomeBilled
+		switch {
+		case inv.bill != "" && c.r.Intn(2) == 0:
+			bill, want = inv.bill, huduma.OutcomeDuplicate
+		case inv.bill != "":
+			want = huduma.OutcomeBillConflict
+		}
+		plan, err := c.settle(ctx, huduma.BillEvent{Invoice: inv.number, Bill: bill, Shown: c.r.Intn(2) == 0})
+		if err != nil || plan.Outcome != want {
+			c.fail("bill %s for %s (bill %q): %s %v, want %s", bill, inv.number, inv.bill, plan.Outcome, err, want)
+		}
+		if want == huduma.OutcomeBilled {
+			inv.bill = bill
+			c.bills++
+		}
+	}
+}
+
+// billPay settles a payment e-Citizen notified: to an invoice by its
+// number, to a billed invoice by its bill number alone, or to a bill
+// nobody issued. It comes from a number no prompt went to, as a payment
+// by another network would.
+func (c *conservation) billPay(ctx context.Context) {
+	inv := c.pickInvoice()
+	c.n++
+	p := huduma.C2BPayment{TransID: fmt.Sprintf("EC%dX%dX%d", c.seed%1000, c.seq, c.n), Amount: int64(1 + c.r.Intn(5000)),
+		Source: huduma.SourceECitizen, MSISDN: payers[0]}
+	ev := huduma.PaymentEvent{Payment: p}
+	key := ev.Key()
+	switch {
+	case inv == nil:
+		p.Account = fmt.Sprintf("NOBILL%d", c.n)
+		key.Bill = p.Account
+	case inv.bill != "" && c.r.Intn(2) == 0:
+		p.Account, p.Amount = inv.bill, c.amountFor(inv)
+		key.Bill = inv.bill
+	default:
+		p.Invoice, p.Account, p.Amount = inv.number, inv.bill, c.amountFor(inv)
+		key = huduma.PaymentEvent{Payment: p}.Key()
+	}
+	ev.Payment = p
+	want, mp := c.expect(inv, p.Amount)
+	plan, err := c.l.Settle(ctx, key, func(st huduma.LedgerState) (huduma.Plan, error) { return huduma.Settle(st, ev, texts{}) })
+	if got := plan.Settlement; err != nil || got != want {
+		c.fail("e-Citizen payment %+v: %+v %v, want %+v", p, got, err, want)
+	}
+	c.record(p.TransID, mp)
+	c.billPays++
 }
 
 // refund settles a refund on its way, or asks for one of a held payment
@@ -564,8 +656,8 @@ func (c *conservation) check(ctx context.Context) {
 			c.fail("invoice: %v", err)
 		}
 		paid := inv.Status == huduma.InvoicePaid
-		if inv.Received != m.received || paid != m.paid() {
-			c.fail("invoice %s: received %d paid %v, want %d %v", m.number, inv.Received, paid, m.received, m.paid())
+		if inv.Received != m.received || paid != m.paid() || inv.Bill != m.bill {
+			c.fail("invoice %s: received %d paid %v bill %q, want %d %v %q", m.number, inv.Received, paid, inv.Bill, m.received, m.paid(), m.bill)
 		}
 	}
 	for trans, m := range c.payments {
