@@ -1,5 +1,7 @@
 package huduma
 
+import "time"
+
 // InvoiceOrder is everything written when an invoice is created, in one
 // transaction.
 type InvoiceOrder struct {
@@ -17,6 +19,11 @@ type InvoiceOrder struct {
 	// Checkout, when set, queues the job that bills the invoice on
 	// e-Citizen (the ecitizen backend, which sends no Push of its own).
 	Checkout *CheckoutJob
+	// CheckoutAt is when the worker may take the checkout job (zero: at
+	// once). Whoever creates the invoice runs its checkout inline first,
+	// so that the END screen can show the bill number; the worker waiting
+	// until that run had its budget keeps it from winning the job first.
+	CheckoutAt time.Time
 }
 
 // InvoiceRequest asks for a new invoice.

@@ -1217,7 +1217,11 @@ func (s *settling) newInvoice(e InvoiceEvent) error {
 	if c := o.Checkout; c != nil {
 		job := *c
 		job.Invoice = inv.Number
-		s.plan.Jobs = append(s.plan.Jobs, JobPlan{Kind: JobCheckout, Payload: job, RunAt: s.st.Now, Dedupe: CheckoutDedupe(inv.Number)})
+		runAt := s.st.Now
+		if o.CheckoutAt.After(runAt) {
+			runAt = o.CheckoutAt
+		}
+		s.plan.Jobs = append(s.plan.Jobs, JobPlan{Kind: JobCheckout, Payload: job, RunAt: runAt, Dedupe: CheckoutDedupe(inv.Number)})
 		detail["billing"] = "ecitizen"
 	}
 	s.audit("invoice", string(inv.Number), "created", "", detail)

@@ -2,6 +2,7 @@ package huduma_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/huduma-ke/huduma"
 )
@@ -51,4 +52,20 @@ func TestBillRules(t *testing.T) {
 		{name: "checkout gave up after the bill came", state: huduma.LedgerState{Invoice: billed(550, 0, huduma.InvoicePending, "EC8XK2QW")},
 			event: huduma.CheckoutFailedEvent{Invoice: number}, want: []string{"outcome duplicate"}},
 	})
+}
+
+// TestCheckoutWaitsForItsCreator: the checkout job of a new invoice is
+// due when the order says (the creator runs it inline first, so the
+// worker must not win it), and at once when the order names no time.
+func TestCheckoutWaitsForItsCreator(t *testing.T) {
+	later := t0.Add(2 * time.Second)
+	for _, c := range []struct {
+		at, want time.Time
+	}{{time.Time{}, t0}, {later, later}, {t0.Add(-time.Second), t0}} {
+		order := huduma.InvoiceOrder{Invoice: *invoice(550, 0, huduma.InvoicePending), Checkout: &huduma.CheckoutJob{Payer: owner}, CheckoutAt: c.at}
+		plan, err := huduma.Settle(huduma.LedgerState{Now: t0}, huduma.InvoiceEvent{Order: order}, fakeTexts{})
+		if err != nil || len(plan.Jobs) != 1 || !plan.Jobs[0].RunAt.Equal(c.want) {
+			t.Fatalf("CheckoutAt %v: jobs %+v (%v), want one due at %v", c.at, plan.Jobs, err, c.want)
+		}
+	}
 }

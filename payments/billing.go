@@ -94,10 +94,7 @@ func (s *Service) checkoutNow(ctx context.Context, inv huduma.Invoice, id int64)
 	if id == 0 || s.billJobs == nil {
 		return inv, false
 	}
-	budget := s.cfg.CheckoutBudget
-	if budget <= 0 {
-		budget = defaultCheckoutBudget
-	}
+	budget := s.checkoutBudget()
 	j, ok, err := s.billJobs.ClaimJob(ctx, id, s.lease)
 	if err != nil || !ok {
 		return inv, false
@@ -111,6 +108,15 @@ func (s *Service) checkoutNow(ctx context.Context, inv huduma.Invoice, id int64)
 	}
 	inv.Bill = res.bill
 	return inv, res.prompted
+}
+
+// checkoutBudget is how long the creator of an invoice waits for its
+// checkout, inline.
+func (s *Service) checkoutBudget() time.Duration {
+	if s.cfg.CheckoutBudget > 0 {
+		return s.cfg.CheckoutBudget
+	}
+	return defaultCheckoutBudget
 }
 
 // checkoutResult is what one run of a checkout job did.

@@ -258,7 +258,7 @@ func (s *Service) CreateInvoice(ctx context.Context, req huduma.InvoiceRequest) 
 			msg = &huduma.Message{To: req.Phone, Kind: huduma.MessageInvoice, Body: s.invoiceText(inv)}
 		}
 		done, err := s.apply(ctx, huduma.InvoiceEvent{Order: huduma.InvoiceOrder{Invoice: inv, Key: req.Key, RequestHash: req.RequestHash,
-			Message: msg, Push: plan, Checkout: checkout}, Cap: s.cfg.PromptCap}, nil)
+			Message: msg, Push: plan, Checkout: checkout, CheckoutAt: now.Add(s.checkoutBudget() + time.Second)}, Cap: s.cfg.PromptCap}, nil)
 		if huduma.ErrorCode(err) == huduma.EConflict {
 			continue // number taken: draw another
 		}
