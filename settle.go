@@ -1236,6 +1236,21 @@ func strangerCapped(payer MSISDN, n int) error {
 		"it can still pay by paybill, or ask for the prompt itself", payer.Masked(), n)
 }
 
+// promptable refuses a prompt, by Daraja or by e-Citizen, for an
+// invoice that is missing, paid or past its life.
+func (s *settling) promptable(n InvoiceNumber) error {
+	inv := s.st.Invoice
+	switch {
+	case inv == nil:
+		return Errorf(ENotFound, "no invoice %s", n)
+	case inv.Status == InvoicePaid:
+		return Errorf(EConflict, "invoice %s is already paid", inv.Number)
+	case inv.Status == InvoiceExpired || !s.st.Now.Before(inv.ExpiresAt):
+		return Errorf(EConflict, "invoice %s has expired", inv.Number)
+	}
+	return nil
+}
+
 // prompt queues a prompt for the balance due of a payable invoice with
 // none in flight: at most one prompt at a time, and a paid invoice is
 // never prompted again.
@@ -1244,15 +1259,10 @@ func (s *settling) prompt(e PromptEvent) error {
 		s.plan.Outcome, s.plan.Prompt = OutcomeDuplicate, a
 		return nil
 	}
-	inv := s.st.Invoice
-	switch {
-	case inv == nil:
-		return Errorf(ENotFound, "no invoice %s", e.Invoice)
-	case inv.Status == InvoicePaid:
-		return Errorf(EConflict, "invoice %s is already paid", inv.Number)
-	case inv.Status == InvoiceExpired || !s.st.Now.Before(inv.ExpiresAt):
-		return Errorf(EConflict, "invoice %s has expired", inv.Number)
+	if err := s.promptable(e.Invoice); err != nil {
+		return err
 	}
+	inv := s.st.Invoice
 	for _, a := range s.st.InFlight {
 		if a.UpdatedAt.After(s.st.Now.Add(-PromptLife)) {
 			return Errorf(EConflict, "a prompt for invoice %s is already on its way", inv.Number)

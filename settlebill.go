@@ -57,14 +57,11 @@ func (s *settling) billed(e BillEvent) error {
 // phone again. e-Citizen's prompt names no requester, so a prompt to
 // another phone would be a stranger's nobody can cap: refused.
 func (s *settling) reprompt(e CheckoutEvent) error {
+	if err := s.promptable(e.Invoice); err != nil {
+		return err
+	}
 	inv := s.st.Invoice
 	switch {
-	case inv == nil:
-		return Errorf(ENotFound, "no invoice %s", e.Invoice)
-	case inv.Status == InvoicePaid:
-		return Errorf(EConflict, "invoice %s is already paid", inv.Number)
-	case inv.Status == InvoiceExpired || !s.st.Now.Before(inv.ExpiresAt):
-		return Errorf(EConflict, "invoice %s has expired", inv.Number)
 	case e.Payer != inv.Phone:
 		return Errorf(EForbidden, "e-Citizen prompts only the invoice's own phone; pay from another number by its steps")
 	case !e.Payer.CanPrompt():
