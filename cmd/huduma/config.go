@@ -268,6 +268,10 @@ var variables = []variable{
 				}
 			} else if v != "" && !strings.HasPrefix(v, "redis://") && !strings.HasPrefix(v, "rediss://") {
 				return fmt.Errorf("want a redis:// or rediss:// URL, or redis+sentinel://host:26379,…/<master-name> (leave empty for in-process sessions)")
+			} else if v != "" {
+				if _, err := redisstore.ParseURL(v); err != nil {
+					return err
+				}
 			}
 			c.RedisURL = v
 			return nil

@@ -56,6 +56,7 @@ func TestLoadConfigRejects(t *testing.T) {
 		{map[string]string{"REDIS_URL": "localhost:6379"}, "REDIS_URL"},
 		{map[string]string{"REDIS_URL": "redis+sentinel://s1:26379,s2:26379"}, "REDIS_URL: no master name"},
 		{map[string]string{"REDIS_URL": "redis+sentinel://s1:26379/huduma?master_name=x"}, "REDIS_URL: unknown option"},
+		{map[string]string{"REDIS_URL": "redis://h:6379/0?pool_size=10"}, `REDIS_URL: unknown option "pool_size"`},
 		{map[string]string{"HUDUMA_SERVICE_CODE": "2222"}, "HUDUMA_SERVICE_CODE"},
 		{map[string]string{"HUDUMA_CALLBACK_TOKEN": "short"}, "HUDUMA_CALLBACK_TOKEN"},
 		{map[string]string{"HUDUMA_API_KEYS": "abc"}, "HUDUMA_API_KEYS"},

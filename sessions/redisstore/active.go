@@ -8,7 +8,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 )
 
 // flushEvery is how often a busy process writes the sessions it saved to
@@ -73,17 +72,19 @@ func (s *Store) flushActive(ctx context.Context) error {
 	if len(batch) == 0 {
 		return nil
 	}
-	members := make([]redis.Z, 0, len(batch))
-	for id, exp := range batch {
-		members = append(members, redis.Z{Score: float64(exp), Member: id})
-	}
 	key := s.prefix + "active"
-	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		// GT: another process may have saved the same session later.
-		p.ZAddGT(ctx, key, members...)
-		p.ZRemRangeByScore(ctx, key, "-inf", strconv.FormatInt(s.now().UnixMilli(), 10))
-		return nil
-	})
+	// GT: another process may have saved the same session later.
+	add := s.c.B().Zadd().Key(key).Gt().ScoreMember()
+	for id, exp := range batch {
+		add = add.ScoreMember(float64(exp), id)
+	}
+	var err error
+	for _, r := range s.c.DoMulti(ctx, add.Build(),
+		s.c.B().Zremrangebyscore().Key(key).Min("-inf").Max(strconv.FormatInt(s.now().UnixMilli(), 10)).Build()) {
+		if e := r.Error(); e != nil && err == nil {
+			err = e
+		}
+	}
 	if err != nil {
 		a.mu.Lock()
 		if a.pending == nil {
@@ -106,7 +107,7 @@ func (s *Store) Active(ctx context.Context) (int64, error) {
 	if err := s.flushActive(ctx); err != nil {
 		return 0, err
 	}
-	n, err := s.rdb.ZCount(ctx, s.prefix+"active", strconv.FormatInt(s.now().UnixMilli()+1, 10), "+inf").Result()
+	n, err := s.c.Do(ctx, s.c.B().Zcount().Key(s.prefix+"active").Min(strconv.FormatInt(s.now().UnixMilli()+1, 10)).Max("+inf").Build()).AsInt64()
 	if err != nil {
 		return 0, fmt.Errorf("redis count active sessions: %w", err)
 	}

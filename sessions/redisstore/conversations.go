@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"strconv"
 
-	"github.com/redis/go-redis/v9"
+	"github.com/redis/rueidis"
 
 	"github.com/huduma-ke/huduma/sessions"
 )
@@ -18,8 +18,8 @@ var convLoadLua string
 var convSaveLua string
 
 var (
-	convLoadScript = redis.NewScript(convLoadLua)
-	convSaveScript = redis.NewScript(convSaveLua)
+	convLoadScript = rueidis.NewLuaScript(convLoadLua)
+	convSaveScript = rueidis.NewLuaScript(convSaveLua)
 )
 
 // convKey is "<prefix>sms:<phone>", a hash like a session's.
@@ -28,16 +28,17 @@ func (s *Store) convKey(phone string) string { return s.prefix + "sms:" + phone 
 // LoadConversation implements sessions.Conversations in one script
 // (conv_load.lua).
 func (s *Store) LoadConversation(ctx context.Context, phone string) (sessions.Conversation, error) {
-	res, err := convLoadScript.Run(ctx, s.rdb, []string{s.convKey(phone), s.langKey(phone)}).Slice()
+	res, err := convLoadScript.Exec(ctx, s.c, []string{s.convKey(phone), s.langKey(phone)}, nil).ToArray()
 	if err != nil {
 		return sessions.Conversation{}, fmt.Errorf("redis load conversation: %w", err)
 	}
+	// The script's false (a missing field) arrives as nil.
 	str := func(i int) (string, bool) {
 		if i >= len(res) {
 			return "", false
 		}
-		v, ok := res[i].(string)
-		return v, ok
+		v, err := res[i].ToString()
+		return v, err == nil
 	}
 	var out sessions.Conversation
 	out.Language, _ = str(2)
@@ -55,8 +56,8 @@ func (s *Store) LoadConversation(ctx context.Context, phone string) (sessions.Co
 // SaveConversation implements sessions.Conversations in one script
 // (conv_save.lua).
 func (s *Store) SaveConversation(ctx context.Context, phone string, expect int64, w sessions.ConversationWrite) (int64, error) {
-	n, err := convSaveScript.Run(ctx, s.rdb, []string{s.convKey(phone), s.langKey(phone)},
-		expect, w.Value, max(w.TTL.Milliseconds(), 1), w.Language).Int64()
+	n, err := convSaveScript.Exec(ctx, s.c, []string{s.convKey(phone), s.langKey(phone)},
+		[]string{itoa(expect), string(w.Value), itoa(max(w.TTL.Milliseconds(), 1)), w.Language}).AsInt64()
 	if err != nil {
 		return 0, fmt.Errorf("redis save conversation: %w", err)
 	}

@@ -15,13 +15,12 @@ package redisstore
 import (
 	"context"
 	_ "embed"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/redis/go-redis/v9"
+	"github.com/redis/rueidis"
 
 	"github.com/huduma-ke/huduma/sessions"
 )
@@ -36,13 +35,13 @@ var saveLua string
 var deleteLua string
 
 var (
-	saveScript   = redis.NewScript(slotLua + saveLua)
-	deleteScript = redis.NewScript(slotLua + deleteLua)
+	saveScript   = rueidis.NewLuaScript(slotLua + saveLua)
+	deleteScript = rueidis.NewLuaScript(slotLua + deleteLua)
 )
 
 // Store is a sessions.Store on Redis.
 type Store struct {
-	rdb    redis.UniversalClient
+	c      rueidis.Client
 	prefix string
 	owned  bool
 	now    func() time.Time
@@ -51,56 +50,77 @@ type Store struct {
 
 var _ sessions.Store = (*Store)(nil)
 
-// New wraps an existing client. Keys are "<prefix>s:<key id>" for a
+// New wraps an existing client (made with DisableCache). Keys are "<prefix>s:<key id>" for a
 // session's own record, "<prefix>h:<phone>" for the phone's slot (its
 // latest session), "<prefix>g:<phone>" for the phone's language (no
 // expiry), "<prefix>active" for the index of sessions by expiry
 // (active.go) and "<prefix>sms:<phone>" for a phone's SMS conversation
 // (conversations.go).
-func New(rdb redis.UniversalClient, prefix string) *Store {
-	return &Store{rdb: rdb, prefix: prefix, now: time.Now}
+func New(c rueidis.Client, prefix string) *Store {
+	return &Store{c: c, prefix: prefix, now: time.Now}
 }
 
 // The hop budget is 2 s: when Redis is down, calls fail fast rather than
-// hang. One dial attempt per try (go-redis would otherwise dial five
-// times, 100 ms apart) and one retry keep a hop that cannot reach Redis
-// at a busy END well inside a second on a refused connection.
+// hang. A dial gives up after a second; a connection that neither takes
+// a write nor answers within ioTimeout is closed (rueidis's
+// ConnWriteTimeout, which also pings an idle connection to find a dead
+// one), failing the calls waiting on it.
 const (
-	dialTimeout  = time.Second
-	ioTimeout    = 500 * time.Millisecond
-	poolTimeout  = time.Second
-	maxRetries   = 1
-	dialAttempts = 1
+	dialTimeout = time.Second
+	ioTimeout   = 500 * time.Millisecond
 )
 
+// retryOnce lets a read (the hop's MGET) that met a broken connection
+// try once more at once, on a fresh one, and no more: the client's own
+// default backs off and retries until the caller's deadline, which would
+// turn a Redis outage into late hops instead of a prompt busy END. Writes
+// (the scripts) are never retried by the client.
+func retryOnce(attempts int, _ rueidis.Completed, _ error) time.Duration {
+	if attempts <= 1 {
+		return 0
+	}
+	return -1
+}
+
 // Open connects to url with timeouts sized for the hop budget. url is
-// redis:// or rediss:// for one server, or redis+sentinel:// (TLS:
-// rediss+sentinel://) for a primary found and followed through Sentinel
-// (ParseSentinelURL). With Sentinel, the client asks the Sentinels for
-// the current primary, drops its connections when they announce a new
-// one, and so follows a failover without a restart.
+// redis:// or rediss:// for one server (ParseURL), or redis+sentinel://
+// (TLS: rediss+sentinel://) for a primary found and followed through
+// Sentinel (ParseSentinelURL). With Sentinel, the client asks the
+// Sentinels for the current primary and moves to a new one when they
+// announce it, so it follows a failover without a restart.
+//
+// The client is rueidis with automatic pipelining: the commands of hops
+// running at once share a connection and go out in one write, and their
+// answers come back in one read, so the system calls a hop pays for its
+// two round trips shrink as the load grows (docs/performance.md). Client-
+// side caching is off: every read goes to the server, as a compare-and-
+// swap store needs.
 func Open(ctx context.Context, url, prefix string) (*Store, error) {
-	var rdb *redis.Client
+	var opt rueidis.ClientOption
+	var err error
 	if IsSentinelURL(url) {
-		opt, err := ParseSentinelURL(url)
-		if err != nil {
+		if opt, err = ParseSentinelURL(url); err != nil {
 			return nil, fmt.Errorf("parse redis sentinel url: %w", err)
 		}
-		opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout, opt.PoolTimeout = dialTimeout, ioTimeout, ioTimeout, poolTimeout
-		opt.MaxRetries, opt.DialerRetries = maxRetries, dialAttempts
-		rdb = redis.NewFailoverClient(opt)
-	} else {
-		opt, err := redis.ParseURL(url)
-		if err != nil {
-			return nil, fmt.Errorf("parse redis url: %w", err)
-		}
-		opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout, opt.PoolTimeout = dialTimeout, ioTimeout, ioTimeout, poolTimeout
-		opt.MaxRetries, opt.DialerRetries = maxRetries, dialAttempts
-		rdb = redis.NewClient(opt)
+		opt.Sentinel.Dialer.Timeout = dialTimeout
+	} else if opt, err = ParseURL(url); err != nil {
+		return nil, fmt.Errorf("parse redis url: %w", err)
 	}
-	s := &Store{rdb: rdb, prefix: prefix, owned: true, now: time.Now}
+	if opt.Dialer.Timeout == 0 {
+		opt.Dialer.Timeout = dialTimeout
+	}
+	if opt.ConnWriteTimeout == 0 {
+		opt.ConnWriteTimeout = ioTimeout
+	}
+	opt.DisableCache = true
+	opt.RetryDelay = retryOnce
+	c, err := rueidis.NewClient(opt)
+	if err != nil {
+		return nil, fmt.Errorf("redis connect: %w", err)
+	}
+	s := &Store{c: c, prefix: prefix, owned: true, now: time.Now}
 	if err := s.Ping(ctx); err != nil {
-		rdb.Close()
+		c.Close()
 		return nil, err
 	}
 	return s, nil
@@ -143,12 +163,16 @@ func parseSlot(raw string) (slot, error) {
 
 // Load implements sessions.Store in one MGET.
 func (s *Store) Load(ctx context.Context, k sessions.Key) (sessions.Loaded, error) {
-	res, err := s.rdb.MGet(ctx, s.key(k), s.slotKey(k.Phone), s.langKey(k.Phone)).Result()
+	res, err := s.c.Do(ctx, s.c.B().Mget().Key(s.key(k), s.slotKey(k.Phone), s.langKey(k.Phone)).Build()).ToArray()
 	if err != nil {
 		return sessions.Loaded{}, fmt.Errorf("redis load session: %w", err)
 	}
-	own, _ := res[0].(string)
-	raw, inSlot := res[1].(string)
+	if len(res) != 3 {
+		return sessions.Loaded{}, fmt.Errorf("redis load session: MGET of 3 keys answered %d values", len(res))
+	}
+	own, _ := res[0].ToString()
+	raw, rerr := res[1].ToString()
+	inSlot := rerr == nil
 	var sl slot
 	if inSlot {
 		if sl, err = parseSlot(raw); err != nil {
@@ -167,7 +191,7 @@ func (s *Store) Load(ctx context.Context, k sessions.Key) (sessions.Loaded, erro
 		return sessions.Loaded{Record: sessions.Record{Value: []byte(d), Version: v}}, nil
 	}
 	var out sessions.Loaded
-	out.Language, _ = res[2].(string)
+	out.Language, _ = res[2].ToString()
 	if inSlot && sl.latestUntil > s.now().UnixMilli() {
 		out.Latest = []byte(sl.data)
 	}
@@ -190,8 +214,8 @@ func (s *Store) Save(ctx context.Context, k sessions.Key, expect int64, w sessio
 	if w.MarkLatest {
 		latest = now + max(w.LatestTTL.Milliseconds(), 1)
 	}
-	n, err := saveScript.Run(ctx, s.rdb, []string{s.key(k), s.slotKey(k.Phone), s.langKey(k.Phone)},
-		k.ID(), expect, w.Value, max(w.TTL.Milliseconds(), 1), latest, w.Language, now, s.prefix+"s:").Int64()
+	n, err := saveScript.Exec(ctx, s.c, []string{s.key(k), s.slotKey(k.Phone), s.langKey(k.Phone)},
+		[]string{k.ID(), itoa(expect), string(w.Value), itoa(max(w.TTL.Milliseconds(), 1)), itoa(latest), w.Language, itoa(now), s.prefix + "s:"}).AsInt64()
 	if err != nil {
 		return 0, fmt.Errorf("redis save session: %w", err)
 	}
@@ -205,7 +229,7 @@ func (s *Store) Save(ctx context.Context, k sessions.Key, expect int64, w sessio
 // Delete implements sessions.Store.
 func (s *Store) Delete(ctx context.Context, k sessions.Key) error {
 	s.active.forget(k.ID())
-	if err := deleteScript.Run(ctx, s.rdb, []string{s.key(k), s.slotKey(k.Phone), s.prefix + "active"}, k.ID()).Err(); err != nil && !errors.Is(err, redis.Nil) {
+	if err := deleteScript.Exec(ctx, s.c, []string{s.key(k), s.slotKey(k.Phone), s.prefix + "active"}, []string{k.ID()}).Error(); err != nil && !rueidis.IsRedisNil(err) {
 		return fmt.Errorf("redis delete session: %w", err)
 	}
 	return nil
@@ -221,31 +245,40 @@ const warmBatch = 1000
 // marker's name changed when languages moved from one hash to a key per
 // phone, so the first start after that fills the new keys.
 func (s *Store) WarmLanguages(ctx context.Context, load func(ctx context.Context) (map[string]string, error)) (bool, error) {
-	first, err := s.rdb.SetNX(ctx, s.prefix+"g:warm", "1", 0).Result()
-	if err != nil {
-		return false, fmt.Errorf("redis language marker: %w", err)
+	first, err := s.c.Do(ctx, s.c.B().Set().Key(s.prefix+"g:warm").Value("1").Nx().Build()).ToString()
+	if rueidis.IsRedisNil(err) {
+		return false, nil // another process set it
 	}
-	if !first {
-		return false, nil
+	if err != nil || first != "OK" {
+		return false, fmt.Errorf("redis language marker: %w", err)
 	}
 	prefs, err := load(ctx)
 	if err == nil {
-		_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-			n := 0
-			for phone, lang := range prefs {
-				p.SetNX(ctx, s.langKey(phone), lang, 0)
-				if n++; n%warmBatch == 0 {
-					if _, err := p.Exec(ctx); err != nil {
-						return err
-					}
+		cmds := make(rueidis.Commands, 0, min(len(prefs), warmBatch))
+		flush := func() error {
+			for _, r := range s.c.DoMulti(ctx, cmds...) {
+				if err := r.Error(); err != nil && !rueidis.IsRedisNil(err) {
+					return err
 				}
 			}
+			cmds = cmds[:0]
 			return nil
-		})
+		}
+		for phone, lang := range prefs {
+			cmds = append(cmds, s.c.B().Set().Key(s.langKey(phone)).Value(lang).Nx().Build())
+			if len(cmds) == warmBatch {
+				if err = flush(); err != nil {
+					break
+				}
+			}
+		}
+		if err == nil && len(cmds) > 0 {
+			err = flush()
+		}
 	}
 	if err != nil {
 		// Let the next start try again.
-		s.rdb.Del(context.WithoutCancel(ctx), s.prefix+"g:warm")
+		s.c.Do(context.WithoutCancel(ctx), s.c.B().Del().Key(s.prefix+"g:warm").Build())
 		return false, fmt.Errorf("warm languages: %w", err)
 	}
 	return true, nil
@@ -253,7 +286,7 @@ func (s *Store) WarmLanguages(ctx context.Context, load func(ctx context.Context
 
 // Ping implements sessions.Store.
 func (s *Store) Ping(ctx context.Context) error {
-	if err := s.rdb.Ping(ctx).Err(); err != nil {
+	if err := s.c.Do(ctx, s.c.B().Ping().Build()).Error(); err != nil {
 		return fmt.Errorf("redis ping: %w", err)
 	}
 	return nil
@@ -262,7 +295,9 @@ func (s *Store) Ping(ctx context.Context) error {
 // Close releases the client when Open made it.
 func (s *Store) Close() error {
 	if s.owned {
-		return s.rdb.Close()
+		s.c.Close()
 	}
 	return nil
 }
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }

@@ -9,11 +9,25 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/redis/rueidis"
 
 	"github.com/huduma-ke/huduma/internal/testenv"
 	"github.com/huduma-ke/huduma/sessions"
 	"github.com/huduma-ke/huduma/sessions/sessionstest"
 )
+
+// raw is a plain client on the test Redis, for reading and writing keys
+// as stored, outside the store.
+func raw(t testing.TB) *redis.Client {
+	t.Helper()
+	opt, err := redis.ParseURL(testenv.RedisURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := redis.NewClient(opt)
+	t.Cleanup(func() { c.Close() })
+	return c
+}
 
 // open returns a store on the real Redis under a random prefix, removing
 // its keys afterwards (the server is shared with other tests).
@@ -27,11 +41,12 @@ func open(t testing.TB) (*Store, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	r := raw(t)
 	t.Cleanup(func() {
 		ctx := context.Background()
-		keys, _ := s.rdb.Keys(ctx, prefix+"*").Result()
+		keys, _ := r.Keys(ctx, prefix+"*").Result()
 		if len(keys) > 0 {
-			s.rdb.Del(ctx, keys...)
+			r.Del(ctx, keys...)
 		}
 		s.Close()
 	})
@@ -49,9 +64,17 @@ func TestConformanceRealRedis(t *testing.T) {
 // would have) see each other's writes and conflicts.
 func TestTwoProcesses(t *testing.T) {
 	a, prefix := open(t)
-	opt, _ := redis.ParseURL(testenv.RedisURL(t))
-	b := New(redis.NewClient(opt), prefix)
-	defer b.rdb.Close()
+	opt, err := ParseURL(testenv.RedisURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt.DisableCache = true
+	c, err := rueidis.NewClient(opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	b := New(c, prefix)
 	ctx := context.Background()
 	k := sessions.Key{Provider: "at", Session: "x", Phone: "+254712345678"}
 	if _, err := a.Save(ctx, k, 0, sessions.Write{Value: []byte("from a"), TTL: time.Minute}); err != nil {
@@ -90,7 +113,7 @@ func TestMemoryUsage(t *testing.T) {
 	if _, err := s.Save(ctx, k, 0, sessions.Write{Value: make([]byte, 600), TTL: time.Minute}); err != nil {
 		t.Fatal(err)
 	}
-	n, err := s.rdb.MemoryUsage(ctx, s.key(k)).Result()
+	n, err := raw(t).MemoryUsage(ctx, s.key(k)).Result()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +161,7 @@ func TestOlderHashRecordsStartAfresh(t *testing.T) {
 	s, prefix := open(t)
 	ctx := context.Background()
 	k := sessions.Key{Provider: "at", Session: "old", Phone: "+254712345678"}
-	if err := s.rdb.HSet(ctx, prefix+"s:"+k.ID(), "v", 3, "d", "midway").Err(); err != nil {
+	if err := raw(t).HSet(ctx, prefix+"s:"+k.ID(), "v", 3, "d", "midway").Err(); err != nil {
 		t.Fatal(err)
 	}
 	if r, err := s.Load(ctx, k); err != nil || r.Record.Version != 0 {
@@ -147,7 +170,7 @@ func TestOlderHashRecordsStartAfresh(t *testing.T) {
 	if v, err := s.Save(ctx, k, 0, sessions.Write{Value: []byte("next"), TTL: time.Minute}); err != nil || v != 1 {
 		t.Fatalf("save over an older record: v=%d %v", v, err)
 	}
-	if got, _ := s.rdb.Get(ctx, prefix+"s:"+k.ID()).Result(); got != "1:next" {
+	if got, _ := raw(t).Get(ctx, prefix+"s:"+k.ID()).Result(); got != "1:next" {
 		t.Fatalf("stored %q, want the string form", got)
 	}
 }

@@ -9,12 +9,12 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/redis/go-redis/v9"
+	"github.com/redis/rueidis"
 )
 
-// Sentinel URL schemes. go-redis's own ParseFailoverURL reuses redis://
-// with a master_name option, so one URL could mean a plain server or a
-// Sentinel; a scheme of its own makes the operator's intent explicit and
+// Sentinel URL schemes. Client libraries reuse redis:// with a
+// master_name or master_set option, so one URL could mean a plain server
+// or a Sentinel; a scheme of its own makes the operator's intent explicit and
 // lets the config check tell the two apart.
 const (
 	sentinelScheme    = "redis+sentinel://"
@@ -42,9 +42,16 @@ func IsSentinelURL(raw string) bool {
 // hold a password.
 //
 // The result has no timeouts set; Open adds the hop-budget ones.
-func ParseSentinelURL(raw string) (*redis.FailoverOptions, error) {
+func ParseSentinelURL(raw string) (rueidis.ClientOption, error) {
+	opt, err := parseSentinelURL(raw)
+	if err != nil {
+		return rueidis.ClientOption{}, err
+	}
+	return opt, nil
+}
+
+func parseSentinelURL(raw string) (opt rueidis.ClientOption, _ error) {
 	var rest string
-	opt := &redis.FailoverOptions{}
 	switch {
 	case strings.HasPrefix(raw, sentinelScheme):
 		rest = raw[len(sentinelScheme):]
@@ -52,63 +59,95 @@ func ParseSentinelURL(raw string) (*redis.FailoverOptions, error) {
 		rest = raw[len(sentinelTLSScheme):]
 		// No ServerName: crypto/tls then checks each dialled host's own name.
 		opt.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+		opt.Sentinel.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
 	default:
-		return nil, errors.New("want a redis+sentinel:// or rediss+sentinel:// URL")
+		return opt, errors.New("want a redis+sentinel:// or rediss+sentinel:// URL")
 	}
 	rest, query, _ := strings.Cut(rest, "?")
 	if i := strings.IndexByte(rest, '#'); i >= 0 {
-		return nil, errors.New("a fragment (#…) has no meaning in a sentinel URL")
+		return opt, errors.New("a fragment (#…) has no meaning in a sentinel URL")
 	}
 	authority, path, _ := strings.Cut(rest, "/")
 	if i := strings.LastIndexByte(authority, '@'); i >= 0 {
 		user, pass, hasPass := strings.Cut(authority[:i], ":")
 		var err error
 		if opt.Username, err = url.PathUnescape(user); err != nil {
-			return nil, errors.New("the user name is not valid percent-encoding")
+			return opt, errors.New("the user name is not valid percent-encoding")
 		}
 		if hasPass {
 			if opt.Password, err = url.PathUnescape(pass); err != nil {
-				return nil, errors.New("the password is not valid percent-encoding")
+				return opt, errors.New("the password is not valid percent-encoding")
 			}
 		}
 		authority = authority[i+1:]
 	}
 	if authority == "" {
-		return nil, errors.New("no sentinel address: want host:port[,host:port…] after the scheme")
+		return opt, errors.New("no sentinel address: want host:port[,host:port…] after the scheme")
 	}
 	for _, a := range strings.Split(authority, ",") {
 		addr, err := sentinelAddr(a)
 		if err != nil {
-			return nil, err
+			return opt, err
 		}
-		opt.SentinelAddrs = append(opt.SentinelAddrs, addr)
+		opt.InitAddress = append(opt.InitAddress, addr)
 	}
 	name, db, hasDB := strings.Cut(path, "/")
 	if name == "" {
-		return nil, errors.New("no master name: want …/<master-name>[/<db>] after the sentinel addresses")
+		return opt, errors.New("no master name: want …/<master-name>[/<db>] after the sentinel addresses")
 	}
 	var err error
-	if opt.MasterName, err = url.PathUnescape(name); err != nil {
-		return nil, errors.New("the master name is not valid percent-encoding")
+	if opt.Sentinel.MasterSet, err = url.PathUnescape(name); err != nil {
+		return opt, errors.New("the master name is not valid percent-encoding")
 	}
 	if hasDB {
-		if opt.DB, err = strconv.Atoi(db); err != nil || opt.DB < 0 {
-			return nil, fmt.Errorf("database %q after the master name: want a number such as 0", db)
+		if opt.SelectDB, err = strconv.Atoi(db); err != nil || opt.SelectDB < 0 {
+			return opt, fmt.Errorf("database %q after the master name: want a number such as 0", db)
 		}
 	}
 	q, err := url.ParseQuery(query)
 	if err != nil {
-		return nil, errors.New("the options after ? are not a valid query string")
+		return opt, errors.New("the options after ? are not a valid query string")
 	}
 	for k, v := range q {
 		switch k {
 		case "sentinel_username":
-			opt.SentinelUsername = v[len(v)-1]
+			opt.Sentinel.Username = v[len(v)-1]
 		case "sentinel_password":
-			opt.SentinelPassword = v[len(v)-1]
+			opt.Sentinel.Password = v[len(v)-1]
 		default:
-			return nil, fmt.Errorf("unknown option %q (supported: sentinel_username, sentinel_password)", k)
+			return opt, fmt.Errorf("unknown option %q (supported: sentinel_username, sentinel_password)", k)
 		}
+	}
+	return opt, nil
+}
+
+// urlOptions are the query options a redis:// URL may carry; any other is
+// refused, so a typo (or another client's option) is not silently ignored.
+var urlOptions = map[string]bool{"db": true, "dial_timeout": true, "write_timeout": true, "client_name": true, "skip_verify": true}
+
+// ParseURL reads a redis:// or rediss:// URL for one server:
+//
+//	redis[s]://[[user]:password@]host[:6379][/<db>][?db=…&dial_timeout=…&write_timeout=…&client_name=…&skip_verify=…]
+//
+// write_timeout is how long a connection may go without taking a write or
+// answering before it is closed (500 ms unless set). Any other option is
+// refused. Errors never quote the URL, which may hold a password.
+func ParseURL(raw string) (rueidis.ClientOption, error) {
+	if !strings.HasPrefix(raw, "redis://") && !strings.HasPrefix(raw, "rediss://") {
+		return rueidis.ClientOption{}, errors.New("want a redis:// or rediss:// URL")
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return rueidis.ClientOption{}, errors.New("not a valid URL (check the password's percent-encoding)")
+	}
+	for k := range u.Query() {
+		if !urlOptions[k] {
+			return rueidis.ClientOption{}, fmt.Errorf("unknown option %q (supported: db, dial_timeout, write_timeout, client_name, skip_verify)", k)
+		}
+	}
+	opt, err := rueidis.ParseURL(raw)
+	if err != nil {
+		return rueidis.ClientOption{}, errors.New(strings.TrimPrefix(err.Error(), "redis: "))
 	}
 	return opt, nil
 }

@@ -4,6 +4,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParseSentinelURL(t *testing.T) {
@@ -29,10 +30,11 @@ func TestParseSentinelURL(t *testing.T) {
 			t.Errorf("%s: %v", c.url, err)
 			continue
 		}
-		if !reflect.DeepEqual(o.SentinelAddrs, c.addrs) || o.MasterName != c.master || o.DB != c.db || o.Username != c.user ||
-			o.Password != c.pass || o.SentinelUsername != c.sentinelUser || o.SentinelPassword != c.sentinel || (o.TLSConfig != nil) != c.tls {
-			t.Errorf("%s: got addrs %v master %q db %d user %q pass %q sentinel %q/%q tls %v", c.url, o.SentinelAddrs, o.MasterName, o.DB,
-				o.Username, o.Password, o.SentinelUsername, o.SentinelPassword, o.TLSConfig != nil)
+		if !reflect.DeepEqual(o.InitAddress, c.addrs) || o.Sentinel.MasterSet != c.master || o.SelectDB != c.db || o.Username != c.user ||
+			o.Password != c.pass || o.Sentinel.Username != c.sentinelUser || o.Sentinel.Password != c.sentinel ||
+			(o.TLSConfig != nil) != c.tls || (o.Sentinel.TLSConfig != nil) != c.tls {
+			t.Errorf("%s: got addrs %v master %q db %d user %q pass %q sentinel %q/%q tls %v", c.url, o.InitAddress, o.Sentinel.MasterSet, o.SelectDB,
+				o.Username, o.Password, o.Sentinel.Username, o.Sentinel.Password, o.TLSConfig != nil)
 		}
 		if o.TLSConfig != nil && o.TLSConfig.ServerName != "" {
 			t.Errorf("%s: a fixed TLS server name %q would fail every other host", c.url, o.TLSConfig.ServerName)
@@ -55,6 +57,32 @@ func TestParseSentinelURL(t *testing.T) {
 		"redis+sentinel://s1/huduma?sentinel_password=%zz": "not a valid query",
 	} {
 		_, err := ParseSentinelURL(url)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: error %v, want one containing %q", url, err, want)
+		}
+		if err != nil && strings.Contains(err.Error(), "secret") {
+			t.Errorf("%s: the error quotes the password: %v", url, err)
+		}
+	}
+}
+
+func TestParseURL(t *testing.T) {
+	o, err := ParseURL("rediss://app:s%40cret@r1.example.ke:6380/2?write_timeout=2s&client_name=huduma")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(o.InitAddress) != 1 || o.InitAddress[0] != "r1.example.ke:6380" || o.SelectDB != 2 || o.Username != "app" ||
+		o.Password != "s@cret" || o.TLSConfig == nil || o.ConnWriteTimeout != 2*time.Second || o.ClientName != "huduma" {
+		t.Fatalf("got %+v", o)
+	}
+	for url, want := range map[string]string{
+		"redis+sentinel://s1/huduma":         "want a redis://",
+		"redis://h:6379/0?pool_size=10":      `unknown option "pool_size"`,
+		"redis://h:6379/zero":                "invalid database number",
+		"redis://:bad%zzsecret@h:6379/0":     "not a valid URL",
+		"redis://h:6379/0?dial_timeout=soon": "invalid dial timeout",
+	} {
+		_, err := ParseURL(url)
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: error %v, want one containing %q", url, err, want)
 		}
