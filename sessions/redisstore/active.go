@@ -7,7 +7,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
 )
 
 // flushEvery is how often a busy process writes the sessions it saved to
