@@ -46,6 +46,8 @@ type Store struct {
 	owned  bool
 	now    func() time.Time
 	active activeIndex
+	// recent holds the records this process saved last (recent.go).
+	recent *recent
 }
 
 var _ sessions.Store = (*Store)(nil)
@@ -57,7 +59,7 @@ var _ sessions.Store = (*Store)(nil)
 // (active.go) and "<prefix>sms:<phone>" for a phone's SMS conversation
 // (conversations.go).
 func New(c rueidis.Client, prefix string) *Store {
-	return &Store{c: c, prefix: prefix, now: time.Now}
+	return &Store{c: c, prefix: prefix, now: time.Now, recent: newRecent()}
 }
 
 // The hop budget is 2 s: when Redis is down, calls fail fast rather than
@@ -118,7 +120,7 @@ func Open(ctx context.Context, url, prefix string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("redis connect: %w", err)
 	}
-	s := &Store{c: c, prefix: prefix, owned: true, now: time.Now}
+	s := &Store{c: c, prefix: prefix, owned: true, now: time.Now, recent: newRecent()}
 	if err := s.Ping(ctx); err != nil {
 		c.Close()
 		return nil, err
@@ -198,9 +200,13 @@ func (s *Store) Load(ctx context.Context, k sessions.Key) (sessions.Loaded, erro
 	return out, nil
 }
 
-// LoadExisting implements sessions.Store: the same single MGET as Load,
-// which costs no more when the session exists.
+// LoadExisting implements sessions.Store: the record this process saved
+// last for the session, when it has it (no round trip; Save checks it is
+// still the stored one), else the same single MGET as Load.
 func (s *Store) LoadExisting(ctx context.Context, k sessions.Key) (sessions.Loaded, error) {
+	if c, ok := s.recent.get(k.ID(), s.now().UnixMilli()); ok {
+		return sessions.Loaded{Record: sessions.Record{Value: []byte(c.data), Version: c.version}}, nil
+	}
 	return s.Load(ctx, k)
 }
 
@@ -214,21 +220,53 @@ func (s *Store) Save(ctx context.Context, k sessions.Key, expect int64, w sessio
 	if w.MarkLatest {
 		latest = now + max(w.LatestTTL.Milliseconds(), 1)
 	}
-	n, err := saveScript.Exec(ctx, s.c, []string{s.key(k), s.slotKey(k.Phone), s.langKey(k.Phone)},
-		[]string{k.ID(), itoa(expect), string(w.Value), itoa(max(w.TTL.Milliseconds(), 1)), itoa(latest), w.Language, itoa(now), s.prefix + "s:"}).AsInt64()
+	id := k.ID()
+	expiry := now + max(w.TTL.Milliseconds(), 1)
+	// When this process holds the record the hop was computed from, the
+	// script checks the stored one is that very record, not only its
+	// version.
+	var want string
+	if c, ok := s.recent.get(id, now); ok && c.version == expect && expect > 0 {
+		want = digest(c.data)
+	}
+	data := string(w.Value)
+	msg, err := saveScript.Exec(ctx, s.c, []string{s.key(k), s.slotKey(k.Phone), s.langKey(k.Phone)},
+		[]string{id, itoa(expect), data, itoa(max(w.TTL.Milliseconds(), 1)), itoa(latest), w.Language, itoa(now), s.prefix + "s:", want}).ToMessage()
 	if err != nil {
+		s.recent.drop(id)
+		return 0, fmt.Errorf("redis save session: %w", err)
+	}
+	if stored, err := msg.ToArray(); err == nil {
+		// The copy was stale: keep what is stored instead, so the retry
+		// needs no read.
+		s.recent.drop(id)
+		if len(stored) == 2 {
+			v, verr := stored[0].AsInt64()
+			d, derr := stored[1].ToString()
+			if verr == nil && derr == nil && v > 0 {
+				s.recent.put(id, recentCopy{version: v, data: d, expiry: expiry}, now)
+			}
+		}
+		return 0, sessions.ErrConflict
+	}
+	n, err := msg.AsInt64()
+	if err != nil {
+		s.recent.drop(id)
 		return 0, fmt.Errorf("redis save session: %w", err)
 	}
 	if n < 0 {
+		s.recent.drop(id)
 		return 0, sessions.ErrConflict
 	}
-	s.noteActive(k.ID(), now+max(w.TTL.Milliseconds(), 1))
+	s.recent.put(id, recentCopy{version: n, data: data, expiry: expiry}, now)
+	s.noteActive(id, expiry)
 	return n, nil
 }
 
 // Delete implements sessions.Store.
 func (s *Store) Delete(ctx context.Context, k sessions.Key) error {
 	s.active.forget(k.ID())
+	s.recent.drop(k.ID())
 	if err := deleteScript.Exec(ctx, s.c, []string{s.key(k), s.slotKey(k.Phone), s.prefix + "active"}, []string{k.ID()}).Error(); err != nil && !rueidis.IsRedisNil(err) {
 		return fmt.Errorf("redis delete session: %w", err)
 	}

@@ -174,3 +174,97 @@ func TestOlderHashRecordsStartAfresh(t *testing.T) {
 		t.Fatalf("stored %q, want the string form", got)
 	}
 }
+
+// TestRecentCopyIsChecked: a hop that continues a session takes its record
+// from this process's copy of what it saved, and the save writes only when
+// the stored record is exactly that copy. Another process's newer save,
+// the same version with other data (a failover that lost the write, an
+// expiry and a new session under the same id) and a deleted record each
+// make the save a conflict that writes nothing, after which the copy is
+// what is stored (or gone), so the retry is right without a read.
+func TestRecentCopyIsChecked(t *testing.T) {
+	a, prefix := open(t)
+	r := raw(t)
+	ctx := context.Background()
+	ttl := time.Minute
+	save := func(s *Store, k sessions.Key, expect int64, v string) (int64, error) {
+		return s.Save(ctx, k, expect, sessions.Write{Value: []byte(v), TTL: ttl})
+	}
+	existing := func(s *Store, k sessions.Key) sessions.Record {
+		t.Helper()
+		ld, err := s.LoadExisting(ctx, k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ld.Record
+	}
+	stored := func(k sessions.Key) string {
+		got, _ := r.Get(ctx, prefix+"s:"+k.ID()).Result()
+		return got
+	}
+
+	// Another process saves a newer version.
+	k := sessions.Key{Provider: "at", Session: "two-processes", Phone: "+254712345678"}
+	if _, err := save(a, k, 0, "main menu"); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := open(t)
+	b.prefix = prefix
+	if rec := existing(b, k); rec.Version != 1 || string(rec.Value) != "main menu" {
+		t.Fatalf("b reads %+v", rec)
+	}
+	if _, err := save(b, k, 1, "find (b)"); err != nil {
+		t.Fatal(err)
+	}
+	if rec := existing(a, k); rec.Version != 1 {
+		t.Fatalf("a's own copy: %+v", rec) // stale, as expected: the save checks it
+	}
+	if _, err := save(a, k, 1, "find (a, stale)"); !errors.Is(err, sessions.ErrConflict) {
+		t.Fatalf("a save from a stale copy: %v, want a conflict", err)
+	}
+	if got := stored(k); got != "2:find (b)" {
+		t.Fatalf("stored %q after the stale save", got)
+	}
+	if rec := existing(a, k); rec.Version != 2 || string(rec.Value) != "find (b)" {
+		t.Fatalf("after the conflict a's copy is %+v, want b's record", rec)
+	}
+	if v, err := save(a, k, 2, "search (a)"); err != nil || v != 3 {
+		t.Fatalf("a's retry: v=%d %v", v, err)
+	}
+
+	// The same version with other data.
+	k2 := sessions.Key{Provider: "at", Session: "same-version", Phone: "+254712345679"}
+	if _, err := save(a, k2, 0, "x"); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Set(ctx, prefix+"s:"+k2.ID(), "1:y", ttl).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := save(a, k2, 1, "from x"); !errors.Is(err, sessions.ErrConflict) {
+		t.Fatalf("a save from a copy whose data differs: %v, want a conflict", err)
+	}
+	if got := stored(k2); got != "1:y" {
+		t.Fatalf("stored %q, want it untouched", got)
+	}
+	if rec := existing(a, k2); rec.Version != 1 || string(rec.Value) != "y" {
+		t.Fatalf("after the conflict the copy is %+v, want the stored y", rec)
+	}
+
+	// Deleted behind the process's back.
+	k3 := sessions.Key{Provider: "at", Session: "deleted", Phone: "+254712345670"}
+	if _, err := save(a, k3, 0, "x"); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Del(ctx, prefix+"s:"+k3.ID()).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := save(a, k3, 1, "from x"); !errors.Is(err, sessions.ErrConflict) {
+		t.Fatalf("a save from a copy of a deleted record: %v, want a conflict", err)
+	}
+	if got := stored(k3); got != "" {
+		t.Fatalf("stored %q, want nothing", got)
+	}
+	if rec := existing(a, k3); rec.Version != 0 {
+		t.Fatalf("after the conflict: %+v, want no record", rec)
+	}
+}

@@ -11,23 +11,34 @@
 -- exist), ARGV[3] data, ARGV[4] ttl ms, ARGV[5] until when (ms since the
 -- epoch) the session is the phone's latest, when this save marks it (0 =
 -- it does not), ARGV[6] language ("" = leave it), ARGV[7] now (ms since
--- the epoch), ARGV[8] the own keys' prefix.
--- Returns the new version, or -1 when the stored version differs (and then
--- writes nothing).
+-- the epoch), ARGV[8] the own keys' prefix, ARGV[9] the SHA-1 (hex) of
+-- the data the caller expects to be stored, when its record came from its
+-- own copy rather than a read ("" = the version alone is checked).
+-- Returns the new version, or, when the stored record is not the expected
+-- one (and then nothing is written): -1, or with ARGV[9] set the stored
+-- record as {version, data} ({0, false} when there is none).
 local r = redis.call('MGET', KEYS[1], KEYS[2])
 local own, slot = r[1], r[2]
-local cur, inslot = 0, false
+local cur, inslot, curdata = 0, false, false
 local sv, sexp, slat, sid, sdata
 if slot then
   sv, sexp, slat, sid, sdata = parse_slot(slot)
   if sid == ARGV[1] then
-    cur, inslot = sv, true
+    cur, inslot, curdata = sv, true, sdata
   end
 end
 if not inslot and own then
-  cur = tonumber(string.sub(own, 1, string.find(own, ':', 1, true) - 1))
+  local c = string.find(own, ':', 1, true)
+  cur = tonumber(string.sub(own, 1, c - 1))
+  if ARGV[9] ~= '' then
+    curdata = string.sub(own, c + 1)
+  end
 end
-if cur ~= tonumber(ARGV[2]) then
+if ARGV[9] ~= '' then
+  if cur ~= tonumber(ARGV[2]) or not curdata or redis.sha1hex(curdata) ~= ARGV[9] then
+    return {cur, curdata}
+  end
+elseif cur ~= tonumber(ARGV[2]) then
   return -1
 end
 local nv = cur + 1
