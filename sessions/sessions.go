@@ -5,9 +5,11 @@
 // Beside the sessions each store keeps one short SMS conversation per
 // phone (Conversations), sharing the phones' languages with the hops.
 //
-// A hop costs one round trip to read (Load) and one to write (Save):
-// whatever else a screen needs about the caller (the language they chose,
-// the journey they left unfinished) rides in those two.
+// A hop costs at most one round trip to read (Load) and one to write
+// (Save): whatever else a screen needs about the caller (the language they
+// chose, the journey they left unfinished) rides in those two. A store
+// may answer LoadExisting from what it saved itself, when Save then checks
+// the stored record is still that one (redisstore does).
 package sessions
 
 import (

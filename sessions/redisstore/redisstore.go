@@ -1,9 +1,10 @@
 // Package redisstore keeps USSD sessions in Redis, shared by any number of
-// gateway processes. A hop costs one read (an MGET of the keys where its
-// session, the phone's latest session and the phone's language live) and
-// one Lua script that does the compare-and-swap on the server with one
-// inner read and one inner write, so two racing hops of one session never
-// both apply.
+// gateway processes. A session's first hop costs one read (an MGET of the
+// keys where its session, the phone's latest session and the phone's
+// language live) and one Lua script that does the compare-and-swap on the
+// server with one inner read and one inner write, so two racing hops of
+// one session never both apply. A later hop served by the process that
+// saved the session last costs the script alone (recent.go).
 //
 // A session's record lives in its own key ("<version>:<data>") until it
 // is marked the phone's latest; from then on it lives in the phone's slot,
