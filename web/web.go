@@ -125,6 +125,8 @@ type Server struct {
 	hops    *ratelimit.Keyed
 	api     *ratelimit.Keyed
 	langs   *languageMemo
+	// workers run the hops' work (hopWithDeadline).
+	workers *hopWorkers
 	// hopRoutes are the mounted USSD hop paths, so a request the
 	// framework refuses before any handler (a body too large) is still
 	// answered in the aggregator's format.
@@ -153,6 +155,7 @@ func New(cfg Config, deps Deps, log *slog.Logger) *Server {
 	s := &Server{cfg: cfg, deps: deps, log: log.With("comp", "web"), metrics: deps.Metrics,
 		hops: ratelimit.New(cfg.HopsPerMinute, cfg.HopBurst), api: ratelimit.New(cfg.APIPerMinute, cfg.APIBurst), langs: newLanguageMemo(),
 		hopRoutes: map[string]providers.USSD{}, refusals: newRefusalLog(time.Minute, 4096), token: []byte(cfg.CallbackToken), now: time.Now}
+	s.workers = newHopWorkers(s.safeHop)
 	s.app = fiber.New(fiber.Config{
 		// Immutable copies request values, so nothing we keep aliases a
 		// buffer fasthttp reuses for the next request.
@@ -501,24 +504,30 @@ type hopResult struct {
 // HopTimeout: when the work is slower (a slow database, a long search),
 // it reports late, and the work finishes in the background and its screen
 // goes to the caller by SMS. The session is saved as usual, so a redial
-// can resume from it.
+// can resume from it. The work runs on a hop worker (hopwork.go).
 func (s *Server) hopWithDeadline(ctx context.Context, hop huduma.Hop) (huduma.Reply, error, bool) {
-	work, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.WorkTimeout)
-	done := make(chan hopResult, 1)
-	go func() {
-		defer cancel()
-		r, err := s.safeHop(work, hop)
-		done <- hopResult{r, err}
-	}()
-	timer := time.NewTimer(s.cfg.HopTimeout)
-	defer timer.Stop()
+	// The work outlives the request when late, so it must not end with
+	// it; a context that can never end (fiber's default, Background)
+	// needs no WithoutCancel wrapper, which saves an allocation a hop.
+	parent := ctx
+	if _, ok := ctx.Deadline(); ok || ctx.Done() != nil {
+		parent = context.WithoutCancel(ctx)
+	}
+	work, cancel := context.WithTimeout(parent, s.cfg.WorkTimeout)
+	done := hopDone.Get().(chan hopResult)
+	s.workers.start(hopJob{ctx: work, cancel: cancel, hop: hop, done: done})
+	timer := startTimer(s.cfg.HopTimeout)
 	select {
 	case r := <-done:
+		stopTimer(timer)
+		hopDone.Put(done)
 		return r.reply, r.err, false
 	case <-timer.C:
+		stopTimer(timer)
 	}
 	go func() {
 		r := <-done
+		hopDone.Put(done)
 		switch {
 		case r.err != nil:
 			s.log.Error("late hop failed", "session", hop.SessionID, "error", r.err)
