@@ -82,7 +82,8 @@ var hopDone = sync.Pool{New: func() any { return make(chan hopResult, 1) }}
 
 // hopTimers are stopped timers, for the HopTimeout of one hop at a time.
 // Since Go 1.23 (go.mod says 1.26) a stopped or reset timer's channel
-// holds no stale tick, so a reused timer fires only for its new hop.
+// holds no stale tick, so a reused timer fires only for its new hop
+// (stopTimer also drains one, for the old timers).
 var hopTimers sync.Pool
 
 func startTimer(d time.Duration) *time.Timer {
@@ -94,6 +95,14 @@ func startTimer(d time.Duration) *time.Timer {
 }
 
 func stopTimer(t *time.Timer) {
-	t.Stop()
+	if !t.Stop() {
+		// Only with GODEBUG=asynctimerchan=1 (the old timers) can a
+		// tick that was not received still be waiting: drop it, so the
+		// timer's next hop is not late at once.
+		select {
+		case <-t.C:
+		default:
+		}
+	}
 	hopTimers.Put(t)
 }
