@@ -39,6 +39,7 @@ type hopWorkers struct {
 	run  func(ctx context.Context, hop huduma.Hop) (huduma.Reply, error)
 }
 
+// newHopWorkers runs each hop with run (the Server's safeHop).
 func newHopWorkers(run func(ctx context.Context, hop huduma.Hop) (huduma.Reply, error)) *hopWorkers {
 	return &hopWorkers{jobs: make(chan hopJob), run: run}
 }
