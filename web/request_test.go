@@ -1,10 +1,17 @@
 package web
 
 import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
 	"net/url"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/huduma-ke/huduma"
+	"github.com/huduma-ke/huduma/providers"
 )
 
 // formCases are bodies for parseForm against url.ParseQuery: the hop
@@ -75,5 +82,59 @@ func BenchmarkParseQuery(b *testing.B) {
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
 		formSink, _ = url.ParseQuery(hopForm)
+	}
+}
+
+// headerUSSD is a provider whose DecodeHop reads a header it names, and
+// records the request it got.
+type headerUSSD struct{ got *providers.Request }
+
+func (headerUSSD) Name() string         { return "hdr" }
+func (headerUSSD) HopHeaders() []string { return []string{"x-signature"} }
+func (h headerUSSD) EncodeError(error) providers.Response {
+	return providers.Response{Status: 400}
+}
+func (h headerUSSD) EncodeReply(r huduma.Reply) providers.Response { return providers.ConEnd(r) }
+func (h headerUSSD) DecodeHop(r providers.Request) (huduma.Hop, error) {
+	*h.got = r
+	return huduma.Hop{Provider: "hdr", SessionID: r.Form.Get("s"), MSISDN: "+254712345678"}, nil
+}
+
+// TestHopGetsOnlyNamedHeaders: a hop's Request carries the query (less
+// the token), the form, the body and only the headers its provider names
+// (all their values); a provider that names none gets none, and a
+// callback gets every header.
+func TestHopGetsOnlyNamedHeaders(t *testing.T) {
+	var got providers.Request
+	s := New(Config{CallbackToken: token}, Deps{USSD: []providers.USSD{headerUSSD{&got}}, Hops: &fakeHops{reply: huduma.Reply{Text: "hi"}}, Events: &fakeEvents{}},
+		slog.New(slog.NewTextHandler(io.Discard, nil)))
+	var cb providers.Request
+	s.Callback(http.MethodPost, "/cb", func(_ context.Context, r providers.Request) providers.Response {
+		cb = r
+		return providers.Response{Status: 200}
+	})
+	req := post("/ussd/hdr?token="+token+"&q=1", url.Values{"s": {"S1"}})
+	req.Header.Add("X-Signature", "a")
+	req.Header.Add("X-Signature", "b")
+	req.Header.Set("X-Other", "c")
+	if resp, err := s.App().Test(req, -1); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("hop: %v %v", resp, err)
+	}
+	if !reflect.DeepEqual(got.Header, http.Header{"X-Signature": {"a", "b"}}) {
+		t.Fatalf("hop headers %v, want only X-Signature's two", got.Header)
+	}
+	if !reflect.DeepEqual(got.Query, url.Values{"q": {"1"}}) || got.Form.Get("s") != "S1" || string(got.Body) != "s=S1" || got.Method != http.MethodPost {
+		t.Fatalf("hop request %+v", got)
+	}
+	req = post("/cb?token="+token, url.Values{"s": {"S1"}})
+	req.Header.Set("X-Other", "c")
+	if resp, err := s.App().Test(req, -1); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("callback: %v %v", resp, err)
+	}
+	if cb.Header.Get("X-Other") != "c" || cb.Header.Get("Content-Type") != "application/x-www-form-urlencoded" || cb.Query != nil {
+		t.Fatalf("callback request %+v", cb)
+	}
+	if h := hopHeaders(providers.LookupUSSD("africastalking")); h.all || len(h.names) != 0 {
+		t.Fatalf("africastalking's hops get headers %+v, want none", h)
 	}
 }
