@@ -39,7 +39,7 @@ build:
 # corpora live in each package's testdata/fuzz; new finds stay in the Go
 # cache until you copy one in with its fix.
 FUZZTIME ?= 5s
-FUZZ_TARGETS = ./gsm7:FuzzFold ./gsm7:FuzzKeepWords ./smschannel:FuzzInboxText ./menus:FuzzLayout ./web:FuzzAPIBodies \
+FUZZ_TARGETS = ./gsm7:FuzzFold ./gsm7:FuzzKeepWords ./smschannel:FuzzInboxText ./menus:FuzzLayout ./web:FuzzAPIBodies ./web:FuzzParseForm \
 	./providers/africastalking:FuzzDecodeHop ./providers/africastalking:FuzzDecodeEvent \
 	./providers/africastalking:FuzzDecodeDeliveryReport ./providers/africastalking:FuzzDecodeIncomingSMS \
 	./providers/hubtel:FuzzDecodeHop ./providers/cgi:FuzzDecodeHop \

@@ -18,7 +18,11 @@ package metrics
 import (
 	"context"
 	"log/slog"
+	"maps"
 	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -84,6 +88,11 @@ type Set struct {
 	otp         *prometheus.CounterVec
 	storeErrs   *prometheus.CounterVec
 	sessErrs    *prometheus.CounterVec
+
+	// hopCache holds the hop series by label values (hopSeriesOf);
+	// hopCacheMu serialises its writers.
+	hopCache   atomic.Pointer[map[hopKey]hopSeries]
+	hopCacheMu sync.Mutex
 }
 
 // The closed label sets.
@@ -265,8 +274,53 @@ func (s *Set) Handler() http.Handler { return promhttp.HandlerFor(s.reg, promhtt
 // Hop counts a USSD hop and its time (web.Metrics). screen is a menu
 // state name (a short fixed word the menus declare), never user input.
 func (s *Set) Hop(provider, screen, outcome string, took time.Duration) {
-	s.hops.WithLabelValues(provider, screen, closed(hopOutcomes, outcome)).Inc()
-	s.hopSeconds.WithLabelValues(provider).Observe(took.Seconds())
+	hs := s.hopSeriesOf(hopKey{provider, screen, outcome})
+	hs.count.Inc()
+	hs.seconds.Observe(took.Seconds())
+}
+
+// hopKey is a hop's labels as the edge passes them.
+type hopKey struct{ provider, screen, outcome string }
+
+// hopSeries are the series one hopKey counts in.
+type hopSeries struct {
+	count   prometheus.Counter
+	seconds prometheus.Observer
+}
+
+// maxHopSeries bounds the hop-series cache. Screens are menu states, a
+// closed set of a few dozen, so the cache never fills in practice; if
+// it did, the rest would be looked up by label as before.
+const maxHopSeries = 4096
+
+// hopSeriesOf returns key's series. Looking the series up by label
+// values (validating and hashing them, twice, under the vectors' locks)
+// was a measurable part of the edge's CPU per hop (issue 23), so they
+// are cached, in a map that is copied on write (new keys are rare after
+// the first minutes) and read without a lock.
+func (s *Set) hopSeriesOf(key hopKey) hopSeries {
+	if m := s.hopCache.Load(); m != nil {
+		if hs, ok := (*m)[key]; ok {
+			return hs
+		}
+	}
+	hs := hopSeries{count: s.hops.WithLabelValues(key.provider, key.screen, closed(hopOutcomes, key.outcome)),
+		seconds: s.hopSeconds.WithLabelValues(key.provider)}
+	s.hopCacheMu.Lock()
+	defer s.hopCacheMu.Unlock()
+	old := s.hopCache.Load()
+	if old != nil && len(*old) >= maxHopSeries {
+		return hs
+	}
+	m := make(map[hopKey]hopSeries, 1)
+	if old != nil {
+		m = maps.Clone(*old)
+	}
+	// The key's strings may alias a request's buffers: the cache keeps
+	// copies of its own.
+	m[hopKey{strings.Clone(key.provider), strings.Clone(key.screen), strings.Clone(key.outcome)}] = hs
+	s.hopCache.Store(&m)
+	return hs
 }
 
 // Callback counts an inbound provider callback (web.Metrics).

@@ -3,6 +3,7 @@ package metrics
 import (
 	"context"
 	"errors"
+	"strconv"
 	"testing"
 	"time"
 
@@ -134,4 +135,40 @@ func TestGauges(t *testing.T) {
 	want("huduma_outbox_oldest_seconds", nil, -1)
 	want("huduma_jobs_depth", map[string]string{"kind": "stk_push"}, -1)
 	want("huduma_jobs_lag_seconds", map[string]string{"kind": "reversal"}, -1)
+}
+
+// TestHopSeriesCache: hops counted through the series cache land in the
+// same series as before it, each time, also once the cache is full, and
+// the histogram sees every hop.
+func TestHopSeriesCache(t *testing.T) {
+	s := New(Options{})
+	for i := 0; i < 3; i++ {
+		s.Hop("africastalking", "main", "ok", time.Millisecond)
+		s.Hop("africastalking", "main", "weird", time.Millisecond)
+	}
+	if got := testutil.ToFloat64(s.hops.WithLabelValues("africastalking", "main", "ok")); got != 3 {
+		t.Fatalf("main/ok counted %v, want 3", got)
+	}
+	if got := testutil.ToFloat64(s.hops.WithLabelValues("africastalking", "main", other)); got != 3 {
+		t.Fatalf("main/other counted %v, want 3", got)
+	}
+	for i := 0; i < maxHopSeries+10; i++ {
+		s.Hop("hubtel", "screen"+strconv.Itoa(i%(maxHopSeries+5)), "end", 0)
+	}
+	if n := len(*s.hopCache.Load()); n != maxHopSeries {
+		t.Fatalf("cache holds %d series, want the cap %d", n, maxHopSeries)
+	}
+	// screen0 is cached and came twice; the later one is past the cap.
+	for screen, want := range map[string]float64{"screen0": 2, "screen" + strconv.Itoa(maxHopSeries+2): 1} {
+		if got := testutil.ToFloat64(s.hops.WithLabelValues("hubtel", screen, "end")); got != want {
+			t.Fatalf("%s counted %v, want %v", screen, got, want)
+		}
+	}
+	var m dto.Metric
+	if err := s.hopSeconds.WithLabelValues("hubtel").(prometheus.Histogram).Write(&m); err != nil {
+		t.Fatal(err)
+	}
+	if got := m.GetHistogram().GetSampleCount(); got != maxHopSeries+10 {
+		t.Fatalf("hubtel hop seconds saw %d hops, want %d", got, maxHopSeries+10)
+	}
 }

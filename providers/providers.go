@@ -22,13 +22,19 @@ import (
 )
 
 // Request is an incoming HTTP request reduced to plain values, copied out of
-// the framework so nothing outlives the handler.
+// the framework so nothing outlives the handler. Its maps are for reading:
+// any of them may be nil when there is nothing in it (reading a nil map
+// is fine), and a handler must not write to them.
 type Request struct {
 	Method string
 	// Query holds URL query parameters (the callback token is removed).
 	Query url.Values
 	// Form holds form-urlencoded body fields (empty for other bodies).
-	Form   url.Values
+	Form url.Values
+	// Header holds the request headers: all of them on a callback, but
+	// on a USSD hop (DecodeHop) only those the provider names through
+	// HopHeaders, none if it does not, because copying every header of
+	// every hop was a measurable part of the edge's CPU per hop (issue 23).
 	Header http.Header
 	Body   []byte
 }
@@ -70,6 +76,13 @@ type USSD interface {
 	// the subscriber sees a last screen that says so (for the text
 	// aggregators, 200 and an END).
 	EncodeError(err error) Response
+}
+
+// HopHeaders is implemented by a USSD provider whose DecodeHop reads
+// request headers: the edge copies only the headers named here into a
+// hop's Request.Header (see Request).
+type HopHeaders interface {
+	HopHeaders() []string
 }
 
 // SessionEvents is implemented by USSD providers that send end-of-session

@@ -188,9 +188,9 @@ func (s *Server) MountSimulator(cfg SimulatorConfig, deps SimulatorDeps) {
 		panic(err) // the embedded folder is part of the binary
 	}
 	inbox, texts := deps.Inbox, deps.Texts
-	hop := s.hopHandler(p)
+	hop, hdrs := s.hopHandler(p), hopHeaders(p)
 	s.app.Post(SimulatorUSSDPath, func(c *fiber.Ctx) error {
-		resp := hop(c.UserContext(), request(c))
+		resp := hop(c.UserContext(), request(c, hdrs))
 		c.Set(fiber.HeaderContentType, resp.ContentType)
 		return c.Status(resp.Status).Send(resp.Body)
 	})
@@ -200,7 +200,7 @@ func (s *Server) MountSimulator(cfg SimulatorConfig, deps SimulatorDeps) {
 		// end-of-session notification does.
 		eventsURL = SimulatorEventsPath
 		events := s.eventHandler(ev)
-		s.app.Post(SimulatorEventsPath, func(c *fiber.Ctx) error { return write(c, events(c.UserContext(), request(c))) })
+		s.app.Post(SimulatorEventsPath, func(c *fiber.Ctx) error { return write(c, events(c.UserContext(), request(c, allHeaders))) })
 	}
 	smsURL := ""
 	if texts != nil {

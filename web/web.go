@@ -5,6 +5,7 @@
 package web
 
 import (
+	"bytes"
 	"context"
 	"crypto/subtle"
 	"encoding/json"
@@ -124,13 +125,17 @@ type Server struct {
 	hops    *ratelimit.Keyed
 	api     *ratelimit.Keyed
 	langs   *languageMemo
+	// workers run the hops' work (hopWithDeadline).
+	workers *hopWorkers
 	// hopRoutes are the mounted USSD hop paths, so a request the
 	// framework refuses before any handler (a body too large) is still
 	// answered in the aggregator's format.
 	hopRoutes map[string]providers.USSD
 	// refusals paces the log of callbacks refused for their token.
 	refusals *refusalLog
-	now      func() time.Time
+	// token is cfg.CallbackToken as bytes, converted once.
+	token []byte
+	now   func() time.Time
 }
 
 // New builds the server and mounts every registered USSD provider.
@@ -149,7 +154,8 @@ func New(cfg Config, deps Deps, log *slog.Logger) *Server {
 	}
 	s := &Server{cfg: cfg, deps: deps, log: log.With("comp", "web"), metrics: deps.Metrics,
 		hops: ratelimit.New(cfg.HopsPerMinute, cfg.HopBurst), api: ratelimit.New(cfg.APIPerMinute, cfg.APIBurst), langs: newLanguageMemo(),
-		hopRoutes: map[string]providers.USSD{}, refusals: newRefusalLog(time.Minute, 4096), now: time.Now}
+		hopRoutes: map[string]providers.USSD{}, refusals: newRefusalLog(time.Minute, 4096), token: []byte(cfg.CallbackToken), now: time.Now}
+	s.workers = newHopWorkers(s.safeHop)
 	s.app = fiber.New(fiber.Config{
 		// Immutable copies request values, so nothing we keep aliases a
 		// buffer fasthttp reuses for the next request.
@@ -181,11 +187,11 @@ func New(cfg Config, deps Deps, log *slog.Logger) *Server {
 		// Hops are counted by hopHandler (the USSD funnel); as callbacks
 		// only when refused for their token.
 		for _, m := range methods {
-			s.mount(m, "/ussd/"+p.Name(), routeUSSD, false, s.hopHandler(p))
+			s.mount(m, "/ussd/"+p.Name(), routeUSSD, false, hopHeaders(p), s.hopHandler(p))
 		}
 		s.hopRoutes["/ussd/"+p.Name()] = p
 		if ev, ok := p.(providers.SessionEvents); ok {
-			s.mount(http.MethodPost, "/ussd/"+p.Name()+"/events", routeUSSDEvents, true, s.eventHandler(ev))
+			s.mount(http.MethodPost, "/ussd/"+p.Name()+"/events", routeUSSDEvents, true, allHeaders, s.eventHandler(ev))
 		}
 	}
 	return s
@@ -208,7 +214,7 @@ func (s *Server) Shutdown(ctx context.Context) error { return s.app.ShutdownWith
 // handler receives the request as plain values with the token removed.
 // Its callbacks are counted under route "other"; Mount names the route.
 func (s *Server) Callback(method, path string, h func(ctx context.Context, r providers.Request) providers.Response) {
-	s.mount(method, path, "other", true, h)
+	s.mount(method, path, "other", true, allHeaders, h)
 }
 
 // Mount mounts a provider's callback route (as Callback), counted in the
@@ -218,7 +224,7 @@ func (s *Server) Mount(r providers.Route) {
 	if name == "" {
 		name = "other"
 	}
-	s.mount(r.Method, r.Path, name, true, r.Handle)
+	s.mount(r.Method, r.Path, name, true, allHeaders, r.Handle)
 }
 
 // The callback metrics' route names of the USSD routes, whose hops are
@@ -228,15 +234,15 @@ const (
 	routeUSSDEvents = "ussd_events"
 )
 
-// mount adds a route behind the token check. Every refusal is counted
-// under route; counted also counts each accepted callback by outcome
-// and reason.
-func (s *Server) mount(method, path, route string, counted bool, h func(ctx context.Context, r providers.Request) providers.Response) {
+// mount adds a route behind the token check, whose handler gets the
+// headers hdrs says. Every refusal is counted under route; counted also
+// counts each accepted callback by outcome and reason.
+func (s *Server) mount(method, path, route string, counted bool, hdrs headerSet, h func(ctx context.Context, r providers.Request) providers.Response) {
 	s.app.Add(method, path, func(c *fiber.Ctx) error {
 		if !s.tokenOK(c) {
 			return s.refuse(c, route, path)
 		}
-		resp := h(c.UserContext(), request(c))
+		resp := h(c.UserContext(), request(c, hdrs))
 		if counted {
 			outcome, reason := callbackVerdict(resp)
 			s.metrics.Callback(route, outcome, reason)
@@ -278,8 +284,9 @@ func (s *Server) tokenOK(c *fiber.Ctx) bool {
 	if s.cfg.CallbackToken == "" {
 		return true
 	}
-	got := c.Query("token")
-	return subtle.ConstantTimeCompare([]byte(got), []byte(s.cfg.CallbackToken)) == 1
+	// The raw bytes: c.Query would copy them (Immutable) on every hop.
+	got := c.Context().QueryArgs().Peek("token")
+	return subtle.ConstantTimeCompare(got, s.token) == 1
 }
 
 // refuse answers a callback whose token is wrong or missing: 403,
@@ -316,24 +323,129 @@ func tokenProblem(c *fiber.Ctx) string {
 	return "no token in the URL"
 }
 
-// request copies a fiber request into plain values.
-func request(c *fiber.Ctx) providers.Request {
-	r := providers.Request{Method: c.Method(), Query: url.Values{}, Form: url.Values{}, Header: http.Header{}}
-	c.Context().QueryArgs().VisitAll(func(k, v []byte) {
+// headerSet says which request headers a route's handler receives.
+type headerSet struct {
+	// all: every header (callbacks, whose handlers may read any).
+	all bool
+	// names: only these (a USSD hop: what its provider reads).
+	names []string
+}
+
+// allHeaders is the header set of a callback route.
+var allHeaders = headerSet{all: true}
+
+// hopHeaders is the header set of p's hop route: only what p names
+// (providers.HopHeaders), since no aggregator we speak needs more and
+// copying every header cost each hop a dozen allocations.
+func hopHeaders(p providers.USSD) headerSet {
+	if h, ok := p.(providers.HopHeaders); ok {
+		return headerSet{names: h.HopHeaders()}
+	}
+	return headerSet{}
+}
+
+// request copies a fiber request into plain values, with the headers
+// hdrs says. Nothing in it aliases fasthttp's buffers, which are reused
+// for the next request: every value is copied once, out of the raw
+// request rather than through fiber's accessors, which (Immutable) would
+// copy each value they return a second time. Empty maps are left nil.
+func request(c *fiber.Ctx, hdrs headerSet) providers.Request {
+	fc := c.Context()
+	r := providers.Request{Method: c.Method()}
+	fc.QueryArgs().VisitAll(func(k, v []byte) {
 		if string(k) != "token" {
+			if r.Query == nil {
+				r.Query = url.Values{}
+			}
 			r.Query.Add(string(k), string(v))
 		}
 	})
-	c.Context().Request.Header.VisitAll(func(k, v []byte) { r.Header.Add(string(k), string(v)) })
-	r.Body = append([]byte(nil), c.Body()...)
+	switch {
+	case hdrs.all:
+		r.Header = http.Header{}
+		fc.Request.Header.VisitAll(func(k, v []byte) { r.Header.Add(string(k), string(v)) })
+	case len(hdrs.names) > 0:
+		for _, name := range hdrs.names {
+			for _, v := range fc.Request.Header.PeekAll(name) {
+				if r.Header == nil {
+					r.Header = http.Header{}
+				}
+				r.Header.Add(name, string(v))
+			}
+		}
+	}
+	var body string
+	if len(fc.Request.Header.Peek(fiber.HeaderContentEncoding)) > 0 {
+		// fiber decodes a compressed body (gzip, deflate, br).
+		r.Body = append([]byte(nil), c.Body()...)
+		body = string(r.Body)
+	} else {
+		// One copy as a string, for the form's values to share, and one
+		// as the bytes a provider may read.
+		body = string(fc.Request.Body())
+		r.Body = []byte(body)
+	}
 	// Media types are case-insensitive (RFC 9110 §8.3.1), but fasthttp only
 	// parses a form sent as exactly "application/x-www-form-urlencoded",
 	// so the body is parsed here.
-	if ct := strings.ToLower(string(c.Request().Header.ContentType())); ct == "" || strings.HasPrefix(ct, fiber.MIMEApplicationForm) {
+	if ct := fc.Request.Header.ContentType(); len(ct) == 0 || len(ct) >= len(formMIME) && bytes.EqualFold(ct[:len(formMIME)], formMIME) {
 		// A malformed pair is skipped; the rest is kept, as fasthttp would.
-		r.Form, _ = url.ParseQuery(string(r.Body))
+		r.Form = parseForm(body)
 	}
 	return r
+}
+
+// formMIME is the form media type, as bytes to compare a Content-Type
+// with (a conversion at each comparison would allocate: it is over 32
+// bytes).
+var formMIME = []byte(fiber.MIMEApplicationForm)
+
+// maxQuickForm is the most pairs parseForm parses itself; a larger body
+// is left to url.ParseQuery (and its limit on the number of pairs).
+const maxQuickForm = 64
+
+// parseForm parses a form body exactly as url.ParseQuery does (the same
+// pairs kept, the same malformed ones skipped, the error dropped), but
+// with fewer allocations: values that need no unescaping are substrings
+// of body, as there, and the value slices of the first appearance of
+// each key are windows of one array rather than one allocation each. A
+// window's capacity is 1, so a repeated key's append copies its values
+// out rather than overwriting its neighbour. An empty body gives nil.
+func parseForm(body string) url.Values {
+	if body == "" {
+		return nil
+	}
+	n := strings.Count(body, "&") + 1
+	if n > maxQuickForm {
+		f, _ := url.ParseQuery(body)
+		return f
+	}
+	f := make(url.Values, n)
+	vals := make([]string, n)
+	used := 0
+	for body != "" {
+		var pair string
+		pair, body, _ = strings.Cut(body, "&")
+		if pair == "" || strings.Contains(pair, ";") {
+			continue
+		}
+		key, value, _ := strings.Cut(pair, "=")
+		key, err := url.QueryUnescape(key)
+		if err != nil {
+			continue
+		}
+		if value, err = url.QueryUnescape(value); err != nil {
+			continue
+		}
+		if old, ok := f[key]; ok {
+			f[key] = append(old, value)
+			continue
+		}
+		vals[used] = value
+		f[key] = vals[used : used+1 : used+1]
+		used++
+	}
+	return f
 }
 
 func (s *Server) hopHandler(p providers.USSD) func(ctx context.Context, r providers.Request) providers.Response {
@@ -392,24 +504,30 @@ type hopResult struct {
 // HopTimeout: when the work is slower (a slow database, a long search),
 // it reports late, and the work finishes in the background and its screen
 // goes to the caller by SMS. The session is saved as usual, so a redial
-// can resume from it.
+// can resume from it. The work runs on a hop worker (hopwork.go).
 func (s *Server) hopWithDeadline(ctx context.Context, hop huduma.Hop) (huduma.Reply, error, bool) {
-	work, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.WorkTimeout)
-	done := make(chan hopResult, 1)
-	go func() {
-		defer cancel()
-		r, err := s.safeHop(work, hop)
-		done <- hopResult{r, err}
-	}()
-	timer := time.NewTimer(s.cfg.HopTimeout)
-	defer timer.Stop()
+	// The work outlives the request when late, so it must not end with
+	// it; a context that can never end (fiber's default, Background)
+	// needs no WithoutCancel wrapper, which saves an allocation a hop.
+	parent := ctx
+	if _, ok := ctx.Deadline(); ok || ctx.Done() != nil {
+		parent = context.WithoutCancel(ctx)
+	}
+	work, cancel := context.WithTimeout(parent, s.cfg.WorkTimeout)
+	done := hopDone.Get().(chan hopResult)
+	s.workers.start(hopJob{ctx: work, cancel: cancel, hop: hop, done: done})
+	timer := startTimer(s.cfg.HopTimeout)
 	select {
 	case r := <-done:
+		stopTimer(timer)
+		hopDone.Put(done)
 		return r.reply, r.err, false
 	case <-timer.C:
+		stopTimer(timer)
 	}
 	go func() {
 		r := <-done
+		hopDone.Put(done)
 		switch {
 		case r.err != nil:
 			s.log.Error("late hop failed", "session", hop.SessionID, "error", r.err)
