@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -9,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -116,7 +118,11 @@ func TestUnreadableHopShowsEnd(t *testing.T) {
 		{"a body over 64 KB", url.Values{"sessionId": {"ATUid_x"}, "pad": {strings.Repeat("a", 70000)}}, "request entity too large"},
 	}
 	for _, tc := range cases {
-		resp, err := http.PostForm(base+"/ussd/africastalking?token="+token, tc.form)
+		post := http.PostForm
+		if tc.reason == "request entity too large" {
+			post = postWhileRefused
+		}
+		resp, err := post(base+"/ussd/africastalking?token="+token, tc.form)
 		if err != nil {
 			t.Fatalf("%s: %v", tc.label, err)
 		}
@@ -313,4 +319,40 @@ func grepLines(s, substr string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// postWhileRefused posts form over a connection of its own and reads the
+// answer whether or not the body could be written in full: the server
+// answers a body over the limit as soon as it has read the headers and
+// closes the connection, so a client still writing the body may meet a
+// broken pipe before it reads that answer (net/http's client then
+// reports the write error, depending on timing).
+func postWhileRefused(rawURL string, form url.Values) (*http.Response, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	conn, err := net.Dial("tcp", u.Host)
+	if err != nil {
+		return nil, err
+	}
+	body := form.Encode()
+	go func() {
+		// Write errors are expected once the server has answered.
+		_, _ = io.WriteString(conn, "POST "+u.RequestURI()+" HTTP/1.1\r\nHost: "+u.Host+
+			"\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: "+strconv.Itoa(len(body))+
+			"\r\nConnection: close\r\n\r\n"+body)
+	}()
+	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	// The caller reads the body, then closes it, which closes conn.
+	resp.Body = struct {
+		io.Reader
+		io.Closer
+	}{resp.Body, conn}
+	return resp, nil
 }
