@@ -115,3 +115,64 @@ func TestRacingFirstHopsOnRedis(t *testing.T) {
 		}
 	}
 }
+
+// TestRacingLaterHopsOnRedis: identical later hops of one session, each
+// ending in an SMS, race on the real Redis, half through a process that
+// saved the session (and starts from its own copy of the record) and half
+// through another that never did: one is applied, every one answers with
+// the same screen, and the SMS is asked for under one key.
+func TestRacingLaterHopsOnRedis(t *testing.T) {
+	url := testenv.RedisURL(t)
+	ctx := context.Background()
+	rb := make([]byte, 6)
+	_, _ = rand.Read(rb)
+	prefix := "hudumatest:" + hex.EncodeToString(rb) + ":"
+	open := func() *redisstore.Store {
+		s, err := redisstore.Open(ctx, url, prefix)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+	a, b := open(), open()
+	e1, fx := newEngineOn(t, a, Config{ServiceCode: "*2222#"})
+	if _, err := e1.HandleHop(ctx, atHop("later", "")); err != nil {
+		t.Fatal(err)
+	}
+	// Another process on the same keys, sharing the effects recorder.
+	e2 := New(b, e1.menus, fx, e1.cfg, e1.log)
+	hop := atHop("later", "1*3*1001*2")
+	var wg sync.WaitGroup
+	replies := make([]huduma.Reply, 8)
+	for i := range replies {
+		e := e1
+		if i%2 == 1 {
+			e = e2
+		}
+		wg.Go(func() {
+			r, err := e.HandleHop(ctx, hop)
+			if err != nil {
+				t.Errorf("racing later hop: %v", err)
+			}
+			replies[i] = r
+		})
+	}
+	wg.Wait()
+	for _, r := range replies {
+		if r.Text != replies[0].Text || !r.End {
+			t.Fatalf("racing later hops answered differently: %q and %q", replies[0].Text, r.Text)
+		}
+	}
+	if ld, err := b.Load(ctx, Key(hop)); err != nil || ld.Record.Version != 2 {
+		t.Fatalf("after the race the session is at version %d (%v), want 2: one hop applied", ld.Record.Version, err)
+	}
+	if len(fx.done) != 1 {
+		t.Fatalf("%d distinct effects (%v), want 1", len(fx.done), fx.done)
+	}
+	for key, what := range fx.done {
+		if !strings.HasPrefix(key, "ussd:test:later:+254712345678:2.") || !strings.Contains(what, "details 1001") {
+			t.Fatalf("effect %q under key %q", what, key)
+		}
+	}
+}
