@@ -222,7 +222,8 @@ func (s *Store) Save(ctx context.Context, k sessions.Key, expect int64, w sessio
 		latest = now + max(w.LatestTTL.Milliseconds(), 1)
 	}
 	id := k.ID()
-	expiry := now + max(w.TTL.Milliseconds(), 1)
+	ttl := max(w.TTL.Milliseconds(), 1)
+	expiry := now + ttl
 	// When this process holds the record the hop was computed from, the
 	// script checks the stored one is that very record, not only its
 	// version.
@@ -232,7 +233,7 @@ func (s *Store) Save(ctx context.Context, k sessions.Key, expect int64, w sessio
 	}
 	data := string(w.Value)
 	msg, err := saveScript.Exec(ctx, s.c, []string{s.key(k), s.slotKey(k.Phone), s.langKey(k.Phone)},
-		[]string{id, itoa(expect), data, itoa(max(w.TTL.Milliseconds(), 1)), itoa(latest), w.Language, itoa(now), s.prefix + "s:", want}).ToMessage()
+		[]string{id, itoa(expect), data, itoa(ttl), itoa(latest), w.Language, itoa(now), s.prefix + "s:", want}).ToMessage()
 	if err != nil {
 		s.recent.drop(id)
 		return 0, fmt.Errorf("redis save session: %w", err)
